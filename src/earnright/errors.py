@@ -1,0 +1,52 @@
+"""The one exception tree of earnright.
+
+Every error a user can cause says what is wrong, where (file, line, field or config key) and how
+to fix it. Programming errors are not wrapped: they surface as ordinary Python exceptions.
+
+::
+
+    EarnrightError                 base of everything earnright raises on purpose
+    ├── ConfigError                earnright.toml is unreadable or a key has a bad value
+    ├── WorkspaceError             no workspace where one was expected, or it is not initialised
+    ├── WarehouseError             cannot open the warehouse, or its schema is newer than the code
+    ├── IngestError                a whole file cannot be ingested (unreadable, missing columns)
+    └── QueryError                 a request names an unknown level, grain, period or unit
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "EarnrightError",
+    "IngestError",
+    "QueryError",
+    "WarehouseError",
+    "WorkspaceError",
+]
+
+
+class EarnrightError(Exception):
+    """Base class of every error earnright raises on purpose."""
+
+
+class ConfigError(EarnrightError):
+    """The workspace config is unreadable, or a key holds a value that is not allowed."""
+
+
+class WorkspaceError(EarnrightError):
+    """No workspace was found where one was expected, or it was never initialised."""
+
+
+class WarehouseError(EarnrightError):
+    """The warehouse cannot be opened, or its schema is newer than this version of earnright."""
+
+
+class IngestError(EarnrightError):
+    """A whole file cannot be ingested: unreadable, wrong format, or required columns missing.
+
+    Problems with single rows never raise; those rows go to quarantine with their reason.
+    """
+
+
+class QueryError(EarnrightError):
+    """A request names something that does not exist: a level, grain, period or unit."""

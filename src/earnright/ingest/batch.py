@@ -1,0 +1,367 @@
+"""One file in, one atomic batch: stage, check, then commit accepted rows and quarantine together.
+
+The life of a batch:
+
+1. If the same bytes were ingested before as the same kind, nothing happens (idempotent).
+2. The file streams in chunks; each chunk is checked (see ``kinds``); accepted rows go to a
+   staging table and rejected rows to a staging quarantine — memory stays bounded.
+3. The engine finds rows repeated within the file (same key; the first one wins).
+4. In one transaction: rows whose key is not yet in the warehouse are inserted, the quarantine
+   rows are stored, and the batch is recorded. A crash before the commit leaves nothing behind
+   but staging tables, which the next ingest drops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from earnright.config import Config, Source
+from earnright.errors import IngestError
+from earnright.ingest.kinds import (
+    ARROW_TYPES,
+    KINDS,
+    KindSpec,
+    metric_row_key,
+    open_columns_of,
+    raw_json,
+    validate_chunk,
+)
+from earnright.ingest.readers import Chunk, file_format, read_chunks
+from earnright.warehouse import Warehouse
+
+__all__ = ["IngestResult", "ingest_file"]
+
+Progress = Callable[[int, int], None]
+QUARANTINE_SCHEMA = pa.schema(
+    [("line", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("raw", pa.string())]
+)
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did, for the summary paragraph and ``--format json``."""
+
+    kind: str
+    source: str
+    batch_id: int | None = None
+    rows_read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    duplicates: int = 0  # rows whose key was already in the warehouse: skipped
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    already_ingested_as: int | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        name = Path(self.source).name
+        if self.already_ingested_as is not None:
+            return (
+                f"{name}: these exact bytes were already ingested as {self.kind} batch "
+                f"{self.already_ingested_as}; nothing was added. Use --force to re-read it."
+            )
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(self.quarantine_reasons.items()))
+        parts = [
+            f"{name}: read {self.rows_read:,} {self.kind} rows in {self.seconds:.1f} s",
+            f"accepted {self.accepted:,} as batch {self.batch_id}",
+            f"quarantined {self.quarantined:,}" + (f" ({reasons})" if reasons else ""),
+            f"skipped {self.duplicates:,} already in the warehouse",
+        ]
+        tail = " See them with `earnright status`." if self.quarantined else ""
+        return "; ".join(parts) + "." + tail
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_file(
+    wh: Warehouse,
+    config: Config,
+    kind: str,
+    path: Path,
+    *,
+    source: str | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest one file of ``kind`` as one atomic batch and return what happened."""
+    if kind not in KINDS:
+        raise IngestError(f"unknown kind '{kind}'; expected one of {list(KINDS)}")
+    spec = KINDS[kind]
+    file_format(path)  # fail early on an unknown extension
+    started = time.monotonic()
+    result = IngestResult(kind=kind, source=str(path))
+    sha = file_sha256(path)
+    if not force:
+        previous = _previous_batch(wh, kind, sha)
+        if previous is not None:
+            result.already_ingested_as = previous
+            return result
+    wh.drop_stale_stages()
+    mapping = config.source_for(kind, source)
+    staging = _Staging(wh, spec, config, str(path))
+    try:
+        chunks = (_mapped(c, mapping) for c in read_chunks(path, progress))
+        if kind == "units":  # unit files are small; parents may come after their children
+            chunks = iter([_all_units(list(chunks))])
+        for chunk in chunks:
+            staging.add(chunk, result)
+        staging.quarantine_in_file_duplicates(result)
+        _commit(wh, spec, staging, result, sha, started)
+    finally:
+        staging.drop()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _previous_batch(wh: Warehouse, kind: str, sha: str) -> int | None:
+    b = wh.table("batches")
+    found = b.filter((b.kind == kind) & (b.sha256 == sha)).batch_id.min().execute()
+    return None if pd.isna(found) else int(found)
+
+
+def _mapped(chunk: Chunk, mapping: Source | None) -> Chunk:
+    if mapping is None:
+        return chunk
+    frame = chunk.frame.drop(columns=[c for c in mapping.ignore if c in chunk.frame.columns])
+    return Chunk(frame.rename(columns=mapping.columns), chunk.bad_lines)
+
+
+def _all_units(chunks: list[Chunk]) -> Chunk:
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True) if chunks else pd.DataFrame()
+    return Chunk(frame, [b for c in chunks for b in c.bad_lines])
+
+
+class _Staging:
+    """The staging tables of one batch: accepted rows and rejected rows."""
+
+    def __init__(self, wh: Warehouse, spec: KindSpec, config: Config, source: str) -> None:
+        self.wh, self.spec, self.config, self.source = wh, spec, config, source
+        self.rows: str | None = None
+        self.rejects = wh.create_stage(ibis.Schema.from_pyarrow(QUARANTINE_SCHEMA))
+        self.open_cols: list[str] = []
+        self.arrow_schema: pa.Schema | None = None
+        self.known_units = self._known_units()
+
+    def _known_units(self) -> set[str] | None:
+        if not self.spec.unit_columns:
+            return None
+        ids = self.wh.table("units").unit_id.execute()
+        return set(ids.astype(str))
+
+    def add(self, chunk: Chunk, result: IngestResult) -> None:
+        frame = chunk.frame
+        if not frame.empty or self.rows is None:
+            frame = self._with_required_columns(frame)
+            self._ensure_rows_table(list(frame.columns))
+            good, bad = validate_chunk(
+                self.spec, frame, self.config, self.open_cols, self.known_units
+            )
+            if self.spec.kind == "units":
+                good, bad = _check_parents(self.wh, self.config, good, bad)
+            if self.spec.kind == "metrics":
+                good["row_key"] = metric_row_key(good, self.open_cols)
+            assert self.arrow_schema is not None
+            table = pa.Table.from_pandas(
+                good[self.arrow_schema.names], schema=self.arrow_schema, preserve_index=False
+            )
+            if table.num_rows:
+                self.wh.con.insert(self.rows, table)
+            result.rows_read += len(frame)
+        else:
+            bad = pd.DataFrame(columns=list(QUARANTINE_SCHEMA.names))
+        if chunk.bad_lines:
+            result.rows_read += len(chunk.bad_lines)
+            unparsed = pd.DataFrame(chunk.bad_lines, columns=["line", "reason", "raw"])
+            bad = pd.concat([bad, unparsed.assign(field="(row)")], ignore_index=True)
+        self.add_rejects(bad, result)
+
+    def add_rejects(self, bad: pd.DataFrame, result: IngestResult) -> None:
+        if bad.empty:
+            return
+        table = pa.Table.from_pandas(
+            bad[QUARANTINE_SCHEMA.names], schema=QUARANTINE_SCHEMA, preserve_index=False
+        )
+        self.wh.con.insert(self.rejects, table)
+        result.quarantined += len(bad)
+        for reason in bad["reason"].astype(str):
+            for part in reason.split("; "):
+                category = " ".join(part.split(": ")[:2])
+                result.quarantine_reasons[category] = result.quarantine_reasons.get(category, 0) + 1
+
+    def _with_required_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in self.spec.required if c not in frame.columns]
+        if missing and self.rows is None and len(frame.columns) > 1:
+            have = [c for c in frame.columns if c != "_line"]
+            raise IngestError(
+                f"{self.source}: missing required column(s) {missing} for {self.spec.kind}; the "
+                f"file has {have}. Rename columns with a [sources.NAME] mapping in earnright.toml"
+            )
+        for col in missing:  # JSON Lines: keys absent from every record of this chunk
+            frame[col] = pd.Series(pd.NA, index=frame.index, dtype="string")
+        return frame
+
+    def _ensure_rows_table(self, columns: list[str]) -> None:
+        new_open = [
+            c
+            for c in open_columns_of(self.spec, columns, self.config, self.source)
+            if c not in self.open_cols
+        ]
+        if self.rows is not None and not new_open:
+            return
+        self.open_cols += new_open
+        open_type = pa.float64() if self.spec.open_columns == "questions" else pa.string()
+        fields = [("_line", pa.int64())]
+        fields += [(n, ARROW_TYPES[t]) for n, t in self.spec.fields.items()]
+        fields += [(c, open_type) for c in self.open_cols]
+        if self.spec.kind == "metrics":
+            fields.append(("row_key", pa.string()))
+        self.arrow_schema = pa.schema(fields)
+        if self.rows is None:
+            self.rows = self.wh.create_stage(ibis.Schema.from_pyarrow(self.arrow_schema))
+        else:
+            for col in new_open:
+                self.wh.execute_sql(
+                    f'ALTER TABLE "{self.rows}" ADD COLUMN "{col}" {_sql(open_type)}'
+                )
+
+    def staged(self) -> ir.Table:
+        assert self.rows is not None
+        return self.wh.table(self.rows)
+
+    def ranked(self) -> ir.Table:
+        t = self.staged()
+        w = ibis.window(group_by=[t[k] for k in self.spec.key], order_by=t._line)
+        return t.mutate(_rank=ibis.row_number().over(w), _first=t._line.min().over(w))
+
+    def quarantine_in_file_duplicates(self, result: IngestResult) -> None:
+        ranked = self.ranked()
+        dups = ranked.filter(ranked._rank > 0)
+        key = ", ".join(self.spec.key)
+        for batch in dups.to_pyarrow_batches(chunk_size=100_000):
+            frame = batch.to_pandas()
+            if frame.empty:
+                continue
+            rows = frame.drop(columns=["_rank", "_first"])
+            bad = pd.DataFrame(
+                {
+                    "line": frame["_line"],
+                    "field": key,
+                    "reason": key
+                    + ": duplicate in file: same as line "
+                    + frame["_first"].astype(str),
+                    "raw": raw_json(rows),
+                }
+            )
+            self.add_rejects(bad, result)
+
+    def unique_rows(self) -> ir.Table:
+        ranked = self.ranked()
+        return ranked.filter(ranked._rank == 0).drop("_rank", "_first")
+
+    def drop(self) -> None:
+        for name in (self.rows, self.rejects):
+            if name is not None:
+                self.wh.drop_stage(name)
+
+
+def _sql(t: pa.DataType) -> str:
+    return "DOUBLE PRECISION" if t == pa.float64() else "VARCHAR"
+
+
+def _check_parents(
+    wh: Warehouse, config: Config, good: pd.DataFrame, bad: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A unit's parent must exist (in the warehouse or this file) one level above it."""
+    existing = wh.table("units").select("unit_id", "level").execute()
+    level_of = dict(zip(existing.unit_id, existing.level, strict=True))
+    level_of.update(dict(zip(good.unit_id, good.level, strict=True)))
+    levels = config.units.levels
+    rank = {lvl: i for i, lvl in enumerate(levels)}
+    expected_parent = good.level.map(lambda lvl: levels[rank[lvl] - 1] if rank[lvl] else None)
+    parent_level = good.parent_id.map(level_of)
+    top = good.level == levels[0]
+    problems = pd.Series("", index=good.index, dtype=object)
+    problems[top & good.parent_id.notna()] = "a top-level unit has no parent"
+    problems[~top & good.parent_id.isna()] = "missing parent"
+    unknown = ~top & good.parent_id.notna() & parent_level.isna()
+    problems[unknown] = "unknown unit: '" + good.parent_id[unknown].astype(str) + "'"
+    wrong = ~top & parent_level.notna() & (parent_level != expected_parent)
+    problems[wrong] = (
+        "parent is a " + parent_level[wrong].astype(str) + ", expected a " + expected_parent[wrong]
+    )
+    failed = problems != ""
+    if failed.any():
+        rows = good.loc[failed]
+        extra = pd.DataFrame(
+            {
+                "line": rows["_line"],
+                "field": "parent_id",
+                "reason": "parent_id: " + problems[failed],
+                "raw": raw_json(rows),
+            }
+        )
+        bad = pd.concat([bad, extra], ignore_index=True)
+    return good.loc[~failed], bad
+
+
+def _commit(
+    wh: Warehouse,
+    spec: KindSpec,
+    staging: _Staging,
+    result: IngestResult,
+    sha: str,
+    started: float,
+) -> None:
+    unique = staging.unique_rows()
+    with wh.transaction():
+        batches = wh.table("batches")
+        batch_id = int(batches.batch_id.max().fill_null(0).execute()) + 1
+        if spec.open_columns:
+            wh.add_open_columns(spec.table, staging.open_cols, batch_id)
+        target = wh.table(spec.table)
+        new_rows = unique.anti_join(target, list(spec.key))
+        staged_count = int(unique.count().execute())
+        result.accepted = int(new_rows.count().execute())
+        result.duplicates = staged_count - result.accepted
+        wh.insert(spec.table, new_rows.mutate(batch_id=ibis.literal(batch_id, "int64")))
+        rejects = wh.table(staging.rejects)
+        wh.insert(
+            "quarantine",
+            rejects.mutate(
+                batch_id=ibis.literal(batch_id, "int64"),
+                kind=ibis.literal(spec.kind),
+                source=ibis.literal(staging.source),
+            ),
+        )
+        now = datetime.now(UTC).replace(tzinfo=None)
+        wh.insert(
+            "batches",
+            {
+                "batch_id": [batch_id],
+                "kind": [spec.kind],
+                "source": [staging.source],
+                "sha256": [sha],
+                "rows_read": [result.rows_read],
+                "rows_accepted": [result.accepted],
+                "rows_quarantined": [result.quarantined],
+                "rows_duplicate": [result.duplicates],
+                "started_at": [now - pd.Timedelta(seconds=time.monotonic() - started)],
+                "finished_at": [now],
+            },
+        )
+    result.batch_id = batch_id

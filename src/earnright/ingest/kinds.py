@@ -1,0 +1,325 @@
+"""The canonical import formats and the row checks of each kind of file.
+
+Checks are vectorised over a chunk (pandas), never a Python loop per row. A row that fails any
+check is rejected with every problem found, each naming the field, the value and what was
+expected; the rest of the chunk goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from earnright.config import IDENTIFIER, Config
+from earnright.errors import IngestError
+
+__all__ = ["KINDS", "KindSpec", "Rejected", "validate_chunk"]
+
+FieldType = Literal["id", "text", "timestamp", "float", "int"]
+OpenColumns = Literal["questions", "attributes", "dimensions"]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """One kind of file: its table, required and optional columns, and what extra columns mean."""
+
+    kind: str
+    table: str
+    required: dict[str, FieldType]
+    optional: dict[str, FieldType] = field(default_factory=dict)
+    open_columns: OpenColumns | None = None
+    unit_columns: tuple[str, ...] = ()
+    key: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> dict[str, FieldType]:
+        return {**self.required, **self.optional}
+
+
+KINDS: dict[str, KindSpec] = {
+    s.kind: s
+    for s in [
+        KindSpec(
+            "units",
+            "units",
+            {"unit_id": "id", "name": "text", "level": "id", "parent_id": "text"},
+            key=("unit_id",),
+        ),
+        KindSpec(
+            "customers",
+            "customers",
+            {"customer_id": "id", "home_unit_id": "id", "joined_at": "timestamp"},
+            open_columns="attributes",
+            unit_columns=("home_unit_id",),
+            key=("customer_id",),
+        ),
+        KindSpec(
+            "feedback",
+            "feedback",
+            {"response_id": "id", "unit_id": "id", "responded_at": "timestamp"},
+            {"customer_id": "text", "channel": "text", "moment": "text", "comment": "text"},
+            open_columns="questions",
+            unit_columns=("unit_id",),
+            key=("response_id",),
+        ),
+        KindSpec(
+            "invitations",
+            "invitations",
+            {"invitation_id": "id", "unit_id": "id", "customer_id": "id", "sent_at": "timestamp"},
+            unit_columns=("unit_id",),
+            key=("invitation_id",),
+        ),
+        KindSpec(
+            "transactions",
+            "transactions",
+            {
+                "transaction_id": "id",
+                "customer_id": "id",
+                "unit_id": "id",
+                "occurred_at": "timestamp",
+                "amount": "float",
+            },
+            unit_columns=("unit_id",),
+            key=("transaction_id",),
+        ),
+        KindSpec(
+            "metrics",
+            "metrics",
+            {"observed_at": "timestamp", "metric": "id", "unit_id": "id"},
+            {"value": "float", "good": "int", "total": "int"},
+            open_columns="dimensions",
+            unit_columns=("unit_id",),
+            key=("row_key",),
+        ),
+    ]
+}
+
+ARROW_TYPES: dict[FieldType, pa.DataType] = {
+    "id": pa.string(),
+    "text": pa.string(),
+    "timestamp": pa.timestamp("us"),
+    "float": pa.float64(),
+    "int": pa.int64(),
+}
+
+
+PANDAS_TYPES: dict[FieldType, str] = {
+    "id": "string",
+    "text": "string",
+    "timestamp": "datetime64[us]",
+    "float": "float64",
+    "int": "float64",
+}
+
+
+def open_columns_of(spec: KindSpec, columns: list[str], config: Config, source: str) -> list[str]:
+    """The file's extra columns (questions, attributes, dimensions); IngestError if not allowed."""
+    extra = [c for c in columns if c not in spec.fields and c != "_line"]
+    if spec.open_columns is None and extra:
+        raise IngestError(
+            f"{source}: unexpected column(s) {extra} for {spec.kind}; expected only "
+            f"{list(spec.fields)}. Drop them with `ignore` in a [sources.NAME] mapping"
+        )
+    bad_names = [c for c in extra if not IDENTIFIER.match(c)]
+    if bad_names:
+        raise IngestError(
+            f"{source}: column name(s) {bad_names} must be lower-case letters, digits and _; "
+            "rename them with `columns` in a [sources.NAME] mapping of earnright.toml"
+        )
+    if spec.open_columns == "questions":
+        unknown = [c for c in extra if config.question(c) is None]
+        if unknown:
+            raise IngestError(
+                f"{source}: column(s) {unknown} are neither feedback fields nor known questions; "
+                f"declare them as [[questions]], name driver questions "
+                f"'{config.drivers.prefix}…', or drop them with `ignore` in a [sources.NAME] "
+                "mapping"
+            )
+    return extra
+
+
+class Rejected:
+    """Accumulates the problems of a chunk's rows: per row, the failing fields and reasons."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.fields = pd.Series("", index=index, dtype=object)
+        self.reasons = pd.Series("", index=index, dtype=object)
+
+    def add(self, mask: pd.Series | np.ndarray, fieldname: str, messages: pd.Series | str) -> None:
+        mask = pd.Series(mask, index=self.fields.index).fillna(False).astype(bool)
+        if not mask.any():
+            return
+        msg = messages[mask] if isinstance(messages, pd.Series) else messages
+        sep = np.where(self.fields[mask] == "", "", "; ")
+        self.fields[mask] = self.fields[mask] + sep + fieldname
+        self.reasons[mask] = self.reasons[mask] + sep + (fieldname + ": " + msg)
+
+    @property
+    def mask(self) -> pd.Series:
+        return self.fields != ""
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Values as stripped strings, empty ones as missing."""
+    out = series.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def _blank(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return series.isna()
+    return _text(series).isna()
+
+
+def _quoted(series: pd.Series) -> pd.Series:
+    return "'" + series.astype("string").str.slice(0, 80) + "'"
+
+
+def _parse(series: pd.Series, ftype: FieldType, name: str, rej: Rejected) -> pd.Series:
+    if ftype in ("id", "text"):
+        return _text(series)
+    if ftype == "timestamp":
+        if pd.api.types.is_datetime64_any_dtype(series):
+            out = (
+                series if series.dt.tz is None else series.dt.tz_convert("UTC").dt.tz_localize(None)
+            )
+            return out.astype("datetime64[us]")
+        text = _text(series)
+        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        rej.add(
+            text.notna() & parsed.isna(),
+            name,
+            "not a date/time: " + _quoted(text) + " (expected ISO 8601, e.g. 2026-09-30T14:05:00)",
+        )
+        return parsed.dt.tz_localize(None).astype("datetime64[us]")
+    if pd.api.types.is_numeric_dtype(series):
+        numeric = series.astype("float64")
+    else:
+        numeric = pd.to_numeric(_text(series), errors="coerce").astype("float64")
+    given = ~_blank(series)
+    rej.add(given & numeric.isna(), name, "not a number: " + _quoted(series))
+    rej.add(np.isinf(numeric), name, "not a finite number")
+    if ftype == "int":
+        fractional = numeric.notna() & (numeric != np.round(numeric))
+        rej.add(fractional, name, "not a whole number: " + numeric.astype("string"))
+    return numeric
+
+
+def validate_chunk(
+    spec: KindSpec,
+    frame: pd.DataFrame,
+    config: Config,
+    open_cols: list[str],
+    known_units: set[str] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check one chunk. Returns (accepted rows, typed, with _line; rejected rows: line, field,
+    reason, raw)."""
+    rej = Rejected(frame.index)
+    out = pd.DataFrame({"_line": frame["_line"].astype("int64")}, index=frame.index)
+    for name, ftype in spec.fields.items():
+        if name not in frame.columns:
+            out[name] = pd.Series(None, index=frame.index, dtype=PANDAS_TYPES[ftype])
+            continue
+        if name in spec.required and ftype != "text":
+            rej.add(_blank(frame[name]), name, "missing value")
+        out[name] = _parse(frame[name], ftype, name, rej)
+    for col in open_cols:
+        if spec.open_columns == "questions":
+            out[col] = _check_question(frame[col], col, config, rej)
+        else:
+            out[col] = _text(frame[col])
+    _check_kind(spec, out, config, rej, known_units)
+    bad = rej.mask
+    rejected = pd.DataFrame(
+        {
+            "line": frame.loc[bad, "_line"].astype("int64"),
+            "field": rej.fields[bad],
+            "reason": rej.reasons[bad],
+            "raw": raw_json(frame.loc[bad]),
+        }
+    )
+    return out.loc[~bad], rejected
+
+
+def _check_question(series: pd.Series, col: str, config: Config, rej: Rejected) -> pd.Series:
+    question = config.question(col)
+    assert question is not None  # open_columns_of admitted only known questions
+    values = _parse(series, "float", col, rej)
+    outside = values.notna() & ((values < question.min) | (values > question.max))
+    rej.add(
+        outside,
+        col,
+        "out of scale: "
+        + values.astype("string")
+        + f" (expected {question.min} to {question.max})",
+    )
+    fractional = values.notna() & (values != np.round(values))
+    rej.add(fractional & ~outside, col, "not a whole-number answer: " + values.astype("string"))
+    return values
+
+
+def _check_kind(
+    spec: KindSpec,
+    out: pd.DataFrame,
+    config: Config,
+    rej: Rejected,
+    known_units: set[str] | None,
+) -> None:
+    if known_units is not None:
+        for col in spec.unit_columns:
+            unknown = out[col].notna() & ~out[col].isin(known_units)
+            rej.add(unknown, col, "unknown unit: " + _quoted(out[col]) + " (ingest units first)")
+    if spec.kind == "feedback":
+        moments = config.journey.moment_ids()
+        if moments:
+            odd = out["moment"].notna() & ~out["moment"].isin(moments)
+            rej.add(odd, "moment", "unknown journey moment: " + _quoted(out["moment"]))
+        out["channel"] = out["channel"].str.lower().fillna("survey")
+    if spec.kind == "metrics":
+        _check_metric_values(out, rej)
+    if spec.kind == "units":
+        levels = config.units.levels
+        rej.add(
+            out["level"].notna() & ~out["level"].isin(levels),
+            "level",
+            "unknown level: " + _quoted(out["level"]) + f" (expected one of {levels})",
+        )
+
+
+def _check_metric_values(out: pd.DataFrame, rej: Rejected) -> None:
+    has_value = out["value"].notna()
+    has_counts = out["good"].notna() & out["total"].notna()
+    rej.add(~has_value & ~has_counts, "value", "missing: give either value or good and total")
+    rej.add(has_value & has_counts, "value", "give either value or good and total, not both")
+    rej.add(out["total"] < 0, "total", "negative count")
+    rej.add(out["good"] < 0, "good", "negative count")
+    rej.add(out["good"] > out["total"], "good", "good exceeds total")
+
+
+def metric_row_key(out: pd.DataFrame, dims: list[str]) -> pd.Series:
+    """The identity of a measurement: time, metric, unit and its non-empty dimension values."""
+    key = (
+        out["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string")
+        + "|"
+        + out["metric"].astype("string")
+        + "|"
+        + out["unit_id"].astype("string")
+    )
+    for dim in sorted(dims):
+        value = out[dim].astype("string")
+        key = key + ("|" + dim + "=" + value).fillna("")
+    return key
+
+
+def raw_json(rows: pd.DataFrame) -> pd.Series:
+    records = rows.drop(columns="_line").astype(object).where(rows.notna(), None)
+    return pd.Series(
+        [json.dumps(r, default=str, ensure_ascii=False) for r in records.to_dict("records")],
+        index=rows.index,
+        dtype=object,
+    )
