@@ -1,1 +1,45 @@
-def main() -> None: ...
+"""The ``earnright`` command line (Typer): one module per command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from earnright.cli import demo, ingest, scorecard, workspace
+from earnright.cli.output import err_console
+from earnright.errors import EarnrightError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="earnright",
+    help="Customer-driven growth engine: listen to customers, score every unit credibly.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+workspace.register(app)
+ingest.register(app)
+scorecard.register(app)
+demo.register(app)
+
+
+def main() -> None:
+    """Entry point: user errors print one clear message and exit with status 2."""
+    try:
+        app(standalone_mode=False)
+    except EarnrightError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

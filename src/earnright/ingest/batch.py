@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,7 +115,7 @@ def ingest_file(
     mapping = config.source_for(kind, source)
     staging = _Staging(wh, spec, config, str(path))
     try:
-        chunks = (_mapped(c, mapping) for c in read_chunks(path, progress))
+        chunks: Iterator[Chunk] = (_mapped(c, mapping) for c in read_chunks(path, progress))
         if kind == "units":  # unit files are small; parents may come after their children
             chunks = iter([_all_units(list(chunks))])
         for chunk in chunks:

@@ -1,0 +1,60 @@
+"""``earnright scorecard``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.output import Format, write_frame
+from earnright.listening.scorecard import compute_scorecard
+from earnright.periods import Grain
+from earnright.workspace import find_workspace
+
+TABLE_COLUMNS = [
+    "unit_id",
+    "name",
+    "period",
+    "responses",
+    "invitations",
+    "response_rate",
+    "n",
+    "nps",
+    "nps_low",
+    "nps_high",
+    "csat",
+    "csat_low",
+    "csat_high",
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scorecard")(scorecard)
+
+
+def scorecard(
+    level: Annotated[str, typer.Option(help="Unit level: store, district, region, company …")] = (
+        "store"
+    ),
+    grain: GrainOpt = Grain.month,
+    period: PeriodOpt = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Per unit and period: responses, response rate, NPS and CSAT with 95% intervals, drivers.
+
+    NPS is in points (−100..100) with an adjusted-Wald interval; CSAT is the top-2-box share
+    (0..1) with a Wilson interval; response_rate is responses ÷ invitations (0..1).
+    """
+    ws = find_workspace(workspace)
+    with ws.warehouse(read_only=True) as wh:
+        frame = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
+    write_frame(
+        frame,
+        fmt,
+        output,
+        title=f"Scorecard by {level} and {grain}",
+        table_columns=TABLE_COLUMNS,
+    )

@@ -1,0 +1,1 @@
+"""Listening: credible scores per unit and period."""

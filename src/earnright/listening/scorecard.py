@@ -1,0 +1,168 @@
+"""Scorecard v1: per unit and period, the listening numbers with their n and intervals.
+
+The engine does one grouped scan of ``feedback`` (and one of ``invitations``) producing
+sufficient statistics per unit and period: counts of promoters and detractors, top-2-box counts,
+and n, Σx, Σx² of every driver question. numpy turns those into estimates and intervals. Units at
+higher levels (district, region, company) aggregate every feedback row of the stores beneath them.
+
+Columns of the result (one row per unit and period):
+
+- ``unit_id, name, level, period`` (``2026-09``, ``2026-W37`` or ``2026-Q3``), ``period_start``
+- ``feedback`` (rows of every channel), ``responses`` (survey responses), ``invitations``,
+  ``response_rate`` (responses ÷ invitations, 0..1; empty without invitations)
+- ``n`` (answers to the NPS question), ``promoters, passives, detractors``,
+  ``nps, nps_low, nps_high`` (points, −100..100; 95% adjusted-Wald interval)
+- ``n_csat, csat, csat_low, csat_high`` (top-2-box share 0..1; 95% Wilson interval)
+- per driver question ``Q``: ``Q_n, Q_mean, Q_low, Q_high`` (95% t interval, clipped to the scale)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from earnright.config import Config
+from earnright.errors import QueryError
+from earnright.listening.intervals import mean_interval, nps_interval, wilson_interval
+from earnright.periods import Grain, parse_period, period_label, truncate
+from earnright.warehouse import Warehouse
+
+__all__ = ["compute_scorecard", "unit_ancestors"]
+
+
+def unit_ancestors(units: pd.DataFrame, levels: list[str], level: str) -> pd.DataFrame:
+    """Map every unit to its ancestor (or itself) at ``level``: columns unit_id, ancestor_id.
+
+    Units above ``level`` are left out: their feedback cannot be attributed down.
+    """
+    if level not in levels:
+        raise QueryError(f"--level '{level}' is not a declared level; expected one of {levels}")
+    parent = dict(zip(units.unit_id, units.parent_id, strict=True))
+    level_of = dict(zip(units.unit_id, units.level, strict=True))
+    rows = []
+    for unit in units.unit_id:
+        node: str | None = unit
+        for _ in range(len(levels)):
+            if node is None or level_of.get(node) == level:
+                break
+            node = parent.get(node)
+        if node is not None and level_of.get(node) == level:
+            rows.append((unit, node))
+    return pd.DataFrame(rows, columns=["unit_id", "ancestor_id"], dtype="string")
+
+
+def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
+    return cond.cast("int64").sum()
+
+
+def _feedback_stats(
+    feedback: ir.Table, config: Config, drivers: list[str], grain: Grain
+) -> ir.Table:
+    fb = feedback.mutate(period_start=truncate(feedback.responded_at, grain))
+    aggs: dict[str, ir.Scalar] = {
+        "feedback": fb.count(),
+        "responses": _count(fb.channel == "survey"),
+    }
+    nps_q = config.question_of_kind("nps")
+    if nps_q is not None and nps_q.id in fb.columns:
+        col = fb[nps_q.id]
+        aggs |= {
+            "n": col.count(),
+            "promoters": _count(col >= 9),
+            "detractors": _count(col <= 6),
+        }
+    csat_q = config.question_of_kind("csat")
+    if csat_q is not None and csat_q.id in fb.columns:
+        col = fb[csat_q.id]
+        aggs |= {"n_csat": col.count(), "top2": _count(col >= csat_q.max - 1)}
+    for q in drivers:
+        col = fb[q]
+        aggs |= {f"{q}_n": col.count(), f"{q}_sum": col.sum(), f"{q}_sumsq": (col * col).sum()}
+    return fb.group_by(["ancestor_id", "period_start"]).aggregate(**aggs)
+
+
+def _period_filter(t: ir.Table, column: str, period: tuple[datetime, datetime] | None) -> ir.Table:
+    if period is None:
+        return t
+    start, end = period
+    return t.filter((t[column] >= start) & (t[column] < end))
+
+
+def compute_scorecard(
+    wh: Warehouse,
+    config: Config,
+    *,
+    level: str = "store",
+    grain: Grain = Grain.month,
+    period: str | None = None,
+) -> pd.DataFrame:
+    """The scorecard for every unit at ``level`` and every period (or the one named)."""
+    units = wh.table("units").select("unit_id", "name", "level", "parent_id").execute()
+    ancestors = ibis.memtable(unit_ancestors(units, config.units.levels, level))
+    window = parse_period(period, grain) if period else None
+
+    fb = _period_filter(wh.table("feedback"), "responded_at", window)
+    fb = fb.inner_join(ancestors, "unit_id")
+    drivers = [c for c in wh.open_columns("feedback") if _is_driver(config, c)]
+    stats = _feedback_stats(fb, config, drivers, grain).execute()
+
+    inv = _period_filter(wh.table("invitations"), "sent_at", window).inner_join(
+        ancestors, "unit_id"
+    )
+    inv = inv.mutate(period_start=truncate(inv.sent_at, grain))
+    invitations = inv.group_by(["ancestor_id", "period_start"]).aggregate(invitations=inv.count())
+    frame = stats.merge(
+        invitations.execute(), on=["ancestor_id", "period_start"], how="outer"
+    ).rename(columns={"ancestor_id": "unit_id"})
+    frame = frame.merge(units[["unit_id", "name", "level"]], on="unit_id", how="left")
+    return _finish(frame, config, drivers, grain)
+
+
+def _is_driver(config: Config, column: str) -> bool:
+    q = config.question(column)
+    return q is not None and q.kind == "driver"
+
+
+def _finish(frame: pd.DataFrame, config: Config, drivers: list[str], grain: Grain) -> pd.DataFrame:
+    """Estimates and intervals from the sufficient statistics (numpy, one row per unit-period)."""
+    counts = ["feedback", "responses", "invitations", "n", "promoters", "detractors", "n_csat"]
+    counts += ["top2"] + [f"{q}_n" for q in drivers]
+    for col in counts:
+        frame[col] = frame[col].fillna(0).astype("int64") if col in frame else 0
+    out = pd.DataFrame(
+        {
+            "unit_id": frame["unit_id"].astype(str),
+            "name": frame["name"],
+            "level": frame["level"],
+            "period": period_label(frame["period_start"], grain),
+            "period_start": pd.to_datetime(frame["period_start"]),
+            "feedback": frame["feedback"],
+            "responses": frame["responses"],
+            "invitations": frame["invitations"],
+        }
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = frame["responses"] / frame["invitations"].where(frame["invitations"] > 0)
+    out["response_rate"] = rate
+    out["n"] = frame["n"]
+    out["promoters"] = frame["promoters"]
+    out["passives"] = frame["n"] - frame["promoters"] - frame["detractors"]
+    out["detractors"] = frame["detractors"]
+    out["nps"], out["nps_low"], out["nps_high"] = nps_interval(
+        frame["promoters"], frame["detractors"], frame["n"]
+    )
+    out["n_csat"] = frame["n_csat"]
+    out["csat"], out["csat_low"], out["csat_high"] = wilson_interval(frame["top2"], frame["n_csat"])
+    for q in drivers:
+        question = config.question(q)
+        assert question is not None
+        mean, low, high = mean_interval(frame[f"{q}_sum"], frame[f"{q}_sumsq"], frame[f"{q}_n"])
+        out[f"{q}_n"] = frame[f"{q}_n"]
+        out[f"{q}_mean"] = mean
+        out[f"{q}_low"] = np.clip(low, question.min, question.max)
+        out[f"{q}_high"] = np.clip(high, question.min, question.max)
+    return out.sort_values(["period_start", "unit_id"], ignore_index=True)

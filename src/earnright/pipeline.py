@@ -1,0 +1,126 @@
+"""The main job: generate the demo company into a workspace and run everything built so far.
+
+``run_demo`` is what ``earnright demo`` and ``make demo`` run: generate the company with planted
+truth, create the workspace with the matching config, ingest every file through the normal
+ingestion path, compute the scorecard at every level and write it as CSV, Parquet and a
+self-contained HTML page.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from earnright.config import Config, Journey, Question
+from earnright.errors import WorkspaceError
+from earnright.ingest import IngestResult, ingest_file
+from earnright.listening.scorecard import compute_scorecard
+from earnright.report import render_scorecard_page
+from earnright.workspace import init_workspace
+
+__all__ = ["DemoRun", "demo_config", "run_demo"]
+
+MARKER = ".earnright-demo"
+# Ingest order matters only for units, which every other kind refers to.
+FILES = [
+    ("units", "units.csv"),
+    ("customers", "customers.parquet"),
+    ("transactions", "transactions.parquet"),
+    ("invitations", "invitations.parquet"),
+    ("feedback", "feedback.parquet"),
+    ("metrics", "metrics.parquet"),
+]
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class DemoRun:
+    workspace: Path
+    truth: Path
+    outputs: dict[str, Path]
+    ingests: list[IngestResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def demo_config() -> Config:
+    """The config of the demo company: its journey, owners and driver questions."""
+    from earnright.demo import DEMO_JOURNEY, DEMO_QUESTIONS
+
+    questions = [
+        Question(id="ltr", label="Likelihood to recommend", kind="nps", min=0, max=10),
+        Question(id="osat", label="Overall satisfaction", kind="csat", min=1, max=5),
+    ] + [Question(id=q, label=label, kind="driver") for q, label in DEMO_QUESTIONS.items()]
+    return Config.model_validate(
+        {
+            "company": {"name": "Northwind Pharmacy"},
+            "questions": [q.model_dump() for q in questions],
+            "journey": Journey.model_validate({"stages": DEMO_JOURNEY}).model_dump(),
+        }
+    )
+
+
+def _prepare(out: Path) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise WorkspaceError(
+                f"{out} exists and is not a demo workspace; choose another --out or empty it"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by `earnright demo`; the next demo run replaces it\n")
+
+
+def run_demo(
+    out: Path,
+    *,
+    stores: int = 60,
+    months: int = 12,
+    seed: int = 7,
+    progress: Progress | None = None,
+) -> DemoRun:
+    """Generate, ingest, score and report; return where everything was written."""
+    from earnright.demo import generate_company
+
+    started = time.monotonic()
+    out = out.expanduser().resolve()
+    _prepare(out)
+    data = out / "data"
+    generate_company(data, stores=stores, months=months, seed=seed, progress=progress)
+    ws = init_workspace(out, demo_config())
+    run = DemoRun(workspace=out, truth=data / "truth.json", outputs={})
+    with ws.warehouse() as wh:
+        for kind, name in FILES:
+            report: Callable[[int, int], None] | None = None
+            if progress is not None:
+                report = _stage(progress, f"ingest {name}")
+            run.ingests.append(ingest_file(wh, ws.config, kind, data / name, progress=report))
+        if progress:
+            progress("scorecard", 0, 1)
+        levels = ws.config.units.levels
+        frames = [compute_scorecard(wh, ws.config, level=level) for level in levels]
+    scorecard = pd.concat(frames, ignore_index=True)
+    results = out / "results"
+    results.mkdir(exist_ok=True)
+    run.outputs = {
+        "csv": results / "scorecard.csv",
+        "parquet": results / "scorecard.parquet",
+        "html": results / "scorecard.html",
+    }
+    scorecard.to_csv(run.outputs["csv"], index=False)
+    scorecard.to_parquet(run.outputs["parquet"], index=False)
+    page = render_scorecard_page(scorecard, ws.config.company.name, store_level=levels[-1])
+    run.outputs["html"].write_text(page, encoding="utf-8")
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def _stage(progress: Progress, stage: str) -> Callable[[int, int], None]:
+    def update(done: int, total: int) -> None:
+        progress(stage, done, total)
+
+    return update
