@@ -36,10 +36,10 @@ def status_report(wh: Warehouse, limit: int) -> dict[str, Any]:
     tables = {name: wh.count(name) for name in DATA_KINDS}
     batches = wh.table("batches").order_by("batch_id").execute()
     q = wh.table("quarantine")
+    by_kind = q.mutate(reason_kind=q.reason.split(": ")[1])
     reasons = (
-        q.mutate(reason_kind=q.reason.split(": ")[1])
-        .group_by(["kind", "field", "reason_kind"])
-        .aggregate(rows=q.count(), first_line=q.line.min())
+        by_kind.group_by(["kind", "field", "reason_kind"])
+        .aggregate(rows=by_kind.count(), first_line=by_kind.line.min())
         .order_by([ibis.desc("rows")])
         .execute()
     )

@@ -102,6 +102,8 @@ def ingest_file(
     if kind not in KINDS:
         raise IngestError(f"unknown kind '{kind}'; expected one of {list(KINDS)}")
     spec = KINDS[kind]
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
     file_format(path)  # fail early on an unknown extension
     started = time.monotonic()
     result = IngestResult(kind=kind, source=str(path))

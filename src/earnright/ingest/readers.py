@@ -79,8 +79,6 @@ class _CountingFile(io.RawIOBase):
 
 def read_chunks(path: Path, progress: Progress | None = None) -> Iterator[Chunk]:
     """Yield the file's rows in chunks; raise IngestError if the file cannot be read at all."""
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file")
     fmt, gz = file_format(path)
     readers = {"csv": _csv_chunks, "parquet": _parquet_chunks, "jsonl": _jsonl_chunks}
     try:

@@ -1,0 +1,45 @@
+"""The warehouse: migrations, transactions, open columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from earnright.errors import WarehouseError
+from earnright.warehouse import connect
+from earnright.warehouse.schema import MIGRATIONS, TABLES
+
+
+def test_migrations_create_every_table_once(tmp_path: Path) -> None:
+    with connect("duckdb:///w.duckdb", tmp_path) as wh:
+        assert set(TABLES) <= set(wh.con.list_tables())
+        assert wh.schema_version() == MIGRATIONS[-1].version
+    with connect("duckdb:///w.duckdb", tmp_path) as wh:  # reopening applies nothing twice
+        assert wh.count("schema_migrations") == len(MIGRATIONS)
+
+
+def test_absolute_duckdb_url(tmp_path: Path) -> None:
+    with connect(f"duckdb:///{tmp_path}/abs.duckdb", Path("/nonexistent")) as wh:
+        assert wh.schema_version() == 1
+    assert (tmp_path / "abs.duckdb").exists()
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    with connect("duckdb:///w.duckdb", tmp_path) as wh:
+        wh.insert("schema_migrations", {"version": [99], "description": ["future"]})
+    with pytest.raises(WarehouseError, match="schema version 99 is newer"):
+        connect("duckdb:///w.duckdb", tmp_path)
+
+
+def test_transaction_rolls_back_rows_and_added_columns(tmp_path: Path) -> None:
+    with connect("duckdb:///w.duckdb", tmp_path) as wh:
+        with pytest.raises(RuntimeError), wh.transaction():
+            wh.add_open_columns("feedback", ["q_new"], batch_id=1)
+            wh.insert("units", {"unit_id": ["X"], "level": ["store"]})
+            raise RuntimeError("crash")
+        assert "q_new" not in wh.table("feedback").columns
+        assert wh.count("units") == 0 and wh.count("open_columns") == 0
+        with wh.transaction():
+            wh.add_open_columns("feedback", ["q_new"], batch_id=1)
+        assert wh.open_columns("feedback") == ["q_new"]
