@@ -1,0 +1,77 @@
+"""The scorecard page is self-contained: it renders in headless Chromium with the network cut."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from earnright.config import Config
+from earnright.ingest import ingest_file
+from earnright.listening.scorecard import compute_scorecard
+from earnright.report import render_scorecard_page
+from earnright.warehouse import Warehouse
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def page_path(wh: Warehouse, config: Config, tmp_path: Path) -> Path:
+    rng = np.random.default_rng(5)
+    n = 300
+    pd.DataFrame(
+        {
+            "response_id": [f"r{i}" for i in range(n)],
+            "unit_id": rng.choice(["S1", "S2", "S3"], n),
+            "responded_at": pd.Timestamp("2026-07-01")
+            + pd.to_timedelta(rng.integers(0, 92 * 86400, n), "s"),
+            "ltr": rng.integers(0, 11, n).astype(float),
+            "osat": rng.integers(1, 6, n).astype(float),
+        }
+    ).to_parquet(tmp_path / "fb.parquet")
+    ingest_file(wh, config, "feedback", tmp_path / "fb.parquet")
+    card = pd.concat(
+        [compute_scorecard(wh, config, level=lvl) for lvl in config.units.levels],
+        ignore_index=True,
+    )
+    path = tmp_path / "scorecard.html"
+    path.write_text(render_scorecard_page(card, "Acme"))
+    return path
+
+
+def test_page_references_nothing_outside_itself(page_path: Path) -> None:
+    html = page_path.read_text()
+    assert "<script" not in html and "<link" not in html
+    assert html.count("http") == html.count('xmlns="http://www.w3.org/2000/svg"')
+
+
+def test_page_renders_offline_in_chromium(page_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.route("http*://**/*", lambda route: route.abort())
+        page.goto(page_path.as_uri())
+        assert page.title() == "Acme scorecard 2026-09"
+        assert page.locator("svg").count() == 2
+        # one dot per store with answers in the latest month, each with its interval line
+        assert page.locator("svg circle").count() == 3
+        assert page.locator("table tr").count() == 1 + 3
+        assert page.locator("svg polygon").count() == 1  # the interval band of the trend
+        browser.close()
+    assert requests == [page_path.as_uri()]
