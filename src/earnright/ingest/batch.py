@@ -113,7 +113,6 @@ def ingest_file(
         if previous is not None:
             result.already_ingested_as = previous
             return result
-    wh.drop_stale_stages()
     mapping = config.source_for(kind, source)
     staging = _Staging(wh, spec, config, str(path))
     try:
@@ -156,6 +155,8 @@ class _Staging:
         self.rows: str | None = None
         self.rejects = wh.create_stage(ibis.Schema.from_pyarrow(QUARANTINE_SCHEMA))
         self.open_cols: list[str] = []
+        self.staged_rows = 0  # accepted by the row checks, before in-file duplicates
+        self.in_file_duplicates = 0
         self.arrow_schema: pa.Schema | None = None
         self.known_units = self._known_units()
 
@@ -183,6 +184,7 @@ class _Staging:
             )
             if table.num_rows:
                 self.wh.con.insert(self.rows, table)
+                self.staged_rows += table.num_rows
             result.rows_read += len(frame)
         else:
             bad = pd.DataFrame(columns=list(QUARANTINE_SCHEMA.names))
@@ -251,6 +253,11 @@ class _Staging:
         return t.mutate(_rank=ibis.row_number().over(w), _first=t._line.min().over(w))
 
     def quarantine_in_file_duplicates(self, result: IngestResult) -> None:
+        t = self.staged()
+        keys = t.group_by(list(self.spec.key)).aggregate(_copies=t.count())
+        self.in_file_duplicates = int((keys._copies - 1).sum().fill_null(0).execute())
+        if not self.in_file_duplicates:  # the usual case: no window over the whole batch
+            return
         ranked = self.ranked()
         dups = ranked.filter(ranked._rank > 0)
         key = ", ".join(self.spec.key)
@@ -272,6 +279,8 @@ class _Staging:
             self.add_rejects(bad, result)
 
     def unique_rows(self) -> ir.Table:
+        if not self.in_file_duplicates:
+            return self.staged()
         ranked = self.ranked()
         return ranked.filter(ranked._rank == 0).drop("_rank", "_first")
 
@@ -337,10 +346,10 @@ def _commit(
             wh.add_open_columns(spec.table, staging.open_cols, batch_id)
         target = wh.table(spec.table)
         new_rows = unique.anti_join(target, list(spec.key))
-        staged_count = int(unique.count().execute())
-        result.accepted = int(new_rows.count().execute())
-        result.duplicates = staged_count - result.accepted
+        before = wh.count(spec.table)
         wh.insert(spec.table, new_rows.mutate(batch_id=ibis.literal(batch_id, "int64")))
+        result.accepted = wh.count(spec.table) - before
+        result.duplicates = staging.staged_rows - staging.in_file_duplicates - result.accepted
         rejects = wh.table(staging.rejects)
         wh.insert(
             "quarantine",

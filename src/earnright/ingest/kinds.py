@@ -150,14 +150,26 @@ class Rejected:
         self.fields = pd.Series("", index=index, dtype=object)
         self.reasons = pd.Series("", index=index, dtype=object)
 
-    def add(self, mask: pd.Series | np.ndarray, fieldname: str, messages: pd.Series | str) -> None:
+    def add(
+        self,
+        mask: pd.Series | np.ndarray,
+        fieldname: str,
+        message: str,
+        values: pd.Series | None = None,
+        suffix: str = "",
+        quote: bool = True,
+    ) -> None:
+        """Reject the rows in ``mask``: ``message`` + the row's value (if given) + ``suffix``."""
         mask = pd.Series(mask, index=self.fields.index).fillna(False).astype(bool)
         if not mask.any():
             return
-        msg = messages[mask] if isinstance(messages, pd.Series) else messages
+        text: pd.Series | str = message + suffix
+        if values is not None:
+            shown = values[mask].astype(str).str.slice(0, 80)
+            text = message + (("'" + shown + "'") if quote else shown) + suffix
         sep = np.where(self.fields[mask] == "", "", "; ")
         self.fields[mask] = self.fields[mask] + sep + fieldname
-        self.reasons[mask] = self.reasons[mask] + sep + (fieldname + ": " + msg)
+        self.reasons[mask] = self.reasons[mask] + sep + (fieldname + ": " + text)
 
     @property
     def mask(self) -> pd.Series:
@@ -166,7 +178,9 @@ class Rejected:
 
 def _text(series: pd.Series) -> pd.Series:
     """Values as stripped strings, empty ones as missing."""
-    out = series.astype("string").str.strip()
+    if not pd.api.types.is_string_dtype(series) or series.dtype == object:
+        series = series.astype("str").where(series.notna())
+    out = series.str.strip()
     return out.mask(out == "")
 
 
@@ -176,8 +190,15 @@ def _blank(series: pd.Series) -> pd.Series:
     return _text(series).isna()
 
 
-def _quoted(series: pd.Series) -> pd.Series:
-    return "'" + series.astype("string").str.slice(0, 80) + "'"
+def _to_float(text: pd.Series) -> pd.Series:
+    """Numbers from text: Arrow's cast when every value parses, else pandas, value by value."""
+    try:
+        return pd.Series(
+            pa.array(text, from_pandas=True).cast(pa.float64()).to_numpy(zero_copy_only=False),
+            index=text.index,
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
 def _parse(series: pd.Series, ftype: FieldType, name: str, rej: Rejected) -> pd.Series:
@@ -194,19 +215,21 @@ def _parse(series: pd.Series, ftype: FieldType, name: str, rej: Rejected) -> pd.
         rej.add(
             text.notna() & parsed.isna(),
             name,
-            "not a date/time: " + _quoted(text) + " (expected ISO 8601, e.g. 2026-09-30T14:05:00)",
+            "not a date/time: ",
+            text,
+            " (expected ISO 8601, e.g. 2026-09-30T14:05:00)",
         )
         return parsed.dt.tz_localize(None).astype("datetime64[us]")
     if pd.api.types.is_numeric_dtype(series):
         numeric = series.astype("float64")
     else:
-        numeric = pd.to_numeric(_text(series), errors="coerce").astype("float64")
+        numeric = _to_float(_text(series))
     given = ~_blank(series)
-    rej.add(given & numeric.isna(), name, "not a number: " + _quoted(series))
+    rej.add(given & numeric.isna(), name, "not a number: ", series)
     rej.add(np.isinf(numeric), name, "not a finite number")
     if ftype == "int":
         fractional = numeric.notna() & (numeric != np.round(numeric))
-        rej.add(fractional, name, "not a whole number: " + numeric.astype("string"))
+        rej.add(fractional, name, "not a whole number: ", numeric, quote=False)
     return numeric
 
 
@@ -254,12 +277,13 @@ def _check_question(series: pd.Series, col: str, config: Config, rej: Rejected) 
     rej.add(
         outside,
         col,
-        "out of scale: "
-        + values.astype("string")
-        + f" (expected {question.min} to {question.max})",
+        "out of scale: ",
+        values,
+        f" (expected {question.min} to {question.max})",
+        quote=False,
     )
     fractional = values.notna() & (values != np.round(values))
-    rej.add(fractional & ~outside, col, "not a whole-number answer: " + values.astype("string"))
+    rej.add(fractional & ~outside, col, "not a whole-number answer: ", values, quote=False)
     return values
 
 
@@ -273,12 +297,12 @@ def _check_kind(
     if known_units is not None:
         for col in spec.unit_columns:
             unknown = out[col].notna() & ~out[col].isin(known_units)
-            rej.add(unknown, col, "unknown unit: " + _quoted(out[col]) + " (ingest units first)")
+            rej.add(unknown, col, "unknown unit: ", out[col], " (ingest units first)")
     if spec.kind == "feedback":
         moments = config.journey.moment_ids()
         if moments:
             odd = out["moment"].notna() & ~out["moment"].isin(moments)
-            rej.add(odd, "moment", "unknown journey moment: " + _quoted(out["moment"]))
+            rej.add(odd, "moment", "unknown journey moment: ", out["moment"])
         out["channel"] = out["channel"].str.lower().fillna("survey")
     if spec.kind == "metrics":
         _check_metric_values(out, rej)
@@ -287,7 +311,9 @@ def _check_kind(
         rej.add(
             out["level"].notna() & ~out["level"].isin(levels),
             "level",
-            "unknown level: " + _quoted(out["level"]) + f" (expected one of {levels})",
+            "unknown level: ",
+            out["level"],
+            f" (expected one of {levels})",
         )
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special
 
 __all__ = ["mean_interval", "nps_interval", "wilson_interval"]
 
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(special.ndtri(0.975))
 FloatArray = NDArray[np.float64]
 
 
@@ -69,7 +69,7 @@ def mean_interval(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s / m
         var = np.maximum(s2 - m * mean**2, 0.0) / (m - 1)
-        t = stats.t.ppf(0.5 + level / 2, np.maximum(m - 1, 1))
+        t = special.stdtrit(np.maximum(m - 1, 1), 0.5 + level / 2)
         half = t * np.sqrt(var / m)
     mean = np.where(m > 0, mean, np.nan)
     ok = m >= 2

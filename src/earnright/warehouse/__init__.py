@@ -118,20 +118,17 @@ class Warehouse:
         self.con.insert(table, data.select(*[data[c].cast(target[c]).name(c) for c in cols]))
 
     def create_stage(self, schema: ibis.Schema) -> str:
-        """Create an empty staging table and return its name; drop it with drop_stage."""
+        """Create an empty staging table and return its name; drop it with drop_stage.
+
+        Staging tables are temporary: they live only as long as this connection, so a process
+        that dies mid-ingest leaves nothing behind, and DuckDB keeps them out of its WAL.
+        """
         name = f"{STAGE_PREFIX}{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
-        self.con.create_table(name, schema=schema)
+        self.con.create_table(name, schema=schema, temp=True)
         return name
 
     def drop_stage(self, name: str) -> None:
         self.con.drop_table(name, force=True)
-
-    def drop_stale_stages(self) -> int:
-        """Drop staging tables left by a process that died mid-ingest; return how many."""
-        stale = [t for t in self.con.list_tables() if t.startswith(STAGE_PREFIX)]
-        for name in stale:
-            self.drop_stage(name)
-        return len(stale)
 
     # -- schema ----------------------------------------------------------------------------
     def schema_version(self) -> int:

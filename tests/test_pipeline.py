@@ -1,0 +1,64 @@
+"""The main job on the demo company: nothing lost, and intervals that hold the planted truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from earnright.pipeline import DemoRun, run_demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    return run_demo(tmp_path_factory.mktemp("demo") / "ws", stores=60, months=12, seed=11)
+
+
+@pytest.fixture(scope="module")
+def joined(demo: DemoRun) -> pd.DataFrame:
+    card = pd.read_parquet(demo.outputs["parquet"])
+    stores = card[card.level == "store"]
+    truth = pd.DataFrame(json.loads(demo.truth.read_text())["store_month"])
+    return truth.merge(stores, on=["unit_id", "period"], how="left", suffixes=("_true", ""))
+
+
+@pytest.mark.slow
+def test_every_generated_row_arrives(demo: DemoRun, joined: pd.DataFrame) -> None:
+    assert all(r.quarantined == 0 for r in demo.ingests)
+    assert (joined.responses_true == joined.responses.fillna(0)).all()
+    assert (joined.invitations_true == joined.invitations.fillna(0)).all()
+
+
+@pytest.mark.slow
+def test_true_store_nps_inside_the_interval_for_92_to_98_percent(joined: pd.DataFrame) -> None:
+    scored = joined[joined.n > 0]
+    assert len(scored) >= 0.95 * len(joined)
+    inside = (scored.nps_low <= scored.nps_true) & (scored.nps_true <= scored.nps_high)
+    assert 0.92 <= inside.mean() <= 0.98, inside.mean()
+
+
+@pytest.mark.slow
+def test_true_csat_inside_the_wilson_interval_for_92_to_98_percent(joined: pd.DataFrame) -> None:
+    scored = joined[joined.n_csat > 0]
+    inside = (scored.csat_low <= scored.csat_true) & (scored.csat_true <= scored.csat_high)
+    assert 0.92 <= inside.mean() <= 0.98, inside.mean()
+
+
+@pytest.mark.slow
+def test_outputs_cover_every_level_and_the_page_is_written(demo: DemoRun) -> None:
+    card = pd.read_csv(demo.outputs["csv"])
+    assert set(card.level) == {"company", "region", "district", "store"}
+    assert (card[card.level == "company"].groupby("period").size() == 1).all()
+    html = demo.outputs["html"].read_text()
+    assert "<svg" in html and "Northwind Pharmacy" in html
+
+
+def test_demo_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    from earnright.errors import WorkspaceError
+
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(WorkspaceError, match="not a demo workspace"):
+        run_demo(tmp_path, stores=3, months=1)
+    assert (tmp_path / "precious.txt").exists()
