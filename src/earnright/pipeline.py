@@ -99,10 +99,14 @@ def run_demo(
             if progress is not None:
                 report = _stage(progress, f"ingest {name}")
             run.ingests.append(ingest_file(wh, ws.config, kind, data / name, progress=report))
-        if progress:
-            progress("scorecard", 0, 1)
         levels = ws.config.units.levels
-        frames = [compute_scorecard(wh, ws.config, level=level) for level in levels]
+        frames = []
+        for done, level in enumerate(levels):
+            if progress:
+                progress("scorecard", done, len(levels))
+            frames.append(compute_scorecard(wh, ws.config, level=level))
+        if progress:
+            progress("scorecard", len(levels), len(levels))
     scorecard = pd.concat(frames, ignore_index=True)
     results = out / "results"
     results.mkdir(exist_ok=True)

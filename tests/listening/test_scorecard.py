@@ -54,10 +54,11 @@ def feedback(wh: Warehouse, config: Config, tmp_path: Path) -> tuple[pd.DataFram
 
 
 def _reference(rows: pd.DataFrame, invitations: int) -> dict[str, float]:
-    """Direct calculation from raw rows, one unit-period."""
-    ltr = rows.ltr.dropna()
+    """Direct calculation from raw rows, one unit-period; answers count from surveys only."""
+    survey = rows[rows.channel == "survey"]
+    ltr = survey.ltr.dropna()
     _nps, low, high = nps_interval([(ltr >= 9).sum()], [(ltr <= 6).sum()], [len(ltr)])
-    csat, clow, chigh = wilson_interval([(rows.osat >= 4).sum()], [rows.osat.notna().sum()])
+    csat, clow, chigh = wilson_interval([(survey.osat >= 4).sum()], [survey.osat.notna().sum()])
     responses = int((rows.channel == "survey").sum())
     return {
         "responses": responses,
@@ -70,7 +71,7 @@ def _reference(rows: pd.DataFrame, invitations: int) -> dict[str, float]:
         "csat": csat[0],
         "csat_low": clow[0],
         "csat_high": chigh[0],
-        "q_wait_mean": rows.q_wait.mean(),
+        "q_wait_mean": survey.q_wait.mean(),
     }
 
 
@@ -101,7 +102,7 @@ def test_one_period_at_week_grain(
     card = compute_scorecard(wh, config, level="company", grain="week", period="2026-W30")
     week = rows[(rows.responded_at >= "2026-07-20") & (rows.responded_at < "2026-07-27")]
     assert list(card.period) == ["2026-W30"]
-    assert card.n.iloc[0] == week.ltr.notna().sum()
+    assert card.n.iloc[0] == week[week.channel == "survey"].ltr.notna().sum()
 
 
 def test_unknown_level_and_bad_period_say_what_is_expected(wh: Warehouse, config: Config) -> None:

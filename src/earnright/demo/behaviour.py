@@ -67,7 +67,11 @@ def _visit_stores(
 
 
 def draw_visits(
-    customers: Customers, lapse: np.ndarray, units: Units, calendar: Calendar, rng: np.random.Generator
+    customers: Customers,
+    lapse: np.ndarray,
+    units: Units,
+    calendar: Calendar,
+    rng: np.random.Generator,
 ) -> Visits:
     """Poisson visits at each customer's rate between joining (or the start) and lapsing.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
-from earnright.demo.questionnaire import APP, QUESTIONS, RX, STOCK, WAIT
+from earnright.demo.questionnaire import APP, DEMO_COMPANY_NAME, QUESTIONS, RX, STOCK, WAIT
 
 __all__ = ["StoreParams", "Units", "build_store_params", "build_units", "write_units_csv"]
 
@@ -35,12 +35,12 @@ _STREETS = (
 )  # fmt: skip
 
 # Company-wide planted driver parameters, in QUESTIONS order.
-DRIVER_BASE = np.array([4.1, 3.8, 3.9, 3.9, 4.2, 3.9])  # latent mean of a typical store
+DRIVER_BASE = np.array([4.3, 4.0, 4.1, 4.1, 4.4, 4.1])  # latent mean of a typical store
 COMPANY_WEIGHTS = np.array([0.55, 0.45, 0.40, 0.50, 0.25, 0.30])  # ltr points per latent point
 _WEAK_CHOICE = np.array([0.20, 0.22, 0.22, 0.18, 0.13, 0.05])  # which drivers go weak
 _WEAK_COUNT = np.array([0.30, 0.35, 0.25, 0.10])  # P(0, 1, 2, 3 weak drivers)
-_WEAK_FLOOR = 0.7  # a weak driver's latent mean is at least this far below DRIVER_BASE
-LTR_INTERCEPT = 8.45  # company ltr latent mean at an average store
+_WEAK_FLOOR = 0.6  # a weak driver's latent mean is at least this far below DRIVER_BASE
+LTR_INTERCEPT = 9.4  # company ltr latent mean at an average store
 
 
 @dataclass(frozen=True)
@@ -152,15 +152,19 @@ def build_units(stores: int, rng: np.random.Generator) -> Units:
 
 def write_units_csv(units: Units, path: Path) -> int:
     """Write ``units.csv`` (company, regions, districts, stores); return the number of rows."""
-    rows = [("C", "EarnRight Pharmacy", "company", "")]
-    rows += [(r, n, "region", "C") for r, n in zip(units.region_ids, units.region_names)]
+    rows = [("C", DEMO_COMPANY_NAME, "company", "")]
+    rows += [
+        (r, n, "region", "C") for r, n in zip(units.region_ids, units.region_names, strict=True)
+    ]
     rows += [
         (d, n, "district", units.region_ids[r])
-        for d, n, r in zip(units.district_ids, units.district_names, units.district_region)
+        for d, n, r in zip(
+            units.district_ids, units.district_names, units.district_region, strict=True
+        )
     ]
     rows += [
         (s, n, "store", units.district_ids[d])
-        for s, n, d in zip(units.store_ids, units.store_names, units.store_district)
+        for s, n, d in zip(units.store_ids, units.store_names, units.store_district, strict=True)
     ]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -178,13 +182,13 @@ def _store_sizes(stores: int, rng: np.random.Generator) -> np.ndarray:
 def _driver_means(quality: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Driver latent means per store and the planted weak drivers (0-3 per store)."""
     stores, k = len(quality), len(QUESTIONS)
-    means = DRIVER_BASE + 0.2 * quality[:, None] + rng.normal(0, 0.15, (stores, k))
+    means = DRIVER_BASE + 0.15 * quality[:, None] + rng.normal(0, 0.15, (stores, k))
     count = rng.choice(4, size=stores, p=_WEAK_COUNT)
     # Gumbel top-k: each store's `count` weak drivers, drawn without replacement by _WEAK_CHOICE.
     keys = np.log(_WEAK_CHOICE) + rng.gumbel(size=(stores, k))
     rank = np.argsort(np.argsort(-keys, axis=1), axis=1)
     weak = rank < count[:, None]
-    deficit = rng.uniform(0.8, 1.3, (stores, k))
+    deficit = rng.uniform(0.6, 1.0, (stores, k))
     weak_means = np.minimum(means - deficit, DRIVER_BASE - _WEAK_FLOOR)
     return np.where(weak, weak_means, means), weak
 
@@ -194,7 +198,7 @@ def build_store_params(stores: int, months: int, rng: np.random.Generator) -> St
     quality = np.clip(rng.normal(0, 1, stores), -2.5, 2.5)
     base = _store_sizes(stores, rng)
     response_rate = 0.05 + 0.40 * rng.beta(2.0, 3.0, stores)
-    level = LTR_INTERCEPT + 0.25 * quality + rng.normal(0, 0.3, stores)
+    level = LTR_INTERCEPT + 0.1 * quality + rng.normal(0, 0.2, stores)
     trend = rng.normal(0, 0.03, stores)
     month = np.arange(months) - (months - 1) / 2
     intercept = level[:, None] + trend[:, None] * month + rng.normal(0, 0.1, (stores, months))

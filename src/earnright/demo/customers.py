@@ -12,7 +12,7 @@ from earnright.demo.company import StoreParams
 from earnright.demo.questionnaire import PLATFORMS, SEGMENTS, TIERS
 from earnright.demo.tables import labels, serial_ids, timestamps
 
-__all__ = ["Customers", "customers_table", "generate_customers"]
+__all__ = ["Customers", "customer_ids", "customers_table", "generate_customers"]
 
 DAYS_PER_MONTH = 30.4375
 _SEGMENT_P = np.array([0.30, 0.25, 0.25, 0.20])
@@ -102,12 +102,19 @@ def generate_customers(
     )
 
 
-def customers_table(customers: Customers, store_ids: pa.Array, calendar: Calendar) -> pa.Table:
+def customer_ids(customers: Customers) -> pa.Array:
+    """The customer ids, ``CU`` + 8 digits."""
+    return serial_ids("CU", customers.number + 1, 8)
+
+
+def customers_table(
+    customers: Customers, ids: pa.Array, store_ids: pa.Array, calendar: Calendar
+) -> pa.Table:
     """The rows of ``customers.parquet`` for this chunk."""
     seconds = customers.join_day * SECONDS_PER_DAY + customers.join_second
     return pa.table(
         {
-            "customer_id": serial_ids("CU", customers.number + 1, 8),
+            "customer_id": ids,
             "home_unit_id": store_ids.take(customers.home),
             "joined_at": timestamps(calendar, seconds),
             "segment": labels(SEGMENTS, customers.segment),

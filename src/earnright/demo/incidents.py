@@ -64,6 +64,10 @@ class Incident:
         """Last day (inclusive) whose visits carry the survey damage."""
         return self.end + self.survey_lag_days + SURVEY_TAIL_DAYS
 
+    def stores_within(self, lo: int, hi: int) -> np.ndarray:
+        """The affected stores in the range [lo, hi)."""
+        return self.stores[(self.stores >= lo) & (self.stores < hi)]
+
     def to_truth(self, calendar: Calendar, store_ids: list[str]) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -171,23 +175,31 @@ def plan_incidents(units: Units, calendar: Calendar, rng: np.random.Generator) -
 
 
 def _exposure_day(
-    incident: Incident, customers: Customers, visits: Visits, lapse: np.ndarray
+    incident: Incident,
+    customers: Customers,
+    visits: Visits,
+    lapse: np.ndarray,
+    affected: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Day each customer was exposed to the incident, NEVER if not exposed."""
+    """Day each customer was exposed to the incident, NEVER if not exposed.
+
+    ``affected`` flags, per customer and per visit, a home store / visited store hit.
+    """
+    home_hit, visit_hit = affected
     if "platform" in incident.segment:
         platform = PLATFORMS.index(incident.segment["platform"])
         hit = (
             (customers.platform == platform)
-            & np.isin(customers.home, incident.stores)
+            & home_hit
             & (customers.join_day <= incident.start)
             & (lapse > incident.start)
         )
         return np.where(hit, incident.start, NEVER)
     seen = (
-        (visits.day >= incident.start)
+        visit_hit
+        & (visits.day >= incident.start)
         & (visits.day <= incident.end)
         & (visits.day < lapse[visits.customer])
-        & np.isin(visits.store, incident.stores)
     )
     if "daypart" in incident.segment:
         seen &= visits.daypart == DAYPARTS.index(incident.segment["daypart"])
@@ -201,35 +213,37 @@ def apply_incidents(
     customers: Customers,
     visits: Visits,
     lapse: np.ndarray,
-    days: int,
+    context: tuple[np.ndarray, int],
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, Hurt, np.ndarray]:
     """Apply incidents in start order: exposures, extra lapses, damaged survey visits.
 
-    Returns the updated lapse days, the damaged visits (among those before lapsing) and an
+    ``context`` is (the chunk's contiguous stores, days in the period). Returns the updated lapse
+    days, the damaged visits (indices into ``visits``, only visits before lapsing) and an
     (incidents, 2) array of customers exposed and extra lapses within the period.
     """
+    stores, days = context
+    lo, hi = int(stores[0]), int(stores[-1]) + 1
     lapse = lapse.copy()
     counts = np.zeros((len(incidents), 2), dtype=np.int64)
     parts: list[tuple[np.ndarray, int, float]] = []
     for i, incident in enumerate(incidents):
-        if not np.isin(customers.home, incident.stores).any() and not np.isin(
-            visits.store, incident.stores
-        ).any():
+        local = incident.stores_within(lo, hi) - lo
+        if len(local) == 0:
             continue
-        exposed = _exposure_day(incident, customers, visits, lapse)
+        flags = np.zeros(hi - lo, dtype=bool)
+        flags[local] = True
+        visit_hit = flags[visits.store - lo]
+        exposed = _exposure_day(
+            incident, customers, visits, lapse, (flags[customers.home - lo], visit_hit)
+        )
         who = np.flatnonzero(exposed < NEVER)
         churned = who[rng.uniform(size=len(who)) < incident.churn_effect]
         lapse_day = exposed[churned] + 1 + rng.integers(0, CHURN_WEEKS * 7, len(churned))
         counts[i] = len(who), int((lapse_day < np.minimum(lapse[churned], days)).sum())
         lapse[churned] = np.minimum(lapse[churned], lapse_day)
         since = exposed[visits.customer] + incident.survey_lag_days
-        hurt = (
-            (exposed[visits.customer] < NEVER)
-            & (visits.day >= since)
-            & (visits.day <= incident.survey_end)
-            & np.isin(visits.store, incident.stores)
-        )
+        hurt = visit_hit & (visits.day >= since) & (visits.day <= incident.survey_end)
         parts.append((np.flatnonzero(hurt), incident.driver, incident.survey_shift))
     alive = visits.day < lapse[visits.customer]
     visit = np.concatenate([p[0] for p in parts] + [np.zeros(0, dtype=np.int64)])

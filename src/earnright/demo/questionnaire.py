@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "CHANNELS",
     "DAYPARTS",
+    "DEMO_COMPANY_NAME",
     "DEMO_JOURNEY",
     "DEMO_METRICS",
     "DEMO_QUESTIONS",
@@ -23,6 +24,8 @@ __all__ = [
     "SEGMENTS",
     "TIERS",
 ]
+
+DEMO_COMPANY_NAME = "Northwind Pharmacy"
 
 # Driver questions, in the column order of feedback.parquet.
 DEMO_QUESTIONS: dict[str, str] = {

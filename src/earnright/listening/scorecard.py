@@ -10,7 +10,9 @@ Columns of the result (one row per unit and period):
 - ``unit_id, name, level, period`` (``2026-09``, ``2026-W37`` or ``2026-Q3``), ``period_start``
 - ``feedback`` (rows of every channel), ``responses`` (survey responses), ``invitations``,
   ``response_rate`` (responses ÷ invitations, 0..1; empty without invitations)
-- ``n`` (answers to the NPS question), ``promoters, passives, detractors``,
+- ``n`` (answers to the NPS question in survey responses; every question's statistics use only
+  channel ``survey``: unsolicited reviews and complaints are not a sample),
+  ``promoters, passives, detractors``,
   ``nps, nps_low, nps_high`` (points, −100..100; 95% adjusted-Wald interval)
 - ``n_csat, csat, csat_low, csat_high`` (top-2-box share 0..1; 95% Wilson interval)
 - per driver question ``Q``: ``Q_n, Q_mean, Q_low, Q_high`` (95% t interval, clipped to the scale)
@@ -63,13 +65,19 @@ def _feedback_stats(
     feedback: ir.Table, config: Config, drivers: list[str], grain: Grain
 ) -> ir.Table:
     fb = feedback.mutate(period_start=truncate(feedback.responded_at, grain))
+    survey = fb.channel == "survey"
+
+    def answers(question: str) -> ir.FloatingColumn:
+        """Answers from survey responses only: unsolicited reviews are not a sample."""
+        return survey.ifelse(fb[question], ibis.null("float64"))
+
     aggs: dict[str, ir.Scalar] = {
         "feedback": fb.count(),
         "responses": _count(fb.channel == "survey"),
     }
     nps_q = config.question_of_kind("nps")
     if nps_q is not None and nps_q.id in fb.columns:
-        col = fb[nps_q.id]
+        col = answers(nps_q.id)
         aggs |= {
             "n": col.count(),
             "promoters": _count(col >= 9),
@@ -77,10 +85,10 @@ def _feedback_stats(
         }
     csat_q = config.question_of_kind("csat")
     if csat_q is not None and csat_q.id in fb.columns:
-        col = fb[csat_q.id]
+        col = answers(csat_q.id)
         aggs |= {"n_csat": col.count(), "top2": _count(col >= csat_q.max - 1)}
     for q in drivers:
-        col = fb[q]
+        col = answers(q)
         aggs |= {f"{q}_n": col.count(), f"{q}_sum": col.sum(), f"{q}_sumsq": (col * col).sum()}
     return fb.group_by(["ancestor_id", "period_start"]).aggregate(**aggs)
 

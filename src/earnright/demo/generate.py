@@ -1,0 +1,205 @@
+"""Generate the demo company: a retail pharmacy chain with planted ground truth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from earnright.demo.behaviour import Visits, draw_lapse_days, draw_visits, transactions_table
+from earnright.demo.calendar import Calendar, build_calendar
+from earnright.demo.company import (
+    StoreParams,
+    Units,
+    build_store_params,
+    build_units,
+    write_units_csv,
+)
+from earnright.demo.customers import (
+    Customers,
+    customer_ids,
+    customers_table,
+    generate_customers,
+)
+from earnright.demo.incidents import Hurt, Incident, apply_incidents, plan_incidents
+from earnright.demo.operations import metrics_table
+from earnright.demo.surveys import draw_listening, platform_group
+from earnright.demo.tables import ParquetFiles
+from earnright.demo.truth import TruthBuilder
+
+__all__ = ["GeneratedCompany", "Progress", "generate_company"]
+
+Progress = Callable[[str, int, int], None]
+CHUNK_CUSTOMERS = 60_000  # initial customers per chunk of stores (bounds memory)
+
+
+@dataclass(frozen=True)
+class GeneratedCompany:
+    """Where the generator wrote each file, and how many rows (or records) each has."""
+
+    out_dir: Path
+    units: Path
+    customers: Path
+    transactions: Path
+    invitations: Path
+    feedback: Path
+    metrics: Path
+    truth: Path
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def files(self) -> dict[str, Path]:
+        """Every file written, by file name."""
+        paths = (self.units, self.customers, self.transactions, self.invitations, self.feedback)
+        return {p.name: p for p in (*paths, self.metrics, self.truth)}
+
+
+@dataclass
+class _Serials:
+    customers: int = 0
+    transactions: int = 0
+    invitations: int = 0
+    other: int = 0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    seed: int
+    calendar: Calendar
+    units: Units
+    params: StoreParams
+    incidents: list[Incident]
+    store_ids: pa.Array
+
+
+def _chunks(units: Units, params: StoreParams) -> list[tuple[int, int]]:
+    """Contiguous store ranges of whole districts, ~CHUNK_CUSTOMERS customers (>= 4 chunks)."""
+    base = np.bincount(units.store_district, weights=params.base_customers)
+    target = min(CHUNK_CUSTOMERS, base.sum() / 4)
+    first, size = units.district_first, units.district_size
+    chunks, start, load = [], 0, 0.0
+    for d in range(len(base)):
+        load += base[d]
+        if load >= target or d == len(base) - 1:
+            end = int(first[d] + size[d])
+            chunks.append((start, end))
+            start, load = end, 0.0
+    return chunks
+
+
+def _simulate(
+    stores: np.ndarray, plan: _Plan, first_customer: int, rng: np.random.Generator
+) -> tuple[Customers, Visits, Hurt, np.ndarray]:
+    """A chunk's customers and their visits (sorted by store and time) after the incidents."""
+    cal = plan.calendar
+    customers = generate_customers(stores, plan.params, cal, first_customer, rng)
+    lapse = draw_lapse_days(customers, rng)
+    visits = draw_visits(customers, lapse, plan.units, cal, rng)
+    lapse, hurt, exposure = apply_incidents(
+        plan.incidents, customers, visits, lapse, (stores, cal.days), rng
+    )
+    alive = np.flatnonzero(visits.day < lapse[visits.customer])
+    order = alive[np.lexsort((visits.time[alive], visits.store[alive]))]
+    position = np.full(len(visits), -1, dtype=np.int64)
+    position[order] = np.arange(len(order))
+    hurt = Hurt(visit=position[hurt.visit], driver=hurt.driver, shift=hurt.shift)
+    return customers, visits.take(order), hurt, exposure
+
+
+def _chunk(
+    index: int,
+    stores: np.ndarray,
+    plan: _Plan,
+    files: ParquetFiles,
+    truth: TruthBuilder,
+    serials: _Serials,
+) -> None:
+    """Generate, write and add to the truth everything about one chunk of stores."""
+    rng = np.random.default_rng([plan.seed, index])
+    cal, params = plan.calendar, plan.params
+    customers, visits, hurt, exposure = _simulate(stores, plan, serials.customers, rng)
+    ids = customer_ids(customers)
+    context = (ids, plan.store_ids, cal)
+    files.write("customers", customers_table(customers, *context))
+    files.write("transactions", transactions_table(visits, *context, serials.transactions))
+    firsts = (serials.invitations, serials.other)
+    listening = draw_listening(visits, customers, params, hurt, context, firsts, rng)
+    files.write("invitations", listening.invitations)
+    files.write("feedback", listening.feedback)
+    metrics = metrics_table(stores, customers, params, plan.incidents, (plan.store_ids, cal), rng)
+    files.write("metrics", metrics)
+    truth.add_visits(visits, platform_group(customers.platform[visits.customer]), hurt)
+    truth.add("invitations", *listening.invited)
+    truth.add("responses", *listening.responded)
+    truth.add("other_feedback", *listening.other)
+    truth.exposure += exposure
+    serials.customers += len(customers)
+    serials.transactions += len(visits)
+    serials.invitations += listening.invitations.num_rows
+    serials.other += len(listening.other[0])
+
+
+def generate_company(
+    out_dir: Path,
+    *,
+    stores: int = 60,
+    months: int = 12,
+    seed: int = 7,
+    end_month: str = "2026-09",
+    progress: Progress | None = None,
+) -> GeneratedCompany:
+    """Write a synthetic retail pharmacy chain and its planted truth into ``out_dir``.
+
+    Files: ``units.csv``, ``customers``/``transactions``/``invitations``/``feedback``/
+    ``metrics.parquet`` (canonical import formats) and ``truth.json``. The period is the
+    ``months`` calendar months ending with ``end_month``. Deterministic: the same arguments give
+    byte-identical files.
+
+    Planted: store quality, size (lognormal customer base) and response rate; per store the
+    driver means with 0-3 weak drivers and the driver weights on likelihood to recommend; a
+    store-month ltr level; customers' heterogeneous visit rates, spend and lapse hazards (higher
+    at poor stores); incidents that degrade one metric for one segment of some units, raise the
+    hurt customers' lapse probability and, lagged, worsen their survey answers. ``truth.json``
+    holds the exact expectations (see ``earnright.demo.truth``).
+
+    ``progress(stage, done, total)`` is called with stage ``"stores"`` (stores done) after each
+    chunk of stores and ``"truth"`` when the truth is written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    calendar = build_calendar(end_month, months)
+    rng = np.random.default_rng(seed)
+    units = build_units(stores, rng)
+    params = build_store_params(stores, months, rng)
+    incidents = plan_incidents(units, calendar, rng)
+    store_ids = pa.array(units.store_ids, type=pa.string())
+    plan = _Plan(seed, calendar, units, params, incidents, store_ids)
+    rows = {"units.csv": write_units_csv(units, out_dir / "units.csv")}
+    truth = TruthBuilder(params, calendar, incidents)
+    serials = _Serials()
+    report = progress or (lambda stage, done, total: None)
+    report("stores", 0, stores)
+    with ParquetFiles(out_dir) as files:
+        for index, (a, b) in enumerate(_chunks(units, params)):
+            _chunk(index, np.arange(a, b), plan, files, truth, serials)
+            report("stores", b, stores)
+    rows.update({path.name: files.rows[name] for name, path in files.paths.items()})
+    report("truth", 0, 1)
+    truth.write(units, seed, out_dir / "truth.json")
+    rows["truth.json"] = len(truth.counts["transactions"].ravel())
+    report("truth", 1, 1)
+    p = {name: path for name, path in files.paths.items()}
+    return GeneratedCompany(
+        out_dir=out_dir,
+        units=out_dir / "units.csv",
+        customers=p["customers"],
+        transactions=p["transactions"],
+        invitations=p["invitations"],
+        feedback=p["feedback"],
+        metrics=p["metrics"],
+        truth=out_dir / "truth.json",
+        rows=rows,
+    )
