@@ -49,7 +49,7 @@ class DemoRun:
 
 def demo_config() -> Config:
     """The config of the demo company: its journey, owners and driver questions."""
-    from earnright.demo import DEMO_JOURNEY, DEMO_QUESTIONS
+    from earnright.demo import DEMO_COMPANY_NAME, DEMO_JOURNEY, DEMO_QUESTIONS
 
     questions = [
         Question(id="ltr", label="Likelihood to recommend", kind="nps", min=0, max=10),
@@ -57,7 +57,7 @@ def demo_config() -> Config:
     ] + [Question(id=q, label=label, kind="driver") for q, label in DEMO_QUESTIONS.items()]
     return Config.model_validate(
         {
-            "company": {"name": "Northwind Pharmacy"},
+            "company": {"name": DEMO_COMPANY_NAME},
             "questions": [q.model_dump() for q in questions],
             "journey": Journey.model_validate({"stages": DEMO_JOURNEY}).model_dump(),
         }
