@@ -31,6 +31,7 @@ def test_questions_and_driver_defaults() -> None:
         ('[units]\nlevels = ["a", "a"]', "units.levels: Value error, levels must be distinct"),
         ('[[questions]]\nid = "ltr"\nkind = "nps"\nmin = 1\nmax = 5', "0–10 scale"),
         ('[warehouse]\nurl = "mysql://x"', "warehouse.url"),
+        ('[warehouse]\nmemory_limit = "lots"', "'lots' is not a size"),
         ("[company]\nnam = 'x'", "company.nam: Extra inputs are not permitted (got 'x')"),
         ("[company\n", "not valid TOML"),
     ],

@@ -29,7 +29,10 @@ class Workspace:
         return self.root / CONFIG_FILE
 
     def warehouse(self, *, read_only: bool = False) -> Warehouse:
-        return connect(self.config.warehouse.url, self.root, read_only=read_only)
+        settings = self.config.warehouse
+        return connect(
+            settings.url, self.root, read_only=read_only, memory_limit=settings.memory_limit
+        )
 
 
 def find_workspace(explicit: Path | None = None) -> Workspace:

@@ -43,3 +43,9 @@ def test_transaction_rolls_back_rows_and_added_columns(tmp_path: Path) -> None:
         with wh.transaction():
             wh.add_open_columns("feedback", ["q_new"], batch_id=1)
         assert wh.open_columns("feedback") == ["q_new"]
+
+
+def test_memory_limit_from_config_reaches_duckdb(tmp_path: Path) -> None:
+    with connect("duckdb:///w.duckdb", tmp_path, memory_limit="512MB") as wh:
+        (setting,) = wh.con.raw_sql("SELECT current_setting('memory_limit')").fetchone()
+    assert setting in {"512.0 MiB", "488.2 MiB"}

@@ -178,12 +178,12 @@ class _Staging:
                 good, bad = _check_parents(self.wh, self.config, good, bad)
             if self.spec.kind == "metrics":
                 good["row_key"] = metric_row_key(good, self.open_cols)
-            assert self.arrow_schema is not None
+            assert self.arrow_schema is not None and self.rows is not None
             table = pa.Table.from_pandas(
                 good[self.arrow_schema.names], schema=self.arrow_schema, preserve_index=False
             )
             if table.num_rows:
-                self.wh.con.insert(self.rows, table)
+                self.wh.append_arrow(self.rows, table)
                 self.staged_rows += table.num_rows
             result.rows_read += len(frame)
         else:
@@ -200,7 +200,7 @@ class _Staging:
         table = pa.Table.from_pandas(
             bad[QUARANTINE_SCHEMA.names], schema=QUARANTINE_SCHEMA, preserve_index=False
         )
-        self.wh.con.insert(self.rejects, table)
+        self.wh.append_arrow(self.rejects, table)
         result.quarantined += len(bad)
         for reason in bad["reason"].astype(str):
             for part in reason.split("; "):

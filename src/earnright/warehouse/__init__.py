@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from earnright.errors import WarehouseError
 from earnright.warehouse.schema import DATA_KINDS, MIGRATIONS, OPEN_COLUMN_TYPE, TABLES, TableSpec
@@ -117,6 +118,24 @@ class Warehouse:
         cols = [c for c in target.names if c in data.columns]
         self.con.insert(table, data.select(*[data[c].cast(target[c]).name(c) for c in cols]))
 
+    def append_arrow(self, table: str, data: pa.Table) -> None:
+        """Append an Arrow table whose columns match ``table`` by name.
+
+        On DuckDB the table is scanned in place and released at once (an Ibis memtable would
+        stay registered, and its memory held, until garbage collection).
+        """
+        if self.backend != "duckdb":
+            self.con.insert(table, data)
+            return
+        raw = self.con.con
+        view = f"_append_{id(data)}"
+        raw.register(view, data)
+        try:
+            cols = ", ".join(_quote(c) for c in data.column_names)
+            raw.execute(f"INSERT INTO {_quote(table)} ({cols}) SELECT {cols} FROM {_quote(view)}")
+        finally:
+            raw.unregister(view)
+
     def create_stage(self, schema: ibis.Schema) -> str:
         """Create an empty staging table and return its name; drop it with drop_stage.
 
@@ -176,12 +195,20 @@ def _duckdb_path(url: str, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
-def connect(url: str, base_dir: Path, *, read_only: bool = False) -> Warehouse:
-    """Open the warehouse at ``url`` (relative DuckDB paths are under ``base_dir``)."""
+def connect(
+    url: str, base_dir: Path, *, read_only: bool = False, memory_limit: str | None = None
+) -> Warehouse:
+    """Open the warehouse at ``url`` (relative DuckDB paths are under ``base_dir``).
+
+    ``memory_limit`` caps DuckDB's memory (e.g. ``"2GB"``); beyond it DuckDB spills to disk.
+    """
     try:
         if url.startswith("duckdb://"):
             path = _duckdb_path(url, base_dir)
             con = ibis.duckdb.connect(str(path), read_only=read_only)
+            con.raw_sql("SET enable_progress_bar = false")  # our own progress bars speak
+            if memory_limit:
+                con.raw_sql(f"SET memory_limit = '{memory_limit}'")
         else:
             con = ibis.connect(url)
     except Exception as exc:  # the backends raise many types; name the URL and the cause
