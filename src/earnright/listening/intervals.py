@@ -69,7 +69,8 @@ def mean_interval(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = s / m
         var = np.maximum(s2 - m * mean**2, 0.0) / (m - 1)
-        t = special.stdtrit(np.maximum(m - 1, 1), 0.5 + level / 2)
+        dof, which = np.unique(np.maximum(m - 1, 1), return_inverse=True)
+        t = special.stdtrit(dof, 0.5 + level / 2)[which]  # one quantile per distinct n
         half = t * np.sqrt(var / m)
     mean = np.where(m > 0, mean, np.nan)
     ok = m >= 2

@@ -109,14 +109,14 @@ def compute_scorecard(
     period: str | None = None,
 ) -> pd.DataFrame:
     """The scorecard for every unit at ``level`` and every period (or the one named)."""
-    units = wh.table("units").select("unit_id", "name", "level", "parent_id").execute()
+    units = _frame(wh.table("units").select("unit_id", "name", "level", "parent_id"))
     ancestors = ibis.memtable(unit_ancestors(units, config.units.levels, level))
     window = parse_period(period, grain) if period else None
 
     fb = _period_filter(wh.table("feedback"), "responded_at", window)
     fb = fb.inner_join(ancestors, "unit_id")
     drivers = [c for c in wh.open_columns("feedback") if _is_driver(config, c)]
-    stats = _feedback_stats(fb, config, drivers, grain).execute()
+    stats = _frame(_feedback_stats(fb, config, drivers, grain))
 
     inv = _period_filter(wh.table("invitations"), "sent_at", window).inner_join(
         ancestors, "unit_id"
@@ -124,10 +124,15 @@ def compute_scorecard(
     inv = inv.mutate(period_start=truncate(inv.sent_at, grain))
     invitations = inv.group_by(["ancestor_id", "period_start"]).aggregate(invitations=inv.count())
     frame = stats.merge(
-        invitations.execute(), on=["ancestor_id", "period_start"], how="outer"
+        _frame(invitations), on=["ancestor_id", "period_start"], how="outer"
     ).rename(columns={"ancestor_id": "unit_id"})
     frame = frame.merge(units[["unit_id", "name", "level"]], on="unit_id", how="left")
     return _finish(frame, config, drivers, grain)
+
+
+def _frame(expr: ir.Table) -> pd.DataFrame:
+    """Run ``expr`` and hand back pandas via Arrow (faster than Ibis's own pandas conversion)."""
+    return expr.to_pyarrow().to_pandas()
 
 
 def _is_driver(config: Config, column: str) -> bool:
