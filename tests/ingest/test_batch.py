@@ -218,3 +218,26 @@ def test_any_order_and_repetition_gives_the_same_tables(
         assert list(got.response_id) == sorted(f"r{i}" for i in range(12))
         assert got.set_index("response_id").loc["r7", "ltr"] == 7.0
         assert wh.count("quarantine") == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.csv", "response_id,unit_id,responded_at,ltr\n"), ("empty.jsonl", "")],
+)
+def test_a_file_without_rows_is_an_empty_batch(
+    wh: Warehouse, config: Config, tmp_path: Path, name: str, content: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    result = ingest_file(wh, config, "feedback", path)
+    assert (result.rows_read, result.accepted, result.quarantined) == (0, 0, 0)
+    assert result.batch_id == 2
+
+
+def test_header_only_csv_still_checks_required_columns(
+    wh: Warehouse, config: Config, tmp_path: Path
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("id,store\n")
+    with pytest.raises(IngestError, match="missing required column"):
+        ingest_file(wh, config, "feedback", path)

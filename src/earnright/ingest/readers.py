@@ -82,7 +82,12 @@ def read_chunks(path: Path, progress: Progress | None = None) -> Iterator[Chunk]
     fmt, gz = file_format(path)
     readers = {"csv": _csv_chunks, "parquet": _parquet_chunks, "jsonl": _jsonl_chunks}
     try:
-        yield from readers[fmt](path, gz, progress)
+        empty = True
+        for chunk in readers[fmt](path, gz, progress):
+            empty = False
+            yield chunk
+        if empty:  # a file with no rows is an empty batch; its columns are still checked
+            yield _numbered(pd.DataFrame(columns=_column_names(path, fmt, gz)), 1)
     except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
         raise IngestError(f"{path}: cannot read as {fmt}{' (gzip)' if gz else ''}: {exc}") from exc
 
@@ -124,6 +129,14 @@ def _csv_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator[Chu
                 pending, rows = [], 0
         if pending:
             yield _numbered(pa.Table.from_batches(pending).to_pandas(), line)
+
+
+def _column_names(path: Path, fmt: str, gz: bool) -> list[str]:
+    if fmt == "csv":
+        return _csv_header(path, gz)
+    if fmt == "parquet":
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    return []
 
 
 def _numbered(frame: pd.DataFrame, first_line: int) -> Chunk:
