@@ -75,3 +75,28 @@ def test_page_renders_offline_in_chromium(page_path: Path) -> None:
         assert page.locator("svg polygon").count() == 1  # the interval band of the trend
         browser.close()
     assert requests == [page_path.as_uri()]
+
+
+def test_many_stores_plot_the_best_and_worst_and_table_them_all() -> None:
+    stores = pd.DataFrame(
+        {
+            "unit_id": [f"S{i:03d}" for i in range(100)],
+            "name": "store",
+            "level": "store",
+            "period": "2026-09",
+            "n": 40,
+            "nps": np.linspace(-50, 80, 100),
+            "responses": 40,
+            "invitations": 100,
+            "response_rate": 0.4,
+            "n_csat": 40,
+            "csat": 0.8,
+            "csat_low": 0.7,
+            "csat_high": 0.9,
+        }
+    ).assign(nps_low=lambda f: f.nps - 20, nps_high=lambda f: f.nps + 20)
+    company = stores.iloc[:1].assign(unit_id="C", level="company", n=4000)
+    html = render_scorecard_page(pd.concat([company, stores]), "Acme")
+    assert html.count("<circle") == 60
+    assert "The 30 highest and lowest of 100 scored stores" in html
+    assert "S000" in html and "S050" in html  # S050 is tabled, though not plotted

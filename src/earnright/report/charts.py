@@ -32,6 +32,15 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(int((hi - first) // step) + 1)]
 
 
+def _open_svg(height: int, left: int, title: str) -> list[str]:
+    """The opening tag and the title of a chart, as a list to append the marks to."""
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
+        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
+    ]
+
+
 def interval_plot(
     labels: Sequence[str],
     estimates: Sequence[float],
@@ -47,11 +56,7 @@ def interval_plot(
     row_h, left, right, top = 16, 150, 120, 28
     height = top + row_h * len(labels) + 30
     k, c = _scale(lo, hi, left, WIDTH - right)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
-        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
-    ]
+    parts = _open_svg(height, left, title)
     for t in _ticks(lo, hi):
         x = k * t + c
         parts.append(
@@ -100,11 +105,7 @@ def trend_plot(
         f"{x:.1f},{ky * low + cy:.1f}" for x, low in reversed(list(zip(xs, lows, strict=True)))
     ]
     line = [f"{x:.1f},{ky * e + cy:.1f}" for x, e in zip(xs, estimates, strict=True)]
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'role="img" aria-label="{escape(title)}" font-family="sans-serif" font-size="11">',
-        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{escape(title)}</text>',
-    ]
+    parts = _open_svg(height, left, title)
     for t in _ticks(lo, hi):
         y = ky * t + cy
         parts.append(

@@ -11,6 +11,8 @@ from earnright.report.charts import interval_plot, trend_plot
 
 __all__ = ["render_scorecard_page"]
 
+PLOT_EACH_END = 30  # beyond 60 stores the plot shows the 30 highest and the 30 lowest
+
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
 h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
@@ -79,13 +81,18 @@ def render_scorecard_page(scorecard: pd.DataFrame, company: str, store_level: st
         list(company_rows.nps_high),
         title=f"{company}: NPS by month, with 95% interval",
     )
+    shown, which = stores, "Stores"
+    if len(stores) > 2 * PLOT_EACH_END:
+        scored = stores[stores.n > 0]
+        shown = pd.concat([scored.head(PLOT_EACH_END), scored.tail(PLOT_EACH_END)])
+        which = f"The {PLOT_EACH_END} highest and lowest of {len(scored):,} scored stores"
     forest = interval_plot(
-        list(stores.unit_id),
-        list(stores.nps),
-        list(stores.nps_low),
-        list(stores.nps_high),
-        [f"n={n:,}" for n in stores.n],
-        title=f"Stores in {latest}: NPS with 95% interval (n = answers)",
+        list(shown.unit_id),
+        list(shown.nps),
+        list(shown.nps_low),
+        list(shown.nps_high),
+        [f"n={n:,}" for n in shown.n],
+        title=f"{which} in {latest}: NPS with 95% interval (n = answers)",
     )
     kpis = "".join(
         [
