@@ -138,14 +138,12 @@ class Source(_Model):
 
 class Warehouse(_Model):
     url: str = "duckdb:///earnright.duckdb"
-    memory_limit: str | None = None  # DuckDB only, e.g. "2GB"; default: DuckDB's (80% of RAM)
+    memory_limit: str = "4GB"  # DuckDB only; it spills to disk beyond it
 
     @field_validator("memory_limit")
     @classmethod
-    def _size(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(
-            r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value
-        ):
+    def _size(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value):
             raise ValueError(f'\'{value}\' is not a size; expected e.g. "2GB" or "512MB"')
         return value
 
@@ -252,12 +250,8 @@ def render_config(config: Config) -> str:
         "# The warehouse: duckdb:///FILE (relative to this directory) or postgresql://user@host/db",
         "[warehouse]",
         f"url = {_toml_str(config.warehouse.url)}",
-        '# DuckDB\'s memory cap (it spills to disk beyond it), e.g. "2GB"; default 80% of RAM',
-        (
-            f"memory_limit = {_toml_str(config.warehouse.memory_limit)}"
-            if config.warehouse.memory_limit
-            else '# memory_limit = "2GB"'
-        ),
+        "# DuckDB's memory cap; beyond it DuckDB spills to disk",
+        f"memory_limit = {_toml_str(config.warehouse.memory_limit)}",
         "",
         "# Every feedback column starting with this prefix is a driver question on this scale.",
         "[drivers]",
