@@ -124,16 +124,37 @@ class Journey(_Model):
         return [m.id for s in self.stages for m in s.moments]
 
 
+QUALTRICS_COLUMNS = {"ResponseId": "response_id", "RecordedDate": "responded_at"}
+
+
 class Source(_Model):
     """How one kind of file maps onto the canonical import format.
 
     ``columns`` maps a column name in the file to the canonical name; ``ignore`` lists file
-    columns to drop.
+    columns to drop; ``only_mapped`` drops every column not named in ``columns``. ``layout =
+    "qualtrics"`` reads a Qualtrics CSV export: its two extra header rows are skipped, ResponseId
+    and RecordedDate map to response_id and responded_at, and only mapped columns are kept
+    (exports carry dozens of metadata columns).
     """
 
     kind: Literal["units", "customers", "feedback", "invitations", "transactions", "metrics"]
+    layout: Literal["canonical", "qualtrics"] = "canonical"
     columns: dict[str, str] = Field(default_factory=dict)
     ignore: list[str] = Field(default_factory=list)
+    only_mapped: bool = False
+
+    @property
+    def extra_header_rows(self) -> int:
+        return 2 if self.layout == "qualtrics" else 0
+
+    def mapping(self) -> dict[str, str]:
+        """File column -> canonical column, with the layout's defaults under the user's."""
+        defaults = QUALTRICS_COLUMNS if self.layout == "qualtrics" else {}
+        return {**defaults, **self.columns}
+
+    @property
+    def keeps_only_mapped(self) -> bool:
+        return self.only_mapped or self.layout == "qualtrics"
 
 
 class Warehouse(_Model):
@@ -311,6 +332,8 @@ def render_config(config: Config) -> str:
         out += [
             f"[sources.{name}]",
             f"kind = {_toml_str(src.kind)}",
+            f"layout = {_toml_str(src.layout)}",
+            f"only_mapped = {'true' if src.only_mapped else 'false'}",
             f"columns = {{ {cols} }}",
             f"ignore = {_toml_list(src.ignore)}",
             "",

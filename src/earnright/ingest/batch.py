@@ -116,7 +116,10 @@ def ingest_file(
     mapping = config.source_for(kind, source)
     staging = _Staging(wh, spec, config, str(path))
     try:
-        chunks: Iterator[Chunk] = (_mapped(c, mapping) for c in read_chunks(path, progress))
+        extra = mapping.extra_header_rows if mapping else 0
+        chunks: Iterator[Chunk] = (
+            _mapped(c, mapping) for c in read_chunks(path, progress, extra_header_rows=extra)
+        )
         if kind == "units":  # unit files are small; parents may come after their children
             chunks = iter([_all_units(list(chunks))])
         for chunk in chunks:
@@ -138,8 +141,13 @@ def _previous_batch(wh: Warehouse, kind: str, sha: str) -> int | None:
 def _mapped(chunk: Chunk, mapping: Source | None) -> Chunk:
     if mapping is None:
         return chunk
-    frame = chunk.frame.drop(columns=[c for c in mapping.ignore if c in chunk.frame.columns])
-    return Chunk(frame.rename(columns=mapping.columns), chunk.bad_lines)
+    names = mapping.mapping()
+    frame = chunk.frame
+    if mapping.keeps_only_mapped:
+        keep = {"_line", *names, *names.values()}
+        frame = frame[[c for c in frame.columns if c in keep]]
+    frame = frame.drop(columns=[c for c in mapping.ignore if c in frame.columns])
+    return Chunk(frame.rename(columns=names), chunk.bad_lines)
 
 
 def _all_units(chunks: list[Chunk]) -> Chunk:

@@ -77,13 +77,24 @@ class _CountingFile(io.RawIOBase):
         super().close()
 
 
-def read_chunks(path: Path, progress: Progress | None = None) -> Iterator[Chunk]:
-    """Yield the file's rows in chunks; raise IngestError if the file cannot be read at all."""
+def read_chunks(
+    path: Path, progress: Progress | None = None, *, extra_header_rows: int = 0
+) -> Iterator[Chunk]:
+    """Yield the file's rows in chunks; raise IngestError if the file cannot be read at all.
+
+    ``extra_header_rows`` CSV lines after the column names are skipped (a Qualtrics export has
+    two: the question texts and the import ids); line numbers still count them.
+    """
     fmt, gz = file_format(path)
     readers = {"csv": _csv_chunks, "parquet": _parquet_chunks, "jsonl": _jsonl_chunks}
     try:
         empty = True
-        for chunk in readers[fmt](path, gz, progress):
+        chunks = (
+            _csv_chunks(path, gz, progress, extra_header_rows)
+            if fmt == "csv"
+            else readers[fmt](path, gz, progress)
+        )
+        for chunk in chunks:
             empty = False
             yield chunk
         if empty:  # a file with no rows is an empty batch; its columns are still checked
@@ -106,7 +117,9 @@ def _csv_header(path: Path, gz: bool) -> list[str]:
     return header
 
 
-def _csv_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator[Chunk]:
+def _csv_chunks(
+    path: Path, gz: bool, progress: Progress | None, extra_header_rows: int = 0
+) -> Iterator[Chunk]:
     header = _csv_header(path, gz)
     convert = pacsv.ConvertOptions(
         column_types={name: pa.string() for name in header},
@@ -115,9 +128,13 @@ def _csv_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator[Chu
     )
     with _open(path, gz, progress) as stream:
         reader = pacsv.open_csv(
-            stream, read_options=pacsv.ReadOptions(block_size=8 << 20), convert_options=convert
+            stream,
+            read_options=pacsv.ReadOptions(
+                block_size=8 << 20, skip_rows_after_names=extra_header_rows
+            ),
+            convert_options=convert,
         )
-        line = 2  # the header is line 1; one record per line
+        line = 2 + extra_header_rows  # the header is line 1; one record per line
         pending: list[pa.RecordBatch] = []
         rows = 0
         for batch in reader:
