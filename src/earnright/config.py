@@ -157,6 +157,12 @@ class Source(_Model):
         return self.only_mapped or self.layout == "qualtrics"
 
 
+class Listening(_Model):
+    """Credibility rules of the listening results."""
+
+    min_n: int = Field(default=5, ge=1)  # below this many answers a score is suppressed
+
+
 class Warehouse(_Model):
     url: str = "duckdb:///earnright.duckdb"
     memory_limit: str = "4GB"  # DuckDB only; it spills to disk beyond it
@@ -188,6 +194,7 @@ class Config(_Model):
     drivers: DriverDefaults = Field(default_factory=DriverDefaults)
     journey: Journey = Field(default_factory=Journey)
     sources: dict[str, Source] = Field(default_factory=dict)
+    listening: Listening = Field(default_factory=Listening)
     warehouse: Warehouse = Field(default_factory=Warehouse)
 
     @model_validator(mode="after")
@@ -273,6 +280,10 @@ def render_config(config: Config) -> str:
         f"url = {_toml_str(config.warehouse.url)}",
         "# DuckDB's memory cap; beyond it DuckDB spills to disk",
         f"memory_limit = {_toml_str(config.warehouse.memory_limit)}",
+        "",
+        "# Below min_n answers a unit's score is suppressed (shown as missing), never zero.",
+        "[listening]",
+        f"min_n = {config.listening.min_n}",
         "",
         "# Every feedback column starting with this prefix is a driver question on this scale.",
         "[drivers]",
