@@ -72,6 +72,7 @@ def _reference(rows: pd.DataFrame, invitations: int) -> dict[str, float]:
         "csat_low": clow[0],
         "csat_high": chigh[0],
         "q_wait_mean": survey.q_wait.mean(),
+        "q_wait_sd": survey.q_wait.std(),
     }
 
 
@@ -110,3 +111,7 @@ def test_unknown_level_and_bad_period_say_what_is_expected(wh: Warehouse, config
         compute_scorecard(wh, config, level="shop")
     with pytest.raises(QueryError, match=r"expected e\.g\. 2026-09"):
         compute_scorecard(wh, config, period="Sept")
+
+
+def test_a_period_without_data_is_an_empty_scorecard(wh: Warehouse, config: Config) -> None:
+    assert compute_scorecard(wh, config, period="2001-01").empty

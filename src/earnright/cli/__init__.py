@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from earnright.cli import demo, ingest, scorecard, workspace
+from earnright.cli import changes, credibility, demo, ingest, scorecard, workspace
 from earnright.cli.output import err_console
 from earnright.errors import EarnrightError
 
@@ -22,6 +22,8 @@ app = typer.Typer(
 workspace.register(app)
 ingest.register(app)
 scorecard.register(app)
+credibility.register(app)
+changes.register(app)
 demo.register(app)
 
 

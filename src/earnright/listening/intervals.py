@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-__all__ = ["mean_interval", "nps_interval", "wilson_interval"]
+__all__ = ["mean_interval", "mean_sd", "nps_interval", "wilson_interval"]
 
 Z95 = float(special.ndtri(0.975))
 FloatArray = NDArray[np.float64]
@@ -75,3 +75,11 @@ def mean_interval(
     mean = np.where(m > 0, mean, np.nan)
     ok = m >= 2
     return mean, np.where(ok, mean - half, np.nan), np.where(ok, mean + half, np.nan)
+
+
+def mean_sd(total: ArrayLike, total_sq: ArrayLike, n: ArrayLike) -> FloatArray:
+    """Sample standard deviation from n, Σx and Σx²; NaN when n < 2."""
+    s, s2, m = _arrays(total, total_sq, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.maximum(s2 - s * s / m, 0.0) / (m - 1)
+    return np.where(m >= 2, np.sqrt(var), np.nan)

@@ -15,7 +15,8 @@ Columns of the result (one row per unit and period):
   ``promoters, passives, detractors``,
   ``nps, nps_low, nps_high`` (points, −100..100; 95% adjusted-Wald interval)
 - ``n_csat, csat, csat_low, csat_high`` (top-2-box share 0..1; 95% Wilson interval)
-- per driver question ``Q``: ``Q_n, Q_mean, Q_low, Q_high`` (95% t interval, clipped to the scale)
+- per driver question ``Q``: ``Q_n, Q_mean, Q_low, Q_high`` (95% t interval, clipped to the scale),
+  ``Q_sd`` (standard deviation of the answers)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pandas as pd
 
 from earnright.config import Config
 from earnright.errors import QueryError
-from earnright.listening.intervals import mean_interval, nps_interval, wilson_interval
+from earnright.listening.intervals import mean_interval, mean_sd, nps_interval, wilson_interval
 from earnright.periods import Grain, parse_period, period_label, truncate
 from earnright.warehouse import Warehouse
 
@@ -123,9 +124,9 @@ def compute_scorecard(
     )
     inv = inv.mutate(period_start=truncate(inv.sent_at, grain))
     invitations = inv.group_by(["ancestor_id", "period_start"]).aggregate(invitations=inv.count())
-    frame = stats.merge(
-        _frame(invitations), on=["ancestor_id", "period_start"], how="outer"
-    ).rename(columns={"ancestor_id": "unit_id"})
+    keys = ["ancestor_id", "period_start"]
+    frame = pd.concat([stats.set_index(keys), _frame(invitations).set_index(keys)], axis=1)
+    frame = frame.reset_index().rename(columns={"ancestor_id": "unit_id"})
     frame = frame.merge(units[["unit_id", "name", "level"]], on="unit_id", how="left")
     return _finish(frame, config, drivers, grain)
 
@@ -176,6 +177,7 @@ def _finish(frame: pd.DataFrame, config: Config, drivers: list[str], grain: Grai
         mean, low, high = mean_interval(frame[f"{q}_sum"], frame[f"{q}_sumsq"], frame[f"{q}_n"])
         out[f"{q}_n"] = frame[f"{q}_n"]
         out[f"{q}_mean"] = mean
+        out[f"{q}_sd"] = mean_sd(frame[f"{q}_sum"], frame[f"{q}_sumsq"], frame[f"{q}_n"])
         out[f"{q}_low"] = np.clip(low, question.min, question.max)
         out[f"{q}_high"] = np.clip(high, question.min, question.max)
     return out.sort_values(["period_start", "unit_id"], ignore_index=True)

@@ -1,0 +1,104 @@
+"""``earnright changes``: the units whose score really changed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt
+from earnright.cli.output import Format, err_console, write_frame
+from earnright.listening.changes import Against, find_changes
+from earnright.periods import Grain
+from earnright.workspace import find_workspace
+
+TABLE_COLUMNS = [
+    "unit_id",
+    "metric",
+    "period",
+    "previous",
+    "estimate",
+    "change",
+    "change_low",
+    "change_high",
+    "p_value",
+    "q_value",
+    "n",
+    "n_previous",
+    "flagged",
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("changes")(changes)
+
+
+def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """p- and q-values to 2 significant digits (fixed decimals would show 0.00); yes/no."""
+    shown = frame.copy()
+    for col in ("p_value", "q_value"):
+        shown[col] = [("–" if pd.isna(v) else f"{v:.2g}") for v in frame[col]]
+    shown["flagged"] = frame["flagged"].map({True: "yes", False: "no"})
+    return shown
+
+
+def changes(
+    level: Annotated[str, typer.Option(help="Unit level: store, district, region …")] = "store",
+    grain: GrainOpt = Grain.month,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="The period to test at --grain, e.g. 2026-09, 2026-W37 or 2026-Q3 "
+            "(default: the latest with data).",
+            show_default=False,
+        ),
+    ] = None,
+    against: Annotated[
+        Against,
+        typer.Option(help="Compare with the unit's previous period, or with its peers."),
+    ] = Against.previous,
+    metric: Annotated[
+        str, typer.Option(help="nps, csat, or a driver question id such as q_wait.")
+    ] = "nps",
+    fdr: Annotated[
+        float,
+        typer.Option(min=0.0001, max=0.5, help="False discovery rate (Benjamini–Hochberg)."),
+    ] = 0.05,
+    min_n: Annotated[
+        int, typer.Option("--min-n", min=1, help="Fewest answers on each side to test a unit.")
+    ] = 5,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every unit, not only the flagged ones.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Units whose score changed by more than sampling noise, against --against.
+
+    A unit is flagged when the change is significant given both n's (z-test for NPS and CSAT,
+    Welch's t-test for driver means) after controlling the false discovery rate at --fdr across
+    all units tested. --period defaults to the latest period with data.
+    """
+    ws = find_workspace(workspace)
+    with ws.warehouse(read_only=True) as wh:
+        frame = find_changes(
+            wh, ws.config, level=level, period=period, grain=grain, against=against,
+            metric=metric, fdr=fdr, min_n=min_n,
+        )  # fmt: skip
+    shown_period = str(frame.period.iloc[0]) if len(frame) else period or ""
+    tested = int(frame.p_value.notna().sum())
+    flagged = int(frame.flagged.sum())
+    if not show_all:
+        frame = frame[frame.flagged].reset_index(drop=True)
+    if fmt is Format.table:
+        title = (
+            f"{metric} changes by {level} in {shown_period} against {against}: "
+            f"{flagged} of {tested} units tested flagged at FDR {fdr:g}"
+        )
+        write_frame(_for_table(frame), fmt, output, title=title, table_columns=TABLE_COLUMNS)
+        if flagged == 0 and not show_all:
+            err_console.print("No real change found; --all lists every unit with its q-value.")
+    else:
+        write_frame(frame, fmt, output)

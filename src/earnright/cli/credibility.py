@@ -1,0 +1,67 @@
+"""``earnright credibility`` and ``earnright needed``: what can be shown, and what it would take."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.output import Format, write_frame
+from earnright.listening.credibility import assess_credibility, responses_needed
+from earnright.listening.scorecard import compute_scorecard
+from earnright.periods import Grain
+from earnright.workspace import find_workspace
+
+LevelOpt = Annotated[str, typer.Option(help="Unit level: store, district, region, company …")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("credibility")(credibility)
+    app.command("needed")(needed)
+
+
+def credibility(
+    level: LevelOpt = "store",
+    grain: GrainOpt = Grain.month,
+    period: PeriodOpt = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Per unit, period and metric: estimate, 95% interval, n, and whether it can be trusted.
+
+    Below [listening] min_n answers (default 5) a number is suppressed (empty, with the reason),
+    never shown as zero.
+    """
+    ws = find_workspace(workspace)
+    with ws.warehouse(read_only=True) as wh:
+        card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
+    frame = assess_credibility(card, min_n=ws.config.listening.min_n)
+    write_frame(frame, fmt, output, title=f"Credibility by {level} and {grain}")
+
+
+def needed(
+    level: LevelOpt = "store",
+    grain: GrainOpt = Grain.month,
+    period: PeriodOpt = None,
+    change: Annotated[
+        float, typer.Option(min=1.0, max=100.0, help="NPS change to detect, in points.")
+    ] = 10.0,
+    power: Annotated[float, typer.Option(min=0.5, max=0.99, help="Power of the test.")] = 0.8,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Responses each unit needs per period to detect a --change in NPS, and the response rate.
+
+    Averaged over the periods selected by --grain and --period (default: all); two-sided test at
+    the 5% level comparing two periods of equal n.
+    """
+    ws = find_workspace(workspace)
+    with ws.warehouse(read_only=True) as wh:
+        card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
+    frame = responses_needed(card, change=change, power=power)
+    columns = ["unit_id", "responses_per_period", "needed", "invitations_per_period"]
+    columns += ["response_rate", "implied_response_rate", "reason"]
+    write_frame(frame, fmt, output, title=f"Responses needed per {grain}", table_columns=columns)

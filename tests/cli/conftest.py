@@ -1,0 +1,5 @@
+"""Fixtures shared by the CLI tests."""
+
+from tests.cli.test_commands import loaded
+
+__all__ = ["loaded"]
