@@ -41,6 +41,7 @@ def truncate(ts: ir.TimestampValue, grain: Grain) -> ir.TimestampValue:
 
 def parse_period(text: str, grain: Grain) -> tuple[datetime, datetime]:
     """[start, end) of the period named ``text`` at ``grain``; QueryError if malformed."""
+    grain = Grain(grain)
     match = _PATTERNS[grain].match(text.strip())
     if not match:
         raise QueryError(
@@ -65,7 +66,7 @@ def parse_period(text: str, grain: Grain) -> tuple[datetime, datetime]:
 
 def period_label(starts: pd.Series, grain: Grain) -> pd.Series:
     """Labels (``2026-09``, ``2026-W37``, ``2026-Q3``) for period start timestamps."""
-    starts = pd.to_datetime(starts)
+    starts, grain = pd.to_datetime(starts), Grain(grain)
     if grain is Grain.month:
         return starts.dt.strftime("%Y-%m")
     if grain is Grain.quarter:

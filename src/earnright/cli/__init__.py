@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from earnright.cli import changes, credibility, demo, ingest, scorecard, workspace
+from earnright.cli import changes, credibility, demo, ingest, rank, scorecard, workspace
 from earnright.cli.output import err_console
 from earnright.errors import EarnrightError
 
@@ -24,6 +24,7 @@ ingest.register(app)
 scorecard.register(app)
 credibility.register(app)
 changes.register(app)
+rank.register(app)
 demo.register(app)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import ibis.expr.types as ir
 import typer
 
 from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
-from earnright.cli.output import Format, write_frame, write_json
+from earnright.cli.output import Format, err_console, write_frame, write_json
 from earnright.errors import QueryError
 from earnright.listening.drivers import (
     DEFAULT_BOOTSTRAP,
@@ -129,6 +130,11 @@ def drivers(
     if source is not None:
         if outcome is None:
             raise QueryError("--from needs --outcome COLUMN")
+        if level or unit or period or by_moment is not None or workspace:
+            raise QueryError(
+                "--level, --unit, --period, --by-moment/--pooled and --workspace read a "
+                "workspace; with --from the whole file is one table"
+            )
         table = read_table(source)
         found = compute_table_drivers(
             table, outcome, _split(driver_list), cluster=cluster, bootstrap=bootstrap, seed=seed
@@ -156,5 +162,16 @@ def drivers(
     if fmt is Format.json:
         write_json([r.model_dump(mode="json") for r in results], output)
         return
+    for r in results:  # the table and CSV have no room for notes: say them on stderr
+        for note in r.notes:
+            err_console.print(f"{r.unit_id or source}: {note}", highlight=False, markup=False)
+    frame = drivers_frame(results)
+    if fmt is Format.table:  # three decimals: parts of R² are often below 0.05
+        for col in ("lmg", "lmg_low", "lmg_high", "share", "relative_weight", "r2", "shrinkage"):
+            frame[col] = [_three(v) for v in frame[col]]
     title = f"Drivers of {results[0].outcome}" if results else "Drivers"
-    write_frame(drivers_frame(results), fmt, output, title=title, table_columns=TABLE_COLUMNS)
+    write_frame(frame, fmt, output, title=title, table_columns=TABLE_COLUMNS)
+
+
+def _three(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.3f}"

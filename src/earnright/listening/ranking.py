@@ -1,0 +1,383 @@
+"""Fair ranking: every unit's score shrunk toward its peers as far as its n cannot be trusted.
+
+``rank_units`` runs one engine scan (n, Σx, Σx² of the chosen score per unit and period), gives
+each unit-period its raw score and a moderated sampling variance, fits the nested normal model of
+``earnright.listening.shrinkage`` and reports per unit the posterior mean and 95% interval, the
+rank with a 90% interval from joint posterior draws, and a tier only where that interval allows.
+See docs/ranking.md for the model, the choices and the benchmark against planted truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+from earnright.config import Config
+from earnright.errors import QueryError
+from earnright.listening.scorecard import unit_ancestors
+from earnright.listening.shrinkage import (
+    Components,
+    Posterior,
+    estimate_drift,
+    fit_components,
+    shrink_scores,
+)
+from earnright.periods import Grain, parse_period, period_label, truncate
+from earnright.warehouse import Warehouse
+
+__all__ = ["RANK_COLUMNS", "Ranking", "assign_tiers", "rank_intervals", "rank_units"]
+
+IntArray = NDArray[np.int64]
+Z95 = float(special.ndtri(0.975))
+SMOOTHING = 10.0  # pseudo-answers of the pooled variance in every unit's variance
+HISTORY = 3  # earlier periods that inform a unit's lasting level, by default
+DRIFT_PERIODS = 11  # earlier periods (at least) from which the period-to-period variance is fitted
+TIERS = ("top", "middle", "bottom", "uncertain")
+
+
+def rank_intervals(
+    posterior: Posterior, *, draws: int = 2000, seed: int = 0, level: float = 0.90
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Point rank (order of posterior means, 1 = best) and a ``level`` interval from draws.
+
+    The interval is widened to include the point rank in the rare case it falls outside.
+    """
+    rng = np.random.default_rng(seed)
+    mean, _ = posterior.moments()
+    size = len(mean)
+    ranks = np.empty((draws, size), dtype=np.int32)
+    chunk = max(1, 2_000_000 // max(size, 1))
+    for start in range(0, draws, chunk):
+        x = posterior.draw(min(chunk, draws - start), rng)
+        order = np.argsort(-x, axis=1)
+        block = np.empty_like(order, dtype=np.int32)
+        np.put_along_axis(block, order, np.arange(1, size + 1, dtype=np.int32)[None, :], axis=1)
+        ranks[start : start + len(x)] = block
+    point = np.empty(size, dtype=np.int64)
+    point[np.argsort(-mean, kind="stable")] = np.arange(1, size + 1)
+    tail = (1.0 - level) / 2
+    low = np.quantile(ranks, tail, axis=0, method="inverted_cdf").astype(np.int64)
+    high = np.quantile(ranks, 1.0 - tail, axis=0, method="inverted_cdf").astype(np.int64)
+    return point, np.minimum(low, point), np.maximum(high, point)
+
+
+def assign_tiers(
+    rank_low: ArrayLike,
+    rank_high: ArrayLike,
+    *,
+    units: int | None = None,
+    fraction: float = 1 / 3,
+) -> NDArray[np.str_]:
+    """``top``/``bottom`` where the whole rank interval lies in the top/bottom ``fraction``.
+
+    ``middle`` where it lies wholly between them, ``uncertain`` where it crosses a boundary.
+    ``units`` is the number of units ranked (default: the length of the arrays): with 60, the
+    top third is ranks 1–20 and the bottom third ranks 41–60.
+    """
+    low, high = np.asarray(rank_low, np.float64), np.asarray(rank_high, np.float64)
+    size = len(low) if units is None else units
+    cut = fraction * size
+    tier = np.full(len(low), "uncertain", dtype=object)
+    tier[(low > cut) & (high <= size - cut)] = "middle"
+    tier[high <= cut] = "top"
+    tier[low > size - cut] = "bottom"
+    return tier.astype(str)
+
+
+@dataclass
+class Ranking:
+    """A ranking of the units of one level in one period, with its model and one row per unit.
+
+    ``units`` columns: unit_id, name, peer_id, period, n, raw, estimate, estimate_low,
+    estimate_high (95% posterior interval), rank, rank_low, rank_high (90% interval; 1 = best),
+    tier. ``chain_mean`` and ``response_sd`` (pooled over every answer of the period) are the
+    target and the per-answer spread of a funnel plot.
+    """
+
+    level: str
+    grain: str
+    period: str
+    metric: str
+    peer: str | None
+    history: int
+    components: Components
+    chain_mean: float
+    response_sd: float
+    units: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: NaN becomes None."""
+        head = {k: getattr(self, k) for k in ("level", "grain", "period", "metric", "peer")}
+        rows = self.units.astype(object).where(self.units.notna(), None).to_dict("records")
+        return head | {
+            "history": self.history,
+            "components": asdict(self.components),
+            "chain_mean": self.chain_mean,
+            "response_sd": self.response_sd,
+            "units": rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ranking:
+        fields = {k: v for k, v in data.items() if k not in ("components", "units")}
+        units = pd.DataFrame(data["units"], columns=RANK_COLUMNS)
+        return cls(components=Components(**data["components"]), units=units, **fields)
+
+
+RANK_COLUMNS = [
+    "unit_id",
+    "name",
+    "peer_id",
+    "period",
+    "n",
+    "raw",
+    "estimate",
+    "estimate_low",
+    "estimate_high",
+    "rank",
+    "rank_low",
+    "rank_high",
+    "tier",
+]
+
+
+def _score(config: Config, metric: str, columns: list[str]) -> tuple[str, str, float, float]:
+    """(kind, column, lowest, highest score) of ``--metric``: nps, csat or a question id."""
+    question = config.question_of_kind(metric) if metric in ("nps", "csat") else None
+    question = question or config.question(metric)
+    if question is None or question.id not in columns:
+        known = [c for c in columns if config.question(c) is not None]
+        raise QueryError(
+            f"--metric '{metric}' is not a question in the feedback table; "
+            f"use nps, csat or one of {known}"
+        )
+    if question.kind == "nps":
+        return "nps", question.id, -100.0, 100.0
+    if question.kind == "csat":
+        return "csat", question.id, 0.0, 1.0
+    return "driver", question.id, float(question.min), float(question.max)
+
+
+def _answer(fb: ir.Table, kind: str, column: str, config: Config) -> ir.FloatingValue:
+    """One answer's score (null where unanswered or not a survey response)."""
+    col = fb[column]
+    if kind == "nps":
+        x = 100.0 * (col >= 9).cast("float64") - 100.0 * (col <= 6).cast("float64")
+    elif kind == "csat":
+        question = config.question(column)
+        assert question is not None
+        x = (col >= question.max - 1).cast("float64")
+    else:
+        x = col.cast("float64")
+    return (fb.channel == "survey").ifelse(x, ibis.null("float64"))
+
+
+def _units(wh: Warehouse) -> pd.DataFrame:
+    units = wh.table("units").select("unit_id", "name", "level", "parent_id")
+    return units.to_pyarrow().to_pandas().astype({"unit_id": str})
+
+
+def _unit_stats(
+    wh: Warehouse,
+    config: Config,
+    units: pd.DataFrame,
+    level: str,
+    grain: Grain,
+    window: tuple[datetime, datetime],
+    score: tuple[str, str],
+) -> pd.DataFrame:
+    """One engine scan: n, Σx, Σx² of the score per unit (at ``level``) and period."""
+    ancestors = ibis.memtable(unit_ancestors(units, config.units.levels, level))
+    fb = wh.table("feedback")
+    fb = fb.filter((fb.responded_at >= window[0]) & (fb.responded_at < window[1]))
+    fb = fb.inner_join(ancestors, "unit_id")
+    x = _answer(fb, score[0], score[1], config)
+    fb = fb.mutate(x=x, period_start=truncate(fb.responded_at, grain))
+    stats = fb.group_by(["ancestor_id", "period_start"]).aggregate(
+        n=fb.x.count(), total=fb.x.sum(), total_sq=(fb.x * fb.x).sum()
+    )
+    frame = stats.to_pyarrow().to_pandas().rename(columns={"ancestor_id": "unit_id"})
+    frame = frame[frame["n"] > 0].astype({"unit_id": str, "n": np.int64})
+    frame["period_start"] = pd.to_datetime(frame["period_start"])
+    frame = frame.fillna({"total": 0.0, "total_sq": 0.0})
+    return frame.sort_values(["period_start", "unit_id"], ignore_index=True)  # seeded = same
+
+
+def _moderate(stats: pd.DataFrame, smoothing: float) -> pd.DataFrame:
+    """Raw score and sampling variance per unit-period, the per-answer variance moderated.
+
+    A unit's variance gets ``smoothing`` pseudo-answers at the pooled within-unit variance of
+    its period, so that n = 3 answers all alike do not claim a variance of 0.
+    """
+    n = stats["n"].to_numpy(np.float64)
+    raw = stats["total"].to_numpy() / n
+    ss = np.maximum(stats["total_sq"].to_numpy() - n * raw**2, 0.0)
+    period = stats["period_start"]
+    pooled_ss = pd.Series(ss).groupby(period.to_numpy()).transform("sum").to_numpy()
+    pooled_dof = pd.Series(n - 1).groupby(period.to_numpy()).transform("sum").to_numpy()
+    pooled = pooled_ss / np.maximum(pooled_dof, 1.0)
+    var = (ss + smoothing * pooled) / np.maximum(n - 1 + smoothing, 1.0)
+    return stats.assign(raw=raw, v=var / n)
+
+
+def _shift(start: datetime, grain: Grain, periods: int) -> datetime:
+    if grain is Grain.week:
+        return start - pd.Timedelta(weeks=periods)
+    months = periods * (3 if grain is Grain.quarter else 1)
+    return (pd.Timestamp(start) - pd.DateOffset(months=months)).to_pydatetime()
+
+
+def _latest_period(wh: Warehouse, grain: Grain) -> str:
+    latest = wh.table("feedback").responded_at.max().to_pyarrow().as_py()
+    if latest is None:
+        raise QueryError("the feedback table is empty: ingest feedback before ranking")
+    return str(period_label(pd.Series([pd.Timestamp(latest)]), grain).iloc[0])
+
+
+def _peer_level(levels: list[str], level: str, peer: str | None) -> str | None:
+    if level not in levels:
+        raise QueryError(f"--level '{level}' is not a declared level; expected one of {levels}")
+    above = levels[: levels.index(level)]
+    if peer is None:
+        return above[-1] if above else None
+    if peer not in above:
+        raise QueryError(f"--peer '{peer}' must be a level above --level '{level}': one of {above}")
+    return peer
+
+
+def _history(stats: pd.DataFrame, current: pd.DataFrame, target: datetime, since: datetime) -> Any:
+    """sigma2 (from every period in ``stats``), and each current unit's periods from ``since``
+    to before ``target`` as (mean, variance) of a measurement of its lasting level."""
+    chain = stats.groupby("period_start")[["total", "n"]].sum()
+    chain_mean = (chain["total"] / chain["n"]).rename("chain")
+    stats = stats.join(chain_mean, on="period_start")
+    z = stats["raw"] - stats["chain"]
+    sigma2 = estimate_drift(z, stats["v"], stats["unit_id"])
+    earlier = (stats["period_start"] < target) & (stats["period_start"] >= since)
+    past = stats[earlier].assign(z=z, w=1.0 / (stats["v"] + sigma2))
+    past = past.assign(wz=past["w"] * past["z"]).groupby("unit_id")[["w", "wz"]].sum()
+    past = past.reindex(current["unit_id"])
+    shift = float(chain_mean.get(pd.Timestamp(target), 0.0))
+    return sigma2, (past["wz"] / past["w"]).to_numpy() + shift, (1.0 / past["w"]).to_numpy()
+
+
+def _peer_groups(
+    units: pd.DataFrame, config: Config, peer: str | None, ids: pd.Series
+) -> pd.Series:
+    """Each unit's peer group id at level ``peer`` (empty string when it has none)."""
+    if peer is None:
+        return pd.Series("", index=ids, dtype=object)
+    mapping = unit_ancestors(units, config.units.levels, peer).set_index("unit_id")
+    return mapping["ancestor_id"].reindex(ids).astype(object).fillna("")
+
+
+def _posterior(
+    stats: pd.DataFrame,
+    current: pd.DataFrame,
+    groups: pd.Series,
+    period: tuple[datetime, Grain],
+    history: int,
+) -> tuple[Posterior, Components]:
+    """Fit the variance components and the posterior of every current unit's true score."""
+    start, grain = period
+    groups_ = groups.to_numpy()
+    comp = fit_components(current["raw"], current["v"], groups_)
+    past_mean = past_var = None
+    if history > 0:
+        since = _shift(start, grain, history)
+        sigma2, past_mean, past_var = _history(stats, current, start, since)
+        past_var = np.where(np.isfinite(past_var), past_var, np.inf)
+        comp = Components(comp.mu, comp.mu_var, comp.tau2, comp.omega2, min(sigma2, comp.tau2))
+    posterior = shrink_scores(current["raw"], current["v"], comp, groups_, past_mean, past_var)
+    return posterior, comp
+
+
+def _rank_frame(
+    current: pd.DataFrame,
+    units: pd.DataFrame,
+    groups: pd.Series,
+    posterior: Posterior,
+    scale: tuple[float, float],
+    sampling: tuple[int, int],
+) -> pd.DataFrame:
+    """One row per unit: its estimate and 95% interval, rank and 90% interval, and tier."""
+    mean, sd = posterior.moments()
+    rank, rank_low, rank_high = rank_intervals(posterior, draws=sampling[0], seed=sampling[1])
+    return pd.DataFrame(
+        {
+            "unit_id": current["unit_id"],
+            "name": units.set_index("unit_id")["name"].reindex(current["unit_id"]).to_numpy(),
+            "peer_id": groups.where(groups != "", None).to_numpy(),
+            "n": current["n"],
+            "raw": current["raw"],
+            "estimate": mean,
+            "estimate_low": np.clip(mean - Z95 * sd, *scale),
+            "estimate_high": np.clip(mean + Z95 * sd, *scale),
+            "rank": rank,
+            "rank_low": rank_low,
+            "rank_high": rank_high,
+            "tier": assign_tiers(rank_low, rank_high),
+        }
+    )
+
+
+def rank_units(
+    wh: Warehouse,
+    config: Config,
+    *,
+    level: str = "store",
+    grain: Grain = Grain.month,
+    period: str | None = None,
+    metric: str = "nps",
+    peer: str | None = None,
+    history: int = HISTORY,
+    draws: int = 2000,
+    seed: int = 0,
+) -> Ranking:
+    """Rank the units of ``level`` in ``period`` (default: the latest) on ``metric``.
+
+    ``peer`` is the level whose units are the peer groups (default: the level above ``level``);
+    ``history`` the number of earlier periods that inform each unit's lasting level; ``draws``
+    joint posterior draws (seeded by ``seed``) give the rank intervals.
+    """
+    peer = _peer_level(config.units.levels, level, peer)
+    label = period or _latest_period(wh, grain)
+    start, end = parse_period(label, grain)
+    kind, column, lo, hi = _score(config, metric, wh.open_columns("feedback"))
+    units = _units(wh)
+    earliest = max(history, DRIFT_PERIODS) if history > 0 else 0
+    window = (_shift(start, grain, earliest), end)
+    stats = _unit_stats(wh, config, units, level, grain, window, (kind, column))
+    stats = _moderate(stats, SMOOTHING)
+    current = stats[stats["period_start"] == pd.Timestamp(start)].reset_index(drop=True)
+    if len(current) < 2:
+        raise QueryError(
+            f"ranking needs at least 2 {level} units with {metric} answers in {label}; "
+            f"found {len(current)} (check --period and --grain)"
+        )
+    groups = _peer_groups(units, config, peer, current["unit_id"])
+    posterior, comp = _posterior(stats, current, groups, (start, grain), history)
+    frame = _rank_frame(current, units, groups, posterior, (lo, hi), (draws, seed))
+    n = current["n"].sum()
+    chain_mean = float(current["total"].sum() / n)
+    spread = float(np.sqrt(max(current["total_sq"].sum() / n - chain_mean**2, 0.0)))
+    return Ranking(
+        level=level,
+        grain=str(grain),
+        period=label,
+        metric=metric,
+        peer=peer,
+        history=history,
+        components=comp,
+        chain_mean=chain_mean,
+        response_sd=spread,
+        units=frame.assign(period=label)[RANK_COLUMNS].sort_values("rank", ignore_index=True),
+    )
