@@ -53,6 +53,10 @@ def test_outputs_cover_every_level_and_the_page_is_written(demo: DemoRun) -> Non
     assert (card[card.level == "company"].groupby("period").size() == 1).all()
     html = demo.outputs["html"].read_text()
     assert "<svg" in html and "Northwind Pharmacy" in html
+    assert "ranked on a fair NPS estimate" in html and "Funnel plot" in html
+    ranking = json.loads(demo.outputs["ranking"].read_text())
+    assert ranking["period"] == "2026-09" and len(ranking["units"]) == 60
+    assert {u["tier"] for u in ranking["units"]} <= {"top", "middle", "bottom", "uncertain"}
 
 
 def test_demo_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ self-contained HTML page.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import pandas as pd
 from earnright.config import Config, Journey, Question
 from earnright.errors import WorkspaceError
 from earnright.ingest import IngestResult, ingest_file
+from earnright.listening.ranking import rank_units
 from earnright.listening.scorecard import compute_scorecard
 from earnright.report import render_scorecard_page
 from earnright.workspace import init_workspace
@@ -107,17 +109,22 @@ def run_demo(
             frames.append(compute_scorecard(wh, ws.config, level=level))
         if progress:
             progress("scorecard", len(levels), len(levels))
+        ranking = rank_units(wh, ws.config, level=levels[-1])
     scorecard = pd.concat(frames, ignore_index=True)
     results = out / "results"
     results.mkdir(exist_ok=True)
-    run.outputs = {
+    run.outputs |= {
         "csv": results / "scorecard.csv",
         "parquet": results / "scorecard.parquet",
         "html": results / "scorecard.html",
     }
     scorecard.to_csv(run.outputs["csv"], index=False)
     scorecard.to_parquet(run.outputs["parquet"], index=False)
-    page = render_scorecard_page(scorecard, ws.config.company.name, store_level=levels[-1])
+    page = render_scorecard_page(
+        scorecard, ws.config.company.name, store_level=levels[-1], ranking=ranking
+    )
+    run.outputs["ranking"] = results / "ranking.json"
+    run.outputs["ranking"].write_text(json.dumps(ranking.to_dict(), indent=2, default=str))
     run.outputs["html"].write_text(page, encoding="utf-8")
     run.seconds = time.monotonic() - started
     return run

@@ -98,5 +98,5 @@ def test_many_stores_plot_the_best_and_worst_and_table_them_all() -> None:
     company = stores.iloc[:1].assign(unit_id="C", level="company", n=4000)
     html = render_scorecard_page(pd.concat([company, stores]), "Acme")
     assert html.count("<circle") == 60
-    assert "The 30 highest and lowest of 100 scored stores" in html
+    assert "The 30 best and worst of 100 scored stores" in html
     assert "S000" in html and "S050" in html  # S050 is tabled, though not plotted

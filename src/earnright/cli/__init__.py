@@ -6,7 +6,16 @@ import sys
 
 import typer
 
-from earnright.cli import changes, credibility, demo, ingest, rank, scorecard, workspace
+from earnright.cli import (
+    changes,
+    credibility,
+    demo,
+    drivers,
+    ingest,
+    rank,
+    scorecard,
+    workspace,
+)
 from earnright.cli.output import err_console
 from earnright.errors import EarnrightError
 
@@ -25,6 +34,7 @@ scorecard.register(app)
 credibility.register(app)
 changes.register(app)
 rank.register(app)
+drivers.register(app)
 demo.register(app)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from html import escape
 from typing import Any
 
 import pandas as pd
 
+from earnright.listening.ranking import Ranking
 from earnright.report.charts import interval_plot, trend_plot
+from earnright.report.funnel import funnel_plot
 
 __all__ = ["render_scorecard_page"]
 
@@ -43,11 +46,22 @@ def _kpi(label: str, value: str, detail: str) -> str:
     return f'<div class="kpi"><span>{escape(label)}</span><b>{value}</b><span>{detail}</span></div>'
 
 
+def _ranked(stores: pd.DataFrame, ranking: Ranking | None) -> pd.DataFrame:
+    """The latest month's stores with their ranking columns, best first."""
+    if ranking is None:
+        return stores.sort_values("nps", ascending=False, na_position="last")
+    cols = ["unit_id", "estimate", "estimate_low", "estimate_high", "rank", "rank_low"]
+    ranked = stores.merge(ranking.units[[*cols, "rank_high", "tier"]], on="unit_id", how="left")
+    return ranked.sort_values("rank", na_position="last")
+
+
 def _store_table(stores: pd.DataFrame) -> str:
+    ranked = "rank" in stores.columns
     head = (
         "<tr><th class=l>Store</th><th class=l>Name</th><th>Responses</th><th>Invitations</th>"
         "<th>Response rate</th><th>n (NPS)</th><th>NPS (95% interval)</th>"
-        "<th>CSAT % (95% interval)</th></tr>"
+        + ("<th>Fair estimate (95%)</th><th>Rank (90%)</th><th class=l>Tier</th>" if ranked else "")
+        + "<th>CSAT % (95% interval)</th></tr>"
     )
     rows = [
         "<tr>"
@@ -55,44 +69,88 @@ def _store_table(stores: pd.DataFrame) -> str:
         f"<td>{r['responses']:,}</td><td>{r['invitations']:,}</td>"
         f"<td>{_fmt(r['response_rate'] * 100)}%</td><td>{r['n']:,}</td>"
         f"<td>{_interval(r['nps'], r['nps_low'], r['nps_high'])}</td>"
-        f"<td>{_interval(r['csat'], r['csat_low'], r['csat_high'], 0, 100)}</td>"
+        + (_rank_cells(r) if ranked else "")
+        + f"<td>{_interval(r['csat'], r['csat_low'], r['csat_high'], 0, 100)}</td>"
         "</tr>"
         for r in stores.to_dict("records")
     ]
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def render_scorecard_page(scorecard: pd.DataFrame, company: str, store_level: str = "store") -> str:
-    """The page: company trend, the latest month's stores ranked with intervals, the table.
+def _rank_cells(r: dict[Hashable, Any]) -> str:
+    if pd.isna(r["rank"]):
+        return "<td>–</td><td>–</td><td class=l>–</td>"
+    return (
+        f"<td>{_interval(r['estimate'], r['estimate_low'], r['estimate_high'])}</td>"
+        f"<td>{int(r['rank'])} <span class=iv>({int(r['rank_low'])}–{int(r['rank_high'])})"
+        f"</span></td><td class=l>{escape(str(r['tier']))}</td>"
+    )
+
+
+def _race_plots(stores: pd.DataFrame, ranking: Ranking | None, latest: str) -> str:
+    """The leaderboard (fair estimates, or raw scores without a ranking) and the funnel plot."""
+    scored = stores[stores.n > 0]
+    shown, which = scored, "Stores"
+    if len(scored) > 2 * PLOT_EACH_END:
+        shown = pd.concat([scored.head(PLOT_EACH_END), scored.tail(PLOT_EACH_END)])
+        which = f"The {PLOT_EACH_END} best and worst of {len(scored):,} scored stores"
+    if ranking is None:
+        return interval_plot(
+            list(shown.unit_id),
+            list(shown.nps),
+            list(shown.nps_low),
+            list(shown.nps_high),
+            [f"n={n:,}" for n in shown.n],
+            title=f"{which} in {latest}: NPS with 95% interval (n = answers)",
+        )
+    shown = shown[shown["rank"].notna()]
+    board = interval_plot(
+        list(shown.unit_id),
+        list(shown.estimate),
+        list(shown.estimate_low),
+        list(shown.estimate_high),
+        [
+            f"#{r:.0f} ({lo:.0f}–{hi:.0f}) {tier}, n={n:,}"
+            for r, lo, hi, tier, n in zip(
+                shown["rank"], shown.rank_low, shown.rank_high, shown.tier, shown.n, strict=True
+            )
+        ],
+        title=f"{which} in {latest}, ranked on a fair NPS estimate with 95% interval",
+    )
+    funnel = funnel_plot(
+        list(scored.unit_id),
+        list(scored.nps),
+        list(scored.n),
+        target=ranking.chain_mean,
+        sd=ranking.response_sd,
+        title=f"Funnel plot, {latest}: raw NPS against n with 95% and 99.8% control limits",
+    )
+    return board + funnel
+
+
+def render_scorecard_page(
+    scorecard: pd.DataFrame,
+    company: str,
+    store_level: str = "store",
+    ranking: Ranking | None = None,
+) -> str:
+    """The page: company trend, the latest month's horse race and funnel plot, the store table.
 
     ``scorecard`` holds every level at month grain (as ``compute_scorecard`` returns it, with the
-    levels concatenated).
+    levels concatenated); ``ranking`` is the latest month's ``rank_units`` result, if any.
     """
     top = scorecard[scorecard.level == scorecard.level.iloc[0]]
     company_rows = scorecard[scorecard.unit_id == top.unit_id.iloc[0]].sort_values("period")
     latest = company_rows.period.iloc[-1]
     now = company_rows.iloc[-1]
     stores = scorecard[(scorecard.level == store_level) & (scorecard.period == latest)]
-    stores = stores.sort_values("nps", ascending=False, na_position="last")
+    stores = _ranked(stores, ranking)
     trend = trend_plot(
         list(company_rows.period),
         list(company_rows.nps),
         list(company_rows.nps_low),
         list(company_rows.nps_high),
         title=f"{company}: NPS by month, with 95% interval",
-    )
-    shown, which = stores, "Stores"
-    if len(stores) > 2 * PLOT_EACH_END:
-        scored = stores[stores.n > 0]
-        shown = pd.concat([scored.head(PLOT_EACH_END), scored.tail(PLOT_EACH_END)])
-        which = f"The {PLOT_EACH_END} highest and lowest of {len(scored):,} scored stores"
-    forest = interval_plot(
-        list(shown.unit_id),
-        list(shown.nps),
-        list(shown.nps_low),
-        list(shown.nps_high),
-        [f"n={n:,}" for n in shown.n],
-        title=f"{which} in {latest}: NPS with 95% interval (n = answers)",
     )
     kpis = "".join(
         [
@@ -114,13 +172,21 @@ def render_scorecard_page(scorecard: pd.DataFrame, company: str, store_level: st
             _kpi("Stores", f"{len(stores):,}", f"median n per store {stores.n.median():.0f}"),
         ]
     )
+    fair = (
+        "Ranks use a fair estimate: each store's score shrunk toward its district by how far its "
+        "n can be trusted; a tier is given only where the 90% rank interval lies in one third. "
+        if ranking is not None
+        else ""
+    )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{escape(company)} scorecard {latest}</title><style>{CSS}</style></head><body>"
         f"<h1>{escape(company)}: scorecard</h1>"
         f"<p class=sub>Latest month {latest}. Every score shows its n and 95% interval; "
         "overlapping intervals mean the difference may be noise.</p>"
-        f"<div class=kpis>{kpis}</div>{trend}{forest}"
+        f"<div class=kpis>{kpis}</div>{trend}"
+        f"<h2>The horse race, {latest}</h2><p class=note>{fair}</p>"
+        f"{_race_plots(stores, ranking, latest)}"
         f"<h2>Stores, {latest}</h2>{_store_table(stores)}"
         "<p class=note>NPS: adjusted-Wald interval (Rocks 2016). CSAT: Wilson interval. "
         "Made by earnright.</p></body></html>"
