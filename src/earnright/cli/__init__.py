@@ -11,6 +11,7 @@ from earnright.cli import (
     credibility,
     demo,
     drivers,
+    hygiene,
     ingest,
     rank,
     scorecard,
@@ -35,6 +36,7 @@ credibility.register(app)
 changes.register(app)
 rank.register(app)
 drivers.register(app)
+hygiene.register(app)
 demo.register(app)
 
 

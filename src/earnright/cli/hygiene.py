@@ -1,0 +1,104 @@
+"""``earnright hygiene``: units whose answers look solicited or manipulated, with the evidence."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt
+from earnright.cli.output import Format, err_console, write_frame
+from earnright.listening.hygiene import check_hygiene
+from earnright.periods import Grain
+from earnright.workspace import find_workspace
+
+TABLE_COLUMNS = ["unit_id", "name", "signal", "statistic", "p_value", "q_value", "n", "evidence"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("hygiene")(hygiene)
+
+
+def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
+    shown = frame.copy()
+    for col in ("p_value", "q_value"):
+        shown[col] = [("–" if pd.isna(v) else f"{v:.2g}") for v in frame[col]]
+    return shown
+
+
+def hygiene(
+    level: Annotated[str, typer.Option(help="Unit level: store, district, region …")] = "store",
+    grain: GrainOpt = Grain.month,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            help="The period to check at --grain, e.g. 2026-09 (default: the latest with data).",
+            show_default=False,
+        ),
+    ] = None,
+    history: Annotated[
+        int, typer.Option(min=1, help="How many periods before --period are the unit's history.")
+    ] = 6,
+    fdr: Annotated[
+        float,
+        typer.Option(min=0.0001, max=0.5, help="False discovery rate (Benjamini–Hochberg)."),
+    ] = 0.05,
+    quick_minutes: Annotated[
+        float,
+        typer.Option(
+            "--quick-minutes",
+            min=0.1,
+            help="A response this soon after the customer's invitation or purchase is quick.",
+        ),
+    ] = 10.0,
+    min_ratio: Annotated[
+        float,
+        typer.Option(
+            "--min-ratio", min=1.0, help="A quick share must be at least this × the peers'."
+        ),
+    ] = 2.0,
+    min_n: Annotated[
+        int | None,
+        typer.Option(
+            "--min-n",
+            min=1,
+            help="Fewest answers, invitations or timed responses on each side to test a unit "
+            "(default: [listening] min_n).",
+            show_default=False,
+        ),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every unit and signal, not only the flagged.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Units whose answers look solicited or manipulated: the evidence, never an accusation.
+
+    Signals: top_box (more 10s than the respondents' drivers, comments and history predict),
+    quick_response (answers given minutes after the invitation or purchase, far more often than
+    at peers) and rate_jump (response rate and NPS jumped together). Each row gives the test
+    statistic, p- and q-value, n and a sentence of evidence.
+    """
+    ws = find_workspace(workspace)
+    with ws.warehouse(read_only=True) as wh:
+        report = check_hygiene(
+            wh, ws.config, level=level, period=period, grain=grain, history=history, fdr=fdr,
+            quick_minutes=quick_minutes, min_ratio=min_ratio, min_n=min_n,
+        )  # fmt: skip
+    frame = report.to_frame(flagged_only=not show_all)
+    if fmt is not Format.table:
+        write_frame(frame, fmt, output)
+        return
+    tested = sum(1 for r in report.rows if pd.notna(r.p_value))
+    title = (
+        f"Survey hygiene by {level} in {report.period} against {report.history[0]}–"
+        f"{report.history[-1]} and peers: {len(report.flags)} flags in {tested} tests "
+        f"at FDR {fdr:g}"
+    )
+    write_frame(_for_table(frame), fmt, output, title=title, table_columns=TABLE_COLUMNS)
+    for note in report.notes:
+        err_console.print(note)
+    err_console.print("A flag is evidence to look at, not a finding; see docs/hygiene.md.")
