@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +58,10 @@ def test_outputs_cover_every_level_and_the_page_is_written(demo: DemoRun) -> Non
     ranking = json.loads(demo.outputs["ranking"].read_text())
     assert ranking["period"] == "2026-09" and len(ranking["units"]) == 60
     assert {u["tier"] for u in ranking["units"]} <= {"top", "middle", "bottom", "uncertain"}
+    focus = json.loads(demo.outputs["focus"].read_text())
+    assert len(focus) == 60 and "What each store should focus on" in html
+    listed = [f for f in focus if f["items"]]
+    assert listed and all(escape(i["sentence"]) in html for f in listed for i in f["items"])
 
 
 def test_demo_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import pandas as pd
 from earnright.config import Config, Journey, Question
 from earnright.errors import WorkspaceError
 from earnright.ingest import IngestResult, ingest_file
+from earnright.listening.focus import compute_focus
 from earnright.listening.ranking import rank_units
 from earnright.listening.scorecard import compute_scorecard
 from earnright.report import render_scorecard_page
@@ -110,6 +111,7 @@ def run_demo(
         if progress:
             progress("scorecard", len(levels), len(levels))
         ranking = rank_units(wh, ws.config, level=levels[-1])
+        focus = compute_focus(wh, ws.config, level=levels[-1])
     scorecard = pd.concat(frames, ignore_index=True)
     results = out / "results"
     results.mkdir(exist_ok=True)
@@ -121,8 +123,10 @@ def run_demo(
     scorecard.to_csv(run.outputs["csv"], index=False)
     scorecard.to_parquet(run.outputs["parquet"], index=False)
     page = render_scorecard_page(
-        scorecard, ws.config.company.name, store_level=levels[-1], ranking=ranking
+        scorecard, ws.config.company.name, store_level=levels[-1], ranking=ranking, focus=focus
     )
+    run.outputs["focus"] = results / "focus.json"
+    run.outputs["focus"].write_text(json.dumps([f.to_dict() for f in focus], indent=2))
     run.outputs["ranking"] = results / "ranking.json"
     run.outputs["ranking"].write_text(json.dumps(ranking.to_dict(), indent=2, default=str))
     run.outputs["html"].write_text(page, encoding="utf-8")

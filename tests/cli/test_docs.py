@@ -15,7 +15,7 @@ def test_every_command_and_option_is_in_docs() -> None:
     group = typer.main.get_command(app)
     commands = group.commands  # type: ignore[attr-defined]
     expected = {"init", "ingest", "status", "scorecard", "demo", "credibility", "needed"}
-    assert set(commands) == expected | {"changes", "rank", "drivers", "hygiene"}
+    assert set(commands) == expected | {"changes", "rank", "drivers", "hygiene", "focus"}
     for name, command in commands.items():
         assert f"## `earnright {name}" in DOCS, name
         for param in command.params:

@@ -11,6 +11,7 @@ from earnright.cli import (
     credibility,
     demo,
     drivers,
+    focus,
     hygiene,
     ingest,
     rank,
@@ -36,6 +37,7 @@ credibility.register(app)
 changes.register(app)
 rank.register(app)
 drivers.register(app)
+focus.register(app)
 hygiene.register(app)
 demo.register(app)
 

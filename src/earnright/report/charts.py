@@ -51,9 +51,10 @@ def interval_plot(
     lo: float = -100.0,
     hi: float = 100.0,
     title: str = "",
+    note_width: int = 120,
 ) -> str:
     """A forest plot: one row per label, the estimate as a dot and its interval as a line."""
-    row_h, left, right, top = 16, 150, 120, 28
+    row_h, left, right, top = 16, 150, note_width, 28
     height = top + row_h * len(labels) + 30
     k, c = _scale(lo, hi, left, WIDTH - right)
     parts = _open_svg(height, left, title)

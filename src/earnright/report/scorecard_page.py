@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from html import escape
 from typing import Any
 
 import pandas as pd
 
+from earnright.listening.focus import FocusItem, FocusList
 from earnright.listening.ranking import Ranking
 from earnright.report.charts import interval_plot, trend_plot
 from earnright.report.funnel import funnel_plot
@@ -26,6 +27,8 @@ table{border-collapse:collapse;width:100%;font-size:.85rem;margin:1rem 0}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right}
 th{background:#f6f6f6;position:sticky;top:0} td.l,th.l{text-align:left}
 .iv{color:#777} .note{color:#666;font-size:.85rem}
+details{margin:.3rem 0} summary{cursor:pointer}
+blockquote{margin:.2rem 0 .2rem 1rem;color:#555;font-style:italic}
 """
 
 
@@ -116,6 +119,7 @@ def _race_plots(stores: pd.DataFrame, ranking: Ranking | None, latest: str) -> s
             )
         ],
         title=f"{which} in {latest}, ranked on a fair NPS estimate with 95% interval",
+        note_width=250,
     )
     funnel = funnel_plot(
         list(scored.unit_id),
@@ -128,16 +132,49 @@ def _race_plots(stores: pd.DataFrame, ranking: Ranking | None, latest: str) -> s
     return board + funnel
 
 
+def _focus_section(focus: Sequence[FocusList]) -> str:
+    """Per store, the few things to fix: each with its gap, worth and the customers' words."""
+    blocks = []
+    for fl in focus:
+        title = f"{escape(fl.unit_id)} {escape(fl.name or '')}"
+        if not fl.items:
+            blocks.append(
+                f"<details><summary>{title}: nothing credible to fix</summary>"
+                f"<p class=note>{escape(fl.message)}</p></details>"
+            )
+            continue
+        items = "".join(_focus_item(item) for item in fl.items)
+        blocks.append(
+            f"<details><summary>{title}: {len(fl.items)} thing(s) to focus on</summary>"
+            f"<ol>{items}</ol></details>"
+        )
+    return "".join(blocks)
+
+
+def _focus_item(item: FocusItem) -> str:
+    gain = (
+        "" if item.expected_nps_gain is None else f"; worth about {item.expected_nps_gain:+.1f} NPS"
+    )
+    quotes = "".join(f"<blockquote>{escape(c.text)}</blockquote>" for c in item.comments)
+    return (
+        f"<li><b>{escape(item.label)}</b>: {escape(item.sentence)} "
+        f"<span class=iv>(gap {item.gap:+.2f}, 95% {item.gap_low:+.2f} to {item.gap_high:+.2f}, "
+        f"n={item.n:,}{gain})</span>{quotes}</li>"
+    )
+
+
 def render_scorecard_page(
     scorecard: pd.DataFrame,
     company: str,
     store_level: str = "store",
     ranking: Ranking | None = None,
+    focus: Sequence[FocusList] = (),
 ) -> str:
     """The page: company trend, the latest month's horse race and funnel plot, the store table.
 
     ``scorecard`` holds every level at month grain (as ``compute_scorecard`` returns it, with the
-    levels concatenated); ``ranking`` is the latest month's ``rank_units`` result, if any.
+    levels concatenated); ``ranking`` is the latest month's ``rank_units`` result, if any;
+    ``focus`` the stores' focus lists (``compute_focus``).
     """
     top = scorecard[scorecard.level == scorecard.level.iloc[0]]
     company_rows = scorecard[scorecard.unit_id == top.unit_id.iloc[0]].sort_values("period")
@@ -188,6 +225,7 @@ def render_scorecard_page(
         f"<h2>The horse race, {latest}</h2><p class=note>{fair}</p>"
         f"{_race_plots(stores, ranking, latest)}"
         f"<h2>Stores, {latest}</h2>{_store_table(stores)}"
-        "<p class=note>NPS: adjusted-Wald interval (Rocks 2016). CSAT: Wilson interval. "
+        + (f"<h2>What each store should focus on</h2>{_focus_section(focus)}" if focus else "")
+        + "<p class=note>NPS: adjusted-Wald interval (Rocks 2016). CSAT: Wilson interval. "
         "Made by earnright.</p></body></html>"
     )
