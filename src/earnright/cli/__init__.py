@@ -14,6 +14,7 @@ from earnright.cli import (
     focus,
     hygiene,
     ingest,
+    localize,
     rank,
     scorecard,
     workspace,
@@ -39,6 +40,7 @@ rank.register(app)
 drivers.register(app)
 focus.register(app)
 hygiene.register(app)
+localize.register(app)
 demo.register(app)
 
 

@@ -1,0 +1,340 @@
+"""Benchmark: root-cause localisation on the Squeeze B0 cases and on synthetic cases like them.
+
+    python bench/localize.py [--data DIR] [--cases 20] [--null-cases 50] [--seed 7]
+
+1. **B0** (``<repo>/../shared/data/squeeze_B0`` or ``--data``): the 18 published cases, 2 per
+   setting ``B_cuboid_layer_L_n_ele_E``. Per setting: TP, FP, FN of exact matches of causes over
+   its cases and F1 = 2TP / (2TP + FP + FN); overall the same over all 18. Time per case:
+   ``localize`` on the case already in memory, and file to causes (DuckDB reads the CSV, the
+   engine sums the leaves, then ``localize``: what ``earnright localize`` does).
+2. **Synthetic** cases from a generator that follows the Squeeze paper's (leaf values, injected
+   anomalies with a ripple effect, 1–3 causes per case in layers 1–3; see ``make_case``),
+   ``--cases`` per setting and variant, seeded: B0-like (1% forecast noise), noisier forecasts
+   (5%, 10%, 20%), and a mixed variant (5% noise, magnitudes uniform in 0.2–0.9, drops and rises).
+3. **Noise only**: ``--null-cases`` cases with no cause at 1% and at 10% noise; the share of them
+   where anything is reported is the false-alarm rate (nominal: at most ``ALPHA`` = 0.001).
+
+One global parameter set (the defaults of ``localize``); the truth is read only to score.
+Writes bench/results/localize.json and localize.md; exits 1 if a B0 setting has F1 < 0.95 or a
+case takes 1 s or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from earnright.cli.localize import read_leaves
+from earnright.reliability.localize import ALPHA, localize
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+B0 = BENCH.parent.parent / "shared" / "data" / "squeeze_B0"
+SIZES = {"a": 6, "b": 36, "c": 10, "d": 10}  # B0's dimensions: 21,600 leaves
+DIMS = list(SIZES)
+GRID = np.array(list(itertools.product(*[range(n) for n in SIZES.values()])))
+SETTINGS = [(layer, ele) for layer in (1, 2, 3) for ele in (1, 2, 3)]
+B0_MAGNITUDES = (0.4, 0.6, 0.8, 1.0)  # the magnitudes of B0's 36 injected causes
+VARIANTS: dict[str, dict[str, Any]] = {
+    "b0-like (1% noise)": {"noise": 0.01},
+    "5% noise": {"noise": 0.05},
+    "10% noise": {"noise": 0.10},
+    "20% noise": {"noise": 0.20},
+    "mixed (5% noise, 0.2-0.9, both directions)": {"noise": 0.05, "mixed": True},
+}
+# Published methods on B0 cases (default parameters of each method's public code), from
+# shared/data/README.md
+REFERENCE = [
+    ("RiskLoc (Kalander 2022)", "0.89-1.0", "2-13 s"),
+    ("AutoRoot", "0.67-1.0", ""),
+    ("Squeeze (Li et al. 2019)", "0.83-1.0", "70-190 s"),
+    ("HotSpot (Sun et al. 2018)", "0.30-1.0", ""),
+    ("Adtributor (Bhagwan et al. 2014)", "0.44-0.63 layer 1, 0 layers 2-3", ""),
+]
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
+def score(counts: list[int]) -> dict[str, Any]:
+    tp, fp, fn = counts
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": tp / (tp + fp) if tp + fp else 1.0,
+        "recall": tp / (tp + fn) if tp + fn else 1.0,
+        "f1": f1(tp, fp, fn),
+    }
+
+
+def tally(counts: list[int], found: set[str], truth: set[str]) -> None:
+    counts[0] += len(found & truth)
+    counts[1] += len(found - truth)
+    counts[2] += len(truth - found)
+
+
+# -- synthetic cases -----------------------------------------------------------------------
+def make_case(
+    rng: np.random.Generator, layer: int, elements: int, *, noise: float, mixed: bool = False
+) -> tuple[pd.DataFrame, set[str]]:
+    """One case like Squeeze's B datasets: every leaf of SIZES, ``elements`` causes in ``layer``.
+
+    Forecast: rounded lognormal leaf values with a heavy-tailed popularity per dimension value
+    (about 40% of leaves are 0, as in B0). Observed: forecast × (1 + N(0, noise)). Each cause is
+    an element of a random cuboid of ``layer`` dimensions with a forecast total of at least 100
+    (B0's smallest is 238); its leaves become round(forecast × (1 − m)) × (1 + N(0, noise)), m
+    from B0's magnitudes (or uniform in 0.2–0.9, either direction, when ``mixed``); a later cause
+    overwrites an earlier one on shared leaves, as in B0.
+    """
+    log_value = np.full(len(GRID), np.log(1e6 / len(GRID)))
+    for j, n in enumerate(SIZES.values()):
+        popularity = rng.dirichlet(np.full(n, 0.5)) * n
+        log_value += np.log(popularity[GRID[:, j]] + 1e-3)
+    predict = np.round(np.exp(log_value + rng.normal(0, 1.5, len(GRID))))
+    real = predict * (1 + rng.normal(0, noise, len(GRID)))
+    causes: dict[str, np.ndarray] = {}
+    while len(causes) < elements:
+        dims = sorted(rng.choice(len(DIMS), size=layer, replace=False))
+        values = [int(rng.integers(SIZES[DIMS[j]])) for j in dims]
+        mask = np.logical_and.reduce([GRID[:, j] == v for j, v in zip(dims, values, strict=True)])
+        label = "&".join(f"{DIMS[j]}={DIMS[j]}{v + 1}" for j, v in zip(dims, values, strict=True))
+        if predict[mask].sum() >= 100:
+            causes.setdefault(label, mask)
+    for mask in causes.values():
+        if mixed:
+            m = rng.uniform(0.2, 0.9) * rng.choice([-1.0, 1.0])
+        else:
+            m = float(rng.choice(B0_MAGNITUDES))
+        real[mask] = np.round(predict[mask] * (1 - m)) * (1 + rng.normal(0, noise, mask.sum()))
+    frame = pd.DataFrame(
+        {
+            d: np.array([f"{d}{k + 1}" for k in range(n)])[GRID[:, j]]
+            for j, (d, n) in enumerate(SIZES.items())
+        }
+    )
+    frame.insert(0, "predict", predict)
+    frame.insert(0, "real", real)
+    return frame, set(causes)
+
+
+def make_null_case(rng: np.random.Generator, noise: float) -> pd.DataFrame:
+    """A case with no cause at all: only forecast noise."""
+    frame, _ = make_case(rng, 1, 1, noise=noise)
+    predict = frame["predict"].to_numpy()
+    return frame.assign(real=predict * (1 + rng.normal(0, noise, len(frame))))
+
+
+def timed(frame: pd.DataFrame) -> tuple[set[str], float]:
+    started = time.perf_counter()
+    causes = localize(frame, DIMS)
+    return {c.cause for c in causes}, time.perf_counter() - started
+
+
+# -- the runs ------------------------------------------------------------------------------
+def run_b0(root: Path) -> dict[str, Any]:
+    settings: dict[str, list[int]] = {}
+    cases: list[dict[str, Any]] = []
+    for setting in sorted(root.glob("B_cuboid_layer_*")):
+        info = pd.read_csv(setting / "injection_info.csv")
+        for stamp, truth_text in zip(info["timestamp"], info["set"], strict=True):
+            path = setting / f"{stamp}.csv"
+            truth = set(str(truth_text).split(";"))
+            found, seconds = timed(pd.read_csv(path))
+            started = time.perf_counter()
+            from_file = {c.cause for c in localize(read_leaves(path), DIMS)}
+            file_seconds = time.perf_counter() - started
+            assert from_file == found, (path, from_file, found)
+            tally(settings.setdefault(setting.name, [0, 0, 0]), found, truth)
+            cases.append(
+                {
+                    "setting": setting.name,
+                    "case": path.name,
+                    "truth": sorted(truth),
+                    "found": sorted(found),
+                    "seconds": seconds,
+                    "file_seconds": file_seconds,
+                }
+            )
+    say(f"B0: {len(cases)} cases in {len(settings)} settings")
+    total = [sum(c[i] for c in settings.values()) for i in range(3)]
+    return {
+        "cases": len(cases),
+        "settings": {name: score(c) for name, c in settings.items()},
+        "overall": score(total),
+        "seconds": _times([c["seconds"] for c in cases]),
+        "file_seconds": _times([c["file_seconds"] for c in cases]),
+        "per_case": cases,
+    }
+
+
+def _times(values: list[float]) -> dict[str, float]:
+    return {"median": float(np.median(values)), "max": float(np.max(values))}
+
+
+def run_synthetic(cases: int, seed: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, (name, params) in enumerate(VARIANTS.items()):
+        rng = np.random.default_rng([seed, k])
+        settings: dict[str, list[int]] = {}
+        seconds = []
+        for layer, ele in SETTINGS:
+            counts = settings.setdefault(f"B_cuboid_layer_{layer}_n_ele_{ele}", [0, 0, 0])
+            for _ in range(cases):
+                frame, truth = make_case(rng, layer, ele, **params)
+                found, took = timed(frame)
+                tally(counts, found, truth)
+                seconds.append(took)
+        total = [sum(c[i] for c in settings.values()) for i in range(3)]
+        out[name] = {
+            "params": params,
+            "cases": cases * len(SETTINGS),
+            "settings": {s: score(c) for s, c in settings.items()},
+            "overall": score(total),
+            "seconds": _times(seconds),
+        }
+        say(f"{name}: F1 {out[name]['overall']['f1']:.3f} over {cases * len(SETTINGS)} cases")
+    return out
+
+
+def run_null(cases: int, seed: int) -> dict[str, Any]:
+    out = {}
+    for k, noise in enumerate((0.01, 0.10)):
+        rng = np.random.default_rng([seed, 100 + k])
+        alarms = sum(bool(timed(make_null_case(rng, noise))[0]) for _ in range(cases))
+        out[f"{noise:.0%} noise"] = {"cases": cases, "alarms": alarms, "rate": alarms / cases}
+    say(f"noise only: {out}")
+    return out
+
+
+# -- report --------------------------------------------------------------------------------
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "# Root-cause localisation benchmark",
+        "",
+        f"{result['started']} · `{result['command']}` · {result['elapsed']:.0f} s · "
+        f"alpha {result['alpha']} · one global parameter set",
+        "",
+    ]
+    b0 = result.get("b0")
+    if b0:
+        lines += [
+            f"## Squeeze B0: {b0['cases']} published cases (2 per setting)",
+            "",
+            "| setting | TP | FP | FN | F1 |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        rows = [*b0["settings"].items(), ("**overall**", b0["overall"])]
+        lines += [f"| {n} | {s['tp']} | {s['fp']} | {s['fn']} | {s['f1']:.3f} |" for n, s in rows]
+        t, tf = b0["seconds"], b0["file_seconds"]
+        lines += [
+            "",
+            f"Time per case: `localize` on the case in memory median {t['median']:.3f} s, max "
+            f"{t['max']:.3f} s; file to causes (DuckDB read, engine sum, localize) median "
+            f"{tf['median']:.3f} s, max {tf['max']:.3f} s.",
+            "",
+            "Published methods on B0 cases (default parameters of their public code; F1 per "
+            "setting, time per case):",
+            "",
+            "| method | F1 per setting | time per case |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {m} | {f} | {t or '–'} |" for m, f, t in REFERENCE]
+        lines += [""]
+    lines += _synthetic_md(result["synthetic"], result["cases_per_setting"], result["seed"])
+    lines += ["## Noise only (no cause injected)", "", "| noise | cases | alarms | rate |"]
+    lines += ["|---|---:|---:|---:|"]
+    for name, r in result["null"].items():
+        lines.append(f"| {name} | {r['cases']} | {r['alarms']} | {r['rate']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _synthetic_md(synthetic: dict[str, Any], cases: int, seed: int) -> list[str]:
+    names = list(synthetic)
+    lines = [
+        f"## Synthetic, Squeeze-like generator ({cases} cases per setting and variant, seed "
+        f"{seed})",
+        "",
+        "F1 per setting (layer L, E causes per case):",
+        "",
+        "| setting | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for layer, ele in SETTINGS:
+        key = f"B_cuboid_layer_{layer}_n_ele_{ele}"
+        cells = [f"{synthetic[n]['settings'][key]['f1']:.3f}" for n in names]
+        lines.append(f"| L{layer} E{ele} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| **overall** | "
+        + " | ".join(f"{synthetic[n]['overall']['f1']:.3f}" for n in names)
+        + " |"
+    )
+    lines.append(
+        "| FP / FN | "
+        + " | ".join(
+            f"{synthetic[n]['overall']['fp']} / {synthetic[n]['overall']['fn']}" for n in names
+        )
+        + " |"
+    )
+    lines.append(
+        "| time median / max (s) | "
+        + " | ".join(
+            f"{synthetic[n]['seconds']['median']:.3f} / {synthetic[n]['seconds']['max']:.3f}"
+            for n in names
+        )
+        + " |"
+    )
+    return [*lines, ""]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=B0, help="folder of the B0 settings")
+    parser.add_argument("--cases", type=int, default=20, help="synthetic cases per setting")
+    parser.add_argument("--null-cases", type=int, default=50, help="noise-only cases per level")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    started = time.monotonic()
+    result: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python " + " ".join(["bench/localize.py", *sys.argv[1:]]),
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "alpha": ALPHA,
+        "seed": args.seed,
+        "cases_per_setting": args.cases,
+    }
+    if args.data.is_dir():
+        result["b0"] = run_b0(args.data)
+    else:
+        say(f"{args.data} is absent: the B0 part is skipped")
+    result["synthetic"] = run_synthetic(args.cases, args.seed)
+    result["null"] = run_null(args.null_cases, args.seed)
+    result["elapsed"] = time.monotonic() - started
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "localize.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "localize.md").write_text(markdown(result))
+    say(markdown(result))
+    b0 = result.get("b0")
+    if b0 and (min(s["f1"] for s in b0["settings"].values()) < 0.95 or b0["seconds"]["max"] >= 1.0):
+        say("target missed: F1 >= 0.95 in every B0 setting and under 1 s per case")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""``earnright localize``: which segments explain a deviation from the forecast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import typer
+
+from earnright.cli.common import FormatOpt, OutputOpt
+from earnright.cli.output import Format, write_frame, write_json
+from earnright.errors import QueryError
+from earnright.reliability.localize import (
+    ALPHA,
+    CAUSE_COLUMNS,
+    MAX_CAUSES,
+    MAX_LAYER,
+    RootCause,
+    localize,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("localize")(localize_command)
+
+
+def read_leaves(path: Path) -> ir.Table:
+    """A CSV or Parquet file as an Ibis table on an in-memory DuckDB (the engine sums leaves)."""
+    if not path.is_file():
+        raise QueryError(f"{path}: no such file")
+    con = ibis.duckdb.connect()
+    name = path.name.lower().removesuffix(".gz")
+    try:
+        if name.endswith(".parquet"):
+            return con.read_parquet(path)
+        return con.read_csv(path)
+    except Exception as exc:  # DuckDB's own message says what is wrong with the file
+        raise QueryError(f"{path}: cannot read it as a table: {exc}") from exc
+
+
+def causes_frame(causes: list[RootCause]) -> pd.DataFrame:
+    """One row per cause, columns ``CAUSE_COLUMNS``."""
+    rows = [c.model_dump(include=set(CAUSE_COLUMNS)) for c in causes]
+    return pd.DataFrame(rows, columns=CAUSE_COLUMNS)
+
+
+def localize_command(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or Parquet file: a value column, a forecast column and one column per "
+            "dimension (the Squeeze benchmark layout: real, predict, a, b, c, d).",
+            show_default=False,
+        ),
+    ],
+    dims: Annotated[
+        str | None,
+        typer.Option(
+            "--dims",
+            help="Comma-separated dimension columns (default: every column but --real and "
+            "--predict).",
+            show_default=False,
+        ),
+    ] = None,
+    real: Annotated[str, typer.Option("--real", help="Column of observed values.")] = "real",
+    predict: Annotated[
+        str, typer.Option("--predict", help="Column of forecast (expected) values.")
+    ] = "predict",
+    max_layer: Annotated[
+        int,
+        typer.Option("--max-layer", min=1, help="Most dimensions combined in one cause."),
+    ] = MAX_LAYER,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            "--alpha",
+            min=0.0,
+            max=1.0,
+            help="Family-wise chance of naming a segment that only noise moved.",
+        ),
+    ] = ALPHA,
+    max_causes: Annotated[
+        int, typer.Option("--max-causes", min=1, help="Most causes reported.")
+    ] = MAX_CAUSES,
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details", help="With --format json, add each cause's figures under 'details'."
+        ),
+    ] = False,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Name the segments (combinations of up to --max-layer dimension values) behind a deviation.
+
+    A segment is a cause when its leaves share a significant common relative shift from the
+    forecast. JSON prints {"root_causes": ["a=a1&b=b2", ...]}, each cause's dim=value parts
+    sorted by dimension and joined by '&', strongest cause first. See docs/localize.md.
+    """
+    table = read_leaves(file)
+    names = _split(dims) if dims else [c for c in table.columns if c not in (real, predict)]
+    causes = localize(
+        table,
+        names,
+        real=real,
+        predict=predict,
+        max_layer=max_layer,
+        alpha=alpha,
+        max_causes=max_causes,
+    )
+    if fmt is Format.json:
+        data: dict[str, object] = {"root_causes": [c.cause for c in causes]}
+        if details:
+            data["details"] = [c.to_dict() for c in causes]
+        write_json(data, output)
+        return
+    title = (
+        f"{len(causes)} root cause(s) in {file.name}"
+        if causes
+        else f"No segment of {file.name} stands out from the noise"
+    )
+    write_frame(causes_frame(causes), fmt, output, title=title)
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

@@ -1,0 +1,284 @@
+"""The numeric core of root-cause localisation: cuboids, the leaf noise model, the greedy search.
+
+Everything here works on numpy arrays of leaves (one leaf per combination of dimension values,
+already aggregated); ``earnright.reliability.localize`` turns frames into these arrays and the
+findings back into labelled root causes. The method is described in docs/localize.md.
+
+- ``build_cuboids`` — every subset of up to ``max_layer`` dimensions (a *cuboid*), with the
+  element (combination of values) of each leaf, found by factorising codes: no loop over leaves.
+- ``score_leaves`` — the relative deviation of each leaf, standardised by a robust noise model:
+  one normal level for all leaves (the densest point refined by 3σ clipping, or the forecast's
+  own level when enough leaves agree with it; robust when most leaves are anomalous) and a
+  noise scale per forecast-size class, lower and upper sides apart (skewed noise, small counts).
+- ``search_causes`` — greedy forward selection: the element whose leaves share the most
+  significant common shift (the generalised ripple effect) is a cause; its leaves are set aside,
+  the noise is refitted and the search repeats until no element is significant at family-wise
+  level ``alpha`` (Bonferroni over every element of every cuboid searched).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+__all__ = [
+    "ALPHA",
+    "MAX_CAUSES",
+    "Cuboid",
+    "Finding",
+    "build_cuboids",
+    "critical_z",
+    "densest_point",
+    "fit_location",
+    "fit_scales",
+    "half_sample_mode",
+    "leaf_deviation",
+    "score_leaves",
+    "search_causes",
+]
+
+ALPHA = 1e-3  # family-wise chance, per case, of reporting a cause where the noise alone moved
+MAX_CAUSES = 10
+SIZE_CLASSES = 10  # forecast-size classes of the noise model ...
+MIN_CLASS_LEAVES = 50  # ... each with at least this many leaves
+COVERAGE = 0.25  # the normal level: the densest quarter of the leaves, or 0 if that many agree
+CLIP = 3.0  # noise model: leaves beyond CLIP σ of the normal level are left out of its fit
+NOISE_FLOOR = 1e-6  # smallest noise scale, in units of relative deviation
+TIE = 1e-9  # relative margin within which a lower layer wins (parsimony)
+# sd of a standard normal truncated to ±3, and the lower quartile of |N(0, 1)|
+_TRUNCATED_SD = 0.986577
+_Q25_ABS = 0.318639
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.intp]
+Mask = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Cuboid:
+    """One subset of the dimensions and the element (value combination) of every leaf in it."""
+
+    dims: tuple[int, ...]
+    inverse: Ints  # leaf -> element number, 0 .. size-1
+    size: int
+
+    @property
+    def layer(self) -> int:
+        return len(self.dims)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One cause found: an element of a cuboid, its z score, and the leaves it claimed."""
+
+    cuboid: Cuboid
+    element: int
+    z: float
+    leaves: Mask
+
+
+def build_cuboids(codes: list[Ints], max_layer: int) -> list[Cuboid]:
+    """Every cuboid of 1..``max_layer`` dimensions, lowest layer first.
+
+    ``codes`` holds one integer code per leaf and dimension (0 .. cardinality-1). A cuboid's
+    element codes are built from its prefix cuboid's, factorised at each step so they stay small.
+    """
+    known: dict[tuple[int, ...], Cuboid] = {}
+    out: list[Cuboid] = []
+    for layer in range(1, min(max_layer, len(codes)) + 1):
+        for dims in combinations(range(len(codes)), layer):
+            if layer == 1:
+                combined = codes[dims[0]]
+            else:
+                prefix = known[dims[:-1]]
+                combined = prefix.inverse * (int(codes[dims[-1]].max()) + 1) + codes[dims[-1]]
+            inverse, uniques = pd.factorize(combined)
+            cuboid = Cuboid(dims, inverse.astype(np.intp), len(uniques))
+            known[dims] = cuboid
+            out.append(cuboid)
+    return out
+
+
+def leaf_deviation(real: Floats, predict: Floats) -> Floats:
+    """Symmetric relative deviation 2(v − f)/(v + f) in [−2, 2]; 0 where both are 0."""
+    total = real + predict
+    out = np.zeros_like(total)
+    np.divide(2 * (real - predict), total, out=out, where=total > 0)
+    return out
+
+
+def half_sample_mode(x: Floats) -> float:
+    """Bickel's half-sample mode: the densest point, robust when most values are anomalous."""
+    x = np.sort(x)
+    while len(x) > 3:
+        half = (len(x) + 1) // 2
+        widths = x[half - 1 :] - x[: len(x) - half + 1]
+        start = int(np.argmin(widths))
+        x = x[start : start + half]
+    return float(np.median(x))
+
+
+def densest_point(x: Floats, coverage: float = COVERAGE) -> float:
+    """The half-sample mode of the shortest interval holding ``coverage`` of the values.
+
+    Starting from a quarter rather than a half of the values keeps the estimate in the normal
+    cluster when anomalous leaves are the majority but spread over several magnitudes.
+    """
+    x = np.sort(x)
+    k = min(len(x), max(3, int(np.ceil(coverage * len(x)))))
+    start = int(np.argmin(x[k - 1 :] - x[: len(x) - k + 1]))
+    return half_sample_mode(x[start : start + k])
+
+
+def _unsaturated(x: Floats) -> Floats:
+    """Without the leaves gone to 0 (or up from 0), if any others are left.
+
+    A segment gone wholly to 0 is a cluster of exact ties at −2, infinitely dense: it must not
+    be taken for the normal level.
+    """
+    fit = x[np.abs(x) < 2]
+    return fit if len(fit) >= 3 else x
+
+
+def fit_location(x: Floats) -> float:
+    """The normal level of the deviations.
+
+    The densest point, refined by a 3σ-clipped mean. When that lies more than 3σ from 0 while
+    at least ``COVERAGE`` of the leaves are within 3σ of 0, the forecast's own level (0, refined
+    the same way) is normal instead: the leaves that agree with the forecast are the reference,
+    and the crowd that moved together is the anomaly. Otherwise a level shared by nearly every
+    leaf is a shift of the whole line, not of a segment.
+    """
+    fit = _unsaturated(x)
+    centre, scale = _refine(fit, densest_point(fit))
+    if abs(centre) > CLIP * scale and np.mean(np.abs(fit) < CLIP * scale) >= COVERAGE:
+        centre, scale = _refine(fit, 0.0)
+    return centre
+
+
+def _refine(x: Floats, centre: float) -> tuple[float, float]:
+    """Three rounds of mean and sd of the values within 3σ of the centre."""
+    scale = _initial_scale(x, centre)
+    for _ in range(3):
+        inside = x[np.abs(x - centre) < CLIP * scale]
+        if len(inside) < 3:
+            break
+        centre = float(inside.mean())
+        scale = max(float(inside.std()) / _TRUNCATED_SD, NOISE_FLOOR)
+    return centre, scale
+
+
+def _initial_scale(x: Floats, centre: float) -> float:
+    return max(float(np.quantile(np.abs(x - centre), 0.25)) / _Q25_ABS, NOISE_FLOOR)
+
+
+def fit_scales(x: Floats, centre: float) -> tuple[float, float, float]:
+    """Noise scale of one size class around ``centre``: overall, below and above it.
+
+    Started from the lower quartile of |x − centre| and refined on the values within 3σ (the
+    root mean square, corrected for the truncation), so anomalous leaves are left out. The 3σ
+    band always holds at least half of the leaves: discrete values (small counts, where 0 and 1
+    are ordinary) cannot shrink the scale to the ties at the centre.
+    """
+    d = x - centre
+    least = float(np.median(np.abs(d))) / CLIP
+    scale = max(_initial_scale(d, 0.0), least)
+    for _ in range(3):
+        inside = d[np.abs(d) < CLIP * scale]
+        if len(inside) < 3:
+            break
+        scale = max(_rms(inside, scale), least)
+    inside = d[np.abs(d) <= CLIP * scale]
+    return scale, _rms(inside[inside < 0], scale), _rms(inside[inside > 0], scale)
+
+
+def _rms(d: Floats, fallback: float) -> float:
+    if len(d) < 3:
+        return fallback
+    return max(float(np.sqrt(np.mean(d**2))) / _TRUNCATED_SD, NOISE_FLOOR)
+
+
+def score_leaves(deviation: Floats, size: Floats, active: Mask) -> tuple[Floats, Floats]:
+    """Residual (in deviation units) and weight (1/σ²) per leaf; 0 and 0 where inactive.
+
+    The normal level is one for all leaves; the noise scale is fitted per forecast-size class
+    (up to ``SIZE_CLASSES``, each of at least ``MIN_CLASS_LEAVES``), so small leaves (noisy,
+    rounded) and large ones are each judged by their own noise, lower and upper sides apart.
+    """
+    index = np.flatnonzero(active)
+    residual = np.zeros_like(deviation)
+    weight = np.zeros_like(deviation)
+    if len(index) == 0:
+        return residual, weight
+    centre = fit_location(deviation[index])
+    classes = max(1, min(SIZE_CLASSES, len(index) // MIN_CLASS_LEAVES))
+    order = np.argsort(size[index], kind="stable")
+    rank = np.empty(len(index), dtype=np.intp)
+    rank[order] = np.arange(len(index))
+    members = rank * classes // len(index)
+    for k in range(classes):
+        leaves = index[members == k]
+        scale, lower, upper = fit_scales(deviation[leaves], centre)
+        d = deviation[leaves] - centre
+        residual[leaves] = np.where(d < 0, d / lower, d / upper) * scale
+        weight[leaves] = 1.0 / scale**2
+    return residual, weight
+
+
+def critical_z(alpha: float, elements: int) -> float:
+    """Two-sided Bonferroni threshold for ``elements`` tests at family-wise level ``alpha``."""
+    return float(stats.norm.isf(alpha / (2 * max(elements, 1))))
+
+
+def _best_element(
+    cuboids: list[Cuboid], residual: Floats, weight: Floats
+) -> tuple[float, Cuboid, int, int]:
+    """The element with the largest |z| (lower layer on a tie) and the count of live elements."""
+    best: tuple[float, Cuboid, int] | None = None
+    live = 0
+    for cuboid in cuboids:
+        sw = np.bincount(cuboid.inverse, weights=weight, minlength=cuboid.size)
+        swr = np.bincount(cuboid.inverse, weights=weight * residual, minlength=cuboid.size)
+        z = np.zeros(cuboid.size)
+        np.divide(swr, np.sqrt(sw), out=z, where=sw > 0)
+        live += int((sw > 0).sum())
+        k = int(np.argmax(np.abs(z)))
+        if best is None or abs(z[k]) > abs(best[0]) * (1 + TIE):
+            best = (float(z[k]), cuboid, k)
+    assert best is not None
+    return best[0], best[1], best[2], live
+
+
+def search_causes(
+    real: Floats,
+    predict: Floats,
+    cuboids: list[Cuboid],
+    *,
+    alpha: float = ALPHA,
+    max_causes: int = MAX_CAUSES,
+) -> list[Finding]:
+    """Greedy search for the elements whose leaves share a significant common shift.
+
+    Returns the findings in the order found. The threshold is fixed from the number of elements
+    with data at the start, so later rounds are no easier.
+    """
+    deviation = leaf_deviation(real, predict)
+    active = (real + predict) > 0
+    threshold: float | None = None
+    found: list[Finding] = []
+    while len(found) < max_causes and active.sum() >= 3:
+        residual, weight = score_leaves(deviation, predict, active)
+        z, cuboid, element, live = _best_element(cuboids, residual, weight)
+        if threshold is None:
+            threshold = critical_z(alpha, live)
+        if abs(z) < threshold:
+            break
+        claimed = active & (cuboid.inverse == element)
+        found.append(Finding(cuboid, element, z, claimed))
+        active = active & ~claimed
+    return found
