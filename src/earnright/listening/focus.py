@@ -41,7 +41,7 @@ from scipy import special
 from earnright.config import Config, Question
 from earnright.errors import QueryError
 from earnright.listening.drivers import compute_drivers
-from earnright.listening.scorecard import compute_scorecard, unit_ancestors
+from earnright.listening.scorecard import compute_scorecard, latest_period, unit_ancestors
 from earnright.periods import Grain, parse_period, period_label
 from earnright.warehouse import Warehouse
 
@@ -189,11 +189,7 @@ class _Span:
 
 
 def _span(wh: Warehouse, grain: Grain, period: str | None, window: int) -> _Span:
-    if period is None:
-        latest = wh.table("feedback").responded_at.max().to_pyarrow().as_py()
-        if latest is None:
-            raise QueryError("the feedback table is empty: ingest feedback before asking for focus")
-        period = str(period_label(pd.Series([pd.Timestamp(latest)]), grain).iloc[0])
+    period = period or latest_period(wh, grain)
     start, end = parse_period(period, grain)
     if grain is Grain.week:
         first_start = pd.Timestamp(start) - pd.Timedelta(weeks=window - 1)

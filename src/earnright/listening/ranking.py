@@ -22,7 +22,7 @@ from scipy import special
 
 from earnright.config import Config
 from earnright.errors import QueryError
-from earnright.listening.scorecard import unit_ancestors
+from earnright.listening.scorecard import latest_period, unit_ancestors
 from earnright.listening.shrinkage import (
     Components,
     Posterior,
@@ -30,7 +30,7 @@ from earnright.listening.shrinkage import (
     fit_components,
     shrink_scores,
 )
-from earnright.periods import Grain, parse_period, period_label, truncate
+from earnright.periods import Grain, parse_period, truncate
 from earnright.warehouse import Warehouse
 
 __all__ = ["RANK_COLUMNS", "Ranking", "assign_tiers", "rank_intervals", "rank_units"]
@@ -235,13 +235,6 @@ def _shift(start: datetime, grain: Grain, periods: int) -> datetime:
     return (pd.Timestamp(start) - pd.DateOffset(months=months)).to_pydatetime()
 
 
-def _latest_period(wh: Warehouse, grain: Grain) -> str:
-    latest = wh.table("feedback").responded_at.max().to_pyarrow().as_py()
-    if latest is None:
-        raise QueryError("the feedback table is empty: ingest feedback before ranking")
-    return str(period_label(pd.Series([pd.Timestamp(latest)]), grain).iloc[0])
-
-
 def _peer_level(levels: list[str], level: str, peer: str | None) -> str | None:
     if level not in levels:
         raise QueryError(f"--level '{level}' is not a declared level; expected one of {levels}")
@@ -349,7 +342,7 @@ def rank_units(
     joint posterior draws (seeded by ``seed``) give the rank intervals.
     """
     peer = _peer_level(config.units.levels, level, peer)
-    label = period or _latest_period(wh, grain)
+    label = period or latest_period(wh, grain)
     start, end = parse_period(label, grain)
     kind, column, lo, hi = _score(config, metric, wh.open_columns("feedback"))
     units = _units(wh)
