@@ -10,6 +10,7 @@ from earnright.cli import (
     changes,
     credibility,
     demo,
+    detect,
     drivers,
     focus,
     hygiene,
@@ -41,6 +42,7 @@ drivers.register(app)
 focus.register(app)
 hygiene.register(app)
 localize.register(app)
+detect.register(app)
 demo.register(app)
 
 
