@@ -2,8 +2,8 @@
 
 ``run_demo`` is what ``earnright demo`` and ``make demo`` run: generate the company with planted
 truth, create the workspace with the matching config, ingest every file through the normal
-ingestion path, compute the scorecard at every level and write it as CSV, Parquet and a
-self-contained HTML page.
+ingestion path, compute the scorecard at every level, rank the stores and draw up their focus
+lists, and write it all as CSV, Parquet, JSON and a self-contained HTML page.
 """
 
 from __future__ import annotations
@@ -110,8 +110,14 @@ def run_demo(
             frames.append(compute_scorecard(wh, ws.config, level=level))
         if progress:
             progress("scorecard", len(levels), len(levels))
+        if progress:
+            progress("ranking and focus lists", 0, 2)
         ranking = rank_units(wh, ws.config, level=levels[-1])
+        if progress:
+            progress("ranking and focus lists", 1, 2)
         focus = compute_focus(wh, ws.config, level=levels[-1])
+        if progress:
+            progress("ranking and focus lists", 2, 2)
     scorecard = pd.concat(frames, ignore_index=True)
     results = out / "results"
     results.mkdir(exist_ok=True)
