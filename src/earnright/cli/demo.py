@@ -55,5 +55,6 @@ def demo(
         )
     typer.echo(f"Workspace:  {run.workspace}  (try: earnright status -w {run.workspace})")
     typer.echo(f"Truth:      {run.truth}")
+    typer.echo("Results:")
     for name, path in run.outputs.items():
-        typer.echo(f"Scorecard {name + ':':<8} {path}")
+        typer.echo(f"  {name + ':':<9} {path}")
