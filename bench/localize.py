@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from earnright.cli.localize import read_leaves
+from earnright.cli.common import read_table
 from earnright.reliability.localize import ALPHA, localize
 
 BENCH = Path(__file__).resolve().parent
@@ -157,7 +157,7 @@ def run_b0(root: Path) -> dict[str, Any]:
             truth = set(str(truth_text).split(";"))
             found, seconds = timed(pd.read_csv(path))
             started = time.perf_counter()
-            from_file = {c.cause for c in localize(read_leaves(path), DIMS)}
+            from_file = {c.cause for c in localize(read_table(path), DIMS)}
             file_seconds = time.perf_counter() - started
             assert from_file == found, (path, from_file, found)
             tally(settings.setdefault(setting.name, [0, 0, 0]), found, truth)

@@ -7,7 +7,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt
+from earnright.cli.common import FormatOpt, GrainOpt, LevelOpt, OutputOpt, WorkspaceOpt
 from earnright.cli.output import Format, err_console, write_frame
 from earnright.listening.changes import Against, find_changes
 from earnright.periods import Grain
@@ -44,7 +44,7 @@ def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def changes(
-    level: Annotated[str, typer.Option(help="Unit level: store, district, region …")] = "store",
+    level: LevelOpt = "store",
     grain: GrainOpt = Grain.month,
     period: Annotated[
         str | None,

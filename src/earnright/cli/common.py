@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import ibis
+import ibis.expr.types as ir
 import typer
 
 from earnright.cli.output import Format
+from earnright.errors import QueryError
 from earnright.periods import Grain
 
+LevelOpt = Annotated[str, typer.Option(help="Unit level: store, district, region, company …")]
 WorkspaceOpt = Annotated[
     Path | None,
     typer.Option(
@@ -37,3 +41,23 @@ OutputOpt = Annotated[
         "--output", "-o", help="Write to FILE instead of standard output.", show_default=False
     ),
 ]
+
+
+def read_table(path: Path, option: str = "") -> ir.Table:
+    """A CSV, Parquet or JSON Lines file (gzipped or not) as an Ibis table on in-memory DuckDB.
+
+    ``option`` names the command-line option the path came from, for the error message.
+    """
+    where = f"{option} {path}".strip()
+    if not path.is_file():
+        raise QueryError(f"{where}: no such file")
+    con = ibis.duckdb.connect()
+    name = path.name.lower().removesuffix(".gz")
+    try:
+        if name.endswith(".parquet"):
+            return con.read_parquet(path)
+        if name.endswith((".jsonl", ".ndjson", ".json")):
+            return con.read_json(path)
+        return con.read_csv(path)
+    except Exception as exc:  # DuckDB's own message says what is wrong with the file
+        raise QueryError(f"{where}: cannot read it as a table: {exc}") from exc

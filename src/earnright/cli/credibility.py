@@ -6,14 +6,19 @@ from typing import Annotated
 
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.common import (
+    FormatOpt,
+    GrainOpt,
+    LevelOpt,
+    OutputOpt,
+    PeriodOpt,
+    WorkspaceOpt,
+)
 from earnright.cli.output import Format, write_frame
 from earnright.listening.credibility import assess_credibility, responses_needed
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
-
-LevelOpt = Annotated[str, typer.Option(help="Unit level: store, district, region, company …")]
 
 
 def register(app: typer.Typer) -> None:

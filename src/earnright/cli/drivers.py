@@ -6,11 +6,16 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-import ibis
-import ibis.expr.types as ir
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.common import (
+    FormatOpt,
+    GrainOpt,
+    OutputOpt,
+    PeriodOpt,
+    WorkspaceOpt,
+    read_table,
+)
 from earnright.cli.output import Format, err_console, write_frame, write_json
 from earnright.errors import QueryError
 from earnright.listening.drivers import (
@@ -41,22 +46,6 @@ TABLE_COLUMNS = [
 
 def register(app: typer.Typer) -> None:
     app.command("drivers")(drivers)
-
-
-def read_table(path: Path) -> ir.Table:
-    """A CSV, Parquet or JSON Lines file as an Ibis table on an in-memory DuckDB."""
-    if not path.is_file():
-        raise QueryError(f"--from {path}: no such file")
-    con = ibis.duckdb.connect()
-    name = path.name.lower().removesuffix(".gz")
-    try:
-        if name.endswith(".parquet"):
-            return con.read_parquet(path)
-        if name.endswith((".jsonl", ".ndjson", ".json")):
-            return con.read_json(path)
-        return con.read_csv(path)
-    except Exception as exc:  # DuckDB's own message says what is wrong with the file
-        raise QueryError(f"--from {path}: cannot read it as a table: {exc}") from exc
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -135,7 +124,7 @@ def drivers(
                 "--level, --unit, --period, --by-moment/--pooled and --workspace read a "
                 "workspace; with --from the whole file is one table"
             )
-        table = read_table(source)
+        table = read_table(source, "--from")
         found = compute_table_drivers(
             table, outcome, _split(driver_list), cluster=cluster, bootstrap=bootstrap, seed=seed
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt
+from earnright.cli.common import FormatOpt, GrainOpt, LevelOpt, OutputOpt, WorkspaceOpt
 from earnright.cli.output import Format, err_console, write_frame
 from earnright.listening.hygiene import check_hygiene
 from earnright.periods import Grain
@@ -28,7 +28,7 @@ def _for_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def hygiene(
-    level: Annotated[str, typer.Option(help="Unit level: store, district, region …")] = "store",
+    level: LevelOpt = "store",
     grain: GrainOpt = Grain.month,
     period: Annotated[
         str | None,

@@ -5,14 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, OutputOpt
+from earnright.cli.common import FormatOpt, OutputOpt, read_table
 from earnright.cli.output import Format, write_frame, write_json
-from earnright.errors import QueryError
 from earnright.reliability.localize import (
     ALPHA,
     CAUSE_COLUMNS,
@@ -25,20 +22,6 @@ from earnright.reliability.localize import (
 
 def register(app: typer.Typer) -> None:
     app.command("localize")(localize_command)
-
-
-def read_leaves(path: Path) -> ir.Table:
-    """A CSV or Parquet file as an Ibis table on an in-memory DuckDB (the engine sums leaves)."""
-    if not path.is_file():
-        raise QueryError(f"{path}: no such file")
-    con = ibis.duckdb.connect()
-    name = path.name.lower().removesuffix(".gz")
-    try:
-        if name.endswith(".parquet"):
-            return con.read_parquet(path)
-        return con.read_csv(path)
-    except Exception as exc:  # DuckDB's own message says what is wrong with the file
-        raise QueryError(f"{path}: cannot read it as a table: {exc}") from exc
 
 
 def causes_frame(causes: list[RootCause]) -> pd.DataFrame:
@@ -100,7 +83,7 @@ def localize_command(
     forecast. JSON prints {"root_causes": ["a=a1&b=b2", ...]}, each cause's dim=value parts
     sorted by dimension and joined by '&', strongest cause first. See docs/localize.md.
     """
-    table = read_leaves(file)
+    table = read_table(file)
     names = _split(dims) if dims else [c for c in table.columns if c not in (real, predict)]
     causes = localize(
         table,

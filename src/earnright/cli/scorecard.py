@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.common import (
+    FormatOpt,
+    GrainOpt,
+    LevelOpt,
+    OutputOpt,
+    PeriodOpt,
+    WorkspaceOpt,
+)
 from earnright.cli.output import Format, write_frame
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
@@ -34,9 +39,7 @@ def register(app: typer.Typer) -> None:
 
 
 def scorecard(
-    level: Annotated[str, typer.Option(help="Unit level: store, district, region, company …")] = (
-        "store"
-    ),
+    level: LevelOpt = "store",
     grain: GrainOpt = Grain.month,
     period: PeriodOpt = None,
     workspace: WorkspaceOpt = None,
