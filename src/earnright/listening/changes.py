@@ -25,7 +25,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+from scipy import special, stats
 
 from earnright.config import Config
 from earnright.errors import QueryError
@@ -91,16 +91,8 @@ def benjamini_hochberg(p_values: ArrayLike) -> FloatArray:
     if np.any((p[finite] < 0) | (p[finite] > 1)):
         raise ValueError("p-values must lie in [0, 1]")
     q = np.full(p.shape, np.nan)
-    m = int(finite.sum())
-    if m == 0:
-        return q
-    tested = p[finite]
-    order = np.argsort(tested, kind="stable")
-    scaled = tested[order] * m / np.arange(1, m + 1)
-    stepped = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    adjusted = np.empty(m)
-    adjusted[order] = stepped
-    q[finite] = adjusted
+    if finite.any():
+        q[finite] = stats.false_discovery_control(p[finite], method="bh")
     return q
 
 
