@@ -41,10 +41,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from demo_cache import cached_demo, say  # bench/ is on sys.path when a bench runs
 from earnright.demo import answers
 from earnright.demo.comments import _NEGATIVE, _POSITIVE, THEMES
 from earnright.listening.focus import FocusList, compute_focus
-from earnright.pipeline import run_demo
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
 
@@ -63,19 +63,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def demo(seed: int, stores: int, months: int) -> tuple[Path, dict[str, Any]]:
-    """The demo workspace of a seed (generated once, then reused) and its truth."""
-    out = DATA / f"s{stores}_m{months}_seed{seed}"
-    truth = out / "data" / "truth.json"
-    if not (truth.exists() and (out / "earnright.duckdb").exists()):
-        started = time.monotonic()
-        run_demo(out, stores=stores, months=months, seed=seed)
-        say(f"seed {seed}: demo generated and ingested in {time.monotonic() - started:.1f} s")
-    return out, json.loads(truth.read_text())
+    return cached_demo(DATA, seed, stores, months)
 
 
 def score_lists(lists: list[FocusList], truth: dict[str, Any], top: int = 3) -> dict[str, Any]:

@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from demo_cache import cached_demo, say  # bench/ is on sys.path when a bench runs
 from earnright.listening.ranking import HISTORY, rank_units
 from earnright.periods import Grain
-from earnright.pipeline import run_demo
 from earnright.workspace import find_workspace
 
 BENCH = Path(__file__).resolve().parent
@@ -47,19 +47,8 @@ BASELINES = ("raw", "asknicely")
 MEASURES = ("spearman_truth", "spearman_quality", "wrong_decile")
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def demo(seed: int, stores: int, months: int) -> tuple[Path, dict[str, Any]]:
-    """The demo workspace of a seed (generated once, then reused) and its truth."""
-    out = DATA / f"s{stores}_m{months}_seed{seed}"
-    truth = out / "data" / "truth.json"
-    if not (truth.exists() and (out / "earnright.duckdb").exists()):
-        started = time.monotonic()
-        run_demo(out, stores=stores, months=months, seed=seed)
-        say(f"seed {seed}: demo generated and ingested in {time.monotonic() - started:.1f} s")
-    return out, json.loads(truth.read_text())
+    return cached_demo(DATA, seed, stores, months)
 
 
 def true_scores(truth: dict[str, Any]) -> pd.DataFrame:
