@@ -12,22 +12,39 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from earnright.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILE",
+    "BurnAlert",
     "Config",
+    "Delivery",
     "DriverDefaults",
+    "Indicator",
     "Moment",
+    "Owner",
     "Question",
+    "Reliability",
     "Source",
     "Stage",
+    "format_duration",
     "load_config",
+    "parse_duration",
     "render_config",
 ]
 
@@ -40,6 +57,34 @@ RESERVED_FEEDBACK_COLUMNS = frozenset(
     {"response_id", "unit_id", "responded_at", "customer_id", "channel", "moment", "comment"}
     | {"batch_id"}
 )
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"5m"``, ``"1h"``, ``"28d"``, ``"2w"`` (or a timedelta) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(str(value))
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f'\'{value}\' is not a duration; expected e.g. "30s", "5m", "1h", "28d"')
+    return timedelta(seconds=float(match.group(1)) * _SECONDS[match.group(2)])
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest exact spelling of a duration (``timedelta(days=28)`` -> ``"28d"``)."""
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m"):
+        if seconds % _SECONDS[unit] == 0:
+            return f"{int(seconds // _SECONDS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
+]
 
 
 class _Model(BaseModel):
@@ -104,11 +149,69 @@ class DriverDefaults(_Model):
     max: int = 5
 
 
+class Indicator(_Model):
+    """A customer-experienced reliability indicator (SLI) of a moment and its objective (SLO).
+
+    ``measure = "events"`` counts the ``good`` of ``total`` events of each metrics row (e.g. app
+    requests that succeeded); ``measure = "threshold"`` makes every row one event, good when its
+    ``value`` is at or ``good_when`` ``threshold`` (e.g. a prescription filled within 30
+    minutes). The objective: at least ``target`` of events good over a rolling ``window``.
+    ``dimensions`` are the segments it is watched in: metric dimensions (columns of the metrics
+    file, such as ``platform``) and unit levels (``region``, ``store`` …). ``owner`` defaults to
+    the moment's owner.
+    """
+
+    id: str
+    name: str = ""
+    metric: str
+    measure: Literal["events", "threshold"] = "events"
+    threshold: float | None = None
+    good_when: Literal["below", "above"] = "below"
+    target: float = Field(default=0.99, gt=0.0, lt=1.0)
+    window: Duration = timedelta(days=28)
+    dimensions: list[str] = Field(default_factory=list)
+    owner: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise ValueError(
+                f"'{value}' is not a valid indicator id (lower-case letters, digits, _)"
+            )
+        return value
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimensions_are_identifiers(cls, dims: list[str]) -> list[str]:
+        bad = [d for d in dims if not IDENTIFIER.match(d)]
+        if bad or len(set(dims)) != len(dims):
+            raise ValueError(f"dimensions must be distinct identifiers, got {dims}")
+        return dims
+
+    @model_validator(mode="after")
+    def _threshold_matches_measure(self) -> Indicator:
+        if self.measure == "threshold" and self.threshold is None:
+            raise ValueError(f"indicator '{self.id}': measure \"threshold\" needs a threshold")
+        if self.measure == "events" and self.threshold is not None:
+            raise ValueError(
+                f"indicator '{self.id}': a threshold needs measure = \"threshold\" "
+                "(events indicators count good/total)"
+            )
+        return self
+
+    @property
+    def error_budget(self) -> float:
+        """The share of events allowed to be bad."""
+        return 1.0 - self.target
+
+
 class Moment(_Model):
     id: str
     name: str
     owner: str = ""
     questions: list[str] = Field(default_factory=list)
+    indicators: list[Indicator] = Field(default_factory=list)
 
 
 class Stage(_Model):
@@ -122,6 +225,10 @@ class Journey(_Model):
 
     def moment_ids(self) -> list[str]:
         return [m.id for s in self.stages for m in s.moments]
+
+    def indicators(self) -> list[tuple[Moment, Indicator]]:
+        """Every indicator with its moment, in journey order."""
+        return [(m, i) for s in self.stages for m in s.moments for i in m.indicators]
 
 
 QUALTRICS_COLUMNS = {"ResponseId": "response_id", "RecordedDate": "responded_at"}
@@ -163,6 +270,90 @@ class Listening(_Model):
     min_n: int = Field(default=5, ge=1)  # below this many answers a score is suppressed
 
 
+class BurnAlert(_Model):
+    """A multi-window burn-rate alert: it fires when the error budget burns at ``factor`` times
+    the sustainable rate over both the ``long`` and the ``short`` window (the short one makes it
+    stop soon after the burning stops)."""
+
+    name: str
+    long: Duration
+    short: Duration
+    factor: float = Field(gt=0.0)
+    severity: Literal["page", "ticket"] = "page"
+
+    @model_validator(mode="after")
+    def _short_within_long(self) -> BurnAlert:
+        if self.short > self.long:
+            raise ValueError(f"burn alert '{self.name}': short window is longer than long window")
+        return self
+
+
+def _workbook_alerts() -> list[BurnAlert]:
+    """The Google SRE workbook's recommended multi-window, multi-burn-rate alerts."""
+    rows = [
+        ("fast", "1h", "5m", 14.4, "page"),
+        ("medium", "6h", "30m", 6.0, "page"),
+        ("slow", "1d", "2h", 3.0, "ticket"),
+        ("slower", "3d", "6h", 1.0, "ticket"),
+    ]
+    keys = ("name", "long", "short", "factor", "severity")
+    return [BurnAlert.model_validate(dict(zip(keys, row, strict=True))) for row in rows]
+
+
+class Reliability(_Model):
+    """How indicators are bucketed, alerted on and rated, and who is affected by a segment.
+
+    ``step`` is the bucket of every indicator series (match it to how often metrics arrive).
+    A segment alerts only with at least ``min_events`` events in the alert's long window.
+    ``hours`` maps a metric dimension whose values are times of day (e.g. ``daypart``) to the
+    hours ``[from, to)`` of each value, so the customers affected can be found in transactions.
+    An incident is resolved after ``resolve_after`` without a new alert. Revenue at risk counts
+    the extra churn within ``churn_window`` after exposure and values a customer by their spend
+    over ``value_window`` before it.
+    """
+
+    step: Duration = timedelta(hours=1)
+    burn_alerts: list[BurnAlert] = Field(default_factory=_workbook_alerts)
+    min_events: int = Field(default=20, ge=1)
+    anomaly_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    resolve_after: Duration = timedelta(days=2)
+    at_risk_budget: float = Field(default=0.25, ge=0.0, le=1.0)
+    churn_window: Duration = timedelta(days=28)
+    value_window: Duration = timedelta(days=365)
+    hours: dict[str, dict[str, tuple[int, int]]] = Field(default_factory=dict)
+
+
+class Owner(_Model):
+    """Where a team's alerts go: webhook URLs (JSON, Slack-compatible) and email addresses."""
+
+    webhooks: list[str] = Field(default_factory=list)
+    email: list[str] = Field(default_factory=list)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        bad = [u for u in urls if not re.match(r"^https?://[^/\s]+", u)]
+        if bad:
+            raise ValueError(f"webhooks must be http(s) URLs, got {bad}")
+        return urls
+
+
+class Delivery(_Model):
+    """Alert delivery: retries with exponential backoff, SMTP, and the address policy.
+
+    Webhook targets that resolve to private, loopback or link-local addresses are refused
+    unless ``allow_private`` is true; redirects are never followed.
+    """
+
+    allow_private: bool = False
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_seconds: float = Field(default=30.0, gt=0.0)
+    timeout_seconds: float = Field(default=10.0, gt=0.0)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    email_from: str = "earnright@localhost"
+
+
 class Warehouse(_Model):
     url: str = "duckdb:///earnright.duckdb"
     memory_limit: str = "4GB"  # DuckDB only; it spills to disk beyond it
@@ -195,6 +386,9 @@ class Config(_Model):
     journey: Journey = Field(default_factory=Journey)
     sources: dict[str, Source] = Field(default_factory=dict)
     listening: Listening = Field(default_factory=Listening)
+    reliability: Reliability = Field(default_factory=Reliability)
+    owners: dict[str, Owner] = Field(default_factory=dict)
+    delivery: Delivery = Field(default_factory=Delivery)
     warehouse: Warehouse = Field(default_factory=Warehouse)
 
     @model_validator(mode="after")
@@ -204,6 +398,25 @@ class Config(_Model):
         if dupes:
             raise ValueError(f"questions declared twice: {dupes}")
         return self
+
+    @model_validator(mode="after")
+    def _indicators_distinct(self) -> Config:
+        ids = [i.id for _, i in self.journey.indicators()]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"indicators declared twice: {dupes}")
+        return self
+
+    def indicator(self, indicator_id: str) -> tuple[Moment, Indicator]:
+        """The indicator with this id and its moment; ConfigError naming those declared."""
+        for moment, ind in self.journey.indicators():
+            if ind.id == indicator_id:
+                return moment, ind
+        declared = [i.id for _, i in self.journey.indicators()]
+        raise ConfigError(f"no indicator '{indicator_id}' in {CONFIG_FILE}; declared: {declared}")
+
+    def owner_of(self, moment: Moment, indicator: Indicator) -> str:
+        return indicator.owner or moment.owner
 
     def question(self, column: str) -> Question | None:
         """The question a feedback column answers, or None if the column is not a question."""
@@ -261,6 +474,27 @@ def _toml_str(value: str) -> str:
 
 def _toml_list(values: list[str]) -> str:
     return "[" + ", ".join(_toml_str(v) for v in values) + "]"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, timedelta):
+        return _toml_str(format_duration(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return _toml_str(str(value))
+
+
+def _toml_table(model: BaseModel, exclude: set[str] | None = None) -> list[str]:
+    """``key = value`` lines of a flat model's fields, leaving out None values."""
+    return [
+        f"{name} = {_toml_value(value)}"
+        for name, value in model
+        if value is not None and name not in (exclude or set())
+    ]
 
 
 def render_config(config: Config) -> str:
@@ -330,8 +564,37 @@ def render_config(config: Config) -> str:
                 f"owner = {_toml_str(m.owner)}",
                 f"questions = {_toml_list(m.questions)}",
             ]
+            for ind in m.indicators:
+                out += ["[[journey.stages.moments.indicators]]", *_toml_table(ind)]
         out.append("")
+    rel = config.reliability
     out += [
+        "# Reliability: indicator series are bucketed by `step`; a segment alerts only with",
+        "# min_events events in the alert's long window. Reference: docs/reliability.md",
+        "[reliability]",
+        *_toml_table(rel, exclude={"burn_alerts", "hours"}),
+    ]
+    for dim, ranges in rel.hours.items():
+        spans = ", ".join(f"{_toml_str(k)} = [{a}, {b}]" for k, (a, b) in ranges.items())
+        out.append(f"hours.{dim} = {{ {spans} }}")
+    out.append("")
+    out.append("# Multi-window burn-rate alerts (defaults: the Google SRE workbook's).")
+    for alert in rel.burn_alerts:
+        out += ["[[reliability.burn_alerts]]", *_toml_table(alert), ""]
+    out += [
+        "# Alert delivery; webhooks to private or loopback addresses need allow_private = true.",
+        "[delivery]",
+        *_toml_table(config.delivery),
+        "",
+        "# Where each owning team's alerts go, e.g.",
+        '# [owners."pharmacy-operations"]',
+        '# webhooks = ["https://hooks.slack.com/services/T000/B000/XXXX"]',
+        '# email = ["pharmacy-lead@example.com"]',
+    ]
+    for name, owner in config.owners.items():
+        out += [f"[owners.{_toml_str(name)}]", *_toml_table(owner)]
+    out += [
+        "",
         "# Column mappings for files in other layouts, one table per source, e.g.",
         "# [sources.medallia]",
         '# kind = "feedback"',

@@ -52,7 +52,7 @@ class DemoRun:
 
 def demo_config() -> Config:
     """The config of the demo company: its journey, owners and driver questions."""
-    from earnright.demo import DEMO_COMPANY_NAME, DEMO_JOURNEY, DEMO_QUESTIONS
+    from earnright.demo import DEMO_COMPANY_NAME, DEMO_JOURNEY, DEMO_QUESTIONS, DEMO_RELIABILITY
 
     questions = [
         Question(id="ltr", label="Likelihood to recommend", kind="nps", min=0, max=10),
@@ -63,6 +63,7 @@ def demo_config() -> Config:
             "company": {"name": DEMO_COMPANY_NAME},
             "questions": [q.model_dump() for q in questions],
             "journey": Journey.model_validate({"stages": DEMO_JOURNEY}).model_dump(),
+            "reliability": DEMO_RELIABILITY,
         }
     )
 

@@ -21,8 +21,30 @@ def test_migrations_create_every_table_once(tmp_path: Path) -> None:
 
 def test_absolute_duckdb_url(tmp_path: Path) -> None:
     with connect(f"duckdb:///{tmp_path}/abs.duckdb", Path("/nonexistent")) as wh:
-        assert wh.schema_version() == 1
+        assert wh.schema_version() == MIGRATIONS[-1].version
     assert (tmp_path / "abs.duckdb").exists()
+
+
+def test_a_version_1_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
+    with connect("duckdb:///w.duckdb", tmp_path) as wh:
+        wh.insert("units", {"unit_id": ["X"], "level": ["store"]})
+        wh.execute_sql("DROP TABLE incidents; DROP TABLE alerts; DROP TABLE outbox")
+        wh.execute_sql("DROP TABLE detector_state; DELETE FROM schema_migrations WHERE version > 1")
+    with connect("duckdb:///w.duckdb", tmp_path) as wh:
+        assert wh.schema_version() == MIGRATIONS[-1].version
+        assert wh.count("units") == 1 and wh.count("incidents") == 0
+
+
+def test_update_and_delete_touch_only_the_keyed_rows(tmp_path: Path) -> None:
+    with connect("duckdb:///w.duckdb", tmp_path) as wh:
+        wh.insert("units", {"unit_id": ["A", "B"], "level": ["store", "store"], "name": ["a", "b"]})
+        wh.update("units", {"unit_id": "A"}, {"name": "O'Hara's", "batch_id": 3})
+        rows = wh.table("units").order_by("unit_id").execute()
+        assert rows.name.tolist() == ["O'Hara's", "b"] and rows.batch_id.iloc[0] == 3
+        wh.delete("units", {"unit_id": "B"})
+        assert wh.table("units").unit_id.execute().tolist() == ["A"]
+        with pytest.raises(ValueError, match="key is required"):
+            wh.delete("units", {})
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@
 feedback and operational metrics in the canonical import formats, plus ``truth.json``: the exact
 expectations the analytics should recover (store-month NPS and CSAT, driver weights and means,
 weak drivers, response rates, incidents with their churn effect). ``DEMO_JOURNEY``,
-``DEMO_QUESTIONS`` and ``DEMO_METRICS`` describe it for the workspace config.
+``DEMO_QUESTIONS``, ``DEMO_RELIABILITY`` and ``DEMO_METRICS`` describe it for the workspace config.
 """
 
 from earnright.demo.generate import GeneratedCompany, Progress, generate_company
@@ -15,6 +15,7 @@ from earnright.demo.questionnaire import (
     DEMO_JOURNEY,
     DEMO_METRICS,
     DEMO_QUESTIONS,
+    DEMO_RELIABILITY,
     MOMENTS,
     PLATFORMS,
     QUESTIONS,
@@ -29,6 +30,7 @@ __all__ = [
     "DEMO_JOURNEY",
     "DEMO_METRICS",
     "DEMO_QUESTIONS",
+    "DEMO_RELIABILITY",
     "MOMENTS",
     "PLATFORMS",
     "QUESTIONS",

@@ -18,6 +18,7 @@ __all__ = [
     "DEMO_JOURNEY",
     "DEMO_METRICS",
     "DEMO_QUESTIONS",
+    "DEMO_RELIABILITY",
     "MOMENTS",
     "PLATFORMS",
     "QUESTIONS",
@@ -49,6 +50,17 @@ DEMO_JOURNEY: list[dict[str, Any]] = [
                 "name": "Finding the product",
                 "owner": "store-operations",
                 "questions": ["q_stock", "q_staff", "q_clean"],
+                "indicators": [
+                    {
+                        "id": "in_stock",
+                        "name": "Days with at most 12% of the range out of stock",
+                        "metric": "out_of_stock_rate",
+                        "measure": "threshold",
+                        "threshold": 0.12,
+                        "target": 0.95,
+                        "dimensions": ["region", "district", "store"],
+                    }
+                ],
             }
         ],
     },
@@ -61,6 +73,17 @@ DEMO_JOURNEY: list[dict[str, Any]] = [
                 "name": "Checkout",
                 "owner": "store-operations",
                 "questions": ["q_wait", "q_staff", "q_clean"],
+                "indicators": [
+                    {
+                        "id": "short_queue",
+                        "name": "Checkout queues within 10 minutes",
+                        "metric": "queue_wait_minutes",
+                        "measure": "threshold",
+                        "threshold": 10.0,
+                        "target": 0.95,
+                        "dimensions": ["daypart", "region", "district", "store"],
+                    }
+                ],
             }
         ],
     },
@@ -73,6 +96,17 @@ DEMO_JOURNEY: list[dict[str, Any]] = [
                 "name": "Prescription pickup",
                 "owner": "pharmacy-operations",
                 "questions": ["q_rx", "q_wait", "q_staff"],
+                "indicators": [
+                    {
+                        "id": "rx_on_time",
+                        "name": "Prescriptions filled within 40 minutes",
+                        "metric": "rx_fill_minutes",
+                        "measure": "threshold",
+                        "threshold": 40.0,
+                        "target": 0.95,
+                        "dimensions": ["daypart", "region", "district", "store"],
+                    }
+                ],
             }
         ],
     },
@@ -85,6 +119,16 @@ DEMO_JOURNEY: list[dict[str, Any]] = [
                 "name": "Ordering in the app",
                 "owner": "digital",
                 "questions": ["q_app", "q_stock", "q_rx"],
+                "indicators": [
+                    {
+                        "id": "app_success",
+                        "name": "App requests that succeed",
+                        "metric": "app_errors",
+                        "measure": "events",
+                        "target": 0.99,
+                        "dimensions": ["platform", "region", "district", "store"],
+                    }
+                ],
             }
         ],
     },
@@ -111,6 +155,18 @@ DAYPARTS: tuple[str, ...] = ("morning", "afternoon", "evening")
 # Opening hours of each daypart, [from, to) in hours of the day (UTC).
 DAYPART_HOURS = np.array([[8, 12], [12, 17], [17, 21]])
 CHANNELS: tuple[str, ...] = ("survey", "complaint", "review", "social", "call")
+
+# Reliability settings of the demo workspace: metrics arrive once a day, so the series are daily
+# and the burn-rate windows are days (the SRE workbook's defaults assume minute-level data).
+DEMO_RELIABILITY: dict[str, Any] = {
+    "step": "1d",
+    "min_events": 10,
+    "burn_alerts": [
+        {"name": "fast", "long": "2d", "short": "1d", "factor": 8.0, "severity": "page"},
+        {"name": "slow", "long": "7d", "short": "1d", "factor": 3.0, "severity": "ticket"},
+    ],
+    "hours": {"daypart": {"morning": (8, 12), "afternoon": (12, 17), "evening": (17, 21)}},
+}
 
 DEMO_METRICS: dict[str, dict[str, Any]] = {
     "queue_wait_minutes": {

@@ -34,6 +34,30 @@ def _quote(name: str) -> str:
     return f'"{name}"'
 
 
+def _literal(value: Any) -> str:
+    """A SQL literal for a Python value (strings escaped; timestamps as naive UTC)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _where(key: dict[str, Any]) -> str:
+    if not key:
+        raise ValueError("a key is required; refusing to touch every row")
+    return " AND ".join(
+        f"{_quote(c)} IS NULL" if v is None else f"{_quote(c)} = {_literal(v)}"
+        for c, v in key.items()
+    )
+
+
 def _sql_type(dtype: dt.DataType) -> str:
     if dtype.is_string():
         return "VARCHAR"
@@ -89,6 +113,15 @@ class Warehouse:
             self.execute_sql("ROLLBACK")
             raise
         self.execute_sql("COMMIT")
+
+    def update(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
+        """Set ``values`` on the rows matching every ``key`` column (inside any transaction)."""
+        sets = ", ".join(f"{_quote(c)} = {_literal(v)}" for c, v in values.items())
+        self.execute_sql(f"UPDATE {_quote(table)} SET {sets} WHERE {_where(key)}")
+
+    def delete(self, table: str, key: dict[str, Any]) -> None:
+        """Delete the rows matching every ``key`` column."""
+        self.execute_sql(f"DELETE FROM {_quote(table)} WHERE {_where(key)}")
 
     def add_open_columns(self, table: str, columns: list[str], batch_id: int) -> None:
         """Add open columns to a table (inside the caller's transaction), recording each."""

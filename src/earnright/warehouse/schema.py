@@ -126,6 +126,74 @@ TABLES: dict[str, TableSpec] = {
             {"table_name": S, "column_name": S, "column_type": S, "added_in_batch": INT},
             ("table_name", "column_name"),
         ),
+        # Early warning (migration 2): incidents, the alerts grouped into them, the outbox of
+        # messages to deliver, and each series' detector state between runs.
+        TableSpec(
+            "incidents",
+            {
+                "incident_id": S,
+                "indicator": S,
+                "moment": S,
+                "metric": S,
+                "owner": S,
+                "segment": S,  # root causes "dim=value&dim=value", several joined by "; "
+                "status": S,  # open | resolved
+                "severity": S,  # page | ticket
+                "started_at": _ts(),
+                "detected_at": _ts(),
+                "last_alert_at": _ts(),
+                "resolved_at": _ts(),
+                "customers_affected": INT,
+                "customer_value": F,
+                "extra_churn": F,
+                "extra_churn_low": F,
+                "extra_churn_high": F,
+                "churn_basis": S,
+                "revenue_at_risk": F,
+                "revenue_at_risk_low": F,
+                "revenue_at_risk_high": F,
+                "updated_at": _ts(),
+            },
+            ("incident_id",),
+        ),
+        TableSpec(
+            "alerts",
+            {
+                "alert_id": S,  # indicator|segment|rule|bucket: the same alert twice is one
+                "incident_id": S,
+                "indicator": S,
+                "segment": S,
+                "rule": S,  # burn:<name> | anomaly
+                "severity": S,
+                "fired_at": _ts(),
+                "score": F,  # burn rate of the long window, or the anomaly score
+                "created_at": _ts(),
+            },
+            ("alert_id",),
+        ),
+        TableSpec(
+            "outbox",
+            {
+                "message_id": S,
+                "incident_id": S,
+                "event": S,  # opened | updated | resolved
+                "channel": S,  # webhook | email
+                "target": S,
+                "payload": S,  # JSON
+                "status": S,  # pending | delivered | failed | refused
+                "attempts": INT,
+                "next_attempt_at": _ts(),
+                "last_error": S,
+                "created_at": _ts(),
+                "delivered_at": _ts(),
+            },
+            ("message_id",),
+        ),
+        TableSpec(
+            "detector_state",
+            {"series_key": S, "last_bucket": _ts(), "state": S, "updated_at": _ts()},
+            ("series_key",),
+        ),
     ]
 }
 
@@ -143,5 +211,14 @@ class Migration:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "core tables, ingest batches, quarantine, open-column ledger", tuple(TABLES)),
+    Migration(
+        1,
+        "core tables, ingest batches, quarantine, open-column ledger",
+        (*DATA_KINDS, "batches", "quarantine", "open_columns"),
+    ),
+    Migration(
+        2,
+        "early warning: incidents, alerts, outbox, detector state",
+        ("incidents", "alerts", "outbox", "detector_state"),
+    ),
 )
