@@ -162,7 +162,7 @@ DEMO_RELIABILITY: dict[str, Any] = {
     "step": "1d",
     "min_events": 10,
     "burn_alerts": [
-        {"name": "fast", "long": "2d", "short": "1d", "factor": 8.0, "severity": "page"},
+        {"name": "fast", "long": "2d", "short": "1d", "factor": 4.0, "severity": "page"},
         {"name": "slow", "long": "7d", "short": "1d", "factor": 3.0, "severity": "ticket"},
     ],
     "hours": {"daypart": {"morning": (8, 12), "afternoon": (12, 17), "evening": (17, 21)}},

@@ -1,0 +1,138 @@
+"""``earnright reliability``: is each moment reliable, overall and for every segment, right now?"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.output import Format, write_frame, write_json
+from earnright.errors import QueryError
+from earnright.periods import Grain, parse_period
+from earnright.reliability.budget import ReliabilityReport, SegmentReliability
+from earnright.reliability.indicators import compute_reliability
+from earnright.workspace import find_workspace
+
+__all__ = ["parse_at", "register", "reliability", "report_table"]
+
+TABLE_COLUMNS = [
+    "moment",
+    "indicator",
+    "segment",
+    "rating",
+    "good",
+    "total",
+    "attainment",
+    "target",
+    "budget_left",
+    "burn_rate",
+    "alerts",
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reliability")(reliability)
+
+
+def parse_at(text: str) -> datetime:
+    """An ISO 8601 date or date-time as naive UTC; QueryError naming --at when it is not one."""
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise QueryError(
+            f"--at '{text}' is not an ISO 8601 date-time (e.g. 2026-09-30 or 2026-09-30T12:00)"
+        ) from exc
+
+
+def _percent(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{100.0 * value:.{digits}f}%"
+
+
+def _segment_row(
+    moment: str, indicator: str, seg: SegmentReliability, target: float
+) -> dict[str, str]:
+    return {
+        "moment": moment,
+        "indicator": indicator,
+        "segment": seg.segment or "overall",
+        "rating": seg.rating,
+        "good": f"{seg.good:,.0f}",
+        "total": f"{seg.total:,.0f}",
+        "attainment": _percent(seg.attainment),
+        "target": _percent(target, 1),
+        "budget_left": _percent(seg.budget_left, 0),
+        "burn_rate": "–" if seg.burn_rate is None else f"{seg.burn_rate:.2f}×",
+        "alerts": ", ".join(seg.alerts_firing),
+    }
+
+
+def report_table(report: ReliabilityReport) -> pd.DataFrame:
+    """The terminal view: a line per moment, then per indicator its overall series and the
+    segments rated broken or at risk (every segment is in the csv and json output)."""
+    rows = []
+    for m in report.moments:
+        counts = f"{m.broken_segments} broken, {m.at_risk_segments} at risk"
+        rows.append(dict.fromkeys(TABLE_COLUMNS, "") | {"moment": m.name or m.moment})
+        rows[-1] |= {"rating": m.rating, "segment": f"segments: {counts}"}
+        for ind in m.indicators:
+            rows.append(_segment_row("", ind.indicator, ind.overall, ind.target))
+            weak = [s for s in ind.segments if s.rating in ("broken", "at risk")]
+            weak.sort(key=lambda s: (s.rating != "broken", s.budget_left or 0.0, s.segment))
+            rows += [_segment_row("", "", s, ind.target) for s in weak]
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def reliability(
+    period: PeriodOpt = None,
+    grain: GrainOpt = Grain.month,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="End of the rolling windows, ISO 8601 (e.g. 2026-09-30T12:00; UTC); default: "
+            "the end of the step holding the latest metrics observation.",
+            show_default=False,
+        ),
+    ] = None,
+    indicator: Annotated[
+        str | None,
+        typer.Option("--indicator", help="Only this indicator id.", show_default=False),
+    ] = None,
+    segments: Annotated[
+        bool,
+        typer.Option(
+            "--segments/--no-segments",
+            help="Rate every segment (dimension value), or only each indicator's overall series.",
+        ),
+    ] = True,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+    output: OutputOpt = None,
+) -> None:
+    """Rate every journey moment's reliability indicators against their objectives.
+
+    Per indicator, overall and per segment: good and total events, attainment with its 95%
+    interval, error budget consumed and left, burn rate, burn alerts firing and a rating
+    (broken, at risk, reliable, no data). Over each indicator's rolling window ending at --at,
+    or over --period. Indicators are declared in earnright.toml; see docs/reliability.md.
+    """
+    if period is not None and at is not None:
+        raise QueryError("give --period or --at, not both (--period rates a fixed period)")
+    ws = find_workspace(workspace)
+    window = parse_period(period, grain) if period else None
+    when = parse_at(at) if at is not None else None
+    with ws.warehouse(read_only=True) as wh:
+        report = compute_reliability(wh, ws.config, at=when, period=window, indicator=indicator)
+    if not segments:
+        report = report.without_segments()
+    if fmt is Format.json:
+        write_json(report.to_dict(), output)
+        return
+    if fmt is not Format.table:
+        write_frame(report.to_frame(), fmt, output)
+        return
+    span = f"{period}" if period else f"windows ending {report.at:%Y-%m-%d %H:%M}"
+    write_frame(report_table(report), fmt, output, title=f"Reliability, {span} (UTC)")
