@@ -309,7 +309,9 @@ class Reliability(_Model):
     hours ``[from, to)`` of each value, so the customers affected can be found in transactions.
     An incident is resolved after ``resolve_after`` without a new alert. Revenue at risk counts
     the extra churn within ``churn_window`` after exposure and values a customer by their spend
-    over ``value_window`` before it.
+    over ``value_window`` before it. When a segment is a customer attribute (the app platform:
+    the failure reaches customers wherever they are), customers who bought at the segment's
+    units within ``active_window`` before the incident count as affected.
     """
 
     step: Duration = timedelta(hours=1)
@@ -319,6 +321,7 @@ class Reliability(_Model):
     resolve_after: Duration = timedelta(days=2)
     at_risk_budget: float = Field(default=0.25, ge=0.0, le=1.0)
     churn_window: Duration = timedelta(days=28)
+    active_window: Duration = timedelta(days=90)
     value_window: Duration = timedelta(days=365)
     hours: dict[str, dict[str, tuple[int, int]]] = Field(default_factory=dict)
 
