@@ -62,6 +62,12 @@ def test_outputs_cover_every_level_and_the_page_is_written(demo: DemoRun) -> Non
     assert len(focus) == 60 and "What each store should focus on" in html
     listed = [f for f in focus if f["items"]]
     assert listed and all(escape(i["sentence"]) in html for f in listed for i in f["items"])
+    reliability = json.loads(demo.outputs["reliability"].read_text())
+    assert len(reliability["moments"]) == 4 and "Reliability at the moments that matter" in html
+    warnings = json.loads(demo.outputs["warnings"].read_text())
+    truth = json.loads(demo.truth.read_text())
+    assert 0 < len(warnings) <= len(truth["incidents"]) and demo.detection["alerts"] > 0
+    assert all(escape(w["segment"]) in html for w in warnings)
 
 
 def test_demo_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path) -> None:

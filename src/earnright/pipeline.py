@@ -3,7 +3,9 @@
 ``run_demo`` is what ``earnright demo`` and ``make demo`` run: generate the company with planted
 truth, create the workspace with the matching config, ingest every file through the normal
 ingestion path, compute the scorecard at every level, rank the stores and draw up their focus
-lists, and write it all as CSV, Parquet, JSON and a self-contained HTML page.
+lists, rate the reliability of every journey moment, replay early warning over the whole history
+(incidents with the segment hurt and the revenue at risk), and write it all as CSV, Parquet, JSON
+and a self-contained HTML page.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -23,6 +26,8 @@ from earnright.ingest import IngestResult, ingest_file
 from earnright.listening.focus import compute_focus
 from earnright.listening.ranking import rank_units
 from earnright.listening.scorecard import compute_scorecard
+from earnright.reliability.incidents import list_incidents, run_detection
+from earnright.reliability.indicators import compute_reliability
 from earnright.report import render_scorecard_page
 from earnright.workspace import init_workspace
 
@@ -47,6 +52,7 @@ class DemoRun:
     truth: Path
     outputs: dict[str, Path]
     ingests: list[IngestResult] = field(default_factory=list)
+    detection: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -119,6 +125,9 @@ def run_demo(
         focus = compute_focus(wh, ws.config, level=levels[-1])
         if progress:
             progress("ranking and focus lists", 2, 2)
+        reliability = compute_reliability(wh, ws.config)
+        detection = run_detection(wh, ws.config, progress=progress)
+        incidents = [i.record() for i in list_incidents(wh)]
     scorecard = pd.concat(frames, ignore_index=True)
     results = out / "results"
     results.mkdir(exist_ok=True)
@@ -130,8 +139,19 @@ def run_demo(
     scorecard.to_csv(run.outputs["csv"], index=False)
     scorecard.to_parquet(run.outputs["parquet"], index=False)
     page = render_scorecard_page(
-        scorecard, ws.config.company.name, store_level=levels[-1], ranking=ranking, focus=focus
+        scorecard,
+        ws.config.company.name,
+        store_level=levels[-1],
+        ranking=ranking,
+        focus=focus,
+        reliability=reliability,
+        incidents=incidents,
     )
+    run.outputs["reliability"] = results / "reliability.json"
+    run.outputs["reliability"].write_text(json.dumps(reliability.to_dict(), indent=2))
+    run.outputs["warnings"] = results / "warnings.json"
+    run.outputs["warnings"].write_text(json.dumps(incidents, indent=2))
+    run.detection = detection.to_dict()
     run.outputs["focus"] = results / "focus.json"
     run.outputs["focus"].write_text(json.dumps([f.to_dict() for f in focus], indent=2))
     run.outputs["ranking"] = results / "ranking.json"

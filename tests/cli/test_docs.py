@@ -16,7 +16,8 @@ def test_every_command_and_option_is_in_docs() -> None:
     commands = group.commands  # type: ignore[attr-defined]
     foundation = {"init", "ingest", "status", "scorecard", "demo"}
     listening = {"credibility", "needed", "changes", "rank", "drivers", "hygiene", "focus"}
-    assert set(commands) == foundation | listening | {"localize", "detect"}
+    early_warning = {"localize", "detect", "reliability", "warnings", "watch"}
+    assert set(commands) == foundation | listening | early_warning
     for name, command in commands.items():
         assert f"## `earnright {name}" in DOCS, name
         for param in command.params:

@@ -17,7 +17,9 @@ from earnright.cli import (
     ingest,
     localize,
     rank,
+    reliability,
     scorecard,
+    warnings,
     workspace,
 )
 from earnright.cli.output import err_console
@@ -27,7 +29,8 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="earnright",
-    help="Customer-driven growth engine: listen to customers, score every unit credibly.",
+    help="Customer-driven growth engine: listen to customers, score every unit credibly, "
+    "and know before they tell you when the operation fails them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -43,6 +46,8 @@ focus.register(app)
 hygiene.register(app)
 localize.register(app)
 detect.register(app)
+reliability.register(app)
+warnings.register(app)
 demo.register(app)
 
 

@@ -161,6 +161,7 @@ CHANNELS: tuple[str, ...] = ("survey", "complaint", "review", "social", "call")
 DEMO_RELIABILITY: dict[str, Any] = {
     "step": "1d",
     "min_events": 10,
+    "anomaly_threshold": 0.6,
     "burn_alerts": [
         {"name": "fast", "long": "2d", "short": "1d", "factor": 4.0, "severity": "page"},
         {"name": "slow", "long": "7d", "short": "1d", "factor": 3.0, "severity": "ticket"},

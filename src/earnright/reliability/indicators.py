@@ -44,6 +44,7 @@ __all__ = [
     "SegmentReliability",
     "burn_rate_alerts",
     "compute_reliability",
+    "indicator_events",
     "indicator_series",
 ]
 
@@ -98,10 +99,11 @@ def _dimensions(wh: Warehouse, config: Config, indicator: Indicator) -> list[tup
     return out
 
 
-def _events(
+def indicator_events(
     wh: Warehouse, indicator: Indicator, step: timedelta, span: tuple[datetime | None, ...]
 ) -> ir.Table:
-    """The indicator's events per metrics row: bucket index, good, total, value sum."""
+    """The indicator's events per metrics row (an Ibis table): the row plus ``_bidx`` (bucket
+    index since the epoch), ``_good``, ``_total`` and ``_vsum`` (value, threshold indicators)."""
     m = wh.table("metrics")
     m = m.filter(m.metric == indicator.metric)
     start, end = span
@@ -143,7 +145,7 @@ def indicator_series(
     """
     step = config.reliability.step
     dims = _dimensions(wh, config, indicator)
-    events = _events(wh, indicator, step, (start, end))
+    events = indicator_events(wh, indicator, step, (start, end))
     cols = {"_bidx": events._bidx, "_good": events._good, "_total": events._total}
     parts = [events.select(segment=ibis.literal(OVERALL), **cols, _vsum=events._vsum)]
     units = None

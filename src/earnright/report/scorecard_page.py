@@ -10,8 +10,10 @@ import pandas as pd
 
 from earnright.listening.focus import FocusItem, FocusList
 from earnright.listening.ranking import Ranking
+from earnright.reliability.budget import ReliabilityReport
 from earnright.report.charts import interval_plot, trend_plot
 from earnright.report.funnel import funnel_plot
+from earnright.report.reliability_section import RELIABILITY_CSS, render_reliability_section
 
 __all__ = ["render_scorecard_page"]
 
@@ -169,12 +171,16 @@ def render_scorecard_page(
     store_level: str = "store",
     ranking: Ranking | None = None,
     focus: Sequence[FocusList] = (),
+    reliability: ReliabilityReport | None = None,
+    incidents: Sequence[dict[str, Any]] = (),
 ) -> str:
     """The page: company trend, the latest month's horse race and funnel plot, the store table.
 
     ``scorecard`` holds every level at month grain (as ``compute_scorecard`` returns it, with the
     levels concatenated); ``ranking`` is the latest month's ``rank_units`` result, if any;
-    ``focus`` the stores' focus lists (``compute_focus``).
+    ``focus`` the stores' focus lists (``compute_focus``); ``reliability`` the report of
+    ``compute_reliability`` and ``incidents`` their ``Incident.record()`` dicts: with either,
+    the reliability section follows the store table.
     """
     top = scorecard[scorecard.level == scorecard.level.iloc[0]]
     company_rows = scorecard[scorecard.unit_id == top.unit_id.iloc[0]].sort_values("period")
@@ -215,16 +221,19 @@ def render_scorecard_page(
         if ranking is not None
         else ""
     )
+    with_reliability = reliability is not None or bool(incidents)
+    section = render_reliability_section(reliability, incidents) if with_reliability else ""
+    css = CSS + (RELIABILITY_CSS if with_reliability else "")
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{escape(company)} scorecard {latest}</title><style>{CSS}</style></head><body>"
+        f"<title>{escape(company)} scorecard {latest}</title><style>{css}</style></head><body>"
         f"<h1>{escape(company)}: scorecard</h1>"
         f"<p class=sub>Latest month {latest}. Every score shows its n and 95% interval; "
         "overlapping intervals mean the difference may be noise.</p>"
         f"<div class=kpis>{kpis}</div>{trend}"
         f"<h2>The horse race, {latest}</h2><p class=note>{fair}</p>"
         f"{_race_plots(stores, ranking, latest)}"
-        f"<h2>Stores, {latest}</h2>{_store_table(stores)}"
+        f"<h2>Stores, {latest}</h2>{_store_table(stores)}{section}"
         + (f"<h2>What each store should focus on</h2>{_focus_section(focus)}" if focus else "")
         + "<p class=note>NPS: adjusted-Wald interval (Rocks 2016). CSAT: Wilson interval. "
         "Made by earnright.</p></body></html>"

@@ -1,0 +1,299 @@
+"""Benchmark: does early warning find the demo's planted incidents, in the right segment, before
+the surveys do, and price them right?
+
+    python bench/early_warning.py [--seeds 1 2 3 4 5] [--stores 60] [--months 12]
+
+For every seed, generates and ingests a demo company (cached under bench/data/early_warning/),
+runs one detection pass over its whole history (``run_detection``: burn-rate and anomaly alerts
+on every indicator's segment series, grouped into incidents, localised and priced; the replay is
+causal: each alert uses only earlier data) and scores the incidents against ``truth.json``:
+
+- **detection rate**: planted incidents with a detected incident of the same metric whose window
+  overlaps theirs; **right segment**: the detected segment names exactly the planted one
+  (``platform=android&region=R03``; ``daypart=evening&district=D007``; ``district=D002``; for
+  queue incidents at a few stores, every one of those stores and nothing else).
+- **false alerts per week**: detected incidents that overlap no planted incident of their metric,
+  per week of data.
+- **lead time over the survey signal**: for each planted incident, the first day on which the
+  affected stores' survey answers to the related driver question (say ``q_rx``), from the
+  incident's start to that day, are significantly below the same stores' answers in the 8 weeks
+  before (one-sided Welch test, 5%), minus the day the incident was detected. Incidents whose
+  survey drop never becomes significant within 60 days count with the 60 days as a lower bound.
+- **revenue at risk**: the detected incident's customers affected against the truth's customers
+  exposed, its measured extra churn against the planted ``churn_effect``, and its revenue at risk
+  against the planted one (customers exposed × planted churn effect × the same customer value).
+
+Writes bench/results/early_warning.json and .md; exits 1 when the detection rate is below 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import t as student_t
+
+from demo_cache import cached_demo, say  # bench/ is on sys.path when a bench runs
+from earnright.reliability.incidents import Incident, list_incidents, run_detection
+from earnright.reliability.localize import format_cause
+from earnright.warehouse import Warehouse
+from earnright.workspace import find_workspace
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / "data" / "early_warning"
+RESULTS = ROOT / "results"
+BASELINE_DAYS = 56
+SURVEY_HORIZON_DAYS = 60
+DETECTION_TABLES = ("incidents", "alerts", "outbox", "detector_state")
+
+
+def expected_causes(planted: dict[str, Any]) -> set[str]:
+    """The segment a perfect localiser names for a planted incident."""
+    if planted["metric"] == "queue_wait_minutes":
+        return {format_cause({"store": s}) for s in planted["units"]}
+    level = {"R": "region", "D": "district", "S": "store"}[planted["units"][0][0]]
+    return {format_cause({**planted["segment"], level: planted["units"][0]})}
+
+
+def _day(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _overlaps(incident: Incident, planted: dict[str, Any]) -> bool:
+    start, end = _day(planted["start"]), _day(planted["end"]) + timedelta(days=1)
+    return (
+        incident.metric == planted["metric"]
+        and incident.started_at < end
+        and incident.last_alert_at > start
+    )
+
+
+def survey_signal_day(wh: Warehouse, planted: dict[str, Any]) -> float:
+    """Days from the planted start until the stores' driver answers drop significantly (the
+    horizon when they never do), from daily sufficient statistics summed by the engine."""
+    start = _day(planted["start"])
+    q = planted["driver"]
+    t = wh.table("feedback")
+    t = t.filter(
+        t.unit_id.isin(planted["stores"])
+        & (t.channel == "survey")
+        & t[q].notnull()
+        & (t.responded_at >= start - timedelta(days=BASELINE_DAYS))
+        & (t.responded_at < start + timedelta(days=SURVEY_HORIZON_DAYS))
+    )
+    day = t.responded_at.truncate("D")
+    daily = (
+        t.group_by(day=day)
+        .aggregate(n=t[q].count(), s=t[q].sum(), ss=(t[q] * t[q]).sum())
+        .execute()
+        .sort_values("day")
+    )
+    offset = ((daily.day - pd.Timestamp(start)).dt.days).to_numpy()
+    base = daily[offset < 0][["n", "s", "ss"]].sum()
+    if base.n < 2:
+        return float("nan")
+    m0 = base.s / base.n
+    v0 = (base.ss - base.n * m0 * m0) / (base.n - 1)
+    after = daily[offset >= 0]
+    n, s, ss = (after[c].cumsum().to_numpy(float) for c in ("n", "s", "ss"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = s / n
+        v1 = (ss - n * m1 * m1) / (n - 1)
+        se2 = v0 / base.n + v1 / n
+        tstat = (m1 - m0) / np.sqrt(se2)
+        dof = se2**2 / ((v0 / base.n) ** 2 / (base.n - 1) + (v1 / n) ** 2 / (n - 1))
+        p = student_t.cdf(tstat, dof)
+    hits = np.flatnonzero((n >= 2) & (p < 0.05))
+    if len(hits) == 0:
+        return float(SURVEY_HORIZON_DAYS)
+    return float(offset[offset >= 0][hits[0]] + 1)  # the day's answers are in at its end
+
+
+def score_seed(wh: Warehouse, truth: dict[str, Any], weeks: float) -> dict[str, Any]:
+    found = list_incidents(wh)
+    planted_rows, matched_ids = [], set()
+    for planted in truth["incidents"]:
+        hits = [i for i in found if _overlaps(i, planted)]
+        matched_ids |= {i.incident_id for i in hits}
+        want = expected_causes(planted)
+        best = hits[0] if hits else None
+        got = set(best.segment.split("; ")) if best and best.segment else set()
+        start = _day(planted["start"])
+        detected = (best.detected_at - start).total_seconds() / 86400 if best is not None else None
+        survey = survey_signal_day(wh, planted)
+        row: dict[str, Any] = {
+            "planted": planted["id"],
+            "metric": planted["metric"],
+            "expected_segment": sorted(want),
+            "detected": best is not None,
+            "incident": best.incident_id if best else None,
+            "segment": sorted(got),
+            "right_segment": got == want,
+            "detected_after_days": detected,
+            "survey_signal_days": survey,
+            "lead_days": survey - detected if detected is not None else None,
+            "customers_exposed": planted["customers_exposed"],
+            "churn_effect": planted["churn_effect"],
+        }
+        if best is not None:
+            row |= {
+                "customers_affected": best.customers_affected,
+                "extra_churn": best.extra_churn,
+                "extra_churn_low": best.extra_churn_low,
+                "extra_churn_high": best.extra_churn_high,
+                "churn_basis": best.churn_basis,
+                "customer_value": best.customer_value,
+                "revenue_at_risk": best.revenue_at_risk,
+                "revenue_at_risk_low": best.revenue_at_risk_low,
+                "revenue_at_risk_high": best.revenue_at_risk_high,
+                "planted_revenue_at_risk": (
+                    planted["customers_exposed"] * planted["churn_effect"] * best.customer_value
+                    if best.customer_value is not None
+                    else None
+                ),
+            }
+        planted_rows.append(row)
+    false = [i for i in found if i.incident_id not in matched_ids]
+    return {
+        "incidents": planted_rows,
+        "detected_incidents": len(found),
+        "false_incidents": [i.record() for i in false],
+        "false_per_week": len(false) / weeks,
+    }
+
+
+def run_seed(seed: int, stores: int, months: int) -> dict[str, Any]:
+    out, truth = cached_demo(DATA, seed, stores, months)
+    ws = find_workspace(out)
+    with ws.warehouse() as wh:
+        for table in DETECTION_TABLES:  # a fresh replay every run
+            wh.execute_sql(f"DELETE FROM {table}")
+        started = time.monotonic()
+        run = run_detection(wh, ws.config)
+        seconds = time.monotonic() - started
+        first, last = wh.table("metrics").observed_at.min(), wh.table("metrics").observed_at.max()
+        span = pd.Timestamp(last.execute()) - pd.Timestamp(first.execute())
+        scored = score_seed(wh, truth, span.days / 7)
+    say(
+        f"seed {seed}: {len(run.opened) + len(run.resolved)} incidents from {run.alerts} alerts "
+        f"in {seconds:.1f} s"
+    )
+    return {"seed": seed, "detection_seconds": seconds, **scored}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def summarise(seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = [row for s in seeds for row in s["incidents"]]
+    detected = [r for r in rows if r["detected"]]
+    leads = [r["lead_days"] for r in detected if r["lead_days"] is not None]
+    observed = [r for r in detected if r.get("churn_basis") == "observed"]
+    rar = [
+        _ratio(r["revenue_at_risk"], r["planted_revenue_at_risk"])
+        for r in observed
+        if r.get("revenue_at_risk") is not None
+    ]
+    inside = [
+        r["extra_churn_low"] <= r["churn_effect"] <= r["extra_churn_high"]
+        for r in observed
+        if r.get("extra_churn_low") is not None
+    ]
+    planted_total = sum(r["planted_revenue_at_risk"] or 0 for r in observed)
+    estimated_total = sum(r["revenue_at_risk"] or 0 for r in observed)
+    return {
+        "planted_incidents": len(rows),
+        "detection_rate": len(detected) / len(rows),
+        "right_segment_rate": sum(r["right_segment"] for r in rows) / len(rows),
+        "false_alerts_per_week": float(np.mean([s["false_per_week"] for s in seeds])),
+        "median_lead_days": float(np.median(leads)) if leads else None,
+        "min_lead_days": float(np.min(leads)) if leads else None,
+        "detected_before_survey": sum(v > 0 for v in leads) / len(leads) if leads else None,
+        "median_detection_delay_days": float(
+            np.median([r["detected_after_days"] for r in detected])
+        )
+        if detected
+        else None,
+        "customers_affected_ratio_median": float(
+            np.median([_ratio(r["customers_affected"], r["customers_exposed"]) for r in detected])
+        )
+        if detected
+        else None,
+        "revenue_at_risk_ratio_median": float(np.median(rar)) if rar else None,
+        "revenue_at_risk_total_error": estimated_total / planted_total - 1
+        if planted_total
+        else None,
+        "extra_churn_interval_coverage": float(np.mean(inside)) if inside else None,
+    }
+
+
+def write_markdown(report: dict[str, Any], path: Path) -> None:
+    s = report["summary"]
+    lines = [
+        "# Early warning on the demo's planted incidents",
+        "",
+        f"{report['command']} — {report['machine']}, {report['when']}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {_fmt(v) if isinstance(v, float) else v} |" for k, v in s.items()]
+    lines += [
+        "",
+        "| seed | planted | metric | detected | right segment | lead (days) | customers affected "
+        "/ exposed | extra churn (planted) | revenue at risk / planted |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for seed in report["seeds"]:
+        for r in seed["incidents"]:
+            churn = (
+                f"{r['extra_churn']:.3f} [{r['extra_churn_low']:.3f}, {r['extra_churn_high']:.3f}]"
+                if r.get("extra_churn") is not None
+                else "–"
+            )
+            lines.append(
+                f"| {seed['seed']} | {r['planted']} | {r['metric']} | {r['detected']} | "
+                f"{r['right_segment']} | {r['lead_days']} | "
+                f"{r.get('customers_affected')} / {r['customers_exposed']} | "
+                f"{churn} ({r['churn_effect']:.3f}) | "
+                f"{_fmt(_ratio(r.get('revenue_at_risk'), r.get('planted_revenue_at_risk')))} |"
+            )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--stores", type=int, default=60)
+    parser.add_argument("--months", type=int, default=12)
+    args = parser.parse_args()
+    seeds = [run_seed(seed, args.stores, args.months) for seed in args.seeds]
+    report = {
+        "command": "python bench/early_warning.py " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "summary": summarise(seeds),
+        "seeds": seeds,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "early_warning.json").write_text(json.dumps(report, indent=2, default=str))
+    write_markdown(report, RESULTS / "early_warning.md")
+    print(json.dumps(report["summary"], indent=2))
+    return 0 if report["summary"]["detection_rate"] == 1.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
