@@ -34,6 +34,18 @@ def test_questions_and_driver_defaults() -> None:
         ('[warehouse]\nmemory_limit = "lots"', "'lots' is not a size"),
         ("[company]\nnam = 'x'", "company.nam: Extra inputs are not permitted (got 'x')"),
         ("[company\n", "not valid TOML"),
+        ('[reliability]\nstep = "soon"', "'soon' is not a duration"),
+        (
+            '[[reliability.burn_alerts]]\nname = "x"\nlong = "1h"\nshort = "2h"\nfactor = 2',
+            "short window is longer",
+        ),
+        ('[owners.ops]\nwebhooks = ["ftp://x"]', "must be http(s) URLs"),
+        (
+            '[[journey.stages]]\nid = "s"\nname = "S"\n[[journey.stages.moments]]\nid = "m"\n'
+            'name = "M"\n[[journey.stages.moments.indicators]]\nid = "i"\nmetric = "x"\n'
+            'measure = "threshold"',
+            'measure "threshold" needs a threshold',
+        ),
     ],
 )
 def test_config_errors_name_key_value_and_expectation(
@@ -60,3 +72,24 @@ def test_workspace_is_found_from_flag_then_env_then_cwd(
     assert find_workspace().root == ws.root
     with pytest.raises(WorkspaceError, match="from --workspace"):
         find_workspace(tmp_path / "b")
+
+
+def test_demo_config_with_indicators_round_trips_and_durations_read_back(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from earnright.config import format_duration, parse_duration
+    from earnright.pipeline import demo_config
+
+    path = tmp_path / "earnright.toml"
+    path.write_text(render_config(demo_config()))
+    config = load_config(path)
+    assert config == demo_config() and len(config.journey.indicators()) == 4
+    assert config.reliability.step == timedelta(days=1)
+    assert config.reliability.hours["daypart"]["evening"] == (17, 21)
+    moment, indicator = config.indicator("rx_on_time")
+    assert config.owner_of(moment, indicator) == "pharmacy-operations"
+    assert (
+        parse_duration("90s") == timedelta(seconds=90)
+        and format_duration(timedelta(days=28)) == "28d"
+    )
+    assert len(Config().reliability.burn_alerts) == 4  # the SRE workbook's defaults
