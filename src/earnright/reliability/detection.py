@@ -33,7 +33,7 @@ from earnright.reliability.anomaly import AnomalyDetector, DetectorParams
 from earnright.reliability.indicators import burn_rate_alerts, indicator_series
 from earnright.warehouse import Warehouse
 
-__all__ = ["Alert", "detector_params", "scan_indicator", "strongest"]
+__all__ = ["Alert", "detector_params", "scan_indicator"]
 
 SEVERITY_RANK = {"ticket": 1, "page": 2}
 
@@ -207,8 +207,3 @@ def scan_indicator(
     newest = pd.Timestamp(series.bucket.max()).to_pydatetime()
     alerts.sort(key=lambda a: (a.bucket, a.segment, a.rule))
     return alerts, newest
-
-
-def strongest(alerts: list[Alert]) -> str:
-    """The highest severity among alerts."""
-    return max((a.severity for a in alerts), key=lambda s: SEVERITY_RANK[s], default="ticket")
