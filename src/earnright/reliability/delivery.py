@@ -48,6 +48,8 @@ __all__ = [
     "deliver_pending",
     "due_messages",
     "enqueue_messages",
+    "format_money",
+    "format_when",
     "incident_payload",
     "retry_delay",
     "send_email_message",
@@ -121,25 +123,26 @@ def _incident_record(incident: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _when(iso: str | None) -> str:
-    """``2026-08-06`` for a midnight, else ``2026-08-06 14:00 UTC``."""
-    if not iso:
+def format_when(value: str | datetime | None) -> str:
+    """``2026-08-06`` for a midnight, else ``2026-08-06 14:00 UTC``; "" when missing. Alerts
+    and the HTML page show times alike."""
+    if not value:
         return ""
     try:
-        moment = datetime.fromisoformat(iso)
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
-        return iso
+        return str(value)
     if moment.time() == datetime.min.time():
         return moment.date().isoformat()
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _money(value: float) -> str:
-    """An amount rounded to 3 significant figures with thousands separators (12,345 → 12,300)."""
+def format_money(value: float, currency: str = CURRENCY) -> str:
+    """An amount to 3 significant figures with thousands separators (12,345 → $12,300)."""
     if value == 0 or not math.isfinite(value):
-        return f"{value:,.0f}"
+        return f"{currency}{value:,.0f}"
     digits = 2 - math.floor(math.log10(abs(value)))
-    return f"{round(value, min(digits, 0)):,.0f}"
+    return f"{currency}{round(value, min(digits, 0)):,.0f}"
 
 
 def _impact(record: dict[str, Any]) -> str:
@@ -149,15 +152,17 @@ def _impact(record: dict[str, Any]) -> str:
         parts.append(f"{int(customers):,} customer{'' if int(customers) == 1 else 's'}")
     revenue, low, high = (record[f"revenue_at_risk{s}"] for s in ("", "_low", "_high"))
     if revenue is not None:
-        band = f" ({_money(low)}–{_money(high)})" if low is not None and high is not None else ""
-        parts.append(f"{CURRENCY}{_money(revenue)} at risk{band}")
+        band = ""
+        if low is not None and high is not None:
+            band = f" ({format_money(low, '')}–{format_money(high, '')})"
+        parts.append(f"{format_money(revenue)} at risk{band}")
     return ", ".join(parts)
 
 
 def _summary_line(record: dict[str, Any], event: str) -> str:
     moment = record.get("moment_name") or record["moment"] or "(no moment)"
     segment = f"for {record['segment']}" if record["segment"] else "for all customers"
-    since = _when(record["started_at"])
+    since = format_when(record["started_at"])
     if event == "resolved":
         state = f"recovered {segment}" + (f" (broken since {since})" if since else "")
     else:
@@ -178,8 +183,8 @@ def _slack_blocks(record: dict[str, Any], text: str) -> list[dict[str, Any]]:
         ("Status", record["status"]),
         ("Severity", record["severity"]),
         ("Owner", record["owner"]),
-        ("Started", _when(record["started_at"])),
-        ("Detected", _when(record["detected_at"])),
+        ("Started", format_when(record["started_at"])),
+        ("Detected", format_when(record["detected_at"])),
         ("Impact", _impact(record)),
     ]
     fields = [

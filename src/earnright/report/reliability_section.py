@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -22,7 +21,7 @@ from earnright.reliability.budget import (
     ReliabilityReport,
     SegmentReliability,
 )
-from earnright.reliability.delivery import CURRENCY
+from earnright.reliability.delivery import format_money, format_when
 
 __all__ = ["MAX_INCIDENTS", "RELIABILITY_CSS", "order_incidents", "render_reliability_section"]
 
@@ -95,25 +94,9 @@ def _segment(text: str) -> str:
     return ", ".join(f"<code>{escape(part)}</code>" for part in text.split(SEGMENT_SEPARATOR))
 
 
-def _when(iso: Any) -> str:
-    """``2026-08-06`` for a midnight, else ``2026-08-06 14:00``; "–" when missing."""
-    if not iso:
-        return "–"
-    try:
-        moment = iso if isinstance(iso, datetime) else datetime.fromisoformat(str(iso))
-    except ValueError:
-        return escape(str(iso))
-    if moment.time() == datetime.min.time():
-        return moment.date().isoformat()
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def _money(value: float) -> str:
-    """An amount to 3 significant figures with thousands separators (41,701 → $41,700)."""
-    if value == 0 or not math.isfinite(value):
-        return f"{CURRENCY}{value:,.0f}"
-    digits = 2 - math.floor(math.log10(abs(value)))
-    return f"{CURRENCY}{round(value, min(digits, 0)):,.0f}"
+def _when(value: Any) -> str:
+    """The time as the alerts show it (escaped); "–" when missing."""
+    return escape(format_when(value)) or "–"
 
 
 def _intro(report: ReliabilityReport | None) -> str:
@@ -228,12 +211,12 @@ def _revenue(incident: Mapping[str, Any]) -> str:
         return UNKNOWN
     low, high = incident.get("revenue_at_risk_low"), incident.get("revenue_at_risk_high")
     band = (
-        f" <span class=iv>(95%: {_money(low)} to {_money(high)})</span>"
+        f" <span class=iv>(95%: {format_money(low)} to {format_money(high)})</span>"
         if low is not None and high is not None
         else ""
     )
     basis = BASIS.get(str(incident.get("churn_basis")), "basis not recorded")
-    return f"{_money(value)}{band}<br><span class=iv>{escape(basis)}</span>"
+    return f"{format_money(value)}{band}<br><span class=iv>{escape(basis)}</span>"
 
 
 def _incident_row(incident: Mapping[str, Any], names: Mapping[str, str]) -> str:
