@@ -43,6 +43,9 @@ def test_update_and_delete_touch_only_the_keyed_rows(tmp_path: Path) -> None:
         assert rows.name.tolist() == ["O'Hara's", "b"] and rows.batch_id.iloc[0] == 3
         wh.delete("units", {"unit_id": "B"})
         assert wh.table("units").unit_id.execute().tolist() == ["A"]
+        wh.insert("units", {"unit_id": ["C", "D"], "level": ["store", "store"]})
+        wh.delete("units", {"unit_id": ["A", "C"]})  # a list matches any of its values
+        assert wh.table("units").unit_id.execute().tolist() == ["D"]
         with pytest.raises(ValueError, match="key is required"):
             wh.delete("units", {})
 

@@ -88,8 +88,8 @@ def _save_states(wh: Warehouse, indicator: Indicator, states: dict[str, _SeriesS
     """Replace the indicator's stored states (call inside the run's transaction)."""
     t = wh.table("detector_state")
     keys = t.filter(t.series_key.startswith(f"{indicator.id}|")).series_key.execute()
-    for key in keys:
-        wh.delete("detector_state", {"series_key": key})
+    if len(keys):
+        wh.delete("detector_state", {"series_key": list(keys)})
     now = datetime.now(UTC).replace(tzinfo=None)
     kept = {seg: s for seg, s in states.items() if s.last_bucket is not None}
     if kept:

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import ibis
+import numpy as np
 import pandas as pd
 
 from earnright.config import Config, Indicator, Moment
@@ -284,23 +286,20 @@ def _leaf_dims(wh: Warehouse, config: Config, indicator: Indicator) -> tuple[lis
 
 
 def _leaf_sums(
-    wh: Warehouse, indicator: Indicator, dims: list[str], span: tuple[datetime, datetime]
+    wh: Warehouse, config: Config, indicator: Indicator, dims: list[str], incident: Incident
 ) -> pd.DataFrame:
-    """Per unit and metric-dimension leaf: readings, value sum, good and total (engine)."""
-    t = wh.table("metrics")
-    t = t.filter(
-        (t.metric == indicator.metric) & (t.observed_at >= span[0]) & (t.observed_at < span[1])
-    )
-    return (
-        t.group_by(["unit_id", *dims])
-        .aggregate(
-            readings=t.value.count(),
-            value=t.value.sum(),
-            good=t.good.sum(),
-            total=t.total.sum(),
-        )
-        .execute()
-    )
+    """Per leaf (unit × metric dimensions) with events in the incident's window: value sum,
+    good and total events there (``value, good, total``) and over the ``BASELINE`` before it
+    (``*_base``), from one engine scan."""
+    start, end = incident.window
+    ev = indicator_events(wh, indicator, config.reliability.step, (start - BASELINE, end))
+    now = ev.observed_at >= start
+    sums = {}
+    for name, col in (("value", ev._vsum), ("good", ev._good), ("total", ev._total)):
+        sums[name] = ibis.ifelse(now, col, 0.0).sum()
+        sums[f"{name}_base"] = ibis.ifelse(now, 0.0, col).sum()
+    leaves = ev.group_by(["unit_id", *dims]).aggregate(**sums).execute()
+    return leaves[leaves.total > 0]
 
 
 def _localize_incident(
@@ -311,23 +310,17 @@ def _localize_incident(
     levels, metric_dims = _leaf_dims(wh, config, indicator)
     if not levels and not metric_dims:
         return None
-    now = _leaf_sums(wh, indicator, metric_dims, incident.window)
-    before = _leaf_sums(
-        wh, indicator, metric_dims, (incident.started_at - BASELINE, incident.started_at)
-    )
-    keys = ["unit_id", *metric_dims]
-    leaves = now.merge(before, on=keys, how="left", suffixes=("", "_base"))
+    leaves = _leaf_sums(wh, config, indicator, metric_dims, incident)
     if indicator.measure == "events":
-        rate = (leaves.total_base - leaves.good_base) / leaves.total_base
-        overall = (before.total.sum() - before.good.sum()) / max(before.total.sum(), 1)
+        bad_base = leaves.total_base - leaves.good_base
+        overall = bad_base.sum() / max(leaves.total_base.sum(), 1)
         leaves["real"] = leaves.total - leaves.good
-        leaves["predict"] = rate.fillna(overall) * leaves.total
-    else:
-        mean = leaves.value_base / leaves.readings_base
-        overall = before.value.sum() / max(before.readings.sum(), 1)
+        leaves["predict"] = (bad_base / leaves.total_base).fillna(overall) * leaves.total
+    else:  # a threshold indicator's total is its readings with a value
+        overall = leaves.value_base.sum() / max(leaves.total_base.sum(), 1)
         leaves["real"] = leaves.value
-        leaves["predict"] = mean.fillna(overall) * leaves.readings
-    leaves = leaves.dropna(subset=["real", "predict"])
+        leaves["predict"] = (leaves.value_base / leaves.total_base).fillna(overall) * leaves.total
+    leaves = leaves.replace([np.inf, -np.inf], np.nan).dropna(subset=["real", "predict"])
     leaves = leaves.merge(ancestors, on="unit_id", how="left")
     for dim in metric_dims:
         leaves = leaves[leaves[dim] != "all"]
@@ -431,8 +424,17 @@ def _scan_and_group(
     clock = run.data_until or _utcnow()
     ancestors = _unit_ancestors(wh, config)
 
+    located: dict[tuple[str, datetime, datetime], str | None] = {}
+
+    def locate(incident: Incident) -> str | None:
+        """Localise once per incident window (a candidate is confirmed on the same window)."""
+        key = (incident.incident_id, *incident.window)
+        if key not in located:
+            located[key] = _localize_incident(wh, config, indicator, incident, ancestors)
+        return located[key]
+
     def confirm(candidate: Incident, alerted: set[str]) -> str | None:
-        segment = _localize_incident(wh, config, indicator, candidate, ancestors)
+        segment = locate(candidate)
         if segment is None:  # nothing to search: the alerted segment is all we know
             return candidate.segment
         if segment == "" and "" not in alerted:
@@ -449,7 +451,7 @@ def _scan_and_group(
     grouping.resolve_quiet(clock, settings.resolve_after)
     history = _load_incidents(wh, status="resolved")
     for incident in grouping.touched.values():
-        segment = _localize_incident(wh, config, indicator, incident, ancestors)
+        segment = locate(incident)
         if segment:  # the whole window names the segment best; keep the first one otherwise
             incident.segment = segment
         if incident.incident_id in grouping.opened:

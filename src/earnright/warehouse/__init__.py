@@ -49,13 +49,20 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _condition(column: str, value: Any) -> str:
+    if value is None:
+        return f"{_quote(column)} IS NULL"
+    if isinstance(value, list | tuple):  # any of these values
+        if not value:
+            return "FALSE"
+        return f"{_quote(column)} IN ({', '.join(_literal(v) for v in value)})"
+    return f"{_quote(column)} = {_literal(value)}"
+
+
 def _where(key: dict[str, Any]) -> str:
     if not key:
         raise ValueError("a key is required; refusing to touch every row")
-    return " AND ".join(
-        f"{_quote(c)} IS NULL" if v is None else f"{_quote(c)} = {_literal(v)}"
-        for c, v in key.items()
-    )
+    return " AND ".join(_condition(c, v) for c, v in key.items())
 
 
 def _sql_type(dtype: dt.DataType) -> str:
@@ -115,7 +122,9 @@ class Warehouse:
         self.execute_sql("COMMIT")
 
     def update(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
-        """Set ``values`` on the rows matching every ``key`` column (inside any transaction)."""
+        """Set ``values`` on the rows matching every ``key`` column (inside any transaction).
+
+        A key value that is a list matches any of its values."""
         sets = ", ".join(f"{_quote(c)} = {_literal(v)}" for c, v in values.items())
         self.execute_sql(f"UPDATE {_quote(table)} SET {sets} WHERE {_where(key)}")
 
