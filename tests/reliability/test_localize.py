@@ -26,6 +26,7 @@ from earnright.reliability.search import (
     critical_z,
     half_sample_mode,
     leaf_deviation,
+    nested_dims,
 )
 
 B0 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "squeeze_B0"
@@ -156,6 +157,70 @@ def test_leaves_that_agree_with_the_forecast_are_the_reference() -> None:
     for cause in planted:
         frame = plant(frame, cause, -0.5)  # 62% of the leaves move together, 38% do not
     assert found(frame) == planted  # not c6, c7, c8 "rising" against the majority
+
+
+# -- a unit hierarchy ----------------------------------------------------------------------
+HIERARCHY = ["store", "district", "region", "daypart"]  # finest unit first, as incidents do
+
+
+def make_chain(seed: int, noise: float = 0.1, region_r3_districts: int = 3) -> pd.DataFrame:
+    """Regions R1..R3 of districts of 5 stores (R3 may hold one), × 3 dayparts; daily-sized
+    leaves, real = forecast × (1 + N(0, noise))."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(1, 4):
+        for d in range(1, (region_r3_districts if r == 3 else 3) + 1):
+            for s in range(1, 6):
+                store = f"S{r}{d}{s}"
+                for part in ("morning", "afternoon", "evening"):
+                    rows.append([store, f"D{r}{d}", f"R{r}", part])
+    frame = pd.DataFrame(rows, columns=HIERARCHY)
+    predict = rng.uniform(20, 60, len(frame))
+    frame["predict"] = predict
+    frame["real"] = predict * (1 + rng.normal(0, noise, len(frame)))
+    return frame
+
+
+def hit(frame: pd.DataFrame, stores: list[str], change: float = 0.8) -> pd.DataFrame:
+    out = frame.copy()
+    out.loc[out.store.isin(stores), "real"] *= 1 + change
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_most_stores_of_a_district_are_named_store_by_store(seed: int) -> None:
+    """4 of a district's 5 stores hit: the district outscores each store, but its fifth store
+    clearly did not move, so the cause is the four stores, not the district."""
+    stores = ["S121", "S122", "S124", "S125"]
+    assert found_in(hit(make_chain(seed), stores)) == {f"store={s}" for s in stores}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_whole_district_hit_is_named_as_the_district(seed: int) -> None:
+    stores = [f"S12{s}" for s in range(1, 6)]
+    assert found_in(hit(make_chain(seed), stores)) == {"district=D12"}
+
+
+def test_a_district_alone_in_its_region_is_named_by_the_finer_unit() -> None:
+    """R3 holds only D31: both name the same leaves, and the finer unit (searched first) wins."""
+    frame = make_chain(3, region_r3_districts=1)
+    evening = frame.store.str.startswith("S31") & (frame.daypart == "evening")
+    frame.loc[evening, "real"] *= 1.8
+    assert found_in(frame) == {"daypart=evening&district=D31"}
+
+
+def test_nested_dimensions_are_read_from_the_leaves() -> None:
+    frame = make_chain(1)
+    codes = [pd.factorize(frame[d])[0].astype(np.intp) for d in HIERARCHY]
+    pairs = nested_dims(build_cuboids(codes, 2))
+    store, district, region, daypart = range(4)
+    assert {(store, district), (store, region), (district, region)} <= pairs
+    assert not {(district, store), (region, district)} & pairs
+    assert not any(daypart in pair for pair in pairs)
+
+
+def found_in(frame: pd.DataFrame) -> set[str]:
+    return {c.cause for c in localize(frame, HIERARCHY)}
 
 
 def test_max_layer_limits_the_search() -> None:

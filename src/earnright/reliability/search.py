@@ -38,6 +38,7 @@ __all__ = [
     "fit_scales",
     "half_sample_mode",
     "leaf_deviation",
+    "nested_dims",
     "score_leaves",
     "search_causes",
 ]
@@ -49,6 +50,7 @@ MIN_CLASS_LEAVES = 50  # ... each with at least this many leaves
 COVERAGE = 0.25  # the normal level: the densest quarter of the leaves, or 0 if that many agree
 CLIP = 3.0  # noise model: leaves beyond CLIP σ of the normal level are left out of its fit
 NOISE_FLOOR = 1e-6  # smallest noise scale, in units of relative deviation
+NORMAL_SHARE = 0.1  # a cause is split when children this share of its forecast clearly did not move
 TIE = 1e-9  # relative margin within which a lower layer wins (parsimony)
 # sd of a standard normal truncated to ±3, and the lower quartile of |N(0, 1)|
 _TRUNCATED_SD = 0.986577
@@ -269,6 +271,7 @@ def search_causes(
     """
     deviation = leaf_deviation(real, predict)
     active = (real + predict) > 0
+    nested = nested_dims(cuboids)
     threshold: float | None = None
     found: list[Finding] = []
     while len(found) < max_causes and active.sum() >= 3:
@@ -278,7 +281,113 @@ def search_causes(
             threshold = critical_z(alpha, live)
         if abs(z) < threshold:
             break
-        claimed = active & (cuboid.inverse == element)
-        found.append(Finding(cuboid, element, z, claimed))
-        active = active & ~claimed
-    return found
+        scored = (residual, weight, predict)
+        for part, part_element in _split(cuboids, cuboid, element, scored, active, nested):
+            claimed = active & (part.inverse == part_element)
+            found.append(_finding(cuboids, part, part_element, residual, weight, claimed))
+            active = active & ~claimed
+    return found[:max_causes]
+
+
+def nested_dims(cuboids: list[Cuboid]) -> set[tuple[int, int]]:
+    """Pairs (d, p) of dimensions where every value of d lies within one value of p (a store
+    within its district), read from the leaves: d's cuboid has as many elements as (d, p)'s."""
+    by_dims = {c.dims: c for c in cuboids}
+    pairs = set()
+    for (a, b), pair in ((k, c) for k, c in by_dims.items() if len(k) == 2):
+        for d, p in ((a, b), (b, a)):
+            if by_dims[(d,)].size == pair.size:
+                pairs.add((d, p))
+    return pairs
+
+
+def _finding(
+    cuboids: list[Cuboid],
+    cuboid: Cuboid,
+    element: int,
+    residual: Floats,
+    weight: Floats,
+    claimed: Mask,
+) -> Finding:
+    """The finding for ``claimed``, named by the fewest dimensions that hold exactly its leaves
+    (``store=S1`` rather than ``district=D1&store=S1``)."""
+    members = cuboid.inverse == element
+    first = int(np.flatnonzero(members)[0])
+    for other in cuboids:
+        smaller = other.layer < cuboid.layer and set(other.dims) < set(cuboid.dims)
+        if smaller and np.array_equal(other.inverse == other.inverse[first], members):
+            cuboid, element = other, int(other.inverse[first])
+            break
+    w = weight[claimed]
+    z = float((w * residual[claimed]).sum() / np.sqrt(w.sum())) if w.sum() > 0 else 0.0
+    return Finding(cuboid, element, z, claimed)
+
+
+def _split(
+    cuboids: list[Cuboid],
+    cuboid: Cuboid,
+    element: int,
+    scored: tuple[Floats, Floats, Floats],
+    active: Mask,
+    nested: set[tuple[int, int]],
+    alpha: float = ALPHA,
+) -> list[tuple[Cuboid, int]]:
+    """The element, or the hit children it holds when a material part of it clearly did not move.
+
+    A parent with most children hit outscores each hit child, yet its normal children break the
+    ripple effect. Only a dimension nested in one of the parent's (a store in a district) splits
+    it: crossing dimensions overlap, and a child that moved differently there is another cause's
+    overlap, which the greedy search finds on its own. For each such cuboid one dimension finer,
+    every child's shift is the
+    forecast-weighted mean of its leaves' residuals (large leaves speak loudest: small counts
+    round a relative shift away), with its standard error from the leaves' noise scales. A split
+    needs children that certainly moved (past the Bonferroni threshold over all children
+    tested); the children nearer no shift than the moved children's mean must hold at least
+    ``NORMAL_SHARE`` of the parent's forecast and, together, show no certain shift of their own
+    (another cause overlapping this one moves them differently) while lying that certainly below
+    the moved level. The finer cuboid with the strongest such evidence wins, and each hit child
+    is split again in turn.
+    """
+    residual, weight, size = scored
+    inside = active & (cuboid.inverse == element)
+    w, r, f = weight[inside], residual[inside], size[inside]
+    sign = 1.0 if (w * r).sum() >= 0 else -1.0
+    finer = [
+        c
+        for c in cuboids
+        if c.layer == cuboid.layer + 1
+        and set(cuboid.dims) < set(c.dims)
+        and any((d, p) in nested for d in set(c.dims) - set(cuboid.dims) for p in cuboid.dims)
+    ]
+    sums = []
+    for child in finer:
+        codes = child.inverse[inside]
+        sf = np.bincount(codes, weights=f, minlength=child.size)
+        sfr = np.bincount(codes, weights=sign * f * r, minlength=child.size)
+        sff = np.bincount(codes, weights=f**2 / np.maximum(w, 1e-300), minlength=child.size)
+        present = np.flatnonzero((sf > 0) & (sff > 0))
+        sums.append((child, present, sf[present], sfr[present], sff[present]))
+    critical = critical_z(alpha, sum(len(p) for _, p, *_ in sums))
+    best: tuple[float, Cuboid, Ints] | None = None
+    for child, present, sf, sfr, sff in sums:
+        shift, se = sfr / sf, np.sqrt(sff) / sf
+        sure = shift >= critical * se
+        if not sure.any() or sure.all():
+            continue
+        moved = float((shift[sure] / se[sure] ** 2).sum() / (1 / se[sure] ** 2).sum())
+        rest = shift < moved / 2
+        if sf[rest].sum() < NORMAL_SHARE * f.sum():
+            continue
+        level = sfr[rest].sum() / sf[rest].sum()
+        level_se = np.sqrt(sff[rest].sum()) / sf[rest].sum()
+        evidence = (moved - level) / level_se
+        if level < critical * level_se <= evidence and (best is None or evidence > best[0]):
+            best = (evidence, child, present[~rest])
+    if best is None:
+        return [(cuboid, element)]
+    _, child, elements = best
+    return [
+        part
+        for e in elements
+        for part in _split(cuboids, child, int(e), scored, active, nested, alpha)
+    ]
