@@ -11,7 +11,8 @@ causal: each alert uses only earlier data) and scores the incidents against ``tr
 - **detection rate**: planted incidents with a detected incident of the same metric whose window
   overlaps theirs; **right segment**: the detected segment names exactly the planted one
   (``platform=android&region=R03``; ``daypart=evening&district=D007``; ``district=D002``; for
-  queue incidents at a few stores, every one of those stores and nothing else).
+  queue incidents at a few stores, every one of those stores and nothing else), compared by the
+  stores and conditions named: a region that holds one district is that district.
 - **false alerts per week**: detected incidents that overlap no planted incident of their metric,
   per week of data.
 - **lead time over the survey signal**: for each planted incident, the first day on which the
@@ -42,8 +43,9 @@ import pandas as pd
 from scipy.stats import t as student_t
 
 from demo_cache import cached_demo, say  # bench/ is on sys.path when a bench runs
+from earnright.listening.scorecard import unit_ancestors
 from earnright.reliability.incidents import Incident, list_incidents, run_detection
-from earnright.reliability.localize import format_cause
+from earnright.reliability.localize import format_cause, parse_cause
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
 
@@ -53,6 +55,36 @@ RESULTS = ROOT / "results"
 BASELINE_DAYS = 56
 SURVEY_HORIZON_DAYS = 60
 DETECTION_TABLES = ("incidents", "alerts", "outbox", "detector_state")
+UNIT_LEVELS = ("company", "region", "district", "store")  # the demo's levels
+ALL = "*"
+
+
+def segment_cells(causes: set[str], stores_of: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """What a segment denotes: its (store, other conditions) pairs. Names of the same stores are
+    the same segment: ``region=R01`` is ``district=D001`` when the region holds only that
+    district, and a district is its stores. ``stores_of`` maps a unit (or ``ALL``) to its stores.
+    """
+    cells = set()
+    for cause in causes:
+        cond = parse_cause(cause) if cause else {}
+        units = [v for d, v in cond.items() if d in UNIT_LEVELS]
+        rest = format_cause({d: v for d, v in cond.items() if d not in UNIT_LEVELS})
+        stores = set.intersection(*(stores_of[u] for u in units)) if units else stores_of[ALL]
+        cells |= {(store, rest) for store in stores}
+    return cells
+
+
+def stores_by_unit(wh: Warehouse) -> dict[str, set[str]]:
+    units = wh.table("units").select("unit_id", "level", "parent_id").execute()
+    stores = set(units.unit_id[units.level == "store"])
+    out: dict[str, set[str]] = {ALL: stores}
+    for level in UNIT_LEVELS:
+        for unit, ancestor in unit_ancestors(units, list(UNIT_LEVELS), level).itertuples(
+            index=False
+        ):
+            if unit in stores:
+                out.setdefault(ancestor, set()).add(unit)
+    return out
 
 
 def expected_causes(planted: dict[str, Any]) -> set[str]:
@@ -119,6 +151,7 @@ def survey_signal_day(wh: Warehouse, planted: dict[str, Any]) -> float:
 
 def score_seed(wh: Warehouse, truth: dict[str, Any], weeks: float) -> dict[str, Any]:
     found = list_incidents(wh)
+    stores_of = stores_by_unit(wh)
     planted_rows, matched_ids = [], set()
     for planted in truth["incidents"]:
         hits = [i for i in found if _overlaps(i, planted)]
@@ -136,7 +169,7 @@ def score_seed(wh: Warehouse, truth: dict[str, Any], weeks: float) -> dict[str, 
             "detected": best is not None,
             "incident": best.incident_id if best else None,
             "segment": sorted(got),
-            "right_segment": got == want,
+            "right_segment": segment_cells(got, stores_of) == segment_cells(want, stores_of),
             "detected_after_days": detected,
             "survey_signal_days": survey,
             "lead_days": survey - detected if detected is not None else None,

@@ -112,6 +112,19 @@ def test_planted_spike_and_level_shift_are_alerts_at_once(seed: int) -> None:
     assert (shift_scores[at : at + 3] >= THRESHOLD).any()
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_seasonal_model_still_warming_up_does_not_blind_the_series(seed: int) -> None:
+    """Daily points with quieter weekdays: the weekly model fits best from its fourth week but
+    has too few residuals to score until about day 40. A level shift on days 33-39 must still
+    be scored (it scored 0 throughout in four of these five series before)."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2025-10-01", periods=60, freq="D")
+    values = np.where(days.day_of_week >= 5, 4.0, 2.5) + rng.normal(0, 0.3, len(days))
+    values[33:40] *= 2.5
+    scores = score_series(days, values)
+    assert scores[33:40].max() >= THRESHOLD
+
+
 def test_scores_are_in_unit_interval_on_awkward_input() -> None:
     stamps = pd.date_range("2026-01-01", periods=3000, freq="h")
     flat = np.full(3000, 7.0)

@@ -165,6 +165,8 @@ class AnomalyDetector:
             if residuals[name] is not None
             and flat is not None
             and (self.errors[name] or 0.0) < p.seasonal_gain * flat
+            and len(self.signals[name].short) >= p.min_history  # a model that cannot score yet
+            # would leave the series unwatched
         ]
         seasonal = [min(fits)[1]] if fits else []
         values: dict[str, float | None] = {name: residuals[name] for name in seasonal}

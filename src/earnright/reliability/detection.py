@@ -55,11 +55,15 @@ class Alert:
         return f"{self.indicator}|{self.segment}|{self.rule}|{self.bucket.isoformat()}"
 
 
-def detector_params(step: timedelta) -> DetectorParams:
+def detector_params(step: timedelta, threshold: float) -> DetectorParams:
     """The anomaly detector's settings for a series of this step: a year of long memory (at
-    most 5,000 points, the NAB-scored default), so the state stays small for daily series."""
+    most 5,000 points, the NAB-scored default), so the state stays small for daily series, and
+    the alert threshold of ``[reliability]``: a point below it must not silence the series
+    for the detector's rest period."""
     per_year = int(timedelta(days=365) / step)
-    return DetectorParams(long_window=max(DetectorParams.short_window, min(5000, per_year)))
+    return DetectorParams(
+        long_window=max(DetectorParams.short_window, min(5000, per_year)), threshold=threshold
+    )
 
 
 @dataclass
@@ -72,14 +76,16 @@ def _series_key(indicator: Indicator, segment: str) -> str:
     return f"{indicator.id}|{segment}"
 
 
-def _load_states(wh: Warehouse, indicator: Indicator, step: timedelta) -> dict[str, _SeriesState]:
+def _load_states(
+    wh: Warehouse, indicator: Indicator, params: DetectorParams
+) -> dict[str, _SeriesState]:
     t = wh.table("detector_state")
     rows = t.filter(t.series_key.startswith(f"{indicator.id}|")).execute()
     states = {}
     for key, last, state in zip(rows.series_key, rows.last_bucket, rows.state, strict=True):
         detector = AnomalyDetector.from_dict(json.loads(state))
-        if detector.params != detector_params(step):  # settings changed: learn afresh
-            detector = AnomalyDetector(detector_params(step))
+        if detector.params != params:  # settings changed: learn afresh
+            detector = AnomalyDetector(params)
         states[key.partition("|")[2]] = _SeriesState(pd.Timestamp(last).to_pydatetime(), detector)
     return states
 
@@ -124,7 +130,7 @@ def _anomaly_alerts(
     alerts = []
     for segment, frame in series.groupby("segment", sort=True):
         state = states.setdefault(
-            str(segment), _SeriesState(None, AnomalyDetector(detector_params(step)))
+            str(segment), _SeriesState(None, AnomalyDetector(detector_params(step, threshold)))
         )
         if state.last_bucket is not None:
             frame = frame[frame.bucket > state.last_bucket]
@@ -192,7 +198,8 @@ def scan_indicator(
     commit together). A first scan streams the whole history.
     """
     step = config.reliability.step
-    states = _load_states(wh, indicator, step)
+    settings = config.reliability
+    states = _load_states(wh, indicator, detector_params(step, settings.anomaly_threshold))
     known = [s.last_bucket for s in states.values() if s.last_bucket is not None]
     done = min(known) if known else None
     lookback = max((a.long for a in config.reliability.burn_alerts), default=step)

@@ -324,10 +324,7 @@ def _localize_incident(
     leaves = leaves.merge(ancestors, on="unit_id", how="left")
     for dim in metric_dims:
         leaves = leaves[leaves[dim] != "all"]
-    # finest unit level first: when a region holds one district, the two name the same leaves
-    # and the first cuboid searched wins the tie, so the finer (the planted) unit is named
-    order = config.units.levels
-    dims = [*sorted(levels, key=order.index, reverse=True), *metric_dims]
+    dims = [*levels, *metric_dims]
     worse_is_up = not (indicator.measure == "threshold" and indicator.good_when == "above")
     causes = localize(leaves.fillna({d: "null" for d in dims}), dims)
     found = [c.cause for c in causes if (c.z > 0) == worse_is_up]
