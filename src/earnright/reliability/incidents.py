@@ -286,12 +286,16 @@ def _leaf_dims(wh: Warehouse, config: Config, indicator: Indicator) -> tuple[lis
 
 
 def _leaf_sums(
-    wh: Warehouse, config: Config, indicator: Indicator, dims: list[str], incident: Incident
+    wh: Warehouse,
+    config: Config,
+    indicator: Indicator,
+    dims: list[str],
+    window: tuple[datetime, datetime],
 ) -> pd.DataFrame:
-    """Per leaf (unit × metric dimensions) with events in the incident's window: value sum,
-    good and total events there (``value, good, total``) and over the ``BASELINE`` before it
-    (``*_base``), from one engine scan."""
-    start, end = incident.window
+    """Per leaf (unit × metric dimensions) with events in ``window``: value sum, good and total
+    events there (``value, good, total``) and over the ``BASELINE`` before it (``*_base``),
+    from one engine scan."""
+    start, end = window
     ev = indicator_events(wh, indicator, config.reliability.step, (start - BASELINE, end))
     now = ev.observed_at >= start
     sums = {}
@@ -303,14 +307,18 @@ def _leaf_sums(
 
 
 def _localize_incident(
-    wh: Warehouse, config: Config, indicator: Indicator, incident: Incident, ancestors: pd.DataFrame
+    wh: Warehouse,
+    config: Config,
+    indicator: Indicator,
+    window: tuple[datetime, datetime],
+    ancestors: pd.DataFrame,
 ) -> str | None:
-    """The root causes of the incident's window ("" when every leaf moved alike), or None
+    """The root causes of the indicator in ``window`` ("" when every leaf moved alike), or None
     when there is nothing to search."""
     levels, metric_dims = _leaf_dims(wh, config, indicator)
     if not levels and not metric_dims:
         return None
-    leaves = _leaf_sums(wh, config, indicator, metric_dims, incident)
+    leaves = _leaf_sums(wh, config, indicator, metric_dims, window)
     if indicator.measure == "events":
         bad_base = leaves.total_base - leaves.good_base
         overall = bad_base.sum() / max(leaves.total_base.sum(), 1)
@@ -426,11 +434,12 @@ def _scan_and_group(
 
     located: dict[tuple[str, datetime, datetime], str | None] = {}
 
-    def locate(incident: Incident) -> str | None:
-        """Localise once per incident window (a candidate is confirmed on the same window)."""
-        key = (incident.incident_id, *incident.window)
+    def locate(incident: Incident, until: datetime | None = None) -> str | None:
+        """Localise once per window: from the start to ``until`` (default: the last alert)."""
+        window = (incident.started_at, until or incident.last_alert_at)
+        key = (incident.incident_id, *window)
         if key not in located:
-            located[key] = _localize_incident(wh, config, indicator, incident, ancestors)
+            located[key] = _localize_incident(wh, config, indicator, window, ancestors)
         return located[key]
 
     def confirm(candidate: Incident, alerted: set[str]) -> str | None:
@@ -451,8 +460,10 @@ def _scan_and_group(
     grouping.resolve_quiet(clock, settings.resolve_after)
     history = _load_incidents(wh, status="resolved")
     for incident in grouping.touched.values():
-        segment = locate(incident)
-        if segment:  # the whole window names the segment best; keep the first one otherwise
+        # the whole episode names the segment best: an anomaly alert is followed by the
+        # detector's rest, so the episode runs until the incident resolves (or now)
+        segment = locate(incident, min(clock, incident.last_alert_at + settings.resolve_after))
+        if segment:  # keep the first one when the episode names none
             incident.segment = segment
         if incident.incident_id in grouping.opened:
             incident.started_at = _onset(wh, config, indicator, incident, ancestors)
