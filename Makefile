@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo test lint typecheck unit bench clean chromium
+.PHONY: demo test lint typecheck unit bench clean chromium postgres
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ chromium:
 	@command -v chromium >/dev/null || { \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium; }
 
-unit: $(STAMP) chromium
+# PostgreSQL tests start their own throwaway server from Debian's binaries (installed if missing).
+postgres:
+	@sh scripts/postgres.sh
+
+unit: $(STAMP) chromium postgres
 	$(BIN)/pytest
 
 test: lint typecheck unit

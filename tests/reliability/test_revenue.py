@@ -19,6 +19,7 @@ import pytest
 from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
+from earnright.reliability import revenue
 from earnright.reliability.revenue import (
     FOLLOW_UP,
     ChurnEffect,
@@ -26,8 +27,10 @@ from earnright.reliability.revenue import (
     RevenueAtRisk,
     affected_customers,
     extra_churn_interval,
+    follow_up_window,
     measure_extra_churn,
     pool_extra_churn,
+    pool_history,
     revenue_at_risk,
 )
 from earnright.workspace import Workspace, find_workspace, init_workspace
@@ -274,7 +277,8 @@ def test_incomplete_follow_up_gives_none(churn_ws: Workspace) -> None:
 
 def test_observed_basis_multiplies_customers_value_and_churn(churn_ws: Workspace) -> None:
     with churn_ws.warehouse(read_only=True) as wh:
-        result = revenue_at_risk(wh, churn_ws.config, NOW, history=[OLD, OTHER])
+        history = [measure_extra_churn(wh, churn_ws.config, e) for e in (OLD, OTHER)]
+        result = revenue_at_risk(wh, churn_ws.config, NOW, history=[e for e in history if e])
         own = measure_extra_churn(wh, churn_ws.config, NOW)
     assert own is not None
     assert result.basis == "observed" and result.episodes == 1
@@ -295,10 +299,10 @@ def test_history_basis_prefers_the_same_indicator(churn_ws: Workspace) -> None:
     with churn_ws.warehouse(read_only=True) as wh:
         old = measure_extra_churn(wh, config, OLD)
         other = measure_extra_churn(wh, config, OTHER)
-        same = revenue_at_risk(wh, config, NOW, history=[OLD, OTHER, NOW], as_of=as_of)
+        assert old is not None and other is not None
+        same = revenue_at_risk(wh, config, NOW, history=[old, other], as_of=as_of)
         new_kind = Exposure(NOW.segments, NOW.start, NOW.end, "z")
-        pooled_all = revenue_at_risk(wh, config, new_kind, history=[OLD, OTHER], as_of=as_of)
-    assert old is not None and other is not None
+        pooled_all = revenue_at_risk(wh, config, new_kind, history=[old, other], as_of=as_of)
     assert same.basis == "history" and same.episodes == 1
     assert same.extra_churn == pytest.approx(old.extra_churn)
     assert same.extra_churn_high == pytest.approx(old.extra_churn_high)
@@ -312,14 +316,71 @@ def test_history_basis_prefers_the_same_indicator(churn_ws: Workspace) -> None:
 
 
 def test_no_measured_history_gives_basis_none_and_null_revenue(churn_ws: Workspace) -> None:
+    as_of = D("2026-03-20")  # before OLD's and OTHER's follow-up is complete
     with churn_ws.warehouse(read_only=True) as wh:
-        result = revenue_at_risk(
-            wh, churn_ws.config, NOW, history=[OLD, OTHER], as_of=D("2026-03-20")
-        )
+        measured = [measure_extra_churn(wh, churn_ws.config, e, as_of=as_of) for e in (OLD, OTHER)]
+        assert measured == [None, None]
+        result = revenue_at_risk(wh, churn_ws.config, NOW, history=[], as_of=as_of)
     assert result.basis == "none" and result.episodes == 0
     assert result.customers_affected == 5 and result.customer_value > 0
     assert result.extra_churn is None and result.extra_churn_low is None
     assert result.revenue_at_risk is None and result.revenue_at_risk_high is None
+
+
+@pytest.fixture
+def churn_scans(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, datetime]]:
+    """The follow-up window of every churn measurement (the grouped count over transactions)."""
+    calls: list[tuple[datetime, datetime]] = []
+    count = revenue._churn_counts
+
+    def counted(wh: Any, exposed: Any, control: Any, window: Any) -> Any:
+        calls.append(window)
+        return count(wh, exposed, control, window)
+
+    monkeypatch.setattr(revenue, "_churn_counts", counted)
+    return calls
+
+
+def test_stored_counts_price_without_measuring_again(
+    churn_ws: Workspace, churn_scans: list[tuple[datetime, datetime]]
+) -> None:
+    """An effect rebuilt from its four counts is the measured one, and pricing with it, or
+    pooling already-measured history, scans no churn again."""
+    config = churn_ws.config
+    with churn_ws.warehouse(read_only=True) as wh:
+        old, other, own = (measure_extra_churn(wh, config, e) for e in (OLD, OTHER, NOW))
+        assert old is not None and other is not None and own is not None
+        assert churn_scans == [follow_up_window(config, e) for e in (OLD, OTHER, NOW)]
+        counts = (own.exposed_churned, own.exposed, own.control_churned, own.control)
+        stored = ChurnEffect.from_counts(counts, follow_up_window(config, NOW), NOW.indicator)
+        assert stored == own
+        churn_scans.clear()
+        given = revenue_at_risk(wh, config, NOW, history=[old, other], effect=stored)
+        new_kind = Exposure(NOW.segments, NOW.start, NOW.end, "z")
+        pooled = revenue_at_risk(wh, config, new_kind, history=[old, other], effect=None)
+        assert churn_scans == []
+        measured = revenue_at_risk(wh, config, NOW, history=[old, other])  # measures its own
+        assert churn_scans == [follow_up_window(config, NOW)]
+        with pytest.raises(ValueError, match="another exposure"):
+            revenue_at_risk(wh, config, NOW, effect=old)
+    assert given == measured and given.basis == "observed"
+    direct = pool_extra_churn([old, other])
+    assert direct is not None and pooled.basis == "history" and pooled.episodes == 2
+    assert pooled.extra_churn == pytest.approx(direct.extra_churn, abs=1e-15)
+    assert pooled.extra_churn_low == pytest.approx(max(direct.prediction_low, 0.0), abs=1e-15)
+    assert pooled.extra_churn_high == pytest.approx(direct.prediction_high, abs=1e-15)
+
+
+def test_pool_history_prefers_the_same_indicator_else_pools_all() -> None:
+    window = (D("2026-01-01"), D("2026-02-26"))
+    x1 = ChurnEffect.from_counts((60, 300, 100, 1000), window, "x")
+    x2 = ChurnEffect.from_counts((90, 300, 100, 1000), window, "x")
+    y = ChurnEffect.from_counts((20, 300, 100, 1000), window, "y")
+    assert pool_history([x1, y, x2], "x") == pool_extra_churn([x1, x2])
+    assert pool_history([x1, y, x2], "y") == pool_extra_churn([y])
+    assert pool_history([x1, y, x2], "z") == pool_extra_churn([x1, y, x2])
+    assert pool_history([x1, y, x2]) == pool_extra_churn([x1, y, x2])  # no indicator: all
+    assert pool_history([], "x") is None
 
 
 # -- the estimator -------------------------------------------------------------------------
@@ -426,10 +487,12 @@ def measure_demo(root: Path, stores: int, seed: int) -> list[dict[str, Any]]:
     run = run_demo(root, stores=stores, seed=seed)
     truth = json.loads(run.truth.read_text())
     ws = find_workspace(run.workspace)
-    history = [exposure_of(i) for i in truth["incidents"]]
+    exposures = [exposure_of(i) for i in truth["incidents"]]
     rows = []
     with ws.warehouse(read_only=True) as wh:
-        for incident, exposure in zip(truth["incidents"], history, strict=True):
+        measured = [measure_extra_churn(wh, ws.config, e) for e in exposures]
+        history = [e for e in measured if e is not None]
+        for incident, exposure in zip(truth["incidents"], exposures, strict=True):
             started = time.monotonic()
             rows.append(
                 {

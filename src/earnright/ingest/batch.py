@@ -348,6 +348,7 @@ def _commit(
 ) -> None:
     unique = staging.unique_rows()
     with wh.transaction():
+        wh.lock("ingest")  # PostgreSQL: concurrent ingests take batch ids and dedupe in turn
         batches = wh.table("batches")
         batch_id = int(batches.batch_id.max().fill_null(0).execute()) + 1
         if spec.open_columns:

@@ -424,7 +424,7 @@ def _mentions(text: ir.StringValue, keywords: list[str]) -> ir.IntegerValue:
             found = text.contains(f" {word}")
         else:
             found = text.contains(f" {word} ") | text.contains(f" {word}s ")
-        hits = hits + found.cast("int64")
+        hits = hits + found.cast("int32").cast("int64")  # PostgreSQL: bool -> int4 only
     return hits
 
 

@@ -78,6 +78,8 @@ NEGATIVE_WORDS = (
     "disappointing", "ignored", "lost", "closed", "out of stock", "run out", "untidy", "messy",
     "buggy", "unfriendly", "dismissive", "worse", "elsewhere", "stressed", "nuisance", "gaps",
 )  # fmt: skip
+# A word boundary in each engine's regular expressions (in PostgreSQL's, \b is a backspace).
+_WORD_EDGE = {"duckdb": r"\b", "postgres": r"\y"}
 CHI2_MEDIAN = float(stats.chi2.median(1))  # 0.4549…
 MIN_UNITS_FOR_INFLATION = 10
 MIN_UNITS = 3  # a typical change needs at least this many units tested
@@ -202,12 +204,15 @@ def _window(
     return first, start, end, labels
 
 
-def _comment_tone(comment: ir.StringColumn) -> tuple[ir.BooleanColumn, ir.BooleanColumn]:
+def _comment_tone(
+    comment: ir.StringColumn, backend: str = "duckdb"
+) -> tuple[ir.BooleanColumn, ir.BooleanColumn]:
     """(commented, positive): positive when it holds more positive terms than negative ones."""
     text = comment.lower()
+    edge = _WORD_EDGE.get(backend, r"\b")
 
     def count(terms: tuple[str, ...]) -> ir.IntegerColumn:
-        return text.re_split(r"\b(" + "|".join(terms) + r")\b").length() - 1
+        return text.re_split(edge + "(" + "|".join(terms) + ")" + edge).length() - 1
 
     commented = comment.notnull() & (comment.strip().length() > 0)
     return commented, commented & (count(POSITIVE_WORDS) > count(NEGATIVE_WORDS))
@@ -218,35 +223,37 @@ def _driver_score(fb: ir.Table, drivers: list[Question]) -> ir.FloatingColumn:
     if not drivers:
         return ibis.null("float64")
     parts = [((fb[q.id] - q.min) / (q.max - q.min)).fill_null(0.0) for q in drivers]
-    counts = [fb[q.id].notnull().cast("float64") for q in drivers]
+    counts = [fb[q.id].notnull().cast("int32").cast("float64") for q in drivers]
     total, count = sum(parts[1:], parts[0]), sum(counts[1:], counts[0])
     return (count > 0).ifelse(total / count, ibis.null("float64"))
 
 
-def _answer_scan(fb: ir.Table, score: Question, drivers: list[Question], grain: Grain) -> ir.Table:
+def _answer_scan(
+    fb: ir.Table, score: Question, drivers: list[Question], grain: Grain, backend: str
+) -> ir.Table:
     """Per unit, period and stratum: answers, 10s, promoters, detractors, comment tone.
 
     A response's stratum is its mean driver answer (rounded to 1/BUCKETS of the scale, or none)
     crossed with its comment (none, positive, other).
     """
     mean = _driver_score(fb, drivers)
-    commented, positive = _comment_tone(fb.comment)
+    commented, positive = _comment_tone(fb.comment, backend)
     level = mean.isnull().ifelse(0, (mean * BUCKETS).round().cast("int64") + 1)
     tone = positive.ifelse(1, commented.ifelse(2, 0))
     fb = fb.mutate(
         period_start=truncate(fb.responded_at, grain),
         bucket=level * 3 + tone,
         drv=mean,
-        commented=commented.cast("int64"),
-        positive=positive.cast("int64"),
+        commented=commented,
+        positive=positive,
     )
     x = fb[score.id]
     return fb.group_by(["ancestor_id", "period_start", "bucket"]).aggregate(
         responses=fb.count(),
         n=x.count(),
-        tens=(x >= score.max).cast("int64").sum(),
-        promoters=(x >= 9).cast("int64").sum(),
-        detractors=(x <= 6).cast("int64").sum(),
+        tens=(x >= score.max).sum(),
+        promoters=(x >= 9).sum(),
+        detractors=(x <= 6).sum(),
         commented=fb.commented.sum(),
         positive=fb.positive.sum(),
         drv_n=fb.drv.count(),
@@ -271,16 +278,46 @@ def _timing_scan(
     fb = fb.filter(fb.customer_id.notnull()).select(
         "ancestor_id", "unit_id", "customer_id", "responded_at"
     )
-    joined = fb.asof_join(
-        contacts,
-        on=fb.responded_at >= contacts.at,
-        predicates=[fb.unit_id == contacts.c_unit, fb.customer_id == contacts.c_cust],
-    )
+    if wh.backend == "duckdb":
+        joined = fb.asof_join(
+            contacts,
+            on=fb.responded_at >= contacts.at,
+            predicates=[fb.unit_id == contacts.c_unit, fb.customer_id == contacts.c_cust],
+        )
+    else:
+        joined = _latest_contact(fb, contacts)
     lag = joined.responded_at.epoch_seconds() - joined.at.epoch_seconds()
     joined = joined.mutate(period_start=truncate(joined.responded_at, grain), lag=lag)
     return joined.group_by(["ancestor_id", "period_start"]).aggregate(
-        timed=joined.at.notnull().cast("int64").sum(),
-        quick=(joined.lag <= quick_seconds).cast("int64").sum(),
+        timed=joined.at.notnull().sum(),
+        quick=(joined.lag <= quick_seconds).sum(),
+    )
+
+
+def _latest_contact(fb: ir.Table, contacts: ir.Table) -> ir.Table:
+    """The as-of join of ``_timing_scan`` as one sorted window: each response with its latest
+    contact ``at`` (null without one). Engines without a native as-of join (PostgreSQL) would
+    run Ibis's as a lateral subquery per response, scanning every contact each time."""
+    ts = fb.responded_at.type()  # PostgreSQL's are timestamp(6): every branch alike
+    no_time, no_unit = ibis.null(ts), ibis.null(fb.ancestor_id.type())
+    responses = fb.select(
+        "ancestor_id", "unit_id", "customer_id", "responded_at",
+        t=fb.responded_at, at=no_time, kind=ibis.literal(1, "int8"),
+    )  # fmt: skip
+    others = contacts.select(
+        ancestor_id=no_unit, unit_id=contacts.c_unit.cast(fb.unit_id.type()),
+        customer_id=contacts.c_cust.cast(fb.customer_id.type()),
+        responded_at=no_time, t=contacts.at.cast(ts), at=contacts.at.cast(ts),
+        kind=ibis.literal(0, "int8"),
+    )  # fmt: skip
+    rows = responses.union(others)
+    # a contact at the very time of a response counts (contacts sort first on ties)
+    w = ibis.window(
+        group_by=[rows.unit_id, rows.customer_id], order_by=[rows.t, rows.kind], rows=(None, 0)
+    )
+    rows = rows.mutate(at=rows.at.max().over(w))
+    return rows.filter(rows.kind == 1).select(
+        "ancestor_id", "unit_id", "customer_id", "responded_at", "at"
     )
 
 
@@ -303,7 +340,7 @@ def _cells(wh: Warehouse, config: Config, run: _Run, quick_seconds: float) -> pd
         & (feedback.responded_at >= run.since)
         & (feedback.responded_at < run.end)
     ).inner_join(run.ancestors, "unit_id")
-    buckets = _frame(_answer_scan(fb, score, _drivers(wh, config), run.grain))
+    buckets = _frame(_answer_scan(fb, score, _drivers(wh, config), run.grain, wh.backend))
     buckets = buckets.sort_values(["ancestor_id", "period_start", "bucket"], ignore_index=True)
     buckets["expected"] = buckets["n"] * _bucket_rates(buckets, run.start)
     keys = ["ancestor_id", "period_start"]

@@ -170,11 +170,14 @@ def _answer(fb: ir.Table, kind: str, column: str, config: Config) -> ir.Floating
     """One answer's score (null where unanswered or not a survey response)."""
     col = fb[column]
     if kind == "nps":
-        x = 100.0 * (col >= 9).cast("float64") - 100.0 * (col <= 6).cast("float64")
+        # booleans via int32: PostgreSQL casts a boolean only to int4 (NULL stays NULL)
+        promoter = (col >= 9).cast("int32").cast("float64")
+        detractor = (col <= 6).cast("int32").cast("float64")
+        x = 100.0 * promoter - 100.0 * detractor
     elif kind == "csat":
         question = config.question(column)
         assert question is not None
-        x = (col >= question.max - 1).cast("float64")
+        x = (col >= question.max - 1).cast("int32").cast("float64")
     else:
         x = col.cast("float64")
     return (fb.channel == "survey").ifelse(x, ibis.null("float64"))

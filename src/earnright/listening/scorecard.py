@@ -67,7 +67,7 @@ def unit_ancestors(units: pd.DataFrame, levels: list[str], level: str) -> pd.Dat
 
 
 def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
-    return cond.cast("int64").sum()
+    return cond.sum()  # true counts 1; Ibis casts for each backend (PostgreSQL: via int4)
 
 
 def _feedback_stats(

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +33,14 @@ from earnright.reliability.delivery import enqueue_messages
 from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
 from earnright.reliability.indicators import indicator_events
 from earnright.reliability.localize import localize, parse_cause
-from earnright.reliability.revenue import Exposure, revenue_at_risk
+from earnright.reliability.revenue import (
+    ChurnEffect,
+    Exposure,
+    churn_data_end,
+    follow_up_window,
+    measure_extra_churn,
+    revenue_at_risk,
+)
 from earnright.warehouse import Warehouse
 
 __all__ = ["DetectionRun", "Incident", "list_incidents", "run_detection"]
@@ -69,6 +76,17 @@ class Incident:
     revenue_at_risk_low: float | None = None
     revenue_at_risk_high: float | None = None
     updated_at: datetime | None = None
+    # the episode's churn counts, measured once its follow-up is complete (see _price)
+    churn_exposed: int | None = None
+    churn_exposed_lost: int | None = None
+    churn_control: int | None = None
+    churn_control_lost: int | None = None
+    churn_measured_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # a null timestamp reads back from the table as NaT
+            if getattr(self, f.name) is pd.NaT:
+                setattr(self, f.name, None)
 
     @property
     def segments(self) -> list[dict[str, str]]:
@@ -386,25 +404,70 @@ def _unit_ancestors(wh: Warehouse, config: Config) -> pd.DataFrame:
     return frame
 
 
+def _exposure(incident: Incident) -> Exposure:
+    return Exposure(
+        segments=incident.segments,
+        start=incident.started_at,
+        end=incident.last_alert_at,
+        indicator=incident.indicator,
+    )
+
+
+def _stored_effect(config: Config, incident: Incident) -> ChurnEffect | None:
+    """The incident's churn effect from its stored counts (None: not measured, or nobody was
+    exposed or nobody to compare with)."""
+    counts = (
+        incident.churn_exposed_lost,
+        incident.churn_exposed,
+        incident.churn_control_lost,
+        incident.churn_control,
+    )
+    k_e, n_e, k_c, n_c = (-1 if c is None or pd.isna(c) else int(c) for c in counts)
+    if min(k_e, k_c) < 0 or n_e <= 0 or n_c <= 0:
+        return None
+    window = follow_up_window(config, _exposure(incident))
+    return ChurnEffect.from_counts((k_e, n_e, k_c, n_c), window, incident.indicator)
+
+
+def _measure_churn(wh: Warehouse, config: Config, incident: Incident, as_of: datetime) -> None:
+    """Measure the incident's churn counts if its follow-up is complete; clear them if not."""
+    ends = follow_up_window(config, _exposure(incident))[1]
+    data_end = churn_data_end(wh, as_of) if ends <= as_of else None
+    effect, measured_at = None, None
+    if data_end is not None and ends <= data_end:
+        effect = measure_extra_churn(wh, config, _exposure(incident), as_of=data_end)
+        measured_at = _utcnow()
+    incident.churn_exposed = effect.exposed if effect else None
+    incident.churn_exposed_lost = effect.exposed_churned if effect else None
+    incident.churn_control = effect.control if effect else None
+    incident.churn_control_lost = effect.control_churned if effect else None
+    incident.churn_measured_at = measured_at
+
+
 def _price(
     wh: Warehouse, config: Config, incident: Incident, history: list[Incident], as_of: datetime
 ) -> None:
-    """Set the incident's customers affected, value, extra churn and revenue at risk."""
+    """Set the incident's customers affected, value, extra churn and revenue at risk.
 
-    def exposure(inc: Incident) -> Exposure:
-        return Exposure(
-            segments=inc.segments,
-            start=inc.started_at,
-            end=inc.last_alert_at,
-            indicator=inc.indicator,
-        )
-
+    Its own churn is measured once its follow-up is complete, for the exposure it has then (the
+    counts are kept on the incident; a changed segment or window is measured again), else the
+    stored effects of the incidents in ``history`` that ended before it began are pooled.
+    """
+    stored = next((h for h in history if h.incident_id == incident.incident_id), None)
+    if (
+        stored is None
+        or stored.churn_measured_at is None
+        or _exposure(stored) != _exposure(incident)
+    ):
+        _measure_churn(wh, config, incident, as_of)
     past = [
-        exposure(h)
+        effect
         for h in history
         if h.incident_id != incident.incident_id and h.last_alert_at <= incident.started_at
+        if (effect := _stored_effect(config, h)) is not None
     ]
-    risk = revenue_at_risk(wh, config, exposure(incident), history=past, as_of=as_of)
+    own = _stored_effect(config, incident)
+    risk = revenue_at_risk(wh, config, _exposure(incident), history=past, as_of=as_of, effect=own)
     incident.customers_affected = risk.customers_affected
     incident.customer_value = risk.customer_value
     incident.extra_churn = risk.extra_churn
@@ -414,6 +477,30 @@ def _price(
     incident.revenue_at_risk = risk.revenue_at_risk
     incident.revenue_at_risk_low = risk.revenue_at_risk_low
     incident.revenue_at_risk_high = risk.revenue_at_risk_high
+
+
+def _settle_churn(
+    wh: Warehouse, config: Config, as_of: datetime, pending: Collection[str]
+) -> list[Incident]:
+    """Measure and store the churn of every stored incident whose follow-up is complete and not
+    measured yet (but ``pending``, which this pass prices), re-pricing it on its own churn
+    without a message; return every stored incident: the history later ones pool."""
+    incidents = _load_incidents(wh)
+    due = [
+        i
+        for i in incidents
+        if i.churn_measured_at is None
+        and i.incident_id not in pending
+        and follow_up_window(config, _exposure(i))[1] <= as_of
+    ]
+    data_end = churn_data_end(wh, as_of) if due else None  # scan only when one may be due
+    for incident in due:
+        if data_end is None or follow_up_window(config, _exposure(incident))[1] > data_end:
+            continue
+        _price(wh, config, incident, incidents, as_of)
+        incident.updated_at = _utcnow()
+        _save_incident(wh, incident)
+    return incidents
 
 
 def _event(incident: Incident, opened: set[str]) -> str:
@@ -458,7 +545,7 @@ def _scan_and_group(
     context = (moment, indicator, config.owner_of(moment, indicator))
     _group(alerts, grouping, context, settings.resolve_after, (confirm, overlaps))
     grouping.resolve_quiet(clock, settings.resolve_after)
-    history = _load_incidents(wh, status="resolved")
+    history = _settle_churn(wh, config, clock, pending=grouping.touched)
     for incident in grouping.touched.values():
         # the whole episode names the segment best: an anomaly alert is followed by the
         # detector's rest, so the episode runs until the incident resolves (or now)

@@ -120,7 +120,10 @@ def indicator_events(
         ok = m.value <= indicator.threshold
         if indicator.good_when == "above":
             ok = m.value >= indicator.threshold
-        good, total, vsum = ok.cast("float64"), ibis.literal(1.0, "float64"), m.value
+        # Typed, not bare literals: PostgreSQL reads 1.0 as numeric (and casts a boolean only
+        # to int4); the sums must stay double precision on every backend.
+        good = ok.cast("int32").cast("float64")
+        total, vsum = ibis.literal(1, "int32").cast("float64"), m.value
     seconds = step.total_seconds()
     bidx = (m.observed_at.epoch_seconds().cast("float64") / seconds).floor().cast("int64")
     return m.mutate(_bidx=bidx, _good=good, _total=total, _vsum=vsum)

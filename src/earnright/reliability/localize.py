@@ -123,7 +123,7 @@ def aggregate_leaves(
     _check_columns(list(frame.columns), dims, real, predict)
     if isinstance(frame, ir.Table):
         _check_numeric({c: frame[c].type().is_numeric() for c in (real, predict)})
-        gaps = (frame[real].isnull() | frame[predict].isnull()).cast("int64").sum()
+        gaps = (frame[real].isnull() | frame[predict].isnull()).sum()
         sums = {real: frame[real].sum(), predict: frame[predict].sum(), _GAPS: gaps}
         leaves = frame.group_by(dims).aggregate(**sums).to_pandas()
         missing = int(leaves.pop(_GAPS).sum())

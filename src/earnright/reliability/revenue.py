@@ -9,9 +9,11 @@
   ``[end + churn_window, … + FOLLOW_UP)`` against comparable unexposed customers (same window,
   attributes and hours, at units outside the segment): c = (p_e − p_c) / (1 − p_c) = 1 − r_e/r_c,
   with a 95% interval on the log retention ratio (Katz's delta method).
-- :func:`revenue_at_risk` multiplies them; before the follow-up is complete it pools earlier
-  episodes (DerSimonian–Laird on the log retention ratio, same indicator first) and never invents
-  a number when there are none.
+- :func:`revenue_at_risk` multiplies them; before the follow-up is complete it pools the
+  already-measured effects of earlier episodes (:func:`pool_history`: DerSimonian–Laird on the
+  log retention ratio, same indicator first) and never invents a number when there are none. An
+  episode is measured once: callers keep its counts and rebuild the effect with
+  :meth:`ChurnEffect.from_counts` (the incidents table stores them).
 
 Every pass over raw rows is an Ibis expression; numpy finishes on the counts. Definitions,
 assumptions and the accuracy measured on the demo: docs/revenue-at-risk.md.
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -42,9 +44,12 @@ __all__ = [
     "PooledChurn",
     "RevenueAtRisk",
     "affected_customers",
+    "churn_data_end",
     "extra_churn_interval",
+    "follow_up_window",
     "measure_extra_churn",
     "pool_extra_churn",
+    "pool_history",
     "revenue_at_risk",
 ]
 
@@ -54,6 +59,7 @@ Z95 = 1.959963984540054
 NOT_APPLICABLE = "all"  # the metrics tables' value of a dimension that does not apply
 MISSING = "null"  # how a segment names a missing value (as earnright.reliability.localize does)
 Basis = Literal["observed", "history", "none"]
+MEASURE: Final = "measure"  # revenue_at_risk's default ``effect``: measure the exposure's own churn
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,13 @@ def pool_extra_churn(effects: Sequence[ChurnEffect]) -> PooledChurn | None:
     )
 
 
+def pool_history(history: Sequence[ChurnEffect], indicator: str = "") -> PooledChurn | None:
+    """Pool the measured effects of the episodes of ``indicator`` if there are any, else of all
+    of them (:func:`pool_extra_churn`); None without any. Numpy only: nothing is re-measured."""
+    same = [e for e in history if indicator and e.indicator == indicator]
+    return pool_extra_churn(same or list(history))
+
+
 # -- the segment in warehouse terms ------------------------------------------------------------
 
 
@@ -403,7 +416,15 @@ def _data_range(wh: Warehouse) -> tuple[datetime | None, datetime | None]:
     return pd.Timestamp(first).to_pydatetime(), pd.Timestamp(last).to_pydatetime()
 
 
-def _follow_up(config: Config, exposure: Exposure) -> tuple[datetime, datetime]:
+def churn_data_end(wh: Warehouse, as_of: datetime | None = None) -> datetime | None:
+    """How far churn can be measured: the latest transaction, or ``as_of`` if earlier (None
+    without transactions). A follow-up window ending after it is not complete."""
+    last = _data_range(wh)[1]
+    return last if as_of is None or last is None else min(as_of, last)
+
+
+def follow_up_window(config: Config, exposure: Exposure) -> tuple[datetime, datetime]:
+    """``[end + churn_window, … + FOLLOW_UP)``: who has no transaction in it has churned."""
     start = exposure.end + config.reliability.churn_window
     return start, start + FOLLOW_UP
 
@@ -426,7 +447,7 @@ def _churn_counts(
     joined = groups.left_join(seen, "customer_id").select(groups.exposed, seen.seen)
     counts = (
         joined.group_by("exposed")
-        .aggregate(n=joined.count(), churned=joined.seen.isnull().cast("int64").sum())
+        .aggregate(n=joined.count(), churned=joined.seen.isnull().sum())
         .to_pandas()
     )
     return {int(r.exposed): (int(r.n), int(r.churned)) for r in counts.itertuples()}
@@ -439,7 +460,7 @@ def _measure(
     data_end: datetime | None,
     terms: list[_Term] | None = None,
 ) -> ChurnEffect | None:
-    window = _follow_up(config, exposure)
+    window = follow_up_window(config, exposure)
     if data_end is None or data_end < window[1]:
         return None
     terms = terms or _resolve(wh, config, exposure)[0]
@@ -452,14 +473,17 @@ def _measure(
     return ChurnEffect.from_counts((k_e, n_e, k_c, n_c), window, exposure.indicator)
 
 
-def measure_extra_churn(wh: Warehouse, config: Config, exposure: Exposure) -> ChurnEffect | None:
+def measure_extra_churn(
+    wh: Warehouse, config: Config, exposure: Exposure, *, as_of: datetime | None = None
+) -> ChurnEffect | None:
     """The extra churn the exposure caused, measured against comparable unexposed customers.
 
-    None when the follow-up (``FOLLOW_UP`` from ``end + churn_window``) is not complete in the
-    transactions yet, or when there is nobody exposed or nobody to compare with (a segment of
-    every customer).
+    None when the follow-up (:func:`follow_up_window`) is not complete by :func:`churn_data_end`
+    (the latest transaction, or ``as_of`` if earlier), or when there is nobody exposed or nobody
+    to compare with (a segment of every customer). The counts do not change once the follow-up
+    is complete, so measure an episode once and keep them.
     """
-    return _measure(wh, config, exposure, _data_range(wh)[1])
+    return _measure(wh, config, exposure, churn_data_end(wh, as_of))
 
 
 def _affected_value(
@@ -499,38 +523,23 @@ def _affected_value(
     return n, float(agg["spend"].iloc[0]) / seconds * YEAR_SECONDS
 
 
-def _pool_history(
-    wh: Warehouse,
-    config: Config,
-    exposure: Exposure,
-    history: Sequence[Exposure],
-    data_end: datetime | None,
-) -> PooledChurn | None:
-    """Pool the measured effects of same-indicator episodes, else of all episodes."""
-    others = [h for h in history if h != exposure]
-    same = [h for h in others if exposure.indicator and h.indicator == exposure.indicator]
-    rest = [h for h in others if h not in same]
-    for group in (same, rest if same else others):
-        effects = [e for h in group if (e := _measure(wh, config, h, data_end)) is not None]
-        if effects:
-            return pool_extra_churn(effects)
-    return None
-
-
 def revenue_at_risk(
     wh: Warehouse,
     config: Config,
     exposure: Exposure,
     *,
-    history: Sequence[Exposure] = (),
+    history: Sequence[ChurnEffect] = (),
     as_of: datetime | None = None,
+    effect: ChurnEffect | Literal["measure"] | None = MEASURE,
 ) -> RevenueAtRisk:
     """Customers affected × annual value × extra churn, with a 95% interval.
 
     The extra churn is this exposure's own (basis ``observed``) when its follow-up is complete by
-    ``as_of`` (default: the latest transaction), else pooled from ``history`` (basis
-    ``history``: same-indicator episodes first, else all), else unknown (basis ``none``: the
-    revenue figures are null).
+    ``as_of`` (default: the latest transaction), else pooled from ``history``, the measured
+    effects of earlier episodes (basis ``history``: same-indicator episodes first, else all;
+    :func:`pool_history`), else unknown (basis ``none``: the revenue figures are null).
+    ``effect``: the exposure's own effect when the caller has already measured it (from stored
+    counts), None when it is not measurable (yet); by default it is measured here.
     """
     terms, notes = _resolve(wh, config, exposure)
     first, last = _data_range(wh)
@@ -539,14 +548,19 @@ def revenue_at_risk(
     n, value = _affected_value(wh, config, affected, exposure.start, first)
     if value is None:
         notes = [*notes, "no transactions before the start to value the customers by"]
-    own = _measure(wh, config, exposure, data_end, terms)
+    if isinstance(effect, str):
+        own = _measure(wh, config, exposure, data_end, terms)
+    elif effect is not None and effect.follow_up_end != follow_up_window(config, exposure)[1]:
+        raise ValueError(f"the effect given was measured for another exposure than {exposure}")
+    else:
+        own = effect
     basis: Basis = "none"
     c: list[float | None] = [None, None, None]
     episodes = 0
     if own is not None:
         basis, episodes = "observed", 1
         c = [own.extra_churn, own.extra_churn_low, own.extra_churn_high]
-    elif (pooled := _pool_history(wh, config, exposure, history, data_end)) is not None:
+    elif (pooled := pool_history(history, exposure.indicator)) is not None:
         basis, episodes = "history", pooled.episodes
         c = [pooled.extra_churn, pooled.prediction_low, pooled.prediction_high]
     c = [None if x is None else min(max(x, 0.0), 1.0) for x in c]
@@ -562,6 +576,6 @@ def revenue_at_risk(
         revenue_at_risk_low=worth[1],
         revenue_at_risk_high=worth[2],
         episodes=episodes,
-        follow_up_end=_follow_up(config, exposure)[1],
+        follow_up_end=follow_up_window(config, exposure)[1],
         notes=notes,
     )

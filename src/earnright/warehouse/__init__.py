@@ -7,6 +7,7 @@ the backend scan; writes go through :meth:`Warehouse.transaction` so a batch is 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,14 +19,22 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from earnright.errors import WarehouseError
 from earnright.warehouse.schema import DATA_KINDS, MIGRATIONS, OPEN_COLUMN_TYPE, TABLES, TableSpec
 
-__all__ = ["DATA_KINDS", "TABLES", "TableSpec", "Warehouse", "connect"]
+__all__ = ["DATA_KINDS", "TABLES", "TableSpec", "Warehouse", "connect", "redact_url"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STAGE_PREFIX = "_stage_"
+_LOCK = "earnright:"  # prefix of advisory lock names (PostgreSQL)
+_COPY_ROWS = 50_000  # rows per CSV block sent to PostgreSQL's COPY
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages and logs)."""
+    return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def _quote(name: str) -> str:
@@ -72,6 +81,8 @@ def _sql_type(dtype: dt.DataType) -> str:
         return "DOUBLE PRECISION"
     if dtype.is_int64():
         return "BIGINT"
+    if dtype.is_timestamp():  # naive UTC
+        return "TIMESTAMP"
     raise WarehouseError(f"no SQL type for {dtype}")
 
 
@@ -106,13 +117,29 @@ class Warehouse:
 
     # -- writing ---------------------------------------------------------------------------
     def execute_sql(self, sql: str) -> None:
+        if self.backend == "postgres":
+            # Our own cursor: Ibis's raw_sql rolls the whole connection back on an error,
+            # which would end the caller's transaction half-way. Statements outside a
+            # transaction commit at once (the connection autocommits).
+            with self.con.con.cursor() as cur:
+                cur.execute(sql)
+            return
         cur = self.con.raw_sql(sql)
         if self.backend != "duckdb":  # DuckDB returns the connection itself, not a cursor
             cur.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All statements inside commit together or not at all."""
+        """All statements inside commit together or not at all.
+
+        On PostgreSQL this is psycopg's transaction block: everything Ibis runs inside it
+        (each in its own nested block, i.e. a savepoint) commits or rolls back with it, and a
+        nested ``transaction()`` is a savepoint.
+        """
+        if self.backend == "postgres":
+            with self.con.con.transaction():
+                yield
+            return
         self.execute_sql("BEGIN TRANSACTION")
         try:
             yield
@@ -120,6 +147,15 @@ class Warehouse:
             self.execute_sql("ROLLBACK")
             raise
         self.execute_sql("COMMIT")
+
+    def lock(self, name: str) -> None:
+        """Serialise writers on ``name`` until the current transaction ends.
+
+        PostgreSQL takes a transaction-scoped advisory lock (several processes may write at
+        once); DuckDB needs none, one process holds the file for writing.
+        """
+        if self.backend == "postgres":
+            self.execute_sql(f"SELECT pg_advisory_xact_lock(hashtext({_literal(_LOCK + name)}))")
 
     def update(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
         """Set ``values`` on the rows matching every ``key`` column (inside any transaction).
@@ -154,9 +190,16 @@ class Warehouse:
 
     def insert(self, table: str, data: ir.Table | dict[str, list[Any]] | Any) -> None:
         """Insert rows (an Ibis expression, a pyarrow table or a dict of columns)."""
-        if not isinstance(data, ir.Table):
-            data = ibis.memtable(data)
         target = self.table(table).schema()
+        if not isinstance(data, ir.Table):
+            # Typed from the target: a column of only None must not be null-typed (PostgreSQL
+            # cannot stage one).
+            if not isinstance(data, dict | pa.Table):
+                data = pa.Table.from_pandas(data, preserve_index=False)
+            names = list(data.keys() if isinstance(data, dict) else data.column_names)
+            kept = [c for c in names if c in target]
+            data = {c: data[c] for c in kept} if isinstance(data, dict) else data.select(kept)
+            data = ibis.memtable(data, schema=ibis.schema({c: target[c] for c in kept}))
         cols = [c for c in target.names if c in data.columns]
         self.con.insert(table, data.select(*[data[c].cast(target[c]).name(c) for c in cols]))
 
@@ -166,6 +209,9 @@ class Warehouse:
         On DuckDB the table is scanned in place and released at once (an Ibis memtable would
         stay registered, and its memory held, until garbage collection).
         """
+        if self.backend == "postgres":
+            _copy_arrow(self.con.con, table, data)
+            return
         if self.backend != "duckdb":
             self.con.insert(table, data)
             return
@@ -199,11 +245,22 @@ class Warehouse:
 
     def migrate(self) -> int:
         """Apply pending migrations; return the schema version."""
+        if self.backend == "postgres":  # two processes opening a new database at once
+            self.execute_sql(f"SELECT pg_advisory_lock(hashtext({_literal(_LOCK + 'migrate')}))")
+            try:
+                return self._migrate()
+            finally:
+                self.execute_sql(
+                    f"SELECT pg_advisory_unlock(hashtext({_literal(_LOCK + 'migrate')}))"
+                )
+        return self._migrate()
+
+    def _migrate(self) -> int:
         current = self.schema_version()
         latest = MIGRATIONS[-1].version
         if current > latest:
             raise WarehouseError(
-                f"{self.url}: schema version {current} is newer than this earnright "
+                f"{redact_url(self.url)}: schema version {current} is newer than this earnright "
                 f"(knows up to {latest}); upgrade earnright"
             )
         if current == 0:
@@ -219,6 +276,12 @@ class Warehouse:
             with self.transaction():
                 for name in migration.tables:
                     self.con.create_table(name, schema=ibis.schema(TABLES[name].columns))
+                for table, column in migration.columns:
+                    if column not in self.table(table).columns:
+                        dtype = _sql_type(TABLES[table].columns[column])
+                        self.execute_sql(
+                            f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(column)} {dtype}"
+                        )
                 self.insert(
                     "schema_migrations",
                     {
@@ -228,6 +291,24 @@ class Warehouse:
                     },
                 )
         return latest
+
+
+def _copy_arrow(raw: Any, table: str, data: pa.Table) -> None:
+    """Stream an Arrow table into a PostgreSQL table with COPY, as CSV blocks.
+
+    In PostgreSQL's CSV format an unquoted empty field is NULL and a quoted one ("") the empty
+    string, which is what Arrow's writer produces; floats are written to round-trip.
+    """
+    cols = ", ".join(_quote(c) for c in data.column_names)
+    options = pacsv.WriteOptions(include_header=False)
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY {_quote(table)} ({cols}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        for batch in data.to_batches(max_chunksize=_COPY_ROWS):
+            block = io.BytesIO()
+            pacsv.write_csv(batch, block, options)
+            copy.write(block.getvalue())
 
 
 def _duckdb_path(url: str, base_dir: Path) -> Path:
@@ -254,7 +335,7 @@ def connect(
         else:
             con = ibis.connect(url)
     except Exception as exc:  # the backends raise many types; name the URL and the cause
-        raise WarehouseError(f"cannot open the warehouse {url}: {exc}") from exc
+        raise WarehouseError(f"cannot open the warehouse {redact_url(url)}: {exc}") from exc
     wh = Warehouse(con, url)
     if not read_only:
         wh.migrate()

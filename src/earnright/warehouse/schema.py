@@ -34,6 +34,14 @@ def _ts() -> dt.DataType:
 
 S, F, INT = dt.String(), dt.Float64(), dt.Int64()
 
+CHURN_COUNT_COLUMNS: dict[str, dt.DataType] = {
+    "churn_exposed": INT,
+    "churn_exposed_lost": INT,
+    "churn_control": INT,
+    "churn_control_lost": INT,
+    "churn_measured_at": _ts(),  # set when measured, also when nobody could be compared
+}
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in [
@@ -153,6 +161,9 @@ TABLES: dict[str, TableSpec] = {
                 "revenue_at_risk_low": F,
                 "revenue_at_risk_high": F,
                 "updated_at": _ts(),
+                # migration 3: the episode's churn counts, measured once its follow-up is
+                # complete (null until then); what later incidents pool as history
+                **CHURN_COUNT_COLUMNS,
             },
             ("incident_id",),
         ),
@@ -205,9 +216,14 @@ OPEN_COLUMN_TYPE: dict[str, dt.DataType] = {"feedback": F, "customers": S, "metr
 
 @dataclass(frozen=True)
 class Migration:
+    """Tables to create (with their final schema from ``TABLES``) and ``columns`` (table,
+    column) to add to tables an earlier migration created; a column already there (a table
+    created after its spec gained it) is left alone."""
+
     version: int
     description: str
     tables: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -220,5 +236,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "early warning: incidents, alerts, outbox, detector state",
         ("incidents", "alerts", "outbox", "detector_state"),
+    ),
+    Migration(
+        3,
+        "incidents: churn counts measured once per episode",
+        (),
+        tuple(("incidents", column) for column in CHURN_COUNT_COLUMNS),
     ),
 )
