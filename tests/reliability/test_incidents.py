@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +17,18 @@ from typer.testing import CliRunner
 
 from earnright.cli import app
 from earnright.config import Config, render_config
-from earnright.reliability.incidents import _compatible, list_incidents, run_detection
+from earnright.ingest import ingest_file
+from earnright.reliability import revenue
+from earnright.reliability.incidents import Incident, _compatible, list_incidents, run_detection
 from earnright.reliability.localize import format_cause
-from earnright.workspace import Workspace, find_workspace
+from earnright.reliability.revenue import (
+    ChurnEffect,
+    Exposure,
+    follow_up_window,
+    measure_extra_churn,
+    pool_extra_churn,
+)
+from earnright.workspace import Workspace, find_workspace, init_workspace
 
 ANCESTORS = pd.DataFrame(
     {
@@ -58,19 +71,41 @@ def detected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, dict[
     from earnright.pipeline import run_demo
 
     run = run_demo(tmp_path_factory.mktemp("incidents") / "ws", stores=60, months=12, seed=7)
-    ws = find_workspace(run.workspace)
+    return detect_afresh(run.workspace), json.loads(run.truth.read_text())
+
+
+def detect_afresh(workspace: Path) -> Workspace:
+    ws = find_workspace(workspace)
     with ws.warehouse() as wh:  # the demo already ran detection; start again from nothing
         for table in ("incidents", "alerts", "outbox", "detector_state"):
             wh.execute_sql(f"DELETE FROM {table}")
         run_detection(wh, ws.config)
-    return ws, json.loads(run.truth.read_text())
+    return ws
 
 
 @pytest.mark.slow
 def test_every_planted_incident_is_found_with_its_segment_and_nothing_else(
     detected: tuple[Workspace, dict[str, Any]],
 ) -> None:
-    ws, truth = detected
+    assert_planted_found(*detected)
+    with detected[0].warehouse(read_only=True) as wh:
+        assert all(i.churn_basis != "none" for i in list_incidents(wh))  # every one priced
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_hard_planted_incidents_of_other_demos(tmp_path: Path, seed: int) -> None:
+    """Seed 4: a 2-day queue incident at 4 of a district's 7 stores (once named as the
+    district). Seed 5: a queue incident at 3 small stores whose waits stay under the threshold
+    (once never alerted: the detector's weekly profile was still warming up, and its rest
+    after a 0.55 silenced the store; then named by the one store that alerted)."""
+    from earnright.pipeline import run_demo
+
+    run = run_demo(tmp_path / "ws", stores=60, months=12, seed=seed)
+    assert_planted_found(detect_afresh(run.workspace), json.loads(run.truth.read_text()))
+
+
+def assert_planted_found(ws: Workspace, truth: dict[str, Any]) -> None:
     with ws.warehouse(read_only=True) as wh:
         found = list_incidents(wh)
     assert len(found) == len(truth["incidents"])
@@ -92,8 +127,9 @@ def test_every_planted_incident_is_found_with_its_segment_and_nothing_else(
         assert incident.customers_affected == pytest.approx(planted["customers_exposed"], rel=0.5)
         if incident.churn_basis == "observed":
             assert incident.extra_churn_low <= planted["churn_effect"] <= incident.extra_churn_high
-        assert incident.revenue_at_risk_low <= incident.revenue_at_risk
-        assert incident.revenue_at_risk <= incident.revenue_at_risk_high
+        if incident.churn_basis != "none":  # none: no follow-up and no history to pool yet
+            assert incident.revenue_at_risk_low <= incident.revenue_at_risk
+            assert incident.revenue_at_risk <= incident.revenue_at_risk_high
 
 
 @pytest.mark.slow
@@ -142,3 +178,167 @@ def test_warnings_and_watch_on_the_command_line(
         outbox = wh.table("outbox").execute()
     assert set(outbox.target) == {"http://127.0.0.1:9/x"} and set(outbox.status) == {"pending"}
     assert all(json.loads(p)["incident"]["moment"] == "order_in_app" for p in outbox.payload)
+
+
+# -- churn measured once per incident, stored, and re-priced when the follow-up completes -------
+
+# seed 7, the data in three parts: by May 15 the follow-up of the queue (Nov) and app (Feb)
+# incidents is complete; by Aug 1 the stock incident of June 3-13 is resolved, its own follow-up
+# (to Sept 5) is not; then the rest
+CUTOFFS = (datetime(2026, 5, 15), datetime(2026, 8, 1))
+
+
+def _stored_effect(config: Config, incident: Incident) -> ChurnEffect | None:
+    counts = (
+        incident.churn_exposed_lost,
+        incident.churn_exposed,
+        incident.churn_control_lost,
+        incident.churn_control,
+    )
+    if incident.churn_measured_at is None or None in counts:
+        return None
+    k_e, n_e, k_c, n_c = (int(c or 0) for c in counts)
+    window = follow_up_window(config, Exposure(incident.segments, *incident.window))
+    return ChurnEffect.from_counts((k_e, n_e, k_c, n_c), window, incident.indicator)
+
+
+def _fresh_effect(wh: Any, config: Config, incident: Incident) -> ChurnEffect | None:
+    exposure = Exposure(incident.segments, *incident.window, incident.indicator)
+    return measure_extra_churn(wh, config, exposure)
+
+
+@contextmanager
+def _count_churn_scans() -> Iterator[list[tuple[datetime, datetime]]]:
+    """The follow-up windows of the churn measurements made inside the block."""
+    calls: list[tuple[datetime, datetime]] = []
+    count = revenue._churn_counts
+
+    def counted(wh: Any, exposed: Any, control: Any, window: Any) -> Any:
+        calls.append(window)
+        return count(wh, exposed, control, window)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(revenue, "_churn_counts", counted)
+        yield calls
+
+
+@pytest.mark.slow
+def test_stored_churn_counts_are_a_fresh_measurement_and_are_not_measured_again(
+    detected: tuple[Workspace, dict[str, Any]],
+) -> None:
+    ws, _ = detected
+    with ws.warehouse() as wh:
+        found = list_incidents(wh)
+        observed = [i for i in found if i.churn_basis == "observed"]
+        assert len(observed) == 3  # the prescription incident's follow-up runs past the data
+        for incident in found:
+            fresh = _fresh_effect(wh, ws.config, incident)
+            assert _stored_effect(ws.config, incident) == fresh, incident.incident_id
+            assert (incident.churn_measured_at is not None) == (fresh is not None)
+            if fresh is not None:
+                assert incident.churn_basis == "observed"
+                assert incident.extra_churn == pytest.approx(max(fresh.extra_churn, 0.0))
+        with _count_churn_scans() as scans:
+            again = run_detection(wh, ws.config)
+        assert scans == [] and (again.opened, again.updated, again.resolved) == ([], [], [])
+        assert [i.record() for i in list_incidents(wh)] == [i.record() for i in found]
+
+
+@pytest.fixture(scope="module")
+def three_parts(
+    detected: tuple[Workspace, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The seed-7 demo ingested in three parts (CUTOFFS), a detection pass after each."""
+    ws, _ = detected
+    data = ws.root / "data"
+    root = tmp_path_factory.mktemp("three_parts")
+    cuts = [pd.Timestamp.min.tz_localize("UTC")]
+    cuts += [pd.Timestamp(c, tz="UTC") for c in CUTOFFS] + [pd.Timestamp.max.tz_localize("UTC")]
+    for kind, column in (("transactions", "occurred_at"), ("metrics", "observed_at")):
+        frame = pd.read_parquet(data / f"{kind}.parquet")
+        for n, (lo, hi) in enumerate(itertools.pairwise(cuts), start=1):
+            frame[(frame[column] >= lo) & (frame[column] < hi)].to_parquet(root / f"{kind}-{n}.pq")
+    hook = {"webhooks": ["http://127.0.0.1:9/x"]}  # every owner gets messages (not sent)
+    teams = ("store-operations", "pharmacy-operations", "digital")
+    routed = {"owners": {team: hook for team in teams}}
+    part = init_workspace(root / "ws", Config.model_validate(ws.config.model_dump() | routed))
+    out: dict[str, Any] = {"config": part.config}
+    with part.warehouse() as wh:
+        ingest_file(wh, part.config, "units", data / "units.csv")
+        ingest_file(wh, part.config, "customers", data / "customers.parquet")
+        for n in (1, 2, 3):
+            for kind in ("transactions", "metrics"):
+                ingest_file(wh, part.config, kind, root / f"{kind}-{n}.pq")
+            with _count_churn_scans() as scans:
+                run = run_detection(wh, part.config)
+            outbox = wh.table("outbox").execute()
+            incidents = {i.incident_id: i for i in list_incidents(wh)}
+            effects = {k: _fresh_effect(wh, part.config, i) for k, i in incidents.items()}
+            out[n] = {"run": run, "scans": scans, "incidents": incidents, "fresh": effects}
+            out[n]["messages"] = outbox.incident_id.value_counts().to_dict()
+    return out
+
+
+def _pooled_history(config: Config, incident: Incident, stored: dict[str, Incident]) -> Any:
+    earlier = [
+        e
+        for i in stored.values()
+        if i.incident_id != incident.incident_id and i.last_alert_at <= incident.started_at
+        if (e := _stored_effect(config, i)) is not None
+    ]
+    return earlier, pool_extra_churn(earlier)
+
+
+@pytest.mark.slow
+def test_a_history_priced_incident_is_repriced_on_its_own_churn_once_its_follow_up_is_in(
+    three_parts: dict[str, Any], detected: tuple[Workspace, dict[str, Any]]
+) -> None:
+    config, first, second = three_parts["config"], three_parts[2], three_parts[3]
+    stock = next(i for i in first["incidents"].values() if i.indicator == "in_stock")
+    assert stock.status == "resolved" and stock.churn_basis == "history"
+    assert stock.churn_measured_at is None and stock.churn_exposed is None
+    assert first["fresh"][stock.incident_id] is None  # its follow-up is not in the data yet
+    # its history: the stored effects of the incidents that ended before it began, pooled
+    earlier, pooled = _pooled_history(config, stock, first["incidents"])
+    assert len(earlier) == 2 and pooled is not None
+    assert stock.extra_churn == pytest.approx(pooled.extra_churn, abs=1e-12)
+    assert stock.extra_churn_low == pytest.approx(max(pooled.prediction_low, 0.0), abs=1e-12)
+    assert stock.extra_churn_high == pytest.approx(pooled.prediction_high, abs=1e-12)
+
+    after = second["incidents"][stock.incident_id]
+    own = second["fresh"][stock.incident_id]
+    assert own is not None and _stored_effect(config, after) == own
+    assert after.churn_basis == "observed" and after.window == stock.window
+    assert after.extra_churn == pytest.approx(max(own.extra_churn, 0.0), abs=1e-12)
+    assert after.revenue_at_risk == pytest.approx(
+        after.customers_affected * after.customer_value * after.extra_churn
+    )
+    assert after.extra_churn != stock.extra_churn
+    # re-priced quietly: no event and no message for an incident that was resolved before
+    run = second["run"]
+    assert stock.incident_id not in run.opened + run.updated + run.resolved
+    assert first["messages"][stock.incident_id] >= 1
+    assert second["messages"][stock.incident_id] == first["messages"][stock.incident_id]
+    # the same figures as a single pass over all the data
+    ws, _ = detected
+    with ws.warehouse(read_only=True) as wh:
+        replay = {i.incident_id: i for i in list_incidents(wh)}[stock.incident_id]
+    assert replay.churn_basis == "observed"
+    assert (replay.extra_churn, replay.churn_exposed) == (after.extra_churn, after.churn_exposed)
+    assert replay.revenue_at_risk == pytest.approx(after.revenue_at_risk)
+
+
+@pytest.mark.slow
+def test_each_incident_churn_is_measured_once_over_the_passes(three_parts: dict[str, Any]) -> None:
+    config = three_parts["config"]
+    scans = three_parts[1]["scans"] + three_parts[2]["scans"] + three_parts[3]["scans"]
+    assert len(scans) == len(set(scans))  # no follow-up window measured twice
+    assert len(three_parts[1]["scans"]) == 2 and three_parts[2]["scans"] == []
+    measured = [i for i in three_parts[3]["incidents"].values() if i.churn_measured_at is not None]
+    windows = {
+        follow_up_window(config, Exposure(i.segments, *i.window, i.indicator)) for i in measured
+    }
+    assert set(scans) == windows and len(measured) == 3
+    for n in (1, 2, 3):
+        for incident_id, incident in three_parts[n]["incidents"].items():
+            assert _stored_effect(config, incident) == three_parts[n]["fresh"][incident_id]

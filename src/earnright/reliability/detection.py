@@ -62,7 +62,9 @@ def detector_params(step: timedelta, threshold: float) -> DetectorParams:
     for the detector's rest period."""
     per_year = int(timedelta(days=365) / step)
     return DetectorParams(
-        long_window=max(DetectorParams.short_window, min(5000, per_year)), threshold=threshold
+        long_window=max(DetectorParams.short_window, min(5000, per_year)),
+        threshold=threshold,
+        rest_points=0,
     )
 
 

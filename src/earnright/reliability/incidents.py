@@ -194,11 +194,15 @@ def _save_alerts(wh: Warehouse, alerts: list[tuple[Alert, str | None]]) -> int:
     return len(new)
 
 
+Overlaps = Callable[[str, "Incident"], bool]
+
+
 @dataclass
 class _Grouping:
     """The state of grouping one indicator's alerts: its open incidents and what changed."""
 
     open: list[Incident]
+    recent: list[Incident] = field(default_factory=list)  # resolved: reopened if they flap
     touched: dict[str, Incident] = field(default_factory=dict)
     assigned: list[tuple[Alert, str | None]] = field(default_factory=list)
     opened: set[str] = field(default_factory=set)
@@ -210,6 +214,24 @@ class _Grouping:
             incident.status, incident.resolved_at = "resolved", incident.last_alert_at
             self.touched[incident.incident_id] = incident
             self.open.remove(incident)
+            self.recent.append(incident)
+
+    def home(
+        self, segment: str, fired_at: datetime, quiet: timedelta, overlaps: Overlaps
+    ) -> Incident | None:
+        """The incident a segment belongs to: an open one it overlaps, or one resolved less than
+        ``quiet`` before going quiet (a flapping incident is reopened, not opened twice)."""
+        causes = segment.split(CAUSE_SEPARATOR) if segment else [""]
+        flapping = [i for i in self.recent if fired_at - i.last_alert_at <= 2 * quiet]
+        for incident in [*self.open, *flapping]:
+            if not any(overlaps(cause, incident) for cause in causes):
+                continue
+            if incident.status == "resolved":
+                incident.status, incident.resolved_at = "open", None
+                self.recent.remove(incident)
+                self.open.append(incident)
+            return incident
+        return None
 
     def join(self, incident: Incident, alerts: list[Alert]) -> None:
         for alert in alerts:
@@ -243,15 +265,17 @@ def _group(
     grouping: _Grouping,
     context: tuple[Moment, Indicator, str],
     resolve_after: timedelta,
-    judge: tuple[Callable[[Incident, set[str]], str | None], Callable[[str, Incident], bool]],
+    judge: tuple[Callable[[Incident, set[str]], str | None], Overlaps],
 ) -> None:
     """Assign alerts, one bucket at a time as a stream would see them, to incidents.
 
     An alert joins an open incident whose segment it overlaps; the others form a candidate,
     which ``confirm(candidate, alerted segments)`` turns into an incident (returning its
     segment) or dismisses as a chronic miss (None) — so a chronically weak store does not chain
-    unrelated alerts into one endless incident. An incident with no alert for
-    ``resolve_after`` is resolved.
+    unrelated alerts into one endless incident. An alert, or a candidate's confirmed segment,
+    that overlaps an open incident or one resolved less than ``resolve_after`` before joins
+    (reopens) it: a sibling store's alert, or a flapping incident, is not a second incident. An
+    incident with no alert for ``resolve_after`` is resolved.
     """
     confirm, overlaps = judge
     for fired_at in sorted({a.fired_at for a in alerts}):
@@ -259,7 +283,7 @@ def _group(
         grouping.resolve_quiet(fired_at, resolve_after)
         rest = []
         for alert in batch:
-            home = next((i for i in grouping.open if overlaps(alert.segment, i)), None)
+            home = grouping.home(alert.segment, fired_at, resolve_after, overlaps)
             if home is None:
                 rest.append(alert)
             else:
@@ -271,6 +295,10 @@ def _group(
         if segment is None:
             grouping.chronic.append(candidate.incident_id)
             grouping.assigned += [(a, None) for a in rest]
+            continue
+        home = grouping.home(segment, fired_at, resolve_after, overlaps)
+        if home is not None:  # a sibling's alert confirmed into a segment already followed
+            grouping.join(home, rest)
             continue
         candidate.segment = segment
         grouping.open.append(candidate)
@@ -541,7 +569,10 @@ def _scan_and_group(
         cond = parse_cause(segment) if segment else {}
         return any(_compatible(cond, seg, ancestors) for seg in incident.segments)
 
-    grouping = _Grouping(open=_load_incidents(wh, indicator=indicator.id, status="open"))
+    grouping = _Grouping(
+        open=_load_incidents(wh, indicator=indicator.id, status="open"),
+        recent=_load_incidents(wh, indicator=indicator.id, status="resolved"),
+    )
     context = (moment, indicator, config.owner_of(moment, indicator))
     _group(alerts, grouping, context, settings.resolve_after, (confirm, overlaps))
     grouping.resolve_quiet(clock, settings.resolve_after)
