@@ -57,9 +57,10 @@ class Alert:
 
 def detector_params(step: timedelta, threshold: float) -> DetectorParams:
     """The anomaly detector's settings for a series of this step: a year of long memory (at
-    most 5,000 points, the NAB-scored default), so the state stays small for daily series, and
-    the alert threshold of ``[reliability]``: a point below it must not silence the series
-    for the detector's rest period."""
+    most 5,000 points, the NAB-scored default), so the state stays small for daily series; the
+    alert threshold of ``[reliability]``; and no rest after an alert: NAB rewards one alert per
+    event, but an incident must hear that its failure goes on, or it resolves while the
+    failure lasts."""
     per_year = int(timedelta(days=365) / step)
     return DetectorParams(
         long_window=max(DetectorParams.short_window, min(5000, per_year)),

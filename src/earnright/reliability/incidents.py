@@ -623,6 +623,7 @@ def run_detection(
         if progress:
             progress("detection", done, len(pairs))
         with wh.transaction():
+            wh.lock("detection")  # two watchers on one PostgreSQL database take turns
             _scan_and_group(wh, config, pair, run)
     if progress:
         progress("detection", len(pairs), len(pairs))
