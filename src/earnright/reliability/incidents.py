@@ -3,14 +3,18 @@
 ``run_detection`` is one pass of the early-warning process over every indicator:
 
 1. scan the indicator's series for new alerts (:mod:`earnright.reliability.detection`);
-2. group them: an alert within ``[reliability] resolve_after`` of the indicator's open incident
-   joins it — one incident, not fifty alerts for fifty stores — otherwise it opens a new one;
-   an open incident with no alert for ``resolve_after`` is resolved;
+2. group them: an alert whose segment overlaps an open incident's (or one resolved less than
+   ``[reliability] resolve_after`` before: a flapping incident) joins it — one incident, not
+   fifty alerts for fifty stores — otherwise its candidate is localised and opens a new one (or
+   joins the incident its confirmed segment overlaps); an open incident with no alert for
+   ``resolve_after`` is resolved;
 3. localise each changed incident: the metric's leaves (unit × metric dimensions) over the
-   incident's window against their level in the four weeks before it, searched for the segment
+   whole episode against their level in the four weeks before it, searched for the segment
    that explains the deviation (:func:`earnright.reliability.localize.localize`);
 4. price it: the customers affected, their value and the extra churn such failures cause
-   (:func:`earnright.reliability.revenue.revenue_at_risk`);
+   (:func:`earnright.reliability.revenue.revenue_at_risk`), its own once its follow-up is
+   complete (the counts are stored, so an episode is measured once), else pooled from earlier
+   incidents' stored counts;
 5. write the alerts, the incident, the detector states and the outbox messages to the owning
    team in one transaction per indicator, so a crash loses nothing and sends nothing twice
    unrecorded.
@@ -18,8 +22,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,97 +37,20 @@ from earnright.reliability.delivery import enqueue_messages
 from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
 from earnright.reliability.indicators import indicator_events
 from earnright.reliability.localize import localize, parse_cause
-from earnright.reliability.revenue import (
-    ChurnEffect,
-    Exposure,
-    churn_data_end,
-    follow_up_window,
-    measure_extra_churn,
-    revenue_at_risk,
+from earnright.reliability.pricing import price_incident, settle_churn
+from earnright.reliability.records import (
+    CAUSE_SEPARATOR,
+    Incident,
+    load_incidents,
+    save_incident,
+    utcnow,
 )
 from earnright.warehouse import Warehouse
 
 __all__ = ["DetectionRun", "Incident", "list_incidents", "run_detection"]
 
 BASELINE = timedelta(days=28)  # the leaves' normal level is measured over this span before
-CAUSE_SEPARATOR = "; "
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class Incident:
-    """One incident as stored in the ``incidents`` table."""
-
-    incident_id: str
-    indicator: str
-    moment: str
-    metric: str
-    owner: str
-    segment: str
-    status: str
-    severity: str
-    started_at: datetime
-    detected_at: datetime
-    last_alert_at: datetime
-    resolved_at: datetime | None = None
-    customers_affected: int | None = None
-    customer_value: float | None = None
-    extra_churn: float | None = None
-    extra_churn_low: float | None = None
-    extra_churn_high: float | None = None
-    churn_basis: str = "none"
-    revenue_at_risk: float | None = None
-    revenue_at_risk_low: float | None = None
-    revenue_at_risk_high: float | None = None
-    updated_at: datetime | None = None
-    # the episode's churn counts, measured once its follow-up is complete (see _price)
-    churn_exposed: int | None = None
-    churn_exposed_lost: int | None = None
-    churn_control: int | None = None
-    churn_control_lost: int | None = None
-    churn_measured_at: datetime | None = None
-
-    def __post_init__(self) -> None:
-        for f in fields(self):  # a null timestamp reads back from the table as NaT
-            if getattr(self, f.name) is pd.NaT:
-                setattr(self, f.name, None)
-
-    @property
-    def segments(self) -> list[dict[str, str]]:
-        """The root causes as dimension -> value conditions ([{}] when everyone is hurt)."""
-        if not self.segment:
-            return [{}]
-        return [parse_cause(part) for part in self.segment.split(CAUSE_SEPARATOR)]
-
-    @property
-    def window(self) -> tuple[datetime, datetime]:
-        return self.started_at, self.last_alert_at
-
-    def record(self) -> dict[str, Any]:
-        """The JSON-ready record ``earnright warnings`` prints and alerts carry."""
-        out = {
-            "id": self.incident_id,
-            "moment": self.moment,
-            "indicator": self.indicator,
-            "metric": self.metric,
-            "segment": self.segment,
-            "started_at": self.started_at,
-            "detected_at": self.detected_at,
-            "resolved_at": self.resolved_at,
-            "status": self.status,
-            "severity": self.severity,
-            "owner": self.owner,
-            "customers_affected": self.customers_affected,
-            "customer_value": self.customer_value,
-            "extra_churn": self.extra_churn,
-            "extra_churn_low": self.extra_churn_low,
-            "extra_churn_high": self.extra_churn_high,
-            "churn_basis": self.churn_basis,
-            "revenue_at_risk": self.revenue_at_risk,
-            "revenue_at_risk_low": self.revenue_at_risk_low,
-            "revenue_at_risk_high": self.revenue_at_risk_high,
-        }
-        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
 
 
 @dataclass
@@ -144,39 +71,13 @@ class DetectionRun:
         return out
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _clean(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime()
-    return value
-
-
-def _load_incidents(wh: Warehouse, **where: str) -> list[Incident]:
-    t = wh.table("incidents")
-    for col, value in where.items():
-        t = t.filter(t[col] == value)
-    rows = t.order_by("started_at").execute()
-    names = [f.name for f in fields(Incident)]
-    return [Incident(**{n: _clean(row[n]) for n in names}) for row in rows.to_dict("records")]
-
-
-def _save_incident(wh: Warehouse, incident: Incident) -> None:
-    wh.delete("incidents", {"incident_id": incident.incident_id})
-    wh.insert("incidents", {f.name: [getattr(incident, f.name)] for f in fields(Incident)})
-
-
 def _save_alerts(wh: Warehouse, alerts: list[tuple[Alert, str | None]]) -> int:
     """Insert alerts not stored before (an alert id is its series, rule and bucket)."""
     t = wh.table("alerts")
     seen = set(t.filter(t.alert_id.isin([a.alert_id for a, _ in alerts])).alert_id.execute())
     new = [(a, inc) for a, inc in alerts if a.alert_id not in seen]
     if new:
-        now = _utcnow()
+        now = utcnow()
         wh.insert(
             "alerts",
             {
@@ -432,105 +333,6 @@ def _unit_ancestors(wh: Warehouse, config: Config) -> pd.DataFrame:
     return frame
 
 
-def _exposure(incident: Incident) -> Exposure:
-    return Exposure(
-        segments=incident.segments,
-        start=incident.started_at,
-        end=incident.last_alert_at,
-        indicator=incident.indicator,
-    )
-
-
-def _stored_effect(config: Config, incident: Incident) -> ChurnEffect | None:
-    """The incident's churn effect from its stored counts (None: not measured, or nobody was
-    exposed or nobody to compare with)."""
-    counts = (
-        incident.churn_exposed_lost,
-        incident.churn_exposed,
-        incident.churn_control_lost,
-        incident.churn_control,
-    )
-    k_e, n_e, k_c, n_c = (-1 if c is None or pd.isna(c) else int(c) for c in counts)
-    if min(k_e, k_c) < 0 or n_e <= 0 or n_c <= 0:
-        return None
-    window = follow_up_window(config, _exposure(incident))
-    return ChurnEffect.from_counts((k_e, n_e, k_c, n_c), window, incident.indicator)
-
-
-def _measure_churn(wh: Warehouse, config: Config, incident: Incident, as_of: datetime) -> None:
-    """Measure the incident's churn counts if its follow-up is complete; clear them if not."""
-    ends = follow_up_window(config, _exposure(incident))[1]
-    data_end = churn_data_end(wh, as_of) if ends <= as_of else None
-    effect, measured_at = None, None
-    if data_end is not None and ends <= data_end:
-        effect = measure_extra_churn(wh, config, _exposure(incident), as_of=data_end)
-        measured_at = _utcnow()
-    incident.churn_exposed = effect.exposed if effect else None
-    incident.churn_exposed_lost = effect.exposed_churned if effect else None
-    incident.churn_control = effect.control if effect else None
-    incident.churn_control_lost = effect.control_churned if effect else None
-    incident.churn_measured_at = measured_at
-
-
-def _price(
-    wh: Warehouse, config: Config, incident: Incident, history: list[Incident], as_of: datetime
-) -> None:
-    """Set the incident's customers affected, value, extra churn and revenue at risk.
-
-    Its own churn is measured once its follow-up is complete, for the exposure it has then (the
-    counts are kept on the incident; a changed segment or window is measured again), else the
-    stored effects of the incidents in ``history`` that ended before it began are pooled.
-    """
-    stored = next((h for h in history if h.incident_id == incident.incident_id), None)
-    if (
-        stored is None
-        or stored.churn_measured_at is None
-        or _exposure(stored) != _exposure(incident)
-    ):
-        _measure_churn(wh, config, incident, as_of)
-    past = [
-        effect
-        for h in history
-        if h.incident_id != incident.incident_id and h.last_alert_at <= incident.started_at
-        if (effect := _stored_effect(config, h)) is not None
-    ]
-    own = _stored_effect(config, incident)
-    risk = revenue_at_risk(wh, config, _exposure(incident), history=past, as_of=as_of, effect=own)
-    incident.customers_affected = risk.customers_affected
-    incident.customer_value = risk.customer_value
-    incident.extra_churn = risk.extra_churn
-    incident.extra_churn_low = risk.extra_churn_low
-    incident.extra_churn_high = risk.extra_churn_high
-    incident.churn_basis = risk.basis
-    incident.revenue_at_risk = risk.revenue_at_risk
-    incident.revenue_at_risk_low = risk.revenue_at_risk_low
-    incident.revenue_at_risk_high = risk.revenue_at_risk_high
-
-
-def _settle_churn(
-    wh: Warehouse, config: Config, as_of: datetime, pending: Collection[str]
-) -> list[Incident]:
-    """Measure and store the churn of every stored incident whose follow-up is complete and not
-    measured yet (but ``pending``, which this pass prices), re-pricing it on its own churn
-    without a message; return every stored incident: the history later ones pool."""
-    incidents = _load_incidents(wh)
-    due = [
-        i
-        for i in incidents
-        if i.churn_measured_at is None
-        and i.incident_id not in pending
-        and follow_up_window(config, _exposure(i))[1] <= as_of
-    ]
-    data_end = churn_data_end(wh, as_of) if due else None  # scan only when one may be due
-    for incident in due:
-        if data_end is None or follow_up_window(config, _exposure(incident))[1] > data_end:
-            continue
-        _price(wh, config, incident, incidents, as_of)
-        incident.updated_at = _utcnow()
-        _save_incident(wh, incident)
-    return incidents
-
-
 def _event(incident: Incident, opened: set[str]) -> str:
     if incident.status == "resolved":
         return "resolved"  # also when opened and closed within one pass (a replay)
@@ -544,7 +346,7 @@ def _scan_and_group(
     moment, indicator = pair
     settings = config.reliability
     alerts, _ = scan_indicator(wh, config, indicator)
-    clock = run.data_until or _utcnow()
+    clock = run.data_until or utcnow()
     ancestors = _unit_ancestors(wh, config)
 
     located: dict[tuple[str, datetime, datetime], str | None] = {}
@@ -570,24 +372,24 @@ def _scan_and_group(
         return any(_compatible(cond, seg, ancestors) for seg in incident.segments)
 
     grouping = _Grouping(
-        open=_load_incidents(wh, indicator=indicator.id, status="open"),
-        recent=_load_incidents(wh, indicator=indicator.id, status="resolved"),
+        open=load_incidents(wh, indicator=indicator.id, status="open"),
+        recent=load_incidents(wh, indicator=indicator.id, status="resolved"),
     )
     context = (moment, indicator, config.owner_of(moment, indicator))
     _group(alerts, grouping, context, settings.resolve_after, (confirm, overlaps))
     grouping.resolve_quiet(clock, settings.resolve_after)
-    history = _settle_churn(wh, config, clock, pending=grouping.touched)
+    history = settle_churn(wh, config, clock, pending=grouping.touched)
     for incident in grouping.touched.values():
-        # the whole episode names the segment best: an anomaly alert is followed by the
-        # detector's rest, so the episode runs until the incident resolves (or now)
+        # the whole episode names the segment best: alerts thin out as the detector adapts to a
+        # lasting failure, so the episode runs until the incident resolves (or now)
         segment = locate(incident, min(clock, incident.last_alert_at + settings.resolve_after))
         if segment:  # keep the first one when the episode names none
             incident.segment = segment
         if incident.incident_id in grouping.opened:
             incident.started_at = _onset(wh, config, indicator, incident, ancestors)
-        _price(wh, config, incident, history, clock)
-        incident.updated_at = _utcnow()
-        _save_incident(wh, incident)
+        price_incident(wh, config, incident, history, clock)
+        incident.updated_at = utcnow()
+        save_incident(wh, incident)
         event = _event(incident, grouping.opened)
         {"opened": run.opened, "updated": run.updated, "resolved": run.resolved}[event].append(
             incident.incident_id
@@ -634,7 +436,7 @@ def list_incidents(
     wh: Warehouse, *, since: datetime | None = None, status: str | None = None
 ) -> list[Incident]:
     """Stored incidents, newest first; ``since`` keeps those still open or active after it."""
-    incidents = _load_incidents(wh, **({"status": status} if status else {}))
+    incidents = load_incidents(wh, **({"status": status} if status else {}))
     if since is not None:
         incidents = [i for i in incidents if i.last_alert_at >= since or i.status == "open"]
     return sorted(incidents, key=lambda i: i.started_at, reverse=True)

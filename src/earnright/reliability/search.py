@@ -13,7 +13,9 @@ findings back into labelled root causes. The method is described in docs/localiz
 - ``search_causes`` — greedy forward selection: the element whose leaves share the most
   significant common shift (the generalised ripple effect) is a cause; its leaves are set aside,
   the noise is refitted and the search repeats until no element is significant at family-wise
-  level ``alpha`` (Bonferroni over every element of every cuboid searched).
+  level ``alpha`` (Bonferroni over every element of every cuboid searched). A cause whose part
+  along a nested dimension (a store of a district) clearly did not move is replaced by its hit
+  children.
 """
 
 from __future__ import annotations
@@ -338,15 +340,14 @@ def _split(
     ripple effect. Only a dimension nested in one of the parent's (a store in a district) splits
     it: crossing dimensions overlap, and a child that moved differently there is another cause's
     overlap, which the greedy search finds on its own. For each such cuboid one dimension finer,
-    every child's shift is the
-    forecast-weighted mean of its leaves' residuals (large leaves speak loudest: small counts
-    round a relative shift away), with its standard error from the leaves' noise scales. A split
-    needs children that certainly moved (past the Bonferroni threshold over all children
-    tested); the children nearer no shift than the moved children's mean must hold at least
-    ``NORMAL_SHARE`` of the parent's forecast and, together, show no certain shift of their own
-    (another cause overlapping this one moves them differently) while lying that certainly below
-    the moved level. The finer cuboid with the strongest such evidence wins, and each hit child
-    is split again in turn.
+    every child's shift is the forecast-weighted mean of its leaves' residuals (large leaves
+    speak loudest: small counts round a relative shift away), with its standard error from the
+    leaves' noise scales. A split needs children that certainly moved (past the Bonferroni
+    threshold over all children tested); the children nearer no shift than the moved children's
+    mean must hold at least ``NORMAL_SHARE`` of the parent's forecast and, together, show no
+    certain shift of their own (another cause overlapping this one moves them differently)
+    while lying that certainly below the moved level. The finer cuboid with the strongest such
+    evidence wins, and each hit child is split again in turn.
     """
     residual, weight, size = scored
     inside = active & (cuboid.inverse == element)

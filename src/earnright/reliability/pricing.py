@@ -1,0 +1,126 @@
+"""Pricing an incident: customers affected × value × extra churn, each episode measured once.
+
+An incident's own churn is measured when its follow-up is complete and the counts are stored on
+it (migration 3), so a later pass pools stored effects instead of re-scanning past episodes,
+and an incident priced on history is re-priced on its own churn once its follow-up is in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+import pandas as pd
+
+from earnright.config import Config
+from earnright.reliability.records import Incident, load_incidents, save_incident, utcnow
+from earnright.reliability.revenue import (
+    ChurnEffect,
+    Exposure,
+    churn_data_end,
+    follow_up_window,
+    measure_extra_churn,
+    revenue_at_risk,
+)
+from earnright.warehouse import Warehouse
+
+__all__ = ["price_incident", "settle_churn"]
+
+
+def _exposure(incident: Incident) -> Exposure:
+    return Exposure(
+        segments=incident.segments,
+        start=incident.started_at,
+        end=incident.last_alert_at,
+        indicator=incident.indicator,
+    )
+
+
+def _stored_effect(config: Config, incident: Incident) -> ChurnEffect | None:
+    """The incident's churn effect from its stored counts (None: not measured, or nobody was
+    exposed or nobody to compare with)."""
+    counts = (
+        incident.churn_exposed_lost,
+        incident.churn_exposed,
+        incident.churn_control_lost,
+        incident.churn_control,
+    )
+    k_e, n_e, k_c, n_c = (-1 if c is None or pd.isna(c) else int(c) for c in counts)
+    if min(k_e, k_c) < 0 or n_e <= 0 or n_c <= 0:
+        return None
+    window = follow_up_window(config, _exposure(incident))
+    return ChurnEffect.from_counts((k_e, n_e, k_c, n_c), window, incident.indicator)
+
+
+def _measure_churn(wh: Warehouse, config: Config, incident: Incident, as_of: datetime) -> None:
+    """Measure the incident's churn counts if its follow-up is complete; clear them if not."""
+    ends = follow_up_window(config, _exposure(incident))[1]
+    data_end = churn_data_end(wh, as_of) if ends <= as_of else None
+    effect, measured_at = None, None
+    if data_end is not None and ends <= data_end:
+        effect = measure_extra_churn(wh, config, _exposure(incident), as_of=data_end)
+        measured_at = utcnow()
+    incident.churn_exposed = effect.exposed if effect else None
+    incident.churn_exposed_lost = effect.exposed_churned if effect else None
+    incident.churn_control = effect.control if effect else None
+    incident.churn_control_lost = effect.control_churned if effect else None
+    incident.churn_measured_at = measured_at
+
+
+def price_incident(
+    wh: Warehouse, config: Config, incident: Incident, history: list[Incident], as_of: datetime
+) -> None:
+    """Set the incident's customers affected, value, extra churn and revenue at risk.
+
+    Its own churn is measured once its follow-up is complete, for the exposure it has then (the
+    counts are kept on the incident; a changed segment or window is measured again), else the
+    stored effects of the incidents in ``history`` that ended before it began are pooled.
+    """
+    stored = next((h for h in history if h.incident_id == incident.incident_id), None)
+    if (
+        stored is None
+        or stored.churn_measured_at is None
+        or _exposure(stored) != _exposure(incident)
+    ):
+        _measure_churn(wh, config, incident, as_of)
+    past = [
+        effect
+        for h in history
+        if h.incident_id != incident.incident_id and h.last_alert_at <= incident.started_at
+        if (effect := _stored_effect(config, h)) is not None
+    ]
+    own = _stored_effect(config, incident)
+    risk = revenue_at_risk(wh, config, _exposure(incident), history=past, as_of=as_of, effect=own)
+    incident.customers_affected = risk.customers_affected
+    incident.customer_value = risk.customer_value
+    incident.extra_churn = risk.extra_churn
+    incident.extra_churn_low = risk.extra_churn_low
+    incident.extra_churn_high = risk.extra_churn_high
+    incident.churn_basis = risk.basis
+    incident.revenue_at_risk = risk.revenue_at_risk
+    incident.revenue_at_risk_low = risk.revenue_at_risk_low
+    incident.revenue_at_risk_high = risk.revenue_at_risk_high
+
+
+def settle_churn(
+    wh: Warehouse, config: Config, as_of: datetime, pending: Collection[str]
+) -> list[Incident]:
+    """Measure and store the churn of every stored incident whose follow-up is complete and not
+    measured yet (but ``pending``, which this pass prices), re-pricing it on its own churn
+    without a message; return every stored incident: the history later ones pool."""
+    incidents = load_incidents(wh)
+    due = [
+        i
+        for i in incidents
+        if i.churn_measured_at is None
+        and i.incident_id not in pending
+        and follow_up_window(config, _exposure(i))[1] <= as_of
+    ]
+    data_end = churn_data_end(wh, as_of) if due else None  # scan only when one may be due
+    for incident in due:
+        if data_end is None or follow_up_window(config, _exposure(incident))[1] > data_end:
+            continue
+        price_incident(wh, config, incident, incidents, as_of)
+        incident.updated_at = utcnow()
+        save_incident(wh, incident)
+    return incidents
