@@ -39,6 +39,7 @@ from scipy import special, stats
 
 from earnright.config import Config, Question
 from earnright.errors import QueryError
+from earnright.listening.changes import benjamini_hochberg
 from earnright.listening.scorecard import unit_ancestors
 from earnright.periods import Grain, parse_period, period_label, truncate
 from earnright.warehouse import Warehouse
@@ -177,15 +178,6 @@ def genomic_inflation(z: FloatArray) -> float:
     if len(finite) < MIN_UNITS_FOR_INFLATION:
         return 1.0
     return max(1.0, float(np.median(finite**2)) / CHI2_MEDIAN)
-
-
-def _q_values(p: FloatArray) -> FloatArray:
-    """Benjamini–Hochberg q-values of the finite p-values; NaN stays NaN (untested)."""
-    q = np.full(p.shape, np.nan)
-    finite = np.isfinite(p)
-    if finite.any():
-        q[finite] = stats.false_discovery_control(p[finite], method="bh")
-    return q
 
 
 # ---------------------------------------------------------------- engine scans
@@ -578,7 +570,7 @@ def _quick_response(s: _Sides, run: _Run, minutes: float, min_ratio: float, fdr:
         p = np.where(tested, _fisher(k, m, peer_k, peer_m), np.nan)
         observed, reference = _share(k, m), _share(peer_k, peer_m)
         eligible = observed >= min_ratio * reference
-        keep = ~(tested & (_q_values(p) <= fdr) & eligible)
+        keep = ~(tested & (benjamini_hochberg(p) <= fdr) & eligible)
     before = _share(s.col("hist", "quick"), s.col("hist", "timed"))
     evidence = [
         f"{k[i]:,.0f} of {m[i]:,.0f} survey responses ({_pct(observed[i])}) came within "
@@ -636,7 +628,7 @@ def _rate_jump(s: _Sides, run: _Run) -> _Test:
 def _rows(
     signal: Signal, test: _Test, units: list[str], run: _Run, fdr: float
 ) -> list[HygieneFlag]:
-    q = _q_values(np.where(test.tested, test.p_value, np.nan))
+    q = benjamini_hochberg(np.where(test.tested, test.p_value, np.nan))
     flagged = test.tested & (q <= fdr) & (test.statistic > 0) & test.eligible
     columns = [test.statistic, test.p_value, q, test.observed, test.reference]
     rows = []
