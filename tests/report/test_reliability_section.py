@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,9 @@ from earnright.report.reliability_section import (
     order_incidents,
     render_reliability_section,
 )
+from tests.report.conftest import OfflinePage
 
 AT = datetime(2026, 10, 1)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def _segment(segment: str, good: float, total: float, rating: Rating) -> SegmentReliability:
@@ -266,20 +264,13 @@ def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict
 
 @pytest.mark.slow
 def test_demo_section_shows_the_planted_app_incident_in_chromium(
-    demo_page: tuple[Path, list[dict[str, Any]]],
+    demo_page: tuple[Path, list[dict[str, Any]]], offline_page: OfflinePage
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     path, incidents = demo_page
     app = [i for i in incidents if i["indicator"] == "app_success"]
     assert [i["segment"] for i in app] == ["platform=android&region=R03"]
     requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page()
-        page.on("request", lambda r: requests.append(r.url))
-        page.route("http*://**/*", lambda route: route.abort())
-        page.goto(path.as_uri())
+    with offline_page(path, requests) as page:
         section = page.locator("section#reliability")
         assert section.is_visible()
         assert section.locator("h2").inner_text() == "Reliability at the moments that matter"
@@ -297,6 +288,5 @@ def test_demo_section_shows_the_planted_app_incident_in_chromium(
         assert "platform=android&region=R03" in text and "Ordering in the app" in text
         assert f"{app[0]['customers_affected']:,}" in text
         assert section.locator(".rel-incidents tr").count() == 1 + len(incidents)
-        browser.close()
     assert requests == [path.as_uri()]
     assert np.isfinite(app[0]["revenue_at_risk"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +13,7 @@ from earnright.ingest import ingest_file
 from earnright.listening.scorecard import compute_scorecard
 from earnright.report import render_scorecard_page
 from earnright.warehouse import Warehouse
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.report.conftest import OfflinePage
 
 
 @pytest.fixture
@@ -57,23 +46,15 @@ def test_page_references_nothing_outside_itself(page_path: Path) -> None:
     assert html.count("http") == html.count('xmlns="http://www.w3.org/2000/svg"')
 
 
-def test_page_renders_offline_in_chromium(page_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_page_renders_offline_in_chromium(page_path: Path, offline_page: OfflinePage) -> None:
     requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page()
-        page.on("request", lambda r: requests.append(r.url))
-        page.route("http*://**/*", lambda route: route.abort())
-        page.goto(page_path.as_uri())
+    with offline_page(page_path, requests) as page:
         assert page.title() == "Acme scorecard 2026-09"
         assert page.locator("svg").count() == 2
         # one dot per store with answers in the latest month, each with its interval line
         assert page.locator("svg circle").count() == 3
         assert page.locator("table tr").count() == 1 + 3
         assert page.locator("svg polygon").count() == 1  # the interval band of the trend
-        browser.close()
     assert requests == [page_path.as_uri()]
 
 
