@@ -371,9 +371,10 @@ def _scan_and_group(
         cond = parse_cause(segment) if segment else {}
         return any(_compatible(cond, seg, ancestors) for seg in incident.segments)
 
+    stored = load_incidents(wh, indicator=indicator.id)
     grouping = _Grouping(
-        open=load_incidents(wh, indicator=indicator.id, status="open"),
-        recent=load_incidents(wh, indicator=indicator.id, status="resolved"),
+        open=[i for i in stored if i.status == "open"],
+        recent=[i for i in stored if i.status == "resolved"],
     )
     context = (moment, indicator, config.owner_of(moment, indicator))
     _group(alerts, grouping, context, settings.resolve_after, (confirm, overlaps))

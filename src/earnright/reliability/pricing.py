@@ -109,16 +109,17 @@ def settle_churn(
     measured yet (but ``pending``, which this pass prices), re-pricing it on its own churn
     without a message; return every stored incident: the history later ones pool."""
     incidents = load_incidents(wh)
+    ends = {i.incident_id: follow_up_window(config, _exposure(i))[1] for i in incidents}
     due = [
         i
         for i in incidents
         if i.churn_measured_at is None
         and i.incident_id not in pending
-        and follow_up_window(config, _exposure(i))[1] <= as_of
+        and ends[i.incident_id] <= as_of
     ]
     data_end = churn_data_end(wh, as_of) if due else None  # scan only when one may be due
     for incident in due:
-        if data_end is None or follow_up_window(config, _exposure(incident))[1] > data_end:
+        if data_end is None or ends[incident.incident_id] > data_end:
             continue
         price_incident(wh, config, incident, incidents, as_of)
         incident.updated_at = utcnow()
