@@ -5,7 +5,9 @@ A workspace is a directory holding ``earnright.toml`` and, by default, the embed
 customer journey (stages named in customers' words, their priority moments and owning teams), the
 survey questions and their scales, per-source column mappings and the warehouse URL.
 
-Errors name the key, the bad value and what was expected.
+Errors name the key, the bad value and what was expected. The config is input like any data
+file: every number must be finite (``inf`` and ``nan`` are refused everywhere, through the shared
+base model) and within its range, and every duration between one second and ten years.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "load_config",
     "parse_duration",
     "render_config",
+    "validate_config",
 ]
 
 CONFIG_FILE = "earnright.toml"
@@ -61,16 +64,24 @@ RESERVED_FEEDBACK_COLUMNS = frozenset(
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MIN_DURATION, MAX_DURATION = timedelta(seconds=1), timedelta(days=3650)
 
 
 def parse_duration(value: object) -> timedelta:
-    """``"5m"``, ``"1h"``, ``"28d"``, ``"2w"`` (or a timedelta) as a timedelta."""
+    """``"5m"``, ``"1h"``, ``"28d"``, ``"2w"`` (or a timedelta) as a timedelta, from one
+    second to ten years (``MIN_DURATION``, ``MAX_DURATION``)."""
     if isinstance(value, timedelta):
-        return value
-    match = _DURATION.match(str(value))
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f'\'{value}\' is not a duration; expected e.g. "30s", "5m", "1h", "28d"')
-    return timedelta(seconds=float(match.group(1)) * _SECONDS[match.group(2)])
+        seconds = value.total_seconds()
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(
+                f'\'{value}\' is not a duration; expected e.g. "30s", "5m", "1h", "28d"'
+            )
+        seconds = float(match.group(1)) * _SECONDS[match.group(2)]
+    if not MIN_DURATION.total_seconds() <= seconds <= MAX_DURATION.total_seconds():
+        raise ValueError(f"'{value}' is out of range: a duration is from 1s to 3650d (ten years)")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(value: timedelta) -> str:
@@ -88,7 +99,13 @@ Duration = Annotated[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """The base of every config table: unknown keys, ``inf`` and ``nan`` are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# A scale's ends, a port: integers whose range is known.
+ScalePoint = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
 
 class Company(_Model):
@@ -118,8 +135,8 @@ class Question(_Model):
     id: str
     label: str = ""
     kind: Literal["nps", "csat", "driver"] = "driver"
-    min: int = 1
-    max: int = 5
+    min: ScalePoint = 1
+    max: ScalePoint = 5
 
     @field_validator("id")
     @classmethod
@@ -145,8 +162,14 @@ class DriverDefaults(_Model):
     """Every feedback column starting with ``prefix`` is a driver question on this scale."""
 
     prefix: str = "q_"
-    min: int = 1
-    max: int = 5
+    min: ScalePoint = 1
+    max: ScalePoint = 5
+
+    @model_validator(mode="after")
+    def _scale_is_ordered(self) -> DriverDefaults:
+        if self.min >= self.max:
+            raise ValueError(f"drivers: min {self.min} must be below max {self.max}")
+        return self
 
 
 class Indicator(_Model):
@@ -267,7 +290,8 @@ class Source(_Model):
 class Listening(_Model):
     """Credibility rules of the listening results."""
 
-    min_n: int = Field(default=5, ge=1)  # below this many answers a score is suppressed
+    # below this many answers a score is suppressed
+    min_n: int = Field(default=5, ge=1, le=1_000_000)
 
 
 class BurnAlert(_Model):
@@ -278,7 +302,7 @@ class BurnAlert(_Model):
     name: str
     long: Duration
     short: Duration
-    factor: float = Field(gt=0.0)
+    factor: float = Field(gt=0.0, le=1_000.0)
     severity: Literal["page", "ticket"] = "page"
 
     @model_validator(mode="after")
@@ -316,7 +340,7 @@ class Reliability(_Model):
 
     step: Duration = timedelta(hours=1)
     burn_alerts: list[BurnAlert] = Field(default_factory=_workbook_alerts)
-    min_events: int = Field(default=20, ge=1)
+    min_events: int = Field(default=20, ge=1, le=1_000_000_000)
     anomaly_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     resolve_after: Duration = timedelta(days=2)
     at_risk_budget: float = Field(default=0.25, ge=0.0, le=1.0)
@@ -324,6 +348,20 @@ class Reliability(_Model):
     active_window: Duration = timedelta(days=90)
     value_window: Duration = timedelta(days=365)
     hours: dict[str, dict[str, tuple[int, int]]] = Field(default_factory=dict)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_of_the_day(
+        cls, hours: dict[str, dict[str, tuple[int, int]]]
+    ) -> dict[str, dict[str, tuple[int, int]]]:
+        for dim, spans in hours.items():
+            for value, (start, end) in spans.items():
+                if not (0 <= start <= 23 and 0 <= end <= 24 and start != end):
+                    raise ValueError(
+                        f"{dim}.{value} = [{start}, {end}]: hours are [from, to) with from in "
+                        "0-23, to in 0-24 and from != to (to < from wraps past midnight)"
+                    )
+        return hours
 
 
 class Owner(_Model):
@@ -349,11 +387,11 @@ class Delivery(_Model):
     """
 
     allow_private: bool = False
-    max_attempts: int = Field(default=8, ge=1)
-    backoff_seconds: float = Field(default=30.0, gt=0.0)
-    timeout_seconds: float = Field(default=10.0, gt=0.0)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_seconds: float = Field(default=30.0, gt=0.0, le=86_400.0)  # waits are capped at 1 day
+    timeout_seconds: float = Field(default=10.0, gt=0.0, le=3_600.0)
     smtp_host: str = ""
-    smtp_port: int = 25
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
     email_from: str = "earnright@localhost"
 
 
@@ -364,8 +402,11 @@ class Warehouse(_Model):
     @field_validator("memory_limit")
     @classmethod
     def _size(cls, value: str) -> str:
-        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value):
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value)
+        if not match:
             raise ValueError(f'\'{value}\' is not a size; expected e.g. "2GB" or "512MB"')
+        if float(match.group(1)) * 1024 ** "KMGT".index(match.group(2)[0]) < 64 * 1024:
+            raise ValueError(f"'{value}' is too small; give DuckDB at least 64MB")
         return value
 
     @field_validator("url")
@@ -457,8 +498,23 @@ def load_config(path: Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no config file; run `earnright init` to create one") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:  # tomllib recurses once per nested array or table
+        raise ConfigError(f"{path}: arrays or tables nested too deeply to be a config") from exc
+    return validate_config(data, str(path))
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def validate_config(data: dict[str, object], source: str = CONFIG_FILE) -> Config:
+    """The config from parsed TOML; ConfigError (prefixed by ``source``) naming every bad key,
+    the value and what was expected."""
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -466,9 +522,11 @@ def load_config(path: Path) -> Config:
         for err in exc.errors():
             where = _location(err["loc"])
             value = err.get("input")
-            shown = "" if isinstance(value, dict) else f" (got {value!r})"
+            shown = "" if isinstance(value, dict) else f" (got {_shown(value)})"
             problems.append(f"  {where}: {err['msg']}{shown}")
-        raise ConfigError(f"{path}: invalid config\n" + "\n".join(problems)) from exc
+        raise ConfigError(f"{source}: invalid config\n" + "\n".join(problems)) from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{source}: values nested too deeply to be a config") from exc
 
 
 def _toml_str(value: str) -> str:
