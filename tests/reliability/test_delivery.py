@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import math
 import shutil
 import signal
 import socket
@@ -24,15 +25,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from earnright.config import Config
+from earnright.config import Config, Delivery
 from earnright.reliability import targets
 from earnright.reliability.delivery import (
     MESSAGE_ID_HEADER,
+    OutboxMessage,
     compose_email,
     deliver_pending,
     enqueue_messages,
     incident_payload,
     retry_delay,
+    send_webhook_message,
 )
 from earnright.reliability.targets import (
     DeliveryFailed,
@@ -654,11 +657,91 @@ def test_sigkill_after_send_resends_on_the_next_run(
     assert _run_child("deliver", ws) == -signal.SIGKILL
     assert len(server.requests) == 1  # sent, but the process died before recording it
     with ws.warehouse() as wh:
-        (row,) = _outbox(wh)
-        assert (row["status"], row["attempts"]) == ("pending", 0)
-        assert deliver_pending(wh, ws.config, now=NOW).delivered == 1
+        (row,) = _outbox(wh)  # the attempt was recorded before the send, due after its backoff
+        assert (row["status"], row["attempts"]) == ("pending", 1)
+        assert row["next_attempt_at"] == NOW + retry_delay(row["message_id"], 1, 30.0)
+        assert deliver_pending(wh, ws.config, now=NOW).delivered == 0
+        assert deliver_pending(wh, ws.config, now=row["next_attempt_at"]).delivered == 1
         (row,) = _outbox(wh)
     assert row["status"] == "delivered"
     first, second = server.requests
     assert first["body"] == second["body"]
     assert first["headers"][MESSAGE_ID_HEADER] == second["headers"][MESSAGE_ID_HEADER]
+
+
+# -- issue 17: a failure after the send, and the first pass over history ----------------------
+
+
+def _send_then_crash(message: OutboxMessage, delivery: Delivery) -> None:
+    """The real webhook sender, then a failure no sender error handler catches."""
+    send_webhook_message(message, delivery)
+    raise KeyboardInterrupt("the deliverer died after sending")
+
+
+def test_attempt_is_recorded_before_the_send_so_a_crash_after_it_is_not_resent_at_once(
+    make_ws: Callable[..., Workspace], http_server: Callable[[], _Recorder]
+) -> None:
+    server = http_server()
+    ws = make_ws([server.url], backoff_seconds=30)
+    with ws.warehouse() as wh:
+        _enqueue(wh, ws.config)
+        with pytest.raises(KeyboardInterrupt):
+            deliver_pending(wh, ws.config, now=NOW, send_webhook=_send_then_crash)
+        (row,) = _outbox(wh)
+        assert (row["status"], row["attempts"]) == ("pending", 1)
+        due = NOW + retry_delay(row["message_id"], 1, 30.0)
+        assert row["next_attempt_at"] == due
+        assert deliver_pending(wh, ws.config, now=NOW).to_dict()["messages"] == []
+        assert len(server.requests) == 1  # the next cycle does not send it again at once
+        assert deliver_pending(wh, ws.config, now=due).delivered == 1
+        (row,) = _outbox(wh)
+    assert (row["status"], row["attempts"]) == ("delivered", 2)
+    first, second = server.requests
+    assert first["headers"][MESSAGE_ID_HEADER] == second["headers"][MESSAGE_ID_HEADER]
+
+
+def test_a_message_that_crashes_every_attempt_ends_failed_after_max_attempts(
+    make_ws: Callable[..., Workspace], http_server: Callable[[], _Recorder]
+) -> None:
+    server = http_server()
+    ws = make_ws([server.url], max_attempts=3, backoff_seconds=1)
+    crashes = 0
+    with ws.warehouse() as wh:
+        _enqueue(wh, ws.config)
+        for cycle in range(6):  # a day apart: every backoff has passed
+            try:
+                deliver_pending(
+                    wh, ws.config, now=NOW + timedelta(days=cycle), send_webhook=_send_then_crash
+                )
+            except KeyboardInterrupt:
+                crashes += 1
+        (row,) = _outbox(wh)
+    assert (crashes, len(server.requests)) == (3, 3)
+    assert (row["status"], row["attempts"]) == ("failed", 3)
+    assert "attempt 3 was interrupted" in row["last_error"]
+
+
+@pytest.mark.parametrize("backoff", [math.inf, 1e308, math.nan])
+def test_retry_delay_never_overflows(backoff: float) -> None:
+    assert retry_delay("msg-1", 1, backoff) == timedelta(days=1)
+    assert retry_delay("msg-1", 400, 30.0) == timedelta(days=1)
+
+
+def test_resolved_to_a_target_never_told_it_opened_says_opened_and_resolved(
+    make_ws: Callable[..., Workspace],
+) -> None:
+    ws = make_ws(["https://hooks.example.com/a"])
+    closed = {"status": "resolved", "resolved_at": "2026-08-09T14:00:00"}
+    other = {"id": "inc-other", **closed}
+    with ws.warehouse() as wh:
+        _enqueue(wh, ws.config, "resolved", **closed)  # opened and closed within one pass
+        _enqueue(wh, ws.config, "opened", id="inc-other")
+        _enqueue(wh, ws.config, "resolved", **other)  # the team heard of this one opening
+        rows = wh.table("outbox").order_by("created_at").to_pyarrow().to_pylist()
+    texts = {(r["incident_id"], r["event"]): json.loads(r["payload"])["text"] for r in rows}
+    both = texts[(INCIDENT["id"], "resolved")]
+    assert both.startswith("[opened and resolved] Prescription pickup: rx_on_time was broken")
+    assert "from 2026-08-06 to 2026-08-09 14:00 UTC" in both and "$12,300 at risk" in both
+    assert texts[("inc-other", "resolved")].startswith("[resolved] Prescription pickup")
+    assert "recovered for district=D007" in texts[("inc-other", "resolved")]
+    assert len(rows) == 3

@@ -7,18 +7,25 @@ Incidents go to the team that owns their journey moment (``[owners.<team>]`` in 
   transaction — the same one that writes the incident or alert change — so a message exists if
   and only if its cause was committed. Message ids are deterministic, so enqueuing the same event
   twice leaves one row.
-- :func:`deliver_pending` sends every due ``pending`` row and records each outcome in its own
-  small transaction right after the attempt. A row stays ``pending`` until its outcome is
-  recorded, so a process killed between sending and recording sends it again on the next run:
-  delivery is *at least once*, and webhook receivers get ``X-Earnright-Message-Id`` to drop the
-  rare duplicate.
+- :func:`deliver_pending` sends every due ``pending`` row. Before sending it records the
+  attempt in its own small transaction: ``attempts`` + 1 and ``next_attempt_at`` moved to the
+  retry time, as if the attempt will fail. Then it sends and records the outcome. Whatever fails
+  after the send (the process killed, the outcome not recorded), the attempt is already counted
+  and the row is due again only after its backoff, so a message that crashes its deliverer is
+  neither resent every cycle nor retried forever. A row stays ``pending`` until an outcome is
+  recorded, so delivery is *at least once*, and webhook receivers get ``X-Earnright-Message-Id``
+  to drop the rare duplicate.
 
 A failed attempt is retried after ``backoff_seconds × 2^(attempts−1)``, stretched by a
 deterministic jitter of up to 25 % (derived from the message id and the attempt, so messages
 that failed together spread out, and a test can predict the schedule) and capped at one day;
 after ``max_attempts`` the row is ``failed``. A webhook refused by the address policy
 (:mod:`earnright.reliability.targets`) is ``refused`` at once and never retried. Rows are never
-deleted. docs/alerts.md is the user guide.
+deleted.
+
+A ``resolved`` message to a target that never got the incident's ``opened`` message (the first
+pass over history opens and resolves an incident at once) says both: "[opened and resolved] …
+from START to END". docs/alerts.md is the user guide.
 """
 
 from __future__ import annotations
@@ -159,15 +166,21 @@ def _impact(record: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _summary_line(record: dict[str, Any], event: str) -> str:
+def _summary_line(record: dict[str, Any], event: str, *, unannounced: bool = False) -> str:
     moment = record.get("moment_name") or record["moment"] or "(no moment)"
     segment = f"for {record['segment']}" if record["segment"] else "for all customers"
     since = format_when(record["started_at"])
-    if event == "resolved":
+    label = event
+    if event == "resolved" and unannounced:
+        label = "opened and resolved"
+        until = format_when(record.get("resolved_at"))
+        state = f"was broken {segment}" + (f" from {since}" if since else "")
+        state += f" to {until}" if until else ""
+    elif event == "resolved":
         state = f"recovered {segment}" + (f" (broken since {since})" if since else "")
     else:
         state = f"broken {segment}" + (f" since {since}" if since else "")
-    line = f"[{event}] {moment}: {record['indicator']} {state}"
+    line = f"[{label}] {moment}: {record['indicator']} {state}"
     impact = _impact(record)
     return " ".join((f"{line} — {impact}" if impact else line).split())
 
@@ -185,6 +198,7 @@ def _slack_blocks(record: dict[str, Any], text: str) -> list[dict[str, Any]]:
         ("Owner", record["owner"]),
         ("Started", format_when(record["started_at"])),
         ("Detected", format_when(record["detected_at"])),
+        ("Resolved", format_when(record.get("resolved_at"))),
         ("Impact", _impact(record)),
     ]
     fields = [
@@ -203,7 +217,9 @@ def _slack_blocks(record: dict[str, Any], text: str) -> list[dict[str, Any]]:
     return [section, context]
 
 
-def incident_payload(incident: dict[str, Any], event: str) -> dict[str, Any]:
+def incident_payload(
+    incident: dict[str, Any], event: str, *, unannounced: bool = False
+) -> dict[str, Any]:
     """The JSON message for an incident event; Slack incoming webhooks accept it as is.
 
     ``incident`` has ``id`` (or ``incident_id``), ``moment``, ``indicator``, ``metric``,
@@ -212,11 +228,13 @@ def incident_payload(incident: dict[str, Any], event: str) -> dict[str, Any]:
     unknown); optionally ``moment_name`` (shown instead of the moment id) and the other fields of
     the incidents table. Returns ``text`` (one readable line), Slack ``blocks``, ``event`` and
     the machine-readable ``incident``. ``text`` is plain; the blocks escape ``& < >`` for Slack.
+    ``unannounced`` marks a ``resolved`` message to a target never told the incident opened:
+    its line says "[opened and resolved] … from START to END".
     """
     if event not in EVENTS:
         raise ValueError(f"event must be one of {EVENTS}, got {event!r}")
     record = _incident_record(incident)
-    text = _summary_line(record, event)
+    text = _summary_line(record, event, unannounced=unannounced)
     return {
         "text": text,
         "blocks": _slack_blocks(record, text),
@@ -280,7 +298,9 @@ def enqueue_messages(
     Runs inside the caller's transaction (it opens none), so wrap it with the incident write.
     ``updated`` messages are keyed by the incident's content as well, so a changed incident is a
     new message and an unchanged one is not; ``opened`` and ``resolved`` are one per incident and
-    target. A team without targets, or not in ``[owners]``, gets no rows.
+    target. A ``resolved`` message to a target that has no ``opened`` message of the incident
+    says it opened and resolved, with both times. A team without targets, or not in
+    ``[owners]``, gets no rows.
     """
     incident = dict(incident)
     if not incident.get("moment_name"):
@@ -294,17 +314,26 @@ def enqueue_messages(
     if event == "updated":
         content = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
     targets = [("webhook", url) for url in owner.webhooks] + [("email", a) for a in owner.email]
+    incident_id = str(record["id"])
     rows = {
-        compose_message_id(str(record["id"]), event, channel, target, content): (channel, target)
+        compose_message_id(incident_id, event, channel, target, content): (channel, target)
         for channel, target in targets
     }
     if not rows:
         return 0
+    opened = {compose_message_id(incident_id, "opened", c, t): (c, t) for c, t in targets}
     outbox = wh.table("outbox")
-    existing = set(outbox.filter(outbox.message_id.isin(list(rows))).message_id.execute())
+    known = outbox.filter(outbox.message_id.isin(list(rows) + list(opened))).message_id
+    existing = set(known.execute())
     new = {mid: ct for mid, ct in rows.items() if mid not in existing}
     if not new:
         return 0
+    told = {opened[mid] for mid in opened if mid in existing}
+    late = json.dumps(incident_payload(incident, event, unannounced=True))
+    texts = {
+        mid: late if event == "resolved" and ct not in told else json.dumps(payload)
+        for mid, ct in new.items()
+    }
     now = _naive_utc(now)
     n = len(new)
     wh.insert(
@@ -315,7 +344,7 @@ def enqueue_messages(
             "event": [event] * n,
             "channel": [channel for channel, _ in new.values()],
             "target": [target for _, target in new.values()],
-            "payload": [json.dumps(payload)] * n,
+            "payload": list(texts.values()),
             "status": ["pending"] * n,
             "attempts": [0] * n,
             "next_attempt_at": [now] * n,
@@ -367,8 +396,10 @@ def retry_delay(message_id: str, attempts: int, backoff_seconds: float) -> timed
     """
     digest = hashlib.sha256(f"{message_id}:{attempts}".encode()).digest()
     u = int.from_bytes(digest[:8], "big") / 2**64
-    seconds = backoff_seconds * 2.0 ** min(attempts - 1, 40) * (1.0 + JITTER * u)
-    return min(timedelta(seconds=seconds), MAX_RETRY_DELAY)
+    seconds = backoff_seconds * 2.0 ** min(max(attempts - 1, 0), 40) * (1.0 + JITTER * u)
+    if not math.isfinite(seconds) or seconds >= MAX_RETRY_DELAY.total_seconds():
+        return MAX_RETRY_DELAY  # also for inf or nan: a delay must never raise after a send
+    return timedelta(seconds=max(seconds, 0.0))
 
 
 def due_messages(wh: Warehouse, *, now: datetime, limit: int = 100) -> list[OutboxMessage]:
@@ -409,11 +440,27 @@ def send_email_message(message: OutboxMessage, delivery: Delivery) -> None:
     send_mail(message.target, subject, body, delivery)
 
 
+def _claim(wh: Warehouse, message: OutboxMessage, delivery: Delivery, now: datetime) -> None:
+    """Record the attempt before it is made, as a failure due for retry after its backoff: a
+    crash after the send leaves the attempt counted and the row not due at once."""
+    attempts = message.attempts + 1
+    retry_at = now + retry_delay(message.message_id, attempts, delivery.backoff_seconds)
+    with wh.transaction():
+        wh.update(
+            "outbox",
+            {"message_id": message.message_id, "status": "pending"},
+            {"attempts": attempts, "next_attempt_at": retry_at},
+        )
+
+
 def _attempt(
     message: OutboxMessage, delivery: Delivery, senders: dict[str, Sender], now: datetime
 ) -> dict[str, Any]:
     """Send once; return the outbox columns to record."""
     attempts = message.attempts + 1
+    if message.attempts >= delivery.max_attempts:  # the last attempt's outcome went unrecorded
+        error = f"attempt {message.attempts} was interrupted before its outcome was recorded"
+        return {"status": "failed", "attempts": message.attempts, "last_error": error}
     sender = senders.get(message.channel)
     try:
         if sender is None:
@@ -446,8 +493,9 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Send up to ``limit`` pending messages due at ``now`` (default: the current UTC time).
 
-    Each outcome is recorded in its own transaction right after the attempt (so do not call this
-    inside an open transaction): ``delivered``; ``pending`` again with ``attempts`` + 1, the
+    Each attempt is recorded in its own transaction before the send (``attempts`` + 1, due again
+    after its backoff) and its outcome in another right after it (so do not call this inside an
+    open transaction): ``delivered``; ``pending`` again with ``attempts`` + 1, the
     error and the next attempt time; ``failed`` after ``max_attempts``; ``refused`` by the
     address policy. ``send_webhook``/``send_email`` replace the real senders (tests); a sender
     returns on success and raises on failure (``TargetRefused`` for no retry).
@@ -459,6 +507,8 @@ def deliver_pending(
     }
     report = DeliveryReport()
     for message in due_messages(wh, now=now, limit=limit):
+        if message.attempts < config.delivery.max_attempts:
+            _claim(wh, message, config.delivery, now)
         values = _attempt(message, config.delivery, senders, now)
         with wh.transaction():
             wh.update("outbox", {"message_id": message.message_id, "status": "pending"}, values)
