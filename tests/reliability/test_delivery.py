@@ -745,3 +745,43 @@ def test_resolved_to_a_target_never_told_it_opened_says_opened_and_resolved(
     assert texts[("inc-other", "resolved")].startswith("[resolved] Prescription pickup")
     assert "recovered for district=D007" in texts[("inc-other", "resolved")]
     assert len(rows) == 3
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("2002:a9fe:a9fe::", "6to4 form of 169.254.169.254, a link-local"),  # cloud metadata
+        ("2002:7f00:1::", "6to4 form of 127.0.0.1, a loopback"),
+        ("2002:a00:1::1", "6to4 form of 10.0.0.1, a private"),
+        ("64:ff9b::7f00:1", "NAT64 form of 127.0.0.1, a loopback"),
+        ("64:ff9b::a9fe:a9fe", "NAT64 form of 169.254.169.254, a link-local"),
+        ("64:ff9b:1::a00:1", "NAT64 local-use"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo form of 192.0.2.45"),
+        ("fec0::1", "site-local"),
+        ("fec0::1%eth0", "site-local"),
+    ],
+)
+def test_ipv6_forms_of_refused_ipv4_and_site_local_are_refused(address: str, reason: str) -> None:
+    assert reason in (check_address(address) or "")
+
+
+@pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822"])
+def test_ipv6_forms_of_a_public_ipv4_are_allowed(address: str) -> None:
+    assert check_address(address) is None  # 93.184.216.34 through 6to4 and NAT64
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[fe80::1%25eth0]/x",
+        "http://127.0.0.1./x",
+        "http://[2002:a9fe:a9fe::]/latest/meta-data",
+        "http://[64:ff9b::7f00:1]:8080/x",
+        "http://[fec0::1]/x",
+        "http://0177.0.0.1./x",
+        "http://127.0.0.1.../x",
+    ],
+)
+def test_spellings_that_once_slipped_through_are_refused_without_a_request(url: str) -> None:
+    with pytest.raises(TargetRefused):
+        resolve_webhook(url, allow_private=False)

@@ -2,12 +2,15 @@
 
 **Address policy.** A webhook URL's host is resolved once with ``socket.getaddrinfo``; every
 address returned is checked with :func:`check_address`, and if any of them is private, loopback,
-link-local, multicast, reserved, unspecified or otherwise not globally routable (IPv4, IPv6 and
-IPv4-mapped IPv6), the target is refused (:class:`TargetRefused`) unless ``allow_private`` is
-set. The connection is then made to the addresses that were checked — never to a second lookup
-of the name — with the ``Host`` header (and, for HTTPS, SNI and certificate verification) set to
-the hostname, so a DNS answer that changes between the check and the connect (DNS rebinding)
-cannot steer a request to an internal service. Proxies from the environment are not used.
+link-local, site-local, multicast, reserved, unspecified or otherwise not globally routable, or
+an IPv6 form of such an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64), the target is refused
+(:class:`TargetRefused`) unless ``allow_private`` is set. A host written as an IP address (with
+an IPv6 zone id or a trailing dot) is judged as that address before any lookup, and a numeric
+host that does not resolve is refused, not retried as a DNS error. The connection is then
+made to the addresses that were checked — never to a second lookup of the name — with the
+``Host`` header (and, for HTTPS, SNI and certificate verification) set to the hostname, so a DNS
+answer that changes between the check and the connect (DNS rebinding) cannot steer a request to
+an internal service. Proxies from the environment are not used.
 
 **Webhooks** are one HTTP POST of JSON (``Content-Type: application/json``) with the header
 ``X-Earnright-Message-Id`` (the same on every retry, so receivers can drop duplicates). Success is
@@ -26,13 +29,14 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
+import re
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from earnright.config import Delivery
 
@@ -69,14 +73,43 @@ _CATEGORIES: tuple[tuple[str, str], ...] = (
     ("is_reserved", "reserved"),
     ("is_private", "private"),
 )
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 in the last 32 bits
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: a network's own translator
+SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")  # deprecated (RFC 3879), still routed inside sites
+
+
+def _refusal(ip: IPAddress) -> str | None:
+    """What kind of refused address ``ip`` is ("a loopback address" …), or None if global."""
+    for attribute, name in _CATEGORIES:
+        if getattr(ip, attribute):
+            return f"a {name} address"
+    if ip in SITE_LOCAL:
+        return "a site-local address"
+    if not ip.is_global:
+        return "not a globally routable address"
+    return None
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address stands for, with the name of the form."""
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if ip.sixtofour is not None:
+        found.append(("6to4", ip.sixtofour))
+    if ip.teredo is not None:
+        found += [("Teredo", ip.teredo[0]), ("Teredo", ip.teredo[1])]
+    if ip in NAT64_WELL_KNOWN:
+        found.append(("NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+    return found
 
 
 def check_address(address: str | IPAddress) -> str | None:
     """Why a webhook may not be sent to this IP address, or None when it is public.
 
-    Refused: unspecified, loopback, link-local, multicast, private, reserved and any other
-    address that is not globally routable (e.g. 100.64.0.0/10, shared address space). An
-    IPv4-mapped IPv6 address (``::ffff:10.0.0.1``) is judged as the IPv4 address it maps.
+    Refused: unspecified, loopback, link-local, site-local, multicast, private, reserved and any
+    other address that is not globally routable (e.g. 100.64.0.0/10, shared address space). An
+    IPv6 address that stands for an IPv4 address is judged as that IPv4 address too: IPv4-mapped
+    (``::ffff:10.0.0.1``), 6to4 (``2002:7f00:1::`` is 127.0.0.1), Teredo (server and client) and
+    NAT64 (``64:ff9b::a9fe:a9fe``); NAT64 local-use addresses (64:ff9b:1::/48) are refused.
     """
     text = str(address).split("%", 1)[0]  # drop an IPv6 zone id ("fe80::1%eth0")
     try:
@@ -85,12 +118,26 @@ def check_address(address: str | IPAddress) -> str | None:
         return f"'{address}' is not an IP address"
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    for attribute, name in _CATEGORIES:
-        if getattr(ip, attribute):
-            return f"{ip} is a {name} address"
-    if not ip.is_global:
-        return f"{ip} is not a globally routable address"
-    return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return f"{ip} is a NAT64 local-use address, not globally routable"
+        for form, ipv4 in _embedded_ipv4(ip):
+            reason = _refusal(ipv4)
+            if reason is not None:
+                return f"{ip} is the {form} form of {ipv4}, {reason}"
+        if ip in NAT64_WELL_KNOWN:
+            return None  # judged by the public IPv4 address it translates to
+    reason = _refusal(ip)
+    return None if reason is None else f"{ip} is {reason}"
+
+
+def _literal_address(host: str) -> str | None:
+    """The IP address a URL's host spells (an IPv6 zone id and a trailing dot dropped)."""
+    text = unquote(host).split("%", 1)[0].rstrip(".")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -119,23 +166,33 @@ def resolve_webhook(url: str, *, allow_private: bool) -> ResolvedTarget:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise TargetRefused(f"'{url}' has a bad port: {exc}") from exc
+    literal = _literal_address(host)
+    if literal is not None and not allow_private:
+        _apply_policy(host, (literal,))
+    name = unquote(host) if literal is None or "%" in host else literal
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
+        if ":" in host or re.fullmatch(r"[0-9.]+", host):
+            raise TargetRefused(f"'{host}' is not a valid IP address") from exc
         raise DeliveryFailed(f"cannot resolve {host}: {exc}") from exc
     addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
     if not allow_private:
-        for address in addresses:
-            reason = check_address(address)
-            if reason is not None:
-                raise TargetRefused(
-                    f"{host} resolves to {reason}; webhooks to private addresses need "
-                    "allow_private = true in [delivery]"
-                )
+        _apply_policy(host, addresses)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
     return ResolvedTarget(parts.scheme, host, port, path, addresses)
+
+
+def _apply_policy(host: str, addresses: tuple[str, ...]) -> None:
+    for address in addresses:
+        reason = check_address(address)
+        if reason is not None:
+            raise TargetRefused(
+                f"{host} resolves to {reason}; webhooks to private addresses need "
+                "allow_private = true in [delivery]"
+            )
 
 
 def _connect_any(addresses: tuple[str, ...], port: int, timeout: float) -> socket.socket:
