@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/earnright demo --out $(DEMO_DIR)
+	$(BIN)/earnright demo --out $(DEMO_DIR) --replace
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

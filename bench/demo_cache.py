@@ -22,6 +22,6 @@ def cached_demo(data: Path, seed: int, stores: int, months: int) -> tuple[Path, 
     truth = out / "data" / "truth.json"
     if not (truth.exists() and (out / "earnright.duckdb").exists()):
         started = time.monotonic()
-        run_demo(out, stores=stores, months=months, seed=seed)
+        run_demo(out, stores=stores, months=months, seed=seed, replace=True)
         say(f"seed {seed}: demo generated and ingested in {time.monotonic() - started:.1f} s")
     return out, json.loads(truth.read_text())

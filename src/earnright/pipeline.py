@@ -6,12 +6,16 @@ ingestion path, compute the scorecard at every level, rank the stores and draw u
 lists, rate the reliability of every journey moment, replay early warning over the whole history
 (incidents with the segment hurt and the revenue at risk), and write it all as CSV, Parquet, JSON
 and a self-contained HTML page.
+
+The demo never deletes what it did not write. It fills an empty (or new) directory; a non-empty
+one is refused unless ``replace`` is given and the directory holds the demo's marker, and then
+only the demo's own files (``DEMO_FILES``: the generated data, the config, the warehouse and the
+results) are removed: anything else a user put there is kept.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +35,7 @@ from earnright.reliability.indicators import compute_reliability
 from earnright.report import render_scorecard_page
 from earnright.workspace import init_workspace
 
-__all__ = ["DemoRun", "demo_config", "run_demo"]
+__all__ = ["DEMO_FILES", "DemoRun", "demo_config", "run_demo"]
 
 MARKER = ".earnright-demo"
 # Ingest order matters only for units, which every other kind refers to.
@@ -43,6 +47,20 @@ FILES = [
     ("feedback", "feedback.parquet"),
     ("metrics", "metrics.parquet"),
 ]
+RESULTS = ("scorecard.csv", "scorecard.parquet", "scorecard.html")
+RESULTS_JSON = ("reliability.json", "warnings.json", "focus.json", "ranking.json")
+# Every file the demo writes, relative to --out; only these are removed by a replacing run. A
+# fixed list, never read from the marker (a marker could be copied or written by anyone).
+DEMO_FILES = (
+    *(f"data/{name}" for _, name in FILES),
+    "data/truth.json",
+    "earnright.toml",
+    "earnright.duckdb",
+    "earnright.duckdb.wal",
+    *(f"results/{name}" for name in RESULTS + RESULTS_JSON),
+    MARKER,
+)
+DEMO_DIRS = ("data", "results")  # removed only when the demo's files were all they held
 Progress = Callable[[str, int, int], None]
 
 
@@ -74,15 +92,45 @@ def demo_config() -> Config:
     )
 
 
-def _prepare(out: Path) -> None:
+def _prepare(out: Path, replace: bool) -> None:
+    """Make ``out`` ready for a demo: new or empty, or a previous demo when ``replace``."""
+    if out.exists() and not out.is_dir():
+        raise WorkspaceError(f"{out} is a file, not a directory; choose another --out")
     if out.exists() and any(out.iterdir()):
-        if not (out / MARKER).exists():
+        if not (out / MARKER).is_file():
             raise WorkspaceError(
-                f"{out} exists and is not a demo workspace; choose another --out or empty it"
+                f"{out} is not empty and is not a demo workspace; choose another --out "
+                "(nothing was deleted)"
             )
-        shutil.rmtree(out)
+        if not replace:
+            raise WorkspaceError(
+                f"{out} already holds a demo; pass --replace to replace it (only the demo's own "
+                "files are removed; anything else in the directory is kept)"
+            )
+        _remove_demo_files(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("made by `earnright demo`; the next demo run replaces it\n")
+    listing = "\n".join(DEMO_FILES)
+    (out / MARKER).write_text(
+        "made by `earnright demo`; `earnright demo --replace` removes only these files:\n"
+        f"{listing}\n"
+    )
+
+
+def _remove_demo_files(out: Path) -> None:
+    """Remove the files of a previous demo (``DEMO_FILES``) and nothing else."""
+    for name in DEMO_DIRS:
+        if (out / name).is_symlink():
+            raise WorkspaceError(f"{out / name} is a symbolic link; the demo will not write there")
+    for name in DEMO_FILES:
+        path = out / name
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
+            raise WorkspaceError(f"{path} is not a file the demo wrote; move it and run again")
+    for name in DEMO_DIRS:
+        path = out / name
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def run_demo(
@@ -92,13 +140,18 @@ def run_demo(
     months: int = 12,
     seed: int = 7,
     progress: Progress | None = None,
+    replace: bool = False,
 ) -> DemoRun:
-    """Generate, ingest, score and report; return where everything was written."""
+    """Generate, ingest, score and report; return where everything was written.
+
+    ``out`` must be new or empty, or (with ``replace``) hold a previous demo, whose own files
+    are removed first; WorkspaceError otherwise. Nothing the demo did not write is deleted.
+    """
     from earnright.demo import generate_company
 
     started = time.monotonic()
     out = out.expanduser().resolve()
-    _prepare(out)
+    _prepare(out, replace)
     data = out / "data"
     generate_company(data, stores=stores, months=months, seed=seed, progress=progress)
     ws = init_workspace(out, demo_config())

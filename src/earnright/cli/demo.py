@@ -23,12 +23,21 @@ def demo(
     stores: Annotated[int, typer.Option(min=3, help="Number of stores.")] = 60,
     months: Annotated[int, typer.Option(min=1, max=120, help="Months of history.")] = 12,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Replace a previous demo in --out: remove only the files the demo wrote, keep "
+            "everything else.",
+        ),
+    ] = False,
 ) -> None:
     """Generate the demo company (with planted truth) into a workspace and run the pipeline.
 
     Writes data/ (the generated files and truth.json), the warehouse, and results/ (the
-    scorecard as CSV, Parquet and a self-contained HTML page). A previous demo in --out is
-    replaced.
+    scorecard as CSV, Parquet and a self-contained HTML page). --out must be new or empty; a
+    previous demo there is replaced only with --replace, which removes the demo's own files
+    and nothing else. Any other non-empty directory is refused.
     """
     tasks: dict[str, TaskID] = {}
     with Progress(
@@ -44,7 +53,9 @@ def demo(
                 tasks[stage] = bar.add_task(stage, total=total or 1)
             bar.update(tasks[stage], completed=done, total=total or 1)
 
-        run = run_demo(out, stores=stores, months=months, seed=seed, progress=progress)
+        run = run_demo(
+            out, stores=stores, months=months, seed=seed, progress=progress, replace=replace
+        )
     typer.echo(
         f"Demo company: {stores} stores, {months} months, seed {seed}, in {run.seconds:.1f} s"
     )
