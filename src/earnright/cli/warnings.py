@@ -6,7 +6,7 @@ import shutil
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -15,7 +15,7 @@ from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
 from earnright.cli.ingest import progress_bar, updater
 from earnright.cli.output import Format, err_console, write_frame, write_json
 from earnright.config import Config
-from earnright.errors import ConfigError, QueryError
+from earnright.errors import ConfigError, EarnrightError, QueryError
 from earnright.ingest import ingest_file
 from earnright.reliability.delivery import deliver_pending
 from earnright.reliability.incidents import DetectionRun, list_incidents, run_detection
@@ -69,18 +69,45 @@ def warnings(
     write_frame(frame, fmt, output, title="Early warnings", table_columns=COLUMNS)
 
 
-def _ingest_inbox(wh: Warehouse, config: Config, inbox: Path) -> int:
-    """Ingest every metrics file waiting in ``inbox``, then move it to ``inbox/done``."""
+def _move_aside(path: Path, folder: Path) -> Path:
+    """Move ``path`` into ``folder`` without overwriting an earlier file of the same name."""
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+        target = folder / f"{path.stem}.{stamp}{path.suffix}"
+    shutil.move(str(path), target)
+    return target
+
+
+def _reject(path: Path, inbox: Path, reason: str) -> dict[str, str]:
+    """Move a file that failed to ``inbox/rejected`` with its reason next to it; report it."""
+    moved = _move_aside(path, inbox / "rejected")
+    moved.with_name(moved.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+    err_console.print(f"rejected {path.name}: {reason}", highlight=False, markup=False)
+    return {"file": path.name, "moved_to": str(moved), "reason": reason}
+
+
+def _ingest_inbox(wh: Warehouse, config: Config, inbox: Path) -> dict[str, list[Any]]:
+    """Ingest every metrics file waiting in ``inbox`` and move it to ``inbox/done``; a file that
+    fails is moved to ``inbox/rejected`` with its reason, and the others still go in."""
     files = sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
-    done = inbox / "done"
+    done: dict[str, list[Any]] = {"ingested": [], "rejected": []}
     for path in files:
-        with progress_bar() as bar:
-            task = bar.add_task(f"ingest {path.name}", total=None)
-            result = ingest_file(wh, config, "metrics", path, progress=updater(bar, task))
-        err_console.print(result.summary(), highlight=False)
-        done.mkdir(exist_ok=True)
-        shutil.move(str(path), done / path.name)
-    return len(files)
+        try:
+            with progress_bar() as bar:
+                task = bar.add_task(f"ingest {path.name}", total=None)
+                result = ingest_file(wh, config, "metrics", path, progress=updater(bar, task))
+        except EarnrightError as exc:
+            done["rejected"].append(_reject(path, inbox, str(exc)))
+            continue
+        except Exception as exc:  # any file that fails is set aside; the cycle goes on
+            done["rejected"].append(_reject(path, inbox, f"{type(exc).__name__}: {exc}"))
+            continue
+        err_console.print(result.summary(), highlight=False, markup=False)
+        _move_aside(path, inbox / "done")
+        done["ingested"].append(path.name)
+    return done
 
 
 def _detect(wh: Warehouse, config: Config) -> DetectionRun:
@@ -110,7 +137,8 @@ def watch(
         Path | None,
         typer.Option(
             help="Directory where metrics files arrive; each cycle ingests them and moves "
-            "them to INBOX/done.",
+            "them to INBOX/done. A file that fails is moved to INBOX/rejected with its reason "
+            "(NAME.reason.txt) and the cycle goes on.",
             file_okay=False,
         ),
     ] = None,
@@ -136,14 +164,16 @@ def watch(
         raise QueryError(f"--inbox {inbox} is not a directory")
     while True:
         with ws.warehouse() as wh:
-            if inbox is not None:
-                _ingest_inbox(wh, ws.config, inbox)
+            arrived = _ingest_inbox(wh, ws.config, inbox) if inbox is not None else None
             run = _detect(wh, ws.config)
             delivered = deliver_pending(wh, ws.config).to_dict() if deliver else {}
         _say(run, delivered)
         if once:
             if fmt is Format.json:
-                write_json({"detection": run.to_dict(), "delivery": delivered}, output)
+                cycle: dict[str, Any] = {"detection": run.to_dict(), "delivery": delivered}
+                if arrived is not None:
+                    cycle["inbox"] = arrived
+                write_json(cycle, output)
             return
         try:
             time.sleep(interval)
