@@ -74,3 +74,9 @@ def test_bad_files_in_the_inbox_are_set_aside_and_the_good_ones_still_go_in(
     with ws.warehouse(read_only=True) as wh:
         assert wh.count("metrics") == 2 * 24 * 3
     assert cycle["detection"]["data_until"] is not None  # detection ran after the bad files
+
+
+def test_an_interval_that_is_not_a_finite_number_of_seconds_is_refused(tmp_path: Path) -> None:
+    for bad in ("nan", "inf", "1e308"):
+        done = run("watch", "--interval", bad, cwd=tmp_path)
+        assert done.returncode == 2 and "--interval" in done.stderr, (bad, done.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from datetime import datetime
@@ -132,7 +133,9 @@ def _say(run: DetectionRun, delivered: dict[str, int]) -> None:
 
 def watch(
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
-    interval: Annotated[float, typer.Option(min=1.0, help="Seconds between cycles.")] = 60.0,
+    interval: Annotated[
+        float, typer.Option(min=1.0, max=86_400.0, help="Seconds between cycles (1 to 86400).")
+    ] = 60.0,
     inbox: Annotated[
         Path | None,
         typer.Option(
@@ -154,6 +157,8 @@ def watch(
     alerts, groups them into incidents with the segment hurt and the revenue at risk, queues
     alerts to the owning team and delivers them. Stop with Ctrl-C. With --format json, --once
     prints what the cycle did."""
+    if not math.isfinite(interval):
+        raise QueryError(f"--interval {interval} is not a number of seconds from 1 to 86400")
     ws = find_workspace(workspace)
     if not ws.config.journey.indicators():
         raise ConfigError(
