@@ -100,5 +100,5 @@ def hygiene(
     )
     write_frame(_for_table(frame), fmt, output, title=title, table_columns=TABLE_COLUMNS)
     for note in report.notes:
-        err_console.print(note)
+        err_console.print(note, markup=False, highlight=False)
     err_console.print("A flag is evidence to look at, not a finding; see docs/hygiene.md.")

@@ -77,7 +77,7 @@ def _ingest_inbox(wh: Warehouse, config: Config, inbox: Path) -> int:
         with progress_bar() as bar:
             task = bar.add_task(f"ingest {path.name}", total=None)
             result = ingest_file(wh, config, "metrics", path, progress=updater(bar, task))
-        err_console.print(result.summary(), highlight=False)
+        err_console.print(result.summary(), highlight=False, markup=False)
         done.mkdir(exist_ok=True)
         shutil.move(str(path), done / path.name)
     return len(files)
@@ -98,9 +98,10 @@ def _say(run: DetectionRun, delivered: dict[str, int]) -> None:
         f"retrying {delivered.get('retrying', 0)}, failed {delivered.get('failed', 0)}, "
         f"refused {delivered.get('refused', 0)}",
         highlight=False,
+        markup=False,
     )
     for incident_id in run.opened:
-        err_console.print(f"  opened {incident_id}", highlight=False)
+        err_console.print(f"  opened {incident_id}", highlight=False, markup=False)
 
 
 def watch(
