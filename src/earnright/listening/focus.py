@@ -217,7 +217,7 @@ def _peers(
     for at in reversed(above):
         mapping = unit_ancestors(units, levels, at).astype(str).set_index("unit_id").ancestor_id
         group = mapping.reindex(active.index)
-        others = group.map(active.groupby(group).sum()) - active
+        others = active.groupby(group).transform("sum") - active  # numeric, even when empty
         free = chosen.peer_id.isna() & (others >= min_n)
         chosen.loc[free, "peer_id"], chosen.loc[free, "peer_level"] = group[free], at
     return chosen.rename_axis("unit_id").reset_index()
