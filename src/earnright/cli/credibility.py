@@ -51,7 +51,14 @@ def credibility(
 def needed(
     level: LevelOpt = "store",
     grain: GrainOpt = Grain.month,
-    period: PeriodOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="One period at --grain, e.g. 2026-09 (default: every complete period).",
+            show_default=False,
+        ),
+    ] = None,
     change: Annotated[
         float, typer.Option(min=1.0, max=100.0, help="NPS change to detect, in points.")
     ] = 10.0,
