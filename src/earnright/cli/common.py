@@ -103,9 +103,10 @@ def every_period(
         say(f"periods {coverage.span(grain)} (every {grain} with data{state}; {ends})")
         return None
     if complete_only:
+        kept = first if first == choice.label else f"{first} to {choice.label}"
         say(
-            f"periods {first} to {choice.label} (every complete {grain}; {last} has begun but "
-            f"is not complete and is left out: {ends})"
+            f"periods {kept} (every complete {grain}; {last} has begun but is not complete and "
+            f"is left out: {ends})"
         )
         return choice.label
     say(
