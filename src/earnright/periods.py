@@ -3,20 +3,52 @@
 Grains are ``month`` (label ``2026-09``), ``week`` (ISO week, ``2026-W37``, weeks start on
 Monday) and ``quarter`` (``2026-Q3``). Every command that takes a time uses these two options with
 the same meaning.
+
+**The default period** (``choose_period``) is the latest *complete* period of the data. The data's
+clock is its latest timestamp (over feedback and invitations for the listening commands, over
+metrics for reliability). A period is complete when the data have moved past it: a later period
+holds data, or the latest timestamp falls on the period's last day. The period holding the latest
+timestamp is therefore complete only when the data reach its last day; otherwise it has just
+begun (a month with 5 answers from its first days) and the default is the latest period with data
+before it. When the data hold no earlier period, that one incomplete period is the default, and
+the note says it is not complete.
+
+**A period without data** (``choose_period`` with a period, or ``require_data``) is a user error
+naming the period and the range the data cover, in periods of the grain.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
 import pandas as pd
 
 from earnright.errors import QueryError
 
-__all__ = ["Grain", "parse_period", "period_label", "truncate"]
+if TYPE_CHECKING:
+    from earnright.warehouse import Warehouse
+
+__all__ = [
+    "LISTENING",
+    "METRICS",
+    "Coverage",
+    "Grain",
+    "PeriodChoice",
+    "Source",
+    "choose_period",
+    "data_coverage",
+    "label_of",
+    "parse_period",
+    "period_label",
+    "require_data",
+    "truncate",
+]
 
 
 class Grain(StrEnum):
@@ -73,3 +105,121 @@ def period_label(starts: pd.Series, grain: Grain) -> pd.Series:
         return starts.dt.year.astype(str) + "-Q" + starts.dt.quarter.astype(str)
     iso = starts.dt.isocalendar()
     return iso.year.astype(str) + "-W" + iso.week.astype(str).str.zfill(2)
+
+
+# -- the data's span, the default period, periods without data -----------------------------------
+Source = tuple[str, str]  # (table, timestamp column)
+LISTENING: tuple[Source, ...] = (("feedback", "responded_at"), ("invitations", "sent_at"))
+METRICS: tuple[Source, ...] = (("metrics", "observed_at"),)
+_WHAT = {LISTENING: "feedback or invitations", METRICS: "metrics"}
+
+
+def _what(sources: Sequence[Source]) -> str:
+    return _WHAT.get(tuple(sources), " or ".join(table for table, _ in sources))
+
+
+def label_of(ts: datetime, grain: Grain) -> str:
+    """The label of the period at ``grain`` holding ``ts``."""
+    return str(period_label(pd.Series([pd.Timestamp(ts)]), grain).iloc[0])
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The first and the latest timestamp of the data of ``what`` (e.g. feedback or invitations)."""
+
+    first: datetime
+    last: datetime
+    what: str
+
+    def span(self, grain: Grain) -> str:
+        """``2025-10 to 2026-09``: the periods at ``grain`` the data cover."""
+        first, last = label_of(self.first, grain), label_of(self.last, grain)
+        return first if first == last else f"{first} to {last}"
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """The period a command uses, whether it was given or chosen, and why.
+
+    ``complete`` is False only for a default that is the one, still incomplete, period of data.
+    """
+
+    label: str
+    grain: Grain
+    reason: str
+    given: bool = False
+    complete: bool = True
+
+    @property
+    def note(self) -> str:
+        """What to tell the user: ``period 2026-09 (latest complete month; …)``."""
+        return f"period {self.label} ({self.reason})"
+
+
+def data_coverage(
+    wh: Warehouse, sources: Sequence[Source] = LISTENING, *, before: datetime | None = None
+) -> Coverage | None:
+    """The span of the timestamps in ``sources`` (only those before ``before``); None if empty."""
+    firsts, lasts = [], []
+    for table, column in sources:
+        t = wh.table(table)
+        if before is not None:
+            t = t.filter(t[column] < before)
+        row = t.aggregate(first=t[column].min(), last=t[column].max()).to_pyarrow().to_pylist()[0]
+        if row["last"] is not None:
+            firsts.append(pd.Timestamp(row["first"]).to_pydatetime())
+            lasts.append(pd.Timestamp(row["last"]).to_pydatetime())
+    if not lasts:
+        return None
+    return Coverage(min(firsts), max(lasts), _what(sources))
+
+
+def _coverage(wh: Warehouse, sources: Sequence[Source]) -> Coverage:
+    found = data_coverage(wh, sources)
+    if found is None:
+        tables = " or ".join(table for table, _ in sources)
+        raise QueryError(f"no {tables} in the warehouse yet: ingest some first")
+    return found
+
+
+def require_data(
+    wh: Warehouse, period: str, grain: Grain, sources: Sequence[Source] = LISTENING
+) -> Coverage:
+    """QueryError unless ``period`` holds a row of ``sources``; the message names the range the
+    data cover. Returns the coverage."""
+    start, end = parse_period(period, grain)
+    coverage = _coverage(wh, sources)
+    for table, column in sources:
+        t = wh.table(table)
+        if t.filter((t[column] >= start) & (t[column] < end)).count().execute() > 0:
+            return coverage
+    raise QueryError(
+        f"no {coverage.what} in {period}: the data cover {coverage.span(grain)} "
+        f"({coverage.first:%Y-%m-%d} to {coverage.last:%Y-%m-%d}); pick --period in that range"
+    )
+
+
+def choose_period(
+    wh: Warehouse,
+    grain: Grain,
+    period: str | None = None,
+    sources: Sequence[Source] = LISTENING,
+) -> PeriodChoice:
+    """``period`` checked to hold data, or (``None``) the latest complete period (module doc)."""
+    grain = Grain(grain)
+    if period is not None:
+        require_data(wh, period, grain, sources)
+        return PeriodChoice(period, grain, "given with --period", given=True)
+    coverage = _coverage(wh, sources)
+    last = label_of(coverage.last, grain)
+    start, end = parse_period(last, grain)
+    ends = f"the data end {coverage.last:%Y-%m-%d}"
+    if coverage.last >= end - timedelta(days=1):
+        return PeriodChoice(last, grain, f"latest complete {grain}; {ends}")
+    earlier = data_coverage(wh, sources, before=start)
+    if earlier is None:
+        reason = f"the only {grain} with data, and it is not complete: {ends}, before its last day"
+        return PeriodChoice(last, grain, reason, complete=False)
+    label = label_of(earlier.last, grain)
+    reason = f"latest complete {grain}; {last} has begun but is not complete: {ends}"
+    return PeriodChoice(label, grain, reason)

@@ -30,6 +30,7 @@ from earnright.ingest import IngestResult, ingest_file
 from earnright.listening.focus import compute_focus
 from earnright.listening.ranking import rank_units
 from earnright.listening.scorecard import compute_scorecard
+from earnright.periods import Grain, choose_period
 from earnright.reliability.incidents import list_incidents, run_detection
 from earnright.reliability.indicators import compute_reliability
 from earnright.report import render_scorecard_page
@@ -172,10 +173,11 @@ def run_demo(
             progress("scorecard", len(levels), len(levels))
         if progress:
             progress("ranking and focus lists", 0, 2)
-        ranking = rank_units(wh, ws.config, level=levels[-1])
+        month = choose_period(wh, Grain.month)  # the latest complete month
+        ranking = rank_units(wh, ws.config, level=levels[-1], period=month.label)
         if progress:
             progress("ranking and focus lists", 1, 2)
-        focus = compute_focus(wh, ws.config, level=levels[-1])
+        focus = compute_focus(wh, ws.config, level=levels[-1], period=month.label)
         if progress:
             progress("ranking and focus lists", 2, 2)
         reliability = compute_reliability(wh, ws.config)
@@ -199,6 +201,8 @@ def run_demo(
         focus=focus,
         reliability=reliability,
         incidents=incidents,
+        period=month.label,
+        period_reason=month.reason,
     )
     run.outputs["reliability"] = results / "reliability.json"
     run.outputs["reliability"].write_text(json.dumps(reliability.to_dict(), indent=2))

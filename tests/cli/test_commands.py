@@ -109,3 +109,12 @@ def test_user_errors_are_one_clear_message(loaded: Path, tmp_path: Path) -> None
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     done = run(command, "--help", cwd=tmp_path)
     assert done.returncode == 0 and "Usage" in done.stdout
+
+
+def test_error_messages_keep_their_square_brackets(loaded: Path, tmp_path: Path) -> None:
+    """The terminal formatter must not eat `[sources.NAME]` or `[[questions]]` as markup."""
+    extra = tmp_path / "units_extra.csv"
+    extra.write_text("unit_id,name,level,parent_id,manager\nS9,Store 9,store,D1,Ann\n")
+    done = run("ingest", "units", str(extra), cwd=loaded)
+    assert done.returncode == 2, done.stdout
+    assert "Drop them with `ignore` in a [sources.NAME] mapping" in done.stderr

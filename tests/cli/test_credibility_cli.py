@@ -18,7 +18,8 @@ def test_credibility_suppresses_below_min_n(loaded: Path) -> None:
 
 
 def test_needed_reports_a_target_per_unit(loaded: Path) -> None:
-    done = run("needed", "--level", "company", "-f", "json", cwd=loaded)
+    # the data end 2026-09-03: by default only August, the complete month, would count
+    done = run("needed", "--level", "company", "--period", "2026-09", "-f", "json", cwd=loaded)
     assert done.returncode == 0, done.stderr
     (company,) = json.loads(done.stdout)
     assert company["unit_id"] == "C" and company["needed"] > 100

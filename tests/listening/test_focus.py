@@ -3,6 +3,7 @@ comments, messages, and precision at 3 against the demo company's planted weak d
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -404,3 +405,12 @@ def test_demo_focus_names_the_planted_weak_drivers(demo: tuple[Path, dict[str, A
     ratio = np.array(estimates) / np.array(truths)
     assert 0.7 <= np.median(ratio) <= 1.2
     assert np.corrcoef(estimates, truths)[0, 1] >= 0.7
+
+
+def test_peers_of_a_window_without_answers_is_empty_not_a_crash() -> None:
+    """A window with invitations but no survey answers gave a TypeError ('sub', str, int64)."""
+    units = pd.read_csv(io.StringIO(UNITS), dtype="string")
+    levels = ["company", "region", "district", "store"]
+    empty = pd.Series([], dtype="int64", index=pd.Index([], dtype="string", name="unit_id"))
+    peers = focus._peers(units, levels, "store", empty, 5)
+    assert peers.empty and list(peers.columns) == ["unit_id", "peer_id", "peer_level"]

@@ -293,7 +293,8 @@ def test_report_numbers_over_the_rolling_window(wh: Warehouse, tmp_path: Path) -
     assert (s1.alerts_firing, s1.rating) == (["fast"], "broken")
     assert (s2.good, s2.total, s2.budget_left) == (19.0, 20.0, pytest.approx(0.5))
     assert (s2.burn_rate, s2.alerts_firing, s2.rating) == (0.0, [], "at risk")  # 0.5 < 0.6
-    assert (s3.total, s3.budget_left, s3.burn_rate) == pytest.approx((4.0, -9.0, 10.0))
+    assert (s3.total, s3.budget_left) == pytest.approx((4.0, -9.0))
+    assert s3.burn_rate is None  # 2 events in the 2-day burn window < min_events 5: no rate
     assert (s3.alerts_firing, s3.rating) == ([], "no data")  # 4 events < min_events 5
     assert (overall.good, overall.total) == (36.0, 44.0)
     assert overall.budget_left == pytest.approx(1 - (8 / 44) / 0.1)
@@ -301,11 +302,34 @@ def test_report_numbers_over_the_rolling_window(wh: Warehouse, tmp_path: Path) -
     assert (overall.alerts_firing, overall.rating) == (["fast"], "broken")
     moment = report.moments[0]
     assert (moment.moment, moment.owner, moment.rating) == ("checkout", "store-ops", "broken")
+    assert (moment.overall_rating, report.burn_window) == ("broken", "2d")
     assert (moment.broken_segments, moment.at_risk_segments) == (1, 1)
     assert [(w.segment, w.rating) for w in moment.worst_segments] == [
         ("store=S1", "broken"),
         ("store=S2", "at risk"),
     ]
+
+
+def test_a_moment_with_a_broken_segment_is_broken_however_fine_the_average(
+    wh: Warehouse, tmp_path: Path
+) -> None:
+    """Target 80%: all customers together 36 of 44 good (budget left 9%, above the 5% at-risk
+    line, no alert), but S3's 4 readings are all bad: the moment is broken, not reliable."""
+    load_metrics(wh, tmp_path, wait_rows())
+    rules = settings(min_events=4, at_risk_budget=0.05)
+    report = compute_reliability(wh, make_config(indicator(target=0.8), reliability=rules))
+    overall, s1, s3 = (segment(report, s) for s in ("", "store=S1", "store=S3"))
+    assert (overall.budget_left, overall.rating) == (pytest.approx(1 - (8 / 44) / 0.2), "reliable")
+    assert overall.alerts_firing == [] and overall.burn_rate == pytest.approx(5 / 22 / 0.2)
+    assert (s1.budget_left, s1.rating) == (pytest.approx(0.25), "reliable")
+    assert (s3.budget_left, s3.rating) == (pytest.approx(-4.0), "broken")
+    assert s3.burn_rate is None  # 2 events in the last 2 days: too few for a rate, not ×10
+    moment = report.moments[0]
+    assert (moment.rating, moment.overall_rating, moment.broken_segments) == (
+        "broken",
+        "reliable",
+        1,
+    )
 
 
 def test_report_over_a_period_and_at_an_earlier_time(wh: Warehouse, tmp_path: Path) -> None:

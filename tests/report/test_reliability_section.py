@@ -68,7 +68,8 @@ def _report(name: str = "Checkout", owner: str = "store-operations") -> Reliabil
         moment="checkout",
         name=name,
         owner=owner,
-        rating="at risk",
+        rating="broken",  # a broken segment makes the moment broken …
+        overall_rating="at risk",  # … whatever the overall series says
         broken_segments=1,
         at_risk_segments=0,
         worst_segments=[
@@ -83,7 +84,13 @@ def _report(name: str = "Checkout", owner: str = "store-operations") -> Reliabil
         indicators=[indicator],
     )
     return ReliabilityReport(
-        at=AT, period_start=None, period_end=None, step="1d", min_events=10, moments=[moment]
+        at=AT,
+        burn_window="2d",
+        period_start=None,
+        period_end=None,
+        step="1d",
+        min_events=10,
+        moments=[moment],
     )
 
 
@@ -139,7 +146,13 @@ def test_moment_shows_numbers_and_rating_as_word_and_symbol() -> None:
     assert "<code>platform=android&amp;region=R03</code> on short_queue: 80.0%" in html
     assert "1 segment broken:" in html
     assert "region=R01" not in html  # a reliable segment is not listed
-    assert "No incidents" in html
+    # the moment is broken for the android users of R03, though the average is only at risk
+    heading = re.search(r"<h3>Checkout.*?</h3>", html)
+    assert heading is not None
+    assert "r-broken" in heading.group(0)
+    assert "(all customers together: at risk)" in heading.group(0)
+    assert "a broken segment makes the moment broken" in html
+    assert "how fast it is being spent over the last 2d" in html
 
 
 def test_text_from_the_data_is_escaped() -> None:

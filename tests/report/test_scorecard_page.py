@@ -81,3 +81,25 @@ def test_many_stores_plot_the_best_and_worst_and_table_them_all() -> None:
     assert html.count("<circle") == 60
     assert "The 30 best and worst of 100 scored stores" in html
     assert "S000" in html and "S050" in html  # S050 is tabled, though not plotted
+
+
+def test_the_page_shows_the_month_it_is_given_and_why(
+    wh: Warehouse, config: Config, tmp_path: Path
+) -> None:
+    """A month of 5 answers that has just begun is not the page's month when told otherwise."""
+    rows = [(f"s{i}", "S1", f"2026-09-{1 + i % 28:02d}", float(i % 11)) for i in range(60)]
+    rows += [(f"o{i}", "S2", "2026-10-01", 10.0) for i in range(5)]
+    frame = pd.DataFrame(rows, columns=["response_id", "unit_id", "responded_at", "ltr"])
+    frame["responded_at"] = pd.to_datetime(frame.responded_at)
+    frame.to_parquet(tmp_path / "fb.parquet")
+    ingest_file(wh, config, "feedback", tmp_path / "fb.parquet")
+    card = pd.concat(
+        [compute_scorecard(wh, config, level=lvl) for lvl in config.units.levels],
+        ignore_index=True,
+    )
+    reason = "latest complete month; 2026-10 has begun but is not complete"
+    html = render_scorecard_page(card, "Acme", period="2026-09", period_reason=reason)
+    assert "<title>Acme scorecard 2026-09</title>" in html
+    assert f"Month 2026-09 ({reason})" in html
+    assert "NPS 2026-09" in html and "n=60" in html and "n=5" not in html
+    assert "NPS 2026-10" in render_scorecard_page(card, "Acme")  # the latest, when not told

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from earnright.cli import (
     changes,
@@ -52,11 +53,15 @@ demo.register(app)
 
 
 def main() -> None:
-    """Entry point: user errors print one clear message and exit with status 2."""
+    """Entry point: user errors print one clear message and exit with status 2.
+
+    The message is escaped: its square brackets (``[[questions]]``, ``[sources.NAME]``) are
+    text, not terminal markup.
+    """
     try:
         app()
     except EarnrightError as exc:
         err_console.print(
-            f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True, markup=True
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True, markup=True
         )
         sys.exit(2)

@@ -7,7 +7,14 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, LevelOpt, OutputOpt, WorkspaceOpt
+from earnright.cli.common import (
+    FormatOpt,
+    GrainOpt,
+    LevelOpt,
+    OutputOpt,
+    WorkspaceOpt,
+    one_period,
+)
 from earnright.cli.output import Format, err_console, write_frame
 from earnright.listening.changes import Against, find_changes
 from earnright.periods import Grain
@@ -50,7 +57,7 @@ def changes(
         str | None,
         typer.Option(
             help="The period to test at --grain, e.g. 2026-09, 2026-W37 or 2026-Q3 "
-            "(default: the latest with data).",
+            "(default: the latest complete one).",
             show_default=False,
         ),
     ] = None,
@@ -79,15 +86,16 @@ def changes(
 
     A unit is flagged when the change is significant given both n's (z-test for NPS and CSAT,
     Welch's t-test for driver means) after controlling the false discovery rate at --fdr across
-    all units tested. --period defaults to the latest period with data.
+    all units tested. --period defaults to the latest complete period.
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
+        period = one_period(wh, grain, period)
         frame = find_changes(
             wh, ws.config, level=level, period=period, grain=grain, against=against,
             metric=metric, fdr=fdr, min_n=min_n,
         )  # fmt: skip
-    shown_period = str(frame.period.iloc[0]) if len(frame) else period or ""
+    shown_period = period
     tested = int(frame.p_value.notna().sum())
     flagged = int(frame.flagged.sum())
     if not show_all:

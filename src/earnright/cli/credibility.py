@@ -13,11 +13,12 @@ from earnright.cli.common import (
     OutputOpt,
     PeriodOpt,
     WorkspaceOpt,
+    every_period,
 )
 from earnright.cli.output import Format, write_frame
 from earnright.listening.credibility import assess_credibility, responses_needed
 from earnright.listening.scorecard import compute_scorecard
-from earnright.periods import Grain
+from earnright.periods import Grain, parse_period
 from earnright.workspace import find_workspace
 
 
@@ -41,6 +42,7 @@ def credibility(
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
+        every_period(wh, grain, period)
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
     frame = assess_credibility(card, min_n=ws.config.listening.min_n)
     write_frame(frame, fmt, output, title=f"Credibility by {level} and {grain}")
@@ -49,7 +51,14 @@ def credibility(
 def needed(
     level: LevelOpt = "store",
     grain: GrainOpt = Grain.month,
-    period: PeriodOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="One period at --grain, e.g. 2026-09 (default: every complete period).",
+            show_default=False,
+        ),
+    ] = None,
     change: Annotated[
         float, typer.Option(min=1.0, max=100.0, help="NPS change to detect, in points.")
     ] = 10.0,
@@ -60,12 +69,15 @@ def needed(
 ) -> None:
     """Responses each unit needs per period to detect a --change in NPS, and the response rate.
 
-    Averaged over the periods selected by --grain and --period (default: all); two-sided test at
-    the 5% level comparing two periods of equal n.
+    Averaged over the periods selected by --grain and --period (default: every complete period);
+    two-sided test at the 5% level comparing two periods of equal n.
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
+        last = every_period(wh, grain, period, complete_only=True)
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
+    if last is not None:  # a period that has only begun would understate answers per period
+        card = card[card.period_start < parse_period(last, grain)[1]]
     frame = responses_needed(card, change=change, power=power)
     columns = ["unit_id", "responses_per_period", "needed", "invitations_per_period"]
     columns += ["response_rate", "implied_response_rate", "reason"]

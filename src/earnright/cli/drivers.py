@@ -14,6 +14,7 @@ from earnright.cli.common import (
     OutputOpt,
     PeriodOpt,
     WorkspaceOpt,
+    every_period,
     read_table,
 )
 from earnright.cli.output import Format, err_console, write_frame, write_json
@@ -134,6 +135,7 @@ def drivers(
             raise QueryError("--cluster goes with --from; a workspace resamples its stores")
         ws = find_workspace(workspace)
         with ws.warehouse(read_only=True) as wh:
+            every_period(wh, grain, period)
             results = compute_drivers(
                 wh,
                 ws.config,

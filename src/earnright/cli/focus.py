@@ -7,7 +7,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt
+from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt, one_period
 from earnright.cli.output import Format, write_frame, write_json
 from earnright.errors import QueryError
 from earnright.listening.focus import compute_focus, focus_frame
@@ -48,7 +48,7 @@ def focus(
         str | None,
         typer.Option(
             help="The last period of the window at --grain, e.g. 2026-09 (default: the latest "
-            "with feedback).",
+            "complete one).",
             show_default=False,
         ),
     ] = None,
@@ -100,6 +100,7 @@ def focus(
         raise QueryError("give --unit ID for one unit or --all for every unit at --level")
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
+        period = one_period(wh, grain, period)
         lists = compute_focus(
             wh,
             ws.config,

@@ -7,7 +7,14 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, LevelOpt, OutputOpt, WorkspaceOpt
+from earnright.cli.common import (
+    FormatOpt,
+    GrainOpt,
+    LevelOpt,
+    OutputOpt,
+    WorkspaceOpt,
+    one_period,
+)
 from earnright.cli.output import Format, err_console, write_frame
 from earnright.listening.hygiene import check_hygiene
 from earnright.periods import Grain
@@ -33,7 +40,7 @@ def hygiene(
     period: Annotated[
         str | None,
         typer.Option(
-            help="The period to check at --grain, e.g. 2026-09 (default: the latest with data).",
+            help="The period to check at --grain, e.g. 2026-09 (default: the latest complete one).",
             show_default=False,
         ),
     ] = None,
@@ -84,6 +91,7 @@ def hygiene(
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
+        period = one_period(wh, grain, period)
         report = check_hygiene(
             wh, ws.config, level=level, period=period, grain=grain, history=history, fdr=fdr,
             quick_minutes=quick_minutes, min_ratio=min_ratio, min_n=min_n,
@@ -100,5 +108,5 @@ def hygiene(
     )
     write_frame(_for_table(frame), fmt, output, title=title, table_columns=TABLE_COLUMNS)
     for note in report.notes:
-        err_console.print(note)
+        err_console.print(note, markup=False, highlight=False)
     err_console.print("A flag is evidence to look at, not a finding; see docs/hygiene.md.")

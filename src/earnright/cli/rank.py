@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.common import (
+    FormatOpt,
+    GrainOpt,
+    LatestPeriodOpt,
+    OutputOpt,
+    WorkspaceOpt,
+    one_period,
+)
 from earnright.cli.output import Format, write_frame
 from earnright.listening.ranking import HISTORY, rank_units
 from earnright.periods import Grain
@@ -36,7 +43,7 @@ def rank(
         "store"
     ),
     grain: GrainOpt = Grain.month,
-    period: PeriodOpt = None,
+    period: LatestPeriodOpt = None,
     metric: Annotated[
         str, typer.Option(help="Score to rank on: nps, csat or a driver question id.")
     ] = "nps",
@@ -67,10 +74,11 @@ def rank(
 
     Per unit: n, raw score, estimate with its 95% posterior interval, rank (1 = best) with its
     90% interval, and a tier (top, middle, bottom third) only where the rank interval lies
-    wholly inside it, else "uncertain". Without --period, the latest period.
+    wholly inside it, else "uncertain". Without --period, the latest complete period.
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
+        period = one_period(wh, grain, period)
         ranking = rank_units(
             wh,
             ws.config,

@@ -8,10 +8,10 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt, say
 from earnright.cli.output import Format, write_frame, write_json
 from earnright.errors import QueryError
-from earnright.periods import Grain, parse_period
+from earnright.periods import METRICS, Grain, parse_period, require_data
 from earnright.reliability.budget import ReliabilityReport, SegmentReliability
 from earnright.reliability.indicators import compute_reliability
 from earnright.workspace import find_workspace
@@ -76,7 +76,8 @@ def report_table(report: ReliabilityReport) -> pd.DataFrame:
     for m in report.moments:
         counts = f"{m.broken_segments} broken, {m.at_risk_segments} at risk"
         rows.append(dict.fromkeys(TABLE_COLUMNS, "") | {"moment": m.name or m.moment})
-        rows[-1] |= {"rating": m.rating, "segment": f"segments: {counts}"}
+        summary = f"segments: {counts}; overall {m.overall_rating}"
+        rows[-1] |= {"rating": m.rating, "segment": summary}
         for ind in m.indicators:
             rows.append(_segment_row("", ind.indicator, ind.overall, ind.target))
             weak = [s for s in ind.segments if s.rating in ("broken", "at risk")]
@@ -86,7 +87,15 @@ def report_table(report: ReliabilityReport) -> pd.DataFrame:
 
 
 def reliability(
-    period: PeriodOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="Rate this one period at --grain instead, e.g. 2026-09 (default: each "
+            "indicator's rolling window ending at --at).",
+            show_default=False,
+        ),
+    ] = None,
     grain: GrainOpt = Grain.month,
     at: Annotated[
         str | None,
@@ -116,8 +125,10 @@ def reliability(
 
     Per indicator, overall and per segment: good and total events, attainment with its 95%
     interval, error budget consumed and left, burn rate, burn alerts firing and a rating
-    (broken, at risk, reliable, no data). Over each indicator's rolling window ending at --at,
-    or over --period. Indicators are declared in earnright.toml; see docs/reliability.md.
+    (broken, at risk, reliable, no data). A moment is rated by the worst of its indicators'
+    series, segments included: a broken segment makes the moment broken, however fine the
+    average. Over each indicator's rolling window ending at --at, or over --period. Indicators
+    are declared in earnright.toml; see docs/reliability.md.
     """
     if period is not None and at is not None:
         raise QueryError("give --period or --at, not both (--period rates a fixed period)")
@@ -125,7 +136,14 @@ def reliability(
     window = parse_period(period, grain) if period else None
     when = parse_at(at) if at is not None else None
     with ws.warehouse(read_only=True) as wh:
+        if period is not None:
+            require_data(wh, period, grain, METRICS)
         report = compute_reliability(wh, ws.config, at=when, period=window, indicator=indicator)
+    if period is None and at is None:
+        say(
+            f"windows ending {report.at:%Y-%m-%d %H:%M} UTC (the end of the step holding the "
+            "latest metrics observation; --at or --period to choose)"
+        )
     if not segments:
         report = report.without_segments()
     if fmt is Format.json:
@@ -135,4 +153,5 @@ def reliability(
         write_frame(report.to_frame(), fmt, output)
         return
     span = f"{period}" if period else f"windows ending {report.at:%Y-%m-%d %H:%M}"
-    write_frame(report_table(report), fmt, output, title=f"Reliability, {span} (UTC)")
+    burn = f"; burn rate over the last {report.burn_window}" if report.burn_window else ""
+    write_frame(report_table(report), fmt, output, title=f"Reliability, {span} (UTC){burn}")

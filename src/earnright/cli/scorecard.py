@@ -11,6 +11,7 @@ from earnright.cli.common import (
     OutputOpt,
     PeriodOpt,
     WorkspaceOpt,
+    every_period,
 )
 from earnright.cli.output import Format, write_frame
 from earnright.listening.scorecard import compute_scorecard
@@ -49,10 +50,12 @@ def scorecard(
     """Per unit and period: responses, response rate, NPS and CSAT with 95% intervals, drivers.
 
     NPS is in points (−100..100) with an adjusted-Wald interval; CSAT is the top-2-box share
-    (0..1) with a Wilson interval; response_rate is responses ÷ invitations (0..1).
+    (0..1) with a Wilson interval; response_rate is responses ÷ invitations (0..1). Standard
+    error names the periods shown and whether the latest is complete.
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
+        every_period(wh, grain, period)
         frame = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
     write_frame(
         frame,

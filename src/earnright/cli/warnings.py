@@ -126,9 +126,10 @@ def _say(run: DetectionRun, delivered: dict[str, int]) -> None:
         f"retrying {delivered.get('retrying', 0)}, failed {delivered.get('failed', 0)}, "
         f"refused {delivered.get('refused', 0)}",
         highlight=False,
+        markup=False,
     )
     for incident_id in run.opened:
-        err_console.print(f"  opened {incident_id}", highlight=False)
+        err_console.print(f"  opened {incident_id}", highlight=False, markup=False)
 
 
 def watch(

@@ -31,7 +31,7 @@ from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.listening.credibility import metric_columns, metric_kind, nps_variance
 from earnright.listening.scorecard import compute_scorecard
-from earnright.periods import Grain, parse_period, period_label
+from earnright.periods import Grain, choose_period, parse_period, period_label
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -336,18 +336,14 @@ def find_changes(
     fdr: float = 0.05,
     min_n: int = 5,
 ) -> pd.DataFrame:
-    """``detect_changes`` on the warehouse: scores ``period`` (default: the latest) at ``level``."""
+    """``detect_changes`` on the warehouse: scores ``period`` (default: the latest complete one,
+    ``earnright.periods.choose_period``) at ``level``; QueryError for a period without data."""
     against = Against(against)
-    if period is None:
-        card: pd.DataFrame | None = compute_scorecard(wh, config, level=level, grain=grain)
-        if card is None or card.empty:
-            raise QueryError(f"no feedback at level '{level}'; ingest some first")
-        period = str(card.sort_values("period_start")["period"].iloc[-1])
-    else:
-        card = _scorecard(wh, config, level, grain, period)
-        if card is not None and against is Against.previous:
-            prior = _scorecard(wh, config, level, grain, previous_period(period, grain))
-            card = pd.concat([prior, card], ignore_index=True) if prior is not None else card
+    period = choose_period(wh, grain, period).label  # the latest complete one by default
+    card = _scorecard(wh, config, level, grain, period)
+    if card is not None and against is Against.previous:
+        prior = _scorecard(wh, config, level, grain, previous_period(period, grain))
+        card = pd.concat([prior, card], ignore_index=True) if prior is not None else card
     if card is None or not (card.period == period).any():
         raise QueryError(f"no feedback or invitations at level '{level}' in {period}")
     units = wh.table("units").select("unit_id", "parent_id").to_pyarrow().to_pandas()

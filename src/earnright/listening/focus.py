@@ -42,7 +42,7 @@ from earnright.config import Config, Question
 from earnright.errors import QueryError
 from earnright.listening.drivers import compute_drivers
 from earnright.listening.scorecard import compute_scorecard, latest_period, unit_ancestors
-from earnright.periods import Grain, parse_period, period_label
+from earnright.periods import Grain, choose_period, parse_period, period_label
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -217,7 +217,7 @@ def _peers(
     for at in reversed(above):
         mapping = unit_ancestors(units, levels, at).astype(str).set_index("unit_id").ancestor_id
         group = mapping.reindex(active.index)
-        others = group.map(active.groupby(group).sum()) - active
+        others = active.groupby(group).transform("sum") - active  # numeric, even when empty
         free = chosen.peer_id.isna() & (others >= min_n)
         chosen.loc[free, "peer_id"], chosen.loc[free, "peer_level"] = group[free], at
     return chosen.rename_axis("unit_id").reset_index()
@@ -677,10 +677,11 @@ def compute_focus(
     """The few things each unit at ``level`` (default: the lowest), or only ``unit``, should fix.
 
     Gaps are measured over the ``window`` periods of ``grain`` ending with ``period`` (default:
-    the latest with feedback; window default: three months, 13 weeks or one quarter), driver
-    importance over ``importance_window`` periods (default: a year). ``margin`` (answer points;
-    default 2.5% of each scale's range) is the smallest gap worth focus; ``fdr`` adjusts across a
-    unit's drivers; at most ``top`` items, ``comments`` comments each.
+    the latest complete period, ``earnright.periods.choose_period``; QueryError for a period
+    without data; window default: three months, 13 weeks or one quarter), driver importance over
+    ``importance_window`` periods (default: a year). ``margin`` (answer points; default 2.5% of
+    each scale's range) is the smallest gap worth focus; ``fdr`` adjusts across a unit's
+    drivers; at most ``top`` items, ``comments`` comments each.
     """
     if top < 1 or comments < 0 or min(window or 1, importance_window or 1) < 1:
         raise QueryError("--top, --window and --importance-window are at least 1, --comments 0")
@@ -688,6 +689,7 @@ def compute_focus(
     frame = wh.table("units").select("unit_id", "name", "level", "parent_id").to_pyarrow()
     frame = frame.to_pandas().astype({"unit_id": str})
     level = _level(frame, config.units.levels, level, unit)
+    period = choose_period(wh, grain, period).label  # QueryError for a period without data
     span = _span(wh, grain, period, window or WINDOW[grain])
     view = _Window(wh, span.start, span.end)
     gaps, totals, peers, words = _measure(view, config, frame, level, grain, margin)

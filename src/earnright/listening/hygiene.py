@@ -41,7 +41,7 @@ from earnright.config import Config, Question
 from earnright.errors import QueryError
 from earnright.listening.changes import benjamini_hochberg
 from earnright.listening.scorecard import unit_ancestors
-from earnright.periods import Grain, parse_period, period_label, truncate
+from earnright.periods import Grain, choose_period, parse_period, period_label, truncate
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -643,15 +643,6 @@ def _rows(
     return rows
 
 
-def _latest_period(wh: Warehouse, ancestors: ir.Table, grain: Grain) -> str:
-    fb = wh.table("feedback")
-    latest = fb.filter(fb.channel == "survey").inner_join(ancestors, "unit_id").responded_at.max()
-    value = latest.execute()
-    if value is None or pd.isna(value):
-        raise QueryError("no survey responses at this level; ingest feedback first")
-    return str(period_label(pd.Series([pd.Timestamp(value)]), grain).iloc[0])
-
-
 def _rows_in_period(wh: Warehouse, run: _Run) -> int:
     fb, inv = wh.table("feedback"), wh.table("invitations")
     fb = fb.filter((fb.channel == "survey") & (fb.responded_at >= run.start))
@@ -679,7 +670,7 @@ def _prepare(
         raise QueryError("survey hygiene needs an NPS question ([[questions]] kind = 'nps')")
     units = _frame(wh.table("units").select("unit_id", "name", "level", "parent_id"))
     ancestors = ibis.memtable(unit_ancestors(units, config.units.levels, level))
-    period = period or _latest_period(wh, ancestors, grain)
+    period = period or choose_period(wh, grain).label
     since, start, end, labels = _window(period, grain, history)
     scales = {(q.min, q.max) for q in _drivers(wh, config)}
     return _Run(

@@ -31,18 +31,16 @@ import pandas as pd
 from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.listening.intervals import mean_interval, mean_sd, nps_interval, wilson_interval
-from earnright.periods import Grain, parse_period, period_label, truncate
+from earnright.periods import Grain, choose_period, parse_period, period_label, truncate
 from earnright.warehouse import Warehouse
 
 __all__ = ["compute_scorecard", "latest_period", "unit_ancestors"]
 
 
 def latest_period(wh: Warehouse, grain: Grain) -> str:
-    """The label of the latest period with feedback; QueryError when there is none."""
-    latest = wh.table("feedback").responded_at.max().to_pyarrow().as_py()
-    if latest is None:
-        raise QueryError("the feedback table is empty: ingest feedback first")
-    return str(period_label(pd.Series([pd.Timestamp(latest)]), grain).iloc[0])
+    """The label of the latest *complete* period of feedback and invitations (see
+    ``earnright.periods.choose_period``); QueryError when there are none."""
+    return choose_period(wh, grain).label
 
 
 def unit_ancestors(units: pd.DataFrame, levels: list[str], level: str) -> pd.DataFrame:

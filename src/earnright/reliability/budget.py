@@ -72,7 +72,8 @@ class SegmentReliability(_Result):
     ``attainment`` = good ÷ total with its 95% Wilson interval; ``budget_consumed`` = (1 −
     attainment) ÷ (1 − target); ``budget_left`` = 1 − consumed (negative when overspent);
     ``burn_rate`` = bad share over the first burn alert's long window ending at the window end,
-    ÷ the error budget; ``alerts_firing`` the burn alerts firing at the window's last bucket.
+    ÷ the error budget, null when that window holds fewer than ``min_events`` events (as an
+    alert needs); ``alerts_firing`` the burn alerts firing at the window's last bucket.
     Shares are null without events.
     """
 
@@ -116,12 +117,15 @@ class WorstSegment(_Result):
 
 
 class MomentReliability(_Result):
-    """A journey moment: the worst overall rating of its indicators and its weak segments."""
+    """A journey moment: its rating, the worst of every series of its indicators (overall and
+    segments: a moment with a broken segment is broken, however fine the average), the worst
+    rating of the overall series alone (``overall_rating``), and its weak segments."""
 
     moment: str
     name: str
     owner: str
     rating: Rating
+    overall_rating: Rating = "no data"
     broken_segments: int
     at_risk_segments: int
     worst_segments: list[WorstSegment]
@@ -131,11 +135,15 @@ class MomentReliability(_Result):
 class ReliabilityReport(_Result):
     """Every moment with indicators, in journey order, as of ``at`` (the end of the windows).
 
+    Every ``burn_rate`` is over ``burn_window`` (the first burn alert's long window) ending at
+    ``at``.
+
     ``period_start``/``period_end`` are set when a fixed period was asked for instead of each
     indicator's rolling window.
     """
 
     at: datetime
+    burn_window: str = ""  # the window of every burn_rate: the first burn alert's long window
     period_start: datetime | None
     period_end: datetime | None
     step: str
@@ -252,7 +260,12 @@ def _worst(ratings: list[Rating]) -> Rating:
 
 
 def summarise_moment(moment: Moment, indicators: list[IndicatorReliability]) -> MomentReliability:
-    """A moment's rating (the worst overall rating of its indicators) and its weakest segments."""
+    """A moment's rating and its weakest segments.
+
+    The rating is the worst among every indicator's overall series and segments with data: an
+    average can be fine while a segment is broken, and then the moment is broken for those
+    customers. ``overall_rating`` keeps the worst rating of the overall series alone.
+    """
     weak = [
         (ind.indicator, seg)
         for ind in indicators
@@ -281,7 +294,8 @@ def summarise_moment(moment: Moment, indicators: list[IndicatorReliability]) -> 
         moment=moment.id,
         name=moment.name,
         owner=moment.owner,
-        rating=_worst([ind.overall.rating for ind in indicators]),
+        rating=_worst([s.rating for ind in indicators for s in [ind.overall, *ind.segments]]),
+        overall_rating=_worst([ind.overall.rating for ind in indicators]),
         broken_segments=sum(seg.rating == "broken" for _, seg in weak),
         at_risk_segments=sum(seg.rating == "at risk" for _, seg in weak),
         worst_segments=worst,

@@ -303,8 +303,8 @@ def _last_bucket(end: datetime, step: timedelta) -> pd.Timestamp:
 def _firing(
     wh: Warehouse, config: Config, indicator: Indicator, end: datetime
 ) -> tuple[dict[str, float], dict[str, list[tuple[str, str]]]]:
-    """Per segment: the burn rate over the first alert's long window, and the alerts firing,
-    both at the last bucket before ``end``."""
+    """Per segment: the burn rate over the first alert's long window (only with at least
+    ``min_events`` events in it), and the alerts firing, both at the last bucket before ``end``."""
     settings = config.reliability
     last = _last_bucket(end, settings.step)
     if not settings.burn_alerts:
@@ -322,10 +322,10 @@ def _firing(
         .groupby("segment")[["bad", "total"]]
         .sum()
     )
+    # Like the alerts, a burn rate needs min_events events in the window: 1 bad of 2 is no rate.
+    enough = sums["total"] >= max(settings.min_events, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        burn = np.where(
-            sums["total"] > 0, sums["bad"] / sums["total"] / indicator.error_budget, np.nan
-        )
+        burn = np.where(enough, sums["bad"] / sums["total"] / indicator.error_budget, np.nan)
     return dict(zip(sums.index.astype(str), burn.astype(float), strict=True)), firing
 
 
@@ -389,8 +389,10 @@ def compute_reliability(
         by_moment.setdefault(moment.id, []).append(
             _assess_indicator(wh, config, (moment, ind), window)
         )
+    alerts = settings.burn_alerts
     return ReliabilityReport(
         at=end,
+        burn_window=format_duration(alerts[0].long) if alerts else "",
         period_start=start if period is not None else None,
         period_end=end if period is not None else None,
         step=format_duration(settings.step),

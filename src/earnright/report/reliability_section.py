@@ -106,8 +106,9 @@ def _intro(report: ReliabilityReport | None) -> str:
         "Each indicator counts the share of good events against its objective. "
         "<b>Reliable</b>: error budget left and no burn alert firing; <b>at risk</b>: the "
         "budget running low or a slow-burn alert firing; <b>broken</b>: the budget spent or a "
-        "fast-burn alert firing; <b>no data</b>: too few events to say. A moment is rated by its "
-        "worst indicator; segments with fewer than "
+        "fast-burn alert firing; <b>no data</b>: too few events to say. A moment is rated by the "
+        "worst of its indicators and their segments: a broken segment makes the moment broken, "
+        "however fine the average. Segments with fewer than "
     )
     if report.period_start and report.period_end:
         span = f"over {_when(report.period_start)} to {_when(report.period_end)}"
@@ -120,11 +121,14 @@ def _intro(report: ReliabilityReport | None) -> str:
             }
         )
         span = f"over the {' or '.join(str(d) for d in days) or '–'} days to {_when(report.at)}"
+    burn = f" over the last {escape(report.burn_window)}" if report.burn_window else ""
     return (
         f"<p class=note>{rules}{report.min_events:,} events are not rated. Attainment is shown "
         f"with its 95% interval, {span} (as of {_when(report.at)}, in steps of "
         f"{escape(report.step)}). Budget left is the share of the allowed failures not yet "
-        "used; a burn rate of ×1 spends it exactly over the window.</p>"
+        f"used; the burn rate is how fast it is being spent{burn} (×1 spends it exactly over "
+        "the window; – when too few events to say): a broken segment that has stopped failing "
+        "burns below ×1 but stays broken until its failures leave the window.</p>"
     )
 
 
@@ -176,6 +180,13 @@ def _weak_segments(moment: MomentReliability) -> str:
     return f"<p class=note>{text}{more}:</p><ul class=rel-weak>{''.join(items)}</ul>"
 
 
+def _overall(moment: MomentReliability) -> str:
+    """Say so when the average looks better than the moment's rating (a segment is worse)."""
+    if moment.overall_rating == moment.rating:
+        return ""
+    return f" <span class=iv>(all customers together: {escape(moment.overall_rating)})</span>"
+
+
 def _moment_card(moment: MomentReliability) -> str:
     head = (
         "<tr><th class=l>Indicator</th><th>Attainment (95% interval)</th><th>Target</th>"
@@ -185,7 +196,7 @@ def _moment_card(moment: MomentReliability) -> str:
     rows = "".join(_indicator_row(ind) for ind in moment.indicators)
     return (
         f'<div class=rel-moment data-moment="{escape(moment.moment)}">'
-        f"<h3>{escape(moment.name or moment.moment)}{_badge(moment.rating)}</h3>"
+        f"<h3>{escape(moment.name or moment.moment)}{_badge(moment.rating)}{_overall(moment)}</h3>"
         f"<p class=note>Owner: {escape(moment.owner or '–')}</p>"
         f"<table>{head}{rows}</table>{_weak_segments(moment)}</div>"
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from earnright.errors import QueryError
 from earnright.listening.focus import FocusItem, FocusList
 from earnright.listening.ranking import Ranking
 from earnright.reliability.budget import ReliabilityReport
@@ -173,8 +174,13 @@ def render_scorecard_page(
     focus: Sequence[FocusList] = (),
     reliability: ReliabilityReport | None = None,
     incidents: Sequence[dict[str, Any]] = (),
+    period: str | None = None,
+    period_reason: str = "",
 ) -> str:
-    """The page: company trend, the latest month's horse race and funnel plot, the store table.
+    """The page: company trend, one month's horse race and funnel plot, the store table.
+
+    ``period`` is the month shown (default: the ranking's, else the latest in ``scorecard``)
+    and ``period_reason`` why it was chosen (``earnright.periods.PeriodChoice.reason``).
 
     ``scorecard`` holds every level at month grain (as ``compute_scorecard`` returns it, with the
     levels concatenated); ``ranking`` is the latest month's ``rank_units`` result, if any;
@@ -184,8 +190,11 @@ def render_scorecard_page(
     """
     top = scorecard[scorecard.level == scorecard.level.iloc[0]]
     company_rows = scorecard[scorecard.unit_id == top.unit_id.iloc[0]].sort_values("period")
-    latest = company_rows.period.iloc[-1]
-    now = company_rows.iloc[-1]
+    latest = period or (ranking.period if ranking is not None else company_rows.period.iloc[-1])
+    if latest not in set(company_rows.period):
+        raise QueryError(f"the scorecard has no month {latest} to show")
+    now = company_rows[company_rows.period == latest].iloc[-1]
+    why = f" ({period_reason})" if period_reason else ""
     stores = scorecard[(scorecard.level == store_level) & (scorecard.period == latest)]
     stores = _ranked(stores, ranking)
     trend = trend_plot(
@@ -228,7 +237,7 @@ def render_scorecard_page(
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{escape(company)} scorecard {latest}</title><style>{css}</style></head><body>"
         f"<h1>{escape(company)}: scorecard</h1>"
-        f"<p class=sub>Latest month {latest}. Every score shows its n and 95% interval; "
+        f"<p class=sub>Month {latest}{escape(why)}. Every score shows its n and 95% interval; "
         "overlapping intervals mean the difference may be noise.</p>"
         f"<div class=kpis>{kpis}</div>{trend}"
         f"<h2>The horse race, {latest}</h2><p class=note>{fair}</p>"
