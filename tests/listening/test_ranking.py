@@ -13,7 +13,9 @@ import pytest
 from scipy.stats import spearmanr
 
 from earnright.errors import QueryError
+from earnright.listening.credibility import metric_columns
 from earnright.listening.ranking import Ranking, assign_tiers, rank_intervals, rank_units
+from earnright.listening.scorecard import compute_scorecard
 from earnright.listening.shrinkage import (
     Components,
     estimate_drift,
@@ -319,3 +321,23 @@ def test_other_metrics_levels_and_errors(demo: tuple[Path, dict[str, Any]]) -> N
             rank_units(wh, ws.config, peer="store")
         with pytest.raises(QueryError, match="at least 2 store units"):
             rank_units(wh, ws.config, period="2020-01")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["store", "district"])
+def test_raw_score_and_n_equal_the_scorecards_for_every_metric(
+    demo: tuple[Path, dict[str, Any]], level: str
+) -> None:
+    """NPS in points, CSAT as the top-2-box share, every driver's mean: the same as scorecard."""
+    ws = find_workspace(demo[0])
+    with ws.warehouse(read_only=True) as wh:
+        card = compute_scorecard(wh, ws.config, level=level, period="2026-08").set_index("unit_id")
+        drivers = [c[: -len("_mean")] for c in card.columns if c.endswith("_mean")]
+        assert len(drivers) >= 3
+        for metric in ["nps", "csat", *drivers]:
+            n_col, est_col, _, _ = metric_columns(metric)
+            r = rank_units(wh, ws.config, level=level, period="2026-08", metric=metric, min_n=1)
+            u = r.units.set_index("unit_id")
+            expected = card.loc[u.index]
+            np.testing.assert_array_equal(u["n"].to_numpy(int), expected[n_col].to_numpy(int))
+            np.testing.assert_allclose(u["raw"], expected[est_col], rtol=1e-9, err_msg=metric)
