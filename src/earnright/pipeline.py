@@ -146,6 +146,7 @@ def run_demo(
         focus=focus,
         reliability=reliability,
         incidents=incidents,
+        min_n=ws.config.listening.min_n,
     )
     run.outputs["reliability"] = results / "reliability.json"
     run.outputs["reliability"].write_text(json.dumps(reliability.to_dict(), indent=2))
