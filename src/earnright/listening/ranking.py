@@ -396,6 +396,18 @@ def _suppressed(few: pd.DataFrame, units: pd.DataFrame, groups: pd.Series) -> pd
     ).sort_values("unit_id")
 
 
+def _check_enough(
+    current: pd.DataFrame, every: pd.DataFrame, what: tuple[str, str, str, int]
+) -> None:
+    level, metric, label, min_n = what
+    if len(current) < 2:
+        raise QueryError(
+            f"ranking needs at least 2 {level} units with {min_n} or more {metric} answers in "
+            f"{label} ([listening] min_n); found {len(current)} of {len(every)} with answers "
+            "(check --period, or use a longer --grain)"
+        )
+
+
 def rank_units(
     wh: Warehouse,
     config: Config,
@@ -429,20 +441,18 @@ def rank_units(
     stats = _moderate(stats, SMOOTHING)
     every = stats[stats["period_start"] == pd.Timestamp(start)].reset_index(drop=True)
     current = every[every["n"] >= min_n].reset_index(drop=True)
-    if len(current) < 2:
-        raise QueryError(
-            f"ranking needs at least 2 {level} units with {min_n} or more {metric} answers in "
-            f"{label} ([listening] min_n); found {len(current)} of {len(every)} with answers "
-            "(check --period, or use a longer --grain)"
-        )
+    _check_enough(current, every, (level, metric, label, min_n))
     groups = _peer_groups(units, config, peer, current["unit_id"])
     posterior, comp, lasting = _posterior(stats, current, groups, (start, grain), (history, lo, hi))
     frame = _rank_frame(current, units, groups, (posterior, lasting), (lo, hi), (draws, seed))
-    frame = frame.sort_values(["rank", "unit_id"], ignore_index=True)
     few = every[every["n"] < min_n]
-    if len(few):
-        few_groups = _peer_groups(units, config, peer, few["unit_id"])
-        frame = pd.concat([frame, _suppressed(few, units, few_groups)], ignore_index=True)
+    frame = pd.concat(
+        [
+            frame.sort_values(["rank", "unit_id"]),
+            _suppressed(few, units, _peer_groups(units, config, peer, few["unit_id"])),
+        ],
+        ignore_index=True,
+    )
     n = every["n"].sum()
     chain_mean = float(every["total"].sum() / n)
     spread = float(np.sqrt(max(every["total_sq"].sum() / n - chain_mean**2, 0.0)))
