@@ -57,7 +57,8 @@ def test_outputs_cover_every_level_and_the_page_is_written(demo: DemoRun) -> Non
     assert "ranked on a fair NPS estimate" in html and "Funnel plot" in html
     ranking = json.loads(demo.outputs["ranking"].read_text())
     assert ranking["period"] == "2026-09" and len(ranking["units"]) == 60
-    assert {u["tier"] for u in ranking["units"]} <= {"top", "middle", "bottom", "uncertain"}
+    tiers = {"top", "middle", "bottom", "uncertain", "suppressed"}  # suppressed: n < min_n
+    assert {u["tier"] for u in ranking["units"]} <= tiers
     focus = json.loads(demo.outputs["focus"].read_text())
     assert len(focus) == 60 and "What each store should focus on" in html
     listed = [f for f in focus if f["items"]]

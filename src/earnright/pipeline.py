@@ -203,6 +203,7 @@ def run_demo(
         incidents=incidents,
         period=month.label,
         period_reason=month.reason,
+        min_n=ws.config.listening.min_n,
     )
     run.outputs["reliability"] = results / "reliability.json"
     run.outputs["reliability"].write_text(json.dumps(reliability.to_dict(), indent=2))

@@ -61,9 +61,16 @@ def test_scorecard_json_has_the_documented_fields(loaded: Path) -> None:
     fields |= {"csat", "csat_low", "csat_high", "response_rate"}
     assert all(fields <= set(r) for r in records)
     s1 = next(r for r in records if r["unit_id"] == "S1" and r["period"] == "2026-09")
-    assert (s1["n"], s1["nps"]) == (3, pytest.approx(100 / 3))
     assert s1["response_rate"] is None  # no invitations: unknown, not zero
-    assert s1["nps_low"] < s1["nps"] < s1["nps_high"]
+    # 3 answers, below [listening] min_n = 5: the n is shown, the score and all it implies not
+    hidden = ("nps", "nps_low", "nps_high", "promoters", "detractors", "csat", "q_staff_mean")
+    assert s1["n"] == 3 and all(s1[k] is None for k in hidden)
+    done = run(
+        "scorecard", "--level", "company", "--format", "json", "--grain", "quarter", cwd=loaded
+    )
+    (company,) = json.loads(done.stdout)
+    assert (company["n"], company["nps"]) == (5, pytest.approx(20.0))  # 2 promoters, 1 detractor
+    assert company["nps_low"] < company["nps"] < company["nps_high"]
 
 
 def test_scorecard_levels_periods_and_files(loaded: Path, tmp_path: Path) -> None:

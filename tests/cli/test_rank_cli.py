@@ -25,6 +25,8 @@ FIELDS = [
     "period",
     "n",
     "raw",
+    "lasting_level",
+    "target",
     "estimate",
     "estimate_low",
     "estimate_high",

@@ -237,3 +237,30 @@ def test_responses_needed_on_the_demo_matches_simulation(demo: pd.DataFrame) -> 
     assert power == pytest.approx(0.80, abs=0.03)
     rates = needed.implied_response_rate
     assert ((rates > 1) == needed.reason.str.startswith("impossible")).all()
+
+
+def test_needed_says_what_is_possible_with_the_invitations_there_are() -> None:
+    """Issue 9: "impossible" per month must say at which window or grain a store is credible."""
+    months = [f"2026-{m:02d}" for m in (7, 8, 9)]
+    card = _card(
+        [("S1", m, 30, 12, 6) for m in months] + [("S2", m, 400, 200, 50) for m in months],
+        invitations=600,
+    )
+    out = responses_needed(card, pool_below=1).set_index("unit_id")
+    s1, s2 = out.loc["S1"], out.loc["S2"]
+    assert s1.needed == nps_sample_size(nps_variance(0.4, 0.2), 10.0) == 880
+    assert s1.implied_response_rate > 1 and s1.reason.startswith("impossible:")
+    assert s1.window == 30  # ⌈880 / 30⌉ months of today's answers
+    assert s1.window_at_realistic_rate == 3  # ⌈880 / (600 × 0.5)⌉ months at a 50% rate
+    assert s1.credible_grain == "longer than a year"  # 30 × 12 = 360 < 880
+    assert "at today's response rate a rolling 30-month window gets there;" in s1.reason
+    assert s2.needed == 761 and s2.window == 2 and s2.credible_grain == "quarter"
+    assert "rolling 2-month window gets there (--grain quarter)" in s2.reason
+    weeks = _card([("S2", f"2026-W{w}", 100, 50, 12) for w in range(30, 34)], invitations=150)
+    by_week = responses_needed(weeks, pool_below=1, grain="week").iloc[0]
+    # 100 answers a week: a month holds 434 < 747 needed, a quarter 1,304
+    assert by_week.window == 8 and by_week.credible_grain == "quarter"
+    assert "answers a week" in by_week.reason and "rolling 8-week window" in by_week.reason
+    enough = responses_needed(card, change=60.0, pool_below=1).set_index("unit_id")
+    assert enough.loc["S2", "window"] == 1 and enough.loc["S2", "credible_grain"] == "week"
+    assert enough.loc["S2", "reason"].startswith("achievable")

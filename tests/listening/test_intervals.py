@@ -49,3 +49,19 @@ def test_mean_interval_equals_scipy_t_interval() -> None:
     ref = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
     assert mean[0] == pytest.approx(x.mean())
     assert (low[0], high[0]) == pytest.approx(ref)
+
+
+def test_nps_never_lies_outside_its_own_interval() -> None:
+    """Issue 9: n = 1 showed "100 (−48 to 98)". Every split of every n up to 200."""
+    n = np.arange(1, 201)
+    p, d, m = (np.concatenate(x) for x in zip(*[_splits(k) for k in n], strict=True))
+    nps, low, high = nps_interval(p, d, m)
+    assert np.all((low <= nps) & (nps <= high))
+    one = nps_interval([1, 0], [0, 1], [1, 1])  # n = 1: a promoter, a detractor
+    np.testing.assert_allclose(np.concatenate(one), [100, -100, -48.5, -100, 100, 48.5], atol=0.1)
+
+
+def _splits(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (promoters, detractors) with promoters + detractors ≤ n."""
+    p, d = np.triu_indices(n + 1)
+    return p, d - p, np.full(len(p), n)  # p ≤ s ≤ n: d = s − p ≥ 0 and p + d = s ≤ n

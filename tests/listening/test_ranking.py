@@ -13,7 +13,9 @@ import pytest
 from scipy.stats import spearmanr
 
 from earnright.errors import QueryError
+from earnright.listening.credibility import metric_columns
 from earnright.listening.ranking import Ranking, assign_tiers, rank_intervals, rank_units
+from earnright.listening.scorecard import compute_scorecard
 from earnright.listening.shrinkage import (
     Components,
     estimate_drift,
@@ -229,6 +231,7 @@ def rankings(demo: tuple[Path, dict[str, Any]]) -> dict[int, list[tuple[Ranking,
         for history in out:
             for period in truth["periods"]:
                 r = rank_units(wh, ws.config, period=period, history=history, draws=1000)
+                r.units = r.units[r.units["tier"] != "suppressed"]  # fewer than min_n answers
                 keys = list(zip(r.units["unit_id"], r.units["period"], strict=True))
                 out[history].append((r, true.loc[keys].to_numpy()))
     return out
@@ -272,7 +275,9 @@ def test_rank_intervals_and_tiers_against_true_ranks(
         u, size = r.units, len(r.units)
         true_rank = pd.Series(-t).rank(method="first").to_numpy()
         assert np.all((u["rank_low"] <= u["rank"]) & (u["rank"] <= u["rank_high"]))
-        assert sorted(u["rank"]) == list(range(1, size + 1))
+        est = u["estimate"].to_numpy()
+        higher = (est[None, :] > est[:, None] + 1e-9).sum(axis=1)
+        np.testing.assert_array_equal(u["rank"], 1 + higher)  # equal estimates share a rank
         np.testing.assert_array_equal(u["tier"], assign_tiers(u["rank_low"], u["rank_high"]))
         covered.append((true_rank >= u["rank_low"]) & (true_rank <= u["rank_high"]))
         top, bottom = u["tier"] == "top", u["tier"] == "bottom"
@@ -302,7 +307,10 @@ def test_other_metrics_levels_and_errors(demo: tuple[Path, dict[str, Any]]) -> N
         assert wait.units["estimate"].between(1, 5).all() and len(wait.units) == 60
         csat = rank_units(wh, ws.config, metric="csat", peer="company", history=0)
         assert csat.period == "2026-09" and csat.peer == "company"
-        assert csat.units["estimate_low"].between(0, 1).all()
+        shown = csat.units["tier"] != "suppressed"
+        assert csat.units["estimate_low"][shown].between(0, 1).all()
+        assert csat.units["estimate"][~shown].isna().all()  # below min_n: n only
+        assert (csat.units["n"][~shown] < ws.config.listening.min_n).all()
         stores = rank_units(wh, ws.config, period="2026-09", history=0)
         districts = rank_units(wh, ws.config, level="district", period="2026-09")
         assert districts.peer == "region" and len(districts.units) < len(stores.units)
@@ -313,3 +321,23 @@ def test_other_metrics_levels_and_errors(demo: tuple[Path, dict[str, Any]]) -> N
             rank_units(wh, ws.config, peer="store")
         with pytest.raises(QueryError, match="at least 2 store units"):
             rank_units(wh, ws.config, period="2020-01")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["store", "district"])
+def test_raw_score_and_n_equal_the_scorecards_for_every_metric(
+    demo: tuple[Path, dict[str, Any]], level: str
+) -> None:
+    """NPS in points, CSAT as the top-2-box share, every driver's mean: the same as scorecard."""
+    ws = find_workspace(demo[0])
+    with ws.warehouse(read_only=True) as wh:
+        card = compute_scorecard(wh, ws.config, level=level, period="2026-08").set_index("unit_id")
+        drivers = [c[: -len("_mean")] for c in card.columns if c.endswith("_mean")]
+        assert len(drivers) >= 3
+        for metric in ["nps", "csat", *drivers]:
+            n_col, est_col, _, _ = metric_columns(metric)
+            r = rank_units(wh, ws.config, level=level, period="2026-08", metric=metric, min_n=1)
+            u = r.units.set_index("unit_id")
+            expected = card.loc[u.index]
+            np.testing.assert_array_equal(u["n"].to_numpy(int), expected[n_col].to_numpy(int))
+            np.testing.assert_allclose(u["raw"], expected[est_col], rtol=1e-9, err_msg=metric)

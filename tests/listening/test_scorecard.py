@@ -12,7 +12,7 @@ from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
 from earnright.listening.intervals import nps_interval, wilson_interval
-from earnright.listening.scorecard import compute_scorecard
+from earnright.listening.scorecard import compute_scorecard, suppress_scores
 from earnright.warehouse import Warehouse
 
 STORE_DISTRICT = {"S1": "D1", "S2": "D1", "S3": "D2"}
@@ -115,3 +115,24 @@ def test_unknown_level_and_bad_period_say_what_is_expected(wh: Warehouse, config
 
 def test_a_period_without_data_is_an_empty_scorecard(wh: Warehouse, config: Config) -> None:
     assert compute_scorecard(wh, config, period="2001-01").empty
+
+
+def test_scores_below_min_n_are_hidden_and_their_n_kept(
+    wh: Warehouse, config: Config, feedback: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    card = compute_scorecard(wh, config, level="store", grain="week")
+    min_n = int(card["n"].median()) + 1  # hides about half the store-weeks
+    shown = suppress_scores(card, min_n)
+    pd.testing.assert_frame_equal(
+        shown[["n", "n_csat", "q_wait_n"]], card[["n", "n_csat", "q_wait_n"]]
+    )
+    for n_col, cols in {
+        "n": ["nps", "nps_low", "nps_high", "promoters", "passives", "detractors"],
+        "n_csat": ["csat", "csat_low", "csat_high"],
+        "q_wait_n": ["q_wait_mean", "q_wait_low", "q_wait_high", "q_wait_sd"],
+    }.items():
+        few = card[n_col] < min_n
+        assert 0 < few.sum() < len(card)
+        assert shown.loc[few, cols].isna().all().all(), n_col
+        kept = shown.loc[~few, cols].astype(float)
+        pd.testing.assert_frame_equal(kept, card.loc[~few, cols].astype(float))

@@ -103,3 +103,25 @@ def test_the_page_shows_the_month_it_is_given_and_why(
     assert f"Month 2026-09 ({reason})" in html
     assert "NPS 2026-09" in html and "n=60" in html and "n=5" not in html
     assert "NPS 2026-10" in render_scorecard_page(card, "Acme")  # the latest, when not told
+
+
+def test_a_score_below_min_n_is_not_shown(wh: Warehouse, config: Config, tmp_path: Path) -> None:
+    """Issue 9: a store with n = 1 was shown as "100 (−48 to 98)"."""
+    scores = [("S1", 10)] + [("S2", x) for x in (10, 9, 6, 8, 10, 3)]
+    pd.DataFrame(
+        {
+            "response_id": [f"r{i}" for i in range(len(scores))],
+            "unit_id": [u for u, _ in scores],
+            "responded_at": pd.Timestamp("2026-09-10"),
+            "ltr": [float(x) for _, x in scores],
+        }
+    ).to_parquet(tmp_path / "fb.parquet")
+    ingest_file(wh, config, "feedback", tmp_path / "fb.parquet")
+    card = pd.concat([compute_scorecard(wh, config, level=lvl) for lvl in config.units.levels])
+    html = render_scorecard_page(card, "Acme", min_n=config.listening.min_n)
+    row = html[html.index("<td class=l>S1</td>") :]
+    row = row[: row.index("</tr>")]
+    assert "<td>1</td><td>–</td>" in row and "100" not in row  # n shown, score hidden
+    s2 = html[html.index("<td class=l>S2</td>") :]
+    assert "<td>6</td><td>17 <span class=iv>" in s2[: s2.index("</tr>")]
+    assert html.count("<circle") == 1  # only S2 is plotted

@@ -70,7 +70,10 @@ def needed(
     """Responses each unit needs per period to detect a --change in NPS, and the response rate.
 
     Averaged over the periods selected by --grain and --period (default: every complete period);
-    two-sided test at the 5% level comparing two periods of equal n.
+    two-sided test at the 5% level comparing two periods of equal n. Where one period cannot be
+    credible, says what can with today's invitations: the rolling window (in periods) and the
+    shortest grain whose answers reach the number needed, and the window at a realistic 50%
+    response rate.
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
@@ -78,7 +81,7 @@ def needed(
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
     if last is not None:  # a period that has only begun would understate answers per period
         card = card[card.period_start < parse_period(last, grain)[1]]
-    frame = responses_needed(card, change=change, power=power)
+    frame = responses_needed(card, change=change, power=power, grain=str(grain))
     columns = ["unit_id", "responses_per_period", "needed", "invitations_per_period"]
-    columns += ["response_rate", "implied_response_rate", "reason"]
+    columns += ["response_rate", "implied_response_rate", "window", "credible_grain", "reason"]
     write_frame(frame, fmt, output, title=f"Responses needed per {grain}", table_columns=columns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from earnright.cli.common import (
@@ -28,6 +29,8 @@ TABLE_COLUMNS = [
     "name",
     "n",
     "raw",
+    "lasting_level",
+    "target",
     "estimate",
     "estimate_low",
     "estimate_high",
@@ -72,9 +75,12 @@ def rank(
 ) -> None:
     """Rank units fairly: scores shrunk toward their peers by how far their n can be trusted.
 
-    Per unit: n, raw score, estimate with its 95% posterior interval, rank (1 = best) with its
-    90% interval, and a tier (top, middle, bottom third) only where the rank interval lies
-    wholly inside it, else "uncertain". Without --period, the latest complete period.
+    Per unit: n, raw score, lasting level (from its --history earlier periods), target (what
+    it is shrunk toward), estimate with its 95% posterior interval, rank (1 = best; ties share
+    a rank) with its 90% interval, and a tier (top, middle, bottom third) only where the rank
+    interval lies wholly inside it, else "uncertain". Units with fewer than [listening] min_n
+    answers are listed with their n only ("suppressed"). Without --period, the latest
+    complete period.
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
@@ -94,7 +100,17 @@ def rank(
     comp = ranking.components
     title = (
         f"{metric} ranking of {level}s, {ranking.period} (chain {ranking.chain_mean:.1f}, "
+        f"fewer than {ranking.min_n} answers suppressed, "
         f"between-{level} sd {comp.tau2**0.5:.1f}, between-{ranking.peer or 'peer'} sd "
         f"{comp.omega2**0.5:.1f}, period-to-period sd {comp.sigma2**0.5:.1f})"
     )
-    write_frame(ranking.units, fmt, output, title=title, table_columns=TABLE_COLUMNS)
+    write_frame(_plain(ranking.units), fmt, output, title=title, table_columns=TABLE_COLUMNS)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable integer columns as Python ints and None (a suppressed unit has no rank)."""
+    ints = [c for c in frame.columns if isinstance(frame[c].dtype, pd.Int64Dtype)]
+    out = frame.astype({c: object for c in ints})
+    for c in ints:
+        out[c] = out[c].where(out[c].notna(), None)
+    return out

@@ -14,7 +14,7 @@ from earnright.cli.common import (
     every_period,
 )
 from earnright.cli.output import Format, write_frame
-from earnright.listening.scorecard import compute_scorecard
+from earnright.listening.scorecard import compute_scorecard, suppress_scores
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
 
@@ -50,13 +50,15 @@ def scorecard(
     """Per unit and period: responses, response rate, NPS and CSAT with 95% intervals, drivers.
 
     NPS is in points (−100..100) with an adjusted-Wald interval; CSAT is the top-2-box share
-    (0..1) with a Wilson interval; response_rate is responses ÷ invitations (0..1). Standard
+    (0..1) with a Wilson interval; response_rate is responses ÷ invitations (0..1). A score
+    with fewer than [listening] min_n answers (default 5) is hidden; its n is shown. Standard
     error names the periods shown and whether the latest is complete.
     """
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         every_period(wh, grain, period)
         frame = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
+    frame = suppress_scores(frame, ws.config.listening.min_n)
     write_frame(
         frame,
         fmt,

@@ -9,7 +9,9 @@ Two questions, answered from the scorecard frame of ``compute_scorecard`` (no sc
 - ``responses_needed`` — per unit, how many NPS answers per period it needs so that a change of
   ``change`` points between two periods of equal n is detected with the given power by a two-sided
   z-test at level α (see ``nps_sample_size``), and the response rate that implies given the unit's
-  invitations per period, with a verdict when that rate is unrealistic or impossible.
+  invitations per period, with a verdict when that rate is unrealistic or impossible, and what
+  is possible with the invitations the unit already gets: the rolling window (in periods) and the
+  shortest calendar grain over which its answers reach the number needed.
 
 The per-response variance of NPS (promoter +1, passive 0, detractor −1) is
 ``σ² = p + d − (p − d)²`` (Rocks 2016); the methods are documented in docs/credibility.md.
@@ -69,8 +71,12 @@ NEEDED_COLUMNS = [
     "response_rate",
     "implied_response_rate",
     "feasible",
+    "window",
+    "window_at_realistic_rate",
+    "credible_grain",
     "reason",
 ]
+GRAIN_DAYS = {"week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4, "year": 365.25}
 FloatArray = NDArray[np.float64]
 
 
@@ -228,32 +234,86 @@ def _feasibility(
     current: FloatArray,
     realistic: float,
     unknown: NDArray[np.bool_],
-) -> tuple[FloatArray, NDArray[np.bool_], list[str]]:
-    """The implied response rate, whether it is realistic, and the verdict in words."""
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """The implied response rate and whether it is realistic."""
     with np.errstate(invalid="ignore", divide="ignore"):
         implied = np.where((invitations > 0) & ~unknown, needed / invitations, np.nan)
-    feasible = implied <= realistic
+    return implied, implied <= realistic
+
+
+def _periods_to(needed: FloatArray, per_period: FloatArray) -> list[int | None]:
+    """Whole periods that pool ``needed`` answers at ``per_period`` a period (None: never)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = np.ceil(needed / per_period - 1e-9)
+    return [int(x) if np.isfinite(x) and x >= 1 else (1 if x < 1 else None) for x in k]
+
+
+def _windows(
+    needed: FloatArray,
+    per_period: FloatArray,
+    invitations: FloatArray,
+    realistic: float,
+    grain: str,
+) -> tuple[list[int | None], list[int | None], list[str | None]]:
+    """What the unit can do with the invitations it gets: at today's answers per period, the
+    rolling window (periods of ``grain``) and the shortest calendar grain that reach ``needed``;
+    the window at the realistic response rate."""
+    window = _periods_to(needed, per_period)
+    at_realistic = _periods_to(needed, invitations * realistic)
+    per_day = per_period / GRAIN_DAYS[grain]
+    grains: list[str | None] = []
+    for want, rate in zip(needed, per_day, strict=True):
+        fits = [g for g, days in GRAIN_DAYS.items() if rate * days >= want]
+        grains.append(None if np.isnan(want) else fits[0] if fits else "longer than a year")
+    return window, at_realistic, grains
+
+
+def _verdicts(
+    frame: pd.DataFrame, realistic: float, unknown: NDArray[np.bool_], grain: str
+) -> list[str]:
+    """The verdict in words, with what is possible where one period is not enough."""
+    rows = zip(
+        frame["needed"].astype(object),
+        frame["invitations_per_period"].to_numpy(np.float64),
+        frame["implied_response_rate"].to_numpy(np.float64),
+        frame["response_rate"].to_numpy(np.float64),
+        _possible(frame["window"], frame["credible_grain"], grain),
+        unknown,
+        strict=True,
+    )
     reasons = []
-    for k, inv, rate, now, no_variance in zip(
-        needed, invitations, implied, current, unknown, strict=True
-    ):
+    for k, inv, rate, now, possible, no_variance in rows:
         if no_variance:
             reasons.append("no NPS answers at this level to estimate the variance from")
         elif np.isnan(rate):
-            reasons.append(f"needs {k} answers a period; no invitations loaded to judge the rate")
+            reasons.append(f"needs {k} answers a {grain}; no invitations loaded to judge the rate")
+        elif rate <= realistic:
+            reasons.append(f"achievable: a {rate:.0%} response rate (now {now:.0%})")
         elif rate > 1:
             reasons.append(
-                f"impossible: {k} answers a period from {inv:.0f} invitations is a {rate:.0%} "
-                "response rate; send more invitations or use a longer --grain"
-            )
-        elif rate > realistic:
-            reasons.append(
-                f"unrealistic: a {rate:.0%} response rate (now {now:.0%}) is above the "
-                f"realistic {realistic:.0%}; send more invitations or use a longer --grain"
+                f"impossible: {k} answers a {grain} from {inv:.0f} invitations is a {rate:.0%} "
+                f"response rate; {possible}; or send more invitations"
             )
         else:
-            reasons.append(f"achievable: a {rate:.0%} response rate (now {now:.0%})")
-    return implied, feasible, reasons
+            reasons.append(
+                f"unrealistic: a {rate:.0%} response rate (now {now:.0%}) is above the realistic "
+                f"{realistic:.0%}; {possible}; or send more invitations"
+            )
+    return reasons
+
+
+def _possible(windows: pd.Series, grains: pd.Series, grain: str) -> list[str]:
+    """What each unit's answers support now: a rolling window, or a longer grain."""
+    out = []
+    for window, shortest in zip(windows, grains, strict=True):
+        if window is None:
+            out.append("no answers now to pool over a longer window")
+            continue
+        text = f"at today's response rate a rolling {window}-{grain} window gets there"
+        if shortest in ("week", "month", "quarter") and shortest != grain:
+            text += f" (--grain {shortest})"
+        out.append(text)
+    return out
 
 
 def responses_needed(
@@ -264,6 +324,7 @@ def responses_needed(
     power: float = 0.80,
     pool_below: int = 100,
     realistic_rate: float = 0.5,
+    grain: str = "month",
 ) -> pd.DataFrame:
     """Per unit (columns ``NEEDED_COLUMNS``): answers per period to detect ``change`` NPS points.
 
@@ -271,6 +332,11 @@ def responses_needed(
     frame, or from its level's pooled shares when the unit has fewer than ``pool_below`` answers
     (``variance_from``). ``implied_response_rate`` = needed ÷ invitations per period; ``feasible``
     is False when it exceeds ``realistic_rate`` (and ``reason`` says *impossible* above 100%).
+    ``grain`` is the scorecard's period (``week``, ``month``, ``quarter``): ``window`` is the
+    number of such periods whose answers, at today's rate, reach ``needed`` (a rolling window
+    compared with the one before it), ``window_at_realistic_rate`` the same at ``realistic_rate``
+    of today's invitations, ``credible_grain`` the shortest of week, month, quarter, year that
+    reaches it at today's rate.
     """
     totals = _unit_totals(scorecard)
     p, d, own = _shares(totals, pool_below)
@@ -281,8 +347,10 @@ def responses_needed(
     with np.errstate(invalid="ignore", divide="ignore"):
         current = totals["responses"].to_numpy(dtype=np.float64) / (periods * invitations)
     unknown = np.isnan(variance)
-    implied, feasible, reasons = _feasibility(needed, invitations, current, realistic_rate, unknown)
+    implied, feasible = _feasibility(needed, invitations, current, realistic_rate, unknown)
     per_period = totals["n"].to_numpy(dtype=np.float64) / periods
+    wanted = np.where(unknown, np.nan, needed.astype(np.float64))
+    window, at_realistic, grains = _windows(wanted, per_period, invitations, realistic_rate, grain)
     out = pd.DataFrame(
         {
             "unit_id": totals["unit_id"].astype(str),
@@ -301,7 +369,10 @@ def responses_needed(
             "response_rate": np.where(invitations > 0, current, np.nan),
             "implied_response_rate": implied,
             "feasible": feasible,
-            "reason": reasons,
+            "window": pd.Series(window, dtype=object),
+            "window_at_realistic_rate": pd.Series(at_realistic, dtype=object),
+            "credible_grain": grains,
         }
     )
+    out["reason"] = _verdicts(out, realistic_rate, unknown, grain)
     return out[NEEDED_COLUMNS]

@@ -27,7 +27,8 @@ def nps_interval(
 
     The interval adds 3 pseudo-responses, ¾ of a promoter and ¾ of a detractor (the rest
     passive), then uses the variance of a difference of two multinomial proportions, clipped to
-    [−100, 100]. This is the adjusted Wald interval that Rocks (2016, The American Statistician,
+    [−100, 100], and widened to include the observed NPS (which the adjustment can leave outside
+    only at n = 1). This is the adjusted Wald interval that Rocks (2016, The American Statistician,
     "Interval estimation for the Net Promoter Score") found to keep its coverage at small n, where
     the plain Wald interval collapses (e.g. to zero width when every answer is a 10).
     """
@@ -40,7 +41,9 @@ def nps_interval(
         se = np.sqrt((p_adj + d_adj - centre**2) / m_adj)
     low = np.where(m > 0, np.clip(100.0 * (centre - z * se), -100.0, 100.0), np.nan)
     high = np.where(m > 0, np.clip(100.0 * (centre + z * se), -100.0, 100.0), np.nan)
-    return nps, low, high
+    # the pseudo-answers pull the centre toward 0: with a single answer (and only then, checked
+    # for every n ≤ 200) the observed ±100 would fall outside; the interval is widened to hold it
+    return nps, np.fmin(low, nps), np.fmax(high, nps)
 
 
 def wilson_interval(

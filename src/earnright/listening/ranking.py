@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+from scipy import special, stats
 
 from earnright.config import Config
 from earnright.errors import QueryError
@@ -36,36 +36,54 @@ from earnright.warehouse import Warehouse
 __all__ = ["RANK_COLUMNS", "Ranking", "assign_tiers", "rank_intervals", "rank_units"]
 
 IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
 Z95 = float(special.ndtri(0.975))
 SMOOTHING = 10.0  # pseudo-answers of the pooled variance in every unit's variance
 HISTORY = 3  # earlier periods that inform a unit's lasting level, by default
 DRIFT_PERIODS = 11  # earlier periods (at least) from which the period-to-period variance is fitted
-TIERS = ("top", "middle", "bottom", "uncertain")
+RANK_LEVEL = 0.90  # level of the rank intervals
+TIERS = ("top", "middle", "bottom", "uncertain", "suppressed")
+
+
+def _tied_ranks(x: FloatArray, method: str) -> NDArray[np.int32]:
+    """Ranks within each row (1 = highest); tied values all get the best or worst of their ranks."""
+    return np.asarray(stats.rankdata(-x, method=method, axis=-1), dtype=np.int32)
+
+
+def _point_ranks(mean: FloatArray) -> IntArray:
+    """1 + the number of units whose estimate is higher (beyond rounding): ties share a rank."""
+    tol = 1e-9 * max(1.0, float(np.max(np.abs(mean))) if len(mean) else 1.0)
+    ascending = np.sort(mean)
+    higher = len(mean) - np.searchsorted(ascending, mean + tol, side="right")
+    return (1 + higher).astype(np.int64)
 
 
 def rank_intervals(
-    posterior: Posterior, *, draws: int = 2000, seed: int = 0, level: float = 0.90
+    posterior: Posterior, *, draws: int = 2000, seed: int = 0, level: float = RANK_LEVEL
 ) -> tuple[IntArray, IntArray, IntArray]:
     """Point rank (order of posterior means, 1 = best) and a ``level`` interval from draws.
 
-    The interval is widened to include the point rank in the rare case it falls outside.
+    Ties are never broken by the order of the rows. Estimates equal to rounding share the best
+    of their ranks; in a draw, a unit tied with others may hold any of their ranks, so the low end
+    of its interval counts from the best of them and the high end from the worst. When the model
+    says units do not differ (a between-unit variance of 0), every draw ties them and their rank
+    intervals span all of them. The interval is widened to include the point rank in the rare
+    case it falls outside.
     """
     rng = np.random.default_rng(seed)
     mean, _ = posterior.moments()
     size = len(mean)
-    ranks = np.empty((draws, size), dtype=np.int32)
+    best = np.empty((draws, size), dtype=np.int32)
+    worst = np.empty((draws, size), dtype=np.int32)
     chunk = max(1, 2_000_000 // max(size, 1))
     for start in range(0, draws, chunk):
         x = posterior.draw(min(chunk, draws - start), rng)
-        order = np.argsort(-x, axis=1)
-        block = np.empty_like(order, dtype=np.int32)
-        np.put_along_axis(block, order, np.arange(1, size + 1, dtype=np.int32)[None, :], axis=1)
-        ranks[start : start + len(x)] = block
-    point = np.empty(size, dtype=np.int64)
-    point[np.argsort(-mean, kind="stable")] = np.arange(1, size + 1)
+        best[start : start + len(x)] = _tied_ranks(x, "min")
+        worst[start : start + len(x)] = _tied_ranks(x, "max")
+    point = _point_ranks(mean)
     tail = (1.0 - level) / 2
-    low = np.quantile(ranks, tail, axis=0, method="inverted_cdf").astype(np.int64)
-    high = np.quantile(ranks, 1.0 - tail, axis=0, method="inverted_cdf").astype(np.int64)
+    low = np.quantile(best, tail, axis=0, method="inverted_cdf").astype(np.int64)
+    high = np.quantile(worst, 1.0 - tail, axis=0, method="inverted_cdf").astype(np.int64)
     return point, np.minimum(low, point), np.maximum(high, point)
 
 
@@ -79,16 +97,19 @@ def assign_tiers(
     """``top``/``bottom`` where the whole rank interval lies in the top/bottom ``fraction``.
 
     ``middle`` where it lies wholly between them, ``uncertain`` where it crosses a boundary.
-    ``units`` is the number of units ranked (default: the length of the arrays): with 60, the
-    top third is ranks 1–20 and the bottom third ranks 41–60.
+    ``units`` is the number of units ranked (default: the length of the arrays). The top and the
+    bottom hold the same whole number of ranks, ⌊fraction × units⌋: with 60 units ranks 1–20 and
+    41–60, with 5 units rank 1 and rank 5. With fewer than 1/``fraction`` units (2 for thirds)
+    no such rank exists and every unit is ``uncertain``.
     """
     low, high = np.asarray(rank_low, np.float64), np.asarray(rank_high, np.float64)
     size = len(low) if units is None else units
-    cut = fraction * size
+    cut = int(np.floor(fraction * size + 1e-9))
     tier = np.full(len(low), "uncertain", dtype=object)
-    tier[(low > cut) & (high <= size - cut)] = "middle"
-    tier[high <= cut] = "top"
-    tier[low > size - cut] = "bottom"
+    if cut >= 1:
+        tier[(low > cut) & (high <= size - cut)] = "middle"
+        tier[high <= cut] = "top"
+        tier[low > size - cut] = "bottom"
     return tier.astype(str)
 
 
@@ -96,10 +117,12 @@ def assign_tiers(
 class Ranking:
     """A ranking of the units of one level in one period, with its model and one row per unit.
 
-    ``units`` columns: unit_id, name, peer_id, period, n, raw, estimate, estimate_low,
-    estimate_high (95% posterior interval), rank, rank_low, rank_high (90% interval; 1 = best),
-    tier. ``chain_mean`` and ``response_sd`` (pooled over every answer of the period) are the
-    target and the per-answer spread of a funnel plot.
+    ``units`` columns: unit_id, name, peer_id, period, n, raw, lasting_level (from earlier
+    periods), target (what the score is shrunk toward), estimate, estimate_low, estimate_high
+    (95% posterior interval), rank, rank_low, rank_high (90% interval; 1 = best), tier. Units
+    with fewer than ``min_n`` answers are listed last with their n only (tier ``suppressed``).
+    ``chain_mean`` and ``response_sd`` (pooled over every answer of the period) are the target
+    and the per-answer spread of a funnel plot.
     """
 
     level: str
@@ -108,6 +131,7 @@ class Ranking:
     metric: str
     peer: str | None
     history: int
+    min_n: int
     components: Components
     chain_mean: float
     response_sd: float
@@ -119,6 +143,7 @@ class Ranking:
         rows = self.units.astype(object).where(self.units.notna(), None).to_dict("records")
         return head | {
             "history": self.history,
+            "min_n": self.min_n,
             "components": asdict(self.components),
             "chain_mean": self.chain_mean,
             "response_sd": self.response_sd,
@@ -128,7 +153,7 @@ class Ranking:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ranking:
         fields = {k: v for k, v in data.items() if k not in ("components", "units")}
-        units = pd.DataFrame(data["units"], columns=RANK_COLUMNS)
+        units = _typed(pd.DataFrame(data["units"], columns=RANK_COLUMNS))
         return cls(components=Components(**data["components"]), units=units, **fields)
 
 
@@ -139,6 +164,8 @@ RANK_COLUMNS = [
     "period",
     "n",
     "raw",
+    "lasting_level",
+    "target",
     "estimate",
     "estimate_low",
     "estimate_high",
@@ -280,31 +307,54 @@ def _posterior(
     current: pd.DataFrame,
     groups: pd.Series,
     period: tuple[datetime, Grain],
-    history: int,
-) -> tuple[Posterior, Components]:
-    """Fit the variance components and the posterior of every current unit's true score."""
+    history: tuple[int, float, float],
+) -> tuple[Posterior, Components, FloatArray]:
+    """Fit the variance components and the posterior of every current unit's true score.
+
+    Returns the posterior, the components and each unit's lasting level from its earlier periods
+    (NaN where it has none, or without history), clipped to the scale of the score.
+    """
     start, grain = period
+    periods, lo, hi = history
     groups_ = groups.to_numpy()
-    comp = fit_components(current["raw"], current["v"], groups_)
+    if groups.nunique() == len(groups):
+        # one unit per peer group: between-group and between-unit variance are one and the same
+        # (not identifiable apart); the chain is the only peer level
+        groups_ = np.zeros(len(groups), dtype=np.int64)
+    comp = _snap(fit_components(current["raw"], current["v"], groups_))
     past_mean = past_var = None
-    if history > 0:
-        since = _shift(start, grain, history)
+    lasting = np.full(len(current), np.nan)
+    if periods > 0:
+        since = _shift(start, grain, periods)
         sigma2, past_mean, past_var = _history(stats, current, start, since)
-        past_var = np.where(np.isfinite(past_var), past_var, np.inf)
+        informed = np.isfinite(past_var)
+        past_mean = np.where(informed, np.clip(past_mean, lo, hi), 0.0)
+        past_var = np.where(informed, past_var, np.inf)
+        lasting = np.where(informed, past_mean, np.nan)
         comp = Components(comp.mu, comp.mu_var, comp.tau2, comp.omega2, min(sigma2, comp.tau2))
     posterior = shrink_scores(current["raw"], current["v"], comp, groups_, past_mean, past_var)
-    return posterior, comp
+    return posterior, comp, lasting
+
+
+def _snap(comp: Components) -> Components:
+    """Variances the optimiser leaves a hair above its bound of 0 are 0: units that do not differ
+    must tie, not be ordered by rounding."""
+    scale = max(abs(comp.mu), comp.tau2, comp.omega2, 1e-12)
+    tau2 = comp.tau2 if comp.tau2 > 1e-10 * scale else 0.0
+    omega2 = comp.omega2 if comp.omega2 > 1e-10 * scale else 0.0
+    return Components(comp.mu, comp.mu_var, tau2, omega2, comp.sigma2)
 
 
 def _rank_frame(
     current: pd.DataFrame,
     units: pd.DataFrame,
     groups: pd.Series,
-    posterior: Posterior,
+    fit: tuple[Posterior, FloatArray],
     scale: tuple[float, float],
     sampling: tuple[int, int],
 ) -> pd.DataFrame:
     """One row per unit: its estimate and 95% interval, rank and 90% interval, and tier."""
+    posterior, lasting = fit
     mean, sd = posterior.moments()
     rank, rank_low, rank_high = rank_intervals(posterior, draws=sampling[0], seed=sampling[1])
     return pd.DataFrame(
@@ -314,6 +364,8 @@ def _rank_frame(
             "peer_id": groups.where(groups != "", None).to_numpy(),
             "n": current["n"],
             "raw": current["raw"],
+            "lasting_level": lasting,
+            "target": posterior.targets(),
             "estimate": mean,
             "estimate_low": np.clip(mean - Z95 * sd, *scale),
             "estimate_high": np.clip(mean + Z95 * sd, *scale),
@@ -323,6 +375,37 @@ def _rank_frame(
             "tier": assign_tiers(rank_low, rank_high),
         }
     )
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """RANK_COLUMNS in order, ranks as nullable integers (empty for a suppressed unit)."""
+    frame = frame.reindex(columns=RANK_COLUMNS)
+    return frame.astype({c: "Int64" for c in ("n", "rank", "rank_low", "rank_high")})
+
+
+def _suppressed(few: pd.DataFrame, units: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Units below min_n: their n and peer group, no score, no rank, tier ``suppressed``."""
+    return pd.DataFrame(
+        {
+            "unit_id": few["unit_id"],
+            "name": units.set_index("unit_id")["name"].reindex(few["unit_id"]).to_numpy(),
+            "peer_id": groups.where(groups != "", None).to_numpy(),
+            "n": few["n"],
+            "tier": "suppressed",
+        }
+    ).sort_values("unit_id")
+
+
+def _check_enough(
+    current: pd.DataFrame, every: pd.DataFrame, what: tuple[str, str, str, int]
+) -> None:
+    level, metric, label, min_n = what
+    if len(current) < 2:
+        raise QueryError(
+            f"ranking needs at least 2 {level} units with {min_n} or more {metric} answers in "
+            f"{label} ([listening] min_n); found {len(current)} of {len(every)} with answers "
+            "(check --period, or use a longer --grain)"
+        )
 
 
 def rank_units(
@@ -337,14 +420,17 @@ def rank_units(
     history: int = HISTORY,
     draws: int = 2000,
     seed: int = 0,
+    min_n: int | None = None,
 ) -> Ranking:
     """Rank the units of ``level`` in ``period`` (default: the latest) on ``metric``.
 
     ``peer`` is the level whose units are the peer groups (default: the level above ``level``);
     ``history`` the number of earlier periods that inform each unit's lasting level; ``draws``
-    joint posterior draws (seeded by ``seed``) give the rank intervals.
+    joint posterior draws (seeded by ``seed``) give the rank intervals. Units with fewer than
+    ``min_n`` answers (default ``[listening] min_n``) are not ranked: listed with their n only.
     """
     peer = _peer_level(config.units.levels, level, peer)
+    min_n = config.listening.min_n if min_n is None else max(min_n, 1)
     label = period or latest_period(wh, grain)
     start, end = parse_period(label, grain)
     kind, column, lo, hi = _score(config, metric, wh.open_columns("feedback"))
@@ -353,18 +439,23 @@ def rank_units(
     window = (_shift(start, grain, earliest), end)
     stats = _unit_stats(wh, config, units, level, grain, window, (kind, column))
     stats = _moderate(stats, SMOOTHING)
-    current = stats[stats["period_start"] == pd.Timestamp(start)].reset_index(drop=True)
-    if len(current) < 2:
-        raise QueryError(
-            f"ranking needs at least 2 {level} units with {metric} answers in {label}; "
-            f"found {len(current)} (check --period and --grain)"
-        )
+    every = stats[stats["period_start"] == pd.Timestamp(start)].reset_index(drop=True)
+    current = every[every["n"] >= min_n].reset_index(drop=True)
+    _check_enough(current, every, (level, metric, label, min_n))
     groups = _peer_groups(units, config, peer, current["unit_id"])
-    posterior, comp = _posterior(stats, current, groups, (start, grain), history)
-    frame = _rank_frame(current, units, groups, posterior, (lo, hi), (draws, seed))
-    n = current["n"].sum()
-    chain_mean = float(current["total"].sum() / n)
-    spread = float(np.sqrt(max(current["total_sq"].sum() / n - chain_mean**2, 0.0)))
+    posterior, comp, lasting = _posterior(stats, current, groups, (start, grain), (history, lo, hi))
+    frame = _rank_frame(current, units, groups, (posterior, lasting), (lo, hi), (draws, seed))
+    few = every[every["n"] < min_n]
+    frame = pd.concat(
+        [
+            frame.sort_values(["rank", "unit_id"]),
+            _suppressed(few, units, _peer_groups(units, config, peer, few["unit_id"])),
+        ],
+        ignore_index=True,
+    )
+    n = every["n"].sum()
+    chain_mean = float(every["total"].sum() / n)
+    spread = float(np.sqrt(max(every["total_sq"].sum() / n - chain_mean**2, 0.0)))
     return Ranking(
         level=level,
         grain=str(grain),
@@ -372,8 +463,9 @@ def rank_units(
         metric=metric,
         peer=peer,
         history=history,
+        min_n=min_n,
         components=comp,
         chain_mean=chain_mean,
         response_sd=spread,
-        units=frame.assign(period=label)[RANK_COLUMNS].sort_values("rank", ignore_index=True),
+        units=_typed(frame.assign(period=label)),
     )

@@ -17,6 +17,11 @@ Columns of the result (one row per unit and period):
 - ``n_csat, csat, csat_low, csat_high`` (top-2-box share 0..1; 95% Wilson interval)
 - per driver question ``Q``: ``Q_n, Q_mean, Q_low, Q_high`` (95% t interval, clipped to the scale),
   ``Q_sd`` (standard deviation of the answers)
+
+``compute_scorecard`` returns every estimate, for the analytics that pool or test them; wherever
+a score is shown (the ``scorecard`` command, the page), ``suppress_scores`` first hides each score
+with fewer than ``[listening] min_n`` answers: estimate, interval (and the NPS answer counts or a
+driver's sd, which would give it away) are empty, its n stays.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from earnright.listening.intervals import mean_interval, mean_sd, nps_interval, 
 from earnright.periods import Grain, choose_period, parse_period, period_label, truncate
 from earnright.warehouse import Warehouse
 
-__all__ = ["compute_scorecard", "latest_period", "unit_ancestors"]
+__all__ = ["compute_scorecard", "latest_period", "suppress_scores", "unit_ancestors"]
 
 
 def latest_period(wh: Warehouse, grain: Grain) -> str:
@@ -187,3 +192,34 @@ def _finish(frame: pd.DataFrame, config: Config, drivers: list[str], grain: Grai
         out[f"{q}_low"] = np.clip(low, question.min, question.max)
         out[f"{q}_high"] = np.clip(high, question.min, question.max)
     return out.sort_values(["period_start", "unit_id"], ignore_index=True)
+
+
+def suppress_scores(frame: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """A copy of a scorecard frame with every score below ``min_n`` answers hidden, n kept.
+
+    NPS (``n``): nps, its interval and the promoter/passive/detractor counts; CSAT (``n_csat``):
+    csat and its interval; a driver ``Q`` (``Q_n``): its mean, interval and sd. Hidden counts
+    become None (object columns), hidden estimates NaN.
+    """
+    out = frame.copy()
+    hidden = {
+        "n": ["nps", "nps_low", "nps_high"],
+        "n_csat": ["csat", "csat_low", "csat_high"],
+    } | {
+        col: [f"{col[:-2]}_{s}" for s in ("mean", "low", "high", "sd")]
+        for col in frame.columns
+        if col.endswith("_n") and f"{col[:-2]}_mean" in frame.columns
+    }
+    for n_col, columns in hidden.items():
+        if n_col not in out.columns:
+            continue
+        few = out[n_col].fillna(0).to_numpy() < max(min_n, 1)
+        for col in columns:
+            if col in out.columns:
+                out.loc[few, col] = np.nan
+    counts = [c for c in ("promoters", "passives", "detractors") if c in out.columns]
+    if counts and "n" in out.columns:
+        few = out["n"].fillna(0).to_numpy() < max(min_n, 1)
+        keep = np.repeat(~few[:, None], len(counts), axis=1)
+        out[counts] = out[counts].astype(object).where(keep, None)
+    return out

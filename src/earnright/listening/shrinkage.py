@@ -192,6 +192,15 @@ class Posterior:
             mean, var = link.alpha + link.beta * mean, link.c + link.beta**2 * var
         return mean, np.sqrt(var)
 
+    def targets(self) -> FloatArray:
+        """Posterior mean of each unit's peer-group level: what its score is shrunk toward.
+
+        Every unit's posterior mean is a weighted average, with positive weights, of its raw
+        score, its lasting level from earlier periods (where it has one) and this target.
+        """
+        group = self.to_group.alpha + self.to_group.beta * self.mu
+        return np.asarray(group[self.group], dtype=np.float64)
+
     def draw(self, draws: int, rng: np.random.Generator) -> FloatArray:
         """Joint draws (draws × units) of the true scores."""
         x: FloatArray = self.mu + np.sqrt(self.mu_var) * rng.standard_normal((draws, 1))

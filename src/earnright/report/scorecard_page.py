@@ -11,6 +11,7 @@ import pandas as pd
 from earnright.errors import QueryError
 from earnright.listening.focus import FocusItem, FocusList
 from earnright.listening.ranking import Ranking
+from earnright.listening.scorecard import suppress_scores
 from earnright.reliability.budget import ReliabilityReport
 from earnright.report.charts import interval_plot, trend_plot
 from earnright.report.funnel import funnel_plot
@@ -95,7 +96,7 @@ def _rank_cells(r: dict[Hashable, Any]) -> str:
 
 def _race_plots(stores: pd.DataFrame, ranking: Ranking | None, latest: str) -> str:
     """The leaderboard (fair estimates, or raw scores without a ranking) and the funnel plot."""
-    scored = stores[stores.n > 0]
+    scored = stores[stores.nps.notna()]  # answered, and not suppressed below min_n
     shown, which = scored, "Stores"
     if len(scored) > 2 * PLOT_EACH_END:
         shown = pd.concat([scored.head(PLOT_EACH_END), scored.tail(PLOT_EACH_END)])
@@ -176,6 +177,7 @@ def render_scorecard_page(
     incidents: Sequence[dict[str, Any]] = (),
     period: str | None = None,
     period_reason: str = "",
+    min_n: int = 5,
 ) -> str:
     """The page: company trend, one month's horse race and funnel plot, the store table.
 
@@ -186,8 +188,10 @@ def render_scorecard_page(
     levels concatenated); ``ranking`` is the latest month's ``rank_units`` result, if any;
     ``focus`` the stores' focus lists (``compute_focus``); ``reliability`` the report of
     ``compute_reliability`` and ``incidents`` their ``Incident.record()`` dicts: with either,
-    the reliability section follows the store table.
+    the reliability section follows the store table. A score with fewer than ``min_n`` answers
+    (``[listening] min_n``) is not shown: "–" beside its n.
     """
+    scorecard = suppress_scores(scorecard, min_n)
     top = scorecard[scorecard.level == scorecard.level.iloc[0]]
     company_rows = scorecard[scorecard.unit_id == top.unit_id.iloc[0]].sort_values("period")
     latest = period or (ranking.period if ranking is not None else company_rows.period.iloc[-1])
@@ -244,6 +248,7 @@ def render_scorecard_page(
         f"{_race_plots(stores, ranking, latest)}"
         f"<h2>Stores, {latest}</h2>{_store_table(stores)}{section}"
         + (f"<h2>What each store should focus on</h2>{_focus_section(focus)}" if focus else "")
-        + "<p class=note>NPS: adjusted-Wald interval (Rocks 2016). CSAT: Wilson interval. "
+        + f"<p class=note>A score from fewer than {min_n} answers is not shown (–). "
+        "NPS: adjusted-Wald interval (Rocks 2016). CSAT: Wilson interval. "
         "Made by earnright.</p></body></html>"
     )
