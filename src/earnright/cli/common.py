@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import ibis
-import ibis.expr.types as ir
 import typer
 
 from earnright.cli.output import Format
 from earnright.errors import QueryError
+from earnright.export import protect
 from earnright.periods import Grain
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 LevelOpt = Annotated[str, typer.Option(help="Unit level: store, district, region, company …")]
 WorkspaceOpt = Annotated[
@@ -34,11 +36,24 @@ PeriodOpt = Annotated[
         show_default=False,
     ),
 ]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (default: the extension of --output: .csv, .json, .parquet or "
+        ".xlsx; else a table).",
+        show_default=False,
+    ),
+]
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="Write to FILE instead of standard output.", show_default=False
+        "--output",
+        "-o",
+        help="Write to FILE instead of standard output (never over the workspace's warehouse, "
+        "config or an input file).",
+        show_default=False,
     ),
 ]
 
@@ -48,9 +63,12 @@ def read_table(path: Path, option: str = "") -> ir.Table:
 
     ``option`` names the command-line option the path came from, for the error message.
     """
+    import ibis
+
     where = f"{option} {path}".strip()
     if not path.is_file():
         raise QueryError(f"{where}: no such file")
+    protect(path)
     con = ibis.duckdb.connect()
     name = path.name.lower().removesuffix(".gz")
     try:

@@ -14,7 +14,7 @@ from earnright.cli.common import (
     PeriodOpt,
     WorkspaceOpt,
 )
-from earnright.cli.output import Format, write_frame
+from earnright.cli.output import choose_format, write_frame
 from earnright.listening.credibility import assess_credibility, responses_needed
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
@@ -31,7 +31,7 @@ def credibility(
     grain: GrainOpt = Grain.month,
     period: PeriodOpt = None,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Per unit, period and metric: estimate, 95% interval, n, and whether it can be trusted.
@@ -39,6 +39,7 @@ def credibility(
     Below [listening] min_n answers (default 5) a number is suppressed (empty, with the reason),
     never shown as zero.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
@@ -55,7 +56,7 @@ def needed(
     ] = 10.0,
     power: Annotated[float, typer.Option(min=0.5, max=0.99, help="Power of the test.")] = 0.8,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Responses each unit needs per period to detect a --change in NPS, and the response rate.
@@ -63,6 +64,7 @@ def needed(
     Averaged over the periods selected by --grain and --period (default: all); two-sided test at
     the 5% level comparing two periods of equal n.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)

@@ -16,7 +16,7 @@ from earnright.cli.common import (
     WorkspaceOpt,
     read_table,
 )
-from earnright.cli.output import Format, err_console, write_frame, write_json
+from earnright.cli.output import Format, choose_format, err_console, write_frame, write_json
 from earnright.errors import QueryError
 from earnright.listening.drivers import (
     DEFAULT_BOOTSTRAP,
@@ -106,7 +106,7 @@ def drivers(
         typer.Option(help="With --from: resample the values of this column in the bootstrap."),
     ] = None,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Key drivers: how much of the outcome each driver explains, with 95% intervals.
@@ -115,6 +115,7 @@ def drivers(
     R² units, the share of the drivers' total, the direction of the effect; per unit R² and n.
     See docs/drivers.md.
     """
+    fmt = choose_format(fmt, output)
     results: list[DriverResult]
     if source is not None:
         if outcome is None:

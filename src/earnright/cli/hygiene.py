@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 
 from earnright.cli.common import FormatOpt, GrainOpt, LevelOpt, OutputOpt, WorkspaceOpt
-from earnright.cli.output import Format, err_console, write_frame
+from earnright.cli.output import Format, choose_format, err_console, write_frame
 from earnright.listening.hygiene import check_hygiene
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
@@ -72,7 +72,7 @@ def hygiene(
         bool, typer.Option("--all", help="List every unit and signal, not only the flagged.")
     ] = False,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Units whose answers look solicited or manipulated: the evidence, never an accusation.
@@ -82,6 +82,7 @@ def hygiene(
     at peers) and rate_jump (response rate and NPS jumped together). Each row gives the test
     statistic, p- and q-value, n and a sentence of evidence.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         report = check_hygiene(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
-from earnright.cli.output import Format, write_frame
+from earnright.cli.output import choose_format, write_frame
 from earnright.listening.ranking import HISTORY, rank_units
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
@@ -60,7 +60,7 @@ def rank(
     ] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Rank units fairly: scores shrunk toward their peers by how far their n can be trusted.
@@ -69,6 +69,7 @@ def rank(
     90% interval, and a tier (top, middle, bottom third) only where the rank interval lies
     wholly inside it, else "uncertain". Without --period, the latest period.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         ranking = rank_units(

@@ -12,7 +12,7 @@ from earnright.cli.common import (
     PeriodOpt,
     WorkspaceOpt,
 )
-from earnright.cli.output import Format, write_frame
+from earnright.cli.output import choose_format, write_frame
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
@@ -43,7 +43,7 @@ def scorecard(
     grain: GrainOpt = Grain.month,
     period: PeriodOpt = None,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Per unit and period: responses, response rate, NPS and CSAT with 95% intervals, drivers.
@@ -51,6 +51,7 @@ def scorecard(
     NPS is in points (−100..100) with an adjusted-Wald interval; CSAT is the top-2-box share
     (0..1) with a Wilson interval; response_rate is responses ÷ invitations (0..1).
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         frame = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ import typer
 
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
 from earnright.cli.ingest import progress_bar, updater
-from earnright.cli.output import Format, err_console, write_frame, write_json
+from earnright.cli.output import Format, choose_format, err_console, write_frame, write_json
 from earnright.config import Config
 from earnright.errors import ConfigError, QueryError
 from earnright.ingest import ingest_file
@@ -27,6 +28,11 @@ COLUMNS = [
     "revenue_at_risk", "revenue_at_risk_low", "revenue_at_risk_high", "owner",
 ]  # fmt: skip
 STATUSES = ("open", "resolved", "all")
+
+
+class WatchFormat(StrEnum):
+    table = "table"
+    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -50,12 +56,13 @@ def warnings(
     ] = None,
     status: Annotated[str, typer.Option(help="open, resolved or all.")] = "all",
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Incidents found by early warning, newest first: the moment and metric, the segment of
     customers hurt, when it started, its status, customers affected and revenue at risk (with
     its 95% interval), and the owning team. Run `earnright watch` to find them."""
+    fmt = choose_format(fmt, output)
     if status not in STATUSES:
         raise QueryError(f"--status '{status}' is not one of {', '.join(STATUSES)}")
     ws = find_workspace(workspace)
@@ -118,7 +125,16 @@ def watch(
         bool, typer.Option(help="Deliver queued alerts (webhooks, email) each cycle.")
     ] = True,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: Annotated[
+        WatchFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json: with --once, print what the cycle did (default: the extension of "
+            "--output, else a line on stderr per cycle).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = None,
 ) -> None:
     """Run early warning continuously as metrics arrive: each cycle ingests new files from
@@ -126,6 +142,7 @@ def watch(
     alerts, groups them into incidents with the segment hurt and the revenue at risk, queues
     alerts to the owning team and delivers them. Stop with Ctrl-C. With --format json, --once
     prints what the cycle did."""
+    chosen = choose_format(fmt, output, offered=list(WatchFormat))
     ws = find_workspace(workspace)
     if not ws.config.journey.indicators():
         raise ConfigError(
@@ -142,7 +159,7 @@ def watch(
             delivered = deliver_pending(wh, ws.config).to_dict() if deliver else {}
         _say(run, delivered)
         if once:
-            if fmt is Format.json:
+            if chosen is Format.json:
                 write_json({"detection": run.to_dict(), "delivery": delivered}, output)
             return
         try:
