@@ -18,7 +18,7 @@ from earnright.cli.output import Format, choose_format, err_console, write_frame
 from earnright.config import Config
 from earnright.errors import ConfigError, QueryError
 from earnright.ingest import ingest_file
-from earnright.reliability.delivery import deliver_pending
+from earnright.reliability.delivery import deliver_pending, format_money
 from earnright.reliability.incidents import DetectionRun, list_incidents, run_detection
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
@@ -73,6 +73,12 @@ def warnings(
         write_json(rows, output)
         return
     frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else COLUMNS)
+    if fmt is Format.table:  # money in the config's currency
+        for col in ("revenue_at_risk", "revenue_at_risk_low", "revenue_at_risk_high"):
+            frame[col] = [
+                None if pd.isna(v) else format_money(v, ws.config.company.currency)
+                for v in frame[col]
+            ]
     write_frame(frame, fmt, output, title="Early warnings", table_columns=COLUMNS)
 
 
