@@ -160,7 +160,7 @@ def _sheet_title(name: str) -> str:
 
 
 def _fill_sheet(sheet: Any, frame: pd.DataFrame) -> None:
-    sheet.append([str(neutralise(str(c))) for c in frame.columns])
+    sheet.append([_excel_value(neutralise(str(c))) for c in frame.columns])
     for row in spreadsheet_safe(frame).itertuples(index=False):
         sheet.append([_excel_value(v) for v in row])
     for cells in sheet.iter_rows():
@@ -173,8 +173,14 @@ def _excel_value(value: Any) -> Any:
     import numpy as np
     import pandas as pd
 
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, list | tuple | dict | set | np.ndarray):
-        return str(value)
+        value = str(value)
+    if isinstance(value, str):  # a workbook cannot hold control characters: show them escaped
+        return ILLEGAL_CHARACTERS_RE.sub(
+            lambda m: m.group().encode("unicode_escape").decode("ascii"), value
+        )
     if value is None or pd.isna(value):
         return None
     if isinstance(value, float | np.floating) and not np.isfinite(value):
