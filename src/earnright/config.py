@@ -523,7 +523,7 @@ def render_config(config: Config) -> str:
         "",
         "[company]",
         f"name = {_toml_str(config.company.name)}",
-        "# Printed before amounts of money: a symbol (\"€\") or an ISO code (\"EUR\")",
+        '# Printed before amounts of money: a symbol ("€") or an ISO code ("EUR")',
         f"currency = {_toml_str(config.company.currency)}",
         "",
         "# Levels of the unit hierarchy, top first. units.csv rows name one of these levels.",

@@ -172,7 +172,6 @@ def _fill_sheet(sheet: Any, frame: pd.DataFrame) -> None:
 def _excel_value(value: Any) -> Any:
     import numpy as np
     import pandas as pd
-
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     if isinstance(value, list | tuple | dict | set | np.ndarray):

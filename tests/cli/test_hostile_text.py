@@ -36,7 +36,9 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     feedback = [["response_id", "unit_id", "responded_at", "ltr", "osat", "comment"]]
     for k, uid in enumerate([*NAMES, MARKUP]):
         for i in range(6):
-            feedback.append([f"r{k}-{i}", uid, f"2026-09-0{i + 1}", (k + i) % 11, 1 + i % 5, MARKUP])
+            feedback.append(
+                [f"r{k}-{i}", uid, f"2026-09-0{i + 1}", (k + i) % 11, 1 + i % 5, MARKUP]
+            )
     feedback.append(["bad", "S1", "2026-09-03", "70", "3", f"{MARKUP} {ESCAPE}"])
     for name, rows in (("units.csv", units), ("feedback.csv", feedback)):
         with (root / name).open("w", newline="") as handle:

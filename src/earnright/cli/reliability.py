@@ -8,7 +8,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, PeriodOpt, WorkspaceOpt
+from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt
 from earnright.cli.output import Format, choose_format, write_frame, write_json
 from earnright.errors import QueryError
 from earnright.periods import Grain, parse_period
@@ -86,7 +86,15 @@ def report_table(report: ReliabilityReport) -> pd.DataFrame:
 
 
 def reliability(
-    period: PeriodOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="Rate one fixed period at --grain, e.g. 2026-09 (default: each indicator's "
+            "rolling window ending at --at).",
+            show_default=False,
+        ),
+    ] = None,
     grain: GrainOpt = Grain.month,
     at: Annotated[
         str | None,
