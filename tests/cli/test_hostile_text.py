@@ -33,13 +33,12 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     units += [["R1", "North", "region", "C"], ["D1", MARKUP, "district", "R1"]]
     units += [[uid, name, "store", "D1"] for uid, name in NAMES.items()]
     units += [[MARKUP, MARKUP, "store", "D1"]]
-    feedback = [["response_id", "unit_id", "responded_at", "ltr", "osat", "comment"]]
+    feedback = [["response_id", "unit_id", "responded_at", "ltr", "osat", "q_staff", "comment"]]
     for k, uid in enumerate([*NAMES, MARKUP]):
         for i in range(6):
-            feedback.append(
-                [f"r{k}-{i}", uid, f"2026-09-0{i + 1}", (k + i) % 11, 1 + i % 5, MARKUP]
-            )
-    feedback.append(["bad", "S1", "2026-09-03", "70", "3", f"{MARKUP} {ESCAPE}"])
+            answers = [(k + i) % 11, 1 + i % 5, 1 + (k * i) % 5]
+            feedback.append([f"r{k}-{i}", uid, f"2026-09-0{i + 1}", *answers, MARKUP])
+    feedback.append(["bad", "S1", "2026-09-03", "70", "3", "3", f"{MARKUP} {ESCAPE}"])
     for name, rows in (("units.csv", units), ("feedback.csv", feedback)):
         with (root / name).open("w", newline="") as handle:
             csv.writer(handle).writerows(rows)
@@ -202,7 +201,21 @@ def test_an_interrupted_export_leaves_the_old_file(
         raise KeyboardInterrupt  # the user pressed Ctrl-C halfway through
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", fail)
-    result = CliRunner().invoke(app, ["scorecard", "-w", str(hostile), "-o", str(out)])
+    args = ["scorecard", "-w", str(hostile), "-f", "csv", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code != 0
     assert out.read_text() == "the old export\n"
     assert [p.name for p in tmp_path.iterdir()] == ["sc.csv"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["credibility"], ["needed"], ["focus", "--all"], ["changes", "--all"], ["rank"]],
+)
+def test_tables_show_names_beside_ids(hostile: Path, command: list[str]) -> None:
+    code, out = invoke(*command, "-w", str(hostile))
+    assert code == 0, out
+    header = next(line for line in out.splitlines() if "unit_id" in line)
+    cells = [cell.strip() for cell in header.split("┃")]
+    assert cells[cells.index("unit_id") + 1] == "name", header
+    assert LINK in out

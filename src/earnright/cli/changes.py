@@ -15,6 +15,7 @@ from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
+    "name",
     "metric",
     "period",
     "previous",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from earnright.cli.common import (
@@ -19,6 +20,16 @@ from earnright.listening.credibility import assess_credibility, responses_needed
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
+
+
+def with_names(frame: pd.DataFrame, card: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each unit's name (from the scorecard ``card``) beside its id."""
+    if "name" in frame.columns or "name" not in card.columns or "unit_id" not in frame.columns:
+        return frame
+    names = card.drop_duplicates("unit_id").set_index("unit_id")["name"]
+    named = frame.copy()
+    named.insert(int(frame.columns.get_loc("unit_id")) + 1, "name", frame["unit_id"].map(names))
+    return named
 
 
 def register(app: typer.Typer) -> None:
@@ -43,7 +54,7 @@ def credibility(
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
-    frame = assess_credibility(card, min_n=ws.config.listening.min_n)
+    frame = with_names(assess_credibility(card, min_n=ws.config.listening.min_n), card)
     write_frame(frame, fmt, output, title=f"Credibility by {level} and {grain}")
 
 
@@ -68,7 +79,7 @@ def needed(
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
-    frame = responses_needed(card, change=change, power=power)
-    columns = ["unit_id", "responses_per_period", "needed", "invitations_per_period"]
+    frame = with_names(responses_needed(card, change=change, power=power), card)
+    columns = ["unit_id", "name", "responses_per_period", "needed", "invitations_per_period"]
     columns += ["response_rate", "implied_response_rate", "reason"]
     write_frame(frame, fmt, output, title=f"Responses needed per {grain}", table_columns=columns)

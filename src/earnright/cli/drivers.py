@@ -30,6 +30,7 @@ from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
+    "name",
     "rank",
     "driver",
     "lmg",

@@ -16,6 +16,7 @@ from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
+    "name",
     "item",
     "driver",
     "owner",
