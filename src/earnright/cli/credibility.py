@@ -28,7 +28,7 @@ def with_names(frame: pd.DataFrame, card: pd.DataFrame) -> pd.DataFrame:
         return frame
     names = card.drop_duplicates("unit_id").set_index("unit_id")["name"]
     named = frame.copy()
-    named.insert(int(frame.columns.get_loc("unit_id")) + 1, "name", frame["unit_id"].map(names))
+    named.insert(list(frame.columns).index("unit_id") + 1, "name", frame["unit_id"].map(names))
     return named
 
 
