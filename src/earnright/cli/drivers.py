@@ -16,7 +16,14 @@ from earnright.cli.common import (
     WorkspaceOpt,
     read_table,
 )
-from earnright.cli.output import Format, choose_format, err_console, write_frame, write_json
+from earnright.cli.output import (
+    Format,
+    choose_format,
+    err_console,
+    visible,
+    write_frame,
+    write_json,
+)
 from earnright.errors import QueryError
 from earnright.listening.drivers import (
     DEFAULT_BOOTSTRAP,
@@ -155,7 +162,7 @@ def drivers(
         return
     for r in results:  # the table and CSV have no room for notes: say them on stderr
         for note in r.notes:
-            err_console.print(f"{r.unit_id or source}: {note}", highlight=False, markup=False)
+            err_console.print(visible(f"{r.unit_id or source}: {note}"))
     frame = drivers_frame(results)
     if fmt is Format.table:  # three decimals: parts of R² are often below 0.05
         for col in ("lmg", "lmg_low", "lmg_high", "share", "relative_weight", "r2", "shrinkage"):

@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 
 from earnright.cli.common import FormatOpt, GrainOpt, LevelOpt, OutputOpt, WorkspaceOpt
-from earnright.cli.output import Format, choose_format, err_console, write_frame
+from earnright.cli.output import Format, choose_format, err_console, visible, write_frame
 from earnright.listening.hygiene import check_hygiene
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
@@ -101,5 +101,5 @@ def hygiene(
     )
     write_frame(_for_table(frame), fmt, output, title=title, table_columns=TABLE_COLUMNS)
     for note in report.notes:
-        err_console.print(note)
+        err_console.print(visible(note))
     err_console.print("A flag is evidence to look at, not a finding; see docs/hygiene.md.")

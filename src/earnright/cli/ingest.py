@@ -19,7 +19,7 @@ from rich.progress import (
 )
 
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
-from earnright.cli.output import Format, choose_format, err_console, write_frame
+from earnright.cli.output import Format, choose_format, err_console, visible, write_frame
 from earnright.export import protect
 from earnright.ingest import IngestResult, ingest_file
 from earnright.workspace import find_workspace
@@ -99,7 +99,7 @@ def ingest(
                 )
             results.append(result)
             if fmt is Format.table and output is None:
-                typer.echo(result.summary())
+                typer.echo(visible(result.summary()))
     if fmt is not Format.table or output is not None:
         write_frame(results_frame(results), fmt, output, title="Ingested")
 

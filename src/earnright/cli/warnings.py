@@ -14,7 +14,14 @@ import typer
 
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
 from earnright.cli.ingest import progress_bar, updater
-from earnright.cli.output import Format, choose_format, err_console, write_frame, write_json
+from earnright.cli.output import (
+    Format,
+    choose_format,
+    err_console,
+    visible,
+    write_frame,
+    write_json,
+)
 from earnright.config import Config
 from earnright.errors import ConfigError, QueryError
 from earnright.ingest import ingest_file
@@ -90,7 +97,7 @@ def _ingest_inbox(wh: Warehouse, config: Config, inbox: Path) -> int:
         with progress_bar() as bar:
             task = bar.add_task(f"ingest {path.name}", total=None)
             result = ingest_file(wh, config, "metrics", path, progress=updater(bar, task))
-        err_console.print(result.summary(), highlight=False)
+        err_console.print(visible(result.summary()))
         done.mkdir(exist_ok=True)
         shutil.move(str(path), done / path.name)
     return len(files)
