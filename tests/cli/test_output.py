@@ -104,3 +104,18 @@ def test_spreadsheet_safe_keeps_numbers_as_numbers() -> None:
     assert safe["change"].dtype == frame["change"].dtype and safe["change"].iloc[0] == -2.5
     assert safe["n"].dtype == frame["n"].dtype
     assert frame["name"].iloc[0] == "=1+1"  # the caller's frame is not changed
+
+
+def test_csv_on_a_terminal_shows_control_characters(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from earnright.cli.output import write_frame
+
+    frame = pd.DataFrame({"name": ["a\x1b[2Jb", "=1+1"], "n": [1, 2]})
+    write_frame(frame, Format.csv, None)
+    piped = capsys.readouterr().out
+    assert "a\x1b[2Jb" in piped and "'=1+1" in piped  # a pipe gets the data as it is
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    write_frame(frame, Format.csv, None)
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "a\\x1b[2Jb" in shown and shown.endswith("2\n")

@@ -148,7 +148,10 @@ def write_frame(
         write_json(records(frame), output)
     elif fmt is Format.csv:
         if output is None:
-            export.spreadsheet_safe(frame).to_csv(sys.stdout, index=False)
+            text = export.spreadsheet_safe(frame).to_csv(index=False)
+            if sys.stdout.isatty():  # a person reads it: no escape sequence reaches the terminal
+                text = "\n".join(visible(line) for line in text.split("\n"))
+            sys.stdout.write(text)
         else:
             export.write_csv(frame, output)
     elif fmt in BINARY:
