@@ -22,6 +22,7 @@ __all__ = ["detect", "read_series", "register"]
 class SeriesFormat(StrEnum):
     csv = "csv"
     json = "json"
+    xlsx = "xlsx"
 
 
 def register(app: typer.Typer) -> None:
@@ -75,7 +76,7 @@ def detect(
         typer.Option(
             "--format",
             "-f",
-            help="Output format: csv or json (default: the extension of --output, else csv).",
+            help="Output format: csv, json or xlsx (default: the extension of --output, else csv).",
             show_default=False,
         ),
     ] = None,
