@@ -98,6 +98,9 @@ Duration = Annotated[
 ]
 
 
+CURRENCY = re.compile(r"[^\d\s\x00-\x1f\x7f-\x9f]{1,5}")
+
+
 class _Model(BaseModel):
     """The base of every config table: unknown keys, ``inf`` and ``nan`` are refused."""
 
@@ -110,6 +113,19 @@ ScalePoint = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
 class Company(_Model):
     name: str = "My company"
+    # Printed before every amount of money (alerts, the page, tables): a symbol such as "€" or
+    # "R$", or an ISO 4217 code such as "EUR", which is followed by a space.
+    currency: str = "$"
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_is_short_text(cls, value: str) -> str:
+        if not CURRENCY.fullmatch(value):
+            raise ValueError(
+                f"currency {value!r} must be a symbol or code of 1 to 5 characters without "
+                'digits, spaces or control characters, e.g. "€" or "EUR"'
+            )
+        return value
 
 
 class Units(_Model):
@@ -565,6 +581,8 @@ def render_config(config: Config) -> str:
         "",
         "[company]",
         f"name = {_toml_str(config.company.name)}",
+        '# Printed before amounts of money: a symbol ("€") or an ISO code ("EUR")',
+        f"currency = {_toml_str(config.company.currency)}",
         "",
         "# Levels of the unit hierarchy, top first. units.csv rows name one of these levels.",
         "[units]",

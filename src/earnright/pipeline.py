@@ -26,6 +26,7 @@ import pandas as pd
 
 from earnright.config import Config, Journey, Question
 from earnright.errors import WorkspaceError
+from earnright.export import write_csv
 from earnright.ingest import IngestResult, ingest_file
 from earnright.listening.focus import compute_focus
 from earnright.listening.ranking import rank_units
@@ -182,7 +183,8 @@ def run_demo(
             progress("ranking and focus lists", 2, 2)
         reliability = compute_reliability(wh, ws.config)
         detection = run_detection(wh, ws.config, progress=progress)
-        incidents = [i.record() for i in list_incidents(wh)]
+        currency = ws.config.company.currency  # the page prints money in it
+        incidents = [i.record() | {"currency": currency} for i in list_incidents(wh)]
     scorecard = pd.concat(frames, ignore_index=True)
     results = out / "results"
     results.mkdir(exist_ok=True)
@@ -191,7 +193,7 @@ def run_demo(
         "parquet": results / "scorecard.parquet",
         "html": results / "scorecard.html",
     }
-    scorecard.to_csv(run.outputs["csv"], index=False)
+    write_csv(scorecard, run.outputs["csv"])  # cells a spreadsheet would run are neutralised
     scorecard.to_parquet(run.outputs["parquet"], index=False)
     page = render_scorecard_page(
         scorecard,

@@ -1,55 +1,196 @@
-"""The ``earnright`` command line (Typer): one module per command group."""
+"""The ``earnright`` command line (Typer): one module per command group.
+
+Commands are registered lazily: ``earnright --help`` and ``earnright --version`` list them from
+:data:`COMMANDS` without importing any of them (they pull in pandas, scipy and Ibis, which take
+seconds to load); a command's module is imported only when that command runs or shows its help.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any
 
 import typer
+import typer.main
 from rich.markup import escape
+from typer.core import TyperGroup
 
-from earnright.cli import (
-    changes,
-    credibility,
-    demo,
-    detect,
-    drivers,
-    focus,
-    hygiene,
-    ingest,
-    localize,
-    rank,
-    reliability,
-    scorecard,
-    warnings,
-    workspace,
-)
 from earnright.cli.output import err_console
 from earnright.errors import EarnrightError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main", "version"]
+
+# name -> (module under earnright.cli, the summary `earnright --help` lists). The summary is the
+# start of the command's own help (tests/cli/test_startup.py checks they agree).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("workspace", "Create a workspace: a commented earnright.toml and an empty warehouse."),
+    "status": (
+        "workspace",
+        "Rows per table, batches ingested, and quarantined rows with their reasons.",
+    ),
+    "ingest": (
+        "ingest",
+        "Ingest files: each is one atomic batch; bad rows go to quarantine with their reason.",
+    ),
+    "scorecard": (
+        "scorecard",
+        "Per unit and period: responses, response rate, NPS and CSAT with 95% intervals, drivers.",
+    ),
+    "credibility": (
+        "credibility",
+        "Per unit, period and metric: estimate, 95% interval, n, and whether it can be trusted.",
+    ),
+    "needed": (
+        "credibility",
+        "Responses each unit needs per period to detect a --change in NPS, and the response rate.",
+    ),
+    "changes": (
+        "changes",
+        "Units whose score changed by more than sampling noise, against --against.",
+    ),
+    "rank": (
+        "rank",
+        "Rank units fairly: scores shrunk toward their peers by how far their n can be trusted.",
+    ),
+    "drivers": (
+        "drivers",
+        "Key drivers: how much of the outcome each driver explains, with 95% intervals.",
+    ),
+    "focus": (
+        "focus",
+        "The few things to focus on: drivers a unit is credibly behind its peers on.",
+    ),
+    "hygiene": (
+        "hygiene",
+        "Units whose answers look solicited or manipulated: the evidence, never an accusation.",
+    ),
+    "localize": (
+        "localize",
+        "Name the segments (combinations of up to --max-layer dimension values) behind a "
+        "deviation.",
+    ),
+    "detect": (
+        "detect",
+        "Score every row of a series for anomalies, using only the rows before it.",
+    ),
+    "reliability": (
+        "reliability",
+        "Rate every journey moment's reliability indicators against their objectives.",
+    ),
+    "warnings": ("warnings", "Incidents found by early warning, newest first"),
+    "watch": ("warnings", "Run early warning continuously as metrics arrive"),
+    "demo": (
+        "demo",
+        "Generate the demo company (with planted truth) into a workspace and run the pipeline.",
+    ),
+}
+
+
+def version() -> str:
+    """The installed earnright's version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("earnright")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def load_command(name: str, rich_markup_mode: Any = "rich") -> typer.core.TyperCommand:
+    """Import the module of command ``name`` and build its click command."""
+    module = importlib.import_module(f"earnright.cli.{COMMANDS[name][0]}")
+    sub = typer.Typer()
+    module.register(sub)
+    for info in sub.registered_commands:
+        if info.name == name:
+            command = typer.main.get_command_from_info(
+                info, pretty_exceptions_short=True, rich_markup_mode=rich_markup_mode
+            )
+            return command  # type: ignore[return-value]
+    raise LookupError(f"earnright.cli.{COMMANDS[name][0]} registers no command {name!r}")
+
+
+class _LazyCommands(MutableMapping[str, Any]):
+    """The group's commands: every name in COMMANDS, each built on first use."""
+
+    def __init__(self, group: LazyGroup) -> None:
+        self.group = group
+        self.loaded: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.loaded:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self.loaded[name] = load_command(name, self.group.rich_markup_mode)
+        return self.loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self.loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self.loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*COMMANDS, *self.loaded]))
+
+    def __len__(self) -> int:
+        return len(set(COMMANDS) | set(self.loaded))
+
+
+class LazyGroup(TyperGroup):
+    """A Typer group that imports a command's module only when the command is used."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = _LazyCommands(self)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The group's help lists each command with its summary, importing none of them."""
+        real = self.commands
+        self.commands = {
+            name: typer.core.TyperCommand(name, help=summary)
+            for name, (_, summary) in COMMANDS.items()
+        }
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.commands = real
+
 
 app = typer.Typer(
     name="earnright",
+    cls=LazyGroup,
     help="Customer-driven growth engine: listen to customers, score every unit credibly, "
     "and know before they tell you when the operation fails them.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-workspace.register(app)
-ingest.register(app)
-scorecard.register(app)
-credibility.register(app)
-changes.register(app)
-rank.register(app)
-drivers.register(app)
-focus.register(app)
-hygiene.register(app)
-localize.register(app)
-detect.register(app)
-reliability.register(app)
-warnings.register(app)
-demo.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"earnright {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print earnright's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Customer-driven growth engine: listen to customers, score every unit credibly, and know
+    before they tell you when the operation fails them."""
 
 
 def main() -> None:

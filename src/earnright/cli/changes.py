@@ -15,13 +15,14 @@ from earnright.cli.common import (
     WorkspaceOpt,
     one_period,
 )
-from earnright.cli.output import Format, err_console, write_frame
+from earnright.cli.output import Format, choose_format, err_console, write_frame
 from earnright.listening.changes import Against, find_changes
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
+    "name",
     "metric",
     "period",
     "previous",
@@ -79,7 +80,7 @@ def changes(
         bool, typer.Option("--all", help="List every unit, not only the flagged ones.")
     ] = False,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Units whose score changed by more than sampling noise, against --against.
@@ -88,6 +89,7 @@ def changes(
     Welch's t-test for driver means) after controlling the false discovery rate at --fdr across
     all units tested. --period defaults to the latest complete period.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         period = one_period(wh, grain, period)

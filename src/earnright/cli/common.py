@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import ibis
-import ibis.expr.types as ir
 import typer
 
 from earnright.cli.output import Format, err_console
 from earnright.errors import QueryError
+from earnright.export import protect
 from earnright.periods import (
     LISTENING,
     Grain,
@@ -23,6 +22,9 @@ from earnright.periods import (
 
 if TYPE_CHECKING:
     from earnright.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 LevelOpt = Annotated[str, typer.Option(help="Unit level: store, district, region, company …")]
 WorkspaceOpt = Annotated[
@@ -54,11 +56,24 @@ LatestPeriodOpt = Annotated[
         show_default=False,
     ),
 ]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (default: the extension of --output: .csv, .json, .parquet or "
+        ".xlsx; else a table).",
+        show_default=False,
+    ),
+]
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="Write to FILE instead of standard output.", show_default=False
+        "--output",
+        "-o",
+        help="Write to FILE instead of standard output (never over the workspace's warehouse, "
+        "config or an input file).",
+        show_default=False,
     ),
 ]
 
@@ -121,9 +136,12 @@ def read_table(path: Path, option: str = "") -> ir.Table:
 
     ``option`` names the command-line option the path came from, for the error message.
     """
+    import ibis
+
     where = f"{option} {path}".strip()
     if not path.is_file():
         raise QueryError(f"{where}: no such file")
+    protect(path)
     con = ibis.duckdb.connect()
     name = path.name.lower().removesuffix(".gz")
     try:

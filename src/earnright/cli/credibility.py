@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from earnright.cli.common import (
@@ -15,11 +16,21 @@ from earnright.cli.common import (
     WorkspaceOpt,
     every_period,
 )
-from earnright.cli.output import Format, write_frame
+from earnright.cli.output import choose_format, write_frame
 from earnright.listening.credibility import assess_credibility, responses_needed
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain, parse_period
 from earnright.workspace import find_workspace
+
+
+def with_names(frame: pd.DataFrame, card: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each unit's name (from the scorecard ``card``) beside its id."""
+    if "name" in frame.columns or "name" not in card.columns or "unit_id" not in frame.columns:
+        return frame
+    names = card.drop_duplicates("unit_id").set_index("unit_id")["name"]
+    named = frame.copy()
+    named.insert(list(frame.columns).index("unit_id") + 1, "name", frame["unit_id"].map(names))
+    return named
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +43,7 @@ def credibility(
     grain: GrainOpt = Grain.month,
     period: PeriodOpt = None,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Per unit, period and metric: estimate, 95% interval, n, and whether it can be trusted.
@@ -40,11 +51,12 @@ def credibility(
     Below [listening] min_n answers (default 5) a number is suppressed (empty, with the reason),
     never shown as zero.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         every_period(wh, grain, period)
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
-    frame = assess_credibility(card, min_n=ws.config.listening.min_n)
+    frame = with_names(assess_credibility(card, min_n=ws.config.listening.min_n), card)
     write_frame(frame, fmt, output, title=f"Credibility by {level} and {grain}")
 
 
@@ -64,7 +76,7 @@ def needed(
     ] = 10.0,
     power: Annotated[float, typer.Option(min=0.5, max=0.99, help="Power of the test.")] = 0.8,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Responses each unit needs per period to detect a --change in NPS, and the response rate.
@@ -75,13 +87,14 @@ def needed(
     shortest grain whose answers reach the number needed, and the window at a realistic 50%
     response rate.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         last = every_period(wh, grain, period, complete_only=True)
         card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
     if last is not None:  # a period that has only begun would understate answers per period
         card = card[card.period_start < parse_period(last, grain)[1]]
-    frame = responses_needed(card, change=change, power=power, grain=str(grain))
-    columns = ["unit_id", "responses_per_period", "needed", "invitations_per_period"]
+    frame = with_names(responses_needed(card, change=change, power=power, grain=str(grain)), card)
+    columns = ["unit_id", "name", "responses_per_period", "needed", "invitations_per_period"]
     columns += ["response_rate", "implied_response_rate", "window", "credible_grain", "reason"]
     write_frame(frame, fmt, output, title=f"Responses needed per {grain}", table_columns=columns)

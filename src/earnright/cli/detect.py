@@ -11,8 +11,9 @@ import pandas as pd
 import typer
 
 from earnright.cli.common import OutputOpt
-from earnright.cli.output import Format, write_frame
+from earnright.cli.output import Format, choose_format, write_frame
 from earnright.errors import IngestError
+from earnright.export import protect
 from earnright.reliability.anomaly import DetectorParams, score_series
 
 __all__ = ["detect", "read_series", "register"]
@@ -21,6 +22,7 @@ __all__ = ["detect", "read_series", "register"]
 class SeriesFormat(StrEnum):
     csv = "csv"
     json = "json"
+    xlsx = "xlsx"
 
 
 def register(app: typer.Typer) -> None:
@@ -70,8 +72,14 @@ def _check(path: Path, field: str, bad: np.ndarray, raw: pd.Series, why: str) ->
 def detect(
     file: Annotated[Path, typer.Argument(help="CSV with columns timestamp and value.")],
     fmt: Annotated[
-        SeriesFormat, typer.Option("--format", "-f", help="Output format: csv or json.")
-    ] = SeriesFormat.csv,
+        SeriesFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format: csv, json or xlsx (default: the extension of --output, else csv).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = None,
 ) -> None:
     """Score every row of a series for anomalies, using only the rows before it.
@@ -80,6 +88,8 @@ def detect(
     the earlier rows and its own value, never from later rows, as a stream would be. Scores at
     or above 0.5 are alerts; see docs/anomaly.md for the detector and its NAB benchmark.
     """
+    chosen = choose_format(fmt, output, offered=list(SeriesFormat), default=Format.csv)
+    protect(file)
     frame = read_series(file)
     frame["anomaly_score"] = score_series(frame["timestamp"], frame["value"], DetectorParams())
-    write_frame(frame, Format.json if fmt is SeriesFormat.json else Format.csv, output)
+    write_frame(frame, chosen, output)

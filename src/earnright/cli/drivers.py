@@ -17,7 +17,14 @@ from earnright.cli.common import (
     every_period,
     read_table,
 )
-from earnright.cli.output import Format, err_console, write_frame, write_json
+from earnright.cli.output import (
+    Format,
+    choose_format,
+    err_console,
+    visible,
+    write_frame,
+    write_json,
+)
 from earnright.errors import QueryError
 from earnright.listening.drivers import (
     DEFAULT_BOOTSTRAP,
@@ -31,6 +38,7 @@ from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
+    "name",
     "rank",
     "driver",
     "lmg",
@@ -107,7 +115,7 @@ def drivers(
         typer.Option(help="With --from: resample the values of this column in the bootstrap."),
     ] = None,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Key drivers: how much of the outcome each driver explains, with 95% intervals.
@@ -116,6 +124,7 @@ def drivers(
     R² units, the share of the drivers' total, the direction of the effect; per unit R² and n.
     See docs/drivers.md.
     """
+    fmt = choose_format(fmt, output)
     results: list[DriverResult]
     if source is not None:
         if outcome is None:
@@ -155,7 +164,7 @@ def drivers(
         return
     for r in results:  # the table and CSV have no room for notes: say them on stderr
         for note in r.notes:
-            err_console.print(f"{r.unit_id or source}: {note}", highlight=False, markup=False)
+            err_console.print(visible(f"{r.unit_id or source}: {note}"))
     frame = drivers_frame(results)
     if fmt is Format.table:  # three decimals: parts of R² are often below 0.05
         for col in ("lmg", "lmg_low", "lmg_high", "share", "relative_weight", "r2", "shrinkage"):

@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 
 from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt, one_period
-from earnright.cli.output import Format, write_frame, write_json
+from earnright.cli.output import Format, choose_format, write_frame, write_json
 from earnright.errors import QueryError
 from earnright.listening.focus import compute_focus, focus_frame
 from earnright.periods import Grain
@@ -16,6 +16,7 @@ from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
+    "name",
     "item",
     "driver",
     "owner",
@@ -87,7 +88,7 @@ def focus(
     ] = True,
     comments: Annotated[int, typer.Option(min=0, help="Comments per item at most.")] = 3,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """The few things to focus on: drivers a unit is credibly behind its peers on.
@@ -96,6 +97,7 @@ def focus(
     the NPS points closing it is worth, the journey moments and owning team, comments, and a
     sentence a store manager can act on. See docs/focus.md.
     """
+    fmt = choose_format(fmt, output)
     if (unit is None) == (not every):
         raise QueryError("give --unit ID for one unit or --all for every unit at --level")
     ws = find_workspace(workspace)

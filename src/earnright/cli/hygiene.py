@@ -15,7 +15,7 @@ from earnright.cli.common import (
     WorkspaceOpt,
     one_period,
 )
-from earnright.cli.output import Format, err_console, write_frame
+from earnright.cli.output import Format, choose_format, err_console, visible, write_frame
 from earnright.listening.hygiene import check_hygiene
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
@@ -79,7 +79,7 @@ def hygiene(
         bool, typer.Option("--all", help="List every unit and signal, not only the flagged.")
     ] = False,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Units whose answers look solicited or manipulated: the evidence, never an accusation.
@@ -89,6 +89,7 @@ def hygiene(
     at peers) and rate_jump (response rate and NPS jumped together). Each row gives the test
     statistic, p- and q-value, n and a sentence of evidence.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         period = one_period(wh, grain, period)
@@ -108,5 +109,5 @@ def hygiene(
     )
     write_frame(_for_table(frame), fmt, output, title=title, table_columns=TABLE_COLUMNS)
     for note in report.notes:
-        err_console.print(note, markup=False, highlight=False)
+        err_console.print(visible(note))
     err_console.print("A flag is evidence to look at, not a finding; see docs/hygiene.md.")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -18,10 +18,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from earnright.cli.common import FormatOpt, WorkspaceOpt
-from earnright.cli.output import Format, err_console, write_json
+from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
+from earnright.cli.output import Format, choose_format, err_console, visible, write_frame
+from earnright.export import protect
 from earnright.ingest import IngestResult, ingest_file
 from earnright.workspace import find_workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Kind(StrEnum):
@@ -39,7 +43,7 @@ def register(app: typer.Typer) -> None:
 
 def progress_bar() -> Progress:
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TimeRemainingColumn(),
@@ -68,12 +72,16 @@ def ingest(
     force: Annotated[
         bool, typer.Option(help="Re-read a file already ingested (rows are still deduplicated).")
     ] = False,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """Ingest files: each is one atomic batch; bad rows go to quarantine with their reason.
 
-    Ingesting the same file or the same rows again adds nothing.
+    Ingesting the same file or the same rows again adds nothing. The table format says what
+    each file did in a sentence; the others give a row per file.
     """
+    fmt = choose_format(fmt, output)
+    protect(*files)
     ws = find_workspace(workspace)
     results: list[IngestResult] = []
     with ws.warehouse() as wh:
@@ -90,7 +98,21 @@ def ingest(
                     progress=updater(bar, task),
                 )
             results.append(result)
-            if fmt is not Format.json:
-                typer.echo(result.summary())
-    if fmt is Format.json:
-        write_json([asdict(r) for r in results], None)
+            if fmt is Format.table and output is None:
+                typer.echo(visible(result.summary()))
+    if fmt is not Format.table or output is not None:
+        write_frame(results_frame(results), fmt, output, title="Ingested")
+
+
+def results_frame(results: list[IngestResult]) -> pd.DataFrame:
+    """One row per file ingested; ``quarantine_reasons`` as ``reason: rows`` joined by '; '."""
+    import pandas as pd
+
+    rows = []
+    for result in results:
+        row = asdict(result)
+        reasons = sorted(row["quarantine_reasons"].items())
+        row["quarantine_reasons"] = "; ".join(f"{k}: {v}" for k, v in reasons)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=[f.name for f in fields(IngestResult)])
+    return frame.astype({"batch_id": "Int64", "already_ingested_as": "Int64"})

@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from earnright.cli.common import FormatOpt, OutputOpt, read_table
-from earnright.cli.output import Format, write_frame, write_json
+from earnright.cli.output import Format, choose_format, write_frame, write_json
 from earnright.reliability.localize import (
     ALPHA,
     CAUSE_COLUMNS,
@@ -74,7 +74,7 @@ def localize_command(
             "--details", help="With --format json, add each cause's figures under 'details'."
         ),
     ] = False,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Name the segments (combinations of up to --max-layer dimension values) behind a deviation.
@@ -83,6 +83,7 @@ def localize_command(
     forecast. JSON prints {"root_causes": ["a=a1&b=b2", ...]}, each cause's dim=value parts
     sorted by dimension and joined by '&', strongest cause first. See docs/localize.md.
     """
+    fmt = choose_format(fmt, output)
     table = read_table(file)
     names = _split(dims) if dims else [c for c in table.columns if c not in (real, predict)]
     causes = localize(

@@ -1,24 +1,47 @@
-"""Rendering results for the terminal or a file: table, csv, json, parquet."""
+"""Rendering results for the terminal or a file: table, csv, json, parquet, xlsx.
+
+Every value from data is shown as literal text: never read as terminal markup, with control
+characters (escape sequences, bidi overrides, newlines) written as visible escapes. Files are
+written whole (a temporary file renamed into place) and never over the workspace's own files;
+CSV and Excel cells that a spreadsheet would run as formulas are neutralised (see
+:mod:`earnright.export`). This module imports pandas only when it renders, so that the command
+line starts fast.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
+import unicodedata
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from earnright.errors import QueryError
 
-__all__ = ["Format", "err_console", "write_frame", "write_json"]
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
 
-err_console = Console(stderr=True)
+__all__ = [
+    "Format",
+    "choose_format",
+    "err_console",
+    "records",
+    "visible",
+    "write_frame",
+    "write_json",
+    "write_tables",
+]
+
+err_console = Console(stderr=True, highlight=False, markup=False)
+MAX_FILE_WIDTH = 1000
 
 
 class Format(StrEnum):
@@ -26,9 +49,65 @@ class Format(StrEnum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
+    xlsx = "xlsx"
+
+
+SUFFIXES = {
+    ".csv": Format.csv,
+    ".json": Format.json,
+    ".parquet": Format.parquet,
+    ".xlsx": Format.xlsx,
+}
+BINARY = (Format.parquet, Format.xlsx)
+
+
+def choose_format(
+    fmt: StrEnum | None,
+    output: Path | None,
+    offered: Iterable[str] | None = None,
+    default: Format = Format.table,
+) -> Format:
+    """The format to write: ``--format`` when given, else the one ``--output``'s extension
+    names (.csv, .json, .parquet, .xlsx), else ``default``. QueryError when the command does
+    not offer it, or when a binary format has no file to go to."""
+    if fmt is not None:
+        chosen = Format(fmt.value)
+    elif output is not None and output.suffix.lower() in SUFFIXES:
+        chosen = SUFFIXES[output.suffix.lower()]
+    else:
+        chosen = default
+    allowed = [str(f) for f in offered] if offered is not None else [str(f) for f in Format]
+    if chosen.value not in allowed:
+        raise QueryError(
+            f"this command writes {', '.join(allowed)}, not {chosen.value} "
+            f"(from {'--format' if fmt is not None else f'--output {output}'}); "
+            "give --format"
+        )
+    if chosen in BINARY and output is None:
+        raise QueryError(f"--format {chosen.value} writes a binary file; give --output FILE")
+    return chosen
+
+
+def visible(text: str) -> str:
+    """``text`` with control and format characters (ESC, newline, bidi overrides …) written as
+    escapes such as ``\\x1b``, so that data cannot move the cursor, recolour or rewrite the
+    terminal, or hide what it says."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def _clean(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, pd.Timestamp):
@@ -41,12 +120,17 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def write_json(data: Any, output: Path | None) -> None:
-    text = json.dumps(data, indent=2, default=str)
+def _write_text(text: str, output: Path | None) -> None:
+    from earnright.export import write_atomic
+
     if output is None:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        write_atomic(output, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def write_json(data: Any, output: Path | None) -> None:
+    _write_text(json.dumps(data, indent=2, default=str) + "\n", output)
 
 
 def write_frame(
@@ -58,40 +142,96 @@ def write_frame(
     table_columns: list[str] | None = None,
 ) -> None:
     """Write a result frame in the chosen format to ``output`` or standard output."""
+    from earnright import export
+
     if fmt is Format.json:
         write_json(records(frame), output)
     elif fmt is Format.csv:
         if output is None:
-            frame.to_csv(sys.stdout, index=False)
+            text = export.spreadsheet_safe(frame).to_csv(index=False)
+            if sys.stdout.isatty():  # a person reads it: no escape sequence reaches the terminal
+                text = "\n".join(visible(line) for line in text.split("\n"))
+            sys.stdout.write(text)
         else:
-            frame.to_csv(output, index=False)
-    elif fmt is Format.parquet:
+            export.write_csv(frame, output)
+    elif fmt in BINARY:
         if output is None:
-            raise QueryError("--format parquet writes a binary file; give --output FILE")
-        frame.to_parquet(output, index=False)
+            raise QueryError(f"--format {fmt.value} writes a binary file; give --output FILE")
+        if fmt is Format.parquet:
+            export.write_atomic(output, lambda handle: frame.to_parquet(handle, index=False))
+        else:
+            export.write_xlsx(frame, output, sheet=title[:31])
     else:
         shown = frame[table_columns] if table_columns else frame
-        console = Console(file=output.open("w") if output else None, width=200)
-        console.print(_rich_table(shown, title))
+        write_tables([(shown, title)], output)
 
 
-def _rich_table(frame: pd.DataFrame, title: str) -> Table:
-    table = Table(title=title or None, show_lines=False)
-    for col in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+def write_tables(tables: list[tuple[pd.DataFrame, str]], output: Path | None) -> None:
+    """Frames as titled terminal tables, one after another, to the terminal or one file.
+
+    On a terminal the tables fit its width (long cells and headers wrap, none is cut short);
+    in a file or a pipe each table is as wide as its widest row needs."""
+    rendered = [rich_table(frame, title) for frame, title in tables]
+    if output is None and sys.stdout.isatty():
+        console = Console(highlight=False, emoji=False, markup=False)
+        for table in rendered:
+            console.print(table)
+        return
+    buffer = io.StringIO()  # a file or a pipe: no terminal to fit, every row on one line
+    for table in rendered:
+        measure = Console(file=io.StringIO(), width=MAX_FILE_WIDTH).measure(table)
+        width = min(max(80, measure.maximum), MAX_FILE_WIDTH)
+        Console(file=buffer, width=width, highlight=False, emoji=False, markup=False).print(table)
+    _write_text(buffer.getvalue(), output)
+
+
+def rich_table(frame: pd.DataFrame, title: str) -> Table:
+    """A rich Table whose every title, header and cell is literal text."""
+    import pandas as pd
+    from rich.table import Table
+
+    table = Table(title=Text(visible(title)) if title else None, show_lines=False)
+    formatters = []
+    for pos, col in enumerate(frame.columns):
+        series = frame.iloc[:, pos]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        table.add_column(
+            Text(visible(str(col))), justify="right" if numeric else "left", overflow="fold"
+        )
+        formatters.append(_formatter(series))
     for row in frame.itertuples(index=False):
-        table.add_row(*[_cell(v) for v in row])
+        table.add_row(*[Text(fmt(v)) for fmt, v in zip(formatters, row, strict=True)])
     return table
 
 
-def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _formatter(series: pd.Series) -> Callable[[Any], str]:
+    """One format for a whole column: the same decimals on every row."""
+    floats = [
+        float(v)
+        for v in series
+        if isinstance(v, float) and not isinstance(v, bool) and math.isfinite(v)
+    ]
+    if not floats or all(v == int(v) for v in floats):
+        decimals = 0
+    else:
+        decimals = 1 if max(abs(v) for v in floats) >= 10 else 2
+    return lambda value: _cell(value, decimals)
+
+
+def _cell(value: Any, decimals: int) -> str:
+    import numpy as np
+    import pandas as pd
+
+    if value is None or value is pd.NaT or value is pd.NA:
         return "–"
     if isinstance(value, bool | np.bool_):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
-    if isinstance(value, int):
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return "–"
+        return f"{value:,.{decimals}f}"
+    if isinstance(value, int | np.integer):
         return f"{value:,}"
-    return str(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ").removesuffix(" 00:00:00")
+    return visible(str(value))

@@ -15,7 +15,7 @@ from earnright.cli.common import (
     WorkspaceOpt,
     one_period,
 )
-from earnright.cli.output import Format, write_frame
+from earnright.cli.output import choose_format, write_frame
 from earnright.listening.ranking import HISTORY, rank_units
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
@@ -70,7 +70,7 @@ def rank(
     ] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Rank units fairly: scores shrunk toward their peers by how far their n can be trusted.
@@ -82,6 +82,7 @@ def rank(
     answers are listed with their n only ("suppressed"). Without --period, the latest
     complete period.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         period = one_period(wh, grain, period)

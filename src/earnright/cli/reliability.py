@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt, say
-from earnright.cli.output import Format, write_frame, write_json
+from earnright.cli.output import Format, choose_format, write_frame, write_json
 from earnright.errors import QueryError
 from earnright.periods import METRICS, Grain, parse_period, require_data
 from earnright.reliability.budget import ReliabilityReport, SegmentReliability
@@ -118,7 +118,7 @@ def reliability(
         ),
     ] = True,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Rate every journey moment's reliability indicators against their objectives.
@@ -130,6 +130,7 @@ def reliability(
     average. Over each indicator's rolling window ending at --at, or over --period. Indicators
     are declared in earnright.toml; see docs/reliability.md.
     """
+    fmt = choose_format(fmt, output)
     if period is not None and at is not None:
         raise QueryError("give --period or --at, not both (--period rates a fixed period)")
     ws = find_workspace(workspace)

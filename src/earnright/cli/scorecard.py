@@ -13,7 +13,7 @@ from earnright.cli.common import (
     WorkspaceOpt,
     every_period,
 )
-from earnright.cli.output import Format, write_frame
+from earnright.cli.output import choose_format, write_frame
 from earnright.listening.scorecard import compute_scorecard, suppress_scores
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
@@ -44,7 +44,7 @@ def scorecard(
     grain: GrainOpt = Grain.month,
     period: PeriodOpt = None,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Per unit and period: responses, response rate, NPS and CSAT with 95% intervals, drivers.
@@ -54,6 +54,7 @@ def scorecard(
     with fewer than [listening] min_n answers (default 5) is hidden; its n is shown. Standard
     error names the periods shown and whether the latest is complete.
     """
+    fmt = choose_format(fmt, output)
     ws = find_workspace(workspace)
     with ws.warehouse(read_only=True) as wh:
         every_period(wh, grain, period)

@@ -6,6 +6,7 @@ import math
 import shutil
 import time
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,11 +15,18 @@ import typer
 
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
 from earnright.cli.ingest import progress_bar, updater
-from earnright.cli.output import Format, err_console, write_frame, write_json
+from earnright.cli.output import (
+    Format,
+    choose_format,
+    err_console,
+    visible,
+    write_frame,
+    write_json,
+)
 from earnright.config import Config
 from earnright.errors import ConfigError, EarnrightError, QueryError
 from earnright.ingest import ingest_file
-from earnright.reliability.delivery import deliver_pending
+from earnright.reliability.delivery import deliver_pending, format_money
 from earnright.reliability.incidents import DetectionRun, list_incidents, run_detection
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
@@ -28,6 +36,11 @@ COLUMNS = [
     "revenue_at_risk", "revenue_at_risk_low", "revenue_at_risk_high", "owner",
 ]  # fmt: skip
 STATUSES = ("open", "resolved", "all")
+
+
+class WatchFormat(StrEnum):
+    table = "table"
+    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -51,12 +64,13 @@ def warnings(
     ] = None,
     status: Annotated[str, typer.Option(help="open, resolved or all.")] = "all",
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Incidents found by early warning, newest first: the moment and metric, the segment of
     customers hurt, when it started, its status, customers affected and revenue at risk (with
     its 95% interval), and the owning team. Run `earnright watch` to find them."""
+    fmt = choose_format(fmt, output)
     if status not in STATUSES:
         raise QueryError(f"--status '{status}' is not one of {', '.join(STATUSES)}")
     ws = find_workspace(workspace)
@@ -67,6 +81,12 @@ def warnings(
         write_json(rows, output)
         return
     frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else COLUMNS)
+    if fmt is Format.table:  # money in the config's currency
+        for col in ("revenue_at_risk", "revenue_at_risk_low", "revenue_at_risk_high"):
+            frame[col] = [
+                None if pd.isna(v) else format_money(v, ws.config.company.currency)
+                for v in frame[col]
+            ]
     write_frame(frame, fmt, output, title="Early warnings", table_columns=COLUMNS)
 
 
@@ -105,7 +125,7 @@ def _ingest_inbox(wh: Warehouse, config: Config, inbox: Path) -> dict[str, list[
         except Exception as exc:  # any file that fails is set aside; the cycle goes on
             done["rejected"].append(_reject(path, inbox, f"{type(exc).__name__}: {exc}"))
             continue
-        err_console.print(result.summary(), highlight=False, markup=False)
+        err_console.print(visible(result.summary()))
         _move_aside(path, inbox / "done")
         done["ingested"].append(path.name)
     return done
@@ -150,7 +170,16 @@ def watch(
         bool, typer.Option(help="Deliver queued alerts (webhooks, email) each cycle.")
     ] = True,
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: Annotated[
+        WatchFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json: with --once, print what the cycle did (default: the extension of "
+            "--output, else a line on stderr per cycle).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = None,
 ) -> None:
     """Run early warning continuously as metrics arrive: each cycle ingests new files from
@@ -160,6 +189,7 @@ def watch(
     prints what the cycle did."""
     if not math.isfinite(interval):
         raise QueryError(f"--interval {interval} is not a number of seconds from 1 to 86400")
+    chosen = choose_format(fmt, output, offered=list(WatchFormat))
     ws = find_workspace(workspace)
     if not ws.config.journey.indicators():
         raise ConfigError(
@@ -175,7 +205,7 @@ def watch(
             delivered = deliver_pending(wh, ws.config).to_dict() if deliver else {}
         _say(run, delivered)
         if once:
-            if fmt is Format.json:
+            if chosen is Format.json:
                 cycle: dict[str, Any] = {"detection": run.to_dict(), "delivery": delivered}
                 if arrived is not None:
                     cycle["inbox"] = arrived

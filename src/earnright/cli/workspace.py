@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,10 +10,18 @@ import ibis
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
-from earnright.cli.output import Format, records, write_frame, write_json
+from earnright.cli.common import OutputOpt, WorkspaceOpt
+from earnright.cli.output import Format, choose_format, records, write_json, write_tables
 from earnright.warehouse import DATA_KINDS, Warehouse
 from earnright.workspace import find_workspace, init_workspace
+
+
+class StatusFormat(StrEnum):
+    """status has several tables: a terminal view, JSON, or one Excel sheet per table."""
+
+    table = "table"
+    json = "json"
+    xlsx = "xlsx"
 
 
 def register(app: typer.Typer) -> None:
@@ -55,36 +64,52 @@ def status_report(wh: Warehouse, limit: int) -> dict[str, Any]:
 
 def status(
     workspace: WorkspaceOpt = None,
-    fmt: FormatOpt = Format.table,
+    fmt: Annotated[
+        StatusFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format: table, json, or xlsx with one sheet per table (default: the "
+            "extension of --output, else table).",
+            show_default=False,
+        ),
+    ] = None,
     output: OutputOpt = None,
     limit: Annotated[int, typer.Option(help="Quarantined rows to list.")] = 20,
 ) -> None:
     """Rows per table, batches ingested, and quarantined rows with their reasons."""
+    chosen = choose_format(fmt, output, offered=list(StatusFormat))
     ws = find_workspace(workspace)
     with ws.warehouse() as wh:
         report = status_report(wh, limit)
-    if fmt is Format.json:
+    if chosen is Format.json:
         write_json(report, output)
         return
-    typer.echo(f"Workspace {ws.root}")
-    tables = pd.DataFrame(
-        {"table": list(report["tables"]), "rows": list(report["tables"].values())}
-    )
-    write_frame(tables, Format.table, output, title="Rows per table")
+    tables = status_tables(report)
+    if chosen is Format.xlsx and output is not None:
+        from earnright.export import write_sheets
+
+        write_sheets({sheet: frame for sheet, (frame, _) in tables.items()}, output)
+        return
+    if output is None:
+        typer.echo(f"Workspace {ws.root}")
+    write_tables(list(tables.values()), output)
+
+
+def status_tables(report: dict[str, Any]) -> dict[str, tuple[pd.DataFrame, str]]:
+    """The status report as tables, by sheet name: (frame, title) each."""
+    counts = report["tables"]
+    rows = pd.DataFrame({"table": list(counts), "rows": list(counts.values())})
+    tables = {"tables": (rows, "Rows per table")}
     batches = pd.DataFrame(report["batches"])
     if not batches.empty:
         cols = ["batch_id", "kind", "source", "rows_read", "rows_accepted", "rows_quarantined"]
-        write_frame(batches[[*cols, "rows_duplicate"]], Format.table, output, title="Batches")
+        tables["batches"] = (batches[[*cols, "rows_duplicate"]], "Batches")
     if report["quarantined_rows"]:
-        write_frame(
-            pd.DataFrame(report["quarantine_by_reason"]),
-            Format.table,
-            output,
-            title=f"Quarantine: {report['quarantined_rows']:,} rows by reason",
-        )
-        recent = pd.DataFrame(report["quarantine_recent"])[
-            ["batch_id", "source", "line", "field", "reason"]
-        ]
-        write_frame(
-            recent, Format.table, output, title="Quarantined rows (most recent batch first)"
-        )
+        by_reason = pd.DataFrame(report["quarantine_by_reason"])
+        title = f"Quarantine: {report['quarantined_rows']:,} rows by reason"
+        tables["quarantine by reason"] = (by_reason, title)
+        recent = pd.DataFrame(report["quarantine_recent"])
+        recent = recent[["batch_id", "source", "line", "field", "reason"]]
+        tables["quarantine recent"] = (recent, "Quarantined rows (most recent batch first)")
+    return tables

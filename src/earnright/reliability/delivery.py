@@ -90,6 +90,7 @@ OPTIONAL_FIELDS = (
     "extra_churn_low",
     "extra_churn_high",
     "churn_basis",
+    "currency",
 )
 JITTER = 0.25
 MAX_RETRY_DELAY = timedelta(days=1)
@@ -145,11 +146,13 @@ def format_when(value: str | datetime | None) -> str:
 
 
 def format_money(value: float, currency: str = CURRENCY) -> str:
-    """An amount to 3 significant figures with thousands separators (12,345 → $12,300)."""
+    """An amount to 3 significant figures with thousands separators (12,345 → $12,300), after
+    the ``[company] currency``: a symbol is joined to the number, a code spaced (EUR 12,300)."""
+    prefix = f"{currency} " if currency.isalpha() and currency.isascii() else currency
     if value == 0 or not math.isfinite(value):
-        return f"{currency}{value:,.0f}"
+        return f"{prefix}{value:,.0f}"
     digits = 2 - math.floor(math.log10(abs(value)))
-    return f"{currency}{round(value, min(digits, 0)):,.0f}"
+    return f"{prefix}{round(value, min(digits, 0)):,.0f}"
 
 
 def _impact(record: dict[str, Any]) -> str:
@@ -162,7 +165,7 @@ def _impact(record: dict[str, Any]) -> str:
         band = ""
         if low is not None and high is not None:
             band = f" ({format_money(low, '')}–{format_money(high, '')})"
-        parts.append(f"{format_money(revenue)} at risk{band}")
+        parts.append(f"{format_money(revenue, record.get('currency') or CURRENCY)} at risk{band}")
     return ", ".join(parts)
 
 
@@ -305,6 +308,7 @@ def enqueue_messages(
     incident = dict(incident)
     if not incident.get("moment_name"):
         incident["moment_name"] = _moment_name(config, incident.get("moment"))
+    incident["currency"] = config.company.currency
     payload = incident_payload(incident, event)
     record = payload["incident"]
     owner = config.owners.get(_owner_of(config, record))

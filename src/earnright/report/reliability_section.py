@@ -21,7 +21,7 @@ from earnright.reliability.budget import (
     ReliabilityReport,
     SegmentReliability,
 )
-from earnright.reliability.delivery import format_money, format_when
+from earnright.reliability.delivery import CURRENCY, format_money, format_when
 
 __all__ = ["MAX_INCIDENTS", "RELIABILITY_CSS", "order_incidents", "render_reliability_section"]
 
@@ -221,13 +221,16 @@ def _revenue(incident: Mapping[str, Any]) -> str:
     if value is None:
         return UNKNOWN
     low, high = incident.get("revenue_at_risk_low"), incident.get("revenue_at_risk_high")
+    currency = str(incident.get("currency") or CURRENCY)  # [company] currency
     band = (
-        f" <span class=iv>(95%: {format_money(low)} to {format_money(high)})</span>"
+        f" <span class=iv>(95%: {escape(format_money(low, currency))} to "
+        f"{escape(format_money(high, currency))})</span>"
         if low is not None and high is not None
         else ""
     )
     basis = BASIS.get(str(incident.get("churn_basis")), "basis not recorded")
-    return f"{format_money(value)}{band}<br><span class=iv>{escape(basis)}</span>"
+    money = escape(format_money(value, currency))
+    return f"{money}{band}<br><span class=iv>{escape(basis)}</span>"
 
 
 def _incident_row(incident: Mapping[str, Any], names: Mapping[str, str]) -> str:

@@ -1,0 +1,65 @@
+"""`earnright --help` and `--version` start without the heavy libraries; every command is listed.
+
+The check is on what Python imports (``-X importtime``), not on a time, so it holds on any
+machine: pandas, scipy and Ibis take seconds to load and none of them is needed to list commands.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+from importlib.metadata import version
+
+import pytest
+import typer
+
+from earnright.cli import COMMANDS, app, load_command
+
+HEAVY = ("pandas", "scipy", "ibis", "duckdb", "pyarrow", "numpy")
+
+
+def imported_modules(*args: str) -> tuple[set[str], str]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "earnright", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == (0 if args else 2), done.stderr[-2000:]  # no command: usage
+    names = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", done.stderr, re.MULTILINE)
+    assert "earnright.cli" in names  # the parse found the modules
+    return {name.split(".")[0] for name in names}, done.stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], []])
+def test_help_and_version_import_no_heavy_library(args: list[str]) -> None:
+    modules, out = imported_modules(*args)
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+    if args == ["--version"]:
+        assert out == f"earnright {version('earnright')}\n"
+    else:
+        assert all(name in out for name in COMMANDS)
+
+
+def test_the_summaries_listed_are_each_commands_own_help() -> None:
+    for name, (_, summary) in COMMANDS.items():
+        command = load_command(name)
+        first = " ".join((command.help or "").split("\n\n")[0].split())
+        assert first.startswith(summary), (name, summary, first)
+
+
+def test_every_command_a_module_registers_is_listed() -> None:
+    for module_name in {module for module, _ in COMMANDS.values()}:
+        sub = typer.Typer()
+        importlib.import_module(f"earnright.cli.{module_name}").register(sub)
+        for info in sub.registered_commands:
+            assert COMMANDS[str(info.name)][0] == module_name, info.name
+
+
+def test_an_unknown_command_is_refused_with_a_suggestion() -> None:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["rnak"])
+    assert result.exit_code == 2 and "rank" in result.output
