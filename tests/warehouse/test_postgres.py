@@ -133,10 +133,15 @@ def test_migrations_create_every_table_once_and_upgrade_in_place(
         assert wh.count("schema_migrations") == len(MIGRATIONS)
         wh.insert("units", {"unit_id": ["X"], "level": ["store"]})
         wh.execute_sql("DROP TABLE incidents; DROP TABLE alerts; DROP TABLE outbox")
-        wh.execute_sql("DROP TABLE detector_state; DELETE FROM schema_migrations WHERE version > 1")
+        wh.execute_sql("DROP TABLE detector_state; DROP TABLE unit_history")
+        wh.execute_sql("DELETE FROM schema_migrations WHERE version > 1")
     with connect(pg_url, tmp_path) as wh:  # a version-1 warehouse is upgraded in place
         assert wh.schema_version() == MIGRATIONS[-1].version
         assert wh.count("units") == 1 and wh.count("incidents") == 0
+        # migration 4 gives every existing unit its first placement, open at both ends
+        history = wh.table("unit_history").execute()
+        assert history.unit_id.tolist() == ["X"]
+        assert history[["valid_from", "valid_to"]].isna().all(axis=None)
         assert wh.count("schema_migrations") == len(MIGRATIONS)
 
 
