@@ -14,7 +14,7 @@ DOCS = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
 def test_every_command_and_option_is_in_docs() -> None:
     group = typer.main.get_command(app)
     commands = group.commands  # type: ignore[attr-defined]
-    foundation = {"init", "ingest", "status", "scorecard", "demo"}
+    foundation = {"init", "ingest", "status", "quarantine", "scorecard", "demo"}
     listening = {"credibility", "needed", "changes", "rank", "drivers", "hygiene", "focus"}
     early_warning = {"localize", "detect", "reliability", "warnings", "watch"}
     assert set(commands) == foundation | listening | early_warning

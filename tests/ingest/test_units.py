@@ -34,7 +34,8 @@ def test_orphans_without_regions_are_rejected_down_the_tree(
     empty: Warehouse, config: Config, tmp_path: Path
 ) -> None:
     """Default 4 levels, no regions: districts are rejected, and so are their stores."""
-    text = HEADER + "C,Acme,company,\nD1,One,district,R1\nS1,Store 1,store,D1\nS2,Store 2,store,D1\n"
+    text = HEADER + "C,Acme,company,\nD1,One,district,R1\n"
+    text += "S1,Store 1,store,D1\nS2,Store 2,store,D1\n"
     with empty as wh:
         q = _ingest(wh, config, tmp_path / "units.csv", text)
         assert wh.table("units").unit_id.execute().tolist() == ["C"]

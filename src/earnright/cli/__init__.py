@@ -16,6 +16,7 @@ from earnright.cli import (
     hygiene,
     ingest,
     localize,
+    quarantine,
     rank,
     reliability,
     scorecard,
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 workspace.register(app)
 ingest.register(app)
+quarantine.register(app)
 scorecard.register(app)
 credibility.register(app)
 changes.register(app)

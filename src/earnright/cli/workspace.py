@@ -11,6 +11,7 @@ import typer
 
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
 from earnright.cli.output import Format, records, write_frame, write_json
+from earnright.ingest.quarantine import quarantine_with_state, unknown_customers
 from earnright.warehouse import DATA_KINDS, Warehouse
 from earnright.workspace import find_workspace, init_workspace
 
@@ -32,24 +33,29 @@ def init(
 
 
 def status_report(wh: Warehouse, limit: int) -> dict[str, Any]:
-    """Rows per table, every batch, and the quarantine grouped by reason with recent rows."""
+    """Rows per table, every batch, the quarantine grouped by reason and state (open or
+    superseded by a later batch) with recent rows, and rows naming unknown customers."""
     tables = {name: wh.count(name) for name in DATA_KINDS}
     batches = wh.table("batches").order_by("batch_id").execute()
-    q = wh.table("quarantine")
+    q = quarantine_with_state(wh)
     by_kind = q.mutate(reason_kind=q.reason.split(": ")[1])
     reasons = (
-        by_kind.group_by(["kind", "field", "reason_kind"])
+        by_kind.group_by(["kind", "field", "reason_kind", "state"])
         .aggregate(rows=by_kind.count(), first_line=by_kind.line.min())
-        .order_by([ibis.desc("rows")])
+        .order_by([ibis.desc("rows"), "kind", "field", "reason_kind", "state"])
         .execute()
     )
     recent = q.order_by([ibis.desc("batch_id"), "line"]).limit(limit).execute()
+    states = reasons.groupby("state").rows.sum()
     return {
         "tables": tables,
         "batches": records(batches),
         "quarantined_rows": wh.count("quarantine"),
+        "quarantine_open": int(states.get("open", 0)),
+        "quarantine_superseded": int(states.get("superseded", 0)),
         "quarantine_by_reason": records(reasons),
         "quarantine_recent": records(recent),
+        "unknown_customers": unknown_customers(wh),
     }
 
 
@@ -75,15 +81,24 @@ def status(
     if not batches.empty:
         cols = ["batch_id", "kind", "source", "rows_read", "rows_accepted", "rows_quarantined"]
         write_frame(batches[[*cols, "rows_duplicate"]], Format.table, output, title="Batches")
+    unknown = {k: v for k, v in report["unknown_customers"].items() if v}
+    if unknown:
+        listed = ", ".join(f"{v:,} {k}" for k, v in unknown.items())
+        typer.echo(
+            f"Rows naming a customer_id not in customers: {listed} (kept; ingest those "
+            "customers to link them)"
+        )
     if report["quarantined_rows"]:
         write_frame(
             pd.DataFrame(report["quarantine_by_reason"]),
             Format.table,
             output,
-            title=f"Quarantine: {report['quarantined_rows']:,} rows by reason",
+            title=f"Quarantine: {report['quarantined_rows']:,} rows by reason "
+            f"({report['quarantine_open']:,} open, {report['quarantine_superseded']:,} "
+            "superseded by a later batch: `earnright quarantine clear --superseded`)",
         )
         recent = pd.DataFrame(report["quarantine_recent"])[
-            ["batch_id", "source", "line", "field", "reason"]
+            ["batch_id", "source", "line", "field", "reason", "state"]
         ]
         write_frame(
             recent, Format.table, output, title="Quarantined rows (most recent batch first)"

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from earnright.config import Config, Source
 from earnright.errors import IngestError
+from earnright.ingest.hierarchy import UnitChanges, apply_unit_changes, check_parents
 from earnright.ingest.kinds import (
     ARROW_TYPES,
     KINDS,
@@ -36,7 +37,6 @@ from earnright.ingest.kinds import (
     raw_json,
     validate_chunk,
 )
-from earnright.ingest.hierarchy import UnitChanges, apply_unit_changes, check_parents
 from earnright.ingest.readers import Chunk, file_format, read_chunks
 from earnright.warehouse import Warehouse
 

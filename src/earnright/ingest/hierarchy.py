@@ -59,8 +59,11 @@ def check_parents(
     failed = reasons[0].index
     while True:  # one pass per level at most: a rejection can only reach the children
         accepted = good.drop(index=failed)
-        level_of = existing.level.to_dict() | dict(zip(accepted.unit_id, accepted.level))
-        lines = rejected_lines | dict(zip(good.loc[failed, "unit_id"], good.loc[failed, "_line"]))
+        level_of: dict[str, str] = {str(k): str(v) for k, v in existing.level.items()} | dict(
+            zip(accepted.unit_id, accepted.level, strict=True)
+        )
+        rows = good.loc[failed]
+        lines = rejected_lines | dict(zip(rows.unit_id, rows._line.astype(int), strict=True))
         found = _parent_problems(accepted, config, level_of, lines)
         if found.empty:
             break
@@ -200,11 +203,12 @@ def apply_unit_changes(
     )
     frame = diff.select("unit_id", "name", "parent_id", "valid_from", "old_name", "old_parent")
     frame = frame.execute().sort_values("unit_id", ignore_index=True)
-    if frame.empty:
-        return UnitChanges([], [])
     frame["valid_from"] = frame.valid_from.fillna(pd.Timestamp(today))
     frame["renamed"] = frame.name.fillna("") != frame.old_name.fillna("")
     frame["moved"] = frame.parent_id != frame.old_parent
+    frame = frame[frame.renamed | frame.moved]
+    if frame.empty:
+        return UnitChanges([], [])
     stage = wh.create_stage(ibis.Schema.from_pyarrow(_CHANGE_SCHEMA))
     try:
         wh.append_arrow(stage, pa.Table.from_pandas(frame, _CHANGE_SCHEMA, preserve_index=False))
@@ -244,5 +248,6 @@ def _update_from(wh: Warehouse, stage: str, batch_id: int) -> None:
     )
     wh.execute_sql(
         "INSERT INTO unit_history (unit_id, parent_id, valid_from, valid_to, batch_id) "
-        f"SELECT unit_id, parent_id, valid_from, NULL, {batch_id} FROM {c} WHERE moved"
+        f"SELECT unit_id, parent_id, valid_from, CAST(NULL AS TIMESTAMP), {batch_id} "
+        f"FROM {c} WHERE moved"
     )

@@ -69,10 +69,11 @@ def unit_ancestors(units: pd.DataFrame, levels: list[str], level: str) -> pd.Dat
     if dated:
         edges = edges.assign(valid_from=units.valid_from, valid_to=units.valid_to)
     else:
-        edges = edges.assign(valid_from=pd.NaT, valid_to=pd.NaT)
+        none = pd.Series(pd.NaT, index=edges.index, dtype="datetime64[us]")
+        edges = edges.assign(valid_from=none, valid_to=none)
     level_of = edges.drop_duplicates("unit_id").set_index("unit_id").level
     edges = edges.rename(columns={"unit_id": "node"})
-    ids = level_of.index.to_series(index=range(len(level_of)))
+    ids = pd.Series(level_of.index, dtype=str)
     paths = pd.DataFrame({"unit_id": ids, "node": ids, "lo": pd.NaT, "hi": pd.NaT})
     found = []
     for _ in range(len(levels)):

@@ -263,7 +263,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         (("quarantine", "row_key"),),
         (
             "INSERT INTO unit_history (unit_id, parent_id, valid_from, valid_to, batch_id) "
-            "SELECT unit_id, parent_id, NULL, NULL, batch_id FROM units",
+            "SELECT unit_id, parent_id, CAST(NULL AS TIMESTAMP), CAST(NULL AS TIMESTAMP), "
+            "batch_id FROM units",
         ),
     ),
 )
