@@ -40,8 +40,8 @@ def test_orphans_without_regions_are_rejected_down_the_tree(
         q = _ingest(wh, config, tmp_path / "units.csv", text)
         assert wh.table("units").unit_id.execute().tolist() == ["C"]
     assert q.loc[3, "reason"] == "parent_id: unknown unit: 'R1'"
-    assert q.loc[4, "reason"] == "parent_id: parent 'D1' was rejected (line 3)"
-    assert q.loc[5, "reason"] == "parent_id: parent 'D1' was rejected (line 3)"
+    assert q.loc[4, "reason"] == "parent_id: parent rejected: 'D1' (line 3)"
+    assert q.loc[5, "reason"] == "parent_id: parent rejected: 'D1' (line 3)"
 
 
 def test_a_rejection_reaches_grandchildren_and_names_each_parent(
@@ -52,8 +52,8 @@ def test_a_rejection_reaches_grandchildren_and_names_each_parent(
         q = _ingest(wh, config, tmp_path / "units.csv", text)
         assert wh.table("units").unit_id.execute().tolist() == ["C"]
     assert q.loc[4, "reason"] == "parent_id: unknown unit: 'X'"
-    assert q.loc[3, "reason"] == "parent_id: parent 'R1' was rejected (line 4)"
-    assert q.loc[2, "reason"] == "parent_id: parent 'D1' was rejected (line 3)"
+    assert q.loc[3, "reason"] == "parent_id: parent rejected: 'R1' (line 4)"
+    assert q.loc[2, "reason"] == "parent_id: parent rejected: 'D1' (line 3)"
 
 
 BASE = "C,Acme,company,\nR1,North,region,C\nD1,One,district,R1\n"
@@ -89,7 +89,7 @@ def test_a_cycle_is_rejected_whole(empty: Warehouse, config: Config, tmp_path: P
         assert sorted(wh.table("units").unit_id.execute()) == ["C", "D1", "R1"]
     assert q.loc[5, "reason"] == "parent_id: parent is a district, expected a region"
     assert q.loc[6, "reason"] == "parent_id: parent is a district, expected a region"
-    assert q.loc[7, "reason"] == "parent_id: parent 'D2' was rejected (line 5)"
+    assert q.loc[7, "reason"] == "parent_id: parent rejected: 'D2' (line 5)"
 
 
 def test_a_child_of_a_row_rejected_for_another_reason_is_rejected(
@@ -99,7 +99,7 @@ def test_a_child_of_a_row_rejected_for_another_reason_is_rejected(
     with empty as wh:
         q = _ingest(wh, config, tmp_path / "units.csv", text)
     assert q.loc[5, "reason"].startswith("level: unknown level: 'zone'")
-    assert q.loc[6, "reason"] == "parent_id: parent 'D2' was rejected (line 5)"
+    assert q.loc[6, "reason"] == "parent_id: parent rejected: 'D2' (line 5)"
 
 
 def test_a_parent_already_in_the_warehouse_holds_even_if_its_new_row_is_rejected(

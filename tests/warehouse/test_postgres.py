@@ -571,12 +571,12 @@ def test_hierarchy_changes_and_quarantine_states_match_duckdb(pg_url: str, tmp_p
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     kinds = [("units", "u1.csv"), ("units", "u2.csv"), ("feedback", "fb.csv")]
-    results = {}
+    results = []
     for ws in (duck, pg):
         with ws.warehouse() as wh:
-            results[ws] = [ingest_file(wh, ws.config, k, tmp_path / n) for k, n in kinds]
-    assert results[pg][1].changes == results[duck][1].changes
-    assert "moved S2 D1 → D2 from 2026-09-15" in results[pg][1].changes
+            results.append([ingest_file(wh, ws.config, k, tmp_path / n) for k, n in kinds])
+    assert results[1][1].changes == results[0][1].changes
+    assert "moved S2 D1 → D2 from 2026-09-15" in results[1][1].changes
     with duck.warehouse(read_only=True) as dw, pg.warehouse(read_only=True) as pw:
         for name in ("units", "unit_history"):
             pd.testing.assert_frame_equal(_table(pw, name), _table(dw, name), obj=name)

@@ -95,8 +95,13 @@ def status(
             output,
             title=f"Quarantine: {report['quarantined_rows']:,} rows by reason "
             f"({report['quarantine_open']:,} open, {report['quarantine_superseded']:,} "
-            "superseded by a later batch: `earnright quarantine clear --superseded`)",
+            "superseded)",
         )
+        if report["quarantine_superseded"]:
+            typer.echo(
+                "Superseded: a later batch brought the same key again. Clear them with "
+                "`earnright quarantine clear --superseded`."
+            )
         recent = pd.DataFrame(report["quarantine_recent"])[
             ["batch_id", "source", "line", "field", "reason", "state"]
         ]

@@ -139,7 +139,7 @@ def _parent_problems(
         _problems(
             gone,
             "parent_id",
-            "parent '" + good.parent_id.astype(str) + "' was rejected (line " + parent_line + ")",
+            "parent rejected: '" + good.parent_id.astype(str) + "' (line " + parent_line + ")",
         ),
         _problems(
             wrong,
