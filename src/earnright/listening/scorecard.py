@@ -123,17 +123,23 @@ def unit_placements(wh: Warehouse) -> pd.DataFrame:
 
 def attach_ancestors(rows: ir.Table, ancestors: pd.DataFrame, at: str) -> ir.Table:
     """``rows`` with ``ancestor_id``: each row joins the ancestor valid at its timestamp ``at``
-    (a range join the engine runs); rows with no ancestor at that level are left out."""
-    a = ibis.memtable(ancestors)
-    if "valid_from" not in ancestors.columns:
-        return rows.inner_join(a, "unit_id")
+    (a range join the engine runs); rows with no ancestor at that level are left out.
+
+    While no unit has moved, every bound is open and this is the plain join on unit_id.
+    """
+    dated = "valid_from" in ancestors.columns
+    if not dated or (ancestors.valid_from.isna().all() and ancestors.valid_to.isna().all()):
+        return rows.inner_join(ibis.memtable(ancestors[["unit_id", "ancestor_id"]]), "unit_id")
+    bounds = ancestors.assign(  # open bounds as far-away instants: a plain range predicate
+        valid_from=ancestors.valid_from.fillna(_DAWN), valid_to=ancestors.valid_to.fillna(_DUSK)
+    )
+    a = ibis.memtable(bounds)
     t = rows[at]
-    on = [
-        rows.unit_id == a.unit_id,
-        a.valid_from.isnull() | (t >= a.valid_from),
-        a.valid_to.isnull() | (t < a.valid_to),
-    ]
+    on = [rows.unit_id == a.unit_id, t >= a.valid_from, t < a.valid_to]
     return rows.inner_join(a, on).select(rows, a.ancestor_id)
+
+
+_DAWN, _DUSK = pd.Timestamp("1000-01-01"), pd.Timestamp("9000-01-01")
 
 
 def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
