@@ -176,3 +176,18 @@ def test_ancestors_compose_the_moves_of_every_level() -> None:
     current = placements.drop_duplicates("unit_id", keep="last").drop(columns=["valid_from"])
     undated = unit_ancestors(current.drop(columns=["valid_to"]), levels, "district")
     assert list(undated.columns) == ["unit_id", "ancestor_id"]
+
+
+def test_rank_counts_a_moved_store_where_the_scorecard_does(
+    wh: Warehouse, config: Config, feedback: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    """Every rollup shares the dated attachment: rank's n per district equals the scorecard's."""
+    from earnright.listening.ranking import rank_units
+
+    moved = tmp_path / "moved.csv"
+    moved.write_text(f"unit_id,name,level,parent_id,valid_from\nS2,Store 2,store,D2,{MOVE}\n")
+    ingest_file(wh, config, "units", moved)
+    card = compute_scorecard(wh, config, level="district", period="2026-08")
+    ranking = rank_units(wh, config, level="district", period="2026-08", draws=200)
+    ranked = ranking.units.set_index("unit_id").n
+    assert ranked.to_dict() == card.set_index("unit_id").n.to_dict()
