@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 import ibis
 import typer
 
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
-from earnright.cli.output import Format, write_frame, write_json
+from earnright.cli.output import Format, write_frame
 from earnright.workspace import find_workspace
 
 group = typer.Typer(
@@ -63,7 +62,6 @@ def clear(
         bool, typer.Option("--superseded", help="Clear the rows a later batch superseded.")
     ] = False,
     batch: BatchOpt = None,
-    fmt: FormatOpt = Format.table,
 ) -> None:
     """Delete quarantined rows: the superseded ones, every row of a batch, or (both options)
     the superseded rows of that batch. The batch records keep their counts."""
@@ -72,7 +70,4 @@ def clear(
     ws = find_workspace(workspace)
     with ws.warehouse() as wh:
         result = clear_quarantine(wh, superseded=superseded, batch=batch)
-    if fmt is Format.json:
-        write_json(asdict(result), None)
-        return
     typer.echo(f"Cleared {result.cleared:,} quarantined rows; {result.remaining:,} remain.")
