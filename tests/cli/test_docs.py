@@ -30,7 +30,7 @@ GROUP = typer.main.get_command(app)
 
 
 def test_every_command_has_a_section() -> None:
-    foundation = {"init", "ingest", "status", "scorecard", "demo"}
+    foundation = {"init", "ingest", "status", "quarantine", "scorecard", "demo"}
     listening = {"credibility", "needed", "changes", "rank", "drivers", "hygiene", "focus"}
     early_warning = {"localize", "detect", "reliability", "warnings", "watch"}
     assert set(COMMANDS) == foundation | listening | early_warning

@@ -12,7 +12,7 @@ from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
 from earnright.listening.intervals import nps_interval, wilson_interval
-from earnright.listening.scorecard import compute_scorecard, suppress_scores
+from earnright.listening.scorecard import compute_scorecard, suppress_scores, unit_ancestors
 from earnright.warehouse import Warehouse
 
 STORE_DISTRICT = {"S1": "D1", "S2": "D1", "S3": "D2"}
@@ -136,3 +136,79 @@ def test_scores_below_min_n_are_hidden_and_their_n_kept(
         assert shown.loc[few, cols].isna().all().all(), n_col
         kept = shown.loc[~few, cols].astype(float)
         pd.testing.assert_frame_equal(kept, card.loc[~few, cols].astype(float))
+
+
+DISTRICT_REGION = {"D1": "R1", "D2": "R2"}
+MOVE = pd.Timestamp("2026-08-15")  # S2 moves from D1 to D2, mid-month
+
+
+@pytest.mark.parametrize("level", ["district", "region", "store"])
+def test_a_moved_store_keeps_its_past_with_its_old_district(
+    wh: Warehouse,
+    config: Config,
+    feedback: tuple[pd.DataFrame, pd.DataFrame],
+    tmp_path: Path,
+    level: str,
+) -> None:
+    rows, inv = feedback
+    moved = tmp_path / "moved.csv"
+    moved.write_text(f"unit_id,name,level,parent_id,valid_from\nS2,Store 2,store,D2,{MOVE}\n")
+    assert ingest_file(wh, config, "units", moved).updated == 1
+
+    def then(units: pd.Series, at: pd.Series) -> pd.Series:
+        district = units.map(STORE_DISTRICT).where(~((units == "S2") & (at >= MOVE)), "D2")
+        return {"district": district, "region": district.map(DISTRICT_REGION)}.get(level, units)
+
+    card = compute_scorecard(wh, config, level=level).set_index(["unit_id", "period"])
+    owner, inv_owner = then(rows.unit_id, rows.responded_at), then(inv.unit_id, inv.sent_at)
+    assert set(card.index) == set(zip(owner, rows.month, strict=True))
+    for (unit, month), got in card.iterrows():
+        mine = rows[(owner == unit) & (rows.month == month)]
+        invs = int(((inv_owner == unit) & (inv.month == month)).sum())
+        for key, value in _reference(mine, invs).items():
+            assert got[key] == pytest.approx(value), (unit, month, key)
+
+
+def test_ancestors_compose_the_moves_of_every_level() -> None:
+    """S1 moves D1 → D2 on 09-01, D2 moves R1 → R2 on 10-01: S1's region is R1, R1, then R2."""
+    t = pd.Timestamp
+    placements = pd.DataFrame(
+        [
+            ("C", "company", None, None, None),
+            ("R1", "region", "C", None, None),
+            ("R2", "region", "C", None, None),
+            ("D1", "district", "R1", None, None),
+            ("D2", "district", "R1", None, t("2026-10-01")),
+            ("D2", "district", "R2", t("2026-10-01"), None),
+            ("S1", "store", "D1", None, t("2026-09-01")),
+            ("S1", "store", "D2", t("2026-09-01"), None),
+        ],
+        columns=["unit_id", "level", "parent_id", "valid_from", "valid_to"],
+    )
+    levels = ["company", "region", "district", "store"]
+    got = unit_ancestors(placements, levels, "region")
+    s1 = got[got.unit_id == "S1"].sort_values("valid_from", na_position="first")
+    assert s1.ancestor_id.tolist() == ["R1", "R1", "R2"]
+    assert s1.valid_from.tolist()[1:] == [t("2026-09-01"), t("2026-10-01")]
+    assert pd.isna(s1.valid_from.iloc[0]) and pd.isna(s1.valid_to.iloc[2])
+    assert s1.valid_to.tolist()[:2] == [t("2026-09-01"), t("2026-10-01")]
+    assert set(got[got.unit_id == "D1"].ancestor_id) == {"R1"}
+    assert "C" not in set(got.unit_id)  # above the level: left out
+    current = placements.drop_duplicates("unit_id", keep="last").drop(columns=["valid_from"])
+    undated = unit_ancestors(current.drop(columns=["valid_to"]), levels, "district")
+    assert list(undated.columns) == ["unit_id", "ancestor_id"]
+
+
+def test_rank_counts_a_moved_store_where_the_scorecard_does(
+    wh: Warehouse, config: Config, feedback: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+) -> None:
+    """Every rollup shares the dated attachment: rank's n per district equals the scorecard's."""
+    from earnright.listening.ranking import rank_units
+
+    moved = tmp_path / "moved.csv"
+    moved.write_text(f"unit_id,name,level,parent_id,valid_from\nS2,Store 2,store,D2,{MOVE}\n")
+    ingest_file(wh, config, "units", moved)
+    card = compute_scorecard(wh, config, level="district", period="2026-08")
+    ranking = rank_units(wh, config, level="district", period="2026-08", draws=200)
+    ranked = ranking.units.set_index("unit_id").n
+    assert ranked.to_dict() == card.set_index("unit_id").n.to_dict()

@@ -133,10 +133,15 @@ def test_migrations_create_every_table_once_and_upgrade_in_place(
         assert wh.count("schema_migrations") == len(MIGRATIONS)
         wh.insert("units", {"unit_id": ["X"], "level": ["store"]})
         wh.execute_sql("DROP TABLE incidents; DROP TABLE alerts; DROP TABLE outbox")
-        wh.execute_sql("DROP TABLE detector_state; DELETE FROM schema_migrations WHERE version > 1")
+        wh.execute_sql("DROP TABLE detector_state; DROP TABLE unit_history")
+        wh.execute_sql("DELETE FROM schema_migrations WHERE version > 1")
     with connect(pg_url, tmp_path) as wh:  # a version-1 warehouse is upgraded in place
         assert wh.schema_version() == MIGRATIONS[-1].version
         assert wh.count("units") == 1 and wh.count("incidents") == 0
+        # migration 4 gives every existing unit its first placement, open at both ends
+        history = wh.table("unit_history").execute()
+        assert history.unit_id.tolist() == ["X"]
+        assert history[["valid_from", "valid_to"]].isna().all(axis=None)
         assert wh.count("schema_migrations") == len(MIGRATIONS)
 
 
@@ -540,3 +545,47 @@ def test_missing_binaries_fail_naming_the_install_script(tmp_path: Path) -> None
     (tmp_path / "9" / "bin").mkdir(parents=True)
     (tmp_path / "9" / "bin" / "initdb").touch()
     assert find_binaries(tmp_path) == tmp_path / "15" / "bin"  # the newest, numerically
+
+
+def test_hierarchy_changes_and_quarantine_states_match_duckdb(pg_url: str, tmp_path: Path) -> None:
+    """Renames and dated moves (set-based UPDATE … FROM), the dated rollup's range join and the
+    superseded quarantine rows give the same tables and numbers on both backends."""
+    from earnright.ingest.quarantine import quarantine_with_state
+    from tests.conftest import UNITS_CSV
+
+    duck = init_workspace(tmp_path / "duck")
+    config = duck.config
+    pg = init_workspace(
+        tmp_path / "pg",
+        config.model_copy(
+            update={"warehouse": config.warehouse.model_copy(update={"url": pg_url})}
+        ),
+    )
+    files = {
+        "u1.csv": UNITS_CSV + "S4,Four,store,D9\n",
+        "u2.csv": "unit_id,name,level,parent_id,valid_from\nS2,Store Two,store,D2,2026-09-15\n"
+        "S4,Four,store,D2,\n",
+        "fb.csv": "response_id,unit_id,responded_at,ltr\n"
+        + "".join(f"r{i},S2,2026-09-{1 + i % 28:02d},{i % 11}\n" for i in range(40)),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    kinds = [("units", "u1.csv"), ("units", "u2.csv"), ("feedback", "fb.csv")]
+    results = []
+    for ws in (duck, pg):
+        with ws.warehouse() as wh:
+            results.append([ingest_file(wh, ws.config, k, tmp_path / n) for k, n in kinds])
+    assert results[1][1].changes == results[0][1].changes
+    assert "moved S2 D1 → D2 from 2026-09-15" in results[1][1].changes
+    with duck.warehouse(read_only=True) as dw, pg.warehouse(read_only=True) as pw:
+        for name in ("units", "unit_history"):
+            pd.testing.assert_frame_equal(_table(pw, name), _table(dw, name), obj=name)
+        states = [
+            quarantine_with_state(w).select("line", "state", "superseded_by").execute()
+            for w in (pw, dw)
+        ]
+        pd.testing.assert_frame_equal(*states)
+        assert states[0].state.tolist() == ["superseded"]
+        cards = [compute_scorecard(w, config, level="district") for w in (pw, dw)]
+    pd.testing.assert_frame_equal(*cards, check_exact=False, rtol=1e-9)
+    assert cards[0].set_index("unit_id").n.to_dict() == {"D1": 26, "D2": 14}

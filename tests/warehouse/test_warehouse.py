@@ -29,10 +29,15 @@ def test_a_version_1_warehouse_is_upgraded_in_place(tmp_path: Path) -> None:
     with connect("duckdb:///w.duckdb", tmp_path) as wh:
         wh.insert("units", {"unit_id": ["X"], "level": ["store"]})
         wh.execute_sql("DROP TABLE incidents; DROP TABLE alerts; DROP TABLE outbox")
-        wh.execute_sql("DROP TABLE detector_state; DELETE FROM schema_migrations WHERE version > 1")
+        wh.execute_sql("DROP TABLE detector_state; DROP TABLE unit_history")
+        wh.execute_sql("DELETE FROM schema_migrations WHERE version > 1")
     with connect("duckdb:///w.duckdb", tmp_path) as wh:
         assert wh.schema_version() == MIGRATIONS[-1].version
         assert wh.count("units") == 1 and wh.count("incidents") == 0
+        # migration 4 gives every existing unit its first placement, open at both ends
+        history = wh.table("unit_history").execute()
+        assert history.unit_id.tolist() == ["X"]
+        assert history[["valid_from", "valid_to"]].isna().all(axis=None)
 
 
 def test_update_and_delete_touch_only_the_keyed_rows(tmp_path: Path) -> None:

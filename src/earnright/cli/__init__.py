@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any
 
+import click
 import typer
 import typer.main
 from rich.markup import escape
@@ -29,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": (
         "workspace",
         "Rows per table, batches ingested, and quarantined rows with their reasons.",
+    ),
+    "quarantine": (
+        "quarantine",
+        "Quarantined rows: which are still open, which a later batch superseded; clear them.",
     ),
     "ingest": (
         "ingest",
@@ -99,7 +104,7 @@ def version() -> str:
         return "unknown"
 
 
-def load_command(name: str, rich_markup_mode: Any = "rich") -> typer.core.TyperCommand:
+def load_command(name: str, rich_markup_mode: Any = "rich") -> click.Command:
     """Import the module of command ``name`` and build its click command."""
     module = importlib.import_module(f"earnright.cli.{COMMANDS[name][0]}")
     sub = typer.Typer()
@@ -109,7 +114,15 @@ def load_command(name: str, rich_markup_mode: Any = "rich") -> typer.core.TyperC
             command = typer.main.get_command_from_info(
                 info, pretty_exceptions_short=True, rich_markup_mode=rich_markup_mode
             )
-            return command  # type: ignore[return-value]
+            return command
+    for group in sub.registered_groups:
+        if group.name == name:
+            return typer.main.get_group_from_info(
+                group,
+                pretty_exceptions_short=True,
+                suggest_commands=True,
+                rich_markup_mode=rich_markup_mode,
+            )
     raise LookupError(f"earnright.cli.{COMMANDS[name][0]} registers no command {name!r}")
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from earnright.config import Config, Source
 from earnright.errors import IngestError
+from earnright.ingest.hierarchy import UnitChanges, apply_unit_changes, check_parents
 from earnright.ingest.kinds import (
     ARROW_TYPES,
     KINDS,
@@ -43,7 +44,13 @@ __all__ = ["IngestResult", "ingest_file"]
 
 Progress = Callable[[int, int], None]
 QUARANTINE_SCHEMA = pa.schema(
-    [("line", pa.int64()), ("field", pa.string()), ("reason", pa.string()), ("raw", pa.string())]
+    [
+        ("line", pa.int64()),
+        ("field", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+        ("row_key", pa.string()),
+    ]
 )
 
 
@@ -61,6 +68,9 @@ class IngestResult:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     already_ingested_as: int | None = None
     seconds: float = 0.0
+    updated: int = 0  # units: existing units renamed or moved (see changes)
+    changes: list[str] = field(default_factory=list)
+    unknown_customers: int = 0  # accepted rows naming a customer not in customers
 
     def summary(self) -> str:
         name = Path(self.source).name
@@ -74,10 +84,26 @@ class IngestResult:
             f"{name}: read {self.rows_read:,} {self.kind} rows in {self.seconds:.1f} s",
             f"accepted {self.accepted:,} as batch {self.batch_id}",
             f"quarantined {self.quarantined:,}" + (f" ({reasons})" if reasons else ""),
-            f"skipped {self.duplicates:,} already in the warehouse",
         ]
+        if self.kind == "units":
+            parts.append(f"updated {self.updated:,}" + _listed(self.changes))
+            parts.append(f"skipped {self.duplicates:,} unchanged")
+        else:
+            parts.append(f"skipped {self.duplicates:,} already in the warehouse")
+        if self.unknown_customers:
+            parts.append(
+                f"{self.unknown_customers:,} accepted rows name a customer_id not in customers "
+                "(kept; ingest those customers to link them)"
+            )
         tail = " See them with `earnright status`." if self.quarantined else ""
         return "; ".join(parts) + "." + tail
+
+
+def _listed(changes: list[str], most: int = 20) -> str:
+    if not changes:
+        return ""
+    more = f"; … {len(changes) - most:,} more" if len(changes) > most else ""
+    return " (" + "; ".join(changes[:most]) + more + ")"
 
 
 def file_sha256(path: Path) -> str:
@@ -167,6 +193,9 @@ class _Staging:
         self.in_file_duplicates = 0
         self.arrow_schema: pa.Schema | None = None
         self.known_units = self._known_units()
+        # the day of the ingest (UTC): when a move without valid_from takes effect
+        self.today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0)
+        self.today = self.today.replace(microsecond=0)
 
     def _known_units(self) -> set[str] | None:
         if not self.spec.unit_columns:
@@ -183,7 +212,7 @@ class _Staging:
                 self.spec, frame, self.config, self.open_cols, self.known_units
             )
             if self.spec.kind == "units":
-                good, bad = _check_parents(self.wh, self.config, good, bad)
+                good, bad = check_parents(self.wh, self.config, good, bad, self.today)
             if self.spec.kind == "metrics":
                 good["row_key"] = metric_row_key(good, self.open_cols)
             assert self.arrow_schema is not None and self.rows is not None
@@ -282,6 +311,7 @@ class _Staging:
                     + ": duplicate in file: same as line "
                     + frame["_first"].astype(str),
                     "raw": raw_json(rows),
+                    "row_key": frame[self.spec.key[0]],
                 }
             )
             self.add_rejects(bad, result)
@@ -302,40 +332,12 @@ def _sql(t: pa.DataType) -> str:
     return "DOUBLE PRECISION" if t == pa.float64() else "VARCHAR"
 
 
-def _check_parents(
-    wh: Warehouse, config: Config, good: pd.DataFrame, bad: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A unit's parent must exist (in the warehouse or this file) one level above it."""
-    existing = wh.table("units").select("unit_id", "level").execute()
-    level_of = dict(zip(existing.unit_id, existing.level, strict=True))
-    level_of.update(dict(zip(good.unit_id, good.level, strict=True)))
-    levels = config.units.levels
-    rank = {lvl: i for i, lvl in enumerate(levels)}
-    expected_parent = good.level.map(lambda lvl: levels[rank[lvl] - 1] if rank[lvl] else None)
-    parent_level = good.parent_id.map(level_of)
-    top = good.level == levels[0]
-    problems = pd.Series("", index=good.index, dtype=object)
-    problems[top & good.parent_id.notna()] = "a top-level unit has no parent"
-    problems[~top & good.parent_id.isna()] = "missing parent"
-    unknown = ~top & good.parent_id.notna() & parent_level.isna()
-    problems[unknown] = "unknown unit: '" + good.parent_id[unknown].astype(str) + "'"
-    wrong = ~top & parent_level.notna() & (parent_level != expected_parent)
-    problems[wrong] = (
-        "parent is a " + parent_level[wrong].astype(str) + ", expected a " + expected_parent[wrong]
-    )
-    failed = problems != ""
-    if failed.any():
-        rows = good.loc[failed]
-        extra = pd.DataFrame(
-            {
-                "line": rows["_line"],
-                "field": "parent_id",
-                "reason": "parent_id: " + problems[failed],
-                "raw": raw_json(rows),
-            }
-        )
-        bad = pd.concat([bad, extra], ignore_index=True)
-    return good.loc[~failed], bad
+def _unknown_customers(wh: Warehouse, spec: KindSpec, rows: ir.Table) -> int:
+    """Rows naming a customer the customers table does not hold (yet): kept, and counted."""
+    if "customer_id" not in spec.fields or spec.kind == "customers":
+        return 0
+    named = rows.filter(rows.customer_id.notnull())
+    return int(named.anti_join(wh.table("customers"), "customer_id").count().execute())
 
 
 def _commit(
@@ -353,12 +355,19 @@ def _commit(
         batch_id = int(batches.batch_id.max().fill_null(0).execute()) + 1
         if spec.open_columns:
             wh.add_open_columns(spec.table, staging.open_cols, batch_id)
+        changes = UnitChanges([], [])
+        if spec.kind == "units":  # before the insert: it tells new units from changed ones
+            changes = apply_unit_changes(wh, unique, batch_id, staging.today)
         target = wh.table(spec.table)
         new_rows = unique.anti_join(target, list(spec.key))
+        result.unknown_customers = _unknown_customers(wh, spec, new_rows)
         before = wh.count(spec.table)
         wh.insert(spec.table, new_rows.mutate(batch_id=ibis.literal(batch_id, "int64")))
         result.accepted = wh.count(spec.table) - before
-        result.duplicates = staging.staged_rows - staging.in_file_duplicates - result.accepted
+        result.updated, result.changes = changes.units, changes.lines()
+        result.duplicates = (
+            staging.staged_rows - staging.in_file_duplicates - result.accepted - result.updated
+        )
         rejects = wh.table(staging.rejects)
         wh.insert(
             "quarantine",

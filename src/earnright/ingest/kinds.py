@@ -48,6 +48,7 @@ KINDS: dict[str, KindSpec] = {
             "units",
             "units",
             {"unit_id": "id", "name": "text", "level": "id", "parent_id": "text"},
+            {"valid_from": "timestamp"},
             key=("unit_id",),
         ),
         KindSpec(
@@ -264,9 +265,21 @@ def validate_chunk(
             "field": rej.fields[bad],
             "reason": rej.reasons[bad],
             "raw": raw_json(frame.loc[bad]),
+            "row_key": row_keys(spec, out.loc[bad], open_cols),
         }
     )
     return out.loc[~bad], rejected
+
+
+def row_keys(spec: KindSpec, rows: pd.DataFrame, open_cols: list[str]) -> pd.Series:
+    """The key of each (checked) row as text, missing where it could not be read: what a later
+    batch must bring again to supersede the row in quarantine."""
+    if spec.kind == "metrics":
+        if rows.empty:
+            return pd.Series(pd.NA, index=rows.index, dtype="string")
+        return metric_row_key(rows, open_cols)
+    (key,) = spec.key
+    return rows[key].astype("string")
 
 
 def _check_question(series: pd.Series, col: str, config: Config, rej: Rejected) -> pd.Series:

@@ -41,7 +41,13 @@ from scipy import special
 from earnright.config import Config, Question
 from earnright.errors import QueryError
 from earnright.listening.drivers import compute_drivers
-from earnright.listening.scorecard import compute_scorecard, latest_period, unit_ancestors
+from earnright.listening.scorecard import (
+    attach_ancestors,
+    compute_scorecard,
+    latest_period,
+    unit_ancestors,
+    unit_placements,
+)
 from earnright.periods import Grain, choose_period, parse_period, period_label
 from earnright.warehouse import Warehouse
 
@@ -301,7 +307,8 @@ def _ltr_counts(view: Warehouse, config: Config, units: pd.DataFrame, level: str
         return pd.DataFrame(columns=range(11), dtype=float)
     fb = view.table("feedback")
     fb = fb.filter((fb.channel == "survey") & fb[question.id].notnull())
-    fb = fb.inner_join(ibis.memtable(unit_ancestors(units, config.units.levels, level)), "unit_id")
+    ancestors = unit_ancestors(unit_placements(view), config.units.levels, level)
+    fb = attach_ancestors(fb, ancestors, "responded_at")
     counts = fb.group_by(["ancestor_id", fb[question.id].cast("int64").name("value")]).aggregate(
         count=fb.count()
     )
@@ -438,7 +445,7 @@ def _candidates(view: Warehouse, config: Config, wanted: pd.DataFrame, ancestors
     nps, present = config.question_of_kind("nps"), view.open_columns("feedback")
     fb = view.table("feedback")
     fb = fb.filter((fb.channel == "survey") & fb.comment.notnull())
-    fb = fb.inner_join(ibis.memtable(ancestors), "unit_id")
+    fb = attach_ancestors(fb, ancestors, "responded_at")
     ltr = fb[nps.id].cast("float64") if nps and nps.id in present else ibis.null("float64")
     parts = []
     for q, units in wanted.groupby("driver").unit_id:
@@ -701,7 +708,7 @@ def compute_focus(
         importance = _importance(_Window(wh, long.start, long.end), config, level, unit, seed)
         worth = _worth(found, importance, _ltr_counts(view, config, frame, level))
     picked = _rank(worth, top)
-    ancestors = unit_ancestors(frame, config.units.levels, level)
+    ancestors = unit_ancestors(unit_placements(wh), config.units.levels, level)
     ancestors = ancestors[ancestors.ancestor_id.isin(set(picked.unit_id))]
     said = _comments(view, config, picked[["unit_id", "driver"]], ancestors, comments)
     spoken = span.period if span.first == span.period else f"{span.first} to {span.period}"

@@ -40,7 +40,7 @@ from scipy import special, stats
 from earnright.config import Config, Question
 from earnright.errors import QueryError
 from earnright.listening.changes import benjamini_hochberg
-from earnright.listening.scorecard import unit_ancestors
+from earnright.listening.scorecard import attach_ancestors, unit_ancestors, unit_placements
 from earnright.periods import Grain, choose_period, parse_period, period_label, truncate
 from earnright.warehouse import Warehouse
 
@@ -331,7 +331,8 @@ def _cells(wh: Warehouse, config: Config, run: _Run, quick_seconds: float) -> pd
         (feedback.channel == "survey")
         & (feedback.responded_at >= run.since)
         & (feedback.responded_at < run.end)
-    ).inner_join(run.ancestors, "unit_id")
+    )
+    fb = attach_ancestors(fb, run.ancestors, "responded_at")
     buckets = _frame(_answer_scan(fb, score, _drivers(wh, config), run.grain, wh.backend))
     buckets = buckets.sort_values(["ancestor_id", "period_start", "bucket"], ignore_index=True)
     buckets["expected"] = buckets["n"] * _bucket_rates(buckets, run.start)
@@ -339,7 +340,7 @@ def _cells(wh: Warehouse, config: Config, run: _Run, quick_seconds: float) -> pd
     cells = buckets.drop(columns="bucket").groupby(keys, as_index=False).sum()
     inv = wh.table("invitations")
     inv = inv.filter((inv.sent_at >= run.since) & (inv.sent_at < run.end))
-    inv = inv.inner_join(run.ancestors, "unit_id")
+    inv = attach_ancestors(inv, run.ancestors, "sent_at")
     inv = inv.mutate(period_start=truncate(inv.sent_at, run.grain))
     invitations = inv.group_by(keys).aggregate(invitations=inv.count())
     timing = _timing_scan(wh, fb, run.since, quick_seconds, run.grain)
@@ -468,7 +469,7 @@ class _Run:
     """One run: the level's units, the time window, and what the evidence calls things."""
 
     level: str
-    ancestors: ir.Table  # unit_id -> ancestor_id at the level
+    ancestors: pd.DataFrame  # unit_id -> ancestor_id at the level, effective-dated
     names: dict[str, str]
     period: str
     grain: Grain
@@ -648,7 +649,10 @@ def _rows_in_period(wh: Warehouse, run: _Run) -> int:
     fb = fb.filter((fb.channel == "survey") & (fb.responded_at >= run.start))
     fb = fb.filter(fb.responded_at < run.end)
     inv = inv.filter((inv.sent_at >= run.start) & (inv.sent_at < run.end))
-    counts = [t.inner_join(run.ancestors, "unit_id").count().execute() for t in (fb, inv)]
+    counts = [
+        attach_ancestors(t, run.ancestors, at).count().execute()
+        for t, at in ((fb, "responded_at"), (inv, "sent_at"))
+    ]
     return int(sum(counts))
 
 
@@ -669,7 +673,7 @@ def _prepare(
     if top is None or top.id not in wh.table("feedback").columns:
         raise QueryError("survey hygiene needs an NPS question ([[questions]] kind = 'nps')")
     units = _frame(wh.table("units").select("unit_id", "name", "level", "parent_id"))
-    ancestors = ibis.memtable(unit_ancestors(units, config.units.levels, level))
+    ancestors = unit_ancestors(unit_placements(wh), config.units.levels, level)
     period = period or choose_period(wh, grain).label
     since, start, end, labels = _window(period, grain, history)
     scales = {(q.min, q.max) for q in _drivers(wh, config)}

@@ -22,7 +22,12 @@ from scipy import special, stats
 
 from earnright.config import Config
 from earnright.errors import QueryError
-from earnright.listening.scorecard import latest_period, unit_ancestors
+from earnright.listening.scorecard import (
+    attach_ancestors,
+    latest_period,
+    unit_ancestors,
+    unit_placements,
+)
 from earnright.listening.shrinkage import (
     Components,
     Posterior,
@@ -225,10 +230,10 @@ def _unit_stats(
     score: tuple[str, str],
 ) -> pd.DataFrame:
     """One engine scan: n, Σx, Σx² of the score per unit (at ``level``) and period."""
-    ancestors = ibis.memtable(unit_ancestors(units, config.units.levels, level))
+    ancestors = unit_ancestors(unit_placements(wh), config.units.levels, level)
     fb = wh.table("feedback")
     fb = fb.filter((fb.responded_at >= window[0]) & (fb.responded_at < window[1]))
-    fb = fb.inner_join(ancestors, "unit_id")
+    fb = attach_ancestors(fb, ancestors, "responded_at")
     x = _answer(fb, score[0], score[1], config)
     fb = fb.mutate(x=x, period_start=truncate(fb.responded_at, grain))
     stats = fb.group_by(["ancestor_id", "period_start"]).aggregate(

@@ -282,6 +282,8 @@ class Warehouse:
                         self.execute_sql(
                             f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(column)} {dtype}"
                         )
+                for statement in migration.statements:
+                    self.execute_sql(statement)
                 self.insert(
                     "schema_migrations",
                     {

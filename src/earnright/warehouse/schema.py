@@ -50,6 +50,14 @@ TABLES: dict[str, TableSpec] = {
             {"unit_id": S, "name": S, "level": S, "parent_id": S, "batch_id": INT},
             ("unit_id",),
         ),
+        # migration 4: each unit's placements in the hierarchy, effective-dated. valid_from is
+        # null on a unit's first placement (it holds for all earlier data), valid_to null on
+        # its current one; a row at time t belongs to the parent whose [from, to) holds t.
+        TableSpec(
+            "unit_history",
+            {"unit_id": S, "parent_id": S, "valid_from": _ts(), "valid_to": _ts(), "batch_id": INT},
+            ("unit_id", "valid_from"),
+        ),
         TableSpec(
             "customers",
             {"customer_id": S, "home_unit_id": S, "joined_at": _ts(), "batch_id": INT},
@@ -126,6 +134,9 @@ TABLES: dict[str, TableSpec] = {
                 "field": S,
                 "reason": S,
                 "raw": S,
+                # migration 4: the row's key (unit_id, response_id …) when it could be read;
+                # a later batch that brings the same key supersedes the quarantined row
+                "row_key": S,
             },
             (),
         ),
@@ -218,12 +229,14 @@ OPEN_COLUMN_TYPE: dict[str, dt.DataType] = {"feedback": F, "customers": S, "metr
 class Migration:
     """Tables to create (with their final schema from ``TABLES``) and ``columns`` (table,
     column) to add to tables an earlier migration created; a column already there (a table
-    created after its spec gained it) is left alone."""
+    created after its spec gained it) is left alone. ``statements`` (portable SQL) then fill
+    what the new tables or columns derive from existing rows."""
 
     version: int
     description: str
     tables: tuple[str, ...]
     columns: tuple[tuple[str, str], ...] = ()
+    statements: tuple[str, ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -242,5 +255,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         "incidents: churn counts measured once per episode",
         (),
         tuple(("incidents", column) for column in CHURN_COUNT_COLUMNS),
+    ),
+    Migration(
+        4,
+        "effective-dated unit hierarchy; the key of each quarantined row",
+        ("unit_history",),
+        (("quarantine", "row_key"),),
+        (
+            "INSERT INTO unit_history (unit_id, parent_id, valid_from, valid_to, batch_id) "
+            "SELECT unit_id, parent_id, CAST(NULL AS TIMESTAMP), CAST(NULL AS TIMESTAMP), "
+            "batch_id FROM units",
+        ),
     ),
 )
