@@ -10,6 +10,7 @@ Errors name the key, the bad value and what was expected.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from datetime import timedelta
@@ -472,7 +473,8 @@ def load_config(path: Path) -> Config:
 
 
 def _toml_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: JSON's escapes are TOML's (control characters too), plus DEL."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _toml_list(values: list[str]) -> str:
