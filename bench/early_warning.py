@@ -2,6 +2,7 @@
 the surveys do, and price them right?
 
     python bench/early_warning.py [--seeds 1 2 3 4 5] [--stores 60] [--months 12]
+    python bench/early_warning.py --smoke     # CI: one small company, seconds, in a temp folder
 
 For every seed, generates and ingests a demo company (cached under bench/data/early_warning/),
 runs one detection pass over its whole history (``run_detection``: burn-rate and anomaly alerts
@@ -24,7 +25,10 @@ causal: each alert uses only earlier data) and scores the incidents against ``tr
   exposed, its measured extra churn against the planted ``churn_effect``, and its revenue at risk
   against the planted one (customers exposed × planted churn effect × the same customer value).
 
-Writes bench/results/early_warning.json and .md; exits 1 when the detection rate is below 1.
+A second detection pass over the same data must change nothing (the replay is idempotent: no
+incident opened twice, none lost). Writes bench/results/early_warning.json and .md; exits 1 when
+the second pass changes the incidents, or (except with ``--smoke``) when the detection rate is
+below 1.
 """
 
 from __future__ import annotations
@@ -42,16 +46,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from demo_cache import cached_demo, say  # bench/ is on sys.path when a bench runs
+from demo_cache import SMOKE, add_folder_options, cached_demo, folders, say  # bench/ on sys.path
 from earnright.listening.scorecard import unit_ancestors
 from earnright.reliability.incidents import Incident, list_incidents, run_detection
 from earnright.reliability.localize import format_cause, parse_cause
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
 
-ROOT = Path(__file__).resolve().parent
-DATA = ROOT / "data" / "early_warning"
-RESULTS = ROOT / "results"
 BASELINE_DAYS = 56
 SURVEY_HORIZON_DAYS = 60
 DETECTION_TABLES = ("incidents", "alerts", "outbox", "detector_state")
@@ -203,8 +204,8 @@ def score_seed(wh: Warehouse, truth: dict[str, Any], weeks: float) -> dict[str, 
     }
 
 
-def run_seed(seed: int, stores: int, months: int) -> dict[str, Any]:
-    out, truth = cached_demo(DATA, seed, stores, months)
+def run_seed(data: Path, seed: int, stores: int, months: int) -> dict[str, Any]:
+    out, truth = cached_demo(data, seed, stores, months)
     ws = find_workspace(out)
     with ws.warehouse() as wh:
         for table in DETECTION_TABLES:  # a fresh replay every run
@@ -212,6 +213,12 @@ def run_seed(seed: int, stores: int, months: int) -> dict[str, Any]:
         started = time.monotonic()
         run = run_detection(wh, ws.config)
         seconds = time.monotonic() - started
+        first_pass = [i.record() for i in list_incidents(wh)]
+        again = run_detection(wh, ws.config)
+        changed = [i.record() for i in list_incidents(wh)] != first_pass
+        problems = [f"seed {seed}: a second pass over the same data changed the incidents"] * (
+            changed or bool(again.opened)
+        )
         first, last = wh.table("metrics").observed_at.min(), wh.table("metrics").observed_at.max()
         span = pd.Timestamp(last.execute()) - pd.Timestamp(first.execute())
         scored = score_seed(wh, truth, span.days / 7)
@@ -219,7 +226,7 @@ def run_seed(seed: int, stores: int, months: int) -> dict[str, Any]:
         f"seed {seed}: {len(run.opened) + len(run.resolved)} incidents from {run.alerts} alerts "
         f"in {seconds:.1f} s"
     )
-    return {"seed": seed, "detection_seconds": seconds, **scored}
+    return {"seed": seed, "detection_seconds": seconds, "problems": problems, **scored}
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -312,8 +319,16 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--stores", type=int, default=60)
     parser.add_argument("--months", type=int, default=12)
+    add_folder_options(parser, "early_warning")
     args = parser.parse_args()
-    seeds = [run_seed(seed, args.stores, args.months) for seed in args.seeds]
+    if args.smoke:
+        args.seeds, args.stores, args.months = SMOKE["seeds"], SMOKE["stores"], SMOKE["months"]
+    with folders(args, "early_warning") as (data, output):
+        return run(args, data, output)
+
+
+def run(args: argparse.Namespace, data: Path, output: Path) -> int:
+    seeds = [run_seed(data, seed, args.stores, args.months) for seed in args.seeds]
     report = {
         "command": "python bench/early_warning.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {platform.python_version()}",
@@ -321,11 +336,16 @@ def main() -> int:
         "summary": summarise(seeds),
         "seeds": seeds,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "early_warning.json").write_text(json.dumps(report, indent=2, default=str))
-    write_markdown(report, RESULTS / "early_warning.md")
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "early_warning.json").write_text(json.dumps(report, indent=2, default=str))
+    write_markdown(report, output / "early_warning.md")
     print(json.dumps(report["summary"], indent=2))
-    return 0 if report["summary"]["detection_rate"] == 1.0 else 1
+    problems = [p for s in seeds for p in s["problems"]]
+    if problems:
+        say("FAIL: " + "; ".join(problems))
+        return 1
+    say("check: a second detection pass over the same data changed nothing")
+    return 0 if args.smoke or report["summary"]["detection_rate"] == 1.0 else 1
 
 
 if __name__ == "__main__":

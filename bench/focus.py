@@ -1,11 +1,13 @@
 """Benchmark: do the focus lists name the planted deficits of the demo company?
 
     python bench/focus.py [--seeds 1 2 3 4 5] [--stores 60] [--months 12]
+    python bench/focus.py --smoke     # CI: one small company, seconds, in a temporary folder
 
 For every seed, generates and ingests a demo company (``earnright.pipeline.run_demo``; cached
 under bench/data/focus/), then runs ``compute_focus`` for every store at the end of every quarter
-(2025-12, 2026-03, 2026-06, 2026-09: four disjoint three-month windows) with the default settings
-and a few variants, and scores the lists against ``truth.json``:
+(2025-12, 2026-03, 2026-06, 2026-09: four disjoint three-month windows; those the demo covers,
+only the last with ``--smoke``)
+with the default settings and a few variants, and scores the lists against ``truth.json``:
 
 - **precision at 3**: of the items listed for a store (at most three), the share that are planted
   weak drivers (``weak_drivers``); per store, averaged over stores with at least one item
@@ -23,7 +25,12 @@ and a few variants, and scores the lists against ``truth.json``:
   driver.
 - **time**: ``compute_focus`` for all stores, and for one store.
 
-Writes bench/results/focus.json and focus.md; exits 1 if the default precision is below 0.8.
+The variants must agree: variants over the same window measure the same gaps (an item listed by
+two of them has the same gap, interval, means and n), a smaller margin never gives a larger
+p-value, and one store's list equals its entry of all stores' lists.
+
+Writes bench/results/focus.json and focus.md; exits 1 if the variants disagree, or (except with
+``--smoke``) if the default precision is below 0.8.
 """
 
 from __future__ import annotations
@@ -41,16 +48,13 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from demo_cache import cached_demo, say  # bench/ is on sys.path when a bench runs
+from demo_cache import SMOKE, add_folder_options, cached_demo, folders, say  # bench/ on sys.path
 from earnright.demo import answers
 from earnright.demo.comments import _NEGATIVE, _POSITIVE, THEMES
 from earnright.listening.focus import FocusList, compute_focus
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
 
-BENCH = Path(__file__).resolve().parent
-DATA = BENCH / "data" / "focus"
-RESULTS = BENCH / "results"
 PERIODS = ("2025-12", "2026-03", "2026-06", "2026-09")
 ELIGIBLE = 30  # NPS answers in the window
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -61,10 +65,29 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "margin 0.2": {"margin": 0.2},
     "no FDR": {"fdr": False},
 }
+SAME_WINDOW = ("default", "no margin", "margin 0.2", "no FDR")  # the margin: 0.1 (default), 0, 0.2
+MEASURED = ("gap", "gap_low", "gap_high", "store_mean", "peer_mean", "n", "peer_n")
 
 
-def demo(seed: int, stores: int, months: int) -> tuple[Path, dict[str, Any]]:
-    return cached_demo(DATA, seed, stores, months)
+def disagreements(lists: dict[str, list[FocusList]], where: str) -> list[str]:
+    """Where variants over the same window measured different gaps, or a smaller margin gave a
+    larger p-value."""
+    problems = []
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    for name in SAME_WINDOW:
+        for f in lists[name]:
+            for item in f.items:
+                items.setdefault((f.unit_id, item.driver), {})[name] = item
+    for (unit, driver), seen in items.items():
+        first = next(iter(seen.values()))
+        for name, item in seen.items():
+            for field in MEASURED:
+                if not np.isclose(getattr(item, field), getattr(first, field), rtol=1e-9):
+                    problems.append(f"{where} {unit} {driver}: {field} differs in {name!r}")
+        p = [seen[v].p_value for v in ("no margin", "default", "margin 0.2") if v in seen]
+        if p != sorted(p):
+            problems.append(f"{where} {unit} {driver}: a smaller margin gave a larger p-value")
+    return problems
 
 
 def score_lists(lists: list[FocusList], truth: dict[str, Any], top: int = 3) -> dict[str, Any]:
@@ -175,26 +198,38 @@ def comment_themes(lists: list[FocusList], questions: list[str]) -> tuple[int, i
     return shown, right
 
 
-def run_seed(seed: int, stores: int, months: int) -> dict[str, Any]:
-    root, truth = demo(seed, stores, months)
+def periods_of(truth: dict[str, Any]) -> list[str]:
+    """The quarter ends of PERIODS whose whole three-month window the demo covers."""
+    months = truth["periods"]
+    return [p for p in PERIODS if p in months and months.index(p) >= 2]
+
+
+def run_seed(data: Path, seed: int, stores: int, months: int, smoke: bool) -> dict[str, Any]:
+    root, truth = cached_demo(data, seed, stores, months)
     ws = find_workspace(root)
     out: dict[str, Any] = {"scores": {v: [] for v in VARIANTS}, "gains": [], "timings": []}
-    out["comments"] = [0, 0]
+    periods = periods_of(truth)[-1:] if smoke else periods_of(truth)
+    out |= {"comments": [0, 0], "problems": [], "periods": periods}
     with ws.warehouse(read_only=True) as wh:
-        for period in PERIODS:
+        for period in periods:
+            lists = {}
             for name, options in VARIANTS.items():
                 started = time.perf_counter()
-                lists = compute_focus(wh, ws.config, period=period, **options)
+                lists[name] = compute_focus(wh, ws.config, period=period, **options)
                 elapsed = time.perf_counter() - started
-                out["scores"][name].append(score_lists(lists, truth))
+                out["scores"][name].append(score_lists(lists[name], truth))
                 if name == "default":
                     out["timings"].append(elapsed)
-                    out["gains"].append(true_gains(lists, truth, wh))
-                    shown, right = comment_themes(lists, truth["questions"])
+                    out["gains"].append(true_gains(lists[name], truth, wh))
+                    shown, right = comment_themes(lists[name], truth["questions"])
                     out["comments"] = [out["comments"][0] + shown, out["comments"][1] + right]
+            out["problems"] += disagreements(lists, f"seed {seed} {period}")
+        alone = lists["default"][0]
         started = time.perf_counter()
-        compute_focus(wh, ws.config, unit=truth["store_month"][0]["unit_id"])
+        (unit,) = compute_focus(wh, ws.config, unit=alone.unit_id, period=periods[-1])
         out["unit_seconds"] = time.perf_counter() - started
+        if unit.model_dump_json() != alone.model_dump_json():
+            out["problems"].append(f"seed {seed}: {unit.unit_id} alone differs from its entry")
     return out
 
 
@@ -218,8 +253,8 @@ def markdown(report: dict[str, Any]) -> str:
         "# Focus lists against the demo's planted weak drivers",
         "",
         f"{len(p['seeds'])} demo companies (seeds {', '.join(map(str, p['seeds']))}; "
-        f"{p['stores']} stores, {p['months']} months), focus at {', '.join(PERIODS)}; stores with "
-        f"at least {ELIGIBLE} NPS answers in the window. Run `{p['command']}`.",
+        f"{p['stores']} stores, {p['months']} months), focus at {', '.join(p['periods'])}; "
+        f"stores with at least {ELIGIBLE} NPS answers in the window. Run `{p['command']}`.",
         "",
         "| variant | precision at 3 | precision (items) | recall | recall at 3 | eligible "
         "| nothing credible | of which no weak driver | stores without weak driver "
@@ -260,11 +295,19 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--stores", type=int, default=60)
     parser.add_argument("--months", type=int, default=12)
+    add_folder_options(parser, "focus")
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.stores, args.months = SMOKE["seeds"], SMOKE["stores"], SMOKE["months"]
+    with folders(args, "focus") as (data, output):
+        return run(args, data, output)
+
+
+def run(args: argparse.Namespace, data: Path, output: Path) -> int:
     runs = {}
     for seed in args.seeds:
         started = time.monotonic()
-        runs[seed] = run_seed(seed, args.stores, args.months)
+        runs[seed] = run_seed(data, seed, args.stores, args.months, args.smoke)
         say(f"seed {seed}: scored in {time.monotonic() - started:.1f} s")
     variants = {v: summarise([s for r in runs.values() for s in r["scores"][v]]) for v in VARIANTS}
     shown = sum(r["comments"][0] for r in runs.values())
@@ -273,7 +316,8 @@ def main() -> int:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.python_version()} {platform.system()}",
         "parameters": {"seeds": args.seeds, "stores": args.stores, "months": args.months,
-                       "periods": list(PERIODS), "eligible": ELIGIBLE, "command": command},
+                       "periods": next(iter(runs.values()))["periods"], "eligible": ELIGIBLE,
+                       "command": command},
         "variants": variants,
         "variant_options": VARIANTS,
         "precision_by_seed": {
@@ -285,11 +329,16 @@ def main() -> int:
         "seconds_all": float(np.median([t for r in runs.values() for t in r["timings"]])),
         "seconds_unit": float(np.median([r["unit_seconds"] for r in runs.values()])),
     }  # fmt: skip
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "focus.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "focus.md").write_text(markdown(report))
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "focus.json").write_text(json.dumps(report, indent=2) + "\n")
+    (output / "focus.md").write_text(markdown(report))
     print(markdown(report))
-    return 0 if variants["default"]["precision"] >= 0.8 else 1
+    problems = [p for r in runs.values() for p in r["problems"]]
+    if problems:
+        say("FAIL: the variants disagree:\n  " + "\n  ".join(problems[:20]))
+        return 1
+    say("check: the variants over one window measure the same gaps; one store = its entry")
+    return 0 if args.smoke or variants["default"]["precision"] >= 0.8 else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark: root-cause localisation on the Squeeze B0 cases and on synthetic cases like them.
 
     python bench/localize.py [--data DIR] [--cases 20] [--null-cases 50] [--seed 7]
+    python bench/localize.py --smoke     # CI: seconds, results in a temporary folder
 
 1. **B0** (``<repo>/../shared/data/squeeze_B0`` or ``--data``): the 18 published cases, 2 per
    setting ``B_cuboid_layer_L_n_ele_E``. Per setting: TP, FP, FN of exact matches of causes over
@@ -14,9 +15,12 @@
 3. **Noise only**: ``--null-cases`` cases with no cause at 1% and at 10% noise; the share of them
    where anything is reported is the false-alarm rate (nominal: at most ``ALPHA`` = 0.001).
 
-One global parameter set (the defaults of ``localize``); the truth is read only to score.
-Writes bench/results/localize.json and localize.md; exits 1 if a B0 setting has F1 < 0.95 or a
-case takes 1 s or more.
+One global parameter set (the defaults of ``localize``); the truth is read only to score. The two
+ways in must agree: a case localised in memory and the same case read from its file (what
+``earnright localize`` does) give the same causes. ``--smoke``: one synthetic case per setting
+and variant, two noise-only cases, the first B0 setting. Writes bench/results/localize.json and
+localize.md; exits 1 if the two ways disagree, or (except with ``--smoke``) if a B0 setting has
+F1 < 0.95 or a case takes 1 s or more.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import itertools
 import json
 import platform
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,19 +152,29 @@ def timed(frame: pd.DataFrame) -> tuple[set[str], float]:
 
 
 # -- the runs ------------------------------------------------------------------------------
-def run_b0(root: Path) -> dict[str, Any]:
+def from_file(path: Path) -> tuple[set[str], float]:
+    """Causes the way ``earnright localize`` finds them: DuckDB reads, the engine sums."""
+    started = time.perf_counter()
+    causes = {c.cause for c in localize(read_table(path), DIMS)}
+    return causes, time.perf_counter() - started
+
+
+def check_file_path(problems: list[str], path: Path, found: set[str], read: set[str]) -> None:
+    if read != found:
+        problems.append(f"{path.name}: from the file {sorted(read)}, in memory {sorted(found)}")
+
+
+def run_b0(root: Path, problems: list[str], limit: int | None = None) -> dict[str, Any]:
     settings: dict[str, list[int]] = {}
     cases: list[dict[str, Any]] = []
-    for setting in sorted(root.glob("B_cuboid_layer_*")):
+    for setting in sorted(root.glob("B_cuboid_layer_*"))[:limit]:
         info = pd.read_csv(setting / "injection_info.csv")
         for stamp, truth_text in zip(info["timestamp"], info["set"], strict=True):
             path = setting / f"{stamp}.csv"
             truth = set(str(truth_text).split(";"))
             found, seconds = timed(pd.read_csv(path))
-            started = time.perf_counter()
-            from_file = {c.cause for c in localize(read_table(path), DIMS)}
-            file_seconds = time.perf_counter() - started
-            assert from_file == found, (path, from_file, found)
+            read, file_seconds = from_file(path)
+            check_file_path(problems, path, found, read)
             tally(settings.setdefault(setting.name, [0, 0, 0]), found, truth)
             cases.append(
                 {
@@ -187,7 +202,8 @@ def _times(values: list[float]) -> dict[str, float]:
     return {"median": float(np.median(values)), "max": float(np.max(values))}
 
 
-def run_synthetic(cases: int, seed: int) -> dict[str, Any]:
+def run_synthetic(cases: int, seed: int, problems: list[str]) -> dict[str, Any]:
+    """Every variant's cases; the first case of each variant also from a CSV file."""
     out: dict[str, Any] = {}
     for k, (name, params) in enumerate(VARIANTS.items()):
         rng = np.random.default_rng([seed, k])
@@ -198,6 +214,8 @@ def run_synthetic(cases: int, seed: int) -> dict[str, Any]:
             for _ in range(cases):
                 frame, truth = make_case(rng, layer, ele, **params)
                 found, took = timed(frame)
+                if not seconds:
+                    check_synthetic_file(problems, frame, found, name)
                 tally(counts, found, truth)
                 seconds.append(took)
         total = [sum(c[i] for c in settings.values()) for i in range(3)]
@@ -210,6 +228,15 @@ def run_synthetic(cases: int, seed: int) -> dict[str, Any]:
         }
         say(f"{name}: F1 {out[name]['overall']['f1']:.3f} over {cases * len(SETTINGS)} cases")
     return out
+
+
+def check_synthetic_file(
+    problems: list[str], frame: pd.DataFrame, found: set[str], name: str
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-localize-") as tmp:
+        path = Path(tmp) / f"{name.split(' ')[0]}.csv"
+        frame.to_csv(path, index=False, float_format="%.17g")  # exact round trip
+        check_file_path(problems, path, found, from_file(path)[0])
 
 
 def run_null(cases: int, seed: int) -> dict[str, Any]:
@@ -308,8 +335,26 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=20, help="synthetic cases per setting")
     parser.add_argument("--null-cases", type=int, default=50, help="noise-only cases per level")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI size (1 synthetic case per setting and variant, 2 noise-only cases, the first "
+        "B0 setting): checks that the run completes and both ways in agree; targets reported, "
+        "not enforced; results in a temporary folder",
+    )
+    parser.add_argument("--output", type=Path, default=None, help="default bench/results")
     args = parser.parse_args()
+    if args.smoke:
+        args.cases, args.null_cases = 1, 2
+    if args.output or not args.smoke:
+        return run(args, args.output or RESULTS)
+    with tempfile.TemporaryDirectory(prefix="bench-localize-") as tmp:
+        return run(args, Path(tmp))
+
+
+def run(args: argparse.Namespace, output: Path) -> int:
     started = time.monotonic()
+    problems: list[str] = []
     result: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python " + " ".join(["bench/localize.py", *sys.argv[1:]]),
@@ -319,16 +364,22 @@ def main() -> int:
         "cases_per_setting": args.cases,
     }
     if args.data.is_dir():
-        result["b0"] = run_b0(args.data)
+        result["b0"] = run_b0(args.data, problems, 1 if args.smoke else None)
     else:
         say(f"{args.data} is absent: the B0 part is skipped")
-    result["synthetic"] = run_synthetic(args.cases, args.seed)
+    result["synthetic"] = run_synthetic(args.cases, args.seed, problems)
     result["null"] = run_null(args.null_cases, args.seed)
     result["elapsed"] = time.monotonic() - started
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "localize.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "localize.md").write_text(markdown(result))
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "localize.json").write_text(json.dumps(result, indent=2) + "\n")
+    (output / "localize.md").write_text(markdown(result))
     say(markdown(result))
+    if problems:
+        say("FAIL: in memory and from the file disagree:\n  " + "\n  ".join(problems))
+        return 1
+    say("check: in memory and from the file give the same causes")
+    if args.smoke:
+        return 0
     b0 = result.get("b0")
     if b0 and (min(s["f1"] for s in b0["settings"].values()) < 0.95 or b0["seconds"]["max"] >= 1.0):
         say("target missed: F1 >= 0.95 in every B0 setting and under 1 s per case")

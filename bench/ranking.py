@@ -1,6 +1,7 @@
 """Benchmark: a fair horse race between stores, against the demo company's planted truth.
 
     python bench/ranking.py [--seeds 5] [--stores 60] [--months 12] [--history 3 0 6]
+    python bench/ranking.py --smoke     # CI: one small company, seconds, in a temporary folder
 
 For every seed, generates and ingests a demo company (``earnright.pipeline.run_demo``; cached
 under bench/data/ranking/), then ranks the stores on NPS in every month and every quarter with
@@ -16,8 +17,10 @@ with the latent ``store_quality``; the share of stores put in the wrong decile. 
 coverage of the 95% estimate interval and of the 90% rank interval, and how often a tier is
 right (a ``top`` store truly in the top third, a ``bottom`` store truly in the bottom third).
 Averages over seeds and periods; the latest month and the latest quarter are also reported alone.
-Writes bench/results/ranking.json and ranking.md; exits 1 if earnright does not beat both
-baselines on every grain and measure.
+Every ranking's ``raw`` and ``n`` must equal the scorecard's NPS and n of the same store and
+period (the variants rank the same numbers), and every variant must rank the same stores.
+Writes bench/results/ranking.json and ranking.md; exits 1 if they disagree, or (except with
+``--smoke``) if earnright does not beat both baselines on every grain and measure.
 """
 
 from __future__ import annotations
@@ -35,20 +38,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from demo_cache import cached_demo, say  # bench/ is on sys.path when a bench runs
+from demo_cache import SMOKE, add_folder_options, cached_demo, folders, say  # bench/ on sys.path
 from earnright.listening.ranking import HISTORY, rank_units
+from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
 from earnright.workspace import find_workspace
 
-BENCH = Path(__file__).resolve().parent
-DATA = BENCH / "data" / "ranking"
-RESULTS = BENCH / "results"
 BASELINES = ("raw", "asknicely")
 MEASURES = ("spearman_truth", "spearman_quality", "wrong_decile")
-
-
-def demo(seed: int, stores: int, months: int) -> tuple[Path, dict[str, Any]]:
-    return cached_demo(DATA, seed, stores, months)
 
 
 def true_scores(truth: dict[str, Any]) -> pd.DataFrame:
@@ -98,10 +95,34 @@ def calibration(frame: pd.DataFrame, truth: np.ndarray) -> dict[str, float]:
     }
 
 
+def disagreements(
+    frame: pd.DataFrame, card: pd.DataFrame, keys: list[Any], where: str
+) -> list[str]:
+    """Where a ranking's raw NPS and n differ from the scorecard's for the same store-period."""
+    mine = card.reindex(keys)
+    n = mine["n"].fillna(0).to_numpy()
+    problems = []
+    if not np.array_equal(frame["n"].to_numpy(), n):
+        problems.append(f"{where}: n differs from the scorecard's")
+    answered = n > 0
+    raw, nps = frame["raw"].to_numpy(float)[answered], mine["nps"].to_numpy(float)[answered]
+    if not np.allclose(raw, nps, rtol=0, atol=1e-9):
+        problems.append(
+            f"{where}: raw differs from the scorecard's NPS by {np.abs(raw - nps).max():.3g}"
+        )
+    return problems
+
+
 def race(
-    ws: Path, truth: dict[str, Any], histories: list[int], seed: int, peer: str | None
+    ws: Path,
+    truth: dict[str, Any],
+    histories: list[int],
+    seed: int,
+    peer: str | None,
+    problems: list[str],
 ) -> list[dict[str, Any]]:
-    """Every method's measures for every month and quarter of one demo company."""
+    """Every method's measures for every month and quarter of one demo company; disagreements
+    with the scorecard are appended to ``problems``."""
     scores = true_scores(truth).set_index(["unit_id", "period"])["nps"]
     quality = pd.Series(truth["store_quality"])
     quarters = sorted({f"{p[:4]}-Q{(int(p[5:]) - 1) // 3 + 1}" for p in truth["periods"]})
@@ -109,6 +130,8 @@ def race(
     workspace = find_workspace(ws)
     with workspace.warehouse(read_only=True) as wh:
         for grain, periods in ((Grain.month, truth["periods"]), (Grain.quarter, quarters)):
+            card = compute_scorecard(wh, workspace.config, level="store", grain=grain)
+            card = card.set_index(["unit_id", "period"])
             for period in periods:
                 for h in histories:
                     started = time.perf_counter()
@@ -125,6 +148,12 @@ def race(
                     seconds = time.perf_counter() - started
                     frame = ranking.units
                     keys = list(zip(frame["unit_id"], [period] * len(frame), strict=True))
+                    where = f"seed {seed} {period} history {h}"
+                    problems += disagreements(frame, card, keys, where)
+                    if h == histories[0]:
+                        ranked = sorted(frame["unit_id"])
+                    elif sorted(frame["unit_id"]) != ranked:
+                        problems.append(f"{where}: other stores than history {histories[0]}")
                     true = scores.loc[keys].to_numpy()
                     q = quality[frame["unit_id"]].to_numpy()
                     key = {"seed": seed, "grain": str(grain), "period": period}
@@ -243,15 +272,25 @@ def main() -> int:
         help="earnright variants; the first is the one that must beat the baselines",
     )
     parser.add_argument("--peer", default=None, help="peer level (default: the parent level)")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    add_folder_options(parser, "ranking")
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.first_seed = len(SMOKE["seeds"]), SMOKE["seeds"][0]
+        args.stores, args.months = SMOKE["stores"], SMOKE["months"]
+        args.history = args.history[:2]  # the default and no history
+    with folders(args, "ranking") as (data, output):
+        return run(args, data, output)
+
+
+def run(args: argparse.Namespace, data: Path, output: Path) -> int:
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
+    problems: list[str] = []
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     for seed in seeds:
-        ws, truth = demo(seed, args.stores, args.months)
+        ws, truth = cached_demo(data, seed, args.stores, args.months)
         t0 = time.monotonic()
-        rows += race(ws, truth, args.history, seed, args.peer)
+        rows += race(ws, truth, args.history, seed, args.peer, problems)
         say(f"seed {seed}: ranked every month and quarter in {time.monotonic() - t0:.1f} s")
     frame = pd.DataFrame(rows)
     periods = truth["periods"]
@@ -280,12 +319,20 @@ def main() -> int:
         "omega_mean": float(frame["omega"].mean()),
         "rows": rows,
     }
-    args.output.mkdir(parents=True, exist_ok=True)
-    (args.output / "ranking.json").write_text(json.dumps(result, indent=2) + "\n")
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "ranking.json").write_text(json.dumps(result, indent=2) + "\n")
     text = markdown(result)
-    (args.output / "ranking.md").write_text(text)
+    (output / "ranking.md").write_text(text)
     print(text)
-    return 0 if result["beats_both"] else 1
+    return verdict(problems, result["beats_both"] or args.smoke)
+
+
+def verdict(problems: list[str], targets_met: bool) -> int:
+    if problems:
+        say("FAIL: the rankings disagree with the scorecard:\n  " + "\n  ".join(problems[:20]))
+        return 1
+    say("check: every ranking's raw NPS and n equal the scorecard's")
+    return 0 if targets_met else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark: feedback ingest throughput and the store × month scorecard, four ways.
 
     python bench/scorecard.py [--rows 10000000] [--stores 5000] [--repeats 5]
+    python bench/scorecard.py --smoke     # CI: seconds, in a temporary folder
 
 1. Builds (once, cached under bench/data/) a synthetic company: a 4-level unit hierarchy,
    ``--rows`` feedback responses over 12 months (Parquet, and CSV for ``--csv-rows`` of them) and
@@ -27,6 +28,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -49,6 +51,7 @@ COUNTS = ["feedback", "responses", "invitations", "n", "promoters", "detractors"
 COUNTS += [f"{q}_n" for q in DRIVERS]
 VARIANTS = ["earnright", "sql", "pandas", "polars"]
 TARGETS = {"earnright/sql": "<= 1.3", "pandas/earnright": "> 1", "polars/earnright": "> 1"}
+SMOKE = {"rows": 20_000, "stores": 60, "repeats": 1}  # --smoke: seconds, for CI
 Arrays = Mapping[str, Any]
 
 
@@ -600,7 +603,7 @@ def finish(c: Arrays) -> pd.DataFrame:
 
 
 def _driver(c: Arrays, q: str) -> dict[str, Any]:
-    from earnright.listening.intervals import mean_interval
+    from earnright.listening.intervals import mean_interval, mean_sd
 
     total = np.nan_to_num(np.asarray(c[f"{q}_sum"], dtype=np.float64))
     total_sq = np.nan_to_num(np.asarray(c[f"{q}_sumsq"], dtype=np.float64))
@@ -608,6 +611,7 @@ def _driver(c: Arrays, q: str) -> dict[str, Any]:
     return {
         f"{q}_n": c[f"{q}_n"],
         f"{q}_mean": mean,
+        f"{q}_sd": mean_sd(total, total_sq, c[f"{q}_n"]),
         f"{q}_low": np.clip(low, *DRIVER_SCALE),
         f"{q}_high": np.clip(high, *DRIVER_SCALE),
     }
@@ -633,6 +637,10 @@ def _differences(
 ) -> list[str]:
     if len(ref) != len(other):
         return [f"{len(other)} rows, earnright has {len(ref)}"]
+    missing = [c for c in ref.columns if c not in other.columns]
+    extra = [c for c in other.columns if c not in ref.columns]
+    if missing or extra:  # the scorecard's columns changed: the variants must follow
+        return [f"columns missing: {missing}, columns earnright does not have: {extra}"]
     if not (ref[keys].astype(str).to_numpy() == other[keys].astype(str).to_numpy()).all():
         return ["different unit-periods"]
     problems = []
@@ -781,8 +789,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="reuse the scorecard workspace of an earlier run (no ingest timings)",
     )
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"CI size ({SMOKE['rows']:,} rows, {SMOKE['stores']} stores, 1 repeat) in a "
+        "temporary folder: checks that the run completes and the four variants agree; writes "
+        "nothing under bench/",
+    )
     ap.add_argument("--job", help=argparse.SUPPRESS)
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.smoke:
+        args.rows, args.stores, args.repeats = SMOKE["rows"], SMOKE["stores"], SMOKE["repeats"]
+    return args
 
 
 def run_ingest(ds: Dataset, ws: Path, skip: bool) -> dict[str, Any]:
@@ -835,6 +853,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.job:
         job_main(Job(**json.loads(args.job)))
         return
+    if not args.smoke:
+        run(args)
+        return
+    global DATA, RESULTS  # a smoke run writes only into a temporary folder, removed after
+    with tempfile.TemporaryDirectory(prefix="bench-scorecard-") as tmp:
+        DATA, RESULTS = Path(tmp) / "data", Path(tmp) / "results"
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     started = time.monotonic()
     ds = Dataset(args.rows, args.stores, args.seed, min(args.csv_rows or args.rows, args.rows))
     say(f"[1/4] data: {ds.dir}")
@@ -863,6 +891,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def fail_if_different(check: dict[str, Any]) -> None:
     if check["ok"]:
+        say(f"check: all four variants agree within 1e-9 on {check['rows']:,} unit-months")
         return
     failed = {k: v for k, v in check.items() if k in VARIANTS and v != "same"}
     raise SystemExit(

@@ -1,9 +1,16 @@
-"""Shared fixtures: small workspaces with known content."""
+"""Shared fixtures: small workspaces with known content; the policy for ``../shared/data``.
+
+Tests marked ``realdata`` read ``../shared/data`` and skip, saying so, where it is absent. Where
+the data must be there (CI: the Makefile's ``unit`` target sets ``EARNRIGHT_REQUIRE_DATA=1``), such
+a skip is a failure instead, so a moved or missing data set cannot pass unnoticed.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +19,21 @@ from earnright.warehouse import Warehouse
 from earnright.workspace import Workspace, init_workspace
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+REQUIRE_DATA = "EARNRIGHT_REQUIRE_DATA"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    """With EARNRIGHT_REQUIRE_DATA=1, a ``realdata`` test that skips fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    required = os.environ.get(REQUIRE_DATA, "") not in ("", "0")
+    skipped = call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception)
+    if required and skipped and report.skipped and item.get_closest_marker("realdata"):
+        reason = call.excinfo.value.msg if call.excinfo is not None else ""
+        report.outcome = "failed"
+        report.longrepr = f"{REQUIRE_DATA}=1 and this test needs ../shared/data: {reason}"
+
 
 UNITS_CSV = """unit_id,name,level,parent_id
 C,Acme,company,

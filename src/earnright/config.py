@@ -12,6 +12,7 @@ base model) and within its range, and every duration between one second and ten 
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from datetime import timedelta
@@ -546,7 +547,8 @@ def validate_config(data: dict[str, object], source: str = CONFIG_FILE) -> Confi
 
 
 def _toml_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: JSON's escapes are TOML's (control characters too), plus DEL."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _toml_list(values: list[str]) -> str:

@@ -206,7 +206,7 @@ def test_size_and_interval_coverage(metric: str, planted: float, sizes: tuple[in
 def test_synthetic_planted_changes_fdr_and_power() -> None:
     """500 units, 10% with a real 15-point NPS change; 20 replicates."""
     rng = np.random.default_rng(2026)
-    fdp, power = [], []
+    fdp, power, flags = [], [], []
     for _ in range(20):
         units = 500
         real = rng.random(units) < 0.10
@@ -220,8 +220,11 @@ def test_synthetic_planted_changes_fdr_and_power() -> None:
         right = real & (np.sign(change) == sign)
         fdp.append((flagged & ~right).sum() / max(flagged.sum(), 1))
         power.append((flagged & right).sum() / real.sum())
-    # BH guarantees E[FDP] ≤ π0·q = 0.045; measured 0.042. Power measured 0.47.
-    assert np.mean(fdp) <= 0.10
+        flags.append(flagged.sum())
+    # BH guarantees E[FDP] ≤ π0·q = 0.045; measured 0.042. Power measured 0.47. The bound: 0.045
+    # plus 3 binomial standard errors of the mean FDP (each replicate's over its flagged units).
+    se = np.sqrt(0.045 * 0.955 / np.mean(flags) / len(fdp))
+    assert np.mean(fdp) <= 0.045 + 3 * se
     assert np.mean(power) == pytest.approx(0.47, abs=0.08)
 
 

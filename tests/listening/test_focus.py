@@ -414,3 +414,94 @@ def test_peers_of_a_window_without_answers_is_empty_not_a_crash() -> None:
     empty = pd.Series([], dtype="int64", index=pd.Index([], dtype="string", name="unit_id"))
     peers = focus._peers(units, levels, "store", empty, 5)
     assert peers.empty and list(peers.columns) == ["unit_id", "peer_id", "peer_level"]
+
+
+# -- calibration: a null company (no store differs from its peers) ------------------------------
+NULL_DISTRICTS, NULL_PER_DISTRICT, NULL_N = 80, 20, 60  # 1,600 stores, 60 answers each
+NULL_SD = {"calm": 0.6, "spread": 1.4}  # answer spread around 3 (same mean: no true gap)
+ALPHA = 0.025  # one-sided level of the gap test (the 95% interval's upper side)
+
+
+def _null_units() -> str:
+    lines = ["unit_id,name,level,parent_id", "C,Acme,company,", "R1,North,region,C"]
+    for d in range(NULL_DISTRICTS):
+        lines.append(f"D{d:03d},District {d},district,R1")
+        for s in range(NULL_PER_DISTRICT):
+            lines.append(f"S{d:03d}{s:02d},Store {d}-{s},store,D{d:03d}")
+    return "\n".join(lines) + "\n"
+
+
+def _null_class(unit: str) -> str:
+    """Half of each district's stores answer tightly, half widely: variances differ, means don't."""
+    return "calm" if int(unit[-2:]) % 2 == 0 else "spread"
+
+
+def _null_feedback(rng: np.random.Generator) -> pd.DataFrame:
+    """Every driver answer: round(3 + N(0, sd)) clipped to 1..5, symmetric, so its mean is 3 at
+    every store: no true gap anywhere."""
+    stores = [f"S{d:03d}{s:02d}" for d in range(NULL_DISTRICTS) for s in range(NULL_PER_DISTRICT)]
+    unit = np.repeat(stores, NULL_N)
+    sd = np.array([NULL_SD[_null_class(u)] for u in unit])
+    frame = {
+        "response_id": [f"r{i:07d}" for i in range(len(unit))],
+        "unit_id": unit,
+        "responded_at": pd.Timestamp("2026-07-01")
+        + pd.to_timedelta(rng.integers(0, 92 * 86400, len(unit)), "s"),
+        "channel": "survey",
+        "moment": "checkout",
+        "ltr": rng.integers(0, 11, len(unit)).astype(float),
+    }
+    for q in LABELS:
+        frame[q] = np.clip(np.rint(3 + rng.normal(0, 1, len(unit)) * sd), 1, 5)
+    return pd.DataFrame(frame)
+
+
+@pytest.fixture(scope="module")
+def null(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehouse, Config]]:
+    root = tmp_path_factory.mktemp("null")
+    ws = init_workspace(root / "ws", _config())
+    (root / "units.csv").write_text(_null_units())
+    _null_feedback(np.random.default_rng(1)).to_parquet(root / "fb.parquet")
+    with ws.warehouse() as wh:
+        ingest_file(wh, ws.config, "units", root / "units.csv")
+        ingest_file(wh, ws.config, "feedback", root / "fb.parquet")
+        yield wh, ws.config
+
+
+def _bounds(tests: int, rate: float = ALPHA) -> tuple[float, float]:
+    """Nominal ± 3 binomial standard errors."""
+    se = np.sqrt(rate * (1 - rate) / tests)
+    return rate - 3 * se, rate + 3 * se
+
+
+@pytest.mark.slow
+def test_null_company_at_the_defaults_lists_at_most_alpha_of_stores(
+    null: tuple[Warehouse, Config],
+) -> None:
+    """No true gap: a store listed is a false discovery. At the defaults (margin 0.1, BH across a
+    store's drivers) the share of stores told to fix something is at most 2.5% + 3 SE."""
+    wh, config = null
+    lists = compute_focus(wh, config, period="2026-09", comments=0)
+    assert len(lists) == NULL_DISTRICTS * NULL_PER_DISTRICT
+    assert all(f.n == NULL_N and f.peer_id and f.peer_id.startswith("D") for f in lists)
+    listed = np.mean([bool(f.items) for f in lists])
+    assert listed <= _bounds(len(lists))[1]
+
+
+@pytest.mark.slow
+def test_null_gap_tests_hold_their_size_whatever_the_stores_spread(
+    null: tuple[Warehouse, Config],
+) -> None:
+    """At the boundary of the null (margin 0, no true gap) each one-sided gap test rejects 2.5%
+    of the time, among stores answering tightly and among stores answering widely alike: the
+    variance moderation (SMOOTHING pseudo-answers of the peers' variance) must not borrow so much
+    that a wide store's variance is understated (too many rejections) or a tight store's
+    overstated (too few)."""
+    wh, config = null
+    lists = compute_focus(wh, config, period="2026-09", margin=0.0, fdr=False, comments=0)
+    for spread in NULL_SD:
+        mine = [f for f in lists if _null_class(f.unit_id) == spread]
+        tests = len(mine) * len(LABELS)
+        rejected = sum(len(f.items) for f in mine)
+        low, high = _bounds(tests)
+        assert low <= rejected / tests <= high, (spread, rejected / tests, (low, high))

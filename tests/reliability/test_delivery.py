@@ -555,6 +555,85 @@ def test_https_checks_the_certificate_of_the_hostname_at_the_pinned_address(
     assert len(server.requests) == 1
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://hooks.example.com/x",
+        "gopher://hooks.example.com:70/_x",
+        "javascript:alert(1)",
+        "hooks.example.com/x",
+        "http:///x",
+    ],
+)
+def test_non_http_webhook_urls_are_refused_before_any_lookup(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_lookup(*args: Any, **kwargs: Any) -> list[Any]:
+        raise AssertionError("a refused URL must not be resolved")
+
+    monkeypatch.setattr(targets.socket, "getaddrinfo", no_lookup)
+    with pytest.raises(TargetRefused, match="is not an http"):
+        resolve_webhook(url, allow_private=True)
+    with pytest.raises(TargetRefused, match="is not an http"):
+        post_webhook(url, {}, timeout=2, allow_private=True)
+    with pytest.raises(ValueError, match="webhooks must be http"):
+        _config([url])  # and the config refuses it up front
+
+
+def test_dns_failure_is_retried_not_refused(
+    make_ws: Callable[..., Workspace], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name that does not resolve (today) is worth retrying: DNS trouble passes."""
+    lookups: list[str] = []
+
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        lookups.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(targets.socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(DeliveryFailed, match=r"cannot resolve hooks\.example\.com"):
+        resolve_webhook("https://hooks.example.com/x", allow_private=False)
+    ws = make_ws(["https://hooks.example.com/x"], allow_private=False)
+    with ws.warehouse() as wh:
+        _enqueue(wh, ws.config)
+        report = deliver_pending(wh, ws.config, now=NOW)
+        (row,) = _outbox(wh)
+    assert (report.retrying, report.refused, report.delivered) == (1, 0, 0)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert "cannot resolve hooks.example.com" in row["last_error"]
+    assert row["next_attempt_at"] > NOW
+    assert lookups == ["hooks.example.com", "hooks.example.com"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "pharmacy-lead@example.com\r\nBcc: attacker@example.net",
+        "pharmacy-lead@example.com\nBcc: attacker@example.net",
+        "pharmacy-lead@example.com\rBcc: attacker@example.net",
+        "pharmacy-lead@example.com, attacker@example.net",
+    ],
+)
+def test_an_email_address_with_a_header_in_it_is_refused_and_nothing_is_sent(
+    address: str, make_ws: Callable[..., Workspace], smtp_server: _SMTPServer
+) -> None:
+    ws = make_ws(
+        email=[address],
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.server_address[1],
+        email_from="alerts@example.com",
+    )
+    with ws.warehouse() as wh:
+        _enqueue(wh, ws.config)
+        report = deliver_pending(wh, ws.config, now=NOW)
+        later = deliver_pending(wh, ws.config, now=NOW + timedelta(days=30))
+        (row,) = _outbox(wh)
+    assert (report.refused, report.delivered, later.refused + later.retrying) == (1, 0, 0)
+    assert row["status"] == "refused" and "is not one email address" in row["last_error"]
+    assert smtp_server.messages == []  # no Bcc smuggled in: no message at all
+
+
 # -- email through a real SMTP server ---------------------------------------------------------
 
 

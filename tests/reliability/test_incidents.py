@@ -122,14 +122,48 @@ def assert_planted_found(ws: Workspace, truth: dict[str, Any]) -> None:
         assert set(incident.segment.split("; ")) == expected_segment(planted), planted["id"]
         assert incident.detected_at <= end  # found while it was still going on
         assert abs((incident.started_at - start).days) <= 1
-        # the detected window can outlast the planted one by the alerts' windows (seed 7: the
-        # evening prescription incident counts 59 customers for the truth's 41); others within 5%
+        # a sanity bound for every seed; seed 7 is held to 5% below (where the detected window
+        # does not outlast the planted one)
         assert incident.customers_affected == pytest.approx(planted["customers_exposed"], rel=0.5)
         if incident.churn_basis == "observed":
             assert incident.extra_churn_low <= planted["churn_effect"] <= incident.extra_churn_high
         if incident.churn_basis != "none":  # none: no follow-up and no history to pool yet
             assert incident.revenue_at_risk_low <= incident.revenue_at_risk
             assert incident.revenue_at_risk <= incident.revenue_at_risk_high
+
+
+# Seed 7's planted incidents against the detected ones. An incident's exposure runs from its onset
+# to its last alert, and a slow-burn alert (a multi-day window) can still fire a day or two after
+# the failure ended; then more customers are counted than were exposed. Known, not fixed yet:
+OUTLASTING = {
+    "INC03": "out of stock Jun 3-12, last alert Jun 14: 545 customers for 487 (+12%)",
+    "INC04": "evening prescriptions Aug 6-13, last alert Aug 16: 59 customers for 41 (+44%)",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "planted_id",
+    [
+        pytest.param(
+            k, marks=pytest.mark.xfail(k in OUTLASTING, reason=OUTLASTING.get(k, ""), strict=True)
+        )
+        for k in ("INC01", "INC02", "INC03", "INC04")
+    ],
+)
+def test_customers_affected_are_the_planted_exposure_within_5_percent(
+    detected: tuple[Workspace, dict[str, Any]], planted_id: str
+) -> None:
+    ws, truth = detected
+    (planted,) = [p for p in truth["incidents"] if p["id"] == planted_id]
+    start = pd.Timestamp(planted["start"])
+    with ws.warehouse(read_only=True) as wh:
+        (found,) = [
+            i
+            for i in list_incidents(wh)
+            if i.metric == planted["metric"] and abs((i.started_at - start).days) <= 1
+        ]
+    assert found.customers_affected == pytest.approx(planted["customers_exposed"], rel=0.05)
 
 
 @pytest.mark.slow
@@ -342,3 +376,74 @@ def test_each_incident_churn_is_measured_once_over_the_passes(three_parts: dict[
     for n in (1, 2, 3):
         for incident_id, incident in three_parts[n]["incidents"].items():
             assert _stored_effect(config, incident) == three_parts[n]["fresh"][incident_id]
+
+
+# -- an incident still open when a pass ends, resolved by a later pass ---------------------------
+
+MID_RX = datetime(2026, 8, 10)  # seed 7's evening prescription incident runs Aug 6-13
+
+
+@pytest.fixture(scope="module")
+def mid_incident(
+    detected: tuple[Workspace, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The seed-7 demo with its data cut in the middle of an incident: a pass, then the rest of
+    the data arrives, then another pass (the way `earnright watch` meets a live incident)."""
+    ws, _ = detected
+    copy = tmp_path_factory.mktemp("mid_incident") / "ws"
+    shutil.copytree(ws.root, copy)
+    teams = ("store-operations", "pharmacy-operations", "digital")
+    routed = {"owners": {team: {"webhooks": ["http://127.0.0.1:9/x"]} for team in teams}}
+    (copy / "earnright.toml").write_text(render_config(Config.model_validate(
+        ws.config.model_dump() | routed
+    )))  # fmt: skip
+    moved = find_workspace(copy)
+    late = {"metrics": "observed_at", "transactions": "occurred_at"}
+    cut = f"TIMESTAMP '{MID_RX:%Y-%m-%d %H:%M:%S}'"
+    out: dict[str, Any] = {}
+    with moved.warehouse() as wh:
+        for table in ("incidents", "alerts", "outbox", "detector_state"):
+            wh.execute_sql(f"DELETE FROM {table}")
+        for table, column in late.items():
+            wh.execute_sql(
+                f"CREATE TABLE later_{table} AS SELECT * FROM {table} WHERE {column} >= {cut}"
+            )
+            wh.execute_sql(f"DELETE FROM {table} WHERE {column} >= {cut}")
+        for n in (1, 2):
+            if n == 2:  # the rest of the data arrives
+                for table in late:
+                    wh.execute_sql(f"INSERT INTO {table} SELECT * FROM later_{table}")
+            run = run_detection(wh, moved.config)
+            out[n] = {
+                "run": run,
+                "incidents": {i.incident_id: i for i in list_incidents(wh)},
+                "outbox": wh.table("outbox").execute(),
+            }
+    return out
+
+
+@pytest.mark.slow
+def test_an_incident_open_at_the_end_of_a_pass_is_opened_then_resolved(
+    mid_incident: dict[str, Any], detected: tuple[Workspace, dict[str, Any]]
+) -> None:
+    first, second = mid_incident[1], mid_incident[2]
+    (rx,) = [i for i in first["incidents"].values() if i.metric == "rx_fill_minutes"]
+    assert rx.status == "open" and rx.incident_id in first["run"].opened
+    assert rx.incident_id not in first["run"].resolved
+    sent = first["outbox"][first["outbox"].incident_id == rx.incident_id]
+    assert list(sent.event) == ["opened"]  # one owner, one webhook, one message
+    payload = json.loads(sent.payload.iloc[0])
+    assert payload["event"] == "opened" and payload["text"].startswith("[opened]")
+    assert payload["incident"]["status"] == "open"
+    # the rest of the data: the same incident resolves; it is not opened a second time
+    after = second["incidents"][rx.incident_id]
+    assert after.status == "resolved" and rx.incident_id in second["run"].resolved
+    assert rx.incident_id not in second["run"].opened
+    events = second["outbox"][second["outbox"].incident_id == rx.incident_id].event
+    assert sorted(events) == ["opened", "resolved"]
+    # and it is the incident a single pass over all the data finds
+    ws, _ = detected
+    with ws.warehouse(read_only=True) as wh:
+        replay = {i.incident_id: i for i in list_incidents(wh)}[rx.incident_id]
+    assert (after.started_at, after.segment) == (replay.started_at, replay.segment)
+    assert after.last_alert_at == replay.last_alert_at

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Annotated, Any
 
-import click
 import typer
 import typer.main
 from rich.markup import escape
@@ -104,7 +103,7 @@ def version() -> str:
         return "unknown"
 
 
-def load_command(name: str, rich_markup_mode: Any = "rich") -> click.Command:
+def load_command(name: str, rich_markup_mode: Any = "rich") -> Any:
     """Import the module of command ``name`` and build its click command."""
     module = importlib.import_module(f"earnright.cli.{COMMANDS[name][0]}")
     sub = typer.Typer()

@@ -142,7 +142,8 @@ def aggregate_leaves(
     for col in (real, predict):
         leaves[col] = leaves[col].astype(float)
     _check_values(leaves, real, predict)
-    return leaves[[*dims, real, predict]]
+    # One order whatever the engine's: the search must not depend on the order rows come back in
+    return leaves[[*dims, real, predict]].sort_values(dims, ignore_index=True)
 
 
 def _check_numeric(numeric: dict[str, bool]) -> None:
