@@ -63,14 +63,16 @@ class Alert:
 def detector_params(step: timedelta, threshold: float) -> DetectorParams:
     """The anomaly detector's settings for a series of this step: a year of long memory (at
     most 5,000 points, the NAB-scored default), so the state stays small for daily series; the
-    alert threshold of ``[reliability]``; and no rest after an alert: NAB rewards one alert per
+    alert threshold of ``[reliability]``; no rest after an alert: NAB rewards one alert per
     event, but an incident must hear that its failure goes on, or it resolves while the
-    failure lasts."""
+    failure lasts; and no calibration against the series' own past surprises: a lasting
+    failure would raise its own bar, and ``anomaly_threshold`` was calibrated without it."""
     per_year = int(timedelta(days=365) / step)
     return DetectorParams(
         long_window=max(DetectorParams.short_window, min(5000, per_year)),
         threshold=threshold,
         rest_points=0,
+        calibration_weight=0.0,
     )
 
 

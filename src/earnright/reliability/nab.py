@@ -44,6 +44,7 @@ __all__ = [
     "perfect_scores",
     "probation_length",
     "scaled_sigmoid",
+    "score_at",
     "score_corpus",
     "score_file",
     "sweep_thresholds",
@@ -231,13 +232,22 @@ def score_corpus(
     for profile in profiles:
         thresholds, totals = sweep_thresholds(corpus, scores, profile)
         k = int(np.argmax(totals))  # the first maximum: the highest of equal thresholds
-        threshold = float(thresholds[k])
-        files = [score_file(x, scores[x.name], profile, threshold) for x in corpus]
-        null = [score_file(x, null_scores(x), profile, 0.5) for x in corpus]
-        perfect = [score_file(x, perfect_scores(x), profile, 0.5) for x in corpus]
-        results.append(_profile_score(profile, threshold, files, null, perfect))
+        results.append(score_at(corpus, scores, profile, float(thresholds[k])))
     rows = sum(len(x.values) for x in corpus)
     return NabReport(files=len(corpus), rows=rows, profiles=results)
+
+
+def score_at(
+    corpus: Sequence[LabelledSeries],
+    scores: Mapping[str, np.ndarray],
+    profile: CostProfile,
+    threshold: float,
+) -> ProfileScore:
+    """The profile's normalised score at a given threshold (not optimised on these files)."""
+    files = [score_file(x, scores[x.name], profile, threshold) for x in corpus]
+    null = [score_file(x, null_scores(x), profile, 0.5) for x in corpus]
+    perfect = [score_file(x, perfect_scores(x), profile, 0.5) for x in corpus]
+    return _profile_score(profile, threshold, files, null, perfect)
 
 
 def _normalised(raw: float, null: float, perfect: float) -> float | None:
