@@ -41,6 +41,10 @@ from earnright.warehouse import Warehouse
 __all__ = ["Alert", "detector_params", "scan_indicator"]
 
 SEVERITY_RANK = {"ticket": 1, "page": 2}
+# The score scale (surprise in decades at score 0.5) that ``[reliability] anomaly_threshold``
+# and its false-alarm calibration (docs/reliability.md) were measured with; the stand-alone
+# detector's default moved to 2.2 with its NAB calibration, early warning keeps its own.
+WATCH_SCALE = 2.6
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,15 @@ def detector_params(step: timedelta, threshold: float) -> DetectorParams:
     alert threshold of ``[reliability]``; no rest after an alert: NAB rewards one alert per
     event, but an incident must hear that its failure goes on, or it resolves while the
     failure lasts; and no calibration against the series' own past surprises: a lasting
-    failure would raise its own bar, and ``anomaly_threshold`` was calibrated without it."""
+    failure would raise its own bar, and ``anomaly_threshold`` was calibrated without it (and
+    with the score scale ``WATCH_SCALE``)."""
     per_year = int(timedelta(days=365) / step)
     return DetectorParams(
         long_window=max(DetectorParams.short_window, min(5000, per_year)),
         threshold=threshold,
         rest_points=0,
         calibration_weight=0.0,
+        scale=WATCH_SCALE,
     )
 
 
