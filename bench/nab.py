@@ -7,14 +7,15 @@ present on this machine and scores its output with ``earnright.reliability.nab``
 one threshold optimised over the corpus, scores normalised between the null and the perfect
 detector), beside our restatement of NAB's windowed-Gaussian baseline.
 
-Parameters are chosen two ways over a small grid of candidate parameter sets (``CANDIDATES``;
-each file scored once per candidate, in process, cached under ``--cache``): *in-sample*, one set
-chosen on the whole corpus, and *leave-one-group-out* (LOGO), each of NAB's folders scored with
-the set and thresholds chosen on the other folders (``earnright.reliability.nab_select``). Both
-are reported side by side. The shipped default (``DetectorParams()``) must be the in-sample
-choice, and the command's scores must equal the in-process scores of the default, or the run
-fails. Writes bench/results/nab.json and nab.md; exits 1 if the detector does not beat the
-baseline on every profile, in-sample and LOGO.
+A small grid of candidate parameter sets (``candidates()``; each file scored once per
+candidate, in process, cached under ``--cache``) is ranked by leave-one-group-out over NAB's
+folders: each folder scored at the thresholds the other folders chose
+(``earnright.reliability.nab_select``). Reported side by side: *in-sample* (the chosen set with
+thresholds optimised on every file) and *leave-one-group-out* (each folder scored with the set
+and thresholds chosen on the other folders, nested). The shipped default (``DetectorParams()``)
+must be the set chosen on all folders, and the command's scores must equal the in-process
+scores of the default, or the run fails. Writes bench/results/nab.json and nab.md; exits 1 if
+the detector does not beat the baseline on every profile, in-sample and LOGO.
 """
 
 from __future__ import annotations
