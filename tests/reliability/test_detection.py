@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+import io
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,3 +36,68 @@ def test_a_score_below_the_configured_threshold_does_not_silence_the_series() ->
     detector.update(days[70], float(small))
     assert detector.resting == 0
     assert detector.update(days[71], 12.0) >= 0.6
+
+
+def test_late_and_out_of_order_metrics_are_counted_not_lost(tmp_path: Path) -> None:
+    """A first file of 20 days; a second with days 21-25 in scrambled order and three rows of
+    days 5 and 6, which the first scan had already scored: the pass does not fail, and it
+    reports the three late rows (and only those) for the indicator, in the run and on watch's
+    stderr."""
+    from earnright.config import Config
+    from earnright.ingest import ingest_file
+    from earnright.reliability.incidents import run_detection
+    from earnright.workspace import init_workspace
+
+    moment = {"id": "checkout", "name": "Checkout", "owner": "store-ops"}
+    moment["indicators"] = [  # type: ignore[assignment]
+        {
+            "id": "short_wait",
+            "metric": "wait",
+            "measure": "threshold",
+            "threshold": 10.0,
+            "target": 0.9,
+            "window": "4d",
+        }
+    ]
+    config = Config.model_validate(
+        {
+            "journey": {"stages": [{"id": "pay", "name": "I pay", "moments": [moment]}]},
+            "reliability": {"step": "1d"},
+        }
+    )
+    ws = init_workspace(tmp_path / "ws", config)
+    rng = np.random.default_rng(1)
+
+    def rows(days: list[int], hours: tuple[int, ...] = (9, 13)) -> list[str]:
+        lines = []
+        for day in days:
+            for hour in hours:
+                at = datetime(2026, 9, 1) + timedelta(days=day - 1, hours=hour)
+                lines.append(f"{at.isoformat()},wait,S1,{5 + rng.normal(0, 1):.3f}")
+        return lines
+
+    head = ["observed_at,metric,unit_id,value"]
+    first, second = tmp_path / "m1.csv", tmp_path / "m2.csv"
+    first.write_text("\n".join(head + rows(list(range(1, 21)))) + "\n")
+    late = rows([5], hours=(10, 15)) + rows([6], hours=(11,))
+    second.write_text("\n".join(head + rows([23, 21, 25, 22, 24]) + late) + "\n")
+    units = tmp_path / "units.csv"
+    units.write_text(
+        "unit_id,name,level,parent_id\nC,Acme,company,\nR1,North,region,C\n"
+        "D1,North One,district,R1\nS1,Store 1,store,D1\n"
+    )
+    with ws.warehouse() as wh:
+        ingest_file(wh, ws.config, "units", units)
+        assert ingest_file(wh, ws.config, "metrics", first).quarantined == 0
+        assert run_detection(wh, ws.config).late_rows == {}
+        assert ingest_file(wh, ws.config, "metrics", second).quarantined == 0
+        run = run_detection(wh, ws.config)
+        assert run.late_rows == {"short_wait": 3}
+        assert run_detection(wh, ws.config).late_rows == {}  # counted once
+        run.data_until = datetime(2026, 9, 26)
+    from earnright.cli import warnings as warnings_cli
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stderr(buffer):
+        warnings_cli._say(run, {})
+    assert "short_wait: 3 metrics row(s) arrived late" in buffer.getvalue()

@@ -11,12 +11,12 @@ import pandas as pd
 import typer
 
 from earnright.cli.common import OutputOpt
-from earnright.cli.output import Format, choose_format, write_frame
+from earnright.cli.output import Format, choose_format, err_console, visible, write_frame
 from earnright.errors import IngestError
 from earnright.export import protect
 from earnright.reliability.anomaly import DetectorParams, score_series
 
-__all__ = ["detect", "read_series", "register"]
+__all__ = ["arrival_flags", "arrival_note", "detect", "read_series", "register"]
 
 
 class SeriesFormat(StrEnum):
@@ -32,9 +32,12 @@ def register(app: typer.Typer) -> None:
 def read_series(path: Path) -> pd.DataFrame:
     """A ``timestamp,value`` CSV as a frame (other columns kept), checked row by row.
 
-    An empty value is a missing point (it scores 0). Raises IngestError naming the file, the
-    line and the field when the file, a timestamp or a value cannot be read, or when the
-    timestamps go backwards (a stream arrives in time order).
+    The rows stay in file order and ``timestamp`` keeps the text exactly as given; the parsed
+    times are in the ``attrs["times"]`` array. An empty value is a missing point (it scores 0).
+    Late rows (a timestamp earlier than one before it) and duplicates (a timestamp seen before)
+    are kept: real feeds have them; ``attrs["late"]`` and ``attrs["duplicate"]`` mark them.
+    Raises IngestError naming the file, the line and the field when the file, a timestamp or a
+    value cannot be read.
     """
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
@@ -56,11 +59,38 @@ def read_series(path: Path) -> pd.DataFrame:
     values = pd.to_numeric(text, errors="coerce")
     bad = (values.isna() & (text != "")).to_numpy()
     _check(path, "value", bad, frame["value"], "not a number (leave it empty if missing)")
-    backwards = np.r_[False, np.diff(stamps.to_numpy()) < np.timedelta64(0, "ns")]
-    _check(path, "timestamp", backwards, frame["timestamp"], "earlier than the row before")
-    frame["timestamp"] = stamps
-    frame["value"] = values.astype(float)
+    good = values.notna().to_numpy()
+    exact = np.full(len(frame), np.nan)
+    exact[good] = np.asarray(text[good], dtype=float)  # numpy's parse round-trips the text
+    frame["value"] = exact
+    frame.attrs["times"] = stamps.to_numpy()
+    frame.attrs["late"], frame.attrs["duplicate"] = arrival_flags(stamps.to_numpy())
     return frame
+
+
+def arrival_flags(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, in arrival order: is it *late* (earlier than the newest row before it) or a
+    *duplicate* (the same time as the newest row before it)? The two never overlap."""
+    if len(times) == 0:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    newest = np.maximum.accumulate(times)[:-1]
+    return np.r_[False, times[1:] < newest], np.r_[False, times[1:] == newest]
+
+
+def arrival_note(path: Path, late: np.ndarray, duplicate: np.ndarray) -> str | None:
+    """The warning for late and duplicate rows (None when there are none)."""
+    parts = []
+    kinds = (
+        (late, "late row(s), earlier than a row before them"),
+        (duplicate, "row(s) repeating the time of the row before them"),
+    )
+    for flags, what in kinds:
+        if flags.any():
+            first = int(np.argmax(flags)) + 2  # the header is line 1
+            parts.append(f"{int(flags.sum())} {what} (first at line {first})")
+    if not parts:
+        return None
+    return f"{path}: " + "; ".join(parts) + "; every row is scored in file order, as it arrived"
 
 
 def _check(path: Path, field: str, bad: np.ndarray, raw: pd.Series, why: str) -> None:
@@ -84,12 +114,20 @@ def detect(
 ) -> None:
     """Score every row of a series for anomalies, using only the rows before it.
 
-    Writes the rows back with an ``anomaly_score`` column in [0, 1): each row is scored from
-    the earlier rows and its own value, never from later rows, as a stream would be. Scores at
-    or above 0.5 are alerts; see docs/anomaly.md for the detector and its NAB benchmark.
+    Writes the rows back, in file order and with the timestamps exactly as given, with an
+    ``anomaly_score`` column in [0, 1): each row is scored from the rows before it in the file
+    and its own value, never from later rows, as a stream would be. Late rows (earlier than a
+    row before them) and repeated times are scored where they arrive; their count is printed
+    on stderr. Scores at or above 0.5 are alerts; see docs/anomaly.md for the detector and its
+    NAB benchmark.
     """
     chosen = choose_format(fmt, output, offered=list(SeriesFormat), default=Format.csv)
     protect(file)
     frame = read_series(file)
-    frame["anomaly_score"] = score_series(frame["timestamp"], frame["value"], DetectorParams())
+    note = arrival_note(file, frame.attrs["late"], frame.attrs["duplicate"])
+    if note:
+        err_console.print(visible(f"warning: {note}"), soft_wrap=True)
+    scores = score_series(frame.attrs["times"], frame["value"], DetectorParams())
+    frame.attrs = {}
+    frame["anomaly_score"] = scores
     write_frame(frame, chosen, output)

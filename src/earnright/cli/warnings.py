@@ -150,6 +150,14 @@ def _say(run: DetectionRun, delivered: dict[str, int]) -> None:
     )
     for incident_id in run.opened:
         err_console.print(f"  opened {incident_id}", highlight=False, markup=False)
+    for indicator_id, count in run.late_rows.items():
+        err_console.print(
+            f"  {indicator_id}: {count} metrics row(s) arrived late, for buckets already scored: "
+            "they count in the reliability figures and later burn-rate windows; the anomaly "
+            "detector had scored those buckets without them",
+            highlight=False,
+            markup=False,
+        )
 
 
 def watch(

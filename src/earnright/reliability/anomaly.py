@@ -19,8 +19,12 @@ How a point is scored (docs/anomaly.md has the details and the NAB figures):
    the residual of the best such profile, so regular daily or weekly swings are not alarms. A
    slot learns each visit with its step clipped at ``slot_clip`` times the profile's running
    error, so one outlier does not echo a week later.
-4. The point's surprise is the largest signal surprise; the score is ``s / (s + scale)`` in
-   [0, 1), so ``scale`` is the surprise at which the score crosses 0.5, the default threshold.
+4. The point's surprise is the largest signal surprise, less ``calibration_weight`` times the
+   ``calibration_quantile`` of the series' own past surprises (the last ``calibration_window``):
+   a series that is often surprising (noisy, bursty) needs a larger surprise to alert, so one
+   threshold means about the same on every kind of series (the idea of HTM's anomaly
+   likelihood). The score is ``s / (s + scale)`` in [0, 1), so ``scale`` is the surprise at
+   which the score crosses 0.5, the default threshold.
 5. After a score at or above the threshold, the next ``rest_points`` scores are 0: one
    anomaly raises one alert, not a burst.
 """
@@ -62,7 +66,11 @@ class DetectorParams:
     seasonal_gain: float = 0.9  # seasonal model used when its error < gain × flat error
     min_history: int = 20  # points a window needs before it scores
     rest_points: int = 10  # scores set to 0 after an alert
-    scale: float = 2.6  # surprise (decades) where the score is 0.5
+    calibration_weight: float = 0.25  # share of the series' usual high surprise taken off
+    calibration_quantile: float = 0.99  # "usual high": this quantile of the past surprises
+    calibration_window: int = 2000  # past surprises kept for it
+    calibration_min: int = 100  # past surprises needed before it applies
+    scale: float = 2.2  # surprise (decades) where the score is 0.5
     threshold: float = 0.5  # score at or above which a point is an alert
 
 
@@ -140,6 +148,7 @@ class AnomalyDetector:
         self.errors: dict[str, float | None] = {"flat": None, "daily": None, "weekly": None}
         self.previous: float | None = None
         self.trend: float | None = None
+        self.surprises = RollingWindow(self.params.calibration_window)
         self.resting = 0
         self.points = 0
 
@@ -153,9 +162,18 @@ class AnomalyDetector:
         x = float(value)
         stamp = _as_datetime(timestamp)
         residuals = {name: self._seasonal_residual(name, stamp, x) for name in SEASONS}
-        surprise = self._surprise(x, residuals)
+        surprise = self._calibrated(self._surprise(x, residuals))
         self._learn(x, residuals)
         return self._alert(surprise)
+
+    def _calibrated(self, surprise: float) -> float:
+        """The surprise less a share of the series' usual high surprise; learns the surprise."""
+        p, past = self.params, self.surprises
+        if p.calibration_weight <= 0.0:
+            return surprise
+        usual = past.quantile(p.calibration_quantile) if len(past) >= p.calibration_min else 0.0
+        past.push(min(surprise, 1e9))
+        return max(0.0, surprise - p.calibration_weight * usual)
 
     def _surprise(self, x: float, residuals: dict[str, float | None]) -> float:
         p, flat = self.params, self.errors["flat"]
@@ -238,6 +256,7 @@ class AnomalyDetector:
                 name: {str(k): v for k, v in table.items()} for name, table in self.slots.items()
             },
             "errors": dict(self.errors),
+            "surprises": list(self.surprises.order),
             "previous": self.previous,
             "trend": self.trend,
             "resting": self.resting,
@@ -258,6 +277,7 @@ class AnomalyDetector:
             for name, table in data["slots"].items()
         }
         detector.errors = dict(data["errors"])
+        detector.surprises = RollingWindow(params.calibration_window, data.get("surprises", []))
         detector.previous, detector.trend = data["previous"], data["trend"]
         detector.resting, detector.points = int(data["resting"]), int(data["points"])
         return detector

@@ -30,12 +30,21 @@ import pandas as pd
 
 from earnright.config import Config, Indicator
 from earnright.reliability.anomaly import AnomalyDetector, DetectorParams
-from earnright.reliability.indicators import burn_rate_alerts, indicator_series
+from earnright.reliability.indicators import (
+    OVERALL,
+    burn_rate_alerts,
+    indicator_events,
+    indicator_series,
+)
 from earnright.warehouse import Warehouse
 
 __all__ = ["Alert", "detector_params", "scan_indicator"]
 
 SEVERITY_RANK = {"ticket": 1, "page": 2}
+# The score scale (surprise in decades at score 0.5) that ``[reliability] anomaly_threshold``
+# and its false-alarm calibration (docs/reliability.md) were measured with; the stand-alone
+# detector's default moved to 2.2 with its NAB calibration, early warning keeps its own.
+WATCH_SCALE = 2.6
 
 
 @dataclass(frozen=True)
@@ -58,14 +67,18 @@ class Alert:
 def detector_params(step: timedelta, threshold: float) -> DetectorParams:
     """The anomaly detector's settings for a series of this step: a year of long memory (at
     most 5,000 points, the NAB-scored default), so the state stays small for daily series; the
-    alert threshold of ``[reliability]``; and no rest after an alert: NAB rewards one alert per
+    alert threshold of ``[reliability]``; no rest after an alert: NAB rewards one alert per
     event, but an incident must hear that its failure goes on, or it resolves while the
-    failure lasts."""
+    failure lasts; and no calibration against the series' own past surprises: a lasting
+    failure would raise its own bar, and ``anomaly_threshold`` was calibrated without it (and
+    with the score scale ``WATCH_SCALE``)."""
     per_year = int(timedelta(days=365) / step)
     return DetectorParams(
         long_window=max(DetectorParams.short_window, min(5000, per_year)),
         threshold=threshold,
         rest_points=0,
+        calibration_weight=0.0,
+        scale=WATCH_SCALE,
     )
 
 
@@ -73,6 +86,7 @@ def detector_params(step: timedelta, threshold: float) -> DetectorParams:
 class _SeriesState:
     last_bucket: datetime | None
     detector: AnomalyDetector
+    batch: int | None = None  # the newest metrics batch when the series was last scanned
 
 
 def _series_key(indicator: Indicator, segment: str) -> str:
@@ -86,10 +100,12 @@ def _load_states(
     rows = t.filter(t.series_key.startswith(f"{indicator.id}|")).execute()
     states = {}
     for key, last, state in zip(rows.series_key, rows.last_bucket, rows.state, strict=True):
-        detector = AnomalyDetector.from_dict(json.loads(state))
+        data = json.loads(state)
+        detector = AnomalyDetector.from_dict(data)
         if detector.params != params:  # settings changed: learn afresh
             detector = AnomalyDetector(params)
-        states[key.partition("|")[2]] = _SeriesState(pd.Timestamp(last).to_pydatetime(), detector)
+        last_bucket = pd.Timestamp(last).to_pydatetime()
+        states[key.partition("|")[2]] = _SeriesState(last_bucket, detector, data.get("batch"))
     return states
 
 
@@ -107,7 +123,9 @@ def _save_states(wh: Warehouse, indicator: Indicator, states: dict[str, _SeriesS
             {
                 "series_key": [_series_key(indicator, seg) for seg in kept],
                 "last_bucket": [s.last_bucket for s in kept.values()],
-                "state": [json.dumps(s.detector.to_dict()) for s in kept.values()],
+                "state": [
+                    json.dumps(s.detector.to_dict() | {"batch": s.batch}) for s in kept.values()
+                ],
                 "updated_at": [now] * len(kept),
             },
         )
@@ -192,17 +210,40 @@ def _burn_alerts(
     ]
 
 
+def _newest_batch(wh: Warehouse, indicator: Indicator) -> int | None:
+    m = wh.table("metrics")
+    newest = m.filter(m.metric == indicator.metric).batch_id.max().execute()
+    return None if newest is None or pd.isna(newest) else int(newest)
+
+
+def _late_rows(
+    wh: Warehouse, indicator: Indicator, state: _SeriesState | None, step: timedelta
+) -> int:
+    """Rows of batches newer than the last scan observed in a bucket that scan had scored."""
+    if state is None or state.batch is None or state.last_bucket is None:
+        return 0  # a first scan (or a state stored before batches were kept) reads everything
+    rows = indicator_events(wh, indicator, step, (None, state.last_bucket + step))
+    return int(rows.filter(rows.batch_id > state.batch).count().execute())
+
+
 def scan_indicator(
-    wh: Warehouse, config: Config, indicator: Indicator
+    wh: Warehouse, config: Config, indicator: Indicator, late: dict[str, int] | None = None
 ) -> tuple[list[Alert], datetime | None]:
     """Alerts on every series of the indicator since its last scan, and the newest bucket seen.
 
     Updates the stored detector states (inside the caller's transaction, so alerts and states
-    commit together). A first scan streams the whole history.
+    commit together). A first scan streams the whole history. Metrics rows that arrived since
+    the last scan for a bucket it had already scored (late rows) are counted into
+    ``late[indicator.id]``: they are in the reliability figures and later burn-rate windows,
+    but the anomaly detector scored their buckets without them.
     """
     step = config.reliability.step
     settings = config.reliability
     states = _load_states(wh, indicator, detector_params(step, settings.anomaly_threshold))
+    batch = _newest_batch(wh, indicator)
+    count = _late_rows(wh, indicator, states.get(OVERALL), step)
+    if late is not None and count:
+        late[indicator.id] = late.get(indicator.id, 0) + count
     known = [s.last_bucket for s in states.values() if s.last_bucket is not None]
     done = min(known) if known else None
     lookback = max((a.long for a in config.reliability.burn_alerts), default=step)
@@ -213,6 +254,8 @@ def scan_indicator(
     alerts = _burn_alerts(indicator, series, config, done) + _anomaly_alerts(
         indicator, series, states, config
     )
+    for state in states.values():
+        state.batch = batch
     _save_states(wh, indicator, states)
     newest = pd.Timestamp(series.bucket.max()).to_pydatetime()
     alerts.sort(key=lambda a: (a.bucket, a.segment, a.rule))

@@ -64,6 +64,8 @@ class DetectionRun:
     chronic: list[str] = field(default_factory=list)
     messages: int = 0
     data_until: datetime | None = None
+    late_rows: dict[str, int] = field(default_factory=dict)  # per indicator: rows that came
+    # after their bucket had been scored (see detection.scan_indicator)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -345,7 +347,7 @@ def _scan_and_group(
     """Everything one indicator's pass writes (call inside a transaction); updates ``run``."""
     moment, indicator = pair
     settings = config.reliability
-    alerts, _ = scan_indicator(wh, config, indicator)
+    alerts, _ = scan_indicator(wh, config, indicator, late=run.late_rows)
     clock = run.data_until or utcnow()
     ancestors = _unit_ancestors(wh, config)
 

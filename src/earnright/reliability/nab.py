@@ -44,6 +44,7 @@ __all__ = [
     "perfect_scores",
     "probation_length",
     "scaled_sigmoid",
+    "score_at",
     "score_corpus",
     "score_file",
     "sweep_thresholds",
@@ -231,13 +232,22 @@ def score_corpus(
     for profile in profiles:
         thresholds, totals = sweep_thresholds(corpus, scores, profile)
         k = int(np.argmax(totals))  # the first maximum: the highest of equal thresholds
-        threshold = float(thresholds[k])
-        files = [score_file(x, scores[x.name], profile, threshold) for x in corpus]
-        null = [score_file(x, null_scores(x), profile, 0.5) for x in corpus]
-        perfect = [score_file(x, perfect_scores(x), profile, 0.5) for x in corpus]
-        results.append(_profile_score(profile, threshold, files, null, perfect))
+        results.append(score_at(corpus, scores, profile, float(thresholds[k])))
     rows = sum(len(x.values) for x in corpus)
     return NabReport(files=len(corpus), rows=rows, profiles=results)
+
+
+def score_at(
+    corpus: Sequence[LabelledSeries],
+    scores: Mapping[str, np.ndarray],
+    profile: CostProfile,
+    threshold: float,
+) -> ProfileScore:
+    """The profile's normalised score at a given threshold (not optimised on these files)."""
+    files = [score_file(x, scores[x.name], profile, threshold) for x in corpus]
+    null = [score_file(x, null_scores(x), profile, 0.5) for x in corpus]
+    perfect = [score_file(x, perfect_scores(x), profile, 0.5) for x in corpus]
+    return _profile_score(profile, threshold, files, null, perfect)
 
 
 def _normalised(raw: float, null: float, perfect: float) -> float | None:
@@ -336,9 +346,10 @@ def load_profiles(path: Path) -> list[CostProfile]:
 def load_corpus(root: Path) -> list[LabelledSeries]:
     """The files of ``root/data`` that have labels in ``root/labels/combined_windows.json``.
 
-    Windows are mapped to rows by timestamp (the window runs from the first row at or after its
-    start to the last row at or before its end). Files listed in the labels but absent on disk
-    are left out: only the files present are scored.
+    Windows are mapped to rows by timestamp (the window runs from the first row whose time is
+    inside it to the last such row; NAB's files are in time order but for one late stretch).
+    Files listed in the labels but absent on disk are left out: only the files present are
+    scored.
     """
     root = Path(root)
     labels = json.loads((root / "labels" / "combined_windows.json").read_text())
@@ -350,10 +361,12 @@ def load_corpus(root: Path) -> list[LabelledSeries]:
         frame = pd.read_csv(path)
         stamps = pd.to_datetime(frame["timestamp"]).to_numpy()
         windows = []
-        for start, end in labels[name]:
-            left = int(np.searchsorted(stamps, np.datetime64(pd.Timestamp(start)), "left"))
-            right = int(np.searchsorted(stamps, np.datetime64(pd.Timestamp(end)), "right")) - 1
-            windows.append((left, right))
+        for start, end in labels[name]:  # by mask: a file's times may go back (late rows)
+            inside = (stamps >= np.datetime64(pd.Timestamp(start))) & (
+                stamps <= np.datetime64(pd.Timestamp(end))
+            )
+            rows = np.flatnonzero(inside)
+            windows.append((int(rows[0]), int(rows[-1])))
         values = frame["value"].to_numpy(dtype=float)
         corpus.append(LabelledSeries(name, stamps, values, tuple(windows)))
     return corpus
