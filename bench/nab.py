@@ -1,6 +1,7 @@
 """Benchmark: earnright's streaming anomaly detector, through `earnright detect`, scored with NAB.
 
     python bench/nab.py [--data ../shared/data/nab] [--cache bench/.cache/nab] [--jobs 1]
+    python bench/nab.py --smoke      # seconds: the smallest file of each folder, writes nothing
 
 Runs `earnright detect` (the command users have) on every file of the Numenta Anomaly Benchmark
 present on this machine and scores its output with ``earnright.reliability.nab`` (per profile,
@@ -419,11 +420,16 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="NAB folder (data, labels)")
     parser.add_argument("--cache", type=Path, default=CACHE, help="candidate scores cache")
     parser.add_argument("--jobs", type=int, default=1, help="`earnright detect` runs at once")
+    parser.add_argument(
+        "--smoke", action="store_true", help="the smallest file per folder; check, write nothing"
+    )
     args = parser.parse_args()
     if not (args.data / "labels" / "combined_windows.json").is_file():
         say(f"{args.data}: no NAB labels here; pass --data")
         return 2
     corpus = load_corpus(args.data)
+    if args.smoke:
+        return smoke(corpus, args.data)
     profiles = load_profiles(args.data / "config" / "profiles.json")
     rows = sum(len(x.values) for x in corpus)
     grid = candidates()
@@ -490,6 +496,25 @@ def main() -> int:
         for p in PROFILES
     )
     return 0 if beaten else 1
+
+
+def smoke(corpus: list[LabelledSeries], data: Path) -> int:
+    """The smallest file of each folder through `earnright detect`: it must equal the detector
+    run in process, and the scorer must put the null detector at 0 and the perfect one at 100."""
+    smallest: dict[str, LabelledSeries] = {}
+    for x in sorted(corpus, key=lambda x: len(x.values)):
+        smallest.setdefault(x.group, x)
+    files = list(smallest.values())
+    say(f"smoke: {len(files)} files, {sum(len(x.values) for x in files):,} rows")
+    detector, _ = run_cli(files, data, jobs=2)
+    in_process = {x.name: score_series(x.timestamps, x.values, DetectorParams()) for x in files}
+    diff = max(float(np.max(np.abs(detector[x.name] - in_process[x.name]))) for x in files)
+    profiles = load_profiles(data / "config" / "profiles.json")
+    null = score_corpus(files, {x.name: null_scores(x) for x in files}, profiles)
+    perfect = score_corpus(files, {x.name: perfect_scores(x) for x in files}, profiles)
+    bounds = all(abs(null.score(p)) < 1e-6 and abs(perfect.score(p) - 100) < 1e-6 for p in PROFILES)
+    say(f"check: `earnright detect` = in process (max difference {diff:g}); scorer bounds {bounds}")
+    return 0 if diff <= 1e-9 and bounds else 1
 
 
 def candidate_rows(
