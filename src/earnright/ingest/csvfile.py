@@ -1,0 +1,282 @@
+"""CSV records with the physical lines they came from, and the rows that are not records.
+
+Python's ``csv`` module splits the text into records (a quoted field may hold newlines, commas
+and doubled quotes); this module feeds it the file's physical lines, block by block, and keeps
+count of them, so every row carries the line an editor shows for it. A row that cannot be a
+record of the file is reported with its line, the reason and its raw text, and the rest goes on:
+
+- a row with too many or too few fields;
+- an unclosed quote: a row that runs on over several lines and still has too few fields is a
+  quote opened and never closed; only its first line is reported, and the lines it swallowed are
+  read again as rows of their own;
+- bytes that are not UTF-8.
+
+Blank lines are skipped (and counted). Memory stays bounded: the rows of one chunk and the last
+few blocks of text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from collections import deque
+from collections.abc import Iterator
+from typing import IO
+
+from earnright.errors import IngestError
+
+__all__ = ["BadRow", "CsvRecords"]
+
+BLOCK_BYTES = 1 << 20
+RECENT_BLOCKS = 4  # blocks kept for the raw text of bad rows and for reading lines again
+RAW_CHARS = 2000  # raw text kept per bad row
+BadRow = tuple[int, str, str]  # physical line, reason, raw text
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_BOM = b"\xef\xbb\xbf"
+
+
+class _Lines:
+    """The physical lines of a byte stream, decoded as UTF-8, for ``csv.reader``.
+
+    ``iter`` is what the reader consumes. ``read_again`` puts lines back in front of it (their
+    count is kept in ``refed`` so that line numbers stay physical). Lines holding bytes that are
+    not UTF-8 are listed in ``bad_bytes`` (line -> reason) before the reader reaches them.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.refed = 0
+        self.bad_bytes: dict[int, str] = {}
+        self._recent: deque[tuple[int, list[str]]] = deque(maxlen=RECENT_BLOCKS)
+        self._next_line = 1  # the physical line number of the next block's first line
+        self._offset = 0  # the byte offset of the next block
+        self._current: Iterator[str] = iter(())
+        self._pending: list[str] = []
+        self._pending_first = 0
+        self.iter: Iterator[str] = itertools.chain.from_iterable(self._blocks())
+
+    def _blocks(self) -> Iterator[Iterator[str]]:
+        rest, final = b"", False
+        while True:
+            if self._pending:
+                self._current = iter(self._pending)
+                self._pending = []
+                yield self._current
+                continue
+            if final:
+                return
+            block = self.stream.read(BLOCK_BYTES)
+            data = rest + block
+            if block:
+                cut = _last_line_end(data)
+                if not cut:
+                    rest = data
+                    continue
+                data, rest = data[:cut], data[cut:]
+            else:
+                final = True
+                if not data:
+                    continue
+            lines = self._decode(data)
+            self._recent.append((self._next_line, lines))
+            self._next_line += len(lines)
+            self._current = iter(lines)
+            yield self._current
+
+    def _decode(self, data: bytes) -> list[str]:
+        if self._offset == 0 and data.startswith(_BOM):
+            data = data[len(_BOM) :]
+            self._offset = len(_BOM)
+        try:
+            text = data.decode("utf-8")
+            lines = io.StringIO(text, newline="").readlines()
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", "surrogateescape")
+            lines = io.StringIO(text, newline="").readlines()
+            self._find_bad_bytes(lines)
+        self._offset += len(data)
+        return lines
+
+    def _find_bad_bytes(self, lines: list[str]) -> None:
+        offset = self._offset
+        for number, line in enumerate(lines, start=self._next_line):
+            found = _NOT_UTF8.search(line)
+            if found:
+                byte = ord(found.group()) - 0xDC00
+                at = offset + len(line[: found.start()].encode("utf-8", "surrogateescape"))
+                self.bad_bytes[number] = (
+                    f"row: not UTF-8: byte 0x{byte:02x} at byte offset {at:,} (line {number}, "
+                    f"character {found.start() + 1}); save the file as UTF-8"
+                )
+            offset += len(line.encode("utf-8", "surrogateescape"))
+
+    def lines(self, first: int, last: int) -> list[str] | None:
+        """Physical lines first..last from the recent blocks; None if some are gone."""
+        out: list[str] = []
+        for start, lines in self._recent:
+            lo, hi = max(first, start), min(last, start + len(lines) - 1)
+            if lo <= hi:
+                out += lines[lo - start : hi - start + 1]
+        return out if len(out) == last - first + 1 else None
+
+    def read_again(self, lines: list[str], first: int) -> None:
+        """Put ``lines`` (physical lines ``first``...) in front of what is not read yet."""
+        self._pending = lines + list(self._current)
+        self._pending_first = first
+        self.refed += len(lines)
+
+    def restart(self) -> bool:
+        """At the end: a fresh ``iter`` for a new reader if lines were put back, else False.
+
+        (A chain that has ended stays ended, so lines put back after the last one was read need
+        a new chain; the new reader counts from 1 again.)
+        """
+        if not self._pending:
+            return False
+        self.refed = 1 - self._pending_first
+        self.iter = itertools.chain.from_iterable(self._blocks())
+        return True
+
+    def bad_byte_in(self, first: int, last: int) -> str | None:
+        """The reason of the first line in first..last with bytes that are not UTF-8."""
+        found = None
+        for number in sorted(n for n in self.bad_bytes if n <= last):
+            reason = self.bad_bytes.pop(number)  # lines before ``first`` are gone: drop them
+            if number >= first and found is None:
+                found = reason
+        return found
+
+
+def _last_line_end(data: bytes) -> int:
+    """Where the block can be cut: after its last \\n (or its last inner \\r if it has no \\n)."""
+    cut = data.rfind(b"\n") + 1
+    if not cut:
+        cut = data.rfind(b"\r", 0, len(data) - 1) + 1
+    return cut
+
+
+def _text(lines: list[str]) -> str:
+    """Lines as valid text for the quarantine: line ends kept, bytes not UTF-8 shown as �."""
+    raw = "".join(lines).rstrip("\r\n")[:RAW_CHARS]
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _fields_text(row: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    return _text([out.getvalue()])
+
+
+class CsvRecords:
+    """The header and then the records of a CSV stream, in chunks, with physical line numbers."""
+
+    def __init__(self, stream: IO[bytes], name: str, extra_header_rows: int = 0) -> None:
+        self.name = name
+        self._lines = _Lines(stream)
+        self._reader = csv.reader(self._lines.iter)
+        self._last = 0  # the physical line of the last line read
+        self.header = self._read_header()
+        self.header_line = self._last
+        for _ in range(extra_header_rows):  # more header rows (a Qualtrics export has two)
+            self._next_record()
+        self._lines.bad_byte_in(1, self._last)
+
+    def _next_record(self) -> list[str] | None:
+        """The next non-blank record (None at the end); its last line becomes ``_last``."""
+        for row in self._reader:
+            self._last = self._reader.line_num - self._lines.refed
+            if row and (len(row) > 1 or row[0].strip()):
+                return row
+        return None
+
+    def _read_header(self) -> list[str]:
+        try:
+            header = self._next_record()
+        except csv.Error as exc:
+            raise IngestError(f"{self.name}: line 1 (the header) cannot be read: {exc}") from exc
+        if header is None:
+            raise IngestError(f"{self.name}: empty file; expected a header line with column names")
+        reason = self._lines.bad_byte_in(1, self._last)
+        if reason:
+            raise IngestError(f"{self.name}: the header {reason.removeprefix('row: ')}")
+        return header
+
+    def chunks(self, rows: int) -> Iterator[tuple[list[str], list[int], list[BadRow]]]:
+        """Yield (fields of the good rows, flat, row after row; their first lines; bad rows)."""
+        width = len(self.header)
+        flat: list[str] = []
+        starts: list[int] = []
+        bad: list[BadRow] = []
+        lines, reader = self._lines, self._reader
+        last = self._last
+        while True:
+            try:
+                for row in reader:
+                    end = reader.line_num - lines.refed
+                    if len(row) == width and not lines.bad_bytes:
+                        flat += row
+                        starts.append(last + 1)
+                        last = end
+                    elif not row or (len(row) == 1 and not row[0].strip()):
+                        last = end  # a blank line
+                    else:
+                        last = self._odd(row, last + 1, end, flat, starts, bad)
+                    if len(starts) >= rows:
+                        yield flat, starts, bad
+                        flat, starts, bad = [], [], []
+            except csv.Error as exc:
+                end = reader.line_num - lines.refed
+                last = self._unclosed(last + 1, end, f"row: cannot be read: {exc}", bad)
+                continue
+            if not lines.restart():
+                break
+            reader = self._reader = csv.reader(lines.iter)
+        yield flat, starts, bad
+
+    def _odd(
+        self,
+        row: list[str],
+        start: int,
+        end: int,
+        flat: list[str],
+        starts: list[int],
+        bad: list[BadRow],
+    ) -> int:
+        """A row that is not simply good: returns the last line it took."""
+        width = len(self.header)
+        if len(row) < width and (end > start or row[-1].endswith(("\n", "\r"))):
+            return self._unclosed(start, end, "row: unclosed quote", bad)
+        reason = self._lines.bad_byte_in(start, end)
+        if reason is None and len(row) == width:
+            flat += row
+            starts.append(start)
+            return end
+        if reason is None:
+            reason = f"row: wrong number of fields: {len(row)}, expected {width}"
+            if end > start:
+                reason += f" (the row spans lines {start}-{end})"
+        text = self._lines.lines(start, end)
+        bad.append((start, reason, _text(text) if text is not None else _fields_text(row)))
+        return end
+
+    def _unclosed(self, start: int, end: int, reason: str, bad: list[BadRow]) -> int:
+        """A quote opened on line ``start`` runs on to ``end``: report ``start`` alone and read
+        the lines after it again as rows of their own."""
+        text = self._lines.lines(start, end)
+        if text is None:  # too long to read again: the whole run is reported
+            bad.append((start, f"{reason} (lines {start}-{end})", ""))
+            return end
+        if end > start:
+            reason += (
+                f": the quoted field opened on this line runs on to line {end}; lines "
+                f"{start + 1}-{end} are read again as rows of their own"
+            )
+            self._lines.read_again(text[1:], start + 1)
+        elif reason.endswith("unclosed quote"):
+            reason += ": the quoted field opened on this line is never closed"
+        not_utf8 = self._lines.bad_byte_in(start, start)
+        reason += f"; {not_utf8}" if not_utf8 else ""
+        bad.append((start, reason, _text(text[:1])))
+        return start
