@@ -11,8 +11,8 @@ record of the file is reported with its line, the reason and its raw text, and t
   read again as rows of their own;
 - bytes that are not UTF-8.
 
-Blank lines are skipped (and counted). Memory stays bounded: the rows of one chunk and the last
-few blocks of text.
+Blank lines are skipped (and counted). Memory stays bounded: the rows of one chunk and the
+blocks of text since the start of the row being read.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from earnright.errors import IngestError
 __all__ = ["BadRow", "CsvRecords"]
 
 BLOCK_BYTES = 1 << 20
-RECENT_BLOCKS = 4  # blocks kept for the raw text of bad rows and for reading lines again
 RAW_CHARS = 2000  # raw text kept per bad row
 BadRow = tuple[int, str, str]  # physical line, reason, raw text
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
@@ -43,13 +42,16 @@ class _Lines:
     ``iter`` is what the reader consumes. ``read_again`` puts lines back in front of it (their
     count is kept in ``refed`` so that line numbers stay physical). Lines holding bytes that are
     not UTF-8 are listed in ``bad_bytes`` (line -> reason) before the reader reaches them.
+    ``done`` is the last line of the last record dealt with: the blocks holding the lines after
+    it are kept, for the raw text of a bad row and for reading lines again.
     """
 
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
         self.refed = 0
         self.bad_bytes: dict[int, str] = {}
-        self._recent: deque[tuple[int, list[str]]] = deque(maxlen=RECENT_BLOCKS)
+        self.done = 0
+        self._recent: deque[tuple[int, list[str]]] = deque()
         self._next_line = 1  # the physical line number of the next block's first line
         self._offset = 0  # the byte offset of the next block
         self._current: Iterator[str] = iter(())
@@ -80,6 +82,8 @@ class _Lines:
                 if not data:
                     continue
             lines = self._decode(data)
+            while self._recent and self._recent[0][0] + len(self._recent[0][1]) <= self.done + 1:
+                self._recent.popleft()  # every line of that block is dealt with
             self._recent.append((self._next_line, lines))
             self._next_line += len(lines)
             self._current = iter(lines)
@@ -113,7 +117,7 @@ class _Lines:
             offset += len(line.encode("utf-8", "surrogateescape"))
 
     def lines(self, first: int, last: int) -> list[str] | None:
-        """Physical lines first..last from the recent blocks; None if some are gone."""
+        """Physical lines first..last (after ``done``) from the blocks kept; None if gone."""
         out: list[str] = []
         for start, lines in self._recent:
             lo, hi = max(first, start), min(last, start + len(lines) - 1)
@@ -163,12 +167,6 @@ def _text(lines: list[str]) -> str:
     return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _fields_text(row: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(row)
-    return _text([out.getvalue()])
-
-
 class CsvRecords:
     """The header and then the records of a CSV stream, in chunks, with physical line numbers."""
 
@@ -176,17 +174,16 @@ class CsvRecords:
         self.name = name
         self._lines = _Lines(stream)
         self._reader = csv.reader(self._lines.iter)
-        self._last = 0  # the physical line of the last line read
         self.header = self._read_header()
-        self.header_line = self._last
+        self.header_line = self._lines.done
         for _ in range(extra_header_rows):  # more header rows (a Qualtrics export has two)
             self._next_record()
-        self._lines.bad_byte_in(1, self._last)
+        self._lines.bad_byte_in(1, self._lines.done)
 
     def _next_record(self) -> list[str] | None:
-        """The next non-blank record (None at the end); its last line becomes ``_last``."""
+        """The next non-blank record (None at the end)."""
         for row in self._reader:
-            self._last = self._reader.line_num - self._lines.refed
+            self._lines.done = self._reader.line_num - self._lines.refed
             if row and (len(row) > 1 or row[0].strip()):
                 return row
         return None
@@ -198,7 +195,7 @@ class CsvRecords:
             raise IngestError(f"{self.name}: line 1 (the header) cannot be read: {exc}") from exc
         if header is None:
             raise IngestError(f"{self.name}: empty file; expected a header line with column names")
-        reason = self._lines.bad_byte_in(1, self._last)
+        reason = self._lines.bad_byte_in(1, self._lines.done)
         if reason:
             raise IngestError(f"{self.name}: the header {reason.removeprefix('row: ')}")
         return header
@@ -210,25 +207,25 @@ class CsvRecords:
         starts: list[int] = []
         bad: list[BadRow] = []
         lines, reader = self._lines, self._reader
-        last = self._last
         while True:
             try:
                 for row in reader:
                     end = reader.line_num - lines.refed
                     if len(row) == width and not lines.bad_bytes:
                         flat += row
-                        starts.append(last + 1)
-                        last = end
+                        starts.append(lines.done + 1)
+                        lines.done = end
                     elif not row or (len(row) == 1 and not row[0].strip()):
-                        last = end  # a blank line
+                        lines.done = end  # a blank line
                     else:
-                        last = self._odd(row, last + 1, end, flat, starts, bad)
+                        lines.done = self._odd(row, lines.done + 1, end, flat, starts, bad)
                     if len(starts) >= rows:
                         yield flat, starts, bad
                         flat, starts, bad = [], [], []
             except csv.Error as exc:
                 end = reader.line_num - lines.refed
-                last = self._unclosed(last + 1, end, f"row: cannot be read: {exc}", bad)
+                reason = f"row: cannot be read: {exc}"
+                lines.done = self._unclosed(lines.done + 1, end, reason, bad)
                 continue
             if not lines.restart():
                 break
@@ -258,16 +255,15 @@ class CsvRecords:
             if end > start:
                 reason += f" (the row spans lines {start}-{end})"
         text = self._lines.lines(start, end)
-        bad.append((start, reason, _text(text) if text is not None else _fields_text(row)))
+        assert text is not None  # the blocks since the row's start are kept
+        bad.append((start, reason, _text(text)))
         return end
 
     def _unclosed(self, start: int, end: int, reason: str, bad: list[BadRow]) -> int:
         """A quote opened on line ``start`` runs on to ``end``: report ``start`` alone and read
         the lines after it again as rows of their own."""
         text = self._lines.lines(start, end)
-        if text is None:  # too long to read again: the whole run is reported
-            bad.append((start, f"{reason} (lines {start}-{end})", ""))
-            return end
+        assert text is not None  # the blocks since the row's start are kept
         if end > start:
             reason += (
                 f": the quoted field opened on this line runs on to line {end}; lines "
