@@ -6,9 +6,11 @@ count of them, so every row carries the line an editor shows for it. A row that 
 record of the file is reported with its line, the reason and its raw text, and the rest goes on:
 
 - a row with too many or too few fields;
-- an unclosed quote: a row that runs on over several lines and still has too few fields is a
-  quote opened and never closed; only its first line is reported, and the lines it swallowed are
-  read again as rows of their own;
+- an unclosed quote: a quoted field still open at the end of the file, or closed by what must be
+  the opening quote of a later field (text follows it), or a row that runs on over several lines
+  and still has too few fields; only the row's first line is reported, and the lines it swallowed
+  are read again as rows of their own;
+- text after a closing quote (``"abc"def``), a field longer than ``csv.field_size_limit()``;
 - bytes that are not UTF-8.
 
 Blank lines are skipped (and counted). Memory stays bounded: the rows of one chunk and the
@@ -173,7 +175,7 @@ class CsvRecords:
     def __init__(self, stream: IO[bytes], name: str, extra_header_rows: int = 0) -> None:
         self.name = name
         self._lines = _Lines(stream)
-        self._reader = csv.reader(self._lines.iter)
+        self._reader = csv.reader(self._lines.iter, strict=True)
         self.header = self._read_header()
         self.header_line = self._lines.done
         for _ in range(extra_header_rows):  # more header rows (a Qualtrics export has two)
@@ -224,12 +226,11 @@ class CsvRecords:
                         flat, starts, bad = [], [], []
             except csv.Error as exc:
                 end = reader.line_num - lines.refed
-                reason = f"row: cannot be read: {exc}"
-                lines.done = self._unclosed(lines.done + 1, end, reason, bad)
+                lines.done = self._broken(lines.done + 1, end, str(exc), bad)
                 continue
             if not lines.restart():
                 break
-            reader = self._reader = csv.reader(lines.iter)
+            reader = self._reader = csv.reader(lines.iter, strict=True)
         yield flat, starts, bad
 
     def _odd(
@@ -259,19 +260,33 @@ class CsvRecords:
         bad.append((start, reason, _text(text)))
         return end
 
-    def _unclosed(self, start: int, end: int, reason: str, bad: list[BadRow]) -> int:
-        """A quote opened on line ``start`` runs on to ``end``: report ``start`` alone and read
-        the lines after it again as rows of their own."""
+    def _broken(self, start: int, end: int, message: str, bad: list[BadRow]) -> int:
+        """A row the reader gave up on (it reads strictly: a quoted field ends with a quote
+        followed by a comma or the end of the line, and closes before the end of the file)."""
+        if "unexpected end of data" in message:
+            return self._unclosed(start, end, "row: unclosed quote", bad, at_end=True)
+        if "expected after" in message and end > start:  # closed by the next field's quote
+            return self._unclosed(start, end, "row: unclosed quote", bad)
+        if "expected after" in message:
+            reason = 'row: text after a closing quote (a quote inside quotes is written "")'
+        else:
+            reason = f"row: cannot be read: {message}"
+        return self._unclosed(start, end, reason, bad)
+
+    def _unclosed(
+        self, start: int, end: int, reason: str, bad: list[BadRow], at_end: bool = False
+    ) -> int:
+        """A quote opened on line ``start`` runs on to ``end`` (or to the end of the file):
+        report ``start`` alone and read the lines after it again as rows of their own."""
         text = self._lines.lines(start, end)
         assert text is not None  # the blocks since the row's start are kept
-        if end > start:
-            reason += (
-                f": the quoted field opened on this line runs on to line {end}; lines "
-                f"{start + 1}-{end} are read again as rows of their own"
-            )
-            self._lines.read_again(text[1:], start + 1)
-        elif reason.endswith("unclosed quote"):
+        if at_end or (end == start and reason.endswith("unclosed quote")):
             reason += ": the quoted field opened on this line is never closed"
+        elif end > start:
+            reason += f": the quoted field opened on this line runs on to line {end}"
+        if end > start:
+            reason += f"; lines {start + 1}-{end} are read again as rows of their own"
+            self._lines.read_again(text[1:], start + 1)
         not_utf8 = self._lines.bad_byte_in(start, start)
         reason += f"; {not_utf8}" if not_utf8 else ""
         bad.append((start, reason, _text(text[:1])))
