@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from earnright.errors import IngestError
-from earnright.ingest import csvfile
+from earnright.ingest import csvarrow, csvfile, readers
 from earnright.ingest.csvfile import CsvRecords
+from earnright.ingest.readers import read_chunks
 
 CORPUS = Path(__file__).parent / "corpus"
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -121,3 +123,70 @@ def test_a_header_that_cannot_be_read_is_one_message(
 ) -> None:
     with pytest.raises(IngestError, match=re.escape(f"t.csv: {message}")):
         _read(text, 1 << 20, monkeypatch)
+
+
+LINE = st.one_of(
+    st.lists(st.sampled_from(["a", "b", "NA", "é", " ", ""]), min_size=3, max_size=3).map(",".join),
+    st.sampled_from(["", "  ", "a,b", "a,b,c,d", '1,"q",2', '1,"multi\nline",2', "1,\xff,2", ",,"]),
+)
+
+
+def _via_readers(path: Path) -> tuple[list[list[str | None]], list[int], list[tuple[int, str]]]:
+    rows, lines, bad = [], [], []
+    for chunk in read_chunks(path):
+        frame = chunk.frame.astype(object).where(chunk.frame.notna(), None)
+        rows += frame.drop(columns="_line").values.tolist()
+        lines += frame["_line"].tolist()
+        bad += [(line, reason) for line, reason, _ in chunk.bad_lines]
+    return rows, lines, bad
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lines=st.lists(LINE, max_size=12),
+    chunk_rows=st.sampled_from([1, 2, 5]),
+    block=st.sampled_from([16, 64, 1 << 20]),
+)
+def test_the_fast_way_and_the_exact_way_give_the_same_rows(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[str], chunk_rows: int, block: int
+) -> None:
+    """Arrow reads a file while it is plain; from the first odd line the exact reader goes on.
+    Either way the rows, their lines and the bad rows are those of the exact reader alone."""
+    path = tmp_path_factory.mktemp("fast") / "t.csv"
+    path.write_bytes("\n".join(["x,y,z", *lines, ""]).encode("utf-8", "surrogateescape"))
+    path.write_bytes(path.read_bytes().replace("\xff".encode(), b"\xff"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(readers, "CHUNK_ROWS", chunk_rows)
+        mp.setattr(csvarrow, "BLOCK_BYTES", block)
+        got = _via_readers(path)
+        mp.setattr(readers, "plain_csv_tables", _no_fast_way)
+        exact = _via_readers(path)
+    assert got == exact
+
+
+def _no_fast_way(stream: object, header: list[str], rows: int) -> Iterator[object]:
+    return 1  # the exact reader from the line after the header
+    yield
+
+
+def test_a_plain_file_is_read_by_arrow_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("x,y\n" + "".join(f"{i},NA\n" for i in range(10)) + "\r\n" + "10,z\n")
+    calls: list[int] = []
+    original = CsvRecords.chunks
+
+    def chunks(self: CsvRecords, rows: int) -> Iterator[object]:
+        calls.append(rows)
+        return original(self, rows)
+
+    monkeypatch.setattr(CsvRecords, "chunks", chunks)
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 4)
+    rows, lines, _ = _via_readers(path)
+    assert lines == [*range(2, 12), 13] and rows[-1] == ["10", "z"] and rows[0] == ["0", "NA"]
+    assert calls == [4]  # the blank line on line 12 handed over to the exact reader
+    path.write_text("x,y\n" + "".join(f"{i},NA\n" for i in range(10)))
+    calls.clear()
+    assert _via_readers(path)[1] == list(range(2, 12))
+    assert calls == []

@@ -7,10 +7,11 @@ a 10M-row file never sits in memory at once. Every chunk is a pandas DataFrame p
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from earnright.errors import IngestError
+from earnright.ingest.csvarrow import plain_csv_tables
 from earnright.ingest.csvfile import CsvRecords
 
 __all__ = ["RESERVED_COLUMNS", "Chunk", "check_column_names", "file_format", "read_chunks"]
@@ -119,21 +121,44 @@ def _csv_records(stream: IO[bytes], path: Path, extra_header_rows: int = 0) -> C
 def _csv_chunks(
     path: Path, gz: bool, progress: Progress | None, extra_header_rows: int = 0
 ) -> Iterator[Chunk]:
+    """Arrow's reader while the file is plain (no quotes, see csvarrow), then the exact one."""
     with _open(path, gz, progress) as stream:
         records = _csv_records(stream, path, extra_header_rows)
         header = records.header
         width = len(header)
+        done = 0  # the last line given by the fast way
+        if extra_header_rows == 0 and records.header_line == 1 and width > 1:
+            with _open(path, gz, progress) as again:
+                last = yield from _plain_chunks(again, header)
+            if last is None:
+                return
+            done = last
         for flat, starts, bad in records.chunks(CHUNK_ROWS):
-            columns = [_strings(flat[i::width]) for i in range(width)]
+            if done and starts and starts[0] <= done:  # rows the fast way gave already
+                given = bisect.bisect_right(starts, done)
+                flat, starts = flat[given * width :], starts[given:]
+            bad = [b for b in bad if b[0] > done]
+            columns = [_nulled(pa.array(flat[i::width], pa.string())) for i in range(width)]
             frame = pa.table(columns, names=header).to_pandas()
             frame.insert(0, "_line", np.array(starts, dtype=np.int64))
             yield Chunk(frame, bad)
 
 
-def _strings(values: list[str]) -> pa.Array:
-    """A column of text; an empty field is missing (no other spelling is, see kinds)."""
-    array = pa.array(values, pa.string())
-    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+def _plain_chunks(stream: IO[bytes], header: list[str]) -> Generator[Chunk, None, int | None]:
+    tables = plain_csv_tables(stream, header, CHUNK_ROWS)
+    while True:
+        try:
+            table, first = next(tables)
+        except StopIteration as end:
+            return end.value
+        frame = pa.table([_nulled(c) for c in table.columns], names=header).to_pandas()
+        frame.insert(0, "_line", np.arange(first, first + len(frame), dtype=np.int64))
+        yield Chunk(frame, [])
+
+
+def _nulled(text: Any) -> Any:
+    """Arrow text with an empty field as missing (no other spelling is in text; see kinds)."""
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
 def check_column_names(names: list[str], where: str, *, mapped: bool = False) -> None:
@@ -166,9 +191,12 @@ def check_column_names(names: list[str], where: str, *, mapped: bool = False) ->
 
 
 def _column_names(path: Path, fmt: str, gz: bool) -> list[str]:
+    if fmt == "csv":
+        with _open(path, gz, None) as stream:
+            return _csv_records(stream, path).header
     if fmt == "parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
-    return []  # a CSV file always gives a chunk with its header's columns
+    return []
 
 
 def _numbered(frame: pd.DataFrame, first_line: int) -> Chunk:
