@@ -59,6 +59,7 @@ def test_corpus_file_has_its_expected_outcome(
     result = ingest_file(wh, cfg, entry["kind"], path)
     expected = sorted((q["line"], q["reason"]) for q in entry["quarantined"])
     assert (result.accepted, result.quarantined) == (entry["accepted"], len(expected))
+    assert sum(result.quarantine_reasons.values()) == len(expected)  # one reason per row
     q = wh.table("quarantine").execute().sort_values("line")
     assert list(q.line) == [line for line, _ in expected]
     for reason, (_, part) in zip(q.reason, expected, strict=True):

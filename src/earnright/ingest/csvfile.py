@@ -114,7 +114,7 @@ class _Lines:
                 at = offset + len(line[: found.start()].encode("utf-8", "surrogateescape"))
                 self.bad_bytes[number] = (
                     f"row: not UTF-8: byte 0x{byte:02x} at byte offset {at:,} (line {number}, "
-                    f"character {found.start() + 1}); save the file as UTF-8"
+                    f"character {found.start() + 1}), save the file as UTF-8"
                 )
             offset += len(line.encode("utf-8", "surrogateescape"))
 
@@ -285,7 +285,7 @@ class CsvRecords:
         elif end > start:
             reason += f": the quoted field opened on this line runs on to line {end}"
         if end > start:
-            reason += f"; lines {start + 1}-{end} are read again as rows of their own"
+            reason += f" (lines {start + 1}-{end} are read again as rows of their own)"
             self._lines.read_again(text[1:], start + 1)
         not_utf8 = self._lines.bad_byte_in(start, start)
         reason += f"; {not_utf8}" if not_utf8 else ""

@@ -253,7 +253,7 @@ def _not_utf8(exc: UnicodeDecodeError, line_offset: int, lineno: int) -> str:
     character = len(exc.object[: exc.start].decode("utf-8", "replace")) + 1
     return (
         f"row: not UTF-8: byte 0x{byte:02x} at byte offset {line_offset + exc.start:,} "
-        f"(line {lineno}, character {character}); save the file as UTF-8"
+        f"(line {lineno}, character {character}), save the file as UTF-8"
     )
 
 
