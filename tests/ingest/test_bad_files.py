@@ -136,3 +136,14 @@ def test_a_file_with_many_but_not_nearly_all_bad_rows_is_ingested(
     assert unknown.raw.iloc[:RAW_PER_REASON].notna().all()  # the first ones, in line order
     assert json.loads(unknown.raw.iloc[0])["unit_id"] == "X9"
     assert q[q.reason.str.startswith("ltr")].raw.notna().all()
+
+
+def test_a_large_units_file_may_name_parents_after_their_children(
+    wh: Warehouse, config: Config, tmp_path: Path
+) -> None:
+    """Unit files are read whole: the first rows are not judged on their own."""
+    path = tmp_path / "units.csv"
+    stores = [f"S{i},Store {i},store,D9" for i in range(10, 10 + EARLY_ROWS + 100)]
+    path.write_text("unit_id,name,level,parent_id\n" + "\n".join([*stores, "D9,Nine,district,R1"]))
+    result = ingest_file(wh, config, "units", path)
+    assert (result.accepted, result.quarantined) == (len(stores) + 1, 0)

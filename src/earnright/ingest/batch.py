@@ -124,7 +124,9 @@ def ingest_file(
         )
         if kind == "units":  # unit files are small; parents may come after their children
             chunks = iter([_all_units(list(chunks))])
-        for chunk in head_first(chunks):
+        else:  # the first rows on their own: a hopeless file stops after them
+            chunks = head_first(chunks)
+        for chunk in chunks:
             staging.add(chunk, result)
             staging.tally.check_early(str(path), kind, result.rows_read, result.quarantined)
         staging.quarantine_in_file_duplicates(result)
