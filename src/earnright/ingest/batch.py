@@ -122,10 +122,9 @@ def ingest_file(
             _mapped(c, mapping, str(path))
             for c in read_chunks(path, progress, extra_header_rows=extra)
         )
-        if kind == "units":  # unit files are small; parents may come after their children
-            chunks = iter([_all_units(list(chunks))])
-        else:  # the first rows on their own: a hopeless file stops after them
-            chunks = head_first(chunks)
+        # unit files are small and read whole (parents may come after their children); of any
+        # other file the first rows go on their own, so that a hopeless file stops after them
+        chunks = iter([_all_units(list(chunks))]) if kind == "units" else head_first(chunks)
         for chunk in chunks:
             staging.add(chunk, result)
             staging.tally.check_early(str(path), kind, result.rows_read, result.quarantined)

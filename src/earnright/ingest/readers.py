@@ -2,7 +2,10 @@
 
 Supported: CSV, Parquet and JSON Lines, each optionally gzipped (``.gz``). Chunks bound memory:
 a 10M-row file never sits in memory at once. Every chunk is a pandas DataFrame plus the file line
-(CSV, JSON Lines) or row number (Parquet) of every row, so quarantine can point at the row.
+(CSV, JSON Lines: the physical line, as an editor shows it) or row number (Parquet) of every row,
+so quarantine can point at the row, and the rows that could not be read as rows (bad_lines).
+A CSV file is read by Arrow while it holds no quote (``csvarrow``), and from there by the exact
+reader (``csvfile``), which handles quoted line breaks and quarantines a broken row on its own.
 """
 
 from __future__ import annotations
