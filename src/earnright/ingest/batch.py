@@ -37,7 +37,8 @@ from earnright.ingest.kinds import (
     raw_json,
     validate_chunk,
 )
-from earnright.ingest.readers import Chunk, file_format, read_chunks
+from earnright.ingest.readers import Chunk, check_column_names, file_format, read_chunks
+from earnright.ingest.rejects import Tally, head_first
 from earnright.warehouse import Warehouse
 
 __all__ = ["IngestResult", "ingest_file"]
@@ -144,12 +145,15 @@ def ingest_file(
     try:
         extra = mapping.extra_header_rows if mapping else 0
         chunks: Iterator[Chunk] = (
-            _mapped(c, mapping) for c in read_chunks(path, progress, extra_header_rows=extra)
+            _mapped(c, mapping, str(path))
+            for c in read_chunks(path, progress, extra_header_rows=extra)
         )
-        if kind == "units":  # unit files are small; parents may come after their children
-            chunks = iter([_all_units(list(chunks))])
+        # unit files are small and read whole (parents may come after their children); of any
+        # other file the first rows go on their own, so that a hopeless file stops after them
+        chunks = iter([_all_units(list(chunks))]) if kind == "units" else head_first(chunks)
         for chunk in chunks:
             staging.add(chunk, result)
+            staging.tally.check_early(str(path), kind, result.rows_read, result.quarantined)
         staging.quarantine_in_file_duplicates(result)
         _commit(wh, spec, staging, result, sha, started)
     finally:
@@ -164,16 +168,20 @@ def _previous_batch(wh: Warehouse, kind: str, sha: str) -> int | None:
     return None if pd.isna(found) else int(found)
 
 
-def _mapped(chunk: Chunk, mapping: Source | None) -> Chunk:
-    if mapping is None:
-        return chunk
-    names = mapping.mapping()
+def _mapped(chunk: Chunk, mapping: Source | None, source: str) -> Chunk:
     frame = chunk.frame
-    if mapping.keeps_only_mapped:
-        keep = {"_line", *names, *names.values()}
-        frame = frame[[c for c in frame.columns if c in keep]]
-    frame = frame.drop(columns=[c for c in mapping.ignore if c in frame.columns])
-    return Chunk(frame.rename(columns=names), chunk.bad_lines)
+    if mapping is not None:
+        names = mapping.mapping()
+        if mapping.keeps_only_mapped:
+            keep = {"_line", *names, *names.values()}
+            frame = frame[[c for c in frame.columns if c in keep]]
+        frame = frame.drop(columns=[c for c in mapping.ignore if c in frame.columns])
+        frame = frame.rename(columns=names)
+    names_now = [str(c) for c in frame.columns]
+    if "_line" in names_now:
+        names_now.remove("_line")  # the reader's own line numbers
+    check_column_names(names_now, source, mapped=True)
+    return Chunk(frame, chunk.bad_lines)
 
 
 def _all_units(chunks: list[Chunk]) -> Chunk:
@@ -196,6 +204,7 @@ class _Staging:
         # the day of the ingest (UTC): when a move without valid_from takes effect
         self.today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0)
         self.today = self.today.replace(microsecond=0)
+        self.tally = Tally()
 
     def _known_units(self) -> set[str] | None:
         if not self.spec.unit_columns:
@@ -234,15 +243,13 @@ class _Staging:
     def add_rejects(self, bad: pd.DataFrame, result: IngestResult) -> None:
         if bad.empty:
             return
+        bad = self.tally.keep(bad)  # every row counted by reason; raw text of the first N
         table = pa.Table.from_pandas(
             bad[QUARANTINE_SCHEMA.names], schema=QUARANTINE_SCHEMA, preserve_index=False
         )
         self.wh.append_arrow(self.rejects, table)
         result.quarantined += len(bad)
-        for reason in bad["reason"].astype(str):
-            for part in reason.split("; "):
-                category = " ".join(part.split(": ")[:2])
-                result.quarantine_reasons[category] = result.quarantine_reasons.get(category, 0) + 1
+        result.quarantine_reasons = dict(self.tally.by_reason)
 
     def _with_required_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.spec.required if c not in frame.columns]

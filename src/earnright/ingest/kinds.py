@@ -185,10 +185,23 @@ def _text(series: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def _blank(series: pd.Series) -> pd.Series:
+# In a number column these spellings of "no value" (the ones pandas reads as missing) are
+# missing, like an empty field; in text, id and date columns only an empty field is missing.
+MISSING_NUMBERS = frozenset(
+    {"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN"}
+    | {"<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)
+
+
+def _number_text(series: pd.Series) -> pd.Series:
+    text = _text(series)
+    return text.mask(text.isin(MISSING_NUMBERS))
+
+
+def _blank(series: pd.Series, ftype: FieldType = "text") -> pd.Series:
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
         return series.isna()
-    return _text(series).isna()
+    return (_number_text(series) if ftype in ("float", "int") else _text(series)).isna()
 
 
 def _to_float(text: pd.Series) -> pd.Series:
@@ -224,8 +237,8 @@ def _parse(series: pd.Series, ftype: FieldType, name: str, rej: Rejected) -> pd.
     if pd.api.types.is_numeric_dtype(series):
         numeric = series.astype("float64")
     else:
-        numeric = _to_float(_text(series))
-    given = ~_blank(series)
+        numeric = _to_float(_number_text(series))
+    given = ~_blank(series, ftype)
     rej.add(given & numeric.isna(), name, "not a number: ", series)
     rej.add(np.isinf(numeric), name, "not a finite number")
     if ftype == "int":
@@ -250,7 +263,7 @@ def validate_chunk(
             out[name] = pd.Series(None, index=frame.index, dtype=PANDAS_TYPES[ftype])
             continue
         if name in spec.required and ftype != "text":
-            rej.add(_blank(frame[name]), name, "missing value")
+            rej.add(_blank(frame[name], ftype), name, "missing value")
         out[name] = _parse(frame[name], ftype, name, rej)
     for col in open_cols:
         if spec.open_columns == "questions":

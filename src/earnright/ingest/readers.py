@@ -2,16 +2,19 @@
 
 Supported: CSV, Parquet and JSON Lines, each optionally gzipped (``.gz``). Chunks bound memory:
 a 10M-row file never sits in memory at once. Every chunk is a pandas DataFrame plus the file line
-(CSV, JSON Lines) or row number (Parquet) of every row, so quarantine can point at the row.
+(CSV, JSON Lines: the physical line, as an editor shows it) or row number (Parquet) of every row,
+so quarantine can point at the row, and the rows that could not be read as rows (bad_lines).
+A CSV file is read by Arrow while it holds no quote (``csvarrow``), and from there by the exact
+reader (``csvfile``), which handles quoted line breaks and quarantines a broken row on its own.
 """
 
 from __future__ import annotations
 
-import csv
+import bisect
 import gzip
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -19,14 +22,18 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from earnright.errors import IngestError
+from earnright.ingest.csvarrow import plain_csv_tables
+from earnright.ingest.csvfile import CsvRecords
 
-__all__ = ["Chunk", "file_format", "read_chunks"]
+__all__ = ["RESERVED_COLUMNS", "Chunk", "check_column_names", "file_format", "read_chunks"]
 
 CHUNK_ROWS = 250_000
+# _line is the row's line in the file; batch_id and row_key are columns of the tables
+RESERVED_COLUMNS = frozenset({"_line", "batch_id", "row_key"})
 Progress = Callable[[int, int], None]
 
 
@@ -99,7 +106,7 @@ def read_chunks(
             yield chunk
         if empty:  # a file with no rows is an empty batch; its columns are still checked
             yield _numbered(pd.DataFrame(columns=_column_names(path, fmt, gz)), 1)
-    except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, OSError, EOFError) as exc:
         raise IngestError(f"{path}: cannot read as {fmt}{' (gzip)' if gz else ''}: {exc}") from exc
 
 
@@ -108,49 +115,88 @@ def _open(path: Path, gz: bool, progress: Progress | None) -> IO[bytes]:
     return gzip.GzipFile(fileobj=raw) if gz else io.BufferedReader(raw)  # type: ignore[return-value]
 
 
-def _csv_header(path: Path, gz: bool) -> list[str]:
-    with _open(path, gz, None) as stream:
-        first = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="").readline()
-    header = next(csv.reader([first]), [])
-    if not header:
-        raise IngestError(f"{path}: empty file; expected a header line with column names")
-    return header
+def _csv_records(stream: IO[bytes], path: Path, extra_header_rows: int = 0) -> CsvRecords:
+    records = CsvRecords(stream, str(path), extra_header_rows)
+    check_column_names(records.header, f"{path}: the header (line {records.header_line})")
+    return records
 
 
 def _csv_chunks(
     path: Path, gz: bool, progress: Progress | None, extra_header_rows: int = 0
 ) -> Iterator[Chunk]:
-    header = _csv_header(path, gz)
-    convert = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in header},
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=True,
-    )
+    """Arrow's reader while the file is plain (no quotes, see csvarrow), then the exact one."""
     with _open(path, gz, progress) as stream:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(
-                block_size=8 << 20, skip_rows_after_names=extra_header_rows
-            ),
-            convert_options=convert,
+        records = _csv_records(stream, path, extra_header_rows)
+        header = records.header
+        width = len(header)
+        done = 0  # the last line given by the fast way
+        if extra_header_rows == 0 and records.header_line == 1 and width > 1:
+            with _open(path, gz, progress) as again:
+                last = yield from _plain_chunks(again, header)
+            if last is None:
+                return
+            done = last
+        for flat, starts, bad in records.chunks(CHUNK_ROWS):
+            if done and starts and starts[0] <= done:  # rows the fast way gave already
+                given = bisect.bisect_right(starts, done)
+                flat, starts = flat[given * width :], starts[given:]
+            bad = [b for b in bad if b[0] > done]
+            columns = [_nulled(pa.array(flat[i::width], pa.string())) for i in range(width)]
+            frame = pa.table(columns, names=header).to_pandas()
+            frame.insert(0, "_line", np.array(starts, dtype=np.int64))
+            yield Chunk(frame, bad)
+
+
+def _plain_chunks(stream: IO[bytes], header: list[str]) -> Generator[Chunk, None, int | None]:
+    tables = plain_csv_tables(stream, header, CHUNK_ROWS)
+    while True:
+        try:
+            table, first = next(tables)
+        except StopIteration as end:
+            return end.value
+        frame = pa.table([_nulled(c) for c in table.columns], names=header).to_pandas()
+        frame.insert(0, "_line", np.arange(first, first + len(frame), dtype=np.int64))
+        yield Chunk(frame, [])
+
+
+def _nulled(text: Any) -> Any:
+    """Arrow text with an empty field as missing (no other spelling is in text; see kinds)."""
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def check_column_names(names: list[str], where: str, *, mapped: bool = False) -> None:
+    """Refuse a repeated column name, and names earnright keeps for itself.
+
+    The file's own names (``mapped=False``) may not be ``_line``; names after a
+    [sources.NAME] mapping may not be any of ``RESERVED_COLUMNS``.
+    """
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, start=1):
+        if name in seen:
+            fix = (
+                "map only one column to it in the [sources.NAME] mapping"
+                if mapped
+                else "rename or remove one of them"
+            )
+            raise IngestError(
+                f"{where}: column '{name}' appears twice (columns {seen[name]} and {i}); {fix}"
+            )
+        seen[name] = i
+    reserved = [n for n in names if n in (RESERVED_COLUMNS if mapped else {"_line"})]
+    if reserved:
+        raise IngestError(
+            f"{where}: column name(s) {reserved} are kept by earnright for its own use; rename "
+            "them with `columns` or drop them with `ignore` in a [sources.NAME] mapping"
+            if mapped
+            else f"{where}: column name '_line' is kept by earnright for the line number; "
+            "rename that column in the file"
         )
-        line = 2 + extra_header_rows  # the header is line 1; one record per line
-        pending: list[pa.RecordBatch] = []
-        rows = 0
-        for batch in reader:
-            pending.append(batch)
-            rows += batch.num_rows
-            if rows >= CHUNK_ROWS:
-                yield _numbered(pa.Table.from_batches(pending).to_pandas(), line)
-                line += rows
-                pending, rows = [], 0
-        if pending:
-            yield _numbered(pa.Table.from_batches(pending).to_pandas(), line)
 
 
 def _column_names(path: Path, fmt: str, gz: bool) -> list[str]:
     if fmt == "csv":
-        return _csv_header(path, gz)
+        with _open(path, gz, None) as stream:
+            return _csv_records(stream, path).header
     if fmt == "parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
     return []
@@ -163,6 +209,7 @@ def _numbered(frame: pd.DataFrame, first_line: int) -> Chunk:
 
 def _parquet_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator[Chunk]:
     pf = pq.ParquetFile(path)
+    check_column_names(list(pf.schema_arrow.names), str(path))
     total = pf.metadata.num_rows
     row = 1
     for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
@@ -176,16 +223,26 @@ def _jsonl_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator[C
     with _open(path, gz, progress) as stream:
         records: list[dict[str, Any]] = []
         bad: list[tuple[int, str, str]] = []
-        for lineno, text in enumerate(io.TextIOWrapper(stream, encoding="utf-8"), start=1):
-            if not text.strip():
+        offset = 0
+        for lineno, line in enumerate(stream, start=1):
+            offset += len(line)
+            if not line.strip():
+                continue
+            try:
+                text = line.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                bad.append((lineno, _not_utf8(exc, offset - len(line), lineno), _raw(line)))
                 continue
             try:
                 record = json.loads(text)
                 if not isinstance(record, dict):
                     raise ValueError("a line must hold one JSON object")
-                records.append({"_line": lineno, **record})
             except ValueError as exc:
-                bad.append((lineno, f"not a JSON object: {exc}", text.rstrip("\n")[:2000]))
+                bad.append((lineno, f"not a JSON object: {exc}", _raw(line)))
+                continue
+            if "_line" in record:
+                check_column_names(["_line"], f"{path}: line {lineno}")
+            records.append({"_line": lineno, **record})
             if len(records) >= CHUNK_ROWS:
                 yield Chunk(_json_frame(records), bad)
                 records, bad = [], []
@@ -193,8 +250,24 @@ def _jsonl_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator[C
             yield Chunk(_json_frame(records), bad)
 
 
+def _not_utf8(exc: UnicodeDecodeError, line_offset: int, lineno: int) -> str:
+    """The reason of a line with bytes that are not UTF-8 (as the CSV reader words it)."""
+    byte = exc.object[exc.start]
+    character = len(exc.object[: exc.start].decode("utf-8", "replace")) + 1
+    return (
+        f"row: not UTF-8: byte 0x{byte:02x} at byte offset {line_offset + exc.start:,} "
+        f"(line {lineno}, character {character}), save the file as UTF-8"
+    )
+
+
+def _raw(line: bytes) -> str:
+    return line.rstrip(b"\r\n")[:2000].decode("utf-8", "replace")
+
+
 def _json_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """JSON records as a frame of strings (numbers kept as their text), like a CSV chunk."""
+    if not records:  # a chunk of lines that are all bad still has the line column
+        return pd.DataFrame({"_line": pd.Series(dtype="int64")})
     frame = pd.DataFrame.from_records(records)
     for col in frame.columns:
         if col != "_line":
