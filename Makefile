@@ -6,12 +6,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo test lint typecheck unit bench clean chromium postgres
+.PHONY: demo test lint typecheck unit bench clean chromium postgres lock
 
-$(STAMP): pyproject.toml
+# Exactly the locked tree (versions and hashes in requirements.lock), then earnright itself with
+# no further resolution. `make lock` re-locks after a change to pyproject.toml (docs/dependencies.md).
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -41,6 +44,9 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/scorecard.py
+
+lock:
+	sh scripts/lock.sh
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR)
