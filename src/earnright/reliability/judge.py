@@ -3,7 +3,8 @@ incidents at all (see :mod:`earnright.reliability.incidents`, step 2).
 
 A candidate (alerts no open incident took) is localised over its window; the causes named must
 lie on an alerted segment and **depart on their own series** (:func:`earnright.reliability.
-episode.failure_span`) at the candidate's first alert, one of them by at least ``CONFIRM_Z``.
+episode.failure_span`) at the candidate's first alert, one of them by at least ``CONFIRM_Z``
+(when no cause is named and the overall series alerted, the overall series must depart).
 Otherwise the candidate is a chronic miss (a segment that is always weak, or noise), not an
 incident. An alert belongs to an incident only when its bucket falls within the incident's
 failure on its segment's series: a slow rule firing after the failure ended, or a weak store's
@@ -75,8 +76,8 @@ class Judge:
             return candidate.segment
         if segment == "" and "" not in alerted:
             return None  # no segment departs from its normal level: a chronic miss
-        if not segment:  # everyone: the overall series must depart clearly
-            return segment if self.live(candidate, CONFIRM_Z) else None
+        if not segment:  # everyone, and the overall series alerted: it must depart
+            return segment if self.live(candidate) else None
         named = [replace(candidate, segment=c) for c in segment.split(CAUSE_SEPARATOR)]
         near = [i.segment for i in named if any(self.overlaps(a, i) for a in alerted)]
         segment = self.departing(candidate, CAUSE_SEPARATOR.join(near))
