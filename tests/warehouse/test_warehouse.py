@@ -84,25 +84,26 @@ def test_memory_limit_from_config_reaches_duckdb(tmp_path: Path) -> None:
 def test_a_version_2_warehouse_gains_the_churn_columns_and_keeps_its_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 3 adds columns to a table migration 2 created; a fresh warehouse has them from
-    its creation (TABLES is the final schema) and migration 3 leaves them alone."""
+    """Migrations 3 and 5 add columns to a table migration 2 created; a fresh warehouse has them
+    from its creation (TABLES is the final schema) and the migrations leave them alone."""
     import earnright.warehouse as warehouse
     from earnright.warehouse.schema import CHURN_COUNT_COLUMNS, TableSpec
 
     spec = TABLES["incidents"]
-    old = {c: t for c, t in spec.columns.items() if c not in CHURN_COUNT_COLUMNS}
+    later = {*CHURN_COUNT_COLUMNS, "ended_at"}  # added by migrations 3 and 5
+    old = {c: t for c, t in spec.columns.items() if c not in later}
     with monkeypatch.context() as patch:  # what earnright knew at version 2
         patch.setattr(warehouse, "MIGRATIONS", MIGRATIONS[:2])
         patch.setattr(warehouse, "TABLES", TABLES | {"incidents": TableSpec("incidents", old, ())})
         with connect("duckdb:///w.duckdb", tmp_path) as wh:
             assert wh.schema_version() == 2
-            assert not set(CHURN_COUNT_COLUMNS) & set(wh.table("incidents").columns)
+            assert not later & set(wh.table("incidents").columns)
             wh.insert("incidents", {"incident_id": ["I1"], "status": ["resolved"]})
     with connect("duckdb:///w.duckdb", tmp_path) as wh:
         assert wh.schema_version() == MIGRATIONS[-1].version >= 3
         rows = wh.table("incidents").execute()
         assert rows.incident_id.tolist() == ["I1"] and rows.status.tolist() == ["resolved"]
-        assert rows[list(CHURN_COUNT_COLUMNS)].isna().all(axis=None)
+        assert rows[[*CHURN_COUNT_COLUMNS, "ended_at"]].isna().all(axis=None)
         migrated = wh.table("incidents").schema()
         wh.update("incidents", {"incident_id": "I1"}, {"churn_exposed": 7})
         assert wh.table("incidents").churn_exposed.execute().tolist() == [7]

@@ -84,6 +84,7 @@ INCIDENT_FIELDS = (
 OPTIONAL_FIELDS = (
     "moment_name",
     "last_alert_at",
+    "ended_at",
     "resolved_at",
     "customer_value",
     "extra_churn",

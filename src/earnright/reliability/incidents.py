@@ -25,18 +25,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-import ibis
-import numpy as np
 import pandas as pd
 
 from earnright.config import Config, Indicator, Moment
 from earnright.listening.scorecard import unit_ancestors
 from earnright.reliability.delivery import enqueue_messages
 from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
+from earnright.reliability.episode import in_segments
 from earnright.reliability.indicators import indicator_events
-from earnright.reliability.localize import localize, parse_cause
+from earnright.reliability.judge import Judge
 from earnright.reliability.pricing import price_incident, settle_churn
 from earnright.reliability.records import (
     CAUSE_SEPARATOR,
@@ -45,11 +45,11 @@ from earnright.reliability.records import (
     save_incident,
     utcnow,
 )
+from earnright.reliability.segment import leaf_dims
 from earnright.warehouse import Warehouse
 
 __all__ = ["DetectionRun", "Incident", "list_incidents", "run_detection"]
 
-BASELINE = timedelta(days=28)  # the leaves' normal level is measured over this span before
 Progress = Callable[[str, int, int], None]
 
 
@@ -98,6 +98,8 @@ def _save_alerts(wh: Warehouse, alerts: list[tuple[Alert, str | None]]) -> int:
 
 
 Overlaps = Callable[[str, "Incident"], bool]
+Accepts = Callable[["Incident"], bool]
+Belongs = Callable[[Alert, "Incident"], bool]
 
 
 @dataclass
@@ -120,14 +122,16 @@ class _Grouping:
             self.recent.append(incident)
 
     def home(
-        self, segment: str, fired_at: datetime, quiet: timedelta, overlaps: Overlaps
+        self, segment: str, fired_at: datetime, quiet: timedelta, judge: tuple[Overlaps, Accepts]
     ) -> Incident | None:
         """The incident a segment belongs to: an open one it overlaps, or one resolved less than
-        ``quiet`` before going quiet (a flapping incident is reopened, not opened twice)."""
+        ``quiet`` before going quiet (a flapping incident is reopened, not opened twice), that
+        ``accept`` takes (the alert falls within its failure)."""
+        overlaps, accept = judge
         causes = segment.split(CAUSE_SEPARATOR) if segment else [""]
         flapping = [i for i in self.recent if fired_at - i.last_alert_at <= 2 * quiet]
         for incident in [*self.open, *flapping]:
-            if not any(overlaps(cause, incident) for cause in causes):
+            if not any(overlaps(cause, incident) for cause in causes) or not accept(incident):
                 continue
             if incident.status == "resolved":
                 incident.status, incident.resolved_at = "open", None
@@ -168,7 +172,7 @@ def _group(
     grouping: _Grouping,
     context: tuple[Moment, Indicator, str],
     resolve_after: timedelta,
-    judge: tuple[Callable[[Incident, set[str]], str | None], Overlaps],
+    judge: tuple[Callable[[Incident, set[str]], str | None], Overlaps, Belongs],
 ) -> None:
     """Assign alerts, one bucket at a time as a stream would see them, to incidents.
 
@@ -178,15 +182,19 @@ def _group(
     unrelated alerts into one endless incident. An alert, or a candidate's confirmed segment,
     that overlaps an open incident or one resolved less than ``resolve_after`` before joins
     (reopens) it: a sibling store's alert, or a flapping incident, is not a second incident. An
-    incident with no alert for ``resolve_after`` is resolved.
+    incident with no alert for ``resolve_after`` is resolved. An alert ``belongs`` to an
+    incident only when its bucket falls within the incident's failure (measured on the segment's
+    series): a slow rule still firing after the failure ended, or a chronic store's ticket
+    noise, neither keeps an incident open nor attaches to it.
     """
-    confirm, overlaps = judge
+    confirm, overlaps, belongs = judge
     for fired_at in sorted({a.fired_at for a in alerts}):
         batch = [a for a in alerts if a.fired_at == fired_at]
         grouping.resolve_quiet(fired_at, resolve_after)
         rest = []
         for alert in batch:
-            home = grouping.home(alert.segment, fired_at, resolve_after, overlaps)
+            accept = partial(belongs, alert)
+            home = grouping.home(alert.segment, fired_at, resolve_after, (overlaps, accept))
             if home is None:
                 rest.append(alert)
             else:
@@ -199,7 +207,11 @@ def _group(
             grouping.chronic.append(candidate.incident_id)
             grouping.assigned += [(a, None) for a in rest]
             continue
-        home = grouping.home(segment, fired_at, resolve_after, overlaps)
+
+        def accept_any(incident: Incident, batch: list[Alert] = rest) -> bool:
+            return any(belongs(a, incident) for a in batch)
+
+        home = grouping.home(segment, fired_at, resolve_after, (overlaps, accept_any))
         if home is not None:  # a sibling's alert confirmed into a segment already followed
             grouping.join(home, rest)
             continue
@@ -209,96 +221,6 @@ def _group(
         grouping.join(candidate, rest)
 
 
-def _compatible(a: dict[str, str], b: dict[str, str], ancestors: pd.DataFrame) -> bool:
-    """Can a leaf satisfy both conditions? Unit levels are compared through the hierarchy."""
-    levels = [c for c in ancestors.columns if c != "unit_id"]
-    for dim in a.keys() & b.keys():
-        if a[dim] != b[dim]:
-            return False
-    units_a = [(d, v) for d, v in a.items() if d in levels]
-    units_b = [(d, v) for d, v in b.items() if d in levels]
-    for (la, ua), (lb, ub) in ((x, y) for x in units_a for y in units_b):
-        fine, coarse = (
-            ((la, ua), (lb, ub)) if levels.index(la) > levels.index(lb) else ((lb, ub), (la, ua))
-        )
-        row = ancestors[ancestors[fine[0]] == fine[1]]
-        if fine[0] != coarse[0] and not (row[coarse[0]] == coarse[1]).any():
-            return False
-    return True
-
-
-def _leaf_dims(wh: Warehouse, config: Config, indicator: Indicator) -> tuple[list[str], list[str]]:
-    """The indicator's dimensions split into unit levels and metric dimension columns."""
-    metric_dims = set(wh.open_columns("metrics"))
-    levels = [d for d in indicator.dimensions if d in config.units.levels]
-    return levels, [d for d in indicator.dimensions if d in metric_dims]
-
-
-def _leaf_sums(
-    wh: Warehouse,
-    config: Config,
-    indicator: Indicator,
-    dims: list[str],
-    window: tuple[datetime, datetime],
-) -> pd.DataFrame:
-    """Per leaf (unit × metric dimensions) with events in ``window``: value sum, good and total
-    events there (``value, good, total``) and over the ``BASELINE`` before it (``*_base``),
-    from one engine scan."""
-    start, end = window
-    ev = indicator_events(wh, indicator, config.reliability.step, (start - BASELINE, end))
-    now = ev.observed_at >= start
-    sums = {}
-    for name, col in (("value", ev._vsum), ("good", ev._good), ("total", ev._total)):
-        sums[name] = ibis.ifelse(now, col, 0.0).sum()
-        sums[f"{name}_base"] = ibis.ifelse(now, 0.0, col).sum()
-    leaves = ev.group_by(["unit_id", *dims]).aggregate(**sums).execute()
-    return leaves[leaves.total > 0]
-
-
-def _localize_incident(
-    wh: Warehouse,
-    config: Config,
-    indicator: Indicator,
-    window: tuple[datetime, datetime],
-    ancestors: pd.DataFrame,
-) -> str | None:
-    """The root causes of the indicator in ``window`` ("" when every leaf moved alike), or None
-    when there is nothing to search."""
-    levels, metric_dims = _leaf_dims(wh, config, indicator)
-    if not levels and not metric_dims:
-        return None
-    leaves = _leaf_sums(wh, config, indicator, metric_dims, window)
-    if indicator.measure == "events":
-        bad_base = leaves.total_base - leaves.good_base
-        overall = bad_base.sum() / max(leaves.total_base.sum(), 1)
-        leaves["real"] = leaves.total - leaves.good
-        leaves["predict"] = (bad_base / leaves.total_base).fillna(overall) * leaves.total
-    else:  # a threshold indicator's total is its readings with a value
-        overall = leaves.value_base.sum() / max(leaves.total_base.sum(), 1)
-        leaves["real"] = leaves.value
-        leaves["predict"] = (leaves.value_base / leaves.total_base).fillna(overall) * leaves.total
-    leaves = leaves.replace([np.inf, -np.inf], np.nan).dropna(subset=["real", "predict"])
-    leaves = leaves.merge(ancestors, on="unit_id", how="left")
-    for dim in metric_dims:
-        leaves = leaves[leaves[dim] != "all"]
-    dims = [*levels, *metric_dims]
-    worse_is_up = not (indicator.measure == "threshold" and indicator.good_when == "above")
-    causes = localize(leaves.fillna({d: "null" for d in dims}), dims)
-    found = [c.cause for c in causes if (c.z > 0) == worse_is_up]
-    return CAUSE_SEPARATOR.join(found)
-
-
-def _in_segments(leaves: pd.DataFrame, segments: list[dict[str, str]]) -> pd.Series:
-    """Which leaves fall in any of the segments (an OR of dimension = value conditions)."""
-    hit = pd.Series(False, index=leaves.index)
-    for segment in segments:
-        cond = pd.Series(True, index=leaves.index)
-        for dim, value in segment.items():
-            cond &= leaves[dim].astype("string") == value if dim in leaves else False
-        hit |= cond
-    return hit
-
-
 def _onset(
     wh: Warehouse, config: Config, indicator: Indicator, incident: Incident, ancestors: pd.DataFrame
 ) -> datetime:
@@ -306,7 +228,7 @@ def _onset(
     unbroken run in which the hurt segment burned its error budget (bad share above it)."""
     step = config.reliability.step
     lookback = max((a.long for a in config.reliability.burn_alerts), default=step)
-    _, metric_dims = _leaf_dims(wh, config, indicator)
+    _, metric_dims = leaf_dims(wh, config, indicator)
     span = (incident.started_at - lookback, incident.started_at)
     ev = indicator_events(wh, indicator, step, span)
     per = (
@@ -315,7 +237,7 @@ def _onset(
         .execute()
         .merge(ancestors, on="unit_id", how="left")
     )
-    sums = per[_in_segments(per, incident.segments)].groupby("_bidx")[["good", "total"]].sum()
+    sums = per[in_segments(per, incident.segments)].groupby("_bidx")[["good", "total"]].sum()
     bad = (1 - sums.good / sums.total).to_dict()
     start = int(incident.started_at.timestamp() // step.total_seconds())  # naive UTC
     first = start
@@ -351,45 +273,30 @@ def _scan_and_group(
     clock = run.data_until or utcnow()
     ancestors = _unit_ancestors(wh, config)
 
-    located: dict[tuple[str, datetime, datetime], str | None] = {}
-
-    def locate(incident: Incident, until: datetime | None = None) -> str | None:
-        """Localise once per window: from the start to ``until`` (default: the last alert)."""
-        window = (incident.started_at, until or incident.last_alert_at)
-        key = (incident.incident_id, *window)
-        if key not in located:
-            located[key] = _localize_incident(wh, config, indicator, window, ancestors)
-        return located[key]
-
-    def confirm(candidate: Incident, alerted: set[str]) -> str | None:
-        segment = locate(candidate)
-        if segment is None:  # nothing to search: the alerted segment is all we know
-            return candidate.segment
-        if segment == "" and "" not in alerted:
-            return None  # no segment departs from its normal level: a chronic miss
-        return segment
-
-    def overlaps(segment: str, incident: Incident) -> bool:
-        cond = parse_cause(segment) if segment else {}
-        return any(_compatible(cond, seg, ancestors) for seg in incident.segments)
-
+    judge = Judge(wh, config, indicator, ancestors, clock)
     stored = load_incidents(wh, indicator=indicator.id)
     grouping = _Grouping(
         open=[i for i in stored if i.status == "open"],
         recent=[i for i in stored if i.status == "resolved"],
     )
     context = (moment, indicator, config.owner_of(moment, indicator))
-    _group(alerts, grouping, context, settings.resolve_after, (confirm, overlaps))
+    rules = (judge.confirm, judge.overlaps, judge.belongs)
+    _group(alerts, grouping, context, settings.resolve_after, rules)
     grouping.resolve_quiet(clock, settings.resolve_after)
     history = settle_churn(wh, config, clock, pending=grouping.touched)
     for incident in grouping.touched.values():
         # the whole episode names the segment best: alerts thin out as the detector adapts to a
         # lasting failure, so the episode runs until the incident resolves (or now)
-        segment = locate(incident, min(clock, incident.last_alert_at + settings.resolve_after))
-        if segment:  # keep the first one when the episode names none
-            incident.segment = segment
+        until = min(clock, incident.last_alert_at + settings.resolve_after)
+        segment = judge.locate(incident, until)
+        if segment:  # keep the first one when the episode names none (or none departing)
+            incident.segment = judge.departing(incident, segment) or incident.segment
+        failing = judge.span(incident)
         if incident.incident_id in grouping.opened:
-            incident.started_at = _onset(wh, config, indicator, incident, ancestors)
+            incident.started_at = (
+                failing[0] if failing else _onset(wh, config, indicator, incident, ancestors)
+            )
+        incident.ended_at = failing[1] if failing else None
         price_incident(wh, config, incident, history, clock)
         incident.updated_at = utcnow()
         save_incident(wh, incident)

@@ -30,8 +30,8 @@ __all__ = ["price_incident", "settle_churn"]
 def _exposure(incident: Incident) -> Exposure:
     return Exposure(
         segments=incident.segments,
-        start=incident.started_at,
-        end=incident.last_alert_at,
+        start=incident.window[0],
+        end=incident.window[1],
         indicator=incident.indicator,
     )
 
@@ -86,7 +86,7 @@ def price_incident(
     past = [
         effect
         for h in history
-        if h.incident_id != incident.incident_id and h.last_alert_at <= incident.started_at
+        if h.incident_id != incident.incident_id and h.window[1] <= incident.started_at
         if (effect := _stored_effect(config, h)) is not None
     ]
     own = _stored_effect(config, incident)

@@ -48,6 +48,9 @@ class Incident:
     churn_control: int | None = None
     churn_control_lost: int | None = None
     churn_measured_at: datetime | None = None
+    # migration 5: the end (exclusive) of the failure measured on the segment's own series; the
+    # exposure runs to it, not to the last alert (None: not measured, the last alert is used)
+    ended_at: datetime | None = None
 
     @property
     def segments(self) -> list[dict[str, str]]:
@@ -58,7 +61,8 @@ class Incident:
 
     @property
     def window(self) -> tuple[datetime, datetime]:
-        return self.started_at, self.last_alert_at
+        """The exposure: from the failure's start to its measured end (else the last alert)."""
+        return self.started_at, self.ended_at or self.last_alert_at
 
     def record(self) -> dict[str, Any]:
         """The JSON-ready record ``earnright warnings`` prints and alerts carry."""
@@ -69,6 +73,7 @@ class Incident:
             "metric": self.metric,
             "segment": self.segment,
             "started_at": self.started_at,
+            "ended_at": self.ended_at,
             "detected_at": self.detected_at,
             "resolved_at": self.resolved_at,
             "status": self.status,

@@ -175,6 +175,8 @@ TABLES: dict[str, TableSpec] = {
                 # migration 3: the episode's churn counts, measured once its follow-up is
                 # complete (null until then); what later incidents pool as history
                 **CHURN_COUNT_COLUMNS,
+                # migration 5: the failure's end measured on its segment's series (exclusive)
+                "ended_at": _ts(),
             },
             ("incident_id",),
         ),
@@ -266,5 +268,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "SELECT unit_id, parent_id, CAST(NULL AS TIMESTAMP), CAST(NULL AS TIMESTAMP), "
             "batch_id FROM units",
         ),
+    ),
+    Migration(
+        5,
+        "incidents: the failure's end, measured on the segment's own series",
+        (),
+        (("incidents", "ended_at"),),
     ),
 )

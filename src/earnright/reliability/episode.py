@@ -1,0 +1,166 @@
+"""An incident's failure span, measured on its segment's own series, not on its alerts' times.
+
+Alerts are late and long: a burn-rate alert looks back over its long window, so a slow rule
+still fires a day or two after a failure ended, and a page can fire once for a failure that
+lasted two days. The exposure of an incident (who was hurt, and so the revenue at risk) must be
+the span in which the segment was actually failing. :func:`failure_span` measures it: the
+segment's leaves are summed per bucket; each bucket is compared with the segment's own level in
+the ``BASELINE`` before the failure could have begun; the span runs from the first bucket of the
+departing run at the incident's first alert to the last departing bucket after it (a run bridges
+gaps shorter than ``[reliability] resolve_after``: a flapping failure is one episode).
+
+A bucket departs when its bad share (events indicators) or mean value (threshold indicators)
+is worse than the baseline's level (the median bucket; for events the pooled bad share) by more
+than ``DEPARTURE_Z`` times the baseline's robust spread (1.4826 × MAD of its buckets) and, for
+events, also beyond the exact binomial tail of that z (a bucket's bad events against the pooled
+share): so a small relative shift over a large volume departs, and a few unlucky events at a
+small store do not. An incident is confirmed only on a span whose largest departure reaches
+``CONFIRM_Z``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from earnright.config import Config, Indicator
+from earnright.reliability.indicators import indicator_events
+from earnright.warehouse import Warehouse
+
+__all__ = [
+    "BASELINE",
+    "CONFIRM_Z",
+    "DEPARTURE_Z",
+    "Span",
+    "departure",
+    "failure_span",
+    "in_segments",
+    "segment_buckets",
+]
+
+BASELINE = timedelta(days=28)  # the segment's normal level is measured over this span before
+DEPARTURE_Z = 3.0
+CONFIRM_Z = 6.0
+MIN_BASELINE_BUCKETS = 5
+
+
+class Span(NamedTuple):
+    """A failure: ``[start, end)`` and its largest departure from the baseline (a z score)."""
+
+    start: datetime
+    end: datetime
+    peak: float
+
+
+def in_segments(leaves: pd.DataFrame, segments: list[dict[str, str]]) -> pd.Series:
+    """Which leaves fall in any of the segments (an OR of dimension = value conditions)."""
+    hit = pd.Series(False, index=leaves.index)
+    for segment in segments:
+        cond = pd.Series(True, index=leaves.index)
+        for dim, value in segment.items():
+            cond &= leaves[dim].astype("string") == value if dim in leaves else False
+        hit |= cond
+    return hit
+
+
+def segment_buckets(
+    wh: Warehouse,
+    config: Config,
+    indicator: Indicator,
+    where: tuple[list[dict[str, str]], pd.DataFrame, list[str]],
+    span: tuple[datetime, datetime],
+) -> pd.DataFrame:
+    """The segments' ``good``, ``total`` and value sum ``vsum`` per bucket index (``_bidx``)
+    in ``span``; ``where`` is (segments, unit ancestors, metric dimension columns)."""
+    segments, ancestors, metric_dims = where
+    ev = indicator_events(wh, indicator, config.reliability.step, span)
+    per = (
+        ev.group_by(["_bidx", "unit_id", *metric_dims])
+        .aggregate(good=ev._good.sum(), total=ev._total.sum(), vsum=ev._vsum.sum())
+        .execute()
+        .merge(ancestors, on="unit_id", how="left")
+    )
+    for dim in metric_dims:
+        per = per[per[dim] != "all"]
+    hit = per[in_segments(per, segments)]
+    return hit.groupby("_bidx")[["good", "total", "vsum"]].sum().sort_index()
+
+
+def departure(frame: pd.DataFrame, indicator: Indicator, baseline: pd.Index) -> pd.Series:
+    """Per bucket of ``frame`` (from :func:`segment_buckets`): by how many spreads it is worse
+    than the buckets ``baseline`` (a z score). Empty when the baseline is too short."""
+    total = frame.total.astype(float)
+    if indicator.measure == "events":
+        value = 1.0 - frame.good / total
+    else:
+        value = frame.vsum / total
+        if indicator.good_when == "above":
+            value = -value
+    base = value[value.index.isin(baseline) & total.gt(0)].dropna()
+    if len(base) < MIN_BASELINE_BUCKETS:
+        return pd.Series(dtype=float)
+    center = float(base.median())
+    if indicator.measure == "events":  # pooled: the median of a few bad events is too low
+        center = float(1.0 - frame.good[base.index].sum() / total[base.index].sum())
+    spread = 1.4826 * float((base - center).abs().median())
+    if spread == 0.0:
+        spread = float(base.std(ddof=1)) if len(base) > 1 else 0.0
+    z = ((value - center) / max(spread, 1e-9)).fillna(0.0)
+    if indicator.measure == "events":  # and no more than the exact binomial tail allows
+        p = min(max(center, 0.5 / max(float(total[base.index].sum()), 1.0)), 1 - 1e-9)
+        bad = (total - frame.good).round().to_numpy(float)
+        tail = stats.binom.sf(bad - 1, total.round().to_numpy(float), p)
+        exact = stats.norm.isf(np.clip(tail, 1e-300, 1.0))
+        z = pd.Series(np.minimum(z.to_numpy(float), exact), index=z.index)
+    return z
+
+
+def failure_span(
+    wh: Warehouse,
+    config: Config,
+    indicator: Indicator,
+    where: tuple[list[dict[str, str]], pd.DataFrame, list[str]],
+    anchor: datetime,
+    until: datetime,
+) -> Span | None:
+    """``[start, end)`` of the failure of the segments in ``where`` around ``anchor`` (the
+    bucket of the incident's first alert), looking no later than ``until``; None when the
+    segments' series shows no departing bucket (or too little history to tell). ``peak``: the
+    largest departure (z) in the span."""
+    settings = config.reliability
+    step = settings.step
+    lookback = max((a.long for a in settings.burn_alerts), default=step)
+    earliest = anchor - lookback
+    frame = segment_buckets(wh, config, indicator, where, (earliest - BASELINE, max(until, anchor)))
+    first = _bidx(earliest, step)
+    z = departure(frame, indicator, frame.index[frame.index < first])
+    hits = sorted(int(b) for b in z.index[z.to_numpy(float) > DEPARTURE_Z] if int(b) >= first)
+    if not hits:
+        return None
+    at = _bidx(anchor, step)
+    before = [b for b in hits if b <= at]
+    gap = max(1, int(settings.resolve_after / step))  # a run bridges fewer missing buckets
+    if not before and hits[0] > at + gap:
+        return None  # the segment departs, but long after this alert: another failure
+    seed = before[-1] if before else hits[0]
+    start = seed
+    while start - 1 in hits:
+        start -= 1
+    end = seed
+    for b in hits:
+        if end < b <= end + gap:
+            end = b
+    peak = float(z[(z.index >= start) & (z.index <= end)].max())
+    return Span(_time(start, step), _time(end + 1, step), peak)
+
+
+def _bidx(when: datetime, step: timedelta) -> int:
+    return int(pd.Timestamp(when).timestamp() // step.total_seconds())
+
+
+def _time(bidx: int, step: timedelta) -> datetime:
+    return pd.Timestamp(bidx * step.total_seconds(), unit="s").to_pydatetime()

@@ -1,0 +1,71 @@
+"""Early warning on a company nobody built the detection around (tests/reliability/company2.py).
+
+Issue 18: on such a company the alerts fired for three of its failures (pages at 6-8× the
+budget, anomalies on the right segment on the first day), but each candidate was dismissed as a
+chronic miss: localisation, scoring the few bad events per leaf, found no segment departing.
+Each failure must become one incident with its exact segment, its start day and its length;
+nothing else may open one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from earnright.reliability.incidents import Incident, list_incidents, run_detection
+from tests.reliability import company2
+from tests.reliability.company2 import PLANTED, Planted
+
+
+def _detect(root: Path, planted: tuple[Planted, ...], seed: int) -> list[Incident]:
+    ws = company2.build(root, seed=seed, planted=planted)
+    with ws.warehouse() as wh:
+        run_detection(wh, ws.config)
+        return list_incidents(wh)
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory: pytest.TempPathFactory) -> list[Incident]:
+    return _detect(tmp_path_factory.mktemp("company2"), PLANTED, seed=1)
+
+
+@pytest.mark.parametrize("planted", PLANTED, ids=[p.cause for p in PLANTED])
+def test_each_planted_failure_is_one_incident_with_its_exact_segment_and_span(
+    found: list[Incident], planted: Planted
+) -> None:
+    hits = [i for i in found if i.started_at < planted.end and i.window[1] > planted.start]
+    assert len(hits) == 1, [(i.segment, i.started_at) for i in found]
+    (incident,) = hits
+    assert incident.segment == planted.cause
+    assert incident.started_at == planted.start
+    assert incident.detected_at <= planted.end  # found while it was going on
+    # its window is the failure: a 2-day failure gets 2 days, not the span of its alerts
+    assert incident.window == (planted.start, planted.end)
+    assert incident.status == "resolved"
+    assert incident.resolved_at is not None
+    assert incident.resolved_at <= planted.end + timedelta(days=2)  # resolve_after
+
+
+def test_no_other_incident(found: list[Incident]) -> None:
+    assert len(found) == len(PLANTED)
+
+
+def test_a_healthy_year_opens_no_incident(tmp_path: Path) -> None:
+    """72 leaves, 32 watched series, a 'slower' ticket rule firing on noise for days: nothing."""
+    assert _detect(tmp_path, (), seed=2) == []
+
+
+# other shapes, one per company: a whole district on every platform with a small shift over its
+# volume (0.5% -> 2%, burning twice the budget), one platform everywhere for a single day
+SHAPES = (
+    Planted({"district": "D2"}, datetime(2025, 8, 20), 2, 0.02),
+    Planted({"platform": "ios"}, datetime(2025, 9, 2), 1, 0.02),
+)
+
+
+@pytest.mark.parametrize("planted", SHAPES, ids=[p.cause for p in SHAPES])
+def test_other_shapes_are_found_exactly(tmp_path: Path, planted: Planted) -> None:
+    (incident,) = _detect(tmp_path, (planted,), seed=4 + SHAPES.index(planted))
+    assert (incident.segment, incident.window) == (planted.cause, (planted.start, planted.end))
