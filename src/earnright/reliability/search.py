@@ -40,6 +40,7 @@ __all__ = [
     "fit_scales",
     "half_sample_mode",
     "leaf_deviation",
+    "live_elements",
     "nested_dims",
     "score_leaves",
     "search_causes",
@@ -70,6 +71,9 @@ class Cuboid:
     dims: tuple[int, ...]
     inverse: Ints  # leaf -> element number, 0 .. size-1
     size: int
+    # the same partition of the leaves as a cuboid of one dimension fewer (a store within its
+    # district): its elements are that cuboid's, so it is kept for splitting but never scored
+    redundant: bool = False
 
     @property
     def layer(self) -> int:
@@ -86,15 +90,18 @@ class Finding:
     leaves: Mask
 
 
-def build_cuboids(codes: list[Ints], max_layer: int) -> list[Cuboid]:
-    """Every cuboid of 1..``max_layer`` dimensions, lowest layer first.
+def build_cuboids(codes: list[Ints], max_layer: int | None = None) -> list[Cuboid]:
+    """Every cuboid of 1..``max_layer`` dimensions (default: all of them), lowest layer first.
 
     ``codes`` holds one integer code per leaf and dimension (0 .. cardinality-1). A cuboid's
     element codes are built from its prefix cuboid's, factorised at each step so they stay small.
+    A cuboid that splits the leaves no finer than one of its sub-cuboids (same number of
+    elements) is marked ``redundant``: the data do not support that depth there.
     """
+    depth = len(codes) if max_layer is None else min(max_layer, len(codes))
     known: dict[tuple[int, ...], Cuboid] = {}
     out: list[Cuboid] = []
-    for layer in range(1, min(max_layer, len(codes)) + 1):
+    for layer in range(1, depth + 1):
         for dims in combinations(range(len(codes)), layer):
             if layer == 1:
                 combined = codes[dims[0]]
@@ -102,7 +109,9 @@ def build_cuboids(codes: list[Ints], max_layer: int) -> list[Cuboid]:
                 prefix = known[dims[:-1]]
                 combined = prefix.inverse * (int(codes[dims[-1]].max()) + 1) + codes[dims[-1]]
             inverse, uniques = pd.factorize(combined)
-            cuboid = Cuboid(dims, inverse.astype(np.intp), len(uniques))
+            subs = [known[sub] for sub in combinations(dims, layer - 1) if sub]
+            redundant = any(sub.size == len(uniques) for sub in subs)
+            cuboid = Cuboid(dims, inverse.astype(np.intp), len(uniques), redundant)
             known[dims] = cuboid
             out.append(cuboid)
     return out
@@ -239,23 +248,47 @@ def critical_z(alpha: float, elements: int) -> float:
     return float(stats.norm.isf(alpha / (2 * max(elements, 1))))
 
 
+def live_elements(cuboids: list[Cuboid], active: Mask) -> int:
+    """Elements with at least one active leaf, over the cuboids scored: the tests searched."""
+    return sum(
+        int(np.count_nonzero(np.bincount(c.inverse[active], minlength=c.size)))
+        for c in cuboids
+        if not c.redundant
+    )
+
+
 def _best_element(
-    cuboids: list[Cuboid], residual: Floats, weight: Floats
-) -> tuple[float, Cuboid, int, int]:
-    """The element with the largest |z| (lower layer on a tie) and the count of live elements."""
+    cuboids: list[Cuboid], residual: Floats, weight: Floats, threshold: float
+) -> tuple[float, Cuboid, int]:
+    """The element with the largest |z| (lower layer on a tie).
+
+    Pruned without loss: by Cauchy–Schwarz |z(e)| ≤ √(Σ wᵢrᵢ²) over e's leaves, and an element
+    lies within one element of each of its parent cuboids (one dimension fewer), so a cuboid
+    whose parents' largest √(Σ wr²) is below both the threshold and the best |z| so far cannot
+    hold the best element nor a cause; it is not scored (cuboids come lowest layer first).
+    """
     best: tuple[float, Cuboid, int] | None = None
-    live = 0
+    bound: dict[tuple[int, ...], float] = {}
+    energy = weight * residual**2
     for cuboid in cuboids:
+        parents = [bound[p] for p in combinations(cuboid.dims, cuboid.layer - 1) if p]
+        reach = min(parents) if parents else np.inf
+        level = max(threshold, abs(best[0]) * (1 + TIE)) if best is not None else 0.0
+        if cuboid.redundant or reach <= level:
+            bound[cuboid.dims] = reach
+            continue
         sw = np.bincount(cuboid.inverse, weights=weight, minlength=cuboid.size)
         swr = np.bincount(cuboid.inverse, weights=weight * residual, minlength=cuboid.size)
+        bound[cuboid.dims] = float(
+            np.sqrt(np.bincount(cuboid.inverse, weights=energy, minlength=cuboid.size).max())
+        )
         z = np.zeros(cuboid.size)
         np.divide(swr, np.sqrt(sw), out=z, where=sw > 0)
-        live += int((sw > 0).sum())
         k = int(np.argmax(np.abs(z)))
         if best is None or abs(z[k]) > abs(best[0]) * (1 + TIE):
             best = (float(z[k]), cuboid, k)
     assert best is not None
-    return best[0], best[1], best[2], live
+    return best
 
 
 def search_causes(
@@ -265,22 +298,24 @@ def search_causes(
     *,
     alpha: float = ALPHA,
     max_causes: int = MAX_CAUSES,
+    exclude: Mask | None = None,
 ) -> list[Finding]:
     """Greedy search for the elements whose leaves share a significant common shift.
 
     Returns the findings in the order found. The threshold is fixed from the number of elements
-    with data at the start, so later rounds are no easier.
+    with data at the start, so later rounds are no easier. Leaves in ``exclude`` (a negative
+    value, say) take no part: they are neither scored nor claimed.
     """
     deviation = leaf_deviation(real, predict)
     active = (real + predict) > 0
+    if exclude is not None:
+        active &= ~exclude
     nested = nested_dims(cuboids)
-    threshold: float | None = None
+    threshold = critical_z(alpha, live_elements(cuboids, active))
     found: list[Finding] = []
     while len(found) < max_causes and active.sum() >= 3:
         residual, weight = score_leaves(deviation, predict, active)
-        z, cuboid, element, live = _best_element(cuboids, residual, weight)
-        if threshold is None:
-            threshold = critical_z(alpha, live)
+        z, cuboid, element = _best_element(cuboids, residual, weight, threshold)
         if abs(z) < threshold:
             break
         scored = (residual, weight, predict)
