@@ -130,12 +130,21 @@ def test_count_noise_of_small_leaves_is_not_a_cause(seed: int) -> None:
     frame = make_leaves(seed, noise=0.0)
     rng = np.random.default_rng(seed)
     frame["real"] = rng.poisson(frame["predict"]).astype(float)  # 1/√f: 0 is common at f = 1
-    assert found(plant(frame, "a=a2&d=d4", -0.15)) == {"a=a2&d=d4"}
+    # a 20% drop of one segment in 960 leaves: z 5.9-9.0 against a threshold of 5.0 (a 15% drop
+    # scores 4.7-4.8 since the deviation's tails are compressed; it scored 5.1-5.3 before)
+    assert found(plant(frame, "a=a2&d=d4", -0.2)) == {"a=a2&d=d4"}
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_noise_alone_names_no_cause(seed: int) -> None:
     assert localize(make_leaves(200 + seed, noise=0.05), DIMS) == []
+
+
+@pytest.mark.parametrize("seed", [300, 302])
+def test_large_noise_on_single_leaves_is_not_a_cause(seed: int) -> None:
+    # 20% multiplicative noise: searched down to single leaves, the tail of 2(v - f)/(v + f)
+    # named 1-2 leaves of these cases as causes; the compressed deviation names none
+    assert localize(make_leaves(seed, noise=0.2), DIMS) == []
 
 
 def test_a_global_shift_is_not_blamed_on_a_segment() -> None:
@@ -257,7 +266,7 @@ def test_pruned_search_finds_what_the_full_search_finds() -> None:
             w, r = weight[leaves], residual[leaves]
             full.append((abs((w * r).sum() / np.sqrt(w.sum())), cuboid.layer, cuboid, element))
     best = max(full, key=lambda t: (round(t[0], 9), -t[1]))
-    assert pruned[0] == pytest.approx(-55.2, abs=0.1)  # the drop b=b2&d=d3
+    assert abs(pruned[0]) > 40  # one of the two planted causes, far past the threshold
     assert (abs(pruned[0]), pruned[1], pruned[2]) == (pytest.approx(best[0]), best[2], best[3])
     # and something was pruned: the 4-dimension cuboid (single leaves) is beyond reach
     scored = []
