@@ -6,8 +6,8 @@ findings back into labelled root causes. The method is described in docs/localiz
 
 - ``build_cuboids`` — every subset of up to ``max_layer`` dimensions (a *cuboid*), with the
   element (combination of values) of each leaf, found by factorising codes: no loop over leaves.
-- ``score_leaves`` — the relative deviation of each leaf (its tails compressed), standardised
-  by a robust noise model:
+- ``score_leaves`` — the relative deviation of each leaf, standardised by a robust noise model
+  (a single leaf is scored with the deviation's tails compressed):
   one normal level for all leaves (the densest point refined by 3σ clipping, or the forecast's
   own level when enough leaves agree with it; robust when most leaves are anomalous) and a
   noise scale per forecast-size class, lower and upper sides apart (skewed noise, small counts).
@@ -21,7 +21,7 @@ findings back into labelled root causes. The method is described in docs/localiz
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -217,24 +217,27 @@ def _rms(d: Floats, fallback: float) -> float:
     return max(float(np.sqrt(np.mean(d**2))) / _TRUNCATED_SD, NOISE_FLOOR)
 
 
-def score_leaves(deviation: Floats, size: Floats, active: Mask) -> tuple[Floats, Floats]:
+def score_leaves(
+    deviation: Floats, size: Floats, active: Mask, *, compress: bool = False
+) -> tuple[Floats, Floats]:
     """Residual (in deviation units) and weight (1/σ²) per leaf; 0 and 0 where inactive.
 
     The normal level is one for all leaves; the noise scale is fitted per forecast-size class
     (up to ``SIZE_CLASSES``, each of at least ``MIN_CLASS_LEAVES``), so small leaves (noisy,
     rounded) and large ones are each judged by their own noise, lower and upper sides apart.
-    The level is found on the symmetric deviation s; the scales and residuals are taken on
-    s/(1 + |s|/2) = (v − f)/max(v, f), the same near 0 but with the tails pulled in: under
-    multiplicative noise s stretches a 4σ error at 19% noise to 6.5σ, and searched down to
-    single leaves such tails were named as causes (RiskLoc's S cases; 20% noise).
+    With ``compress`` the level is found on the deviation s as always, but the scales and
+    residuals are taken on s/(1 + |s|/2) = (v − f)/max(v, f): the same near 0, the tails pulled
+    in (the score of a single leaf; see ``search_causes``).
     """
     index = np.flatnonzero(active)
     residual = np.zeros_like(deviation)
     weight = np.zeros_like(deviation)
     if len(index) == 0:
         return residual, weight
-    centre = float(_compress(np.array([fit_location(deviation[index])]))[0])
-    compressed = _compress(deviation)
+    centre = fit_location(deviation[index])
+    values = deviation
+    if compress:
+        centre, values = float(_compress(np.array([centre]))[0]), _compress(deviation)
     classes = max(1, min(SIZE_CLASSES, len(index) // MIN_CLASS_LEAVES))
     order = np.argsort(size[index], kind="stable")
     rank = np.empty(len(index), dtype=np.intp)
@@ -242,8 +245,8 @@ def score_leaves(deviation: Floats, size: Floats, active: Mask) -> tuple[Floats,
     members = rank * classes // len(index)
     for k in range(classes):
         leaves = index[members == k]
-        scale, lower, upper = fit_scales(compressed[leaves], centre)
-        d = compressed[leaves] - centre
+        scale, lower, upper = fit_scales(values[leaves], centre)
+        d = values[leaves] - centre
         residual[leaves] = np.where(d < 0, d / lower, d / upper) * scale
         weight[leaves] = 1.0 / scale**2
     return residual, weight
@@ -270,7 +273,11 @@ def live_elements(cuboids: list[Cuboid], active: Mask) -> int:
 
 
 def _best_element(
-    cuboids: list[Cuboid], residual: Floats, weight: Floats, threshold: float
+    cuboids: list[Cuboid],
+    residual: Floats,
+    weight: Floats,
+    threshold: float,
+    single: Floats | None = None,
 ) -> tuple[float, Cuboid, int]:
     """The element with the largest |z| (lower layer on a tie).
 
@@ -278,10 +285,13 @@ def _best_element(
     lies within one element of each of its parent cuboids (one dimension fewer), so a cuboid
     whose parents' largest √(Σ wr²) is below both the threshold and the best |z| so far cannot
     hold the best element nor a cause; it is not scored (cuboids come lowest layer first).
+    An element of one leaf scores ``single`` (that leaf's own score) when given.
     """
     best: tuple[float, Cuboid, int] | None = None
     bound: dict[tuple[int, ...], float] = {}
     energy = weight * residual**2
+    if single is not None:
+        energy = np.maximum(energy, single**2)
     for cuboid in cuboids:
         parents = [bound[p] for p in combinations(cuboid.dims, cuboid.layer - 1) if p]
         reach = min(parents) if parents else np.inf
@@ -296,6 +306,10 @@ def _best_element(
         )
         z = np.zeros(cuboid.size)
         np.divide(swr, np.sqrt(sw), out=z, where=sw > 0)
+        if single is not None:
+            alone = np.bincount(cuboid.inverse, weights=weight > 0, minlength=cuboid.size) == 1
+            lone = np.bincount(cuboid.inverse, weights=single, minlength=cuboid.size)
+            z = np.where(alone, lone, z)
         k = int(np.argmax(np.abs(z)))
         if best is None or abs(z[k]) > abs(best[0]) * (1 + TIE):
             best = (float(z[k]), cuboid, k)
@@ -317,6 +331,11 @@ def search_causes(
     Returns the findings in the order found. The threshold is fixed from the number of elements
     with data at the start, so later rounds are no easier. Leaves in ``exclude`` (a negative
     value, say) take no part: they are neither scored nor claimed.
+
+    A segment of one leaf is scored on the compressed deviation (v − f)/max(v, f) (see
+    ``score_leaves``): under multiplicative noise 2(v − f)/(v + f) stretches the tail (a 4σ
+    error at 19% noise becomes 6.5σ), and searched down to single leaves such tails were named
+    as causes; a segment of several leaves averages them and keeps the more sensitive s.
     """
     deviation = leaf_deviation(real, predict)
     active = (real + predict) > 0
@@ -327,13 +346,18 @@ def search_causes(
     found: list[Finding] = []
     while len(found) < max_causes and active.sum() >= 3:
         residual, weight = score_leaves(deviation, predict, active)
-        z, cuboid, element = _best_element(cuboids, residual, weight, threshold)
+        lone_r, lone_w = score_leaves(deviation, predict, active, compress=True)
+        single = lone_r * np.sqrt(lone_w)
+        z, cuboid, element = _best_element(cuboids, residual, weight, threshold, single)
         if abs(z) < threshold:
             break
         scored = (residual, weight, predict)
         for part, part_element in _split(cuboids, cuboid, element, scored, active, nested):
             claimed = active & (part.inverse == part_element)
-            found.append(_finding(cuboids, part, part_element, residual, weight, claimed))
+            finding = _finding(cuboids, part, part_element, residual, weight, claimed)
+            if claimed.sum() == 1:
+                finding = replace(finding, z=float(single[claimed][0]))
+            found.append(finding)
             active = active & ~claimed
     return found[:max_causes]
 
