@@ -83,7 +83,7 @@ def localize_command(
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Name the segments (combinations of dimension values, up to --max-layer) behind a deviation.
+    """Name the segments (combinations of up to --max-layer dimension values) behind a deviation.
 
     A segment is a cause when its leaves share a significant common relative shift from the
     forecast. Leaves with a negative total are left out, and said so on standard error. JSON
