@@ -1,6 +1,6 @@
-"""Benchmark: root-cause localisation on the Squeeze B0 cases and on synthetic cases like them.
+"""Benchmark: root-cause localisation on Squeeze B0, RiskLoc's S and L cases, and synthetic cases.
 
-    python bench/localize.py [--data DIR] [--cases 20] [--null-cases 50] [--seed 7]
+    python bench/localize.py [--data DIR] [--riskloc DIR] [--cases 20] [--null-cases 50] [--seed 7]
     python bench/localize.py --smoke     # CI: seconds, results in a temporary folder
 
 1. **B0** (``<repo>/../shared/data/squeeze_B0`` or ``--data``): the 18 published cases, 2 per
@@ -12,15 +12,19 @@
    anomalies with a ripple effect, 1–3 causes per case in layers 1–3; see ``make_case``),
    ``--cases`` per setting and variant, seeded: B0-like (1% forecast noise), noisier forecasts
    (5%, 10%, 20%), and a mixed variant (5% noise, magnitudes uniform in 0.2–0.9, drops and rises).
-3. **Noise only**: ``--null-cases`` cases with no cause at 1% and at 10% noise; the share of them
+3. **RiskLoc's generator** (``<repo>/../shared/data/riskloc_synthetic`` or ``--riskloc``): the
+   shipped S cases (5 dimensions, noise up to 25%, causes at any depth) and L cases (4
+   dimensions, every cause one leaf of all four), scored the same way, reported beside B0 with
+   RiskLoc's own F1 on other cases of the same settings.
+4. **Noise only**: ``--null-cases`` cases with no cause at 1% and at 10% noise; the share of them
    where anything is reported is the false-alarm rate (nominal: at most ``ALPHA`` = 0.001).
 
 One global parameter set (the defaults of ``localize``); the truth is read only to score. The two
 ways in must agree: a case localised in memory and the same case read from its file (what
 ``earnright localize`` does) give the same causes. ``--smoke``: one synthetic case per setting
-and variant, two noise-only cases, the first B0 setting. Writes bench/results/localize.json and
-localize.md; exits 1 if the two ways disagree, or (except with ``--smoke``) if a B0 setting has
-F1 < 0.95 or a case takes 1 s or more.
+and variant, two noise-only cases, the first B0 setting, one S and one L case. Writes
+bench/results/localize.json and localize.md; exits 1 if the two ways disagree, or (except with
+``--smoke``) if a B0 setting has F1 < 0.95 or a case takes 1 s or more.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,11 +45,15 @@ import numpy as np
 import pandas as pd
 
 from earnright.cli.common import read_table
-from earnright.reliability.localize import ALPHA, localize
+from earnright.reliability.localize import ALPHA, NegativeLeavesWarning, localize
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 B0 = BENCH.parent.parent / "shared" / "data" / "squeeze_B0"
+RISKLOC = BENCH.parent.parent / "shared" / "data" / "riskloc_synthetic"
+# RiskLoc's own code on 40 S and 30 L cases of other seeds of the same generator settings
+# (shared/data/README.md): F1 and time per case
+RISKLOC_REFERENCE = {"S": ("0.51", "about 10 s"), "L": ("0.68", "")}
 SIZES = {"a": 6, "b": 36, "c": 10, "d": 10}  # B0's dimensions: 21,600 leaves
 DIMS = list(SIZES)
 GRID = np.array(list(itertools.product(*[range(n) for n in SIZES.values()])))
@@ -198,6 +207,42 @@ def run_b0(root: Path, problems: list[str], limit: int | None = None) -> dict[st
     }
 
 
+def run_riskloc(root: Path, limit: int | None = None) -> dict[str, Any]:
+    """The shipped cases of one RiskLoc setting (S or L): F1 over its cases, time per case."""
+    info = pd.read_csv(root / "injection_info.csv")[:limit]
+    counts, cases = [0, 0, 0], []
+    for stamp, truth_text in zip(info["timestamp"], info["set"], strict=True):
+        frame = pd.read_csv(root / f"{stamp}.csv")
+        dims = [c for c in frame.columns if c not in ("real", "predict")]
+        truth = set(str(truth_text).split(";"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NegativeLeavesWarning)
+            started = time.perf_counter()
+            found = {c.cause for c in localize(frame, dims)}
+            seconds = time.perf_counter() - started
+        tally(counts, found, truth)
+        cases.append(
+            {
+                "case": f"{stamp}.csv",
+                "leaves": len(frame),
+                "dims": len(dims),
+                "truth": sorted(truth),
+                "found": sorted(found),
+                "seconds": seconds,
+                "negative_leaves_note": [str(w.message) for w in caught],
+            }
+        )
+    say(f"RiskLoc {root.name}: {len(cases)} cases")
+    return {
+        "cases": len(cases),
+        "leaves": int(np.median([c["leaves"] for c in cases])),
+        "dims": cases[0]["dims"] if cases else 0,
+        "overall": score(counts),
+        "seconds": _times([c["seconds"] for c in cases]),
+        "per_case": cases,
+    }
+
+
 def _times(values: list[float]) -> dict[str, float]:
     return {"median": float(np.median(values)), "max": float(np.max(values))}
 
@@ -283,12 +328,55 @@ def markdown(result: dict[str, Any]) -> str:
         ]
         lines += [f"| {m} | {f} | {t or '–'} |" for m, f, t in REFERENCE]
         lines += [""]
+    lines += _side_by_side_md(result)
     lines += _synthetic_md(result["synthetic"], result["cases_per_setting"], result["seed"])
     lines += ["## Noise only (no cause injected)", "", "| noise | cases | alarms | rate |"]
     lines += ["|---|---:|---:|---:|"]
     for name, r in result["null"].items():
         lines.append(f"| {name} | {r['cases']} | {r['alarms']} | {r['rate']:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def _side_by_side_md(result: dict[str, Any]) -> list[str]:
+    """B0 and the shipped RiskLoc S and L cases in one table: F1 and seconds per case."""
+    rows = []
+    b0 = result.get("b0")
+    if b0:
+        rows.append(("Squeeze B0", b0["cases"], 21600, 4, b0["overall"], b0["seconds"], "0.89-1.0"))
+    for name, r in result.get("riskloc", {}).items():
+        ref = RISKLOC_REFERENCE.get(name, ("", ""))
+        ref_text = f"{ref[0]} ({ref[1]})" if ref[1] else ref[0]
+        rows.append(
+            (
+                f"RiskLoc {name}",
+                r["cases"],
+                r["leaves"],
+                r["dims"],
+                r["overall"],
+                r["seconds"],
+                ref_text,
+            )
+        )
+    if not rows:
+        return []
+    lines = [
+        "## Side by side: B0 and RiskLoc's generator (S, L), the shipped cases",
+        "",
+        "| data | cases | leaves | dims | TP | FP | FN | F1 | s/case median | max | RiskLoc F1 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, cases, leaves, dims, s, t, ref in rows:
+        lines.append(
+            f"| {name} | {cases} | {leaves:,} | {dims} | {s['tp']} | {s['fp']} | {s['fn']} | "
+            f"{s['f1']:.3f} | {t['median']:.3f} | {t['max']:.3f} | {ref or '–'} |"
+        )
+    return [
+        *lines,
+        "",
+        "RiskLoc's F1 is its own code's on 40 S and 30 L other cases of the same generator "
+        "settings (B0: per setting); few shipped cases, so each F1 here is a rough figure.",
+        "",
+    ]
 
 
 def _synthetic_md(synthetic: dict[str, Any], cases: int, seed: int) -> list[str]:
@@ -332,6 +420,9 @@ def _synthetic_md(synthetic: dict[str, Any], cases: int, seed: int) -> list[str]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=B0, help="folder of the B0 settings")
+    parser.add_argument(
+        "--riskloc", type=Path, default=RISKLOC, help="folder of the RiskLoc S and L cases"
+    )
     parser.add_argument("--cases", type=int, default=20, help="synthetic cases per setting")
     parser.add_argument("--null-cases", type=int, default=50, help="noise-only cases per level")
     parser.add_argument("--seed", type=int, default=7)
@@ -367,6 +458,13 @@ def run(args: argparse.Namespace, output: Path) -> int:
         result["b0"] = run_b0(args.data, problems, 1 if args.smoke else None)
     else:
         say(f"{args.data} is absent: the B0 part is skipped")
+    result["riskloc"] = {
+        name: run_riskloc(args.riskloc / name, 1 if args.smoke else None)
+        for name in ("S", "L")
+        if (args.riskloc / name / "injection_info.csv").is_file()
+    }
+    if not result["riskloc"]:
+        say(f"{args.riskloc} is absent: the RiskLoc part is skipped")
     result["synthetic"] = run_synthetic(args.cases, args.seed, problems)
     result["null"] = run_null(args.null_cases, args.seed)
     result["elapsed"] = time.monotonic() - started

@@ -140,3 +140,15 @@ def test_a_b0_case_matches_its_injection_info() -> None:
     for stamp, truth in zip(info["timestamp"], info["set"], strict=True):
         data = run_json(str(setting / f"{stamp}.csv"))
         assert set(data["root_causes"]) == set(truth.split(";"))
+
+
+def test_negative_leaves_are_left_out_and_said_on_stderr(tmp_path: Path) -> None:
+    frame = case_frame()
+    frame.loc[frame.index[:2], "real"] = -3.0  # a refund on two leaves outside both causes
+    path = tmp_path / "refunds.csv"
+    frame.to_csv(path, index=False)
+    result = CliRunner().invoke(app, ["localize", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert set(json.loads(result.stdout)["root_causes"]) == {"mode=m4&zone=z1", "age=a2"}
+    assert "refunds.csv: 2 of 90 leaves have a negative 'real'" in result.stderr
+    assert "left out" in result.stderr

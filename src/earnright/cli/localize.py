@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, OutputOpt, read_table
+from earnright.cli.common import FormatOpt, OutputOpt, read_table, say
 from earnright.cli.output import Format, choose_format, write_frame, write_json
 from earnright.reliability.localize import (
     ALPHA,
     CAUSE_COLUMNS,
     MAX_CAUSES,
-    MAX_LAYER,
+    NegativeLeavesWarning,
     RootCause,
     localize,
 )
@@ -53,9 +54,14 @@ def localize_command(
         str, typer.Option("--predict", help="Column of forecast (expected) values.")
     ] = "predict",
     max_layer: Annotated[
-        int,
-        typer.Option("--max-layer", min=1, help="Most dimensions combined in one cause."),
-    ] = MAX_LAYER,
+        int | None,
+        typer.Option(
+            "--max-layer",
+            min=1,
+            help="Most dimensions combined in one cause (default: all the dimensions).",
+            show_default=False,
+        ),
+    ] = None,
     alpha: Annotated[
         float,
         typer.Option(
@@ -80,21 +86,31 @@ def localize_command(
     """Name the segments (combinations of up to --max-layer dimension values) behind a deviation.
 
     A segment is a cause when its leaves share a significant common relative shift from the
-    forecast. JSON prints {"root_causes": ["a=a1&b=b2", ...]}, each cause's dim=value parts
-    sorted by dimension and joined by '&', strongest cause first. See docs/localize.md.
+    forecast. Leaves with a negative total are left out, and said so on standard error. JSON
+    prints {"root_causes": ["a=a1&b=b2", ...]}, each cause's dim=value parts sorted by
+    dimension and joined by '&', strongest cause first. See docs/localize.md.
     """
     fmt = choose_format(fmt, output)
     table = read_table(file)
     names = _split(dims) if dims else [c for c in table.columns if c not in (real, predict)]
-    causes = localize(
-        table,
-        names,
-        real=real,
-        predict=predict,
-        max_layer=max_layer,
-        alpha=alpha,
-        max_causes=max_causes,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NegativeLeavesWarning)
+        causes = localize(
+            table,
+            names,
+            real=real,
+            predict=predict,
+            max_layer=max_layer,
+            alpha=alpha,
+            max_causes=max_causes,
+        )
+    for warning in caught:
+        if issubclass(warning.category, NegativeLeavesWarning):
+            say(f"{file.name}: {warning.message}")
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     if fmt is Format.json:
         data: dict[str, object] = {"root_causes": [c.cause for c in causes]}
         if details:

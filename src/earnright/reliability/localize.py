@@ -20,6 +20,7 @@ cuboid and round — no Python loop over leaves.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import ibis.expr.types as ir
@@ -40,7 +41,7 @@ __all__ = [
     "ALPHA",
     "CAUSE_COLUMNS",
     "MAX_CAUSES",
-    "MAX_LAYER",
+    "NegativeLeavesWarning",
     "RootCause",
     "aggregate_leaves",
     "format_cause",
@@ -48,7 +49,6 @@ __all__ = [
     "parse_cause",
 ]
 
-MAX_LAYER = 3
 MISSING = "null"  # how a missing dimension value is named in a cause
 _GAPS = "__earnright_missing_values"
 CAUSE_COLUMNS = [
@@ -92,6 +92,10 @@ class RootCause(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``RootCause.model_validate`` reads it back)."""
         return self.model_dump(mode="json")
+
+
+class NegativeLeavesWarning(UserWarning):
+    """Some leaves had a negative total and were left out of the search (the rest was not)."""
 
 
 def format_cause(elements: dict[str, str]) -> str:
@@ -172,12 +176,6 @@ def _check_values(leaves: pd.DataFrame, real: str, predict: str) -> None:
         bad = int((~np.isfinite(values)).sum())
         if bad:
             raise QueryError(f"column {name!r}: {bad} leaf total(s) are infinite")
-        negative = int((values < 0).sum())
-        if negative:
-            raise QueryError(
-                f"column {name!r}: {negative} leaf total(s) are negative; localisation needs an "
-                "additive measure that is never negative (counts, amounts)"
-            )
 
 
 def localize(
@@ -186,7 +184,7 @@ def localize(
     *,
     real: str = "real",
     predict: str = "predict",
-    max_layer: int = MAX_LAYER,
+    max_layer: int | None = None,
     alpha: float = ALPHA,
     max_causes: int = MAX_CAUSES,
 ) -> list[RootCause]:
@@ -194,12 +192,18 @@ def localize(
 
     ``frame`` is a pandas frame or an Ibis table with the ``dims`` columns and the two value
     columns; rows sharing a combination of ``dims`` are summed first (in the engine for an Ibis
-    table). Segments combine up to ``max_layer`` dimensions; a segment is reported when its
+    table). Segments combine up to ``max_layer`` dimensions (default: as many as there are;
+    cuboids that cannot beat the best segment are pruned unscored); a segment is reported when its
     leaves' common shift is significant at family-wise level ``alpha`` (the chance, per call, of
     reporting a segment that only noise moved), at most ``max_causes`` of them. An empty list
     means no segment stands out: the deviation is noise, or spread evenly over every leaf.
+
+    Leaves whose ``real`` or ``predict`` total is negative (refunds, corrections, a noisy
+    estimate) have no relative deviation: they are left out of the search, never claimed by a
+    cause, and a ``NegativeLeavesWarning`` names how many and the first of them; the other
+    leaves are localised as usual.
     """
-    if max_layer < 1:
+    if max_layer is not None and max_layer < 1:
         raise QueryError(f"max_layer must be at least 1, not {max_layer}")
     if not 0 < alpha < 1:
         raise QueryError(f"alpha must lie between 0 and 1, not {alpha}")
@@ -209,10 +213,28 @@ def localize(
     v = leaves[real].to_numpy(dtype=float)
     f = leaves[predict].to_numpy(dtype=float)
     codes = [pd.factorize(leaves[dim])[0].astype(np.intp) for dim in dims]
+    negative = (v < 0) | (f < 0)
+    if negative.any():
+        _warn_negative(leaves, dims, negative, real, predict)
     cuboids = build_cuboids(codes, max_layer)
-    findings = search_causes(v, f, cuboids, alpha=alpha, max_causes=max_causes)
+    findings = search_causes(v, f, cuboids, alpha=alpha, max_causes=max_causes, exclude=negative)
     total = float(v.sum() - f.sum())
     return [_root_cause(finding, leaves, dims, v, f, total) for finding in findings]
+
+
+def _warn_negative(
+    leaves: pd.DataFrame, dims: list[str], negative: np.ndarray, real: str, predict: str
+) -> None:
+    first = int(np.flatnonzero(negative)[0])
+    name = format_cause({dim: str(leaves[dim].iat[first]) for dim in dims})
+    count = int(negative.sum())
+    warnings.warn(
+        f"{count} of {len(leaves)} leaves have a negative {real!r} or {predict!r} total (first: "
+        f"{name}, {real}={leaves[real].iat[first]:g}, {predict}={leaves[predict].iat[first]:g}); "
+        "they were left out of the search and no cause claims them",
+        NegativeLeavesWarning,
+        stacklevel=3,
+    )
 
 
 def _root_cause(
