@@ -148,6 +148,57 @@ class _Grouping:
             self.assigned.append((alert, incident.incident_id))
         self.touched[incident.incident_id] = incident
 
+    def merge_same_failure(self, overlaps: Overlaps) -> None:
+        """Fold an incident opened in this pass into an earlier one of the same failure.
+
+        Alerts on parts of one failure (a store on Monday, its neighbour on Thursday) can open
+        two incidents before either's episode is measured; once each is localised over its whole
+        episode, two whose segments overlap and whose failure spans overlap are one incident:
+        the later one's alerts join the earlier one."""
+        ordered = sorted([*self.touched.values(), *self.open, *self.recent], key=_span_start)
+        for later in [i for i in ordered if i.incident_id in self.opened]:
+            earlier = next((i for i in ordered if _same_failure(i, later, overlaps)), None)
+            if earlier is None:
+                continue
+            ordered.remove(later)
+            self._fold(later, earlier)
+
+    def _fold(self, later: Incident, earlier: Incident) -> None:
+        for pool in (self.open, self.recent):
+            if later in pool:
+                pool.remove(later)
+        self.touched.pop(later.incident_id, None)
+        self.opened.discard(later.incident_id)
+        if later.status == "open" and earlier.status == "resolved":
+            earlier.status, earlier.resolved_at = "open", None
+            self.recent.remove(earlier)
+            self.open.append(earlier)
+        earlier.last_alert_at = max(earlier.last_alert_at, later.last_alert_at)
+        if SEVERITY_RANK[later.severity] > SEVERITY_RANK[earlier.severity]:
+            earlier.severity = later.severity
+        if later.ended_at and (earlier.ended_at is None or later.ended_at > earlier.ended_at):
+            earlier.ended_at = later.ended_at
+        self.assigned = [
+            (a, earlier.incident_id if home == later.incident_id else home)
+            for a, home in self.assigned
+        ]
+        self.touched[earlier.incident_id] = earlier
+
+
+def _span_start(incident: Incident) -> tuple[datetime, datetime, str]:
+    """Incidents in order of their failure's start; the first detected first on a tie."""
+    return incident.started_at, incident.detected_at, incident.incident_id
+
+
+def _same_failure(earlier: Incident, later: Incident, overlaps: Overlaps) -> bool:
+    """Is ``earlier`` (another incident, starting no later) the same failure as ``later``?"""
+    if _span_start(earlier) >= _span_start(later):
+        return False
+    ends = earlier.ended_at or earlier.resolved_at or earlier.last_alert_at
+    if later.started_at >= ends:
+        return False
+    return any(overlaps(cause, earlier) for cause in later.segment.split(CAUSE_SEPARATOR))
+
 
 def _candidate(alerts: list[Alert], context: tuple[Moment, Indicator, str]) -> Incident:
     moment, indicator, owner = context
@@ -283,7 +334,6 @@ def _scan_and_group(
     rules = (judge.confirm, judge.overlaps, judge.belongs)
     _group(alerts, grouping, context, settings.resolve_after, rules)
     grouping.resolve_quiet(clock, settings.resolve_after)
-    history = settle_churn(wh, config, clock, pending=grouping.touched)
     for incident in grouping.touched.values():
         # the whole episode names the segment best: alerts thin out as the detector adapts to a
         # lasting failure, so the episode runs until the incident resolves (or now)
@@ -297,6 +347,9 @@ def _scan_and_group(
                 failing[0] if failing else _onset(wh, config, indicator, incident, ancestors)
             )
         incident.ended_at = failing[1] if failing else None
+    grouping.merge_same_failure(judge.overlaps)
+    history = settle_churn(wh, config, clock, pending=grouping.touched)
+    for incident in grouping.touched.values():
         price_incident(wh, config, incident, history, clock)
         incident.updated_at = utcnow()
         save_incident(wh, incident)
