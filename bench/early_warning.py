@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from demo_cache import SMOKE, add_folder_options, cached_demo, folders, say  # bench/ on sys.path
+import planted_companies  # bench/ on sys.path
+from demo_cache import SMOKE, add_folder_options, cached_demo, folders, say
 from earnright.listening.scorecard import unit_ancestors
 from earnright.reliability.incidents import Incident, list_incidents, run_detection
 from earnright.reliability.localize import format_cause, parse_cause
@@ -98,6 +99,13 @@ def expected_causes(planted: dict[str, Any]) -> set[str]:
 
 def _day(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+DAY = timedelta(days=1)
+
+
+def _days(delta: timedelta) -> float:
+    return delta.total_seconds() / 86400
 
 
 def _overlaps(incident: Incident, planted: dict[str, Any]) -> bool:
@@ -171,7 +179,12 @@ def score_seed(wh: Warehouse, truth: dict[str, Any], weeks: float) -> dict[str, 
             "incident": best.incident_id if best else None,
             "segment": sorted(got),
             "right_segment": segment_cells(got, stores_of) == segment_cells(want, stores_of),
+            "exact_segment": segment_cells(got, stores_of) == segment_cells(want, stores_of),
             "detected_after_days": detected,
+            "onset_error_days": _days(best.started_at - start) if best else None,
+            "resolution_delay_days": _days(best.resolved_at - _day(planted["end"]) - DAY)
+            if best and best.resolved_at
+            else None,
             "survey_signal_days": survey,
             "lead_days": survey - detected if detected is not None else None,
             "customers_exposed": planted["customers_exposed"],
@@ -201,6 +214,7 @@ def score_seed(wh: Warehouse, truth: dict[str, Any], weeks: float) -> dict[str, 
         "detected_incidents": len(found),
         "false_incidents": [i.record() for i in false],
         "false_per_week": len(false) / weeks,
+        "weeks": weeks,
     }
 
 
@@ -276,12 +290,49 @@ def summarise(seeds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def demo_measures(seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The demo seeds' figures in the same terms as the planted companies'."""
+    rows = [row for s in seeds for row in s["incidents"]]
+    false = sum(len(s["false_incidents"]) for s in seeds)
+    weeks = sum(s["weeks"] for s in seeds)
+    ratios = [
+        _ratio(r.get("customers_affected"), r["customers_exposed"]) for r in rows if r["detected"]
+    ]
+    kept = [r for r in ratios if r is not None]
+    return {
+        "companies": len(seeds),
+        **planted_companies.measures(rows, false, weeks),
+        "false_per_50_segment_years": None,
+        "customers_affected_ratio_median": float(np.median(kept)) if kept else None,
+    }
+
+
+def side_by_side(report: dict[str, Any]) -> list[str]:
+    columns = report["side_by_side"]
+    names = list(columns)
+    lines = ["| measure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for key in columns[names[0]]:
+        cells = [columns[n].get(key) for n in names]
+        lines.append(f"| {key} | " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def write_markdown(report: dict[str, Any], path: Path) -> None:
     s = report["summary"]
     lines = [
-        "# Early warning on the demo's planted incidents",
+        "# Early warning on planted failures",
         "",
         f"{report['command']} — {report['machine']}, {report['when']}",
+        "",
+        *side_by_side(report),
+        "",
+        "## The demo's planted incidents",
         "",
         "| measure | value |",
         "|---|---|",
@@ -307,7 +358,30 @@ def write_markdown(report: dict[str, Any], path: Path) -> None:
                 f"{churn} ({r['churn_effect']:.3f}) | "
                 f"{_fmt(_ratio(r.get('revenue_at_risk'), r.get('planted_revenue_at_risk')))} |"
             )
+    lines += ["", "## Planted companies", "", *planted_table(report)]
     path.write_text("\n".join(lines) + "\n")
+
+
+def planted_table(report: dict[str, Any]) -> list[str]:
+    lines = [
+        "| company | seed | kind | stores | platforms | planted | days | bad share | found | "
+        "exact | onset error | resolution delay |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    runs = [("independent", r) for r in report["independent_company"]]
+    runs += [("random", r) for r in report["random_plantings"]]
+    for name, run in runs:
+        c = run["company"]
+        for f in run["failures"]:
+            lines.append(
+                f"| {name} | {run['seed']} | {c['measure']} | {c['stores']} | "
+                f"{','.join(c['platforms']) or '–'} | `{f['planted'] or 'everyone'}` | {f['days']} "
+                f"| {f['error']} | {f['detected']} | {f['exact_segment']} | "
+                f"{_cell(f['onset_error_days'])} | {_cell(f['resolution_delay_days'])} |"
+            )
+        for segment, start in run["false_incidents"]:
+            lines.append(f"| {name} | {run['seed']} | false incident | | | `{segment}` | {start} |")
+    return lines
 
 
 def _fmt(value: float | None) -> str:
@@ -319,27 +393,48 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--stores", type=int, default=60)
     parser.add_argument("--months", type=int, default=12)
+    parser.add_argument(
+        "--random",
+        type=int,
+        default=10,
+        help="random plantings: companies drawn by tests/reliability/company2.random_case",
+    )
+    parser.add_argument("--random-seed", type=int, default=1000, help="the first one's seed")
     add_folder_options(parser, "early_warning")
     args = parser.parse_args()
     if args.smoke:
         args.seeds, args.stores, args.months = SMOKE["seeds"], SMOKE["stores"], SMOKE["months"]
+        args.random = 1
     with folders(args, "early_warning") as (data, output):
         return run(args, data, output)
 
 
 def run(args: argparse.Namespace, data: Path, output: Path) -> int:
     seeds = [run_seed(data, seed, args.stores, args.months) for seed in args.seeds]
+    company = planted_companies.independent_company()
+    say(f"independent company: {company[0]['detection_seconds']:.1f} s")
+    plantings = planted_companies.random_plantings(
+        list(range(args.random_seed, args.random_seed + args.random))
+    )
+    say(f"{len(plantings)} random plantings replayed")
     report = {
         "command": "python bench/early_warning.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "side_by_side": {
+            "demo seeds": demo_measures(seeds),
+            "independent company": planted_companies.summarise(company),
+            "random plantings": planted_companies.summarise(plantings),
+        },
         "summary": summarise(seeds),
         "seeds": seeds,
+        "independent_company": company,
+        "random_plantings": plantings,
     }
     output.mkdir(parents=True, exist_ok=True)
     (output / "early_warning.json").write_text(json.dumps(report, indent=2, default=str))
     write_markdown(report, output / "early_warning.md")
-    print(json.dumps(report["summary"], indent=2))
+    print(json.dumps(report["side_by_side"], indent=2))
     problems = [p for s in seeds for p in s["problems"]]
     if problems:
         say("FAIL: " + "; ".join(problems))

@@ -30,12 +30,14 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from earnright.config import load_config
 from earnright.ingest import ingest_file
+from earnright.reliability.incidents import Incident
 from earnright.reliability.localize import format_cause
 from earnright.workspace import Workspace, init_workspace
 
@@ -340,3 +342,45 @@ def random_case(rnd: random.Random) -> tuple[Company, tuple[Planted, ...]]:
         planted.append(failure)
         day += failure.days + rnd.randint(21, 50)
     return company, tuple(planted)
+
+
+RESOLVE_AFTER = timedelta(days=2)  # the config's default
+
+
+def overlapping(found: list[Incident], planted: Planted) -> list[Incident]:
+    """Incidents whose window overlaps the failure (or the ``RESOLVE_AFTER`` after it)."""
+    end = planted.end + RESOLVE_AFTER
+    return [i for i in found if i.started_at < end and i.window[1] > planted.start]
+
+
+def score(found: list[Incident], planted: tuple[Planted, ...]) -> dict[str, Any]:
+    """Each failure against the incidents found (the first overlapping one), and the others:
+    false incidents. Days: onset error (found start − planted start), detection delay
+    (detected − planted start), resolution delay (resolved − planted end)."""
+    rows = []
+    for failure in planted:
+        near = overlapping(found, failure)
+        best = near[0] if near else None
+        rows.append(
+            {
+                "planted": failure.cause,
+                "start": failure.start.date().isoformat(),
+                "days": failure.days,
+                "error": failure.error,
+                "detected": best is not None,
+                "incidents": len(near),
+                "segment": best.segment if best else None,
+                "exact_segment": best is not None and best.segment == failure.cause,
+                "onset_error_days": _days(best.started_at - failure.start) if best else None,
+                "detected_after_days": _days(best.detected_at - failure.start) if best else None,
+                "resolution_delay_days": _days(best.resolved_at - failure.end)
+                if best and best.resolved_at
+                else None,
+            }
+        )
+    false = [i for i in found if not any(i in overlapping(found, p) for p in planted)]
+    return {"failures": rows, "false_incidents": [(i.segment, str(i.started_at)) for i in false]}
+
+
+def _days(delta: timedelta) -> float:
+    return delta.total_seconds() / 86400

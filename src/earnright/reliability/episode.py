@@ -39,6 +39,8 @@ __all__ = [
     "departure",
     "failure_span",
     "in_segments",
+    "leaf_buckets",
+    "rest_departure",
     "segment_buckets",
 ]
 
@@ -77,6 +79,20 @@ def segment_buckets(
     """The segments' ``good``, ``total`` and value sum ``vsum`` per bucket index (``_bidx``)
     in ``span``; ``where`` is (segments, unit ancestors, metric dimension columns)."""
     segments, ancestors, metric_dims = where
+    per = leaf_buckets(wh, config, indicator, (ancestors, metric_dims), span)
+    return per[in_segments(per, segments)].groupby("_bidx")[["good", "total", "vsum"]].sum()
+
+
+def leaf_buckets(
+    wh: Warehouse,
+    config: Config,
+    indicator: Indicator,
+    where: tuple[pd.DataFrame, list[str]],
+    span: tuple[datetime, datetime],
+) -> pd.DataFrame:
+    """Per bucket index (``_bidx``) and leaf (unit × metric dimensions, with the unit's
+    ancestors): ``good``, ``total`` and ``vsum`` in ``span``, from one engine scan."""
+    ancestors, metric_dims = where
     ev = indicator_events(wh, indicator, config.reliability.step, span)
     per = (
         ev.group_by(["_bidx", "unit_id", *metric_dims])
@@ -86,8 +102,24 @@ def segment_buckets(
     )
     for dim in metric_dims:
         per = per[per[dim] != "all"]
-    hit = per[in_segments(per, segments)]
-    return hit.groupby("_bidx")[["good", "total", "vsum"]].sum().sort_index()
+    return per.sort_values("_bidx")
+
+
+def rest_departure(
+    per: pd.DataFrame,
+    indicator: Indicator,
+    segments: tuple[list[dict[str, str]], list[dict[str, str]]],
+    span: tuple[int, int],
+) -> float:
+    """How clearly the leaves of ``per`` (from :func:`leaf_buckets`) in the ``outer`` segments
+    but in none of the ``inner`` ones depart from their baseline (the buckets before the
+    bucket indices ``span``) during ``span``: the mean z of its buckets (0 when unknown)."""
+    outer, inner = segments
+    rest = per[in_segments(per, outer) & ~in_segments(per, inner)]
+    frame = rest.groupby("_bidx")[["good", "total", "vsum"]].sum()
+    z = departure(frame, indicator, frame.index[frame.index < span[0]])
+    during = z[(z.index >= span[0]) & (z.index < span[1])]
+    return float(during.mean()) if len(during) else 0.0
 
 
 def departure(frame: pd.DataFrame, indicator: Indicator, baseline: pd.Index) -> pd.Series:

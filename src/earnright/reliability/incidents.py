@@ -341,6 +341,7 @@ def _scan_and_group(
         segment = judge.locate(incident, until)
         if segment:  # keep the first one when the episode names none (or none departing)
             incident.segment = judge.departing(incident, segment) or incident.segment
+        incident.segment = judge.refine(incident)
         failing = judge.span(incident)
         if incident.incident_id in grouping.opened:
             incident.started_at = (

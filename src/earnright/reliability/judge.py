@@ -20,13 +20,26 @@ import pandas as pd
 
 from earnright.config import Config, Indicator
 from earnright.reliability.detection import Alert
-from earnright.reliability.episode import CONFIRM_Z, DEPARTURE_Z, Span, failure_span
-from earnright.reliability.localize import parse_cause
+from earnright.reliability.episode import (
+    BASELINE,
+    CONFIRM_Z,
+    DEPARTURE_Z,
+    Span,
+    failure_span,
+    leaf_buckets,
+    rest_departure,
+)
+from earnright.reliability.localize import format_cause, parse_cause
 from earnright.reliability.records import CAUSE_SEPARATOR, Incident
 from earnright.reliability.segment import leaf_dims, localize_episode
 from earnright.warehouse import Warehouse
 
-__all__ = ["Judge", "compatible"]
+__all__ = ["SIBLINGS_Z", "Judge", "compatible"]
+
+# the rest of a parent whose other leaves fail departs at a lower bar than a failure on its own:
+# its siblings' failure is the prior (and "everyone" narrows only when the rest stays below it)
+SIBLINGS_Z = 2.0
+Cond = dict[str, str]
 
 
 def compatible(a: dict[str, str], b: dict[str, str], ancestors: pd.DataFrame) -> bool:
@@ -58,6 +71,7 @@ class Judge:
     clock: datetime
     located: dict[tuple[str, datetime, datetime], str | None] = field(default_factory=dict)
     spans: dict[tuple[str, str], Span | None] = field(default_factory=dict)
+    leaves: dict[Span, pd.DataFrame] = field(default_factory=dict)
 
     def locate(self, incident: Incident, until: datetime | None = None) -> str | None:
         """Localise once per window: from the start to ``until`` (default: the last alert)."""
@@ -74,17 +88,30 @@ class Judge:
         segment = self.locate(candidate)
         if segment is None:  # nothing to search: the alerted segment is all we know
             return candidate.segment
-        if segment == "" and "" not in alerted:
-            return None  # no segment departs from its normal level: a chronic miss
+        if segment == "" and "" not in alerted:  # the search named nothing: the alerted
+            return self.clearest(candidate, alerted)  # segment that departs, or chronic
         if not segment:  # everyone, and the overall series alerted: it must depart
-            return segment if self.live(candidate) else None
+            return self.refine(replace(candidate, segment="")) if self.live(candidate) else None
         named = [replace(candidate, segment=c) for c in segment.split(CAUSE_SEPARATOR)]
         near = [i.segment for i in named if any(self.overlaps(a, i) for a in alerted)]
         segment = self.departing(candidate, CAUSE_SEPARATOR.join(near))
         kept = [replace(candidate, segment=c) for c in segment.split(CAUSE_SEPARATOR)]
         if not segment or not any(self.live(i, CONFIRM_Z) for i in kept):
             return None  # none departs clearly from its normal level: a chronic miss
-        return segment
+        return self.refine(replace(candidate, segment=segment))
+
+    def clearest(self, candidate: Incident, alerted: set[str]) -> str | None:
+        """The alerted segment departing most clearly (by ``CONFIRM_Z`` at least) on its own
+        series, or None (a chronic miss). A search over few leaves, half of them hit (a
+        district of two), finds no leaf standing out from the others, yet the segment's own
+        series has just jumped: the segment that departs most, of those that alerted, is the
+        one a parent dilutes and a child sees only part of."""
+        peaks = {}
+        for segment in sorted(alerted - {""}):
+            if self.live(named := replace(candidate, segment=segment), CONFIRM_Z):
+                failing = self.span(named)
+                peaks[segment] = failing.peak if failing else 0.0
+        return max(peaks, key=peaks.__getitem__) if peaks else None
 
     def overlaps(self, segment: str, incident: Incident) -> bool:
         cond = parse_cause(segment) if segment else {}
@@ -119,3 +146,76 @@ class Judge:
     def belongs(self, alert: Alert, incident: Incident) -> bool:
         failing = self.span(incident)
         return failing is None or alert.bucket < failing.end
+
+    def refine(self, incident: Incident) -> str:
+        """The incident's segment, checked against the leaves around it during its failure.
+
+        "Everyone" where one top-level value (a district, a platform) fails and the rest of
+        the company does not is that value (the values of several dimensions: their
+        intersection): a search over two districts, one hit, cannot tell the two apart. Causes
+        under one parent (stores of a district) whose parent's other leaves fail too are the
+        parent: a search names the stores whose shift stands out from the noise, an alert the
+        first store to cross its threshold."""
+        failing = self.span(incident)
+        if failing is None:
+            return incident.segment
+        if failing not in self.leaves:
+            lookback = max((a.long for a in self.config.reliability.burn_alerts), default=BASELINE)
+            span = (failing.start - lookback - BASELINE, failing.end)
+            where = (self.ancestors, leaf_dims(self.wh, self.config, self.indicator)[1])
+            self.leaves[failing] = leaf_buckets(self.wh, self.config, self.indicator, where, span)
+        per = self.leaves[failing]
+        step = self.config.reliability.step.total_seconds()
+        bidx = (int(failing.start.timestamp() // step), int(failing.end.timestamp() // step))
+        segment = incident.segment or self._narrow(per, bidx)
+        return self._widen(per, bidx, segment) if segment else segment
+
+    def _departs(
+        self, per: pd.DataFrame, bidx: tuple[int, int], where: tuple[Cond, list[Cond]], z: float
+    ) -> bool:
+        return rest_departure(per, self.indicator, ([where[0]], where[1]), bidx) >= z
+
+    def _narrow(self, per: pd.DataFrame, bidx: tuple[int, int]) -> str:
+        levels, metric_dims = leaf_dims(self.wh, self.config, self.indicator)
+        top = [d for d in self.config.units.levels if d in levels][:1]
+        found: dict[str, str] = {}
+        for dim in [*top, *metric_dims]:
+            for value in sorted(per[dim].dropna().astype("string").unique()):
+                part = {dim: str(value)}
+                hit: tuple[Cond, list[Cond]] = (part, [])
+                rest: tuple[Cond, list[Cond]] = ({}, [part])
+                if self._departs(per, bidx, hit, DEPARTURE_Z) and not self._departs(
+                    per, bidx, rest, SIBLINGS_Z
+                ):
+                    found[dim] = str(value)
+        return format_cause(found)
+
+    def _widen(self, per: pd.DataFrame, bidx: tuple[int, int], segment: str) -> str:
+        levels = [d for d in self.config.units.levels if d in self.indicator.dimensions]
+        causes = [parse_cause(c) for c in segment.split(CAUSE_SEPARATOR)]
+        groups: dict[str, list[dict[str, str]]] = {}
+        for cause in causes:
+            groups.setdefault(format_cause(self._parent(cause, levels) or cause), []).append(cause)
+        widened = []
+        for parent, members in groups.items():
+            whole = parse_cause(parent) if parent else {}
+            siblings = (whole, members)
+            if parent not in map(format_cause, members) and self._departs(
+                per, bidx, siblings, SIBLINGS_Z
+            ):
+                widened.append(parent)
+            else:
+                widened += [format_cause(m) for m in members]
+        return CAUSE_SEPARATOR.join(dict.fromkeys(widened))
+
+    def _parent(self, cause: dict[str, str], levels: list[str]) -> dict[str, str] | None:
+        """The cause with its unit replaced by that unit's ancestor one watched level up."""
+        named = [d for d in levels if d in cause]
+        if not named or levels.index(named[-1]) == 0:
+            return None
+        fine, coarse = named[-1], levels[levels.index(named[-1]) - 1]
+        row = self.ancestors[self.ancestors[fine] == cause[fine]]
+        if row.empty or pd.isna(row[coarse].iloc[0]):
+            return None
+        rest = {d: v for d, v in cause.items() if d not in (fine, coarse)}
+        return {**rest, coarse: str(row[coarse].iloc[0])}
