@@ -223,12 +223,12 @@ def _group(
     grouping: _Grouping,
     context: tuple[Moment, Indicator, str],
     resolve_after: timedelta,
-    judge: tuple[Callable[[Incident, set[str]], str | None], Overlaps, Belongs],
+    judge: tuple[Callable[[Incident, list[Alert]], str | None], Overlaps, Belongs],
 ) -> None:
     """Assign alerts, one bucket at a time as a stream would see them, to incidents.
 
     An alert joins an open incident whose segment it overlaps; the others form a candidate,
-    which ``confirm(candidate, alerted segments)`` turns into an incident (returning its
+    which ``confirm(candidate, its alerts)`` turns into an incident (returning its
     segment) or dismisses as a chronic miss (None) — so a chronically weak store does not chain
     unrelated alerts into one endless incident. An alert, or a candidate's confirmed segment,
     that overlaps an open incident or one resolved less than ``resolve_after`` before joins
@@ -253,7 +253,7 @@ def _group(
         if not rest:
             continue
         candidate = _candidate(rest, context)
-        segment = confirm(candidate, {a.segment for a in rest})
+        segment = confirm(candidate, rest)
         if segment is None:
             grouping.chronic.append(candidate.incident_id)
             grouping.assigned += [(a, None) for a in rest]

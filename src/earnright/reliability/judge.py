@@ -83,13 +83,14 @@ class Judge:
             )
         return self.located[key]
 
-    def confirm(self, candidate: Incident, alerted: set[str]) -> str | None:
-        """The candidate's segment, or None when it is a chronic miss."""
+    def confirm(self, candidate: Incident, alerts: list[Alert]) -> str | None:
+        """The candidate's segment (from its ``alerts``), or None when it is a chronic miss."""
+        alerted = {a.segment for a in alerts}
         segment = self.locate(candidate)
         if segment is None:  # nothing to search: the alerted segment is all we know
             return candidate.segment
         if segment == "" and "" not in alerted:  # the search named nothing: the alerted
-            return self.clearest(candidate, alerted)  # segment that departs, or chronic
+            return self.clearest(candidate, alerts)  # segment that departs, or chronic
         if not segment:  # everyone, and the overall series alerted: it must depart
             return self.refine(replace(candidate, segment="")) if self.live(candidate) else None
         named = [replace(candidate, segment=c) for c in segment.split(CAUSE_SEPARATOR)]
@@ -100,14 +101,21 @@ class Judge:
             return None  # none departs clearly from its normal level: a chronic miss
         return self.refine(replace(candidate, segment=segment))
 
-    def clearest(self, candidate: Incident, alerted: set[str]) -> str | None:
+    def clearest(self, candidate: Incident, alerts: list[Alert]) -> str | None:
         """The alerted segment departing most clearly (by ``CONFIRM_Z`` at least) on its own
         series, or None (a chronic miss). A search over few leaves, half of them hit (a
         district of two), finds no leaf standing out from the others, yet the segment's own
         series has just jumped: the segment that departs most, of those that alerted, is the
-        one a parent dilutes and a child sees only part of."""
+        one a parent dilutes and a child sees only part of. Only segments with two kinds of
+        evidence count: a page, or two rules (an anomaly and a burn rate) firing together."""
+        rules: dict[str, set[str]] = {}
+        for alert in alerts:
+            rules.setdefault(alert.segment, set()).add(alert.rule)
+        pages = {a.segment for a in alerts if a.severity == "page"}
         peaks = {}
-        for segment in sorted(alerted - {""}):
+        for segment, fired in sorted(rules.items()):
+            if not segment or (len(fired) < 2 and segment not in pages):
+                continue
             if self.live(named := replace(candidate, segment=segment), CONFIRM_Z):
                 failing = self.span(named)
                 peaks[segment] = failing.peak if failing else 0.0
@@ -193,6 +201,12 @@ class Judge:
     def _widen(self, per: pd.DataFrame, bidx: tuple[int, int], segment: str) -> str:
         levels = [d for d in self.config.units.levels if d in self.indicator.dimensions]
         causes = [parse_cause(c) for c in segment.split(CAUSE_SEPARATOR)]
+        for outer in list(causes):  # a cause holding others: the rest of it fails too, or not
+            inner = [c for c in causes if c is not outer and self._contains(outer, c)]
+            if inner:
+                parts = (outer, inner)
+                keep = self._departs(per, bidx, parts, SIBLINGS_Z)
+                causes = [c for c in causes if c not in (inner if keep else [outer])]
         groups: dict[str, list[dict[str, str]]] = {}
         for cause in causes:
             groups.setdefault(format_cause(self._parent(cause, levels) or cause), []).append(cause)
@@ -219,3 +233,19 @@ class Judge:
             return None
         rest = {d: v for d, v in cause.items() if d not in (fine, coarse)}
         return {**rest, coarse: str(row[coarse].iloc[0])}
+
+    def _contains(self, outer: Cond, inner: Cond) -> bool:
+        """Does every leaf of ``inner`` fall in ``outer``? Units through the hierarchy."""
+        if outer == inner:
+            return False
+        levels = self.config.units.levels
+        for dim, value in outer.items():
+            if inner.get(dim) == value:
+                continue
+            if dim not in levels:
+                return False
+            finer = [d for d in inner if d in levels and levels.index(d) > levels.index(dim)]
+            units = self.ancestors[self.ancestors.unit_id.isin([inner[d] for d in finer])]
+            if not (units[dim] == value).any():
+                return False
+        return True
