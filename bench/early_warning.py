@@ -1,8 +1,13 @@
-"""Benchmark: does early warning find the demo's planted incidents, in the right segment, before
-the surveys do, and price them right?
+"""Benchmark: does early warning find planted failures, in the right segment, before the surveys
+do, and price them right — on the demo, and on companies it was not built around?
 
-    python bench/early_warning.py [--seeds 1 2 3 4 5] [--stores 60] [--months 12]
-    python bench/early_warning.py --smoke     # CI: one small company, seconds, in a temp folder
+    python bench/early_warning.py [--seeds 1 2 3 4 5] [--stores 60] [--months 12] [--random 10]
+    python bench/early_warning.py --smoke     # CI: small companies, in a temp folder
+
+Besides the demo seeds (below), it replays the independent company of
+tests/reliability/company2.py and ``--random`` random plantings drawn by its generator
+(bench/planted_companies.py), and reports the three side by side: detection rate, exact segment,
+false incidents per week, onset error, detection and resolution delay, customers affected.
 
 For every seed, generates and ingests a demo company (cached under bench/data/early_warning/),
 runs one detection pass over its whole history (``run_detection``: burn-rate and anomaly alerts
