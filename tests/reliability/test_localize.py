@@ -146,6 +146,21 @@ def test_large_noise_on_single_leaves_is_not_a_cause(seed: int) -> None:
     assert localize(make_leaves(seed, noise=0.2), DIMS) == []
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_few_leaves_in_the_noise_tail_are_not_a_cause(seed: int) -> None:
+    # 20% noise; a segment of 5 leaves, 3 of them empty, the other 2 down 60% (3σ each): the
+    # mean of s = 2(v - f)/(v + f) stretches that tail (z -5.3 to -5.6, past the threshold of
+    # 5.0, when only single leaves were scored on (v - f)/max(v, f)); a segment of at most
+    # FEW_LEAVES leaves is scored that way too
+    frame = make_leaves(400 + seed, noise=0.2)
+    leaves = np.flatnonzero(leaf_mask(frame, "a=a1&b=b2&c=c3"))
+    frame.loc[leaves[:3], ["real", "predict"]] = 0.0
+    frame.loc[leaves[3:], "real"] = frame.loc[leaves[3:], "predict"] * 0.4
+    assert localize(frame, DIMS) == []
+    frame.loc[leaves[3:], "real"] = frame.loc[leaves[3:], "predict"] * 0.05  # down 95%: a cause
+    assert found(frame) == {"a=a1&b=b2&c=c3"}
+
+
 def test_a_global_shift_is_not_blamed_on_a_segment() -> None:
     frame = make_leaves(4)
     frame["real"] *= 0.9  # everything 10% down: the forecast is off, no segment is

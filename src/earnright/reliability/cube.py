@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,7 +103,7 @@ class LeafSpace:
         return int(np.count_nonzero(self.members(dims, values)))
 
 
-def _sum_by(key: NDArray[np.integer], weights: Floats, slots: int) -> Floats:
+def _sum_by(key: NDArray[np.integer], weights: Floats | Mask, slots: int) -> Floats:
     """The sum of ``weights`` per value of ``key`` (0 .. slots-1): numpy's group-by."""
     return np.bincount(key, weights=weights, minlength=slots).astype(np.float64, copy=False)
 
@@ -187,7 +188,7 @@ class Lattice:
                 sparse = not _dense(int(np.prod([float(s) for s in shape])), leaves)
                 shell.append(self._sparse(dims, shape) if sparse else Cuboid(dims, shape, 0))
         self.cuboids = shell
-        counts = dict(self.sums([space.present.astype(np.float64)]))
+        counts = dict(self.sums([space.present]))
         known: dict[tuple[int, ...], Cuboid] = {}
         out = []
         for cuboid in shell:
@@ -213,8 +214,8 @@ class Lattice:
         return len(self.cuboids)
 
     def sums(
-        self, arrays: list[Floats], *, skip_redundant: bool = False
-    ) -> Iterator[tuple[tuple[int, ...], list[NDArray[np.float64]]]]:
+        self, arrays: Sequence[NDArray[np.float64] | Mask], *, skip_redundant: bool = False
+    ) -> Iterator[tuple[tuple[int, ...], list[NDArray[Any]]]]:
         """For each cuboid (highest layer first), the sums of each of ``arrays`` (one value per
         leaf) over each element, flattened to the cuboid's ``slots``.
 
@@ -223,15 +224,17 @@ class Lattice:
         summed, so the memory is two layers of the cube at most.
         """
         space = self.space
-        finer: dict[tuple[int, ...], list[NDArray[np.float64]]] = {}
+        finer: dict[tuple[int, ...], list[NDArray[Any]]] = {}
         if space.dense:
-            finer[tuple(range(len(space.cards)))] = [a.reshape(space.cards) for a in arrays]
+            finer[tuple(range(len(space.cards)))] = [
+                np.asarray(a).reshape(space.cards) for a in arrays
+            ]
         by_layer: dict[int, list[Cuboid]] = {}
         for cuboid in self.cuboids:
             by_layer.setdefault(cuboid.layer, []).append(cuboid)
         root = tuple(range(len(space.cards)))
         for layer in sorted(by_layer, reverse=True):
-            current: dict[tuple[int, ...], list[NDArray[np.float64]]] = {}
+            current: dict[tuple[int, ...], list[NDArray[Any]]] = {}
             for cuboid in by_layer[layer]:
                 out = finer[root] if cuboid.dims == root and space.dense else None
                 out = out if out is not None else self._sum(cuboid, arrays, finer)
@@ -244,9 +247,9 @@ class Lattice:
     def _sum(
         self,
         cuboid: Cuboid,
-        arrays: list[Floats],
-        finer: dict[tuple[int, ...], list[NDArray[np.float64]]],
-    ) -> list[NDArray[np.float64]]:
+        arrays: Sequence[Floats | Mask],
+        finer: dict[tuple[int, ...], list[NDArray[Any]]],
+    ) -> list[NDArray[Any]]:
         if cuboid.inverse is not None:
             return [_sum_by(cuboid.inverse, a, cuboid.size) for a in arrays]
         parents = [dims for dims in finer if set(cuboid.dims) < set(dims)]
