@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
@@ -316,6 +317,33 @@ def test_millions_of_leaves_fit_the_noise_on_a_sample(monkeypatch: pytest.Monkey
     assert np.corrcoef(full, sampled)[0, 1] > 0.98
     assert np.median(sampled_w / full_w) == pytest.approx(1.0, rel=0.3)
     assert found(frame) == {"a=a2&c=c3"}
+
+
+def test_a_six_dimension_cube_needs_no_index_per_leaf_and_cuboid() -> None:
+    # 320,000 leaves in 63 cuboids, categorical columns: one element index per leaf and cuboid
+    # alone would be 161 MB (RiskLoc's H, 24M leaves: 12 GB); the cube is summed from finer
+    # cuboids instead, and the noise fitted on a sample (more than FIT_LEAVES leaves)
+    sizes = (10, 5, 25, 8, 4, 8)
+    grid = np.indices(sizes).reshape(len(sizes), -1)
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            name: pd.Categorical.from_codes(grid[j], [f"{name}{k + 1}" for k in range(size)])
+            for j, (name, size) in enumerate(zip("abcdef", sizes, strict=True))
+        }
+    )
+    frame["predict"] = rng.weibull(0.7, grid.shape[1]) * 100
+    frame["real"] = frame["predict"] * (1 + rng.normal(0, 0.05, grid.shape[1]))
+    frame.loc[(grid[1] == 2) & (grid[3] == 6), "real"] *= 0.7
+    assert grid.shape[1] > search.FIT_LEAVES
+    tracemalloc.start()
+    try:
+        causes = localize(frame, list("abcdef"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [c.cause for c in causes] == ["b=b3&d=d7"]
+    assert peak < 100e6  # measured 43 MB
 
 
 def test_negative_leaves_are_left_out_and_said_not_refused() -> None:

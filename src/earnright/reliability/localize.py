@@ -14,8 +14,10 @@ element with the largest |z| is a cause when it passes a Bonferroni threshold at
 ``alpha`` over all elements searched; its leaves are set aside, the noise is refitted, and the
 search repeats. A parent of a cause dilutes the shift with normal leaves and a child sees only part
 of it, so the cause itself scores highest; on a tie the lower layer wins (parsimony). The engine
-sums the leaves (``group_by`` on an Ibis table); numpy does the rest with one ``bincount`` per
-cuboid and round — no Python loop over leaves.
+sums the leaves (``group_by`` on an Ibis table) or numpy does (``bincount`` on integer codes of
+a pandas frame); each cuboid's element sums are the sums of a finer cuboid's over one axis
+(``cube.Lattice``) — no Python loop over leaves, and no index per leaf and cuboid, so cases of
+tens of millions of leaves fit in memory.
 """
 
 from __future__ import annotations
