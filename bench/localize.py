@@ -382,9 +382,9 @@ def run_h(cases: int, seed: int, sizes: tuple[int, ...]) -> dict[str, Any]:
         tracemalloc.start()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NegativeLeavesWarning)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             found = {c.cause for c in localize(frame, dims)}
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
         tally(counts, found, truth)
@@ -394,6 +394,7 @@ def run_h(cases: int, seed: int, sizes: tuple[int, ...]) -> dict[str, Any]:
                 "truth": sorted(truth),
                 "found": sorted(found),
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "peak_mb": peak,
                 "negative_leaves_note": [str(w.message) for w in caught],
             }
@@ -407,6 +408,7 @@ def run_h(cases: int, seed: int, sizes: tuple[int, ...]) -> dict[str, Any]:
         "dims": len(sizes),
         "overall": score(counts),
         "seconds": _times([c["seconds"] for c in per_case]),
+        "cpu_seconds": _times([c["cpu_seconds"] for c in per_case]),
         "peak_mb": max(c["peak_mb"] for c in per_case),
         "per_case": per_case,
     }
@@ -540,6 +542,13 @@ def _side_by_side_md(result: dict[str, Any]) -> list[str]:
         "README setting (`--dims 10 5 250 20 8 12`, the S defaults otherwise), cases generated "
         "here with its generator's logic; H/10 the same with 25 values of c. Peak MB: memory "
         "`localize` allocates (tracemalloc, the input frame not counted).",
+        "",
+        *[
+            f"{name}: CPU seconds per case (the process's own, whatever else runs) median "
+            f"{r['cpu_seconds']['median']:.1f}, max {r['cpu_seconds']['max']:.1f}."
+            for name, r in result.get("h", {}).items()
+            if "cpu_seconds" in r
+        ],
         "",
     ]
 
