@@ -190,8 +190,9 @@ def localize(
 
     ``frame`` is a pandas frame or an Ibis table with the ``dims`` columns and the two value
     columns; rows sharing a combination of ``dims`` are summed first (in the engine for an Ibis
-    table). Segments combine up to ``max_layer`` dimensions (default: as many as there are;
-    cuboids that cannot beat the best segment are pruned unscored); a segment is reported when its
+    table; by numpy on integer codes for a pandas frame, where a categorical column costs only its
+    codes). Segments combine up to ``max_layer`` dimensions (default: as many as there are, every
+    cuboid summed from a finer one); a segment is reported when its
     leaves' common shift is significant at family-wise level ``alpha`` (the chance, per call, of
     reporting a segment that only noise moved), at most ``max_causes`` of them. An empty list
     means no segment stands out: the deviation is noise, or spread evenly over every leaf.
