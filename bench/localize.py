@@ -36,6 +36,7 @@ import platform
 import sys
 import tempfile
 import time
+import tracemalloc
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +54,14 @@ B0 = BENCH.parent.parent / "shared" / "data" / "squeeze_B0"
 RISKLOC = BENCH.parent.parent / "shared" / "data" / "riskloc_synthetic"
 # RiskLoc's own code on 40 S and 30 L cases of other seeds of the same generator settings
 # (shared/data/README.md): F1 and time per case
-RISKLOC_REFERENCE = {"S": ("0.51", "about 10 s"), "L": ("0.68", "")}
+RISKLOC_REFERENCE = {
+    "S": ("0.51", "about 10 s"),
+    "L": ("0.68", ""),
+    "H": ("not run here", ""),
+    "H/10": ("not run here", ""),
+}
+H10_SIZES = (10, 5, 25, 20, 8, 12)  # H with 25 values of c, not 250: 2.4M leaves
+SMOKE_H_SIZES = (10, 5, 25, 4, 4, 3)  # 60,000 leaves: the generator and six dimensions in CI
 SIZES = {"a": 6, "b": 36, "c": 10, "d": 10}  # B0's dimensions: 21,600 leaves
 DIMS = list(SIZES)
 GRID = np.array(list(itertools.product(*[range(n) for n in SIZES.values()])))
@@ -160,6 +168,109 @@ def timed(frame: pd.DataFrame) -> tuple[set[str], float]:
     return {c.cause for c in causes}, time.perf_counter() - started
 
 
+# -- RiskLoc's generator (its H setting) ---------------------------------------------------
+H_SIZES = (10, 5, 250, 20, 8, 12)  # RiskLoc's README: --dims 10 5 250 20 8 12 (24M leaves)
+H_SETTINGS: dict[str, tuple[float, float]] = {  # generate_dataset.py's defaults (S and H)
+    "weibull_alpha": (0.5, 1.0),
+    "zero_rate": (0.0, 0.25),
+    "noise_level": (0.0, 0.25),
+    "severity": (0.2, 1.0),
+    "deviation": (0.0, 0.1),
+    "anomalies": (1, 3),
+    "elements": (1, 3),
+}
+
+
+def make_riskloc_case(
+    rng: np.random.Generator, sizes: tuple[int, ...] = H_SIZES
+) -> tuple[pd.DataFrame, set[str], dict[str, Any]]:
+    """One case with the logic of RiskLoc's ``generate_dataset.py`` (MIT), vectorised.
+
+    Every leaf of the grid; real = Weibull(α) × 100 with α ~ U(0.5, 1), a share ~ U(0, 0.25) of
+    leaves set to 0; the forecast = real × (1 + N(0, σ)), σ ~ U(0, 0.25), and for a random half
+    of the leaves real and forecast swapped (so real can go negative), negative forecasts set to
+    0. 1–3 anomalies, each of 1–3 elements of one random cuboid of any layer (values not used by
+    an earlier anomaly on the same dimension, a cuboid not used twice except the leaves', a leaf
+    cause never on a leaf whose real is 0); an anomaly's leaves get real (or the forecast, when
+    the total real exceeds the total forecast) = the other × (1 − r), r ~ N(severity, deviation)
+    per leaf, floored at 0, severity ~ U(0.2, 1) + σ. Dimensions are categorical columns.
+    """
+    p = H_SETTINGS
+    names = "abcdefghijklmnopqrstuvwxyz"[: len(sizes)]
+    zero_rate, noise = rng.uniform(*p["zero_rate"]), rng.uniform(*p["noise_level"])
+    n = int(np.prod(sizes))
+    real = rng.weibull(rng.uniform(*p["weibull_alpha"]), n) * 100
+    real *= rng.uniform(size=n) > zero_rate
+    noisy = real + real * rng.normal(0, noise, n)
+    swap = rng.integers(0, 2, n) == 1
+    predict = np.where(swap, real, noisy)
+    real = np.where(swap, noisy, real)
+    predict[predict < 0] = 0.0
+    grid_real = real.reshape(sizes)
+    used: list[tuple[tuple[int, ...], list[tuple[int, ...]]]] = []
+    for _ in range(int(rng.integers(p["anomalies"][0], p["anomalies"][1], endpoint=True))):
+        level = int(rng.integers(1, len(sizes), endpoint=True))
+        elements = int(rng.integers(p["elements"][0], p["elements"][1], endpoint=True))
+        used.append(_anomaly(rng, sizes, level, elements, used, grid_real))
+    direction_up = real.sum() > predict.sum()
+    truth = set()
+    for dims, cells in used:
+        severity = rng.uniform(*p["severity"]) + noise
+        deviation = rng.uniform(*p["deviation"])
+        mask = np.zeros(sizes, dtype=bool)
+        for cell in cells:
+            index: list[Any] = [slice(None)] * len(sizes)
+            for d, v in zip(dims, cell, strict=True):
+                index[d] = v
+            mask[tuple(index)] = True
+            truth.add(
+                "&".join(f"{names[d]}={names[d]}{v + 1}" for d, v in zip(dims, cell, strict=True))
+            )
+        mask = mask.reshape(-1)
+        r = rng.normal(severity, deviation, int(mask.sum()))
+        if direction_up:
+            predict[mask] = np.maximum(real[mask] * (1 - r), 0.0)
+        else:
+            real[mask] = np.maximum(predict[mask] * (1 - r), 0.0)
+    columns: dict[str, Any] = {"real": real, "predict": predict}
+    stride = n
+    for name, size in zip(names, sizes, strict=True):
+        stride //= size
+        codes = np.tile(np.repeat(np.arange(size, dtype=np.int16), stride), n // (size * stride))
+        columns[name] = pd.Categorical.from_codes(codes, [f"{name}{k + 1}" for k in range(size)])
+    meta = {"noise": round(noise, 3), "zero_rate": round(zero_rate, 3)}
+    return pd.DataFrame(columns), truth, meta
+
+
+def _anomaly(
+    rng: np.random.Generator,
+    sizes: tuple[int, ...],
+    level: int,
+    elements: int,
+    used: list[tuple[tuple[int, ...], list[tuple[int, ...]]]],
+    grid_real: np.ndarray,
+) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
+    """Where one anomaly goes, drawn as ``generate_dataset.py`` draws it (retried until valid)."""
+    while True:
+        dims = tuple(sorted(int(d) for d in rng.choice(len(sizes), size=level, replace=False)))
+        if level < len(sizes) and any(dims == u for u, _ in used):
+            continue
+        values = []
+        for d in dims:
+            taken = {cell[u.index(d)] for u, cells in used if d in u for cell in cells}
+            free = [v for v in range(sizes[d]) if v not in taken]
+            if not free:
+                break
+            values.append(rng.choice(free, size=elements, replace=True))
+        if len(values) < len(dims):
+            continue
+        cells = [tuple(int(v[k]) for v in values) for k in range(elements)]
+        if level == len(sizes) and any(grid_real[cell] == 0 for cell in cells):
+            continue
+        if len(set(cells)) == elements:
+            return dims, cells
+
+
 # -- the runs ------------------------------------------------------------------------------
 def from_file(path: Path) -> tuple[set[str], float]:
     """Causes the way ``earnright localize`` finds them: DuckDB reads, the engine sums."""
@@ -197,8 +308,11 @@ def run_b0(root: Path, problems: list[str], limit: int | None = None) -> dict[st
             )
     say(f"B0: {len(cases)} cases in {len(settings)} settings")
     total = [sum(c[i] for c in settings.values()) for i in range(3)]
+    first = sorted(root.glob("B_cuboid_layer_*"))[0]
+    first_case = first / f"{pd.read_csv(first / 'injection_info.csv')['timestamp'][0]}.csv"
     return {
         "cases": len(cases),
+        "peak_mb": peak_mb(pd.read_csv(first_case), DIMS),
         "settings": {name: score(c) for name, c in settings.items()},
         "overall": score(total),
         "seconds": _times([c["seconds"] for c in cases]),
@@ -233,13 +347,70 @@ def run_riskloc(root: Path, limit: int | None = None) -> dict[str, Any]:
             }
         )
     say(f"RiskLoc {root.name}: {len(cases)} cases")
+    frame = pd.read_csv(root / f"{info['timestamp'].iloc[0]}.csv")
     return {
         "cases": len(cases),
+        "peak_mb": peak_mb(frame, [c for c in frame.columns if c not in ("real", "predict")]),
         "leaves": int(np.median([c["leaves"] for c in cases])),
         "dims": cases[0]["dims"] if cases else 0,
         "overall": score(counts),
         "seconds": _times([c["seconds"] for c in cases]),
         "per_case": cases,
+    }
+
+
+def peak_mb(frame: pd.DataFrame, dims: list[str]) -> float:
+    """Peak memory ``localize`` allocates on ``frame`` (tracemalloc; the frame not counted)."""
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NegativeLeavesWarning)
+            localize(frame, dims)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def run_h(cases: int, seed: int, sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Cases made with RiskLoc's generator logic (``make_riskloc_case``) on the grid ``sizes``:
+    F1 over the cases, time and peak memory (tracemalloc) of ``localize`` per case."""
+    rng = np.random.default_rng([seed, 300, *sizes])
+    counts, per_case = [0, 0, 0], []
+    dims = list("abcdefghijklmnopqrstuvwxyz"[: len(sizes)])
+    for _ in range(cases):
+        frame, truth, meta = make_riskloc_case(rng, sizes)
+        tracemalloc.start()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NegativeLeavesWarning)
+            started, cpu = time.perf_counter(), time.process_time()
+            found = {c.cause for c in localize(frame, dims)}
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+        tally(counts, found, truth)
+        per_case.append(
+            {
+                **meta,
+                "truth": sorted(truth),
+                "found": sorted(found),
+                "seconds": seconds,
+                "cpu_seconds": cpu,
+                "peak_mb": peak,
+                "negative_leaves_note": [str(w.message) for w in caught],
+            }
+        )
+        say(f"H-like {sizes}: {seconds:.1f} s, {peak:.0f} MB, {sorted(found)} of {sorted(truth)}")
+        del frame
+    return {
+        "cases": cases,
+        "sizes": list(sizes),
+        "leaves": int(np.prod(sizes)),
+        "dims": len(sizes),
+        "overall": score(counts),
+        "seconds": _times([c["seconds"] for c in per_case]),
+        "cpu_seconds": _times([c["cpu_seconds"] for c in per_case]),
+        "peak_mb": max(c["peak_mb"] for c in per_case),
+        "per_case": per_case,
     }
 
 
@@ -338,43 +509,46 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def _side_by_side_md(result: dict[str, Any]) -> list[str]:
-    """B0 and the shipped RiskLoc S and L cases in one table: F1 and seconds per case."""
+    """B0, the shipped RiskLoc S and L cases and the generated H-like ones in one table."""
     rows = []
     b0 = result.get("b0")
     if b0:
-        rows.append(("Squeeze B0", b0["cases"], 21600, 4, b0["overall"], b0["seconds"], "0.89-1.0"))
-    for name, r in result.get("riskloc", {}).items():
+        rows.append(("Squeeze B0", b0, 21600, 4, "0.89-1.0"))
+    for name, r in [*result.get("riskloc", {}).items(), *result.get("h", {}).items()]:
         ref = RISKLOC_REFERENCE.get(name, ("", ""))
         ref_text = f"{ref[0]} ({ref[1]})" if ref[1] else ref[0]
-        rows.append(
-            (
-                f"RiskLoc {name}",
-                r["cases"],
-                r["leaves"],
-                r["dims"],
-                r["overall"],
-                r["seconds"],
-                ref_text,
-            )
-        )
+        rows.append((f"RiskLoc {name}", r, r["leaves"], r["dims"], ref_text))
     if not rows:
         return []
     lines = [
-        "## Side by side: B0 and RiskLoc's generator (S, L), the shipped cases",
+        "## Side by side: B0 and RiskLoc's generator (S, L shipped; H generated)",
         "",
-        "| data | cases | leaves | dims | TP | FP | FN | F1 | s/case median | max | RiskLoc F1 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| data | cases | leaves | dims | TP | FP | FN | F1 | s/case median | max | peak MB "
+        "| RiskLoc F1 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for name, cases, leaves, dims, s, t, ref in rows:
+    for name, r, leaves, dims, ref in rows:
+        s, t = r["overall"], r["seconds"]
         lines.append(
-            f"| {name} | {cases} | {leaves:,} | {dims} | {s['tp']} | {s['fp']} | {s['fn']} | "
-            f"{s['f1']:.3f} | {t['median']:.3f} | {t['max']:.3f} | {ref or '–'} |"
+            f"| {name} | {r['cases']} | {leaves:,} | {dims} | {s['tp']} | {s['fp']} | {s['fn']} "
+            f"| {s['f1']:.3f} | {t['median']:.3f} | {t['max']:.3f} | {r.get('peak_mb', 0):,.0f} "
+            f"| {ref or '–'} |"
         )
     return [
         *lines,
         "",
         "RiskLoc's F1 is its own code's on 40 S and 30 L other cases of the same generator "
-        "settings (B0: per setting); few shipped cases, so each F1 here is a rough figure.",
+        "settings (B0: per setting); few cases, so each F1 here is a rough figure. H: RiskLoc's "
+        "README setting (`--dims 10 5 250 20 8 12`, the S defaults otherwise), cases generated "
+        "here with its generator's logic; H/10 the same with 25 values of c. Peak MB: memory "
+        "`localize` allocates (tracemalloc, the input frame not counted).",
+        "",
+        *[
+            f"{name}: CPU seconds per case (the process's own, whatever else runs) median "
+            f"{r['cpu_seconds']['median']:.1f}, max {r['cpu_seconds']['max']:.1f}."
+            for name, r in result.get("h", {}).items()
+            if "cpu_seconds" in r
+        ],
         "",
     ]
 
@@ -427,6 +601,9 @@ def main() -> int:
     parser.add_argument("--null-cases", type=int, default=50, help="noise-only cases per level")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--h-cases", type=int, default=3, help="cases of RiskLoc's H setting (24M leaves) and H/10"
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="CI size (1 synthetic case per setting and variant, 2 noise-only cases, the first "
@@ -465,6 +642,13 @@ def run(args: argparse.Namespace, output: Path) -> int:
     }
     if not result["riskloc"]:
         say(f"{args.riskloc} is absent: the RiskLoc part is skipped")
+    if args.smoke:
+        result["h"] = {"H-like (60,000 leaves)": run_h(1, args.seed, SMOKE_H_SIZES)}
+    elif args.h_cases > 0:
+        result["h"] = {
+            "H/10": run_h(args.h_cases, args.seed, H10_SIZES),
+            "H": run_h(args.h_cases, args.seed, H_SIZES),
+        }
     result["synthetic"] = run_synthetic(args.cases, args.seed, problems)
     result["null"] = run_null(args.null_cases, args.seed)
     result["elapsed"] = time.monotonic() - started

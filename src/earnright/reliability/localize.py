@@ -14,8 +14,10 @@ element with the largest |z| is a cause when it passes a Bonferroni threshold at
 ``alpha`` over all elements searched; its leaves are set aside, the noise is refitted, and the
 search repeats. A parent of a cause dilutes the shift with normal leaves and a child sees only part
 of it, so the cause itself scores highest; on a tie the lower layer wins (parsimony). The engine
-sums the leaves (``group_by`` on an Ibis table); numpy does the rest with one ``bincount`` per
-cuboid and round — no Python loop over leaves.
+sums the leaves (``group_by`` on an Ibis table) or numpy does (``bincount`` on integer codes of
+a pandas frame); each cuboid's element sums are the sums of a finer cuboid's over one axis
+(``cube.Lattice``) — no Python loop over leaves, and no index per leaf and cuboid, so cases of
+tens of millions of leaves fit in memory.
 """
 
 from __future__ import annotations
@@ -26,16 +28,12 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
 from earnright.errors import QueryError
-from earnright.reliability.search import (
-    ALPHA,
-    MAX_CAUSES,
-    Finding,
-    build_cuboids,
-    search_causes,
-)
+from earnright.reliability.cube import Lattice, LeafSpace, code_leaves
+from earnright.reliability.search import ALPHA, MAX_CAUSES, Finding, search_causes
 
 __all__ = [
     "ALPHA",
@@ -192,8 +190,9 @@ def localize(
 
     ``frame`` is a pandas frame or an Ibis table with the ``dims`` columns and the two value
     columns; rows sharing a combination of ``dims`` are summed first (in the engine for an Ibis
-    table). Segments combine up to ``max_layer`` dimensions (default: as many as there are;
-    cuboids that cannot beat the best segment are pruned unscored); a segment is reported when its
+    table; by numpy on integer codes for a pandas frame, where a categorical column costs only its
+    codes). Segments combine up to ``max_layer`` dimensions (default: as many as there are, every
+    cuboid summed from a finer one); a segment is reported when its
     leaves' common shift is significant at family-wise level ``alpha`` (the chance, per call, of
     reporting a segment that only noise moved), at most ``max_causes`` of them. An empty list
     means no segment stands out: the deviation is noise, or spread evenly over every leaf.
@@ -207,31 +206,80 @@ def localize(
         raise QueryError(f"max_layer must be at least 1, not {max_layer}")
     if not 0 < alpha < 1:
         raise QueryError(f"alpha must lie between 0 and 1, not {alpha}")
-    leaves = aggregate_leaves(frame, dims, real=real, predict=predict)
-    if len(leaves) == 0:
+    if isinstance(frame, ir.Table):
+        frame = aggregate_leaves(frame, dims, real=real, predict=predict)
+    space, labels = _code_frame(frame, dims, real, predict)
+    if not space.present.any():
         return []
-    v = leaves[real].to_numpy(dtype=float)
-    f = leaves[predict].to_numpy(dtype=float)
-    codes = [pd.factorize(leaves[dim])[0].astype(np.intp) for dim in dims]
+    v, f = space.real, space.predict
     negative = (v < 0) | (f < 0)
     if negative.any():
-        _warn_negative(leaves, dims, negative, real, predict)
-    cuboids = build_cuboids(codes, max_layer)
-    findings = search_causes(v, f, cuboids, alpha=alpha, max_causes=max_causes, exclude=negative)
+        _warn_negative(space, labels, dims, negative, real, predict)
+    lattice = Lattice(space, max_layer)
+    findings = search_causes(lattice, alpha=alpha, max_causes=max_causes, exclude=negative)
     total = float(v.sum() - f.sum())
-    return [_root_cause(finding, leaves, dims, v, f, total) for finding in findings]
+    return [_root_cause(finding, lattice, labels, dims, total) for finding in findings]
+
+
+def _code_frame(
+    frame: pd.DataFrame, dims: list[str], real: str, predict: str
+) -> tuple[LeafSpace, list[list[str]]]:
+    """The leaves of a pandas frame, summed per combination of ``dims`` by numpy group-by on
+    integer codes, and each dimension's value labels (codes follow the labels' sorted order).
+
+    Only the distinct values of a dimension become strings (missing ones ``"null"``), so a
+    categorical column of millions of rows costs its codes, not millions of strings.
+    """
+    _check_columns(list(frame.columns), dims, real, predict)
+    _check_numeric({c: pd.api.types.is_numeric_dtype(frame[c]) for c in (real, predict)})
+    v = frame[real].to_numpy(dtype=float)
+    f = frame[predict].to_numpy(dtype=float)
+    missing = int((np.isnan(v) | np.isnan(f)).sum())
+    if missing:
+        raise QueryError(
+            f"{missing} row(s) have no {real!r} or {predict!r} value: fill them (0 where "
+            "nothing happened) or drop them"
+        )
+    coded = [_dimension_codes(frame[dim]) for dim in dims]
+    space = code_leaves([c for c, _ in coded], [len(lab) for _, lab in coded], v, f)
+    for name, values in ((real, space.real), (predict, space.predict)):
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            raise QueryError(f"column {name!r}: {bad} leaf total(s) are infinite")
+    return space, [labels for _, labels in coded]
+
+
+def _dimension_codes(column: pd.Series) -> tuple[NDArray[np.intp], list[str]]:
+    """Each row's code in the sorted distinct labels of ``column`` (missing: ``"null"``)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        raw, uniques = column.cat.codes.to_numpy(), pd.Index(column.cat.categories)
+    else:
+        raw, uniques = pd.factorize(column, use_na_sentinel=True)
+        uniques = pd.Index(uniques)
+    names = pd.Series(uniques, dtype=object).astype("string").fillna(MISSING).astype(str)
+    labels = [*names.tolist(), MISSING]  # code -1 (missing) is the last
+    distinct = sorted(set(labels if (raw < 0).any() else labels[:-1]))
+    position = {label: k for k, label in enumerate(distinct)}
+    remap = np.array([position.get(label, 0) for label in labels], dtype=np.intp)
+    return remap[raw], distinct
 
 
 def _warn_negative(
-    leaves: pd.DataFrame, dims: list[str], negative: np.ndarray, real: str, predict: str
+    space: LeafSpace,
+    labels: list[list[str]],
+    dims: list[str],
+    negative: np.ndarray,
+    real: str,
+    predict: str,
 ) -> None:
     first = int(np.flatnonzero(negative)[0])
-    name = format_cause({dim: str(leaves[dim].iat[first]) for dim in dims})
+    codes = space.leaf_codes(tuple(range(len(dims))), np.array([first]))
+    name = format_cause({dim: labels[j][int(codes[j][0])] for j, dim in enumerate(dims)})
     count = int(negative.sum())
     warnings.warn(
-        f"{count} of {len(leaves)} leaves have a negative {real!r} or {predict!r} total (first: "
-        f"{name}, {real}={leaves[real].iat[first]:g}, {predict}={leaves[predict].iat[first]:g}); "
-        "they were left out of the search and no cause claims them",
+        f"{count} of {int(space.present.sum())} leaves have a negative {real!r} or {predict!r} "
+        f"total (first: {name}, {real}={space.real[first]:g}, {predict}={space.predict[first]:g}"
+        "); they were left out of the search and no cause claims them",
         NegativeLeavesWarning,
         stacklevel=3,
     )
@@ -239,22 +287,21 @@ def _warn_negative(
 
 def _root_cause(
     finding: Finding,
-    leaves: pd.DataFrame,
+    lattice: Lattice,
+    labels: list[list[str]],
     dims: list[str],
-    v: np.ndarray,
-    f: np.ndarray,
     total: float,
 ) -> RootCause:
-    first = int(np.flatnonzero(finding.cuboid.inverse == finding.element)[0])
-    names = [dims[j] for j in finding.cuboid.dims]
-    elements = {name: str(leaves[name].iat[first]) for name in sorted(names)}
-    real_sum = float(v[finding.leaves].sum())
-    predict_sum = float(f[finding.leaves].sum())
+    values = lattice.values(finding.cuboid, finding.element)
+    pairs = zip(finding.cuboid.dims, values, strict=True)
+    elements = dict(sorted((dims[j], labels[j][code]) for j, code in pairs))
+    real_sum = float(lattice.space.real[finding.leaves].sum())
+    predict_sum = float(lattice.space.predict[finding.leaves].sum())
     deviation = real_sum - predict_sum
     return RootCause(
         cause=format_cause(elements),
         elements=elements,
-        layer=len(names),
+        layer=len(elements),
         leaves=int(finding.leaves.sum()),
         real=real_sum,
         predict=predict_sum,
