@@ -34,6 +34,7 @@ __all__ = [
     "choose_format",
     "err_console",
     "records",
+    "user_message",
     "visible",
     "write_frame",
     "write_json",
@@ -86,6 +87,13 @@ def choose_format(
     if chosen in BINARY and output is None:
         raise QueryError(f"--format {chosen.value} writes a binary file; give --output FILE")
     return chosen
+
+
+def user_message(exc: Exception) -> str:
+    """What the command line says of a user error: its domain message, led by the option it
+    concerns when it names one (``--period: no feedback or invitations in 2026-05 …``)."""
+    argument = getattr(exc, "argument", None)
+    return f"--{argument.replace('_', '-')}: {exc}" if argument else str(exc)
 
 
 def visible(text: str) -> str:
