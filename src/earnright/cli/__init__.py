@@ -208,9 +208,9 @@ def _root(
 def main() -> None:
     """Entry point: user errors print one clear message and exit with status 2.
 
-    The message is the error's own, in domain words, led by the option it concerns (``--period:
-    …``) when it names one. It is escaped: its square brackets (``[[questions]]``, ``[sources.NAME]``) are
-    text, not terminal markup.
+    The message is the error's own, in domain words, led by the option it concerns
+    (``--period: …``) when it names one. It is escaped: its square brackets (``[[questions]]``,
+    ``[sources.NAME]``) are text, not terminal markup.
     """
     try:
         app()
