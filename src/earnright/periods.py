@@ -45,6 +45,7 @@ __all__ = [
     "PeriodChoice",
     "Source",
     "choose_period",
+    "choose_periods",
     "data_coverage",
     "grain_of",
     "label_of",
@@ -294,3 +295,44 @@ def choose_period(
     label = label_of(earlier.last, grain)
     reason = f"latest complete {grain}; {last} has begun but is not complete: {ends}"
     return PeriodChoice(label, grain, reason)
+
+
+def choose_periods(
+    wh: Warehouse,
+    grain: Grain,
+    period: str | Period | None = None,
+    *,
+    complete_only: bool = False,
+    sources: Sequence[Source] = LISTENING,
+) -> tuple[str | None, str | None]:
+    """For a request whose default is every period: ``(last, note)``.
+
+    ``period`` given: it is checked to hold data (QueryError otherwise) and there is no note.
+    Else ``note`` names the periods used (``periods 2026-07 to 2026-09 (every complete month
+    …)``), and ``last`` is the last period to keep (the latest complete one when
+    ``complete_only`` and the latest has only begun), else None: keep them all.
+    """
+    grain = Grain(grain)
+    if period is not None:
+        require_data(wh, period, grain, sources)
+        return None, None
+    choice = choose_period(wh, grain, None, sources)
+    coverage = data_coverage(wh, sources)
+    assert coverage is not None  # choose_period raised otherwise
+    first, last = label_of(coverage.first, grain), label_of(coverage.last, grain)
+    ends = f"the data end {coverage.last:%Y-%m-%d}"
+    if choice.label == last:
+        state = "" if choice.complete else f"; {last} is not complete"
+        return None, f"periods {coverage.span(grain)} (every {grain} with data{state}; {ends})"
+    if complete_only:
+        kept = first if first == choice.label else f"{first} to {choice.label}"
+        note = (
+            f"periods {kept} (every complete {grain}; {last} has begun but is not complete and "
+            f"is left out: {ends})"
+        )
+        return choice.label, note
+    note = (
+        f"periods {first} to {last} (every {grain} with data; {last} has begun but is not "
+        f"complete: {ends})"
+    )
+    return None, note

@@ -488,7 +488,7 @@ def test_results_round_trip_through_json(small: tuple[Warehouse, pd.DataFrame]) 
     [
         ({"drivers": ["q_zz"]}, "drivers \\['q_zz'\\]: name feedback columns"),
         ({"outcome": "nope"}, "outcome 'nope' is not a feedback column"),
-        ({"unit": "S99"}, "no unit 'S99' in the units table"),
+        ({"unit": "S99"}, "unit 'S99' is not in the units table"),
         ({"unit": "S1", "level": "region"}, "is a store"),
         ({"level": "district"}, "'district' is not a declared level"),
         ({"period": "2026-13"}, "'2026-13' is not a valid month"),

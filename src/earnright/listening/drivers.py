@@ -457,7 +457,7 @@ def _pick_level(units: pd.DataFrame, levels: list[str], level: str | None, unit:
     if unit is not None:
         match = units[units.unit_id == unit]
         if match.empty:
-            raise QueryError(f"no unit '{unit}' in the units table", argument="unit")
+            raise QueryError(f"unit '{unit}' is not in the units table", argument="unit")
         own = str(match.level.iloc[0])
         if level is not None and level != own:
             raise QueryError(

@@ -617,7 +617,7 @@ def _level(units: pd.DataFrame, levels: list[str], level: str | None, unit: str 
     if unit is not None:
         match = units[units.unit_id == unit]
         if match.empty:
-            raise QueryError(f"no unit '{unit}' in the units table", argument="unit")
+            raise QueryError(f"unit '{unit}' is not in the units table", argument="unit")
         if level is not None and level != match.level.iloc[0]:
             raise QueryError(
                 f"unit '{unit}' is a {match.level.iloc[0]}, not a {level}", argument="level"
