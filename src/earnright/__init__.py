@@ -40,6 +40,8 @@ if TYPE_CHECKING:
         WarningsResult,
         WatchResult,
         Workspace,
+        create_demo,
+        create_workspace,
         open_workspace,
     )
 
@@ -65,6 +67,8 @@ __all__ = [
     "WarningsResult",
     "WatchResult",
     "Workspace",
+    "create_demo",
+    "create_workspace",
     "open_workspace",
 ]
 

@@ -34,7 +34,12 @@ if TYPE_CHECKING:
         WarningsResult,
         WatchResult,
     )
-    from earnright.api.workspace import Workspace, open_workspace
+    from earnright.api.workspace import (
+        Workspace,
+        create_demo,
+        create_workspace,
+        open_workspace,
+    )
     from earnright.periods import Grain, Period
 
 __all__ = [
@@ -59,10 +64,14 @@ __all__ = [
     "WarningsResult",
     "WatchResult",
     "Workspace",
+    "create_demo",
+    "create_workspace",
     "open_workspace",
 ]
 
-_HOMES = {"Workspace": "earnright.api.workspace", "open_workspace": "earnright.api.workspace"}
+_HOMES = dict.fromkeys(
+    ["Workspace", "create_demo", "create_workspace", "open_workspace"], "earnright.api.workspace"
+)
 _HOMES |= {"Grain": "earnright.periods", "Period": "earnright.periods"}
 
 

@@ -135,6 +135,10 @@ class Operations:
     def config(self) -> Config:
         return self.location.config
 
+    @property
+    def config_path(self) -> Path:
+        return self.location.config_path
+
     @contextmanager
     def warehouse(self, *, read_only: bool = True) -> Iterator[Warehouse]:
         """The warehouse, open for the ``with`` block (read-only by default)."""

@@ -38,7 +38,14 @@ from earnright.workspace import find_workspace
 if TYPE_CHECKING:
     pass
 
-__all__ = ["PeriodArg", "Workspace", "open_workspace", "resolve_period"]
+__all__ = [
+    "PeriodArg",
+    "Workspace",
+    "create_demo",
+    "create_workspace",
+    "open_workspace",
+    "resolve_period",
+]
 
 PeriodArg = Period | str | None
 Progress = Callable[[str, int, int], None]
@@ -53,6 +60,33 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
     PostgreSQL URL).
     """
     return Workspace(find_workspace(Path(path) if path is not None else None))
+
+
+def create_workspace(path: str | Path) -> Workspace:
+    """A new workspace at ``path``: a commented ``earnright.toml`` and an empty warehouse
+    (``earnright init``). WorkspaceError when one is already there."""
+    from earnright.workspace import init_workspace
+
+    return Workspace(init_workspace(Path(path)))
+
+
+def create_demo(
+    out: str | Path,
+    *,
+    stores: int = 60,
+    months: int = 12,
+    seed: int = 7,
+    replace: bool = False,
+    progress: Progress | None = None,
+) -> Workspace:
+    """The demo company (with planted truth) generated into a new workspace at ``out`` and run
+    end to end, as ``earnright demo`` does (:func:`earnright.services.demo.run_demo`)."""
+    from earnright.services.demo import run_demo
+
+    run = run_demo(
+        Path(out), stores=stores, months=months, seed=seed, progress=progress, replace=replace
+    )
+    return open_workspace(run.workspace)
 
 
 def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain, str | None]:

@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
+from earnright.api.workspace import create_workspace
 from earnright.cli.common import OutputOpt, WorkspaceOpt, open_workspace
 from earnright.cli.output import Format, choose_format, write_json, write_tables
-from earnright.workspace import init_workspace
 
 
 class StatusFormat(StrEnum):
@@ -30,7 +30,7 @@ def init(
     directory: Annotated[Path, typer.Argument(help="Directory to create the workspace in.")],
 ) -> None:
     """Create a workspace: a commented earnright.toml and an empty warehouse."""
-    ws = init_workspace(directory)
+    ws = create_workspace(directory)
     typer.echo(f"Created workspace {ws.root}")
     typer.echo(f"  config:    {ws.config_path}  (edit units, journey, questions, sources)")
     typer.echo(f"  warehouse: {ws.config.warehouse.url}")
