@@ -117,3 +117,17 @@ def test_drivers_of_a_file_or_a_frame_is_the_cli_json(
     assert [d.driver for d in result.results[0].drivers] == ["a", "b"]
     from_frame = ws.drivers(source=frame, outcome="y", drivers="a,b", bootstrap=0)
     assert [d.driver for d in from_frame.results[0].drivers] == ["a", "b"]
+
+
+def test_the_report_of_any_workspace_is_the_demos_page(
+    demo: DemoRun, ws: earnright.Workspace, tmp_path: Path
+) -> None:
+    """The report service builds the page the demo wrote, from the workspace alone."""
+    from earnright.services.report import REPORT_FILES
+
+    report = ws.report(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(REPORT_FILES.values())
+    assert report.html == demo.outputs["html"].read_text(encoding="utf-8")
+    assert report.month.label == "2026-09" and set(report.scorecard.level) == set(
+        ws.config.units.levels
+    )
