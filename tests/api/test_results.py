@@ -49,3 +49,17 @@ def test_import_earnright_exports_the_api() -> None:
     assert callable(earnright.open_workspace)
     assert {"Workspace", "Period", "ScorecardResult", "open_workspace"} <= set(earnright.__all__)
     assert all(getattr(earnright, name) is not None for name in earnright.__all__)
+
+
+def test_import_earnright_loads_no_heavy_library() -> None:
+    """The API loads on first use: ``import earnright`` (and so the CLI's start) stays fast."""
+    import subprocess
+    import sys
+
+    from tests.cli.test_startup import HEAVY
+
+    code = "import sys, earnright; print(sorted(m for m in sys.modules if m.split('.')[0] in %r))"
+    done = subprocess.run(
+        [sys.executable, "-c", code % (HEAVY,)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from earnright.warehouse import Warehouse
     from earnright.workspace import Workspace
 
-__all__ = ["Cycle", "ingest_inbox", "run_cycle", "watch"]
+__all__ = ["Cycle", "check_watch", "ingest_inbox", "move_aside", "run_cycle", "watch"]
 
 Say = Callable[[str], None]
 Progress = Callable[[str, int, int], None]
