@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from earnright.pipeline import run_demo
+from earnright.services.demo import run_demo
 
 BENCH = Path(__file__).resolve().parent
 SMOKE = {"seeds": [1], "stores": 12, "months": 6}  # --smoke: one small company, seconds

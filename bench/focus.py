@@ -3,7 +3,7 @@
     python bench/focus.py [--seeds 1 2 3 4 5] [--stores 60] [--months 12]
     python bench/focus.py --smoke     # CI: one small company, seconds, in a temporary folder
 
-For every seed, generates and ingests a demo company (``earnright.pipeline.run_demo``; cached
+For every seed, generates and ingests a demo company (``earnright.services.demo.run_demo``; cached
 under bench/data/focus/), then runs ``compute_focus`` for every store at the end of every quarter
 (2025-12, 2026-03, 2026-06, 2026-09: four disjoint three-month windows; those the demo covers,
 only the last with ``--smoke``)

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from earnright.cli.common import read_table
+from earnright.api.tables import read_table
 from earnright.reliability.localize import ALPHA, NegativeLeavesWarning, localize
 
 BENCH = Path(__file__).resolve().parent

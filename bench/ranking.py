@@ -3,7 +3,7 @@
     python bench/ranking.py [--seeds 5] [--stores 60] [--months 12] [--history 3 0 6]
     python bench/ranking.py --smoke     # CI: one small company, seconds, in a temporary folder
 
-For every seed, generates and ingests a demo company (``earnright.pipeline.run_demo``; cached
+For every seed, generates and ingests a demo company (``earnright.services.demo.run_demo``; cached
 under bench/data/ranking/), then ranks the stores on NPS in every month and every quarter with
 ``rank_units`` and scores three rankings against the truth (``truth.json``):
 

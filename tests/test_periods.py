@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -70,3 +71,37 @@ def test_a_given_period_must_hold_data(wh: Warehouse, config: Config, tmp_path: 
             choose_period(wh, Grain.month, gap)
     with pytest.raises(QueryError, match=r"cover 2026-07 to 2026-09 \(2026-07-31 to 2026-09-02\)"):
         choose_period(wh, Grain.month, "2026-08")
+
+
+# -- one type for a period: Period ----------------------------------------------------------------
+def test_a_period_knows_its_grain_window_and_label() -> None:
+    from earnright.periods import Period, grain_of
+
+    quarter = Period.parse("2026-Q3")
+    assert (quarter.grain, str(quarter), repr(quarter)) == (
+        Grain.quarter,
+        "2026-Q3",
+        "Period('2026-Q3')",
+    )
+    assert quarter.window == (datetime(2026, 7, 1), datetime(2026, 10, 1))
+    assert Period.parse("2026-W01").window == (datetime(2025, 12, 29), datetime(2026, 1, 5))
+    assert Period.parse("2026-12").end == datetime(2027, 1, 1)
+    assert Period.of(quarter) is quarter and Period.of("2026-09", "month").label == "2026-09"
+    assert Period.containing(datetime(2026, 9, 9, 13), Grain.week).label == "2026-W37"
+    assert [grain_of(t) for t in ("2026-09", "2026-W37", "2026-Q3", "Sept")] == [
+        Grain.month, Grain.week, Grain.quarter, None,
+    ]  # fmt: skip
+
+
+def test_a_bad_period_is_said_in_domain_words_naming_the_argument() -> None:
+    from earnright.periods import Period
+
+    with pytest.raises(QueryError, match="'2026-Q3' is not a month") as caught:
+        Period.parse("2026-Q3", "month")
+    assert caught.value.argument == "period" and "--" not in str(caught.value)
+    with pytest.raises(QueryError, match="'2026-W54' is not a valid week") as caught:
+        Period.parse("2026-W54")
+    assert caught.value.argument == "period"
+    with pytest.raises(QueryError, match="2026-Q3 is a quarter, not a week") as caught:
+        Period.of(Period.parse("2026-Q3"), "week")
+    assert caught.value.argument == "grain"

@@ -49,4 +49,14 @@ class IngestError(EarnrightError):
 
 
 class QueryError(EarnrightError):
-    """A request names something that does not exist: a level, grain, period or unit."""
+    """A request names something that does not exist: a level, grain, period or unit.
+
+    The message is in domain words ("no unit 'S99' in the units table"); ``argument`` names the
+    argument it concerns (``level``, ``period``, ``unit`` …: the keyword of the Python API, which
+    the command line spells ``--level``, ``--period`` …), so that each surface can say it its own
+    way. ``argument`` is None when the error concerns no single argument.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument

@@ -1,8 +1,10 @@
-"""Periods: ``--grain`` sets the length of a period, ``--period`` picks one.
+"""Periods: a *grain* sets the length of a period, a *period* picks one.
 
 Grains are ``month`` (label ``2026-09``), ``week`` (ISO week, ``2026-W37``, weeks start on
-Monday) and ``quarter`` (``2026-Q3``). Every command that takes a time uses these two options with
-the same meaning.
+Monday) and ``quarter`` (``2026-Q3``). :class:`Period` is the one way to name time: listening
+takes its label and grain, reliability its ``[start, end)`` window; the Python API accepts a
+Period or its label wherever it takes ``period``, and the command line's ``--grain`` and
+``--period`` mean the same everywhere.
 
 **The default period** (``choose_period``) is the latest *complete* period of the data. The data's
 clock is its latest timestamp (over feedback and invitations for the listening commands, over
@@ -39,10 +41,13 @@ __all__ = [
     "METRICS",
     "Coverage",
     "Grain",
+    "Period",
     "PeriodChoice",
     "Source",
     "choose_period",
+    "choose_periods",
     "data_coverage",
+    "grain_of",
     "label_of",
     "parse_period",
     "period_label",
@@ -71,14 +76,24 @@ def truncate(ts: ir.TimestampValue, grain: Grain) -> ir.TimestampValue:
     return ts.truncate(_UNITS[grain])
 
 
+def grain_of(text: str) -> Grain | None:
+    """The grain whose labels look like ``text`` (``2026-09`` month, ``2026-W37`` week,
+    ``2026-Q3`` quarter), or None when it looks like none of them."""
+    for grain, pattern in _PATTERNS.items():
+        if pattern.match(text.strip()):
+            return grain
+    return None
+
+
 def parse_period(text: str, grain: Grain) -> tuple[datetime, datetime]:
     """[start, end) of the period named ``text`` at ``grain``; QueryError if malformed."""
     grain = Grain(grain)
     match = _PATTERNS[grain].match(text.strip())
     if not match:
         raise QueryError(
-            f"--period '{text}' is not a {grain} (expected e.g. {_EXAMPLES[grain]}); "
-            f"--grain sets the kind of period"
+            f"'{text}' is not a {grain} (expected e.g. {_EXAMPLES[grain]}); "
+            f"the grain sets the kind of period",
+            argument="period",
         )
     year, num = int(match.group(1)), int(match.group(2))
     try:
@@ -92,8 +107,63 @@ def parse_period(text: str, grain: Grain) -> tuple[datetime, datetime]:
             start = date.fromisocalendar(year, num, 1)
             end = start + timedelta(days=7)
     except ValueError as exc:
-        raise QueryError(f"--period '{text}' is not a valid {grain}: {exc}") from exc
+        raise QueryError(f"'{text}' is not a valid {grain}: {exc}", argument="period") from exc
     return datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.min.time())
+
+
+@dataclass(frozen=True)
+class Period:
+    """One calendar period: its label (``2026-09``, ``2026-W37``, ``2026-Q3``), its grain and its
+    ``[start, end)`` (naive UTC). ``str(period)`` is the label.
+
+    >>> Period.parse("2026-Q3")
+    Period('2026-Q3')
+    >>> Period.parse("2026-Q3").window
+    (datetime.datetime(2026, 7, 1, 0, 0), datetime.datetime(2026, 10, 1, 0, 0))
+    """
+
+    label: str
+    grain: Grain
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def parse(cls, text: str, grain: Grain | str | None = None) -> Period:
+        """The period named ``text`` at ``grain`` (default: the grain its label has);
+        QueryError (argument ``period``) when it names none."""
+        if grain is None:
+            grain = grain_of(text) or Grain.month
+        grain = Grain(grain)
+        start, end = parse_period(text, grain)
+        return cls(text.strip(), grain, start, end)
+
+    @classmethod
+    def of(cls, value: Period | str, grain: Grain | str | None = None) -> Period:
+        """``value`` as a Period: a Period as it is (QueryError when ``grain`` is given and
+        differs from its own), a label parsed at ``grain``."""
+        if isinstance(value, Period):
+            if grain is not None and Grain(grain) is not value.grain:
+                raise QueryError(
+                    f"{value.label} is a {value.grain}, not a {Grain(grain)}", argument="grain"
+                )
+            return value
+        return cls.parse(value, grain)
+
+    @classmethod
+    def containing(cls, ts: datetime, grain: Grain | str) -> Period:
+        """The period at ``grain`` holding ``ts``."""
+        return cls.parse(label_of(ts, Grain(grain)), grain)
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        """``(start, end)``: the half-open window reliability rates."""
+        return self.start, self.end
+
+    def __str__(self) -> str:
+        return self.label
+
+    def __repr__(self) -> str:
+        return f"Period({self.label!r})"
 
 
 def period_label(starts: pd.Series, grain: Grain) -> pd.Series:
@@ -183,10 +253,11 @@ def _coverage(wh: Warehouse, sources: Sequence[Source]) -> Coverage:
 
 
 def require_data(
-    wh: Warehouse, period: str, grain: Grain, sources: Sequence[Source] = LISTENING
+    wh: Warehouse, period: str | Period, grain: Grain, sources: Sequence[Source] = LISTENING
 ) -> Coverage:
     """QueryError unless ``period`` holds a row of ``sources``; the message names the range the
     data cover. Returns the coverage."""
+    period = str(period)
     start, end = parse_period(period, grain)
     coverage = _coverage(wh, sources)
     for table, column in sources:
@@ -195,21 +266,22 @@ def require_data(
             return coverage
     raise QueryError(
         f"no {coverage.what} in {period}: the data cover {coverage.span(grain)} "
-        f"({coverage.first:%Y-%m-%d} to {coverage.last:%Y-%m-%d}); pick --period in that range"
+        f"({coverage.first:%Y-%m-%d} to {coverage.last:%Y-%m-%d}); pick a period in that range",
+        argument="period",
     )
 
 
 def choose_period(
     wh: Warehouse,
     grain: Grain,
-    period: str | None = None,
+    period: str | Period | None = None,
     sources: Sequence[Source] = LISTENING,
 ) -> PeriodChoice:
     """``period`` checked to hold data, or (``None``) the latest complete period (module doc)."""
     grain = Grain(grain)
     if period is not None:
         require_data(wh, period, grain, sources)
-        return PeriodChoice(period, grain, "given with --period", given=True)
+        return PeriodChoice(str(period), grain, "given", given=True)
     coverage = _coverage(wh, sources)
     last = label_of(coverage.last, grain)
     start, end = parse_period(last, grain)
@@ -223,3 +295,44 @@ def choose_period(
     label = label_of(earlier.last, grain)
     reason = f"latest complete {grain}; {last} has begun but is not complete: {ends}"
     return PeriodChoice(label, grain, reason)
+
+
+def choose_periods(
+    wh: Warehouse,
+    grain: Grain,
+    period: str | Period | None = None,
+    *,
+    complete_only: bool = False,
+    sources: Sequence[Source] = LISTENING,
+) -> tuple[str | None, str | None]:
+    """For a request whose default is every period: ``(last, note)``.
+
+    ``period`` given: it is checked to hold data (QueryError otherwise) and there is no note.
+    Else ``note`` names the periods used (``periods 2026-07 to 2026-09 (every complete month
+    …)``), and ``last`` is the last period to keep (the latest complete one when
+    ``complete_only`` and the latest has only begun), else None: keep them all.
+    """
+    grain = Grain(grain)
+    if period is not None:
+        require_data(wh, period, grain, sources)
+        return None, None
+    choice = choose_period(wh, grain, None, sources)
+    coverage = data_coverage(wh, sources)
+    assert coverage is not None  # choose_period raised otherwise
+    first, last = label_of(coverage.first, grain), label_of(coverage.last, grain)
+    ends = f"the data end {coverage.last:%Y-%m-%d}"
+    if choice.label == last:
+        state = "" if choice.complete else f"; {last} is not complete"
+        return None, f"periods {coverage.span(grain)} (every {grain} with data{state}; {ends})"
+    if complete_only:
+        kept = first if first == choice.label else f"{first} to {choice.label}"
+        note = (
+            f"periods {kept} (every complete {grain}; {last} has begun but is not complete and "
+            f"is left out: {ends})"
+        )
+        return choice.label, note
+    note = (
+        f"periods {first} to {last} (every {grain} with data; {last} has begun but is not "
+        f"complete: {ends})"
+    )
+    return None, note

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from earnright.pipeline import DEMO_FILES, MARKER
+from earnright.services.demo import DEMO_FILES, MARKER
 from tests.cli.test_commands import run
 
 SMALL = ("--stores", "3", "--months", "1")
@@ -59,12 +59,12 @@ def test_a_second_demo_needs_replace_and_replace_keeps_the_users_files(
 
 
 def test_replace_removes_only_the_demos_files(first_demo: Path, tmp_path: Path) -> None:
-    from earnright.pipeline import _remove_demo_files
+    from earnright.services.demo import remove_demo_files
 
     ws = tmp_path / "copy"
     shutil.copytree(first_demo, ws)
     own = _own_files(ws)
-    _remove_demo_files(ws)
+    remove_demo_files(ws)
     left = {p for p in ws.rglob("*") if p.is_file()}
     assert left == set(own)
     shutil.rmtree(ws / "data")
@@ -72,7 +72,7 @@ def test_replace_removes_only_the_demos_files(first_demo: Path, tmp_path: Path) 
     (ws / "notes.txt").unlink()
     (ws / "results" / "board-pack.html").unlink()
     shutil.rmtree(ws / "analysis")
-    _remove_demo_files(ws)
+    remove_demo_files(ws)
     assert not any(ws.iterdir())  # folders left empty by the demo's files go too
 
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from earnright.cli import detect as detect_cli
 from earnright.errors import IngestError
 from earnright.reliability.anomaly import score_series
+from earnright.services.detect import arrival_flags
 
 runner = CliRunner()
 
@@ -127,6 +128,6 @@ def test_late_and_duplicate_rows_are_scored_in_file_order_and_counted(tmp_path: 
 def test_arrival_flags_on_a_hand_made_feed() -> None:
     hours = [3, 1, 3, 4, 1, 4, 5]
     times = np.datetime64("2025-01-01T00:00") + np.array(hours) * np.timedelta64(1, "h")
-    late, duplicate = detect_cli.arrival_flags(times)
+    late, duplicate = arrival_flags(times)
     assert late.tolist() == [False, True, False, False, True, False, False]
     assert duplicate.tolist() == [False, False, True, False, False, True, False]

@@ -13,6 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from earnright.cli import drivers as drivers_cli
+from earnright.cli.output import user_message
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
 from earnright.listening.shapley import lmg, relative_weights
@@ -99,7 +100,7 @@ def test_csv_driver_subset_cluster_and_formats(table_csv: tuple[Path, pd.DataFra
         ([], "--from needs --outcome"),
         (["--outcome", "region"], "not a numeric column"),
         (["--outcome", "satisfaction", "--drivers", "region"], "--drivers"),
-        (["--outcome", "satisfaction", "--cluster", "nope"], "--cluster 'nope'"),
+        (["--outcome", "satisfaction", "--cluster", "nope"], "--cluster: cluster 'nope'"),
         (["--outcome", "satisfaction", "--level", "store"], "with --from the whole file"),
     ],
 )
@@ -108,7 +109,7 @@ def test_csv_mistakes_are_user_errors(
 ) -> None:
     done = runner.invoke(APP, ["drivers", "--from", str(table_csv[0]), *extra])
     assert isinstance(done.exception, QueryError)
-    assert message in str(done.exception)
+    assert message in user_message(done.exception)  # as the command line says it
 
 
 def test_missing_file_is_a_user_error(tmp_path: Path) -> None:

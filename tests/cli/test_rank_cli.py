@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from earnright.cli.output import user_message
 from earnright.cli.rank import register
 from earnright.errors import QueryError
 from earnright.pipeline import run_demo
@@ -92,7 +93,8 @@ def test_table_and_csv(demo: Path, tmp_path: Path) -> None:
 
 def test_bad_options_are_refused(demo: Path) -> None:
     bad = CliRunner().invoke(app, ["rank", "-w", str(demo), "--metric", "q_nope"])
-    assert isinstance(bad.exception, QueryError) and "--metric 'q_nope'" in str(bad.exception)
+    assert isinstance(bad.exception, QueryError) and "metric 'q_nope'" in str(bad.exception)
+    assert user_message(bad.exception).startswith("--metric: metric 'q_nope' is not a question")
     peer = CliRunner().invoke(app, ["rank", "-w", str(demo), "--peer", "store"])
     assert isinstance(peer.exception, QueryError) and "level above" in str(peer.exception)
     empty = CliRunner().invoke(app, ["rank", "-w", str(demo), "--period", "2020-01"])

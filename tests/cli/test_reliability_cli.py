@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from earnright.cli.output import user_message
 from earnright.cli.reliability import register
 from earnright.errors import ConfigError, QueryError
 from earnright.ingest import ingest_file
@@ -110,6 +111,6 @@ def test_user_errors(rated: Path, workspace: Workspace) -> None:
     both = fails(rated, "--period", "2026-09", "--at", "2026-09-04")
     assert isinstance(both, QueryError) and "not both" in str(both)
     odd = fails(rated, "--at", "yesterday")
-    assert isinstance(odd, QueryError) and "--at 'yesterday'" in str(odd)
+    assert isinstance(odd, QueryError) and "--at: 'yesterday'" in user_message(odd)
     unknown = fails(rated, "--indicator", "nope")
     assert isinstance(unknown, ConfigError) and "short_wait" in str(unknown)

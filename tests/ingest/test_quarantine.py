@@ -9,11 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from earnright.cli import app
-from earnright.cli.workspace import status_report
 from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
 from earnright.ingest.quarantine import clear_quarantine, quarantine_with_state
+from earnright.services.status import status_report
 from earnright.warehouse import Warehouse
 from earnright.workspace import Workspace
 

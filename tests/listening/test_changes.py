@@ -232,10 +232,11 @@ def test_bad_requests_say_what_is_expected() -> None:
     frame = _two_periods(
         np.random.default_rng(1), np.array([50]), *[np.array([[0.5, 0.3, 0.2]])] * 2
     )
-    with pytest.raises(QueryError, match=r"--metric 'q_nope' .* expected one of \['nps', 'csat'\]"):
+    with pytest.raises(QueryError, match=r"metric 'q_nope' .* expected one of \['nps', 'csat'\]"):
         detect_changes(frame, period="2026-09", metric="q_nope")
-    with pytest.raises(QueryError, match="--fdr must lie in"):
+    with pytest.raises(QueryError, match="false discovery rate must lie in") as caught:
         detect_changes(frame, period="2026-09", fdr=0)
+    assert caught.value.argument == "fdr"
     with pytest.raises(QueryError, match="parent"):
         detect_changes(frame, period="2026-09", against="peers")
     with pytest.raises(ValueError, match="sideways"):

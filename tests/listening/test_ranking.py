@@ -315,10 +315,12 @@ def test_other_metrics_levels_and_errors(demo: tuple[Path, dict[str, Any]]) -> N
         districts = rank_units(wh, ws.config, level="district", period="2026-09")
         assert districts.peer == "region" and len(districts.units) < len(stores.units)
         assert districts.units["n"].sum() == stores.units["n"].sum()  # stores roll up
-        with pytest.raises(QueryError, match="--metric 'nope'"):
+        with pytest.raises(QueryError, match="metric 'nope'") as caught:
             rank_units(wh, ws.config, metric="nope")
-        with pytest.raises(QueryError, match="--peer 'store'"):
+        assert caught.value.argument == "metric"
+        with pytest.raises(QueryError, match="peer level 'store'") as caught:
             rank_units(wh, ws.config, peer="store")
+        assert caught.value.argument == "peer"
         with pytest.raises(QueryError, match="at least 2 store units"):
             rank_units(wh, ws.config, period="2020-01")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -95,9 +93,7 @@ def test_late_and_out_of_order_metrics_are_counted_not_lost(tmp_path: Path) -> N
         assert run.late_rows == {"short_wait": 3}
         assert run_detection(wh, ws.config).late_rows == {}  # counted once
         run.data_until = datetime(2026, 9, 26)
-    from earnright.cli import warnings as warnings_cli
+    from earnright.services.watch import Cycle
 
-    buffer = io.StringIO()
-    with contextlib.redirect_stderr(buffer):
-        warnings_cli._say(run, {})
-    assert "short_wait: 3 metrics row(s) arrived late" in buffer.getvalue()
+    said = "\n".join(Cycle(run, {}, None).sentences())
+    assert "short_wait: 3 metrics row(s) arrived late" in said

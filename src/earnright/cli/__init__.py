@@ -17,7 +17,7 @@ import typer.main
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from earnright.cli.output import err_console
+from earnright.cli.output import err_console, user_message
 from earnright.errors import EarnrightError
 
 __all__ = ["COMMANDS", "app", "main", "version"]
@@ -208,13 +208,17 @@ def _root(
 def main() -> None:
     """Entry point: user errors print one clear message and exit with status 2.
 
-    The message is escaped: its square brackets (``[[questions]]``, ``[sources.NAME]``) are
-    text, not terminal markup.
+    The message is the error's own, in domain words, led by the option it concerns
+    (``--period: …``) when it names one. It is escaped: its square brackets (``[[questions]]``,
+    ``[sources.NAME]``) are text, not terminal markup.
     """
     try:
         app()
     except EarnrightError as exc:
         err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True, markup=True
+            f"[bold red]error:[/] {escape(user_message(exc))}",
+            highlight=False,
+            soft_wrap=True,
+            markup=True,
         )
         sys.exit(2)

@@ -13,12 +13,13 @@ from earnright.cli.common import (
     LevelOpt,
     OutputOpt,
     WorkspaceOpt,
-    one_period,
+    open_workspace,
+    render,
+    say_notes,
 )
-from earnright.cli.output import Format, choose_format, err_console, write_frame
-from earnright.listening.changes import Against, find_changes
+from earnright.cli.output import Format, choose_format, err_console
+from earnright.listening.changes import Against
 from earnright.periods import Grain
-from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
@@ -90,25 +91,19 @@ def changes(
     all units tested. --period defaults to the latest complete period.
     """
     fmt = choose_format(fmt, output)
-    ws = find_workspace(workspace)
-    with ws.warehouse(read_only=True) as wh:
-        period = one_period(wh, grain, period)
-        frame = find_changes(
-            wh, ws.config, level=level, period=period, grain=grain, against=against,
-            metric=metric, fdr=fdr, min_n=min_n,
-        )  # fmt: skip
-    shown_period = period
-    tested = int(frame.p_value.notna().sum())
-    flagged = int(frame.flagged.sum())
-    if not show_all:
-        frame = frame[frame.flagged].reset_index(drop=True)
-    if fmt is Format.table:
-        title = (
-            f"{metric} changes by {level} in {shown_period} against {against}: "
-            f"{flagged} of {tested} units tested flagged at FDR {fdr:g}"
-        )
-        write_frame(_for_table(frame), fmt, output, title=title, table_columns=TABLE_COLUMNS)
-        if flagged == 0 and not show_all:
-            err_console.print("No real change found; --all lists every unit with its q-value.")
-    else:
-        write_frame(frame, fmt, output)
+    result = open_workspace(workspace).changes(
+        level=level, grain=grain, period=period, against=against, metric=metric, fdr=fdr,
+        min_n=min_n, show_all=show_all,
+    )  # fmt: skip
+    say_notes(result)
+    if fmt is not Format.table:
+        render(result, fmt, output)
+        return
+    title = (
+        f"{metric} changes by {level} in {result.period} against {against}: "
+        f"{result.flagged} of {result.tested} units tested flagged at FDR {fdr:g}"
+    )
+    shown = _for_table(result.to_frame())
+    render(result, fmt, output, title=title, table_columns=TABLE_COLUMNS, frame=shown)
+    if result.flagged == 0 and not show_all:
+        err_console.print("No real change found; --all lists every unit with its q-value.")

@@ -7,24 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from earnright.cli.output import Format, err_console
-from earnright.errors import QueryError
-from earnright.export import protect
-from earnright.periods import (
-    LISTENING,
-    Grain,
-    Source,
-    choose_period,
-    data_coverage,
-    label_of,
-    require_data,
-)
+from earnright.cli.output import Format, err_console, write_frame, write_json
+from earnright.periods import Grain
 
 if TYPE_CHECKING:
-    from earnright.warehouse import Warehouse
+    import pandas as pd
 
-if TYPE_CHECKING:
-    import ibis.expr.types as ir
+    from earnright.api.results import Result
+    from earnright.api.workspace import Workspace
 
 LevelOpt = Annotated[str, typer.Option(help="Unit level: store, district, region, company …")]
 WorkspaceOpt = Annotated[
@@ -83,72 +73,34 @@ def say(text: str) -> None:
     err_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def one_period(
-    wh: Warehouse, grain: Grain, period: str | None, sources: tuple[Source, ...] = LISTENING
-) -> str:
-    """The period of a one-period command: ``period`` checked to hold data (else a user error
-    naming the range the data cover), or the latest complete one, said on standard error."""
-    choice = choose_period(wh, grain, period, sources)
-    if not choice.given:
-        say(choice.note)
-    return choice.label
+def open_workspace(workspace: Path | None) -> Workspace:
+    """The API's workspace at ``--workspace`` (else $EARNRIGHT_WORKSPACE, else the current
+    directory)."""
+    from earnright.api.workspace import Workspace
+    from earnright.workspace import find_workspace
+
+    return Workspace(find_workspace(workspace))
 
 
-def every_period(
-    wh: Warehouse,
-    grain: Grain,
-    period: str | None,
+def say_notes(result: Result) -> None:
+    """What the result says for a person (the periods chosen …), on standard error."""
+    for note in result.notes:
+        say(note)
+
+
+def render(
+    result: Result,
+    fmt: Format,
+    output: Path | None,
     *,
-    complete_only: bool = False,
-    sources: tuple[Source, ...] = LISTENING,
-) -> str | None:
-    """For a command whose default is every period: ``period`` checked to hold data, or the
-    periods used said on standard error. Returns the last period to keep (the latest complete
-    one when ``complete_only`` and the latest has only begun), else None: keep them all."""
-    if period is not None:
-        require_data(wh, period, grain, sources)
-        return None
-    choice = choose_period(wh, grain, None, sources)
-    coverage = data_coverage(wh, sources)
-    assert coverage is not None  # choose_period raised otherwise
-    first, last = label_of(coverage.first, grain), label_of(coverage.last, grain)
-    ends = f"the data end {coverage.last:%Y-%m-%d}"
-    if choice.label == last:
-        state = "" if choice.complete else f"; {last} is not complete"
-        say(f"periods {coverage.span(grain)} (every {grain} with data{state}; {ends})")
-        return None
-    if complete_only:
-        kept = first if first == choice.label else f"{first} to {choice.label}"
-        say(
-            f"periods {kept} (every complete {grain}; {last} has begun but is not complete and "
-            f"is left out: {ends})"
-        )
-        return choice.label
-    say(
-        f"periods {first} to {last} (every {grain} with data; {last} has begun but is not "
-        f"complete: {ends})"
-    )
-    return None
-
-
-def read_table(path: Path, option: str = "") -> ir.Table:
-    """A CSV, Parquet or JSON Lines file (gzipped or not) as an Ibis table on in-memory DuckDB.
-
-    ``option`` names the command-line option the path came from, for the error message.
-    """
-    import ibis
-
-    where = f"{option} {path}".strip()
-    if not path.is_file():
-        raise QueryError(f"{where}: no such file")
-    protect(path)
-    con = ibis.duckdb.connect()
-    name = path.name.lower().removesuffix(".gz")
-    try:
-        if name.endswith(".parquet"):
-            return con.read_parquet(path)
-        if name.endswith((".jsonl", ".ndjson", ".json")):
-            return con.read_json(path)
-        return con.read_csv(path)
-    except Exception as exc:  # DuckDB's own message says what is wrong with the file
-        raise QueryError(f"{where}: cannot read it as a table: {exc}") from exc
+    title: str = "",
+    table_columns: list[str] | None = None,
+    frame: pd.DataFrame | None = None,
+) -> None:
+    """Write ``result``: ``to_dict()`` as JSON, else ``frame`` (default ``to_frame()``) as a
+    table or file."""
+    if fmt is Format.json:
+        write_json(result.to_dict(), output)
+        return
+    shown = result.to_frame() if frame is None else frame
+    write_frame(shown, fmt, output, title=title, table_columns=table_columns)

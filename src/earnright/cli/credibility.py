@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pandas as pd
 import typer
 
+from earnright.api.listening import NEEDED_COLUMNS
 from earnright.cli.common import (
     FormatOpt,
     GrainOpt,
@@ -14,23 +14,12 @@ from earnright.cli.common import (
     OutputOpt,
     PeriodOpt,
     WorkspaceOpt,
-    every_period,
+    open_workspace,
+    render,
+    say_notes,
 )
-from earnright.cli.output import choose_format, write_frame
-from earnright.listening.credibility import assess_credibility, responses_needed
-from earnright.listening.scorecard import compute_scorecard
-from earnright.periods import Grain, parse_period
-from earnright.workspace import find_workspace
-
-
-def with_names(frame: pd.DataFrame, card: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with each unit's name (from the scorecard ``card``) beside its id."""
-    if "name" in frame.columns or "name" not in card.columns or "unit_id" not in frame.columns:
-        return frame
-    names = card.drop_duplicates("unit_id").set_index("unit_id")["name"]
-    named = frame.copy()
-    named.insert(list(frame.columns).index("unit_id") + 1, "name", frame["unit_id"].map(names))
-    return named
+from earnright.cli.output import choose_format
+from earnright.periods import Grain
 
 
 def register(app: typer.Typer) -> None:
@@ -52,12 +41,9 @@ def credibility(
     never shown as zero.
     """
     fmt = choose_format(fmt, output)
-    ws = find_workspace(workspace)
-    with ws.warehouse(read_only=True) as wh:
-        every_period(wh, grain, period)
-        card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
-    frame = with_names(assess_credibility(card, min_n=ws.config.listening.min_n), card)
-    write_frame(frame, fmt, output, title=f"Credibility by {level} and {grain}")
+    result = open_workspace(workspace).credibility(level=level, grain=grain, period=period)
+    say_notes(result)
+    render(result, fmt, output, title=f"Credibility by {level} and {grain}")
 
 
 def needed(
@@ -88,13 +74,9 @@ def needed(
     response rate.
     """
     fmt = choose_format(fmt, output)
-    ws = find_workspace(workspace)
-    with ws.warehouse(read_only=True) as wh:
-        last = every_period(wh, grain, period, complete_only=True)
-        card = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
-    if last is not None:  # a period that has only begun would understate answers per period
-        card = card[card.period_start < parse_period(last, grain)[1]]
-    frame = with_names(responses_needed(card, change=change, power=power, grain=str(grain)), card)
-    columns = ["unit_id", "name", "responses_per_period", "needed", "invitations_per_period"]
-    columns += ["response_rate", "implied_response_rate", "window", "credible_grain", "reason"]
-    write_frame(frame, fmt, output, title=f"Responses needed per {grain}", table_columns=columns)
+    result = open_workspace(workspace).needed(
+        level=level, grain=grain, period=period, change=change, power=power
+    )
+    say_notes(result)
+    render(result, fmt, output, title=f"Responses needed per {grain}",
+           table_columns=NEEDED_COLUMNS)  # fmt: skip

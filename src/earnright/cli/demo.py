@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from earnright.cli.output import err_console
-from earnright.pipeline import run_demo
+from earnright.services.demo import run_demo
 
 
 def register(app: typer.Typer) -> None:

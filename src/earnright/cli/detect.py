@@ -6,17 +6,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 
-from earnright.cli.common import OutputOpt
-from earnright.cli.output import Format, choose_format, err_console, visible, write_frame
-from earnright.errors import IngestError
-from earnright.export import protect
-from earnright.reliability.anomaly import DetectorParams, score_series
+from earnright.api.operations import detect_file
+from earnright.cli.common import OutputOpt, render
+from earnright.cli.output import Format, choose_format, err_console, visible
 
-__all__ = ["arrival_flags", "arrival_note", "detect", "read_series", "register"]
+__all__ = ["detect", "register"]
 
 
 class SeriesFormat(StrEnum):
@@ -27,76 +23,6 @@ class SeriesFormat(StrEnum):
 
 def register(app: typer.Typer) -> None:
     app.command("detect")(detect)
-
-
-def read_series(path: Path) -> pd.DataFrame:
-    """A ``timestamp,value`` CSV as a frame (other columns kept), checked row by row.
-
-    The rows stay in file order and ``timestamp`` keeps the text exactly as given; the parsed
-    times are in the ``attrs["times"]`` array. An empty value is a missing point (it scores 0).
-    Late rows (a timestamp earlier than one before it) and duplicates (a timestamp seen before)
-    are kept: real feeds have them; ``attrs["late"]`` and ``attrs["duplicate"]`` mark them.
-    Raises IngestError naming the file, the line and the field when the file, a timestamp or a
-    value cannot be read.
-    """
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise IngestError(f"{path}: cannot read it as CSV: {exc}") from exc
-    missing = [c for c in ("timestamp", "value") if c not in frame.columns]
-    if missing:
-        raise IngestError(
-            f"{path}: no column {', '.join(missing)}; the header must name timestamp and value"
-        )
-    try:
-        stamps = pd.to_datetime(frame["timestamp"], errors="coerce", format="mixed")
-    except (ValueError, TypeError) as exc:  # e.g. time zones mixed with naive times
-        raise IngestError(f"{path}, column timestamp: {exc}") from exc
-    _check(path, "timestamp", stamps.isna().to_numpy(), frame["timestamp"], "not a date-time")
-    text = frame["value"].str.strip()
-    values = pd.to_numeric(text, errors="coerce")
-    bad = (values.isna() & (text != "")).to_numpy()
-    _check(path, "value", bad, frame["value"], "not a number (leave it empty if missing)")
-    good = values.notna().to_numpy()
-    exact = np.full(len(frame), np.nan)
-    exact[good] = np.asarray(text[good], dtype=float)  # numpy's parse round-trips the text
-    frame["value"] = exact
-    frame.attrs["times"] = stamps.to_numpy()
-    frame.attrs["late"], frame.attrs["duplicate"] = arrival_flags(stamps.to_numpy())
-    return frame
-
-
-def arrival_flags(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, in arrival order: is it *late* (earlier than the newest row before it) or a
-    *duplicate* (the same time as the newest row before it)? The two never overlap."""
-    if len(times) == 0:
-        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
-    newest = np.maximum.accumulate(times)[:-1]
-    return np.r_[False, times[1:] < newest], np.r_[False, times[1:] == newest]
-
-
-def arrival_note(path: Path, late: np.ndarray, duplicate: np.ndarray) -> str | None:
-    """The warning for late and duplicate rows (None when there are none)."""
-    parts = []
-    kinds = (
-        (late, "late row(s), earlier than a row before them"),
-        (duplicate, "row(s) repeating the time of the row before them"),
-    )
-    for flags, what in kinds:
-        if flags.any():
-            first = int(np.argmax(flags)) + 2  # the header is line 1
-            parts.append(f"{int(flags.sum())} {what} (first at line {first})")
-    if not parts:
-        return None
-    return f"{path}: " + "; ".join(parts) + "; every row is scored in file order, as it arrived"
-
-
-def _check(path: Path, field: str, bad: np.ndarray, raw: pd.Series, why: str) -> None:
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise IngestError(f"{path}, line {row + 2}, {field} {raw.iloc[row]!r}: {why}")
 
 
 def detect(
@@ -122,12 +48,7 @@ def detect(
     NAB benchmark.
     """
     chosen = choose_format(fmt, output, offered=list(SeriesFormat), default=Format.csv)
-    protect(file)
-    frame = read_series(file)
-    note = arrival_note(file, frame.attrs["late"], frame.attrs["duplicate"])
-    if note:
-        err_console.print(visible(f"warning: {note}"), soft_wrap=True)
-    scores = score_series(frame.attrs["times"], frame["value"], DetectorParams())
-    frame.attrs = {}
-    frame["anomaly_score"] = scores
-    write_frame(frame, chosen, output)
+    result = detect_file(file)
+    for note in result.notes:
+        err_console.print(visible(note), soft_wrap=True)
+    render(result, chosen, output)

@@ -4,37 +4,25 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from earnright.api.listening import table_drivers
 from earnright.cli.common import (
     FormatOpt,
     GrainOpt,
     OutputOpt,
     PeriodOpt,
     WorkspaceOpt,
-    every_period,
-    read_table,
+    open_workspace,
+    render,
+    say_notes,
 )
-from earnright.cli.output import (
-    Format,
-    choose_format,
-    err_console,
-    visible,
-    write_frame,
-    write_json,
-)
+from earnright.cli.output import Format, choose_format, err_console, visible
 from earnright.errors import QueryError
-from earnright.listening.drivers import (
-    DEFAULT_BOOTSTRAP,
-    DriverResult,
-    compute_drivers,
-    compute_table_drivers,
-    drivers_frame,
-)
+from earnright.listening.drivers import DEFAULT_BOOTSTRAP
 from earnright.periods import Grain
-from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
@@ -55,12 +43,6 @@ TABLE_COLUMNS = [
 
 def register(app: typer.Typer) -> None:
     app.command("drivers")(drivers)
-
-
-def _split(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def drivers(
@@ -125,7 +107,12 @@ def drivers(
     See docs/drivers.md.
     """
     fmt = choose_format(fmt, output)
-    results: list[DriverResult]
+    options: dict[str, Any] = {
+        "outcome": outcome,
+        "drivers": driver_list,
+        "bootstrap": bootstrap,
+        "seed": seed,
+    }
     if source is not None:
         if outcome is None:
             raise QueryError("--from needs --outcome COLUMN")
@@ -134,43 +121,28 @@ def drivers(
                 "--level, --unit, --period, --by-moment/--pooled and --workspace read a "
                 "workspace; with --from the whole file is one table"
             )
-        table = read_table(source, "--from")
-        found = compute_table_drivers(
-            table, outcome, _split(driver_list), cluster=cluster, bootstrap=bootstrap, seed=seed
-        )
-        results = [found]
+        result = table_drivers(source, cluster=cluster, **options)
     else:
         if cluster is not None:
             raise QueryError("--cluster goes with --from; a workspace resamples its stores")
-        ws = find_workspace(workspace)
-        with ws.warehouse(read_only=True) as wh:
-            every_period(wh, grain, period)
-            results = compute_drivers(
-                wh,
-                ws.config,
-                outcome=outcome,
-                drivers=_split(driver_list),
-                level=level,
-                unit=unit,
-                grain=grain,
-                period=period,
-                by_moment=by_moment,
-                bootstrap=bootstrap,
-                seed=seed,
-                shrink=shrink,
-            )
+        result = open_workspace(workspace).drivers(
+            level=level, unit=unit, grain=grain, period=period, by_moment=by_moment,
+            shrink=shrink, **options,
+        )  # fmt: skip
+    say_notes(result)
     if fmt is Format.json:
-        write_json([r.model_dump(mode="json") for r in results], output)
+        render(result, fmt, output)
         return
+    results = result.results
     for r in results:  # the table and CSV have no room for notes: say them on stderr
         for note in r.notes:
             err_console.print(visible(f"{r.unit_id or source}: {note}"))
-    frame = drivers_frame(results)
+    frame = result.to_frame()
     if fmt is Format.table:  # three decimals: parts of R² are often below 0.05
         for col in ("lmg", "lmg_low", "lmg_high", "share", "relative_weight", "r2", "shrinkage"):
             frame[col] = [_three(v) for v in frame[col]]
     title = f"Drivers of {results[0].outcome}" if results else "Drivers"
-    write_frame(frame, fmt, output, title=title, table_columns=TABLE_COLUMNS)
+    render(result, fmt, output, title=title, table_columns=TABLE_COLUMNS, frame=frame)
 
 
 def _three(value: float | None) -> str:

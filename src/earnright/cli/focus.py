@@ -7,12 +7,18 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt, one_period
-from earnright.cli.output import Format, choose_format, write_frame, write_json
+from earnright.cli.common import (
+    FormatOpt,
+    GrainOpt,
+    OutputOpt,
+    WorkspaceOpt,
+    open_workspace,
+    render,
+    say_notes,
+)
+from earnright.cli.output import Format, choose_format
 from earnright.errors import QueryError
-from earnright.listening.focus import compute_focus, focus_frame
 from earnright.periods import Grain
-from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
@@ -100,31 +106,20 @@ def focus(
     fmt = choose_format(fmt, output)
     if (unit is None) == (not every):
         raise QueryError("give --unit ID for one unit or --all for every unit at --level")
-    ws = find_workspace(workspace)
-    with ws.warehouse(read_only=True) as wh:
-        period = one_period(wh, grain, period)
-        lists = compute_focus(
-            wh,
-            ws.config,
-            unit=unit,
-            level=level,
-            grain=grain,
-            period=period,
-            window=window,
-            importance_window=importance_window,
-            top=top,
-            margin=margin,
-            fdr=fdr,
-            comments=comments,
-        )
+    result = open_workspace(workspace).focus(
+        unit=unit, every=every, level=level, grain=grain, period=period, window=window,
+        importance_window=importance_window, top=top, margin=margin, fdr=fdr, comments=comments,
+    )  # fmt: skip
+    say_notes(result)
     if fmt is Format.json:
-        write_json([f.to_dict() for f in lists], output)
+        render(result, fmt, output)
         return
-    frame = focus_frame(lists)
+    lists = result.lists
+    frame = result.to_frame()
     if fmt is Format.table:  # whole numbers, and a dash where a unit has no items
         for col in ("item", "n", "comments"):
             frame[col] = pd.Series(
                 [None if pd.isna(v) else int(v) for v in frame[col]], dtype=object
             )
     title = f"Focus, {lists[0].window_start} to {lists[0].window_end}" if lists else "Focus"
-    write_frame(frame, fmt, output, title=title, table_columns=TABLE_COLUMNS)
+    render(result, fmt, output, title=title, table_columns=TABLE_COLUMNS, frame=frame)

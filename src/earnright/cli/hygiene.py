@@ -13,12 +13,12 @@ from earnright.cli.common import (
     LevelOpt,
     OutputOpt,
     WorkspaceOpt,
-    one_period,
+    open_workspace,
+    render,
+    say_notes,
 )
-from earnright.cli.output import Format, choose_format, err_console, visible, write_frame
-from earnright.listening.hygiene import check_hygiene
+from earnright.cli.output import Format, choose_format, err_console, visible
 from earnright.periods import Grain
-from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = ["unit_id", "name", "signal", "statistic", "p_value", "q_value", "n", "evidence"]
 
@@ -90,24 +90,21 @@ def hygiene(
     statistic, p- and q-value, n and a sentence of evidence.
     """
     fmt = choose_format(fmt, output)
-    ws = find_workspace(workspace)
-    with ws.warehouse(read_only=True) as wh:
-        period = one_period(wh, grain, period)
-        report = check_hygiene(
-            wh, ws.config, level=level, period=period, grain=grain, history=history, fdr=fdr,
-            quick_minutes=quick_minutes, min_ratio=min_ratio, min_n=min_n,
-        )  # fmt: skip
-    frame = report.to_frame(flagged_only=not show_all)
+    result = open_workspace(workspace).hygiene(
+        level=level, grain=grain, period=period, history=history, fdr=fdr,
+        quick_minutes=quick_minutes, min_ratio=min_ratio, min_n=min_n, show_all=show_all,
+    )  # fmt: skip
+    say_notes(result)
     if fmt is not Format.table:
-        write_frame(frame, fmt, output)
+        render(result, fmt, output)
         return
-    tested = sum(1 for r in report.rows if pd.notna(r.p_value))
     title = (
-        f"Survey hygiene by {level} in {report.period} against {report.history[0]}–"
-        f"{report.history[-1]} and peers: {len(report.flags)} flags in {tested} tests "
+        f"Survey hygiene by {level} in {result.period} against {result.history[0]}–"
+        f"{result.history[-1]} and peers: {result.flags} flags in {result.tested} tests "
         f"at FDR {fdr:g}"
     )
-    write_frame(_for_table(frame), fmt, output, title=title, table_columns=TABLE_COLUMNS)
-    for note in report.notes:
+    frame = _for_table(result.to_frame())
+    render(result, fmt, output, title=title, table_columns=TABLE_COLUMNS, frame=frame)
+    for note in result.caveats:
         err_console.print(visible(note))
     err_console.print("A flag is evidence to look at, not a finding; see docs/hygiene.md.")

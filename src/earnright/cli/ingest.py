@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -18,14 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
-from earnright.cli.output import Format, choose_format, err_console, visible, write_frame
-from earnright.export import protect
-from earnright.ingest import IngestResult, ingest_file
-from earnright.workspace import find_workspace
-
-if TYPE_CHECKING:
-    import pandas as pd
+from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt, open_workspace, render
+from earnright.cli.output import Format, choose_format, err_console, visible
 
 
 class Kind(StrEnum):
@@ -52,15 +44,6 @@ def progress_bar() -> Progress:
     )
 
 
-def updater(bar: Progress, task: TaskID) -> Callable[[int, int], None]:
-    """A progress callback that moves ``task`` of ``bar``."""
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return update
-
-
 def ingest(
     kind: Annotated[Kind, typer.Argument(help="What the files hold.")],
     files: Annotated[list[Path], typer.Argument(help="CSV, Parquet or JSON Lines; .gz allowed.")],
@@ -81,38 +64,23 @@ def ingest(
     each file did in a sentence; the others give a row per file.
     """
     fmt = choose_format(fmt, output)
-    protect(*files)
-    ws = find_workspace(workspace)
-    results: list[IngestResult] = []
-    with ws.warehouse() as wh:
-        for path in files:
-            with progress_bar() as bar:
-                task = bar.add_task(f"{path.name}", total=None)
-                result = ingest_file(
-                    wh,
-                    ws.config,
-                    kind.value,
-                    path,
-                    source=source,
-                    force=force,
-                    progress=updater(bar, task),
-                )
-            results.append(result)
-            if fmt is Format.table and output is None:
-                typer.echo(visible(result.summary()))
-    if fmt is not Format.table or output is not None:
-        write_frame(results_frame(results), fmt, output, title="Ingested")
+    ws = open_workspace(workspace)
+    with progress_bar() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=None)
+            bar.update(tasks[name], completed=done, total=total)
+
+        each = fmt is Format.table and output is None  # a sentence per file, as it is done
+        result = ws.ingest(
+            kind.value, files, source=source, force=force, progress=progress,
+            say=(lambda text: typer.echo(visible(text))) if each else _quiet,
+        )  # fmt: skip
+    if not each:
+        render(result, fmt, output, title="Ingested")
 
 
-def results_frame(results: list[IngestResult]) -> pd.DataFrame:
-    """One row per file ingested; ``quarantine_reasons`` as ``reason: rows`` joined by '; '."""
-    import pandas as pd
-
-    rows = []
-    for result in results:
-        row = asdict(result)
-        reasons = sorted(row["quarantine_reasons"].items())
-        row["quarantine_reasons"] = "; ".join(f"{k}: {v}" for k, v in reasons)
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=[f.name for f in fields(IngestResult)])
-    return frame.astype({"batch_id": "Int64", "already_ingested_as": "Int64"})
+def _quiet(_text: str) -> None:
+    """Nothing: the result is written whole at the end."""

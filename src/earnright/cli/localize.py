@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, OutputOpt, read_table, say
-from earnright.cli.output import Format, choose_format, write_frame, write_json
-from earnright.reliability.localize import (
-    ALPHA,
-    CAUSE_COLUMNS,
-    MAX_CAUSES,
-    NegativeLeavesWarning,
-    RootCause,
-    localize,
-)
+from earnright.api.operations import localize_table
+from earnright.cli.common import FormatOpt, OutputOpt, render, say_notes
+from earnright.cli.output import Format, choose_format
+from earnright.reliability.localize import ALPHA, MAX_CAUSES
 
 
 def register(app: typer.Typer) -> None:
     app.command("localize")(localize_command)
-
-
-def causes_frame(causes: list[RootCause]) -> pd.DataFrame:
-    """One row per cause, columns ``CAUSE_COLUMNS``."""
-    rows = [c.model_dump(include=set(CAUSE_COLUMNS)) for c in causes]
-    return pd.DataFrame(rows, columns=CAUSE_COLUMNS)
 
 
 def localize_command(
@@ -91,39 +77,14 @@ def localize_command(
     dimension and joined by '&', strongest cause first. See docs/localize.md.
     """
     fmt = choose_format(fmt, output)
-    table = read_table(file)
-    names = _split(dims) if dims else [c for c in table.columns if c not in (real, predict)]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", NegativeLeavesWarning)
-        causes = localize(
-            table,
-            names,
-            real=real,
-            predict=predict,
-            max_layer=max_layer,
-            alpha=alpha,
-            max_causes=max_causes,
-        )
-    for warning in caught:
-        if issubclass(warning.category, NegativeLeavesWarning):
-            say(f"{file.name}: {warning.message}")
-        else:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
+    result = localize_table(file, dims, real, predict, max_layer, alpha, max_causes, details)
+    say_notes(result)
     if fmt is Format.json:
-        data: dict[str, object] = {"root_causes": [c.cause for c in causes]}
-        if details:
-            data["details"] = [c.to_dict() for c in causes]
-        write_json(data, output)
+        render(result, fmt, output)
         return
     title = (
-        f"{len(causes)} root cause(s) in {file.name}"
-        if causes
+        f"{len(result.causes)} root cause(s) in {file.name}"
+        if result.causes
         else f"No segment of {file.name} stands out from the noise"
     )
-    write_frame(causes_frame(causes), fmt, output, title=title)
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    render(result, fmt, output, title=title)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
+from earnright.api.records import records
 from earnright.errors import QueryError
 
 if TYPE_CHECKING:
@@ -33,7 +34,9 @@ __all__ = [
     "Format",
     "choose_format",
     "err_console",
+    "option_of",
     "records",
+    "user_message",
     "visible",
     "write_frame",
     "write_json",
@@ -88,6 +91,22 @@ def choose_format(
     return chosen
 
 
+# API arguments whose option is not spelled ``--`` + the argument with hyphens.
+OPTIONS = {"source": "--from", "show_all": "--all", "every": "--all"}
+
+
+def option_of(argument: str) -> str:
+    """The command-line option of an API argument: ``period`` → ``--period``."""
+    return OPTIONS.get(argument, "--" + argument.replace("_", "-"))
+
+
+def user_message(exc: Exception) -> str:
+    """What the command line says of a user error: its domain message, led by the option it
+    concerns when it names one (``--period: no feedback or invitations in 2026-05 …``)."""
+    argument = getattr(exc, "argument", None)
+    return f"{option_of(argument)}: {exc}" if argument else str(exc)
+
+
 def visible(text: str) -> str:
     """``text`` with control and format characters (ESC, newline, bidi overrides …) written as
     escapes such as ``\\x1b``, so that data cannot move the cursor, recolour or rewrite the
@@ -103,21 +122,6 @@ def visible(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
-
-
-def _clean(value: Any) -> Any:
-    import pandas as pd
-
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts: NaN becomes null, timestamps ISO 8601."""
-    return [{str(k): _clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _write_text(text: str, output: Path | None) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import ibis
 import typer
 
-from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt
-from earnright.cli.output import choose_format, write_frame
-from earnright.workspace import find_workspace
+from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt, open_workspace, render
+from earnright.cli.output import choose_format
 
 group = typer.Typer(
     help="Quarantined rows: which are still open, which a later batch superseded; clear them.",
@@ -37,24 +35,8 @@ def list_rows(
 ) -> None:
     """Quarantined rows with their state: open, or superseded by the batch that brought the
     same key again (the fixed file re-ingested)."""
-    from earnright.errors import QueryError
-    from earnright.ingest.quarantine import quarantine_with_state
-
-    if state not in ("open", "superseded", "all"):
-        raise QueryError(f"--state '{state}': expected open, superseded or all")
-    ws = find_workspace(workspace)
-    with ws.warehouse() as wh:
-        rows = quarantine_with_state(wh)
-        if state != "all":
-            rows = rows.filter(rows.state == state)
-        if batch is not None:
-            rows = rows.filter(rows.batch_id == batch)
-        rows = rows.order_by([ibis.desc("batch_id"), "line"])
-        frame = (rows.limit(limit) if limit > 0 else rows).execute()
-    columns = ["batch_id", "kind", "source", "line", "field", "reason", "state", "superseded_by"]
-    write_frame(
-        frame[columns], choose_format(fmt, output), output, title=f"Quarantined rows ({state})"
-    )
+    result = open_workspace(workspace).quarantine(state=state, batch=batch, limit=limit)
+    render(result, choose_format(fmt, output), output, title=f"Quarantined rows ({state})")
 
 
 @group.command("clear")
@@ -67,9 +49,5 @@ def clear(
 ) -> None:
     """Delete quarantined rows: the superseded ones, every row of a batch, or (both options)
     the superseded rows of that batch. The batch records keep their counts."""
-    from earnright.ingest.quarantine import clear_quarantine
-
-    ws = find_workspace(workspace)
-    with ws.warehouse() as wh:
-        result = clear_quarantine(wh, superseded=superseded, batch=batch)
+    result = open_workspace(workspace).clear_quarantine(superseded=superseded, batch=batch)
     typer.echo(f"Cleared {result.cleared:,} quarantined rows; {result.remaining:,} remain.")

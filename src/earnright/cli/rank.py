@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from earnright.cli.common import (
@@ -13,12 +12,13 @@ from earnright.cli.common import (
     LatestPeriodOpt,
     OutputOpt,
     WorkspaceOpt,
-    one_period,
+    open_workspace,
+    render,
+    say_notes,
 )
-from earnright.cli.output import choose_format, write_frame
-from earnright.listening.ranking import HISTORY, rank_units
+from earnright.cli.output import choose_format
+from earnright.listening.ranking import HISTORY
 from earnright.periods import Grain
-from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "rank",
@@ -83,35 +83,15 @@ def rank(
     complete period.
     """
     fmt = choose_format(fmt, output)
-    ws = find_workspace(workspace)
-    with ws.warehouse(read_only=True) as wh:
-        period = one_period(wh, grain, period)
-        ranking = rank_units(
-            wh,
-            ws.config,
-            level=level,
-            grain=grain,
-            period=period,
-            metric=metric,
-            peer=peer,
-            history=history,
-            draws=draws,
-            seed=seed,
-        )
-    comp = ranking.components
+    result = open_workspace(workspace).rank(
+        level=level, grain=grain, period=period, metric=metric, peer=peer, history=history,
+        draws=draws, seed=seed,
+    )  # fmt: skip
+    say_notes(result)
     title = (
-        f"{metric} ranking of {level}s, {ranking.period} (chain {ranking.chain_mean:.1f}, "
-        f"fewer than {ranking.min_n} answers suppressed, "
-        f"between-{level} sd {comp.tau2**0.5:.1f}, between-{ranking.peer or 'peer'} sd "
-        f"{comp.omega2**0.5:.1f}, period-to-period sd {comp.sigma2**0.5:.1f})"
+        f"{metric} ranking of {level}s, {result.period} (chain {result.chain_mean:.1f}, "
+        f"fewer than {result.min_n} answers suppressed, "
+        f"between-{level} sd {result.tau2**0.5:.1f}, between-{result.peer or 'peer'} sd "
+        f"{result.omega2**0.5:.1f}, period-to-period sd {result.sigma2**0.5:.1f})"
     )
-    write_frame(_plain(ranking.units), fmt, output, title=title, table_columns=TABLE_COLUMNS)
-
-
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Nullable integer columns as Python ints and None (a suppressed unit has no rank)."""
-    ints = [c for c in frame.columns if isinstance(frame[c].dtype, pd.Int64Dtype)]
-    out = frame.astype({c: object for c in ints})
-    for c in ints:
-        out[c] = out[c].where(out[c].notna(), None)
-    return out
+    render(result, fmt, output, title=title, table_columns=TABLE_COLUMNS)

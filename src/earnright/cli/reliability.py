@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import pandas as pd
 import typer
 
-from earnright.cli.common import FormatOpt, GrainOpt, OutputOpt, WorkspaceOpt, say
-from earnright.cli.output import Format, choose_format, write_frame, write_json
+from earnright.cli.common import (
+    FormatOpt,
+    GrainOpt,
+    OutputOpt,
+    WorkspaceOpt,
+    open_workspace,
+    render,
+    say_notes,
+)
+from earnright.cli.output import Format, choose_format, write_frame
 from earnright.errors import QueryError
-from earnright.periods import METRICS, Grain, parse_period, require_data
+from earnright.periods import Grain
 from earnright.reliability.budget import ReliabilityReport, SegmentReliability
-from earnright.reliability.indicators import compute_reliability
-from earnright.workspace import find_workspace
 
-__all__ = ["parse_at", "register", "reliability", "report_table"]
+__all__ = ["register", "reliability", "report_table"]
 
 TABLE_COLUMNS = [
     "moment",
@@ -35,16 +40,6 @@ TABLE_COLUMNS = [
 
 def register(app: typer.Typer) -> None:
     app.command("reliability")(reliability)
-
-
-def parse_at(text: str) -> datetime:
-    """An ISO 8601 date or date-time as naive UTC; QueryError naming --at when it is not one."""
-    try:
-        return datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise QueryError(
-            f"--at '{text}' is not an ISO 8601 date-time (e.g. 2026-09-30 or 2026-09-30T12:00)"
-        ) from exc
 
 
 def _percent(value: float | None, digits: int = 2) -> str:
@@ -133,26 +128,14 @@ def reliability(
     fmt = choose_format(fmt, output)
     if period is not None and at is not None:
         raise QueryError("give --period or --at, not both (--period rates a fixed period)")
-    ws = find_workspace(workspace)
-    window = parse_period(period, grain) if period else None
-    when = parse_at(at) if at is not None else None
-    with ws.warehouse(read_only=True) as wh:
-        if period is not None:
-            require_data(wh, period, grain, METRICS)
-        report = compute_reliability(wh, ws.config, at=when, period=window, indicator=indicator)
-    if period is None and at is None:
-        say(
-            f"windows ending {report.at:%Y-%m-%d %H:%M} UTC (the end of the step holding the "
-            "latest metrics observation; --at or --period to choose)"
-        )
-    if not segments:
-        report = report.without_segments()
-    if fmt is Format.json:
-        write_json(report.to_dict(), output)
-        return
+    result = open_workspace(workspace).reliability(
+        period=period, grain=grain, at=at, indicator=indicator, segments=segments
+    )
+    say_notes(result)
     if fmt is not Format.table:
-        write_frame(report.to_frame(), fmt, output)
+        render(result, fmt, output)
         return
+    report = result.report
     span = f"{period}" if period else f"windows ending {report.at:%Y-%m-%d %H:%M}"
     burn = f"; burn rate over the last {report.burn_window}" if report.burn_window else ""
     write_frame(report_table(report), fmt, output, title=f"Reliability, {span} (UTC){burn}")

@@ -11,12 +11,12 @@ from earnright.cli.common import (
     OutputOpt,
     PeriodOpt,
     WorkspaceOpt,
-    every_period,
+    open_workspace,
+    render,
+    say_notes,
 )
-from earnright.cli.output import choose_format, write_frame
-from earnright.listening.scorecard import compute_scorecard, suppress_scores
+from earnright.cli.output import choose_format
 from earnright.periods import Grain
-from earnright.workspace import find_workspace
 
 TABLE_COLUMNS = [
     "unit_id",
@@ -55,15 +55,7 @@ def scorecard(
     error names the periods shown and whether the latest is complete.
     """
     fmt = choose_format(fmt, output)
-    ws = find_workspace(workspace)
-    with ws.warehouse(read_only=True) as wh:
-        every_period(wh, grain, period)
-        frame = compute_scorecard(wh, ws.config, level=level, grain=grain, period=period)
-    frame = suppress_scores(frame, ws.config.listening.min_n)
-    write_frame(
-        frame,
-        fmt,
-        output,
-        title=f"Scorecard by {level} and {grain}",
-        table_columns=TABLE_COLUMNS,
-    )
+    result = open_workspace(workspace).scorecard(level=level, grain=grain, period=period)
+    say_notes(result)
+    render(result, fmt, output, title=f"Scorecard by {level} and {grain}",
+           table_columns=TABLE_COLUMNS)  # fmt: skip

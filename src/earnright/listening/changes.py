@@ -279,7 +279,7 @@ def detect_changes(
     needs ``parents`` (unit_id → parent_id). Sorted flagged first, then by q-value.
     """
     if not 0 < fdr < 1:
-        raise QueryError(f"--fdr must lie in (0, 1), got {fdr}")
+        raise QueryError(f"the false discovery rate must lie in (0, 1), got {fdr}", argument="fdr")
     against = Against(against)
     kind = metric_kind(scorecard, metric)
     min_n = max(min_n, 2 if kind == "driver" else 1)

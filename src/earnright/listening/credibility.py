@@ -107,7 +107,8 @@ def metric_kind(scorecard: pd.DataFrame, metric: str) -> str:
     available = scorecard_metrics(scorecard)
     if metric not in available:
         raise QueryError(
-            f"--metric '{metric}' is not in the scorecard; expected one of {available}"
+            f"metric '{metric}' is not in the scorecard; expected one of {available}",
+            argument="metric",
         )
     return metric if metric in ("nps", "csat") else "driver"
 

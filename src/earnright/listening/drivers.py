@@ -394,15 +394,18 @@ def _pick_columns(
     nps = config.question_of_kind("nps")
     outcome = outcome or (nps.id if nps else None)
     if outcome is None or outcome not in columns:
-        raise QueryError(f"--outcome '{outcome}' is not a feedback column; have {columns}")
+        raise QueryError(
+            f"outcome '{outcome}' is not a feedback column; have {columns}", argument="outcome"
+        )
     if drivers is None:
         kinds = {c: config.question(c) for c in columns}
         drivers = [c for c, q in kinds.items() if q is not None and q.kind == "driver"]
     unknown = [d for d in drivers if d not in columns or d == outcome]
     if unknown or not drivers:
         raise QueryError(
-            f"--drivers {unknown or '(none)'}: name feedback columns other than the outcome, "
-            f"e.g. --drivers a,b,c; have {columns}"
+            f"drivers {unknown or '(none)'}: name feedback columns other than the outcome, "
+            f"e.g. a,b,c; have {columns}",
+            argument="drivers",
         )
     return outcome, list(dict.fromkeys(drivers))
 
@@ -417,7 +420,10 @@ def _specs(
     if not (bool(asked) if by_moment is None else by_moment):
         return [_Spec(ALL, (outcome, *drivers))], []
     if not asked:
-        raise QueryError("no journey moment in the config asks these drivers; drop --by-moment")
+        raise QueryError(
+            "no journey moment in the config asks these drivers; pool them in one model",
+            argument="by_moment",
+        )
     never = [d for d in drivers if all(d not in qs for _, qs in asked)]
     notes = [f"{d}: no journey moment asks it, so it is left out" for d in never]
     return [_Spec(key, (outcome, *qs)) for key, qs in asked], notes
@@ -451,14 +457,18 @@ def _pick_level(units: pd.DataFrame, levels: list[str], level: str | None, unit:
     if unit is not None:
         match = units[units.unit_id == unit]
         if match.empty:
-            raise QueryError(f"--unit '{unit}' is not in the units table")
+            raise QueryError(f"unit '{unit}' is not in the units table", argument="unit")
         own = str(match.level.iloc[0])
         if level is not None and level != own:
-            raise QueryError(f"--unit '{unit}' is a {own}, not a {level}; drop --level")
+            raise QueryError(
+                f"unit '{unit}' is a {own}, not a {level}; leave the level out", argument="level"
+            )
         level = own
     level = level or levels[0]
     if level not in levels:
-        raise QueryError(f"--level '{level}' is not a declared level; expected one of {levels}")
+        raise QueryError(
+            f"'{level}' is not a declared level; expected one of {levels}", argument="level"
+        )
     return level
 
 
@@ -548,9 +558,15 @@ def compute_table_drivers(
     schema = table.schema()
     numeric = [c for c, t in schema.items() if t.is_numeric() and not t.is_boolean()]
     if cluster is not None and cluster not in schema:
-        raise QueryError(f"--cluster '{cluster}' is not a column; the columns are {list(schema)}")
+        raise QueryError(
+            f"cluster '{cluster}' is not a column; the columns are {list(schema)}",
+            argument="cluster",
+        )
     if outcome not in numeric:
-        raise QueryError(f"--outcome '{outcome}' is not a numeric column; numeric: {numeric}")
+        raise QueryError(
+            f"outcome '{outcome}' is not a numeric column; numeric: {numeric}",
+            argument="outcome",
+        )
     drivers = (
         list(drivers)
         if drivers is not None
@@ -559,8 +575,9 @@ def compute_table_drivers(
     bad = [d for d in drivers if d not in numeric or d == outcome]
     if bad or not drivers:
         raise QueryError(
-            f"--drivers {bad or '(none)'}: name numeric columns other than the outcome; "
-            f"numeric: {numeric}"
+            f"drivers {bad or '(none)'}: name numeric columns other than the outcome; "
+            f"numeric: {numeric}",
+            argument="drivers",
         )
     spec = _Spec(ALL, (outcome, *dict.fromkeys(drivers)))
     t = table.mutate(

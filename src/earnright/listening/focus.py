@@ -217,7 +217,9 @@ def _peers(
     """
     above = levels[: levels.index(level)]
     if not above:
-        raise QueryError(f"--level '{level}' is the top level: it has no peers to compare with")
+        raise QueryError(
+            f"'{level}' is the top level: it has no peers to compare with", argument="level"
+        )
     active = answered[answered > 0]
     chosen = pd.DataFrame({"peer_id": None, "peer_level": None}, index=active.index, dtype=object)
     for at in reversed(above):
@@ -615,13 +617,17 @@ def _level(units: pd.DataFrame, levels: list[str], level: str | None, unit: str 
     if unit is not None:
         match = units[units.unit_id == unit]
         if match.empty:
-            raise QueryError(f"--unit '{unit}' is not in the units table")
+            raise QueryError(f"unit '{unit}' is not in the units table", argument="unit")
         if level is not None and level != match.level.iloc[0]:
-            raise QueryError(f"--unit '{unit}' is a {match.level.iloc[0]}, not a {level}")
+            raise QueryError(
+                f"unit '{unit}' is a {match.level.iloc[0]}, not a {level}", argument="level"
+            )
         level = str(match.level.iloc[0])
     level = level or levels[-1]
     if level not in levels:
-        raise QueryError(f"--level '{level}' is not a declared level; expected one of {levels}")
+        raise QueryError(
+            f"'{level}' is not a declared level; expected one of {levels}", argument="level"
+        )
     return level
 
 
@@ -691,7 +697,9 @@ def compute_focus(
     drivers; at most ``top`` items, ``comments`` comments each.
     """
     if top < 1 or comments < 0 or min(window or 1, importance_window or 1) < 1:
-        raise QueryError("--top, --window and --importance-window are at least 1, --comments 0")
+        raise QueryError(
+            "top, window and importance window are at least 1 (periods or items), comments 0"
+        )
     grain = Grain(grain)
     frame = wh.table("units").select("unit_id", "name", "level", "parent_id").to_pyarrow()
     frame = frame.to_pandas().astype({"unit_id": str})

@@ -704,9 +704,12 @@ def check_hygiene(
     min_n``) is the fewest answers, invitations or timed responses on each side to test a unit.
     """
     if not 0 < fdr < 1:
-        raise QueryError(f"--fdr must lie in (0, 1), got {fdr}")
+        raise QueryError(f"the false discovery rate must lie in (0, 1), got {fdr}", argument="fdr")
     if history < 1 or quick_minutes <= 0 or min_ratio < 1:
-        raise QueryError("--history must be at least 1, --quick-minutes above 0, --min-ratio ≥ 1")
+        raise QueryError(
+            "the history is at least 1 period, a quick response above 0 minutes and the "
+            "smallest quick-share ratio at least 1"
+        )
     run = _prepare(wh, config, level, period, grain, history)
     run = replace(run, min_n=min_n) if min_n is not None else run
     if _rows_in_period(wh, run) == 0:

@@ -182,14 +182,15 @@ RANK_COLUMNS = [
 
 
 def _score(config: Config, metric: str, columns: list[str]) -> tuple[str, str, float, float]:
-    """(kind, column, lowest, highest score) of ``--metric``: nps, csat or a question id."""
+    """(kind, column, lowest, highest score) of ``metric``: nps, csat or a question id."""
     question = config.question_of_kind(metric) if metric in ("nps", "csat") else None
     question = question or config.question(metric)
     if question is None or question.id not in columns:
         known = [c for c in columns if config.question(c) is not None]
         raise QueryError(
-            f"--metric '{metric}' is not a question in the feedback table; "
-            f"use nps, csat or one of {known}"
+            f"metric '{metric}' is not a question in the feedback table; "
+            f"use nps, csat or one of {known}",
+            argument="metric",
         )
     if question.kind == "nps":
         return "nps", question.id, -100.0, 100.0
@@ -272,12 +273,16 @@ def _shift(start: datetime, grain: Grain, periods: int) -> datetime:
 
 def _peer_level(levels: list[str], level: str, peer: str | None) -> str | None:
     if level not in levels:
-        raise QueryError(f"--level '{level}' is not a declared level; expected one of {levels}")
+        raise QueryError(
+            f"'{level}' is not a declared level; expected one of {levels}", argument="level"
+        )
     above = levels[: levels.index(level)]
     if peer is None:
         return above[-1] if above else None
     if peer not in above:
-        raise QueryError(f"--peer '{peer}' must be a level above --level '{level}': one of {above}")
+        raise QueryError(
+            f"peer level '{peer}' must be a level above {level}: one of {above}", argument="peer"
+        )
     return peer
 
 
@@ -409,7 +414,8 @@ def _check_enough(
         raise QueryError(
             f"ranking needs at least 2 {level} units with {min_n} or more {metric} answers in "
             f"{label} ([listening] min_n); found {len(current)} of {len(every)} with answers "
-            "(check --period, or use a longer --grain)"
+            "(check the period, or use a longer grain)",
+            argument="period",
         )
 
 

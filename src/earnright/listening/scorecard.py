@@ -67,7 +67,9 @@ def unit_ancestors(units: pd.DataFrame, levels: list[str], level: str) -> pd.Dat
     one row per period in which the path up differs. Vectorised: one merge per level.
     """
     if level not in levels:
-        raise QueryError(f"--level '{level}' is not a declared level; expected one of {levels}")
+        raise QueryError(
+            f"'{level}' is not a declared level; expected one of {levels}", argument="level"
+        )
     dated = "valid_from" in units.columns
     edges = units[["unit_id", "level", "parent_id"]].astype({"unit_id": str})
     if dated:

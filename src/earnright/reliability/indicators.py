@@ -24,6 +24,7 @@ import pandas as pd
 from earnright.config import CONFIG_FILE, Config, Indicator, Moment, Reliability, format_duration
 from earnright.errors import ConfigError, QueryError
 from earnright.listening.scorecard import unit_ancestors
+from earnright.periods import Period
 from earnright.reliability.budget import (
     IndicatorReliability,
     MomentReliability,
@@ -358,12 +359,13 @@ def compute_reliability(
     config: Config,
     *,
     at: datetime | None = None,
-    period: tuple[datetime, datetime] | None = None,
+    period: Period | tuple[datetime, datetime] | None = None,
     indicator: str | None = None,
 ) -> ReliabilityReport:
     """Every moment's indicators rated, overall and per segment, against their objectives.
 
-    The window is ``period`` ``[start, end)`` when given, else each indicator's rolling
+    The window is ``period`` (a :class:`~earnright.periods.Period`, or ``(start, end)``)
+    ``[start, end)`` when given, else each indicator's rolling
     ``window`` ending at ``at`` (default: the end of the bucket holding the latest metrics
     observation, so the latest bucket counts whole).
     ``indicator`` limits the report to one indicator id. ConfigError when none is declared.
@@ -374,6 +376,8 @@ def compute_reliability(
     if indicator is not None:
         pairs = [config.indicator(indicator)]
     settings = config.reliability
+    if isinstance(period, Period):
+        period = period.window
     if period is not None:
         start, end = _naive_utc(period[0]), _naive_utc(period[1])
         if start >= end:

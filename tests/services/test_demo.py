@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from earnright.pipeline import DemoRun, run_demo
+from earnright.services.demo import DemoRun, run_demo
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,86 @@
+"""The public Python API: ``open_workspace(path) -> Workspace``, one method per capability.
+
+Every method takes the arguments the command line's options name (``level``, ``grain``,
+``period``, ``unit`` …) and returns a typed result (:mod:`earnright.api.results`) with
+``to_frame()``, ``to_dict()`` (equal to the command line's ``--format json``) and a short
+``repr``. See docs/api.md.
+
+Names are loaded on first use, so that ``import earnright`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from earnright.api.results import (
+        ChangesResult,
+        CredibilityResult,
+        DetectResult,
+        DriversResult,
+        FocusResult,
+        HygieneResult,
+        IngestResults,
+        LocalizeResult,
+        NeededResult,
+        QuarantineResult,
+        RankResult,
+        ReliabilityResult,
+        Result,
+        ScorecardResult,
+        StatusResult,
+        TableResult,
+        WarningsResult,
+        WatchResult,
+    )
+    from earnright.api.workspace import (
+        Workspace,
+        create_demo,
+        create_workspace,
+        open_workspace,
+    )
+    from earnright.periods import Grain, Period
+
+__all__ = [
+    "ChangesResult",
+    "CredibilityResult",
+    "DetectResult",
+    "DriversResult",
+    "FocusResult",
+    "Grain",
+    "HygieneResult",
+    "IngestResults",
+    "LocalizeResult",
+    "NeededResult",
+    "Period",
+    "QuarantineResult",
+    "RankResult",
+    "ReliabilityResult",
+    "Result",
+    "ScorecardResult",
+    "StatusResult",
+    "TableResult",
+    "WarningsResult",
+    "WatchResult",
+    "Workspace",
+    "create_demo",
+    "create_workspace",
+    "open_workspace",
+]
+
+_HOMES = dict.fromkeys(
+    ["Workspace", "create_demo", "create_workspace", "open_workspace"], "earnright.api.workspace"
+)
+_HOMES |= {"Grain": "earnright.periods", "Period": "earnright.periods"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(_HOMES.get(name, "earnright.api.results"))
+    return getattr(module, name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

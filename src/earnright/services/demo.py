@@ -1,0 +1,175 @@
+"""The demo service: generate the demo company into a workspace and run everything built so far.
+
+``run_demo`` is what ``earnright demo`` and ``make demo`` run: generate the company with planted
+truth, create the workspace with the matching config, ingest every file through the normal
+ingestion path, compute the scorecard at every level, rank the stores and draw up their focus
+lists, rate the reliability of every journey moment, replay early warning over the whole history
+(incidents with the segment hurt and the revenue at risk), and write it all as CSV, Parquet, JSON
+and a self-contained HTML page (the report service, :mod:`earnright.services.report`).
+
+The demo never deletes what it did not write. It fills an empty (or new) directory; a non-empty
+one is refused unless ``replace`` is given and the directory holds the demo's marker, and then
+only the demo's own files (``DEMO_FILES``: the generated data, the config, the warehouse and the
+results) are removed: anything else a user put there is kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from earnright.config import Config, Journey, Question
+from earnright.errors import WorkspaceError
+from earnright.ingest import IngestResult, ingest_file
+from earnright.reliability.incidents import run_detection
+from earnright.services.report import REPORT_FILES, build_report
+from earnright.workspace import init_workspace
+
+__all__ = [
+    "DEMO_FILES",
+    "FILES",
+    "MARKER",
+    "DemoRun",
+    "demo_config",
+    "remove_demo_files",
+    "run_demo",
+]
+
+MARKER = ".earnright-demo"
+# Ingest order matters only for units, which every other kind refers to.
+FILES = [
+    ("units", "units.csv"),
+    ("customers", "customers.parquet"),
+    ("transactions", "transactions.parquet"),
+    ("invitations", "invitations.parquet"),
+    ("feedback", "feedback.parquet"),
+    ("metrics", "metrics.parquet"),
+]
+# Every file the demo writes, relative to --out; only these are removed by a replacing run. A
+# fixed list, never read from the marker (a marker could be copied or written by anyone).
+DEMO_FILES = (
+    *(f"data/{name}" for _, name in FILES),
+    "data/truth.json",
+    "earnright.toml",
+    "earnright.duckdb",
+    "earnright.duckdb.wal",
+    *(f"results/{name}" for name in REPORT_FILES.values()),
+    MARKER,
+)
+DEMO_DIRS = ("data", "results")  # removed only when the demo's files were all they held
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class DemoRun:
+    workspace: Path
+    truth: Path
+    outputs: dict[str, Path]
+    ingests: list[IngestResult] = field(default_factory=list)
+    detection: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def demo_config() -> Config:
+    """The config of the demo company: its journey, owners and driver questions."""
+    from earnright.demo import DEMO_COMPANY_NAME, DEMO_JOURNEY, DEMO_QUESTIONS, DEMO_RELIABILITY
+
+    questions = [
+        Question(id="ltr", label="Likelihood to recommend", kind="nps", min=0, max=10),
+        Question(id="osat", label="Overall satisfaction", kind="csat", min=1, max=5),
+    ] + [Question(id=q, label=label, kind="driver") for q, label in DEMO_QUESTIONS.items()]
+    return Config.model_validate(
+        {
+            "company": {"name": DEMO_COMPANY_NAME},
+            "questions": [q.model_dump() for q in questions],
+            "journey": Journey.model_validate({"stages": DEMO_JOURNEY}).model_dump(),
+            "reliability": DEMO_RELIABILITY,
+        }
+    )
+
+
+def _prepare(out: Path, replace: bool) -> None:
+    """Make ``out`` ready for a demo: new or empty, or a previous demo when ``replace``."""
+    if out.exists() and not out.is_dir():
+        raise WorkspaceError(f"{out} is a file, not a directory; choose another --out")
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise WorkspaceError(
+                f"{out} is not empty and is not a demo workspace; choose another --out "
+                "(nothing was deleted)"
+            )
+        if not replace:
+            raise WorkspaceError(
+                f"{out} already holds a demo; pass --replace to replace it (only the demo's own "
+                "files are removed; anything else in the directory is kept)"
+            )
+        remove_demo_files(out)
+    out.mkdir(parents=True, exist_ok=True)
+    listing = "\n".join(DEMO_FILES)
+    (out / MARKER).write_text(
+        "made by `earnright demo`; `earnright demo --replace` removes only these files:\n"
+        f"{listing}\n"
+    )
+
+
+def remove_demo_files(out: Path) -> None:
+    """Remove the files of a previous demo (``DEMO_FILES``) and nothing else."""
+    for name in DEMO_DIRS:
+        if (out / name).is_symlink():
+            raise WorkspaceError(f"{out / name} is a symbolic link; the demo will not write there")
+    for name in DEMO_FILES:
+        path = out / name
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
+            raise WorkspaceError(f"{path} is not a file the demo wrote; move it and run again")
+    for name in DEMO_DIRS:
+        path = out / name
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def run_demo(
+    out: Path,
+    *,
+    stores: int = 60,
+    months: int = 12,
+    seed: int = 7,
+    progress: Progress | None = None,
+    replace: bool = False,
+) -> DemoRun:
+    """Generate, ingest, score and report; return where everything was written.
+
+    ``out`` must be new or empty, or (with ``replace``) hold a previous demo, whose own files
+    are removed first; WorkspaceError otherwise. Nothing the demo did not write is deleted.
+    """
+    from earnright.demo import generate_company
+
+    started = time.monotonic()
+    out = out.expanduser().resolve()
+    _prepare(out, replace)
+    data = out / "data"
+    generate_company(data, stores=stores, months=months, seed=seed, progress=progress)
+    ws = init_workspace(out, demo_config())
+    run = DemoRun(workspace=out, truth=data / "truth.json", outputs={})
+    with ws.warehouse() as wh:
+        for kind, name in FILES:
+            report: Callable[[int, int], None] | None = None
+            if progress is not None:
+                report = _stage(progress, f"ingest {name}")
+            run.ingests.append(ingest_file(wh, ws.config, kind, data / name, progress=report))
+        run.detection = run_detection(wh, ws.config, progress=progress).to_dict()
+        built = build_report(wh, ws.config, progress=progress)
+    run.outputs = built.write(out / "results")
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def _stage(progress: Progress, stage: str) -> Callable[[int, int], None]:
+    def update(done: int, total: int) -> None:
+        progress(stage, done, total)
+
+    return update

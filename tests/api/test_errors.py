@@ -1,0 +1,61 @@
+"""Errors in domain words from the API; the command line adds the option they concern."""
+
+from __future__ import annotations
+
+import pytest
+
+import earnright
+from earnright.errors import QueryError, WorkspaceError
+from earnright.services.demo import DemoRun
+from tests.api.conftest import cli_error
+
+CASES = [
+    ("scorecard", {"level": "shop"}, ["--level", "shop"], "level", "'shop' is not a declared"),
+    ("scorecard", {"period": "2026-13"}, ["--period", "2026-13"], "period", "not a valid month"),
+    ("credibility", {"period": "2020-01"}, ["--period", "2020-01"], "period",
+     "no feedback or invitations in 2020-01: the data cover 2026-03 to 2026-09"),
+    ("rank", {"metric": "q_nope"}, ["--metric", "q_nope"], "metric", "metric 'q_nope' is not"),
+    ("rank", {"peer": "store"}, ["--peer", "store"], "peer", "must be a level above store"),
+    ("focus", {"unit": "S9999"}, ["--unit", "S9999"], "unit", "'S9999' is not in the units table"),
+    ("drivers", {"outcome": "nope"}, ["--outcome", "nope"], "outcome", "'nope' is not a feedback"),
+    ("reliability", {"at": "soon"}, ["--at", "soon"], "at", "'soon' is not an ISO 8601 date-time"),
+    ("warnings", {"since": "later"}, ["--since", "later"], "since", "'later' is not a date"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "kwargs", "args", "argument", "words"), CASES)
+def test_the_api_says_it_in_domain_words_and_the_cli_adds_the_option(
+    demo: DemoRun,
+    ws: earnright.Workspace,
+    method: str,
+    kwargs: dict[str, object],
+    args: list[str],
+    argument: str,
+    words: str,
+) -> None:
+    with pytest.raises(QueryError) as caught:
+        getattr(ws, method)(**kwargs)
+    assert words in str(caught.value) and caught.value.argument == argument
+    assert "--" not in str(caught.value)  # no option of the command line in the API's words
+    said = cli_error(method, "-w", str(demo.workspace), *args)
+    assert said == f"--{argument}: {caught.value}"
+
+
+def test_the_installed_command_prints_the_option_first(demo: DemoRun) -> None:
+    from tests.cli.test_commands import run
+
+    done = run("rank", "--metric", "q_nope", "-w", str(demo.workspace), cwd=demo.workspace)
+    assert done.returncode == 2
+    assert " ".join(done.stderr.split()).startswith("error: --metric: metric 'q_nope' is not")
+
+
+def test_a_period_of_another_grain_and_no_workspace(ws: earnright.Workspace, tmp_path) -> None:
+    with pytest.raises(QueryError, match="2026-Q3 is a quarter, not a month") as caught:
+        ws.scorecard(period=earnright.Period.parse("2026-Q3"), grain="month")
+    assert caught.value.argument == "grain"
+    with pytest.raises(QueryError, match="'2026-Q3' is not a month"):
+        ws.scorecard(period="2026-Q3", grain="month")
+    with pytest.raises(WorkspaceError, match="no earnright workspace"):
+        earnright.open_workspace(tmp_path)
+    with pytest.raises(QueryError, match="name one unit, or ask for every unit"):
+        ws.focus()
