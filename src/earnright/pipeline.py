@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from earnright.listening.focus import compute_focus
 from earnright.listening.ranking import rank_units
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain, choose_period
+from earnright.progress import Progress, StepProgress
 from earnright.reliability.incidents import list_incidents, run_detection
 from earnright.reliability.indicators import compute_reliability
 from earnright.report import render_scorecard_page
@@ -63,7 +63,6 @@ DEMO_FILES = (
     MARKER,
 )
 DEMO_DIRS = ("data", "results")  # removed only when the demo's files were all they held
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -160,7 +159,7 @@ def run_demo(
     run = DemoRun(workspace=out, truth=data / "truth.json", outputs={})
     with ws.warehouse() as wh:
         for kind, name in FILES:
-            report: Callable[[int, int], None] | None = None
+            report: StepProgress | None = None
             if progress is not None:
                 report = _stage(progress, f"ingest {name}")
             run.ingests.append(ingest_file(wh, ws.config, kind, data / name, progress=report))
@@ -221,7 +220,7 @@ def run_demo(
     return run
 
 
-def _stage(progress: Progress, stage: str) -> Callable[[int, int], None]:
+def _stage(progress: Progress, stage: str) -> StepProgress:
     def update(done: int, total: int) -> None:
         progress(stage, done, total)
 

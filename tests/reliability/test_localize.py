@@ -257,7 +257,7 @@ def test_pruned_search_finds_what_the_full_search_finds() -> None:
     codes = [pd.factorize(frame[d])[0].astype(np.intp) for d in DIMS]
     cuboids = build_cuboids(codes)
     residual, weight = search.score_leaves(leaf_deviation(v, f), f, np.ones(len(v), bool))
-    pruned = search._best_element(cuboids, residual, weight, threshold=5.0)
+    pruned = search.best_element(cuboids, residual, weight, threshold=5.0)
     full = []  # every element of every cuboid, scored directly
     for cuboid in cuboids:
         for element in range(cuboid.size):
@@ -277,7 +277,7 @@ def test_pruned_search_finds_what_the_full_search_finds() -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(search.np, "bincount", counting)
-        search._best_element(cuboids, residual, weight, threshold=5.0)
+        search.best_element(cuboids, residual, weight, threshold=5.0)
     assert 0 < len(scored) < 3 * len(cuboids)
 
 

@@ -24,9 +24,9 @@ from earnright.cli.output import (
     write_json,
 )
 from earnright.config import Config
+from earnright.delivery import deliver_pending, format_money
 from earnright.errors import ConfigError, EarnrightError, QueryError
 from earnright.ingest import ingest_file
-from earnright.reliability.delivery import deliver_pending, format_money
 from earnright.reliability.incidents import DetectionRun, list_incidents, run_detection
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace

@@ -34,6 +34,7 @@ __all__ = [
     "MAX_CAUSES",
     "Cuboid",
     "Finding",
+    "best_element",
     "build_cuboids",
     "critical_z",
     "densest_point",
@@ -272,7 +273,7 @@ def live_elements(cuboids: list[Cuboid], active: Mask) -> int:
     )
 
 
-def _best_element(
+def best_element(
     cuboids: list[Cuboid],
     residual: Floats,
     weight: Floats,
@@ -348,7 +349,7 @@ def search_causes(
         residual, weight = score_leaves(deviation, predict, active)
         lone_r, lone_w = score_leaves(deviation, predict, active, compress=True)
         single = lone_r * np.sqrt(lone_w)
-        z, cuboid, element = _best_element(cuboids, residual, weight, threshold, single)
+        z, cuboid, element = best_element(cuboids, residual, weight, threshold, single)
         if abs(z) < threshold:
             break
         scored = (residual, weight, predict)
