@@ -26,10 +26,17 @@ class Question(_Model):
     """
 
     id: str
+    """The feedback column holding the answers: lower-case letters, digits and _, not a fixed
+    feedback column."""
     label: str = ""
+    """The question as shown on reports."""
     kind: Literal["nps", "csat", "driver"] = "driver"
+    """What the scorecard makes of it: nps (0–10; promoters 9–10, detractors 0–6), csat (the
+    top-2-box share) or driver (the mean)."""
     min: ScalePoint = 1
+    """The lowest answer on the scale."""
     max: ScalePoint = 5
+    """The highest answer on the scale (above min)."""
 
     @field_validator("id")
     @classmethod
@@ -55,8 +62,12 @@ class DriverDefaults(_Model):
     """Every feedback column starting with ``prefix`` is a driver question on this scale."""
 
     prefix: str = "q_"
+    """Every feedback column starting with this prefix and not declared under [[questions]] is a
+    driver question."""
     min: ScalePoint = 1
+    """The lowest answer of the undeclared driver questions."""
     max: ScalePoint = 5
+    """The highest answer of the undeclared driver questions (above min)."""
 
     @model_validator(mode="after")
     def _scale_is_ordered(self) -> DriverDefaults:
@@ -78,15 +89,27 @@ class Indicator(_Model):
     """
 
     id: str
+    """The indicator's id: lower-case letters, digits and _, unique across the journey."""
     name: str = ""
+    """The indicator as shown in alerts and reports."""
     metric: str
+    """The metric (the metric column of metrics files) it is computed from."""
     measure: Literal["events", "threshold"] = "events"
+    """events: each metrics row counts good of total events; threshold: each row is one event, good
+    when its value is at or good_when the threshold."""
     threshold: float | None = None
+    """The threshold of a measure = "threshold" indicator (and only of one)."""
     good_when: Literal["below", "above"] = "below"
+    """Whether a value below or above the threshold is good."""
     target: float = Field(default=0.99, gt=0.0, lt=1.0)
+    """The objective: at least this share of events good over the window, in (0, 1)."""
     window: Duration = timedelta(days=28)
+    """The rolling window of the objective, e.g. "28d"."""
     dimensions: list[str] = Field(default_factory=list)
+    """The segments it is watched in: metric dimension columns (such as platform) and unit levels
+    (region, store …)."""
     owner: str = ""
+    """The team its alerts go to; default: the moment's owner."""
 
     @field_validator("id")
     @classmethod
@@ -124,20 +147,29 @@ class Indicator(_Model):
 
 class Moment(_Model):
     id: str
+    """The moment's id, named in feedback rows' moment column."""
     name: str
+    """The moment in customers' words, e.g. "Checkout"."""
     owner: str = ""
+    """The team that owns the moment and gets its alerts."""
     questions: list[str] = Field(default_factory=list)
+    """The driver questions that ask about this moment."""
     indicators: list[Indicator] = Field(default_factory=list)
+    """The reliability indicators watched at this moment."""
 
 
 class Stage(_Model):
     id: str
+    """The stage's id."""
     name: str
+    """The stage in customers' words, e.g. "I pay and go quickly"."""
     moments: list[Moment] = Field(default_factory=list)
+    """The stage's priority moments."""
 
 
 class Journey(_Model):
     stages: list[Stage] = Field(default_factory=list)
+    """The journey's stages, in the order customers live them."""
 
     def moment_ids(self) -> list[str]:
         return [m.id for s in self.stages for m in s.moments]

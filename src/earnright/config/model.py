@@ -26,21 +26,32 @@ __all__ = ["Config", "load_config", "validate_config"]
 
 class Config(_Model):
     company: Company = Field(default_factory=Company)
+    """The company."""
     units: Units = Field(default_factory=Units)
+    """The unit hierarchy."""
     questions: list[Question] = Field(
         default_factory=lambda: [
             Question(id="ltr", label="Likelihood to recommend", kind="nps", min=0, max=10),
             Question(id="osat", label="Overall satisfaction", kind="csat", min=1, max=5),
         ]
     )
+    """The numeric survey questions and their scales."""
     drivers: DriverDefaults = Field(default_factory=DriverDefaults)
+    """The scale of driver questions not declared under questions."""
     journey: Journey = Field(default_factory=Journey)
+    """The customer journey: stages, their priority moments and owners."""
     sources: dict[str, Source] = Field(default_factory=dict)
+    """Column mappings for files in other layouts, one table per source."""
     listening: Listening = Field(default_factory=Listening)
+    """Credibility rules of the listening results."""
     reliability: Reliability = Field(default_factory=Reliability)
+    """How indicators are bucketed, alerted on and rated, and who a segment affects."""
     owners: dict[str, Owner] = Field(default_factory=dict)
+    """Where each owning team's alerts go."""
     delivery: Delivery = Field(default_factory=Delivery)
+    """Alert delivery: retries, SMTP and the webhook address policy."""
     warehouse: Warehouse = Field(default_factory=Warehouse)
+    """The warehouse."""
 
     @model_validator(mode="after")
     def _questions_distinct(self) -> Config:

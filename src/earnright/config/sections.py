@@ -27,9 +27,10 @@ __all__ = [
 
 class Company(_Model):
     name: str = "My company"
-    # Printed before every amount of money (alerts, the page, tables): a symbol such as "€" or
-    # "R$", or an ISO 4217 code such as "EUR", which is followed by a space.
+    """The company's name, shown on reports."""
     currency: str = "$"
+    """Printed before every amount of money (alerts, the page, tables): a symbol such as "€" or
+    "R$", or an ISO 4217 code such as "EUR", shown "EUR 12,300"."""
 
     @field_validator("currency")
     @classmethod
@@ -44,6 +45,8 @@ class Company(_Model):
 
 class Units(_Model):
     levels: list[str] = Field(default_factory=lambda: ["company", "region", "district", "store"])
+    """Levels of the unit hierarchy, top first; rows of units files name one of them, and --level
+    picks one."""
 
     @field_validator("levels")
     @classmethod
@@ -69,10 +72,17 @@ class Source(_Model):
     """
 
     kind: DataKind
+    """The kind of data the files of this source hold: units, customers, feedback, invitations,
+    transactions or metrics."""
     layout: Literal["canonical", "qualtrics"] = "canonical"
+    """canonical, or qualtrics: a Qualtrics CSV export (two extra header rows skipped, ResponseId
+    and RecordedDate mapped, only mapped columns kept)."""
     columns: dict[str, str] = Field(default_factory=dict)
+    """File column name → canonical column name."""
     ignore: list[str] = Field(default_factory=list)
+    """File columns to drop."""
     only_mapped: bool = False
+    """Drop every file column not named in columns."""
 
     @property
     def extra_header_rows(self) -> int:
@@ -91,8 +101,9 @@ class Source(_Model):
 class Listening(_Model):
     """Credibility rules of the listening results."""
 
-    # below this many answers a score is suppressed
     min_n: int = Field(default=5, ge=1, le=1_000_000)
+    """Fewest answers for a unit's score to be shown; below it the score is suppressed, never shown
+    as zero."""
 
 
 class BurnAlert(_Model):
@@ -101,10 +112,16 @@ class BurnAlert(_Model):
     stop soon after the burning stops)."""
 
     name: str
+    """The alert's name, e.g. fast."""
     long: Duration
+    """The long window over which the budget must burn at factor times the sustainable rate."""
     short: Duration
+    """The short window (at most long) that must burn too, so the alert stops soon after the
+    burning stops."""
     factor: float = Field(gt=0.0, le=1_000.0)
+    """The burn rate, as a multiple of the sustainable rate, in (0, 1000]."""
     severity: Literal["page", "ticket"] = "page"
+    """page or ticket."""
 
     @model_validator(mode="after")
     def _short_within_long(self) -> BurnAlert:
@@ -140,15 +157,27 @@ class Reliability(_Model):
     """
 
     step: Duration = timedelta(hours=1)
+    """The bucket of every indicator series; match it to how often metrics arrive."""
     burn_alerts: list[BurnAlert] = Field(default_factory=_workbook_alerts)
+    """Multi-window burn-rate alerts; default: the Google SRE workbook's four."""
     min_events: int = Field(default=20, ge=1, le=1_000_000_000)
+    """A segment alerts only with at least this many events in the alert's long window."""
     anomaly_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    """The anomaly score, in (0, 1), from which the streaming detector alerts."""
     resolve_after: Duration = timedelta(days=2)
+    """An incident is resolved after this long without a new alert."""
     at_risk_budget: float = Field(default=0.25, ge=0.0, le=1.0)
+    """The share of the error budget left, in [0, 1], below which an indicator is rated at risk."""
     churn_window: Duration = timedelta(days=28)
+    """Revenue at risk counts the extra churn within this long after the exposure."""
     active_window: Duration = timedelta(days=90)
+    """For a segment that is a customer attribute, customers who bought at its units within this
+    long before the incident count as affected."""
     value_window: Duration = timedelta(days=365)
+    """A customer is valued by their spend over this long before the exposure."""
     hours: dict[str, dict[str, tuple[int, int]]] = Field(default_factory=dict)
+    """For metric dimensions whose values are times of day (e.g. daypart): each value's hours
+    [from, to), from in 0–23, to in 0–24; to below from wraps past midnight."""
 
     @field_validator("hours")
     @classmethod
@@ -169,7 +198,9 @@ class Owner(_Model):
     """Where a team's alerts go: webhook URLs (JSON, Slack-compatible) and email addresses."""
 
     webhooks: list[str] = Field(default_factory=list)
+    """http(s) URLs that get the team's alerts as JSON (Slack-compatible)."""
     email: list[str] = Field(default_factory=list)
+    """Addresses that get the team's alerts by email."""
 
     @field_validator("webhooks")
     @classmethod
@@ -188,17 +219,29 @@ class Delivery(_Model):
     """
 
     allow_private: bool = False
+    """Allow webhooks to private, loopback or link-local addresses (refused by default)."""
     max_attempts: int = Field(default=8, ge=1, le=100)
+    """Attempts before a message is failed, 1 to 100."""
     backoff_seconds: float = Field(default=30.0, gt=0.0, le=86_400.0)  # waits are capped at 1 day
+    """The wait before the first retry, doubled each attempt (with jitter, at most one day), in (0,
+    86400]."""
     timeout_seconds: float = Field(default=10.0, gt=0.0, le=3_600.0)
+    """The timeout of one webhook or SMTP attempt, in (0, 3600]."""
     smtp_host: str = ""
+    """The SMTP relay alerts are emailed through; empty: no email."""
     smtp_port: int = Field(default=25, ge=1, le=65_535)
+    """The SMTP relay's port."""
     email_from: str = "earnright@localhost"
+    """The sender address of alert emails."""
 
 
 class Warehouse(_Model):
     url: str = "duckdb:///earnright.duckdb"
-    memory_limit: str = "4GB"  # DuckDB only; it spills to disk beyond it
+    """Where the warehouse lives: duckdb:///FILE (relative to the workspace), duckdb:////ABS/PATH
+    or postgresql://user@host:5432/db."""
+    memory_limit: str = "4GB"
+    """DuckDB's memory cap, at least "64MB"; beyond it DuckDB spills to disk. An ingest peaks at
+    about this plus 1 GB."""
 
     @field_validator("memory_limit")
     @classmethod

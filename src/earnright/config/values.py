@@ -81,7 +81,9 @@ CURRENCY = re.compile(r"[^\d\s\x00-\x1f\x7f-\x9f]{1,5}")
 class _Model(BaseModel):
     """The base of every config table: unknown keys, ``inf`` and ``nan`` are refused."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True
+    )
 
 
 # A scale's ends, a port: integers whose range is known.
