@@ -53,9 +53,9 @@ from scipy.stats import t as student_t
 
 import planted_companies  # bench/ on sys.path
 from demo_cache import SMOKE, add_folder_options, cached_demo, folders, say
-from earnright.listening.scorecard import unit_ancestors
 from earnright.reliability.incidents import Incident, list_incidents, run_detection
 from earnright.reliability.localize import format_cause, parse_cause
+from earnright.units import unit_ancestors
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
 

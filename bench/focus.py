@@ -50,7 +50,7 @@ from scipy.optimize import brentq
 
 from demo_cache import SMOKE, add_folder_options, cached_demo, folders, say  # bench/ on sys.path
 from earnright.demo import answers
-from earnright.demo.comments import _NEGATIVE, _POSITIVE, THEMES
+from earnright.demo.comments import NEGATIVE, POSITIVE, THEMES
 from earnright.listening.focus import FocusList, compute_focus
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
@@ -185,7 +185,7 @@ def comment_themes(lists: list[FocusList], questions: list[str]) -> tuple[int, i
     """(comments shown, comments whose demo theme is the item's driver)."""
     theme_of = {}
     for theme in THEMES:
-        for sentence in (*_NEGATIVE[theme], *_POSITIVE[theme]):
+        for sentence in (*NEGATIVE[theme], *POSITIVE[theme]):
             theme_of[sentence] = theme
     driver_theme = dict(zip(questions, THEMES, strict=True))
     shown = right = 0

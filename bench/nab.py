@@ -4,14 +4,14 @@
     python bench/nab.py --smoke      # seconds: the smallest file of each folder, writes nothing
 
 Runs `earnright detect` (the command users have) on every file of the Numenta Anomaly Benchmark
-present on this machine and scores its output with ``earnright.reliability.nab`` (per profile,
+present on this machine and scores its output with ``nabscore.scoring`` (per profile,
 one threshold optimised over the corpus, scores normalised between the null and the perfect
 detector), beside our restatement of NAB's windowed-Gaussian baseline.
 
 A small grid of candidate parameter sets (``candidates()``; each file scored once per
 candidate, in process, cached under ``--cache``) is ranked by leave-one-group-out over NAB's
 folders: each folder scored at the thresholds the other folders chose
-(``earnright.reliability.nab_select``). Reported side by side: *in-sample* (the chosen set with
+(``nabscore.select``). Reported side by side: *in-sample* (the chosen set with
 thresholds optimised on every file) and *leave-one-group-out* (each folder scored with the set
 and thresholds chosen on the other folders, nested). The shipped default (``DetectorParams()``)
 must be the set chosen on all folders, and the command's scores must equal the in-process
@@ -40,9 +40,11 @@ import pandas as pd
 
 from earnright.reliability import anomaly
 from earnright.reliability.anomaly import DetectorParams, score_series
-from earnright.reliability.nab import (
+from nabscore import (  # bench/ on sys.path
     LabelledSeries,
     NabReport,
+    choose,
+    leave_one_group_out,
     load_corpus,
     load_profiles,
     null_scores,
@@ -51,7 +53,6 @@ from earnright.reliability.nab import (
     score_file,
     windowed_gaussian_scores,
 )
-from earnright.reliability.nab_select import choose, leave_one_group_out
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"

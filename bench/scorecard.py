@@ -576,7 +576,7 @@ RUNNERS |= {
 
 def finish(c: Arrays) -> pd.DataFrame:
     """earnright's output columns from sufficient statistics (same interval functions)."""
-    from earnright.listening.intervals import nps_interval, wilson_interval
+    from earnright.stats import nps_interval, wilson_interval
 
     start = np.asarray(c["period_start"]).astype("datetime64[us]")
     inv = np.asarray(c["invitations"], dtype=np.int64)
@@ -603,7 +603,7 @@ def finish(c: Arrays) -> pd.DataFrame:
 
 
 def _driver(c: Arrays, q: str) -> dict[str, Any]:
-    from earnright.listening.intervals import mean_interval, mean_sd
+    from earnright.stats import mean_interval, mean_sd
 
     total = np.nan_to_num(np.asarray(c[f"{q}_sum"], dtype=np.float64))
     total_sq = np.nan_to_num(np.asarray(c[f"{q}_sumsq"], dtype=np.float64))

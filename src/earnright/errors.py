@@ -10,16 +10,22 @@ to fix it. Programming errors are not wrapped: they surface as ordinary Python e
     ├── WorkspaceError             no workspace where one was expected, or it is not initialised
     ├── WarehouseError             cannot open the warehouse, or its schema is newer than the code
     ├── IngestError                a whole file cannot be ingested (unreadable, missing columns)
-    └── QueryError                 a request names an unknown level, grain, period or unit
+    ├── QueryError                 a request names an unknown level, grain, period or unit
+    └── DeliveryError              an alert message could not be delivered
+        ├── DeliveryFailed         one attempt failed (network, timeout, non-2xx, SMTP): retried
+        └── TargetRefused          the target is refused by the address policy: never retried
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DeliveryError",
+    "DeliveryFailed",
     "EarnrightError",
     "IngestError",
     "QueryError",
+    "TargetRefused",
     "WarehouseError",
     "WorkspaceError",
 ]
@@ -60,3 +66,15 @@ class QueryError(EarnrightError):
     def __init__(self, message: str, *, argument: str | None = None) -> None:
         super().__init__(message)
         self.argument = argument
+
+
+class DeliveryError(EarnrightError):
+    """An alert message could not be delivered; the outbox records the attempt and its reason."""
+
+
+class DeliveryFailed(DeliveryError):
+    """One delivery attempt failed in a way worth retrying (network, timeout, non-2xx, SMTP)."""
+
+
+class TargetRefused(DeliveryError):
+    """The target is refused by the address policy; the message is never retried."""

@@ -15,7 +15,7 @@ from tests.conftest import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
-HELPERS = {"demo_cache.py", "planted_companies.py"}  # modules the benches share
+HELPERS = {"demo_cache.py", "planted_companies.py"}  # shared modules (nabscore/: a package)
 PENDING: set[str] = set()  # benches whose smoke run is still to come
 DEMO_BENCHES = {"ranking", "focus", "early_warning"}  # these share one cached demo company
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from earnright.config import Config, render_config
-from earnright.reliability.delivery import enqueue_messages, format_money
+from earnright.delivery import enqueue_messages, format_money
 from earnright.report.reliability_section import render_reliability_section
 from earnright.workspace import init_workspace
 

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from earnright.demo import DEMO_JOURNEY, DEMO_QUESTIONS, GeneratedCompany, generate_company
-from earnright.demo.comments import _NEGATIVE, _POSITIVE, THEMES
+from earnright.demo.comments import NEGATIVE, POSITIVE, THEMES
 
 DATA_FILES = (
     "units.csv",
@@ -235,7 +235,7 @@ def test_ids_are_unique(company: GeneratedCompany) -> None:
 def _bank_index() -> list[tuple[str, int, int]]:
     return [
         (sentence, THEMES.index(theme), tone)
-        for tone, bank in enumerate((_NEGATIVE, _POSITIVE))
+        for tone, bank in enumerate((NEGATIVE, POSITIVE))
         for theme, sentences in bank.items()
         for sentence in sentences
     ]

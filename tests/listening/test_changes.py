@@ -15,7 +15,6 @@ from earnright.errors import QueryError
 from earnright.ingest import ingest_file
 from earnright.listening.changes import (
     CHANGE_COLUMNS,
-    benjamini_hochberg,
     detect_changes,
     find_changes,
     previous_period,
@@ -23,6 +22,7 @@ from earnright.listening.changes import (
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
 from earnright.pipeline import run_demo
+from earnright.stats import benjamini_hochberg
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace
 

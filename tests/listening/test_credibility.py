@@ -19,9 +19,9 @@ from earnright.listening.credibility import (
     nps_variance,
     responses_needed,
 )
-from earnright.listening.intervals import mean_interval, nps_interval, wilson_interval
 from earnright.listening.scorecard import compute_scorecard
 from earnright.pipeline import run_demo
+from earnright.stats import mean_interval, nps_interval, wilson_interval
 
 
 def _card(rows: list[tuple[str, str, int, int, int]], invitations: int = 0) -> pd.DataFrame:

@@ -18,16 +18,18 @@ from scipy.stats import spearmanr
 from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
-from earnright.listening.drivers import DriverResult, compute_drivers, compute_table_drivers
-from earnright.listening.shapley import (
+from earnright.listening.clusters import (
     ClusterStats,
     bootstrap_weights,
-    correlation_from_covariance,
     fit_importance,
-    lmg,
     percentile_interval,
-    relative_weights,
     shrinkage_targets,
+)
+from earnright.listening.drivers import DriverResult, compute_drivers, compute_table_drivers
+from earnright.listening.shapley import (
+    correlation_from_covariance,
+    lmg,
+    relative_weights,
     standardized_coefficients,
     subset_r2,
 )

@@ -310,7 +310,7 @@ def test_the_smooth_distribution_is_scipys_pchip() -> None:
     x = rng.uniform(0, 11, 40)
     knots = np.concatenate([np.zeros((40, 1)), np.cumsum(share, axis=1)], axis=1)
     expected = [PchipInterpolator(np.arange(12.0), k)(v) for k, v in zip(knots, x, strict=True)]
-    np.testing.assert_allclose(focus._smooth_cdf(share, x), expected, atol=1e-12)
+    np.testing.assert_allclose(focus.smooth_cdf(share, x), expected, atol=1e-12)
 
 
 @pytest.mark.parametrize(("mean", "sd"), [(8.5, 1.9), (7.0, 2.5), (9.4, 1.6), (9.4, 1.86)])
@@ -412,7 +412,7 @@ def test_peers_of_a_window_without_answers_is_empty_not_a_crash() -> None:
     units = pd.read_csv(io.StringIO(UNITS), dtype="string")
     levels = ["company", "region", "district", "store"]
     empty = pd.Series([], dtype="int64", index=pd.Index([], dtype="string", name="unit_id"))
-    peers = focus._peers(units, levels, "store", empty, 5)
+    peers = focus.peer_groups(units, levels, "store", empty, 5)
     assert peers.empty and list(peers.columns) == ["unit_id", "peer_id", "peer_level"]
 
 

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from earnright.cli.hygiene import register
 from earnright.config import Config
 from earnright.demo import generate_company
-from earnright.demo.comments import _CLOSERS, _NEGATIVE, _POSITIVE
+from earnright.demo.comments import CLOSERS, NEGATIVE, POSITIVE
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
 from earnright.listening import hygiene
@@ -254,7 +254,7 @@ def test_min_n_and_history_options(planted_run: tuple) -> None:
 def test_fisher_matches_scipy() -> None:
     k, m = np.array([3.0, 0.0, 12.0, 5.0]), np.array([7.0, 20.0, 40.0, 5.0])
     pk, pm = np.array([30.0, 8.0, 50.0, 0.0]), np.array([1500.0, 300.0, 900.0, 60.0])
-    p = hygiene._fisher(k, m, pk, pm)
+    p = hygiene.fisher_p(k, m, pk, pm)
     for i in range(len(k)):
         table = [[k[i], m[i] - k[i]], [pk[i], pm[i] - pk[i]]]
         assert p[i] == pytest.approx(stats.fisher_exact(table, alternative="greater").pvalue)
@@ -280,12 +280,12 @@ def test_genomic_inflation_recovers_the_variance_of_inflated_z() -> None:
 def test_comment_tone_reads_the_demo_comment_bank() -> None:
     """Every template of the demo's comment bank, alone and with each closing remark."""
     banks = []
-    for tone, bank in enumerate((_NEGATIVE, _POSITIVE)):
+    for tone, bank in enumerate((NEGATIVE, POSITIVE)):
         sentences = [s for theme in bank.values() for s in theme]
-        banks.append(sentences + [f"{s} {c}" for s in sentences for c in _CLOSERS[tone]])
+        banks.append(sentences + [f"{s} {c}" for s in sentences for c in CLOSERS[tone]])
     comments = [*banks[0], None, " ", *banks[1]]
     table = ibis.memtable({"comment": comments}, schema={"comment": "string"})
-    commented, positive = hygiene._comment_tone(table.comment)
+    commented, positive = hygiene.comment_tone(table.comment)
     result = table.mutate(said=commented, positive=positive).to_pandas()
     cut = len(banks[0])
     negative, blank, good = result.iloc[:cut], result.iloc[cut : cut + 2], result.iloc[cut + 2 :]
@@ -355,9 +355,9 @@ def test_change_z_is_standard_normal_without_change_and_finds_planted_jumps() ->
     now_n[0], shift[0] = 20_000, 8.0
     before_k = rng.binomial(before_n, special.expit(base))
     now_k = rng.binomial(now_n, special.expit(base + shift))
-    now, before = hygiene._logit(now_k, now_n), hygiene._logit(before_k, before_n)
+    now, before = hygiene.logit_estimate(now_k, now_n), hygiene.logit_estimate(before_k, before_n)
     tested = np.ones(units, dtype=bool)
-    z, typical = hygiene._change_z(now, before, (now_n, before_n), tested)
+    z, typical = hygiene.change_z(now, before, (now_n, before_n), tested)
     null = z[40:]
     assert abs(typical) < 0.05  # the planted units, even the huge one, do not move it
     assert np.mean(null**2) == pytest.approx(1.0, abs=0.1)
@@ -375,10 +375,10 @@ def test_a_unit_pushed_to_the_ceiling_does_not_set_the_typical_nps_change() -> N
     before.loc[0, ["promoters", "detractors"]] = [1800.0, 40.0]  # NPS +88 before
     now = before.copy()
     now.loc[0, ["promoters", "detractors"]] = [2000.0, 0.0]  # +100 now
-    sides = hygiene._Sides([f"U{i}" for i in range(len(n))], now, before, now)
+    sides = hygiene.Sides([f"U{i}" for i in range(len(n))], now, before, now)
     tested = np.ones(len(n), dtype=bool)
-    z, typical = hygiene._change_z(
-        hygiene._nps(sides, "cur"), hygiene._nps(sides, "hist"), (n, n), tested
+    z, typical = hygiene.change_z(
+        hygiene.nps_estimate(sides, "cur"), hygiene.nps_estimate(sides, "hist"), (n, n), tested
     )
     assert typical == pytest.approx(0.0, abs=1e-9) and z[0] > 3
     assert np.all(np.abs(z[1:]) < 1)

@@ -16,8 +16,8 @@ import pytest
 
 from earnright.listening.ranking import (
     Ranking,
-    _rank_frame,
     assign_tiers,
+    rank_frame,
     rank_intervals,
     rank_units,
 )
@@ -178,7 +178,7 @@ def test_rank_intervals_cover_planted_true_ranks_at_their_level() -> None:
         units = current[["unit_id"]].assign(name="")
         groups = pd.Series(g.astype(str))
         lasting = np.full(size, np.nan)
-        frame = _rank_frame(current, units, groups, (posterior, lasting), (-100, 100), (draws, rep))
+        frame = rank_frame(current, units, groups, (posterior, lasting), (-100, 100), (draws, rep))
         low, high = frame["rank_low"].to_numpy(), frame["rank_high"].to_numpy()
         true = 1 + (theta[None, :] > theta[:, None]).sum(axis=1)
         covered.append((true >= low) & (true <= high))

@@ -11,8 +11,9 @@ import pytest
 from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
-from earnright.listening.intervals import nps_interval, wilson_interval
-from earnright.listening.scorecard import compute_scorecard, suppress_scores, unit_ancestors
+from earnright.listening.scorecard import compute_scorecard, suppress_scores
+from earnright.stats import nps_interval, wilson_interval
+from earnright.units import unit_ancestors
 from earnright.warehouse import Warehouse
 
 STORE_DISTRICT = {"S1": "D1", "S2": "D1", "S3": "D2"}

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from earnright.reliability.anomaly import AnomalyDetector, DetectorParams, score_series
-from earnright.reliability.nab import (
+from bench.nabscore import (
     load_corpus,
     load_profiles,
     score_corpus,
     windowed_gaussian_scores,
 )
+
+from earnright.reliability.anomaly import AnomalyDetector, DetectorParams, score_series
 
 NAB = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nab"
 THRESHOLD = DetectorParams().threshold

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from earnright.cli import app
 from earnright.config import Config, render_config
+from earnright.customers import value
 from earnright.ingest import ingest_file
-from earnright.reliability import revenue
 from earnright.reliability.incidents import Incident, list_incidents, run_detection
 from earnright.reliability.judge import compatible
 from earnright.reliability.localize import format_cause
@@ -237,14 +237,14 @@ def _fresh_effect(wh: Any, config: Config, incident: Incident) -> ChurnEffect | 
 def _count_churn_scans() -> Iterator[list[tuple[datetime, datetime]]]:
     """The follow-up windows of the churn measurements made inside the block."""
     calls: list[tuple[datetime, datetime]] = []
-    count = revenue._churn_counts
+    count = value.churn_counts
 
     def counted(wh: Any, exposed: Any, control: Any, window: Any) -> Any:
         calls.append(window)
         return count(wh, exposed, control, window)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(revenue, "_churn_counts", counted)
+        patch.setattr(value, "churn_counts", counted)
         yield calls
 
 

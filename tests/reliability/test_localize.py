@@ -275,7 +275,7 @@ def test_cube_sums_score_every_element_as_direct_sums_do() -> None:
     lattice = build_cuboids(codes)
     residual, weight = search.score_leaves(leaf_deviation(v, f), f, np.ones(len(v), bool))
     # single-leaf scores 0: the 960 leaves (layer 4) cannot win, every other element holds 4+
-    z, cuboid, element, live = search._best_element(lattice, residual, weight, 0 * residual)
+    z, cuboid, element, live = search.best_element(lattice, residual, weight, 0 * residual)
     full = []  # every element of every cuboid, scored directly
     for other in lattice:
         for k in range(other.slots):

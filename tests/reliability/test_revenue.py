@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from earnright.config import Config
+from earnright.customers import value
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
-from earnright.reliability import revenue
 from earnright.reliability.revenue import (
     FOLLOW_UP,
     ChurnEffect,
@@ -331,13 +331,13 @@ def test_no_measured_history_gives_basis_none_and_null_revenue(churn_ws: Workspa
 def churn_scans(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, datetime]]:
     """The follow-up window of every churn measurement (the grouped count over transactions)."""
     calls: list[tuple[datetime, datetime]] = []
-    count = revenue._churn_counts
+    count = value.churn_counts
 
     def counted(wh: Any, exposed: Any, control: Any, window: Any) -> Any:
         calls.append(window)
         return count(wh, exposed, control, window)
 
-    monkeypatch.setattr(revenue, "_churn_counts", counted)
+    monkeypatch.setattr(value, "churn_counts", counted)
     return calls
 
 

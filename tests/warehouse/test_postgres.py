@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from earnright.cli import app
 from earnright.cli.output import records
 from earnright.config import Config, Owner
+from earnright.delivery import deliver_pending, enqueue_messages
 from earnright.errors import WarehouseError
 from earnright.ingest import IngestResult, ingest_file
 from earnright.listening.changes import find_changes
@@ -38,7 +39,6 @@ from earnright.listening.ranking import rank_units
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
 from earnright.pipeline import FILES, demo_config
-from earnright.reliability.delivery import deliver_pending, enqueue_messages
 from earnright.reliability.detection import scan_indicator
 from earnright.reliability.incidents import list_incidents, run_detection
 from earnright.reliability.indicators import compute_reliability
@@ -399,7 +399,7 @@ def test_the_other_listening_results_match_duckdb(pair: Pair, name: str) -> None
 
 def test_latest_contact_window_equals_the_as_of_join(tmp_path: Path) -> None:
     """The window hygiene runs on PostgreSQL gives DuckDB's as-of join, ties included."""
-    from earnright.listening.hygiene import _latest_contact
+    from earnright.listening.hygiene import latest_contact
 
     responses = [  # unit, customer, responded at
         ("S1", "a", "2026-05-02 10:00"),  # a contact at the same instant counts
@@ -425,7 +425,7 @@ def test_latest_contact_window_equals_the_as_of_join(tmp_path: Path) -> None:
         on = [f.unit_id == c.c_unit, f.customer_id == c.c_cust]
         asof = f.asof_join(c, on=f.responded_at >= c.at, predicates=on).select(*cols)
         want = wh.con.execute(asof).sort_values(cols[:3], ignore_index=True)
-        got = wh.con.execute(_latest_contact(f, c).select(*cols))
+        got = wh.con.execute(latest_contact(f, c).select(*cols))
     got = got.sort_values(cols[:3], ignore_index=True)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert want["at"].notna().tolist() == [True, True, False, True, False]

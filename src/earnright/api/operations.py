@@ -19,6 +19,7 @@ from earnright.api.results import (
     WatchResult,
 )
 from earnright.errors import QueryError
+from earnright.progress import Progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,7 +40,6 @@ __all__ = [
     "results_frame",
 ]
 
-Progress = Callable[[str, int, int], None]
 Say = Callable[[str], None]
 KINDS = ("units", "customers", "feedback", "invitations", "transactions", "metrics")
 STATES = ("open", "superseded", "all")

@@ -14,7 +14,7 @@ a :class:`~earnright.errors.QueryError` names the ``argument`` it concerns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from earnright.api.results import (
 )
 from earnright.errors import QueryError
 from earnright.periods import Grain, Period, choose_period, choose_periods, parse_period
+from earnright.progress import Progress
 from earnright.workspace import find_workspace
 
 if TYPE_CHECKING:
@@ -48,7 +49,6 @@ __all__ = [
 ]
 
 PeriodArg = Period | str | None
-Progress = Callable[[str, int, int], None]
 INCIDENT_STATUSES = ("open", "resolved", "all")
 
 

@@ -14,8 +14,8 @@ from rich.progress import TaskID
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt, open_workspace, render
 from earnright.cli.ingest import progress_bar
 from earnright.cli.output import Format, choose_format, err_console, visible, write_json
+from earnright.delivery import format_money
 from earnright.errors import QueryError
-from earnright.reliability.delivery import format_money
 
 COLUMNS = [
     "id", "moment", "metric", "segment", "started_at", "status", "customers_affected",

@@ -10,11 +10,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["THEMES", "compose_comments"]
+__all__ = [
+    "CLOSERS",
+    "NEGATIVE",
+    "POSITIVE",
+    "THEMES",
+    "compose_comments",
+]
 
 THEMES: tuple[str, ...] = ("staff", "wait", "stock", "prescription", "cleanliness", "app")
 
-_NEGATIVE: dict[str, tuple[str, ...]] = {
+NEGATIVE: dict[str, tuple[str, ...]] = {
     "staff": (
         "The staff were rude and clearly did not want to help.",
         "Nobody on the floor could answer a simple question.",
@@ -69,7 +75,7 @@ _NEGATIVE: dict[str, tuple[str, ...]] = {
         "Click and collect order never came through in the app.",
     ),
 }
-_POSITIVE: dict[str, tuple[str, ...]] = {
+POSITIVE: dict[str, tuple[str, ...]] = {
     "staff": (
         "The staff were friendly and really helpful.",
         "The pharmacist took the time to explain everything.",
@@ -120,7 +126,7 @@ _POSITIVE: dict[str, tuple[str, ...]] = {
         "Great app, never had a problem with it.",
     ),
 }
-_CLOSERS: tuple[tuple[str, ...], tuple[str, ...]] = (
+CLOSERS: tuple[tuple[str, ...], tuple[str, ...]] = (
     (
         "Not impressed.",
         "Please sort this out.",
@@ -140,7 +146,7 @@ def _bank() -> tuple[pa.Array, np.ndarray, np.ndarray]:
     first = np.zeros((len(THEMES), 2), dtype=np.int64)
     count = np.zeros((len(THEMES), 2), dtype=np.int64)
     for t, theme in enumerate(THEMES):
-        for tone, bank in enumerate((_NEGATIVE, _POSITIVE)):
+        for tone, bank in enumerate((NEGATIVE, POSITIVE)):
             first[t, tone], count[t, tone] = len(sentences), len(bank[theme])
             sentences.extend(bank[theme])
     return pa.array(sentences, type=pa.string()), first, count
@@ -156,8 +162,8 @@ def compose_comments(theme: np.ndarray, tone: np.ndarray, rng: np.random.Generat
         np.int64
     )
     sentence = _SENTENCES.take(pa.array(pick))
-    closers = pa.array([*_CLOSERS[0], *_CLOSERS[1]], type=pa.string())
-    closer_pick = rng.integers(0, len(_CLOSERS[0]), n) + tone * len(_CLOSERS[0])
+    closers = pa.array([*CLOSERS[0], *CLOSERS[1]], type=pa.string())
+    closer_pick = rng.integers(0, len(CLOSERS[0]), n) + tone * len(CLOSERS[0])
     with_closer = rng.uniform(size=n) < _CLOSER_P
     closer = closers.take(pa.array(closer_pick, mask=~with_closer))
     return pc.binary_join_element_wise(sentence, closer, " ", null_handling="skip")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from earnright.config import IDENTIFIER, Config
+from earnright.config import DATA_KINDS, IDENTIFIER, Config
 from earnright.errors import IngestError
 
 __all__ = ["KINDS", "KindSpec", "Rejected", "validate_chunk"]
@@ -41,7 +41,7 @@ class KindSpec:
         return {**self.required, **self.optional}
 
 
-KINDS: dict[str, KindSpec] = {
+_SPECS: dict[str, KindSpec] = {
     s.kind: s
     for s in [
         KindSpec(
@@ -99,6 +99,8 @@ KINDS: dict[str, KindSpec] = {
         ),
     ]
 }
+# one spec per data kind, in the order of the one declaration (a kind without a spec fails here)
+KINDS: dict[str, KindSpec] = {kind: _SPECS[kind] for kind in DATA_KINDS}
 
 ARROW_TYPES: dict[FieldType, pa.DataType] = {
     "id": pa.string(),

@@ -14,7 +14,7 @@ import bisect
 import gzip
 import io
 import json
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,13 +28,13 @@ import pyarrow.parquet as pq
 from earnright.errors import IngestError
 from earnright.ingest.csvarrow import plain_csv_tables
 from earnright.ingest.csvfile import CsvRecords
+from earnright.progress import StepProgress as Progress
 
 __all__ = ["RESERVED_COLUMNS", "Chunk", "check_column_names", "file_format", "read_chunks"]
 
 CHUNK_ROWS = 250_000
 # _line is the row's line in the file; batch_id and row_key are columns of the tables
 RESERVED_COLUMNS = frozenset({"_line", "batch_id", "row_key"})
-Progress = Callable[[int, int], None]
 
 
 @dataclass

@@ -24,20 +24,21 @@ from enum import StrEnum
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from numpy.typing import NDArray
+from scipy import special
 
 from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.listening.credibility import metric_columns, metric_kind, nps_variance
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain, choose_period, parse_period, period_label
+from earnright.stats import Z95, benjamini_hochberg, welch_dof
+from earnright.units import read_units
 from earnright.warehouse import Warehouse
 
 __all__ = [
     "CHANGE_COLUMNS",
     "Against",
-    "benjamini_hochberg",
     "detect_changes",
     "find_changes",
     "previous_period",
@@ -63,7 +64,6 @@ CHANGE_COLUMNS = [
     "flagged",
     "reason",
 ]
-Z95 = float(special.ndtri(0.975))
 FloatArray = NDArray[np.float64]
 Stats = tuple[FloatArray, FloatArray, FloatArray]  # n and two additive sums
 Difference = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
@@ -78,22 +78,6 @@ def previous_period(period: str, grain: Grain) -> str:
     """The label of the period just before ``period`` at ``grain`` (``2026-09`` → ``2026-08``)."""
     start, _ = parse_period(period, grain)
     return str(period_label(pd.Series([start - timedelta(days=1)]), grain).iloc[0])
-
-
-def benjamini_hochberg(p_values: ArrayLike) -> FloatArray:
-    """Benjamini–Hochberg (1995) adjusted p-values (q-values); NaN p-values stay NaN, untested.
-
-    ``q_(i) = min_{j ≥ i} min(1, m · p_(j) / j)`` over the m finite p-values sorted ascending;
-    rejecting every hypothesis with q ≤ α controls the false discovery rate at α.
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    finite = np.isfinite(p)
-    if np.any((p[finite] < 0) | (p[finite] > 1)):
-        raise ValueError("p-values must lie in [0, 1]")
-    q = np.full(p.shape, np.nan)
-    if finite.any():
-        q[finite] = stats.false_discovery_control(p[finite], method="bh")
-    return q
 
 
 def _two_sided(z: FloatArray, change: FloatArray, se: FloatArray) -> FloatArray:
@@ -146,7 +130,7 @@ def _mean_difference(ref: Stats, cur: Stats) -> Difference:
         w1 = np.maximum(q1 - n1 * before**2, 0) / (n1 - 1) / n1  # squared standard errors
         w2 = np.maximum(q2 - n2 * after**2, 0) / (n2 - 1) / n2
         se = np.sqrt(w1 + w2)
-        dof = (w1 + w2) ** 2 / (w1**2 / (n1 - 1) + w2**2 / (n2 - 1))
+        dof = welch_dof(w1, w2, n1 - 1, n2 - 1)
         dof = np.where(np.isfinite(dof) & (dof > 0), dof, 1.0)
         t = change / se
         p_value = np.where(
@@ -346,7 +330,7 @@ def find_changes(
         card = pd.concat([prior, card], ignore_index=True) if prior is not None else card
     if card is None or not (card.period == period).any():
         raise QueryError(f"no feedback or invitations at level '{level}' in {period}")
-    units = wh.table("units").select("unit_id", "parent_id").to_pyarrow().to_pandas()
+    units = read_units(wh)
     parents = {
         str(u): p if isinstance(p, str) and p else None
         for u, p in zip(units.unit_id, units.parent_id, strict=True)

@@ -24,10 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from earnright.config import Config
 from earnright.errors import QueryError
-from earnright.listening.scorecard import unit_ancestors
-from earnright.listening.shapley import (
-    DEFAULT_PERMUTATIONS,
-    MAX_EXACT,
+from earnright.listening.clusters import (
     ClusterStats,
     ImportanceFit,
     bootstrap_weights,
@@ -35,7 +32,9 @@ from earnright.listening.shapley import (
     percentile_interval,
     shrinkage_targets,
 )
+from earnright.listening.shapley import DEFAULT_PERMUTATIONS, MAX_EXACT
 from earnright.periods import Grain, parse_period
+from earnright.units import pick_level, read_units, unit_ancestors
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -453,25 +452,6 @@ def _hierarchy(units: pd.DataFrame, levels: list[str], level: str) -> _Hierarchy
     return _Hierarchy(members, parent, top, names)
 
 
-def _pick_level(units: pd.DataFrame, levels: list[str], level: str | None, unit: str | None) -> str:
-    if unit is not None:
-        match = units[units.unit_id == unit]
-        if match.empty:
-            raise QueryError(f"unit '{unit}' is not in the units table", argument="unit")
-        own = str(match.level.iloc[0])
-        if level is not None and level != own:
-            raise QueryError(
-                f"unit '{unit}' is a {own}, not a {level}; leave the level out", argument="level"
-            )
-        level = own
-    level = level or levels[0]
-    if level not in levels:
-        raise QueryError(
-            f"'{level}' is not a declared level; expected one of {levels}", argument="level"
-        )
-    return level
-
-
 def _feedback(
     wh: Warehouse, specs: list[_Spec], leaf: bool, grain: Grain, period: str | None
 ) -> ir.Table:
@@ -510,9 +490,8 @@ def compute_drivers(
     only. Units below the top are shrunk toward their parent unless ``shrink`` is False.
     """
     outcome, chosen = _pick_columns(config, wh.open_columns("feedback"), outcome, drivers)
-    units = wh.table("units").select("unit_id", "name", "level", "parent_id").to_pyarrow()
-    frame, levels = units.to_pandas(), config.units.levels
-    level = _pick_level(frame, levels, level, unit)
+    frame, levels = read_units(wh), config.units.levels
+    level = pick_level(frame, levels, level, unit, default=levels[0])
     specs, notes = _specs(config, outcome, chosen, by_moment)
     stats = _scan(_feedback(wh, specs, level == levels[-1], grain, period), specs)
     tree = _hierarchy(frame, levels, level)

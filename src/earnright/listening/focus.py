@@ -41,14 +41,16 @@ from scipy import special
 from earnright.config import Config, Question
 from earnright.errors import QueryError
 from earnright.listening.drivers import compute_drivers
-from earnright.listening.scorecard import (
+from earnright.listening.scorecard import compute_scorecard, latest_period
+from earnright.periods import Grain, choose_period, parse_period, period_label
+from earnright.stats import benjamini_hochberg
+from earnright.units import (
     attach_ancestors,
-    compute_scorecard,
-    latest_period,
+    pick_level,
+    read_units,
     unit_ancestors,
     unit_placements,
 )
-from earnright.periods import Grain, choose_period, parse_period, period_label
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -62,6 +64,8 @@ __all__ = [
     "driver_keywords",
     "focus_frame",
     "nps_after_shift",
+    "peer_groups",
+    "smooth_cdf",
 ]
 
 WINDOW = {Grain.month: 3, Grain.week: 13, Grain.quarter: 1}  # the last quarter, at any grain
@@ -207,7 +211,7 @@ def _span(wh: Warehouse, grain: Grain, period: str | None, window: int) -> _Span
 
 
 # -- gaps ----------------------------------------------------------------------------------------
-def _peers(
+def peer_groups(
     units: pd.DataFrame, levels: list[str], level: str, answered: pd.Series, min_n: int
 ) -> Any:
     """Each unit's peer group: its nearest ancestor above ``level`` whose other units at the level
@@ -264,14 +268,6 @@ def _window_sums(scorecard: pd.DataFrame, drivers: list[str]) -> pd.DataFrame:
     return pd.concat(parts).groupby(["unit_id", "driver"], as_index=False).sum()
 
 
-def _bh(p: pd.Series) -> pd.Series:
-    """Benjamini–Hochberg adjusted p-values (NaN left out)."""
-    ok = p.dropna().sort_values()
-    k = len(ok)
-    adjusted = np.minimum.accumulate((ok.to_numpy() * k / np.arange(1, k + 1))[::-1])[::-1]
-    return pd.Series(np.minimum(adjusted, 1.0), index=ok.index).reindex(p.index)
-
-
 def _gaps(g: pd.DataFrame, margins: dict[str, float]) -> pd.DataFrame:
     """Per unit and driver: means, the Welch gap and interval, and the one-sided p of the margin."""
     pn = g.pn
@@ -297,7 +293,7 @@ def _credible(gaps: pd.DataFrame, min_n: int, fdr: bool) -> pd.Series:
     tested = (gaps.n >= min_n) & (gaps.peer_n >= min_n) & gaps.p.notna()
     p = gaps.p.where(tested)
     if fdr:
-        p = p.groupby(gaps.unit_id).transform(_bh)
+        p = p.groupby(gaps.unit_id).transform(benjamini_hochberg)
     return tested & (p <= (1 - LEVEL) / 2)
 
 
@@ -321,7 +317,7 @@ def _ltr_counts(view: Warehouse, config: Config, units: pd.DataFrame, level: str
     return table.reindex(columns=range(11)).fillna(0.0)
 
 
-def _smooth_cdf(share: np.ndarray, x: np.ndarray) -> np.ndarray:
+def smooth_cdf(share: np.ndarray, x: np.ndarray) -> np.ndarray:
     """P(latent < x) per row: the cumulative shares at 0..11 joined by PCHIP (Fritsch–Carlson).
 
     Unit spacing, scipy's ``PchipInterpolator`` end conditions; one ``x`` per row of ``share``.
@@ -362,7 +358,7 @@ def nps_after_shift(counts: ArrayLike, shift: ArrayLike) -> NDArray[np.float64] 
     size = max(len(rows), len(s))
     rows, s = np.broadcast_to(rows, (size, 11)), np.broadcast_to(s, (size,))
     share = rows / np.maximum(rows.sum(axis=1, keepdims=True), 1.0)
-    nps = 100.0 * (1.0 - _smooth_cdf(share, 9.0 - s) - _smooth_cdf(share, 7.0 - s))
+    nps = 100.0 * (1.0 - smooth_cdf(share, 9.0 - s) - smooth_cdf(share, 7.0 - s))
     nps = np.where(share.sum(axis=1) > 0, nps, np.nan)
     return nps if np.ndim(shift) or np.ndim(counts) > 1 else np.float64(nps[0])
 
@@ -613,24 +609,6 @@ def _list(ctx: _Context, unit: str, found: _Found, config: Config) -> FocusList:
 
 
 # -- the entry point -----------------------------------------------------------------------------
-def _level(units: pd.DataFrame, levels: list[str], level: str | None, unit: str | None) -> str:
-    if unit is not None:
-        match = units[units.unit_id == unit]
-        if match.empty:
-            raise QueryError(f"unit '{unit}' is not in the units table", argument="unit")
-        if level is not None and level != match.level.iloc[0]:
-            raise QueryError(
-                f"unit '{unit}' is a {match.level.iloc[0]}, not a {level}", argument="level"
-            )
-        level = str(match.level.iloc[0])
-    level = level or levels[-1]
-    if level not in levels:
-        raise QueryError(
-            f"'{level}' is not a declared level; expected one of {levels}", argument="level"
-        )
-    return level
-
-
 def _rank(worth: pd.DataFrame, top: int) -> pd.DataFrame:
     ordered = worth.assign(_gain=worth.gain.fillna(-np.inf)).sort_values(
         ["unit_id", "_gain", "gap"], ascending=[True, False, True]
@@ -665,7 +643,7 @@ def _measure(
         raise QueryError("the feedback table has no driver questions to focus on")
     totals = card.groupby("unit_id")[["n", "promoters", "detractors", "responses"]].sum()
     totals.index = totals.index.astype(str)
-    peers = _peers(frame, config.units.levels, level, totals.responses, config.listening.min_n)
+    peers = peer_groups(frame, config.units.levels, level, totals.responses, config.listening.min_n)
     margins, words = _margins(config, drivers, margin)
     sums = _peer_sums(_window_sums(card, drivers), peers, frame, config.units.levels)
     return _gaps(sums, margins), totals, peers.set_index("unit_id").peer_id, words
@@ -701,9 +679,8 @@ def compute_focus(
             "top, window and importance window are at least 1 (periods or items), comments 0"
         )
     grain = Grain(grain)
-    frame = wh.table("units").select("unit_id", "name", "level", "parent_id").to_pyarrow()
-    frame = frame.to_pandas().astype({"unit_id": str})
-    level = _level(frame, config.units.levels, level, unit)
+    frame = read_units(wh)
+    level = pick_level(frame, config.units.levels, level, unit, default=config.units.levels[-1])
     period = choose_period(wh, grain, period).label  # QueryError for a period without data
     span = _span(wh, grain, period, window or WINDOW[grain])
     view = _Window(wh, span.start, span.end)

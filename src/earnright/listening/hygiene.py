@@ -39,9 +39,9 @@ from scipy import special, stats
 
 from earnright.config import Config, Question
 from earnright.errors import QueryError
-from earnright.listening.changes import benjamini_hochberg
-from earnright.listening.scorecard import attach_ancestors, unit_ancestors, unit_placements
 from earnright.periods import Grain, choose_period, parse_period, period_label, truncate
+from earnright.stats import benjamini_hochberg
+from earnright.units import attach_ancestors, read_units, unit_ancestors, unit_placements
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -50,9 +50,16 @@ __all__ = [
     "POSITIVE_WORDS",
     "HygieneFlag",
     "HygieneReport",
+    "Sides",
     "Signal",
+    "change_z",
     "check_hygiene",
+    "comment_tone",
+    "fisher_p",
     "genomic_inflation",
+    "latest_contact",
+    "logit_estimate",
+    "nps_estimate",
     "weighted_median",
 ]
 
@@ -196,7 +203,7 @@ def _window(
     return first, start, end, labels
 
 
-def _comment_tone(
+def comment_tone(
     comment: ir.StringColumn, backend: str = "duckdb"
 ) -> tuple[ir.BooleanColumn, ir.BooleanColumn]:
     """(commented, positive): positive when it holds more positive terms than negative ones."""
@@ -229,7 +236,7 @@ def _answer_scan(
     crossed with its comment (none, positive, other).
     """
     mean = _driver_score(fb, drivers)
-    commented, positive = _comment_tone(fb.comment, backend)
+    commented, positive = comment_tone(fb.comment, backend)
     level = mean.isnull().ifelse(0, (mean * BUCKETS).round().cast("int64") + 1)
     tone = positive.ifelse(1, commented.ifelse(2, 0))
     fb = fb.mutate(
@@ -277,7 +284,7 @@ def _timing_scan(
             predicates=[fb.unit_id == contacts.c_unit, fb.customer_id == contacts.c_cust],
         )
     else:
-        joined = _latest_contact(fb, contacts)
+        joined = latest_contact(fb, contacts)
     lag = joined.responded_at.epoch_seconds() - joined.at.epoch_seconds()
     joined = joined.mutate(period_start=truncate(joined.responded_at, grain), lag=lag)
     return joined.group_by(["ancestor_id", "period_start"]).aggregate(
@@ -286,7 +293,7 @@ def _timing_scan(
     )
 
 
-def _latest_contact(fb: ir.Table, contacts: ir.Table) -> ir.Table:
+def latest_contact(fb: ir.Table, contacts: ir.Table) -> ir.Table:
     """The as-of join of ``_timing_scan`` as one sorted window: each response with its latest
     contact ``at`` (null without one). Engines without a native as-of join (PostgreSQL) would
     run Ibis's as a lateral subquery per response, scanning every contact each time."""
@@ -371,7 +378,7 @@ def _bucket_rates(buckets: pd.DataFrame, start: datetime) -> pd.Series:
 
 
 @dataclass(frozen=True)
-class _Sides:
+class Sides:
     """Sums (``_SUMS``) per unit of the period: now, over the history, and its peers now."""
 
     units: list[str]
@@ -384,33 +391,33 @@ class _Sides:
         return frame[name].to_numpy(dtype=np.float64)
 
 
-def _sides(cells: pd.DataFrame, start: datetime) -> _Sides:
+def _sides(cells: pd.DataFrame, start: datetime) -> Sides:
     now = cells["period_start"] == pd.Timestamp(start)
     units = sorted(cells.loc[now, "unit_id"].astype(str).unique())
     cur = cells[now].groupby("unit_id")[_SUMS].sum().reindex(units, fill_value=0.0)
     hist = cells[~now].groupby("unit_id")[_SUMS].sum().reindex(units, fill_value=0.0)
-    return _Sides(units, cur, hist, cur.rsub(cur.sum(), axis=1))
+    return Sides(units, cur, hist, cur.rsub(cur.sum(), axis=1))
 
 
 Estimate = tuple[FloatArray, FloatArray]  # a value per unit and its variance
 
 
-def _excess(s: _Sides, side: str) -> Estimate:
+def _excess(s: Sides, side: str) -> Estimate:
     """Log-odds of the observed 10s (+½ each cell) minus those of the expected; its variance."""
     o, n, e = s.col(side, "tens"), s.col(side, "n"), s.col(side, "expected")
-    observed, var = _logit(o, n)
+    observed, var = logit_estimate(o, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         expected = np.log((e + 0.5) / (np.maximum(n - e, 0) + 0.5))
     return observed - expected, var
 
 
-def _logit(k: FloatArray, m: FloatArray) -> Estimate:
+def logit_estimate(k: FloatArray, m: FloatArray) -> Estimate:
     """Log-odds of k successes in m trials (+½ in each cell) and its variance."""
     fail = np.maximum(m - k, 0) + 0.5
     return np.log((k + 0.5) / fail), 1 / (k + 0.5) + 1 / fail
 
 
-def _nps(s: _Sides, side: str) -> Estimate:
+def nps_estimate(s: Sides, side: str) -> Estimate:
     """NPS as a share (−1..1) and its multinomial variance (shares adjusted by ½ answer)."""
     n, pro, det = s.col(side, "n"), s.col(side, "promoters"), s.col(side, "detractors")
     p, d = (pro + 0.5) / (n + 2), (det + 0.5) / (n + 2)
@@ -427,7 +434,7 @@ def weighted_median(values: FloatArray, weights: FloatArray) -> float:
     return float(v[np.searchsorted(np.cumsum(w), w.sum() / 2)])
 
 
-def _change_z(
+def change_z(
     now: Estimate, before: Estimate, sizes: tuple[FloatArray, FloatArray], tested: BoolArray
 ) -> tuple[FloatArray, float]:
     """z of each unit's change beyond the typical unit's change m; and m.
@@ -519,10 +526,10 @@ class _Test:
     inflation: dict[str, float] = field(default_factory=dict)
 
 
-def _top_box(s: _Sides, run: _Run) -> _Test:
+def _top_box(s: Sides, run: _Run) -> _Test:
     n, hn = s.col("cur", "n"), s.col("hist", "n")
     tested = run.enough(n, hn)
-    z, move = _change_z(_excess(s, "cur"), _excess(s, "hist"), (n, hn), tested)
+    z, move = change_z(_excess(s, "cur"), _excess(s, "hist"), (n, hn), tested)
     inflation = genomic_inflation(z)
     z = z / math.sqrt(inflation)
     # What the unit would show had it kept its history's excess and moved like the typical unit.
@@ -556,19 +563,19 @@ def _top_box(s: _Sides, run: _Run) -> _Test:
     return _Test(z, p, n, observed, reference, tested, tested, evidence, {"top_box": inflation})
 
 
-def _fisher(k: FloatArray, m: FloatArray, peer_k: FloatArray, peer_m: FloatArray) -> FloatArray:
+def fisher_p(k: FloatArray, m: FloatArray, peer_k: FloatArray, peer_m: FloatArray) -> FloatArray:
     """One-sided Fisher exact p: P(X ≥ k), X ~ hypergeometric(m + peer_m, k + peer_k, m)."""
     return np.clip(stats.hypergeom.sf(k - 1, m + peer_m, k + peer_k, m), 0.0, 1.0)
 
 
-def _quick_response(s: _Sides, run: _Run, minutes: float, min_ratio: float, fdr: float) -> _Test:
+def _quick_response(s: Sides, run: _Run, minutes: float, min_ratio: float, fdr: float) -> _Test:
     """Peers are pooled; a second pass leaves out the units flagged by the first."""
     k, m = s.col("cur", "quick"), s.col("cur", "timed")
     keep = np.ones(len(k), dtype=bool)
     for _ in range(2):
         peer_k, peer_m = (k * keep).sum() - k * keep, (m * keep).sum() - m * keep
         tested = (m >= run.min_n) & (peer_m >= run.min_n)
-        p = np.where(tested, _fisher(k, m, peer_k, peer_m), np.nan)
+        p = np.where(tested, fisher_p(k, m, peer_k, peer_m), np.nan)
         observed, reference = _share(k, m), _share(peer_k, peer_m)
         eligible = observed >= min_ratio * reference
         keep = ~(tested & (benjamini_hochberg(p) <= fdr) & eligible)
@@ -587,19 +594,19 @@ def _quick_response(s: _Sides, run: _Run, minutes: float, min_ratio: float, fdr:
     return _Test(z, p, m, observed, reference, tested, eligible, evidence)
 
 
-def _rate_jump(s: _Sides, run: _Run) -> _Test:
+def _rate_jump(s: Sides, run: _Run) -> _Test:
     inv, hinv = s.col("cur", "invitations"), s.col("hist", "invitations")
     n, hn = s.col("cur", "n"), s.col("hist", "n")
     tested = run.enough(np.fmin(inv, n), np.fmin(hinv, hn))
     rate = [
-        _logit(
+        logit_estimate(
             np.fmin(s.col(side, "responses"), s.col(side, "invitations")),
             s.col(side, "invitations"),
         )
         for side in ("cur", "hist")
     ]
-    z_rate = _change_z(rate[0], rate[1], (inv, hinv), tested)[0]
-    z_nps = _change_z(_nps(s, "cur"), _nps(s, "hist"), (n, hn), tested)[0]
+    z_rate = change_z(rate[0], rate[1], (inv, hinv), tested)[0]
+    z_nps = change_z(nps_estimate(s, "cur"), nps_estimate(s, "hist"), (n, hn), tested)[0]
     lam_rate, lam_nps = genomic_inflation(z_rate), genomic_inflation(z_nps)
     z_rate, z_nps = z_rate / math.sqrt(lam_rate), z_nps / math.sqrt(lam_nps)
     # Intersection–union test: "both rose" is accepted only when each one-sided test rejects.
@@ -607,7 +614,7 @@ def _rate_jump(s: _Sides, run: _Run) -> _Test:
     observed = _share(s.col("cur", "responses"), inv)
     reference = _share(s.col("hist", "responses"), hinv)
     peer_rate = _share(s.col("peers", "responses"), s.col("peers", "invitations"))
-    nps, nps_h, nps_p = (100 * _nps(s, side)[0] for side in ("cur", "hist", "peers"))
+    nps, nps_h, nps_p = (100 * nps_estimate(s, side)[0] for side in ("cur", "hist", "peers"))
     evidence = [
         f"Response rate {_pct(observed[i])} ({s.col('cur', 'responses')[i]:,.0f} of "
         f"{inv[i]:,.0f} invitations) in {run.period} against {_pct(reference[i])} over "
@@ -672,7 +679,7 @@ def _prepare(
     top = config.question_of_kind("nps")
     if top is None or top.id not in wh.table("feedback").columns:
         raise QueryError("survey hygiene needs an NPS question ([[questions]] kind = 'nps')")
-    units = _frame(wh.table("units").select("unit_id", "name", "level", "parent_id"))
+    units = read_units(wh)
     ancestors = unit_ancestors(unit_placements(wh), config.units.levels, level)
     period = period or choose_period(wh, grain).label
     since, start, end, labels = _window(period, grain, history)

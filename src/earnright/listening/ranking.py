@@ -18,16 +18,11 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import stats
 
 from earnright.config import Config
 from earnright.errors import QueryError
-from earnright.listening.scorecard import (
-    attach_ancestors,
-    latest_period,
-    unit_ancestors,
-    unit_placements,
-)
+from earnright.listening.scorecard import latest_period
 from earnright.listening.shrinkage import (
     Components,
     Posterior,
@@ -36,13 +31,21 @@ from earnright.listening.shrinkage import (
     shrink_scores,
 )
 from earnright.periods import Grain, parse_period, truncate
+from earnright.stats import Z95
+from earnright.units import attach_ancestors, read_units, unit_ancestors, unit_placements
 from earnright.warehouse import Warehouse
 
-__all__ = ["RANK_COLUMNS", "Ranking", "assign_tiers", "rank_intervals", "rank_units"]
+__all__ = [
+    "RANK_COLUMNS",
+    "Ranking",
+    "assign_tiers",
+    "rank_frame",
+    "rank_intervals",
+    "rank_units",
+]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-Z95 = float(special.ndtri(0.975))
 SMOOTHING = 10.0  # pseudo-answers of the pooled variance in every unit's variance
 HISTORY = 3  # earlier periods that inform a unit's lasting level, by default
 DRIFT_PERIODS = 11  # earlier periods (at least) from which the period-to-period variance is fitted
@@ -216,11 +219,6 @@ def _answer(fb: ir.Table, kind: str, column: str, config: Config) -> ir.Floating
     return (fb.channel == "survey").ifelse(x, ibis.null("float64"))
 
 
-def _units(wh: Warehouse) -> pd.DataFrame:
-    units = wh.table("units").select("unit_id", "name", "level", "parent_id")
-    return units.to_pyarrow().to_pandas().astype({"unit_id": str})
-
-
 def _unit_stats(
     wh: Warehouse,
     config: Config,
@@ -355,7 +353,7 @@ def _snap(comp: Components) -> Components:
     return Components(comp.mu, comp.mu_var, tau2, omega2, comp.sigma2)
 
 
-def _rank_frame(
+def rank_frame(
     current: pd.DataFrame,
     units: pd.DataFrame,
     groups: pd.Series,
@@ -445,7 +443,7 @@ def rank_units(
     label = period or latest_period(wh, grain)
     start, end = parse_period(label, grain)
     kind, column, lo, hi = _score(config, metric, wh.open_columns("feedback"))
-    units = _units(wh)
+    units = read_units(wh)
     earliest = max(history, DRIFT_PERIODS) if history > 0 else 0
     window = (_shift(start, grain, earliest), end)
     stats = _unit_stats(wh, config, units, level, grain, window, (kind, column))
@@ -455,7 +453,7 @@ def rank_units(
     _check_enough(current, every, (level, metric, label, min_n))
     groups = _peer_groups(units, config, peer, current["unit_id"])
     posterior, comp, lasting = _posterior(stats, current, groups, (start, grain), (history, lo, hi))
-    frame = _rank_frame(current, units, groups, (posterior, lasting), (lo, hi), (draws, seed))
+    frame = rank_frame(current, units, groups, (posterior, lasting), (lo, hi), (draws, seed))
     few = every[every["n"] < min_n]
     frame = pd.concat(
         [

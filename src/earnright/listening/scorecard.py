@@ -36,18 +36,15 @@ import numpy as np
 import pandas as pd
 
 from earnright.config import Config
-from earnright.errors import QueryError
-from earnright.listening.intervals import mean_interval, mean_sd, nps_interval, wilson_interval
 from earnright.periods import Grain, choose_period, parse_period, period_label, truncate
+from earnright.stats import mean_interval, mean_sd, nps_interval, wilson_interval
+from earnright.units import attach_ancestors, read_units, unit_ancestors, unit_placements
 from earnright.warehouse import Warehouse
 
 __all__ = [
-    "attach_ancestors",
     "compute_scorecard",
     "latest_period",
     "suppress_scores",
-    "unit_ancestors",
-    "unit_placements",
 ]
 
 
@@ -55,97 +52,6 @@ def latest_period(wh: Warehouse, grain: Grain) -> str:
     """The label of the latest *complete* period of feedback and invitations (see
     ``earnright.periods.choose_period``); QueryError when there are none."""
     return choose_period(wh, grain).label
-
-
-def unit_ancestors(units: pd.DataFrame, levels: list[str], level: str) -> pd.DataFrame:
-    """Map every unit to its ancestor (or itself) at ``level``: columns unit_id, ancestor_id.
-
-    Units above ``level`` are left out: their feedback cannot be attributed down. ``units`` has
-    unit_id, level, parent_id, one row per unit (the current hierarchy); or, from
-    :func:`unit_placements`, one row per placement with ``valid_from`` and ``valid_to``: then
-    the result says when each ancestor holds (``valid_from``, ``valid_to``; null = unbounded),
-    one row per period in which the path up differs. Vectorised: one merge per level.
-    """
-    if level not in levels:
-        raise QueryError(
-            f"'{level}' is not a declared level; expected one of {levels}", argument="level"
-        )
-    dated = "valid_from" in units.columns
-    edges = units[["unit_id", "level", "parent_id"]].astype({"unit_id": str})
-    if dated:
-        edges = edges.assign(valid_from=units.valid_from, valid_to=units.valid_to)
-    else:
-        none = pd.Series(pd.NaT, index=edges.index, dtype="datetime64[us]")
-        edges = edges.assign(valid_from=none, valid_to=none)
-    level_of = edges.drop_duplicates("unit_id").set_index("unit_id").level
-    edges = edges.rename(columns={"unit_id": "node"})
-    ids = pd.Series(level_of.index, dtype=str)
-    paths = pd.DataFrame({"unit_id": ids, "node": ids, "lo": pd.NaT, "hi": pd.NaT})
-    found = []
-    for _ in range(len(levels)):
-        here = paths.node.map(level_of) == level
-        found.append(paths[here])
-        step = paths[~here].merge(edges[edges.parent_id.notna()], on="node")
-        lo, hi = _later(step.lo, step.valid_from), _earlier(step.hi, step.valid_to)
-        alive = lo.isna() | hi.isna() | (lo < hi)
-        paths = pd.DataFrame({"unit_id": step.unit_id, "node": step.parent_id, "lo": lo, "hi": hi})
-        paths = paths[alive.to_numpy()]
-    out = pd.concat(found, ignore_index=True)
-    frame = pd.DataFrame(
-        {"unit_id": out.unit_id, "ancestor_id": out.node.astype(str)}, dtype="string"
-    )
-    if dated:
-        frame["valid_from"] = pd.to_datetime(out.lo).astype("datetime64[us]")
-        frame["valid_to"] = pd.to_datetime(out.hi).astype("datetime64[us]")
-    return frame
-
-
-def _later(a: pd.Series, b: pd.Series) -> pd.Series:
-    """The later of two bounds where null is the beginning of time."""
-    a, b = pd.to_datetime(a), pd.to_datetime(b)
-    return a.where(b.isna() | (a.notna() & (a >= b)), b)
-
-
-def _earlier(a: pd.Series, b: pd.Series) -> pd.Series:
-    """The earlier of two bounds where null is the end of time."""
-    a, b = pd.to_datetime(a), pd.to_datetime(b)
-    return a.where(b.isna() | (a.notna() & (a <= b)), b)
-
-
-def unit_placements(wh: Warehouse) -> pd.DataFrame:
-    """The effective-dated hierarchy: unit_id, level, parent_id, valid_from, valid_to (one row
-    per placement; a unit without history, e.g. the top, has one open placement)."""
-    units, h = wh.table("units"), wh.table("unit_history")
-    joined = units.left_join(h, units.unit_id == h.unit_id)
-    placed = joined.select(
-        units.unit_id,
-        units.level,
-        parent_id=h.unit_id.isnull().ifelse(units.parent_id, h.parent_id),
-        valid_from=h.valid_from,
-        valid_to=h.valid_to,
-    )
-    return _frame(placed).astype({"unit_id": str})
-
-
-def attach_ancestors(rows: ir.Table, ancestors: pd.DataFrame, at: str) -> ir.Table:
-    """``rows`` with ``ancestor_id``: each row joins the ancestor valid at its timestamp ``at``
-    (a range join the engine runs); rows with no ancestor at that level are left out.
-
-    While no unit has moved, every bound is open and this is the plain join on unit_id.
-    """
-    dated = "valid_from" in ancestors.columns
-    if not dated or (ancestors.valid_from.isna().all() and ancestors.valid_to.isna().all()):
-        return rows.inner_join(ibis.memtable(ancestors[["unit_id", "ancestor_id"]]), "unit_id")
-    bounds = ancestors.assign(  # open bounds as far-away instants: a plain range predicate
-        valid_from=ancestors.valid_from.fillna(_DAWN), valid_to=ancestors.valid_to.fillna(_DUSK)
-    )
-    a = ibis.memtable(bounds)
-    t = rows[at]
-    on = [rows.unit_id == a.unit_id, t >= a.valid_from, t < a.valid_to]
-    return rows.inner_join(a, on).select(rows, a.ancestor_id)
-
-
-_DAWN, _DUSK = pd.Timestamp("1000-01-01"), pd.Timestamp("9000-01-01")
 
 
 def _count(cond: ir.BooleanValue) -> ir.IntegerScalar:
@@ -200,7 +106,7 @@ def compute_scorecard(
     period: str | None = None,
 ) -> pd.DataFrame:
     """The scorecard for every unit at ``level`` and every period (or the one named)."""
-    units = _frame(wh.table("units").select("unit_id", "name", "level", "parent_id"))
+    units = read_units(wh)
     ancestors = unit_ancestors(unit_placements(wh), config.units.levels, level)
     window = parse_period(period, grain) if period else None
 

@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from earnright.config import Indicator, Moment, Reliability
-from earnright.listening.intervals import wilson_interval
+from earnright.stats import wilson_interval
 
 __all__ = [
     "FRAME_COLUMNS",

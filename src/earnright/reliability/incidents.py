@@ -31,8 +31,8 @@ from typing import Any
 import pandas as pd
 
 from earnright.config import Config, Indicator, Moment
-from earnright.listening.scorecard import unit_ancestors
-from earnright.reliability.delivery import enqueue_messages
+from earnright.delivery import enqueue_messages
+from earnright.progress import Progress
 from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
 from earnright.reliability.episode import in_segments
 from earnright.reliability.indicators import indicator_events
@@ -46,11 +46,10 @@ from earnright.reliability.records import (
     utcnow,
 )
 from earnright.reliability.segment import leaf_dims
+from earnright.units import read_units, unit_ancestors
 from earnright.warehouse import Warehouse
 
 __all__ = ["DetectionRun", "Incident", "list_incidents", "run_detection"]
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -299,7 +298,7 @@ def _onset(
 
 def _unit_ancestors(wh: Warehouse, config: Config) -> pd.DataFrame:
     """unit_id -> its ancestor at every level (a unit is its own ancestor at its level)."""
-    units = wh.table("units").select("unit_id", "level", "parent_id").execute()
+    units = read_units(wh)
     levels = config.units.levels
     frame = units[["unit_id"]].astype("string")
     for level in levels:

@@ -23,7 +23,6 @@ import pandas as pd
 
 from earnright.config import CONFIG_FILE, Config, Indicator, Moment, Reliability, format_duration
 from earnright.errors import ConfigError, QueryError
-from earnright.listening.scorecard import unit_ancestors
 from earnright.periods import Period
 from earnright.reliability.budget import (
     IndicatorReliability,
@@ -33,6 +32,7 @@ from earnright.reliability.budget import (
     assess_segments,
     summarise_moment,
 )
+from earnright.units import read_units, unit_ancestors
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -157,8 +157,7 @@ def indicator_series(
         t = events
         if is_level:
             if units is None:
-                units = wh.table("units").select("unit_id", "level", "parent_id")
-                units = units.to_pyarrow().to_pandas()
+                units = read_units(wh)
             mapping = unit_ancestors(units, config.units.levels, dim)
             t = t.inner_join(
                 ibis.memtable(mapping.rename(columns={"ancestor_id": _ANCESTOR})), "unit_id"

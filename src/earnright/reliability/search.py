@@ -36,6 +36,7 @@ __all__ = [
     "MAX_CAUSES",
     "Cuboid",
     "Finding",
+    "best_element",
     "build_cuboids",
     "critical_z",
     "densest_point",
@@ -295,7 +296,7 @@ def critical_z(alpha: float, elements: int) -> float:
     return float(stats.norm.isf(alpha / (2 * max(elements, 1))))
 
 
-def _best_element(
+def best_element(
     lattice: Lattice, residual: Floats, weight: Floats, single: Floats
 ) -> tuple[float, Cuboid, int, int]:
     """The element with the largest |z| (lower layer on a tie), and the number of elements
@@ -366,7 +367,7 @@ def search_causes(
         lone_r, lone_w = score_leaves(deviation, predict, active, compress=True, classes=classes)
         single = lone_r * np.sqrt(lone_w)
         del lone_r, lone_w
-        z, cuboid, element, live = _best_element(lattice, residual, weight, single)
+        z, cuboid, element, live = best_element(lattice, residual, weight, single)
         if threshold is None:
             threshold = critical_z(alpha, live)
         if abs(z) < threshold:

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from html import escape
 
 from earnright.report.charts import AXIS, POINT, WIDTH, _open_svg, _scale, _ticks
+from earnright.stats import z_quantile
 
 __all__ = ["LIMITS", "funnel_plot"]
 
-LIMITS = {"95": 1.959964, "99.8": 3.090232}  # two-sided normal quantiles
+LIMITS = {"95": z_quantile(0.95), "99.8": z_quantile(0.998)}  # two-sided normal quantiles
 _STYLE = {"95": 'stroke-dasharray="5,3"', "99.8": 'stroke-dasharray="2,3"'}
 HIGH, LOW = "#2a8a3e", "#c0392b"  # points above / below the 99.8% limits
 

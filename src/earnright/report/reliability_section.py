@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from earnright.delivery import CURRENCY, format_money, format_when
 from earnright.reliability.budget import (
     IndicatorReliability,
     MomentReliability,
@@ -21,7 +22,6 @@ from earnright.reliability.budget import (
     ReliabilityReport,
     SegmentReliability,
 )
-from earnright.reliability.delivery import CURRENCY, format_money, format_when
 
 __all__ = ["MAX_INCIDENTS", "RELIABILITY_CSS", "order_incidents", "render_reliability_section"]
 

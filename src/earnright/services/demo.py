@@ -16,7 +16,6 @@ results) are removed: anything else a user put there is kept.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from earnright.config import Config, Journey, Question
 from earnright.errors import WorkspaceError
 from earnright.ingest import IngestResult, ingest_file
+from earnright.progress import Progress, StepProgress
 from earnright.reliability.incidents import run_detection
 from earnright.services.report import REPORT_FILES, build_report
 from earnright.workspace import init_workspace
@@ -60,7 +60,6 @@ DEMO_FILES = (
     MARKER,
 )
 DEMO_DIRS = ("data", "results")  # removed only when the demo's files were all they held
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -157,7 +156,7 @@ def run_demo(
     run = DemoRun(workspace=out, truth=data / "truth.json", outputs={})
     with ws.warehouse() as wh:
         for kind, name in FILES:
-            report: Callable[[int, int], None] | None = None
+            report: StepProgress | None = None
             if progress is not None:
                 report = _stage(progress, f"ingest {name}")
             run.ingests.append(ingest_file(wh, ws.config, kind, data / name, progress=report))
@@ -168,7 +167,7 @@ def run_demo(
     return run
 
 
-def _stage(progress: Progress, stage: str) -> Callable[[int, int], None]:
+def _stage(progress: Progress, stage: str) -> StepProgress:
     def update(done: int, total: int) -> None:
         progress(stage, done, total)
 

@@ -9,7 +9,6 @@ demo`` calls it for the demo company; any workspace can.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from earnright.listening.focus import FocusList, compute_focus
 from earnright.listening.ranking import Ranking, rank_units
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain, PeriodChoice, choose_period
+from earnright.progress import Progress
 from earnright.reliability.budget import ReliabilityReport
 from earnright.reliability.incidents import list_incidents
 from earnright.reliability.indicators import compute_reliability
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["REPORT_FILES", "Report", "build_report"]
 
-Progress = Callable[[str, int, int], None]
 # The files Report.write writes, by key, in its folder.
 REPORT_FILES = {
     "csv": "scorecard.csv",

@@ -15,9 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from earnright.delivery import deliver_pending
 from earnright.errors import ConfigError, EarnrightError, QueryError
 from earnright.ingest import ingest_file
-from earnright.reliability.delivery import deliver_pending
+from earnright.progress import Progress
 from earnright.reliability.incidents import DetectionRun, run_detection
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["Cycle", "check_watch", "ingest_inbox", "move_aside", "run_cycle", "watch"]
 
 Say = Callable[[str], None]
-Progress = Callable[[str, int, int], None]
 NO_INDICATORS = (
     "no reliability indicators declared: add [[journey.stages.moments.indicators]] to "
     "earnright.toml (docs/reliability.md)"

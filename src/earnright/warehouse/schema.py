@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import ibis.expr.datatypes as dt
 
+from earnright.config import DATA_KINDS
+
 __all__ = ["MIGRATIONS", "OPEN_COLUMN_TYPE", "TABLES", "Migration", "TableSpec"]
 
 
@@ -221,7 +223,6 @@ TABLES: dict[str, TableSpec] = {
     ]
 }
 
-DATA_KINDS = ("units", "customers", "feedback", "invitations", "transactions", "metrics")
 
 # The type of the open columns of each table that has them.
 OPEN_COLUMN_TYPE: dict[str, dt.DataType] = {"feedback": F, "customers": S, "metrics": S}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from earnright.reliability.nab import CostProfile, LabelledSeries, score_corpus
-from earnright.reliability.nab_select import choose, leave_one_group_out
+from bench.nabscore import CostProfile, LabelledSeries, choose, leave_one_group_out, score_corpus
 
 STANDARD = CostProfile("standard", 1.0, 0.11, 1.0)
 LOW_FN = CostProfile("reward_low_FN_rate", 1.0, 0.11, 2.0)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from earnright.reliability.nab import (
+from bench.nabscore import (
     CostProfile,
     LabelledSeries,
     load_corpus,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from earnright.reliability.nab import (
+from .scoring import (
     CostProfile,
     LabelledSeries,
     NabReport,

@@ -21,7 +21,7 @@ a 2xx status; a redirect is never followed (a 3xx is a failure naming its ``Loca
 applies to webhook URLs only.
 
 Failures raise :class:`DeliveryFailed` (worth retrying) or :class:`TargetRefused` (never
-retried); the deliverer in :mod:`earnright.reliability.delivery` records either.
+retried); the deliverer in :mod:`earnright.delivery.outbox` records either.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from earnright.config import Delivery
+from earnright.errors import DeliveryFailed, TargetRefused
 
 __all__ = [
     "DeliveryFailed",
@@ -52,14 +53,6 @@ __all__ = [
 
 USER_AGENT = "earnright-alerts/1"
 ERROR_BODY_CHARS = 200
-
-
-class DeliveryFailed(Exception):
-    """One delivery attempt failed in a way worth retrying (network, timeout, non-2xx, SMTP)."""
-
-
-class TargetRefused(Exception):
-    """The target is refused by the address policy; the message is never retried."""
 
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

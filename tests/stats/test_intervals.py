@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from earnright.listening.intervals import mean_interval, nps_interval, wilson_interval
+from earnright.stats import mean_interval, nps_interval, wilson_interval
 
 
 def test_wilson_matches_the_textbook_example() -> None:

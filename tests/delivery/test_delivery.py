@@ -26,24 +26,23 @@ import pandas as pd
 import pytest
 
 from earnright.config import Config, Delivery
-from earnright.reliability import targets
-from earnright.reliability.delivery import (
+from earnright.delivery import (
     MESSAGE_ID_HEADER,
+    DeliveryFailed,
     OutboxMessage,
+    TargetRefused,
+    check_address,
     compose_email,
     deliver_pending,
     enqueue_messages,
     incident_payload,
-    retry_delay,
-    send_webhook_message,
-)
-from earnright.reliability.targets import (
-    DeliveryFailed,
-    TargetRefused,
-    check_address,
     post_webhook,
     resolve_webhook,
+    retry_delay,
+    send_webhook_message,
+    targets,
 )
+from earnright.errors import DeliveryError, EarnrightError
 from earnright.warehouse import Warehouse
 from earnright.workspace import Workspace, find_workspace, init_workspace
 
@@ -459,6 +458,13 @@ def test_private_urls_are_refused_unless_allowed(url: str) -> None:
     assert resolve_webhook(url, allow_private=True).addresses
 
 
+def test_delivery_errors_sit_in_the_one_exception_tree() -> None:
+    with pytest.raises(EarnrightError, match="allow_private"):
+        resolve_webhook("http://10.0.0.7/x", allow_private=False)
+    assert issubclass(DeliveryFailed, DeliveryError) and issubclass(TargetRefused, DeliveryError)
+    assert issubclass(DeliveryError, EarnrightError)
+
+
 def test_refused_target_is_recorded_and_never_retried(
     make_ws: Callable[..., Workspace], http_server: Callable[[], _Recorder]
 ) -> None:
@@ -677,7 +683,7 @@ CHILD = textwrap.dedent(
     import json, os, signal, sys
     from datetime import datetime
     from pathlib import Path
-    from earnright.reliability.delivery import (
+    from earnright.delivery import (
         deliver_pending, enqueue_messages, send_webhook_message,
     )
     from earnright.workspace import find_workspace

@@ -10,9 +10,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-__all__ = ["mean_interval", "mean_sd", "nps_interval", "wilson_interval"]
+from earnright.stats.normal import Z95
 
-Z95 = float(special.ndtri(0.975))
+__all__ = ["mean_interval", "mean_sd", "nps_interval", "welch_dof", "wilson_interval"]
+
 FloatArray = NDArray[np.float64]
 
 
@@ -86,3 +87,14 @@ def mean_sd(total: ArrayLike, total_sq: ArrayLike, n: ArrayLike) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         var = np.maximum(s2 - s * s / m, 0.0) / (m - 1)
     return np.where(m >= 2, np.sqrt(var), np.nan)
+
+
+def welch_dof(var_a: ArrayLike, var_b: ArrayLike, dof_a: ArrayLike, dof_b: ArrayLike) -> FloatArray:
+    """Welch–Satterthwaite degrees of freedom of a difference of two means.
+
+    ``var_a`` and ``var_b`` are the squared standard errors of the two means, ``dof_a`` and
+    ``dof_b`` their own degrees of freedom: ``(a + b)² / (a²/ν_a + b²/ν_b)`` (Welch 1947).
+    """
+    a, b, na, nb = _arrays(var_a, var_b, dof_a, dof_b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a + b) ** 2 / (a**2 / na + b**2 / nb)

@@ -1,0 +1,261 @@
+"""The config tables other than the journey: company, units, sources, listening, reliability,
+owners, delivery and the warehouse."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from earnright.config.values import CURRENCY, DataKind, Duration, _Model
+
+__all__ = [
+    "QUALTRICS_COLUMNS",
+    "BurnAlert",
+    "Company",
+    "Delivery",
+    "Listening",
+    "Owner",
+    "Reliability",
+    "Source",
+    "Units",
+    "Warehouse",
+]
+
+
+class Company(_Model):
+    name: str = "My company"
+    """The company's name, shown on reports."""
+    currency: str = "$"
+    """Printed before every amount of money (alerts, the page, tables): a symbol such as "€" or
+    "R$", or an ISO 4217 code such as "EUR", shown "EUR 12,300"."""
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_is_short_text(cls, value: str) -> str:
+        if not CURRENCY.fullmatch(value):
+            raise ValueError(
+                f"currency {value!r} must be a symbol or code of 1 to 5 characters without "
+                'digits, spaces or control characters, e.g. "€" or "EUR"'
+            )
+        return value
+
+
+class Units(_Model):
+    levels: list[str] = Field(default_factory=lambda: ["company", "region", "district", "store"])
+    """Levels of the unit hierarchy, top first; rows of units files name one of them, and --level
+    picks one."""
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_distinct(cls, levels: list[str]) -> list[str]:
+        if not levels:
+            raise ValueError("declare at least one level, e.g. ['company', 'store']")
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"levels must be distinct, got {levels}")
+        return levels
+
+
+QUALTRICS_COLUMNS = {"ResponseId": "response_id", "RecordedDate": "responded_at"}
+
+
+class Source(_Model):
+    """How one kind of file maps onto the canonical import format.
+
+    ``columns`` maps a column name in the file to the canonical name; ``ignore`` lists file
+    columns to drop; ``only_mapped`` drops every column not named in ``columns``. ``layout =
+    "qualtrics"`` reads a Qualtrics CSV export: its two extra header rows are skipped, ResponseId
+    and RecordedDate map to response_id and responded_at, and only mapped columns are kept
+    (exports carry dozens of metadata columns).
+    """
+
+    kind: DataKind
+    """The kind of data the files of this source hold: units, customers, feedback, invitations,
+    transactions or metrics."""
+    layout: Literal["canonical", "qualtrics"] = "canonical"
+    """canonical, or qualtrics: a Qualtrics CSV export (two extra header rows skipped, ResponseId
+    and RecordedDate mapped, only mapped columns kept)."""
+    columns: dict[str, str] = Field(default_factory=dict)
+    """File column name → canonical column name."""
+    ignore: list[str] = Field(default_factory=list)
+    """File columns to drop."""
+    only_mapped: bool = False
+    """Drop every file column not named in columns."""
+
+    @property
+    def extra_header_rows(self) -> int:
+        return 2 if self.layout == "qualtrics" else 0
+
+    def mapping(self) -> dict[str, str]:
+        """File column -> canonical column, with the layout's defaults under the user's."""
+        defaults = QUALTRICS_COLUMNS if self.layout == "qualtrics" else {}
+        return {**defaults, **self.columns}
+
+    @property
+    def keeps_only_mapped(self) -> bool:
+        return self.only_mapped or self.layout == "qualtrics"
+
+
+class Listening(_Model):
+    """Credibility rules of the listening results."""
+
+    min_n: int = Field(default=5, ge=1, le=1_000_000)
+    """Fewest answers for a unit's score to be shown; below it the score is suppressed, never shown
+    as zero."""
+
+
+class BurnAlert(_Model):
+    """A multi-window burn-rate alert: it fires when the error budget burns at ``factor`` times
+    the sustainable rate over both the ``long`` and the ``short`` window (the short one makes it
+    stop soon after the burning stops)."""
+
+    name: str
+    """The alert's name, e.g. fast."""
+    long: Duration
+    """The long window over which the budget must burn at factor times the sustainable rate."""
+    short: Duration
+    """The short window (at most long) that must burn too, so the alert stops soon after the
+    burning stops."""
+    factor: float = Field(gt=0.0, le=1_000.0)
+    """The burn rate, as a multiple of the sustainable rate, in (0, 1000]."""
+    severity: Literal["page", "ticket"] = "page"
+    """page or ticket."""
+
+    @model_validator(mode="after")
+    def _short_within_long(self) -> BurnAlert:
+        if self.short > self.long:
+            raise ValueError(f"burn alert '{self.name}': short window is longer than long window")
+        return self
+
+
+def _workbook_alerts() -> list[BurnAlert]:
+    """The Google SRE workbook's recommended multi-window, multi-burn-rate alerts."""
+    rows = [
+        ("fast", "1h", "5m", 14.4, "page"),
+        ("medium", "6h", "30m", 6.0, "page"),
+        ("slow", "1d", "2h", 3.0, "ticket"),
+        ("slower", "3d", "6h", 1.0, "ticket"),
+    ]
+    keys = ("name", "long", "short", "factor", "severity")
+    return [BurnAlert.model_validate(dict(zip(keys, row, strict=True))) for row in rows]
+
+
+class Reliability(_Model):
+    """How indicators are bucketed, alerted on and rated, and who is affected by a segment.
+
+    ``step`` is the bucket of every indicator series (match it to how often metrics arrive).
+    A segment alerts only with at least ``min_events`` events in the alert's long window.
+    ``hours`` maps a metric dimension whose values are times of day (e.g. ``daypart``) to the
+    hours ``[from, to)`` of each value, so the customers affected can be found in transactions.
+    An incident is resolved after ``resolve_after`` without a new alert. Revenue at risk counts
+    the extra churn within ``churn_window`` after exposure and values a customer by their spend
+    over ``value_window`` before it. When a segment is a customer attribute (the app platform:
+    the failure reaches customers wherever they are), customers who bought at the segment's
+    units within ``active_window`` before the incident count as affected.
+    """
+
+    step: Duration = timedelta(hours=1)
+    """The bucket of every indicator series; match it to how often metrics arrive."""
+    burn_alerts: list[BurnAlert] = Field(default_factory=_workbook_alerts)
+    """Multi-window burn-rate alerts; default: the Google SRE workbook's four."""
+    min_events: int = Field(default=20, ge=1, le=1_000_000_000)
+    """A segment alerts only with at least this many events in the alert's long window."""
+    anomaly_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    """The anomaly score, in (0, 1), from which the streaming detector alerts."""
+    resolve_after: Duration = timedelta(days=2)
+    """An incident is resolved after this long without a new alert."""
+    at_risk_budget: float = Field(default=0.25, ge=0.0, le=1.0)
+    """The share of the error budget left, in [0, 1], below which an indicator is rated at risk."""
+    churn_window: Duration = timedelta(days=28)
+    """Revenue at risk counts the extra churn within this long after the exposure."""
+    active_window: Duration = timedelta(days=90)
+    """For a segment that is a customer attribute, customers who bought at its units within this
+    long before the incident count as affected."""
+    value_window: Duration = timedelta(days=365)
+    """A customer is valued by their spend over this long before the exposure."""
+    hours: dict[str, dict[str, tuple[int, int]]] = Field(default_factory=dict)
+    """For metric dimensions whose values are times of day (e.g. daypart): each value's hours
+    [from, to), from in 0–23, to in 0–24; to below from wraps past midnight."""
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_of_the_day(
+        cls, hours: dict[str, dict[str, tuple[int, int]]]
+    ) -> dict[str, dict[str, tuple[int, int]]]:
+        for dim, spans in hours.items():
+            for value, (start, end) in spans.items():
+                if not (0 <= start <= 23 and 0 <= end <= 24 and start != end):
+                    raise ValueError(
+                        f"{dim}.{value} = [{start}, {end}]: hours are [from, to) with from in "
+                        "0-23, to in 0-24 and from != to (to < from wraps past midnight)"
+                    )
+        return hours
+
+
+class Owner(_Model):
+    """Where a team's alerts go: webhook URLs (JSON, Slack-compatible) and email addresses."""
+
+    webhooks: list[str] = Field(default_factory=list)
+    """http(s) URLs that get the team's alerts as JSON (Slack-compatible)."""
+    email: list[str] = Field(default_factory=list)
+    """Addresses that get the team's alerts by email."""
+
+    @field_validator("webhooks")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        bad = [u for u in urls if not re.match(r"^https?://[^/\s]+", u)]
+        if bad:
+            raise ValueError(f"webhooks must be http(s) URLs, got {bad}")
+        return urls
+
+
+class Delivery(_Model):
+    """Alert delivery: retries with exponential backoff, SMTP, and the address policy.
+
+    Webhook targets that resolve to private, loopback or link-local addresses are refused
+    unless ``allow_private`` is true; redirects are never followed.
+    """
+
+    allow_private: bool = False
+    """Allow webhooks to private, loopback or link-local addresses (refused by default)."""
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    """Attempts before a message is failed, 1 to 100."""
+    backoff_seconds: float = Field(default=30.0, gt=0.0, le=86_400.0)  # waits are capped at 1 day
+    """The wait before the first retry, doubled each attempt (with jitter, at most one day), in (0,
+    86400]."""
+    timeout_seconds: float = Field(default=10.0, gt=0.0, le=3_600.0)
+    """The timeout of one webhook or SMTP attempt, in (0, 3600]."""
+    smtp_host: str = ""
+    """The SMTP relay alerts are emailed through; empty: no email."""
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
+    """The SMTP relay's port."""
+    email_from: str = "earnright@localhost"
+    """The sender address of alert emails."""
+
+
+class Warehouse(_Model):
+    url: str = "duckdb:///earnright.duckdb"
+    """Where the warehouse lives: duckdb:///FILE (relative to the workspace), duckdb:////ABS/PATH
+    or postgresql://user@host:5432/db."""
+    memory_limit: str = "4GB"
+    """DuckDB's memory cap, at least "64MB"; beyond it DuckDB spills to disk. An ingest peaks at
+    about this plus 1 GB."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value)
+        if not match:
+            raise ValueError(f'\'{value}\' is not a size; expected e.g. "2GB" or "512MB"')
+        if float(match.group(1)) * 1024 ** "KMGT".index(match.group(2)[0]) < 64 * 1024:
+            raise ValueError(f"'{value}' is too small; give DuckDB at least 64MB")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(("duckdb://", "postgresql://", "postgres://")):
+            raise ValueError(f"'{url}' is not a supported URL; use duckdb:///FILE or postgresql://")
+        return url
