@@ -399,7 +399,7 @@ def test_the_other_listening_results_match_duckdb(pair: Pair, name: str) -> None
 
 def test_latest_contact_window_equals_the_as_of_join(tmp_path: Path) -> None:
     """The window hygiene runs on PostgreSQL gives DuckDB's as-of join, ties included."""
-    from earnright.listening.hygiene import _latest_contact
+    from earnright.warehouse.dialect import Dialect
 
     responses = [  # unit, customer, responded at
         ("S1", "a", "2026-05-02 10:00"),  # a contact at the same instant counts
@@ -425,7 +425,9 @@ def test_latest_contact_window_equals_the_as_of_join(tmp_path: Path) -> None:
         on = [f.unit_id == c.c_unit, f.customer_id == c.c_cust]
         asof = f.asof_join(c, on=f.responded_at >= c.at, predicates=on).select(*cols)
         want = wh.con.execute(asof).sort_values(cols[:3], ignore_index=True)
-        got = wh.con.execute(_latest_contact(f, c).select(*cols))
+        by = [("unit_id", "c_unit"), ("customer_id", "c_cust")]
+        window = Dialect(wh.con).asof_time(f, c, time=("responded_at", "at"), by=by, name="at")
+        got = wh.con.execute(window.select(*cols))
     got = got.sort_values(cols[:3], ignore_index=True)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     assert want["at"].notna().tolist() == [True, True, False, True, False]
