@@ -21,6 +21,8 @@ from earnright.config import Config
 from earnright.ingest import ingest_file, readers
 from earnright.warehouse import Warehouse
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test on every backend
+
 ROWS = 53  # not a multiple of the chunk: the last chunk is partial
 CHUNK = 7
 BAD = {7, 14, 52}  # 0-based rows out of scale: at a boundary, just after one, the very last row

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -168,6 +169,13 @@ class DuckDB(Dialect):
 
     name = "duckdb"
     schemes = ("duckdb",)
+    _sessions: ClassVar[threading.RLock] = threading.RLock()  # threads of the one writer process
+
+    @contextmanager
+    def session_lock(self, name: str) -> Iterator[None]:
+        """Threads of the process take turns (other processes cannot open the file at all)."""
+        with self._sessions:
+            yield
 
     @classmethod
     def open(
