@@ -292,3 +292,16 @@ def test_a_version_2_warehouse_gains_the_churn_columns_and_keeps_its_rows(
     with connect("duckdb:///fresh.duckdb", tmp_path) as wh:
         assert wh.table("incidents").schema() == migrated
         assert list(migrated.names) == list(spec.columns)
+
+
+def test_the_config_accepts_the_url_of_every_backend_and_no_other() -> None:
+    from pydantic import ValidationError
+
+    from earnright.config import Warehouse as WarehouseSettings
+    from earnright.warehouse.dialect import DIALECTS
+
+    for url in ("duckdb:///w.duckdb", "postgresql://u@h/db", "postgres://u@h/db"):
+        assert WarehouseSettings(url=url).url == url
+    assert {s for d in DIALECTS for s in d.schemes} == {"duckdb", "postgresql", "postgres"}
+    with pytest.raises(ValidationError, match="not a supported URL"):
+        WarehouseSettings(url="sqlite:///w.db")
