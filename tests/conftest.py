@@ -1,25 +1,61 @@
-"""Shared fixtures: small workspaces with known content; the policy for ``../shared/data``.
+"""Shared fixtures: small workspaces with known content; every warehouse backend; the policy
+for ``../shared/data``.
 
 Tests marked ``realdata`` read ``../shared/data`` and skip, saying so, where it is absent. Where
 the data must be there (CI: the Makefile's ``unit`` target sets ``EARNRIGHT_REQUIRE_DATA=1``), such
 a skip is a failure instead, so a moved or missing data set cannot pass unnoticed.
+
+**Backends.** A test that asks for the ``backend`` fixture (directly, or a module with
+``pytestmark = pytest.mark.usefixtures("backend")``) runs once per backend in :data:`BACKENDS`,
+and its ``workspace`` / ``wh`` live on that backend; other tests stay on DuckDB. Where a backend
+lacks a capability the test says so explicitly, and the run expects the failure (strict: a pass
+is reported, so the marker goes when the capability comes)::
+
+    @pytest.mark.notimpl(["duckdb"], raises=duckdb.Error, reason="no savepoints")  # not yet
+    @pytest.mark.never(["duckdb"], raises=..., reason="one writer per file")  # by design
+
+PostgreSQL runs on one throwaway server per session (tests/postgres.py); without the server
+binaries those tests fail, never skip (CI installs them with ``scripts/postgres.sh``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from earnright.config import Config
-from earnright.warehouse import Warehouse
+from earnright.warehouse import Warehouse, connect
 from earnright.workspace import Workspace, init_workspace
+from tests.postgres import Cluster, start_cluster
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REQUIRE_DATA = "EARNRIGHT_REQUIRE_DATA"
+BACKENDS = ("duckdb", "postgres")  # every warehouse backend; the first is the reference
+CAPABILITY_MARKS = ("notimpl", "never")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``notimpl`` / ``never`` markers become strict xfails on the backends they name."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        for mark in item.iter_markers():
+            if mark.name not in CAPABILITY_MARKS:
+                continue
+            names, reason, raises = mark.args[0], mark.kwargs["reason"], mark.kwargs["raises"]
+            unknown = set(names) - set(BACKENDS)
+            if backend is None or unknown:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @{mark.name} needs the backend fixture and backends among "
+                    f"{BACKENDS} (unknown: {sorted(unknown)})"
+                )
+            if backend in names:
+                why = f"{mark.name} on {backend}: {reason}"
+                item.add_marker(pytest.mark.xfail(raises=raises, reason=why, strict=True))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -47,9 +83,78 @@ S3,Store 3,store,D2
 """
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the session, started when a test first needs it."""
+    problem = ""
+    try:
+        cluster = start_cluster()
+    except RuntimeError as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(f"cannot start a PostgreSQL server for the tests: {problem}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    ws = init_workspace(tmp_path / "ws")
+def pg_url(pg_cluster: Cluster) -> str:
+    """A new, empty database: ``postgresql://postgres@127.0.0.1:PORT/DB``."""
+    return pg_cluster.create_database()
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The name of a database holding the migrated, empty schema: a template for workspaces."""
+    url = pg_cluster.create_database("migrated")
+    connect(url, tmp_path_factory.mktemp("pg")).close()
+    return url.rsplit("/", 1)[1]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The warehouse backend of this run of the test (one run per backend)."""
+    return str(request.param)
+
+
+def database_url(backend: str, request: pytest.FixtureRequest, prefix: str = "t") -> str:
+    """The URL of a new, empty warehouse on ``backend`` (DuckDB: relative to a workspace)."""
+    if backend == "postgres":
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
+        return cluster.create_database(prefix)
+    return "duckdb:///earnright.duckdb"
+
+
+@pytest.fixture
+def new_warehouse_url(backend: str, request: pytest.FixtureRequest) -> Callable[[], str]:
+    """Makes URLs of new, empty warehouses on ``backend``, for tests that need several."""
+    return lambda: database_url(backend, request)
+
+
+@pytest.fixture
+def warehouse_url(new_warehouse_url: Callable[[], str]) -> str:
+    """The URL of a new, empty warehouse on ``backend``."""
+    return new_warehouse_url()
+
+
+def with_url(config: Config, url: str) -> Config:
+    """``config`` with its warehouse at ``url``."""
+    return config.model_copy(update={"warehouse": config.warehouse.model_copy(update={"url": url})})
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, request: pytest.FixtureRequest) -> Workspace:
+    """An empty workspace (and ``units.csv`` beside it); on the test's ``backend`` if it has one."""
+    config = None
+    if "backend" in request.fixturenames:
+        url = "duckdb:///earnright.duckdb"
+        if request.getfixturevalue("backend") == "postgres":  # a copy of the migrated schema
+            cluster: Cluster = request.getfixturevalue("pg_cluster")
+            url = cluster.create_database(template=request.getfixturevalue("pg_migrated"))
+        config = with_url(Config(), url)
+    ws = init_workspace(tmp_path / "ws", config)
     (tmp_path / "units.csv").write_text(UNITS_CSV)
     return ws
 

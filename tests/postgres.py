@@ -56,12 +56,14 @@ class Cluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{SERVER_USER}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, prefix: str = "t") -> str:
-        """Create an empty database and return its URL."""
+    def create_database(self, prefix: str = "t", template: str | None = None) -> str:
+        """Create a database and return its URL: empty, or a copy of the ``template`` database
+        (by name; nobody may be connected to it), which is much faster than building it."""
         self._databases += 1
         name = f"{prefix}_{self._databases}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.url(), autocommit=True) as con:
-            con.execute(f'CREATE DATABASE "{name}"')
+            con.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
     def stop(self) -> None:

@@ -17,6 +17,8 @@ from earnright.ingest import ingest_file
 from earnright.warehouse import Warehouse
 from tests.conftest import UNITS_CSV
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test on every backend
+
 FEEDBACK_CSV = """response_id,unit_id,responded_at,channel,comment,ltr,osat,q_wait
 r1,S1,2026-09-01T10:00:00,survey,great,10,5,4
 r2,S1,2026-09-02,survey,,6,3,2
@@ -197,6 +199,9 @@ def _feedback_batches(tmp_path: Path) -> list[Path]:
     return paths
 
 
+@pytest.mark.parametrize(  # the reference backend only: a minute of ingests on a server
+    "backend", ["duckdb"]
+)
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

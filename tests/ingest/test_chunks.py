@@ -21,6 +21,8 @@ from earnright.config import Config
 from earnright.ingest import ingest_file, readers
 from earnright.warehouse import Warehouse
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test on every backend
+
 ROWS = 53  # not a multiple of the chunk: the last chunk is partial
 CHUNK = 7
 BAD = {7, 14, 52}  # 0-based rows out of scale: at a boundary, just after one, the very last row
@@ -99,3 +101,23 @@ def test_a_csv_larger_than_one_read_block_loses_no_row(
     assert (result.rows_read, result.accepted) == (rows, rows - len(BAD))
     assert wh.table("feedback").count().execute() == rows - len(BAD)
     assert sorted(wh.table("quarantine").line.execute()) == [2 + i for i in sorted(BAD)]
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_question_first_seen_in_a_later_chunk_joins_the_staging_table(
+    wh: Warehouse, config: Config, tmp_path: Path
+) -> None:
+    """JSON Lines: a key absent from the first chunks is added to the staging table (ALTER
+    TABLE on the engine's staging table) when it first appears, and its answers are kept."""
+    records = _frame().drop(index=sorted(BAD)).to_dict("records")
+    for i, record in enumerate(records[20:]):
+        record["q_late"] = 1 + i % 5
+    path = tmp_path / "late.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = ingest_file(wh, config, "feedback", path)
+    assert (result.accepted, result.quarantined) == (len(records), 0)
+    assert "q_late" in wh.open_columns("feedback")
+    stored = wh.table("feedback").select("response_id", "q_late").execute()
+    late = stored.set_index("response_id").q_late.sort_index()
+    assert late.isna().sum() == 20
+    assert late.dropna().tolist() == [1.0 + i % 5 for i in range(len(records) - 20)]

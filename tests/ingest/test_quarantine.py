@@ -17,6 +17,8 @@ from earnright.services.status import status_report
 from earnright.warehouse import Warehouse
 from earnright.workspace import Workspace
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test on every backend
+
 BAD = """response_id,unit_id,responded_at,customer_id,ltr
 r1,S1,2026-09-01,c1,10
 r2,S1,2026-13-01,c1,9

@@ -14,6 +14,8 @@ from earnright.warehouse import Warehouse
 from earnright.workspace import Workspace
 from tests.conftest import UNITS_CSV
 
+pytestmark = pytest.mark.usefixtures("backend")  # every test on every backend
+
 HEADER = "unit_id,name,level,parent_id\n"
 
 

@@ -256,6 +256,8 @@ class Warehouse(_Model):
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, url: str) -> str:
-        if not url.startswith(("duckdb://", "postgresql://", "postgres://")):
+        from earnright.warehouse.dialect import DIALECTS  # the backends, in one place
+
+        if not url.startswith(tuple(f"{s}://" for d in DIALECTS for s in d.schemes)):
             raise ValueError(f"'{url}' is not a supported URL; use duckdb:///FILE or postgresql://")
         return url

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
@@ -283,9 +284,7 @@ class _Staging:
             self.rows = self.wh.create_stage(ibis.Schema.from_pyarrow(self.arrow_schema))
         else:
             for col in new_open:
-                self.wh.execute_sql(
-                    f'ALTER TABLE "{self.rows}" ADD COLUMN "{col}" {_sql(open_type)}'
-                )
+                self.wh.add_column(self.rows, col, dt.dtype(open_type))
 
     def staged(self) -> ir.Table:
         assert self.rows is not None
@@ -333,10 +332,6 @@ class _Staging:
         for name in (self.rows, self.rejects):
             if name is not None:
                 self.wh.drop_stage(name)
-
-
-def _sql(t: pa.DataType) -> str:
-    return "DOUBLE PRECISION" if t == pa.float64() else "VARCHAR"
 
 
 def _unknown_customers(wh: Warehouse, spec: KindSpec, rows: ir.Table) -> int:

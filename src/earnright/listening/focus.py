@@ -26,6 +26,7 @@ docs/focus.md explains the choices and the precision measured against the demo's
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,22 +173,13 @@ class FocusList(_Result):
 
 
 # -- the window --------------------------------------------------------------------------------
-class _Window(Warehouse):
+def _window(wh: Warehouse, start: datetime, end: datetime) -> Warehouse:
     """The warehouse seen through [start, end): feedback and invitations of the window only."""
 
-    def __init__(self, wh: Warehouse, start: datetime, end: datetime) -> None:
-        super().__init__(wh.con, wh.url)
-        self.start, self.end = start, end
+    def within(column: str) -> Callable[[ir.Table], ir.Table]:
+        return lambda t: t.filter((t[column] >= start) & (t[column] < end))
 
-    def table(self, name: str) -> ir.Table:
-        t = super().table(name)
-        column = {"feedback": "responded_at", "invitations": "sent_at"}.get(name)
-        if column is None:
-            return t
-        return t.filter((t[column] >= self.start) & (t[column] < self.end))
-
-    def close(self) -> None:  # the connection belongs to the warehouse this one views
-        pass
+    return wh.view({"feedback": within("responded_at"), "invitations": within("sent_at")})
 
 
 @dataclass(frozen=True)
@@ -683,14 +675,14 @@ def compute_focus(
     level = pick_level(frame, config.units.levels, level, unit, default=config.units.levels[-1])
     period = choose_period(wh, grain, period).label  # QueryError for a period without data
     span = _span(wh, grain, period, window or WINDOW[grain])
-    view = _Window(wh, span.start, span.end)
+    view = _window(wh, span.start, span.end)
     gaps, totals, peers, words = _measure(view, config, frame, level, grain, margin)
     gaps = gaps.assign(credible=_credible(gaps, config.listening.min_n, fdr))
     found = gaps[gaps.credible & ((gaps.unit_id == unit) if unit else True)]
     worth = found.assign(importance=np.nan, beta=np.nan, slope=np.nan, gain=np.nan)
     if not found.empty:
         long = _span(wh, grain, span.period, importance_window or IMPORTANCE_WINDOW[grain])
-        importance = _importance(_Window(wh, long.start, long.end), config, level, unit, seed)
+        importance = _importance(_window(wh, long.start, long.end), config, level, unit, seed)
         worth = _worth(found, importance, _ltr_counts(view, config, frame, level))
     picked = _rank(worth, top)
     ancestors = unit_ancestors(unit_placements(wh), config.units.levels, level)

@@ -57,7 +57,6 @@ __all__ = [
     "comment_tone",
     "fisher_p",
     "genomic_inflation",
-    "latest_contact",
     "logit_estimate",
     "nps_estimate",
     "weighted_median",
@@ -86,8 +85,6 @@ NEGATIVE_WORDS = (
     "disappointing", "ignored", "lost", "closed", "out of stock", "run out", "untidy", "messy",
     "buggy", "unfriendly", "dismissive", "worse", "elsewhere", "stressed", "nuisance", "gaps",
 )  # fmt: skip
-# A word boundary in each engine's regular expressions (in PostgreSQL's, \b is a backspace).
-_WORD_EDGE = {"duckdb": r"\b", "postgres": r"\y"}
 CHI2_MEDIAN = float(stats.chi2.median(1))  # 0.4549…
 MIN_UNITS_FOR_INFLATION = 10
 MIN_UNITS = 3  # a typical change needs at least this many units tested
@@ -204,11 +201,13 @@ def _window(
 
 
 def comment_tone(
-    comment: ir.StringColumn, backend: str = "duckdb"
+    comment: ir.StringColumn, edge: str = r"\b"
 ) -> tuple[ir.BooleanColumn, ir.BooleanColumn]:
-    """(commented, positive): positive when it holds more positive terms than negative ones."""
+    """(commented, positive): positive when it holds more positive terms than negative ones.
+
+    ``edge`` is a word boundary in the engine's regular expressions (``wh.dialect.word_edge``).
+    """
     text = comment.lower()
-    edge = _WORD_EDGE.get(backend, r"\b")
 
     def count(terms: tuple[str, ...]) -> ir.IntegerColumn:
         return text.re_split(edge + "(" + "|".join(terms) + ")" + edge).length() - 1
@@ -228,7 +227,7 @@ def _driver_score(fb: ir.Table, drivers: list[Question]) -> ir.FloatingColumn:
 
 
 def _answer_scan(
-    fb: ir.Table, score: Question, drivers: list[Question], grain: Grain, backend: str
+    fb: ir.Table, score: Question, drivers: list[Question], grain: Grain, edge: str
 ) -> ir.Table:
     """Per unit, period and stratum: answers, 10s, promoters, detractors, comment tone.
 
@@ -236,7 +235,7 @@ def _answer_scan(
     crossed with its comment (none, positive, other).
     """
     mean = _driver_score(fb, drivers)
-    commented, positive = comment_tone(fb.comment, backend)
+    commented, positive = comment_tone(fb.comment, edge)
     level = mean.isnull().ifelse(0, (mean * BUCKETS).round().cast("int64") + 1)
     tone = positive.ifelse(1, commented.ifelse(2, 0))
     fb = fb.mutate(
@@ -277,46 +276,13 @@ def _timing_scan(
     fb = fb.filter(fb.customer_id.notnull()).select(
         "ancestor_id", "unit_id", "customer_id", "responded_at"
     )
-    if wh.backend == "duckdb":
-        joined = fb.asof_join(
-            contacts,
-            on=fb.responded_at >= contacts.at,
-            predicates=[fb.unit_id == contacts.c_unit, fb.customer_id == contacts.c_cust],
-        )
-    else:
-        joined = latest_contact(fb, contacts)
+    by = [("unit_id", "c_unit"), ("customer_id", "c_cust")]
+    joined = wh.asof_time(fb, contacts, time=("responded_at", "at"), by=by, name="at")
     lag = joined.responded_at.epoch_seconds() - joined.at.epoch_seconds()
     joined = joined.mutate(period_start=truncate(joined.responded_at, grain), lag=lag)
     return joined.group_by(["ancestor_id", "period_start"]).aggregate(
         timed=joined.at.notnull().sum(),
         quick=(joined.lag <= quick_seconds).sum(),
-    )
-
-
-def latest_contact(fb: ir.Table, contacts: ir.Table) -> ir.Table:
-    """The as-of join of ``_timing_scan`` as one sorted window: each response with its latest
-    contact ``at`` (null without one). Engines without a native as-of join (PostgreSQL) would
-    run Ibis's as a lateral subquery per response, scanning every contact each time."""
-    ts = fb.responded_at.type()  # PostgreSQL's are timestamp(6): every branch alike
-    no_time, no_unit = ibis.null(ts), ibis.null(fb.ancestor_id.type())
-    responses = fb.select(
-        "ancestor_id", "unit_id", "customer_id", "responded_at",
-        t=fb.responded_at, at=no_time, kind=ibis.literal(1, "int8"),
-    )  # fmt: skip
-    others = contacts.select(
-        ancestor_id=no_unit, unit_id=contacts.c_unit.cast(fb.unit_id.type()),
-        customer_id=contacts.c_cust.cast(fb.customer_id.type()),
-        responded_at=no_time, t=contacts.at.cast(ts), at=contacts.at.cast(ts),
-        kind=ibis.literal(0, "int8"),
-    )  # fmt: skip
-    rows = responses.union(others)
-    # a contact at the very time of a response counts (contacts sort first on ties)
-    w = ibis.window(
-        group_by=[rows.unit_id, rows.customer_id], order_by=[rows.t, rows.kind], rows=(None, 0)
-    )
-    rows = rows.mutate(at=rows.at.max().over(w))
-    return rows.filter(rows.kind == 1).select(
-        "ancestor_id", "unit_id", "customer_id", "responded_at", "at"
     )
 
 
@@ -340,7 +306,7 @@ def _cells(wh: Warehouse, config: Config, run: _Run, quick_seconds: float) -> pd
         & (feedback.responded_at < run.end)
     )
     fb = attach_ancestors(fb, run.ancestors, "responded_at")
-    buckets = _frame(_answer_scan(fb, score, _drivers(wh, config), run.grain, wh.backend))
+    buckets = _frame(_answer_scan(fb, score, _drivers(wh, config), run.grain, wh.dialect.word_edge))
     buckets = buckets.sort_values(["ancestor_id", "period_start", "bucket"], ignore_index=True)
     buckets["expected"] = buckets["n"] * _bucket_rates(buckets, run.start)
     keys = ["ancestor_id", "period_start"]

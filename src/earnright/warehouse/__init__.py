@@ -3,13 +3,14 @@
 ``connect(url, base_dir)`` opens the backend, applies pending migrations and returns a
 :class:`Warehouse`. Analytics read tables as Ibis expressions (``wh.table("feedback")``) and let
 the backend scan; writes go through :meth:`Warehouse.transaction` so a batch is all or nothing.
+Whatever differs between engines is the warehouse's :class:`~earnright.warehouse.dialect.Dialect`
+(``wh.dialect``); callers never ask which engine they run on.
 """
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,28 +20,20 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from earnright.errors import WarehouseError
+from earnright.warehouse.dialect import Dialect, dialect_for
+from earnright.warehouse.dialect import quote as _quote
 from earnright.warehouse.schema import DATA_KINDS, MIGRATIONS, OPEN_COLUMN_TYPE, TABLES, TableSpec
 
-__all__ = ["DATA_KINDS", "TABLES", "TableSpec", "Warehouse", "connect", "redact_url"]
+__all__ = ["DATA_KINDS", "TABLES", "Dialect", "TableSpec", "Warehouse", "connect", "redact_url"]
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STAGE_PREFIX = "_stage_"
-_LOCK = "earnright:"  # prefix of advisory lock names (PostgreSQL)
-_COPY_ROWS = 50_000  # rows per CSV block sent to PostgreSQL's COPY
 
 
 def redact_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (for messages and logs)."""
     return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
-
-
-def _quote(name: str) -> str:
-    if not _IDENT.match(name):
-        raise WarehouseError(f"'{name}' is not a valid column or table name")
-    return f'"{name}"'
 
 
 def _literal(value: Any) -> str:
@@ -74,25 +67,14 @@ def _where(key: dict[str, Any]) -> str:
     return " AND ".join(_condition(c, v) for c, v in key.items())
 
 
-def _sql_type(dtype: dt.DataType) -> str:
-    if dtype.is_string():
-        return "VARCHAR"
-    if dtype.is_float64():
-        return "DOUBLE PRECISION"
-    if dtype.is_int64():
-        return "BIGINT"
-    if dtype.is_timestamp():  # naive UTC
-        return "TIMESTAMP"
-    raise WarehouseError(f"no SQL type for {dtype}")
-
-
 class Warehouse:
     """An open warehouse. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, con: ibis.BaseBackend, url: str) -> None:
-        self.con = con
+    def __init__(self, dialect: Dialect, url: str) -> None:
+        self.dialect = dialect
+        self.con = dialect.con
         self.url = url
-        self.backend = con.name
+        self.backend = dialect.con.name
 
     def __enter__(self) -> Warehouse:
         return self
@@ -115,38 +97,25 @@ class Warehouse:
         core = TABLES[table].columns
         return [c for c in self.table(table).columns if c not in core]
 
+    def view(self, filters: Mapping[str, Callable[[ir.Table], ir.Table]]) -> Warehouse:
+        """This warehouse seen through ``filters`` (table name -> the rows to show), for reading:
+        it shares the connection, and closing it leaves the connection open."""
+        return _View(self, filters)
+
+    def list_tables(self) -> list[str]:
+        return list(self.con.list_tables())
+
     # -- writing ---------------------------------------------------------------------------
     def execute_sql(self, sql: str) -> None:
-        if self.backend == "postgres":
-            # Our own cursor: Ibis's raw_sql rolls the whole connection back on an error,
-            # which would end the caller's transaction half-way. Statements outside a
-            # transaction commit at once (the connection autocommits).
-            with self.con.con.cursor() as cur:
-                cur.execute(sql)
-            return
-        cur = self.con.raw_sql(sql)
-        if self.backend != "duckdb":  # DuckDB returns the connection itself, not a cursor
-            cur.close()
+        """Run SQL statements that return nothing (inside any transaction)."""
+        self.dialect.execute(sql)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All statements inside commit together or not at all.
-
-        On PostgreSQL this is psycopg's transaction block: everything Ibis runs inside it
-        (each in its own nested block, i.e. a savepoint) commits or rolls back with it, and a
-        nested ``transaction()`` is a savepoint.
-        """
-        if self.backend == "postgres":
-            with self.con.con.transaction():
-                yield
-            return
-        self.execute_sql("BEGIN TRANSACTION")
-        try:
+        """All statements inside commit together or not at all; a nested ``transaction()`` is
+        a savepoint where the engine has them (PostgreSQL)."""
+        with self.dialect.transaction():
             yield
-        except BaseException:
-            self.execute_sql("ROLLBACK")
-            raise
-        self.execute_sql("COMMIT")
 
     def lock(self, name: str) -> None:
         """Serialise writers on ``name`` until the current transaction ends.
@@ -154,8 +123,7 @@ class Warehouse:
         PostgreSQL takes a transaction-scoped advisory lock (several processes may write at
         once); DuckDB needs none, one process holds the file for writing.
         """
-        if self.backend == "postgres":
-            self.execute_sql(f"SELECT pg_advisory_xact_lock(hashtext({_literal(_LOCK + name)}))")
+        self.dialect.lock(name)
 
     def update(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
         """Set ``values`` on the rows matching every ``key`` column (inside any transaction).
@@ -174,9 +142,7 @@ class Warehouse:
         existing = set(self.table(table).columns)
         new = [c for c in columns if c not in existing]
         for col in new:
-            self.execute_sql(
-                f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(col)} {_sql_type(dtype)}"
-            )
+            self.add_column(table, col, dtype)
         if new:
             self.insert(
                 "open_columns",
@@ -203,26 +169,14 @@ class Warehouse:
         cols = [c for c in target.names if c in data.columns]
         self.con.insert(table, data.select(*[data[c].cast(target[c]).name(c) for c in cols]))
 
-    def append_arrow(self, table: str, data: pa.Table) -> None:
-        """Append an Arrow table whose columns match ``table`` by name.
+    def add_column(self, table: str, column: str, dtype: dt.DataType) -> None:
+        """``ALTER TABLE … ADD COLUMN`` (inside any transaction); staging tables too."""
+        self.dialect.add_column(table, column, dtype)
 
-        On DuckDB the table is scanned in place and released at once (an Ibis memtable would
-        stay registered, and its memory held, until garbage collection).
-        """
-        if self.backend == "postgres":
-            _copy_arrow(self.con.con, table, data)
-            return
-        if self.backend != "duckdb":
-            self.con.insert(table, data)
-            return
-        raw = self.con.con
-        view = f"_append_{id(data)}"
-        raw.register(view, data)
-        try:
-            cols = ", ".join(_quote(c) for c in data.column_names)
-            raw.execute(f"INSERT INTO {_quote(table)} ({cols}) SELECT {cols} FROM {_quote(view)}")
-        finally:
-            raw.unregister(view)
+    def append_arrow(self, table: str, data: pa.Table) -> None:
+        """Append an Arrow table whose columns match ``table`` by name (the engine's fastest
+        bulk path: DuckDB scans it in place, PostgreSQL streams it through COPY)."""
+        self.dialect.append_arrow(table, data)
 
     def create_stage(self, schema: ibis.Schema) -> str:
         """Create an empty staging table and return its name; drop it with drop_stage.
@@ -231,11 +185,24 @@ class Warehouse:
         that dies mid-ingest leaves nothing behind, and DuckDB keeps them out of its WAL.
         """
         name = f"{STAGE_PREFIX}{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
-        self.con.create_table(name, schema=schema, temp=True)
+        self.dialect.create_stage(name, schema)
         return name
 
     def drop_stage(self, name: str) -> None:
-        self.con.drop_table(name, force=True)
+        self.dialect.drop_stage(name)
+
+    def asof_time(
+        self,
+        left: ir.Table,
+        right: ir.Table,
+        *,
+        time: tuple[str, str],
+        by: Sequence[tuple[str, str]],
+        name: str,
+    ) -> ir.Table:
+        """``left`` with a column ``name``: the latest ``right`` time at or before each row's,
+        among right rows with equal ``by`` columns (see :meth:`Dialect.asof_time`)."""
+        return self.dialect.asof_time(left, right, time=time, by=by, name=name)
 
     # -- schema ----------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -244,16 +211,10 @@ class Warehouse:
         return int(self.table("schema_migrations").version.max().execute() or 0)
 
     def migrate(self) -> int:
-        """Apply pending migrations; return the schema version."""
-        if self.backend == "postgres":  # two processes opening a new database at once
-            self.execute_sql(f"SELECT pg_advisory_lock(hashtext({_literal(_LOCK + 'migrate')}))")
-            try:
-                return self._migrate()
-            finally:
-                self.execute_sql(
-                    f"SELECT pg_advisory_unlock(hashtext({_literal(_LOCK + 'migrate')}))"
-                )
-        return self._migrate()
+        """Apply pending migrations; return the schema version (processes opening a new
+        database at once take turns)."""
+        with self.dialect.session_lock("migrate"):
+            return self._migrate()
 
     def _migrate(self) -> int:
         current = self.schema_version()
@@ -278,10 +239,7 @@ class Warehouse:
                     self.con.create_table(name, schema=ibis.schema(TABLES[name].columns))
                 for table, column in migration.columns:
                     if column not in self.table(table).columns:
-                        dtype = _sql_type(TABLES[table].columns[column])
-                        self.execute_sql(
-                            f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(column)} {dtype}"
-                        )
+                        self.add_column(table, column, TABLES[table].columns[column])
                 for statement in migration.statements:
                     self.execute_sql(statement)
                 self.insert(
@@ -295,29 +253,20 @@ class Warehouse:
         return latest
 
 
-def _copy_arrow(raw: Any, table: str, data: pa.Table) -> None:
-    """Stream an Arrow table into a PostgreSQL table with COPY, as CSV blocks.
+class _View(Warehouse):
+    """A warehouse seen through per-table filters; the connection belongs to the one it views."""
 
-    In PostgreSQL's CSV format an unquoted empty field is NULL and a quoted one ("") the empty
-    string, which is what Arrow's writer produces; floats are written to round-trip.
-    """
-    cols = ", ".join(_quote(c) for c in data.column_names)
-    options = pacsv.WriteOptions(include_header=False)
-    with (
-        raw.cursor() as cur,
-        cur.copy(f"COPY {_quote(table)} ({cols}) FROM STDIN (FORMAT csv)") as copy,
-    ):
-        for batch in data.to_batches(max_chunksize=_COPY_ROWS):
-            block = io.BytesIO()
-            pacsv.write_csv(batch, block, options)
-            copy.write(block.getvalue())
+    def __init__(self, base: Warehouse, filters: Mapping[str, Callable[[ir.Table], ir.Table]]):
+        super().__init__(base.dialect, base.url)
+        self.base, self.filters = base, dict(filters)
 
+    def table(self, name: str) -> ir.Table:
+        t = self.base.table(name)
+        keep = self.filters.get(name)
+        return t if keep is None else keep(t)
 
-def _duckdb_path(url: str, base_dir: Path) -> Path:
-    """``duckdb:///rel.duckdb`` is relative to the workspace; ``duckdb:////abs.duckdb`` absolute."""
-    rest = url.removeprefix("duckdb://")
-    path = Path(rest[1:]) if rest.startswith("//") else Path(rest.lstrip("/"))
-    return path if path.is_absolute() else base_dir / path
+    def close(self) -> None:
+        pass
 
 
 def connect(
@@ -327,18 +276,12 @@ def connect(
 
     ``memory_limit`` caps DuckDB's memory (e.g. ``"2GB"``); beyond it DuckDB spills to disk.
     """
+    dialect = dialect_for(url)
     try:
-        if url.startswith("duckdb://"):
-            path = _duckdb_path(url, base_dir)
-            con = ibis.duckdb.connect(str(path), read_only=read_only)
-            con.raw_sql("SET enable_progress_bar = false")  # our own progress bars speak
-            if memory_limit:
-                con.raw_sql(f"SET memory_limit = '{memory_limit}'")
-        else:
-            con = ibis.connect(url)
+        con = dialect.open(url, base_dir, read_only=read_only, memory_limit=memory_limit)
     except Exception as exc:  # the backends raise many types; name the URL and the cause
         raise WarehouseError(f"cannot open the warehouse {redact_url(url)}: {exc}") from exc
-    wh = Warehouse(con, url)
+    wh = Warehouse(dialect(con), url)
     if not read_only:
         wh.migrate()
     return wh
