@@ -35,8 +35,11 @@ def test_every_package_and_module_declares_existing_public_names(path: Path) -> 
     assert missing == [], f"{name}.__all__ names what it does not define: {missing}"
 
 
-# module._name, for any name but objects' own (self._x) and Ibis deferred columns (t._good)
-PRIVATE_ATTRIBUTE = re.compile(r"\b(?!self\b|sys\b|t\b|events\b|ibis\b)[a-z_]+\._[A-Za-z]\w*")
+# module._name, for any name but objects' own (self._x), Ibis deferred columns (t._good) and
+# Jupyter's display protocol (_repr_html_)
+PRIVATE_ATTRIBUTE = re.compile(
+    r"\b(?!self\b|sys\b|t\b|events\b|ibis\b)[a-z_]+\.(?!_repr_\w+_\b)_[A-Za-z]\w*"
+)
 PENDING_PRIVATE: set[tuple[str, str]] = set()  # names still to make public
 
 

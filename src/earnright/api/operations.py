@@ -18,6 +18,7 @@ from earnright.api.results import (
     StatusResult,
     WatchResult,
 )
+from earnright.config.values import DATA_KINDS
 from earnright.errors import QueryError
 from earnright.progress import Progress
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from earnright.workspace import Workspace as Location
 
 __all__ = [
-    "KINDS",
     "QUARANTINE_COLUMNS",
     "Operations",
     "detect_file",
@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 Say = Callable[[str], None]
-KINDS = ("units", "customers", "feedback", "invitations", "transactions", "metrics")
 STATES = ("open", "superseded", "all")
 QUARANTINE_COLUMNS = [
     "batch_id", "kind", "source", "line", "field", "reason", "state", "superseded_by",
@@ -162,8 +161,8 @@ class Operations:
         from earnright.export import protect
         from earnright.ingest import ingest_file
 
-        if kind not in KINDS:
-            raise QueryError(f"'{kind}' is not a kind of data: one of {', '.join(KINDS)}",
+        if kind not in DATA_KINDS:
+            raise QueryError(f"'{kind}' is not a kind of data: one of {', '.join(DATA_KINDS)}",
                              argument="kind")  # fmt: skip
         paths = [Path(files)] if isinstance(files, str | Path) else [Path(f) for f in files]
         protect(*paths)
