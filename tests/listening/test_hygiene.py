@@ -235,8 +235,9 @@ def test_min_n_and_history_options(planted_run: tuple) -> None:
         strict = check_hygiene(wh, ws.config, period=MONTH, min_n=1000, history=2)
         assert strict.history == ["2026-07", "2026-08"] and strict.min_n == 1000
         assert not strict.flags and all(r.evidence.startswith("Not tested") for r in strict.rows)
-        with pytest.raises(QueryError, match="fdr"):
+        with pytest.raises(QueryError, match="false discovery rate") as error:
             check_hygiene(wh, ws.config, period=MONTH, fdr=1.5)
+        assert error.value.argument == "fdr"
         with pytest.raises(QueryError, match="2025-01"):
             check_hygiene(wh, ws.config, period="2025-01")
         csat_only = {"questions": [{"id": "osat", "label": "Overall", "kind": "csat", "max": 5}]}
