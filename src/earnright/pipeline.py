@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from earnright.listening.focus import compute_focus
 from earnright.listening.ranking import rank_units
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain, choose_period
+from earnright.progress import Advance, Progress
 from earnright.reliability.incidents import list_incidents, run_detection
 from earnright.reliability.indicators import compute_reliability
 from earnright.report import render_scorecard_page
@@ -63,7 +63,6 @@ DEMO_FILES = (
     MARKER,
 )
 DEMO_DIRS = ("data", "results")  # removed only when the demo's files were all they held
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -160,7 +159,7 @@ def run_demo(
     run = DemoRun(workspace=out, truth=data / "truth.json", outputs={})
     with ws.warehouse() as wh:
         for kind, name in FILES:
-            report: Callable[[int, int], None] | None = None
+            report: Advance | None = None
             if progress is not None:
                 report = _stage(progress, f"ingest {name}")
             run.ingests.append(ingest_file(wh, ws.config, kind, data / name, progress=report))
@@ -181,10 +180,16 @@ def run_demo(
         focus = compute_focus(wh, ws.config, level=levels[-1], period=month.label)
         if progress:
             progress("ranking and focus lists", 2, 2)
+        if progress:
+            progress("reliability", 0, 1)
         reliability = compute_reliability(wh, ws.config)
+        if progress:
+            progress("reliability", 1, 1)
         detection = run_detection(wh, ws.config, progress=progress)
         currency = ws.config.company.currency  # the page prints money in it
         incidents = [i.record() | {"currency": currency} for i in list_incidents(wh)]
+    if progress:
+        progress("results and page", 0, 1)
     scorecard = pd.concat(frames, ignore_index=True)
     results = out / "results"
     results.mkdir(exist_ok=True)
@@ -217,11 +222,13 @@ def run_demo(
     run.outputs["ranking"] = results / "ranking.json"
     run.outputs["ranking"].write_text(json.dumps(ranking.to_dict(), indent=2, default=str))
     run.outputs["html"].write_text(page, encoding="utf-8")
+    if progress:
+        progress("results and page", 1, 1)
     run.seconds = time.monotonic() - started
     return run
 
 
-def _stage(progress: Progress, stage: str) -> Callable[[int, int], None]:
+def _stage(progress: Progress, stage: str) -> Advance:
     def update(done: int, total: int) -> None:
         progress(stage, done, total)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +28,10 @@ from earnright.demo.operations import metrics_table
 from earnright.demo.surveys import draw_listening, platform_group
 from earnright.demo.tables import ParquetFiles
 from earnright.demo.truth import TruthBuilder
+from earnright.progress import Progress
 
 __all__ = ["GeneratedCompany", "Progress", "generate_company"]
 
-Progress = Callable[[str, int, int], None]
 CHUNK_CUSTOMERS = 60_000  # initial customers per chunk of stores (bounds memory)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,11 +39,11 @@ from earnright.ingest.kinds import (
 )
 from earnright.ingest.readers import Chunk, check_column_names, file_format, read_chunks
 from earnright.ingest.rejects import Tally, head_first
+from earnright.progress import Advance
 from earnright.warehouse import Warehouse
 
 __all__ = ["IngestResult", "ingest_file"]
 
-Progress = Callable[[int, int], None]
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("line", pa.int64()),
@@ -123,7 +123,7 @@ def ingest_file(
     *,
     source: str | None = None,
     force: bool = False,
-    progress: Progress | None = None,
+    progress: Advance | None = None,
 ) -> IngestResult:
     """Ingest one file of ``kind`` as one atomic batch and return what happened."""
     if kind not in KINDS:

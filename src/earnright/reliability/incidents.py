@@ -32,6 +32,7 @@ import pandas as pd
 
 from earnright.config import Config, Indicator, Moment
 from earnright.listening.scorecard import unit_ancestors
+from earnright.progress import Progress
 from earnright.reliability.delivery import enqueue_messages
 from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
 from earnright.reliability.episode import in_segments
@@ -49,8 +50,6 @@ from earnright.reliability.segment import leaf_dims
 from earnright.warehouse import Warehouse
 
 __all__ = ["DetectionRun", "Incident", "list_incidents", "run_detection"]
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

@@ -1,0 +1,89 @@
+"""Progress of long work: the callback types, and plain progress lines for logs.
+
+Long passes take a callback instead of printing: ``Progress(stage, done, total)`` for work in
+named stages (the demo, detection), ``Advance(done, total)`` for the one stage a function does
+(reading a file). A terminal shows them as bars (the CLI's ``rich`` bars); when the output is a
+log file or a pipe, :class:`ProgressLines` writes plain lines instead: one when a stage starts,
+one each time it passes another tenth of its total or ``every`` seconds after the last line
+(with its counts), and one when it is done, with its time. A pass that reports nothing for
+``every`` seconds still gets a line saying it is running, so a log never goes silent.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+__all__ = ["Advance", "Progress", "ProgressLines"]
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+Advance = Callable[[int, int], None]  # (done, total) of one stage
+
+
+class ProgressLines:
+    """A ``Progress`` that writes plain lines to ``stream``; use as a context manager (it
+    starts and stops the line for passes that go quiet)."""
+
+    def __init__(self, stream: TextIO, every: float = 10.0) -> None:
+        self.stream = stream
+        self.every = every
+        self.started = time.monotonic()
+        self.stage: str | None = None
+        self.stage_started = self.started
+        self.last_line = self.started
+        self.counts = (0, 0)
+        self.tenth = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._quiet: threading.Thread | None = None
+
+    def __enter__(self) -> ProgressLines:
+        self._quiet = threading.Thread(target=self._watch, daemon=True)
+        self._quiet.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._quiet is not None:
+            self._quiet.join()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if stage != self.stage:
+                self.stage, self.stage_started, self.tenth = stage, now, 0
+                self._line(f"{stage}: started ({_counts(done, total)})", now)
+            self.counts = (done, total)
+            if total > 0 and done >= total:
+                took = now - self.stage_started
+                self._line(f"{stage}: done ({_counts(done, total)}) in {took:.1f} s", now)
+                self.stage = None
+                return
+            tenth = 10 * done // total if total > 0 else 0
+            if tenth > self.tenth or now - self.last_line >= self.every:
+                self.tenth = max(self.tenth, tenth)
+                self._line(f"{stage}: {_counts(done, total)}", now)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            with self._lock:
+                now = time.monotonic()
+                if self.stage is not None and now - self.last_line >= self.every:
+                    running = now - self.stage_started
+                    done, total = self.counts
+                    self._line(
+                        f"{self.stage}: running for {running:.0f} s ({_counts(done, total)})", now
+                    )
+
+    def _line(self, text: str, now: float) -> None:
+        self.stream.write(f"[{now - self.started:7.1f} s] {text}\n")
+        self.stream.flush()
+        self.last_line = now
+
+
+def _counts(done: int, total: int) -> str:
+    if total <= 0:
+        return f"{done:,}"
+    return f"{done:,} of {total:,}, {100 * done // total}%"

@@ -1,0 +1,44 @@
+"""Plain progress lines: a line when a pass starts, at each further tenth, after a pause, and
+when it is done; a pass that goes quiet still gets a line."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+from earnright.progress import ProgressLines
+
+
+def _texts(stream: io.StringIO) -> list[str]:
+    return [re.sub(r"^\[ *[\d.]+ s\] ", "", line) for line in stream.getvalue().splitlines()]
+
+
+def test_a_line_at_start_each_tenth_and_end_with_counts() -> None:
+    stream = io.StringIO()
+    with ProgressLines(stream, every=3600) as progress:
+        for done in range(0, 1001, 7):  # many calls, few lines
+            progress("ingest metrics.parquet", done, 1000)
+        progress("ingest metrics.parquet", 1000, 1000)
+        progress("detection", 0, 4)
+    lines = _texts(stream)
+    assert lines[0] == "ingest metrics.parquet: started (0 of 1,000, 0%)"
+    tenths = [line for line in lines if re.fullmatch(r"ingest metrics.parquet: [\d,]+ of .*", line)]
+    assert [int(line.split("%")[0].rsplit(" ", 1)[1]) // 10 for line in tenths] == list(
+        range(1, 10)
+    )
+    assert re.fullmatch(
+        r"ingest metrics.parquet: done \(1,000 of 1,000, 100%\) in [\d.]+ s", lines[-2]
+    )
+    assert lines[-1] == "detection: started (0 of 4, 0%)"
+
+
+def test_a_quiet_pass_gets_a_running_line() -> None:
+    stream = io.StringIO()
+    with ProgressLines(stream, every=0.2) as progress:
+        progress("focus", 0, 2)
+        time.sleep(1.5)
+        progress("focus", 2, 2)
+    lines = _texts(stream)
+    assert any(line.startswith("focus: running for ") for line in lines), lines
+    assert lines[-1].startswith("focus: done")
