@@ -277,18 +277,17 @@ def _signal_scores(
     keep = n_short >= p.min_history
     rows, cols, j, n_short = rows[keep], cols[keep], j[keep], n_short[keep]
     x = push.values[rows, j]
-    possible = np.ones(len(j), bool)
-    for width, slack in ((p.short_window, 0.0), (p.long_window, p.long_slack)):
-        n = np.minimum(j, width)
-        with np.errstate(divide="ignore"):
-            inside = np.log10((n + 1) / 4.0) + slack  # the most a value inside the range gets
-        if np.all(inside >= cut):
-            continue
-        low = _sliding(push.values, width, np.inf, np.minimum)[rows, j]
-        high = _sliding(push.values, width, -np.inf, np.maximum)[rows, j]
+    # Inside the long window's range, the signal's surprise (at most the long one's plus its
+    # slack) stays below ``inside``: only values beyond that range, or a low cut, are scored.
+    n = np.minimum(j, p.long_window)
+    with np.errstate(divide="ignore"):
+        inside = np.log10((n + 1) / 4.0) + p.long_slack
+    possible = inside >= cut
+    if not np.all(possible):
+        low = _sliding(push.values, p.long_window, np.inf, np.minimum)[rows, j]
+        high = _sliding(push.values, p.long_window, -np.inf, np.maximum)[rows, j]
         tol = np.where(high > low, 1e-3 * (high - low), 1e-9 * np.maximum(1.0, np.abs(x)))
-        outside = (high < x - tol) | (low > x + tol)
-        possible &= outside | (inside >= cut)
+        possible |= (high < x - tol) | (low > x + tol)
     rows, cols, j, x = rows[possible], cols[possible], j[possible], x[possible]
     surprise = np.empty(len(j))
     for start in range(0, len(j), 20_000):  # gathered windows in bounded chunks
@@ -305,7 +304,7 @@ def _signal_scores(
     return rows, cols, surprise
 
 
-def _state(block: _Block, row: int) -> dict[str, Any]:
+def _state(block: _Block, row: int, params: dict[str, Any]) -> dict[str, Any]:
     """Row ``row``'s detector state, as ``AnomalyDetector.to_dict`` writes it."""
     p = block.params
     signals = {}
@@ -319,13 +318,14 @@ def _state(block: _Block, row: int) -> dict[str, Any]:
     slots = {}
     for season in SEASONS:
         order = block.order[season][row]
-        keys = [k for k in np.argsort(order, kind="stable").tolist() if np.isfinite(order[k])]
+        visited = np.flatnonzero(np.isfinite(order))
+        keys = visited[np.argsort(order[visited], kind="stable")].tolist()
         slots[season] = {
             str(k): [float(block.mean[season][row, k]), float(block.visits[season][row, k])]
             for k in keys
         }
     return {
-        "params": asdict(p),
+        "params": dict(params),
         "signals": signals,
         "slots": slots,
         "errors": {
@@ -390,4 +390,6 @@ def score_block(
     n = np.minimum(ends, p.short_window)
     ranked = np.sort(window, axis=1)
     medians = ranked[np.arange(len(n)), np.minimum(n - 1, (0.5 * n).astype(np.int64))]
-    return BatchResult(hit_rows, hit_cols, score, medians, [_state(block, r) for r in range(rows)])
+    settings = asdict(p)
+    states = [_state(block, r, settings) for r in range(rows)]
+    return BatchResult(hit_rows, hit_cols, score, medians, states)
