@@ -44,7 +44,7 @@ LINE = re.compile(r"^\[ *([\d.]+) s\] (.+?): (started|done|[\d,]+ of [\d,]+)")
 # passes, in order, and the progress stages each is made of
 PASSES = {
     "generation": ("stores", "truth"),
-    "ingestion": ("ingest ",),
+    "ingestion": ("ingest ", "ingestion"),
     "scorecard": ("scorecard",),
     "ranking": ("ranking",),
     "focus": ("focus",),

@@ -163,6 +163,8 @@ def run_demo(
             if progress is not None:
                 report = _stage(progress, f"ingest {name}")
             run.ingests.append(ingest_file(wh, ws.config, kind, data / name, progress=report))
+            if progress:  # a file's rows are read before its batch is written: this is the end
+                progress("ingestion", len(run.ingests), len(FILES))
         levels = ws.config.units.levels
         frames = []
         for done, level in enumerate(levels):

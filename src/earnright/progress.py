@@ -35,6 +35,7 @@ class ProgressLines:
         self.last_line = self.started
         self.counts = (0, 0)
         self.tenth = 0
+        self.finished: set[str] = set()  # a stage told again that it is done prints nothing
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._quiet: threading.Thread | None = None
@@ -52,6 +53,8 @@ class ProgressLines:
     def __call__(self, stage: str, done: int, total: int) -> None:
         with self._lock:
             now = time.monotonic()
+            if stage in self.finished and total > 0 and done >= total:
+                return
             if stage != self.stage:
                 self.stage, self.stage_started, self.tenth = stage, now, 0
                 self._line(f"{stage}: started ({_counts(done, total)})", now)
@@ -60,6 +63,7 @@ class ProgressLines:
                 took = now - self.stage_started
                 self._line(f"{stage}: done ({_counts(done, total)}) in {took:.1f} s", now)
                 self.stage = None
+                self.finished.add(stage)
                 return
             tenth = 10 * done // total if total > 0 else 0
             if tenth > self.tenth or now - self.last_line >= self.every:

@@ -109,6 +109,7 @@ def test_a_demo_whose_output_is_piped_logs_plain_progress_lines(tmp_path: Path) 
         "stores",
         "ingest units.csv",
         "ingest metrics.parquet",
+        "ingestion",
         "scorecard",
         "ranking and focus lists",
         "reliability",
@@ -119,4 +120,5 @@ def test_a_demo_whose_output_is_piped_logs_plain_progress_lines(tmp_path: Path) 
         assert any(f"] {name}: started" in line for line in lines), (name, err)
         assert any(f"] {name}: done" in line for line in lines), (name, err)
     assert any("detection: done (4 of 4, 100%) in " in line for line in lines), err
+    assert sum("ingest units.csv: done" in line for line in lines) == 1  # told 5 times
     assert "\x1b[" not in err  # no terminal control codes in a log
