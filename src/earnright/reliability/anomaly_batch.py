@@ -391,5 +391,5 @@ def score_block(
     ranked = np.sort(window, axis=1)
     medians = ranked[np.arange(len(n)), np.minimum(n - 1, (0.5 * n).astype(np.int64))]
     settings = asdict(p)
-    states = [_state(block, r, settings) for r in range(rows)]
-    return BatchResult(hit_rows, hit_cols, score, medians, states)
+    kept = [_state(block, r, settings) for r in range(rows)]
+    return BatchResult(hit_rows, hit_cols, score, medians, kept)
