@@ -42,7 +42,8 @@ def demo(
     Writes data/ (the generated files and truth.json), the warehouse, and results/ (the
     scorecard as CSV, Parquet and a self-contained HTML page). --out must be new or empty; a
     previous demo there is replaced only with --replace, which removes the demo's own files
-    and nothing else. Any other non-empty directory is refused.
+    and nothing else. Any other non-empty directory is refused. Progress goes to stderr: bars
+    on a terminal, plain lines (one per pass start and end, tenth, and 10 s) otherwise.
     """
     shown: AbstractContextManager[ProgressCallback]
     shown = _bars() if err_console.is_terminal else ProgressLines(sys.stderr)
