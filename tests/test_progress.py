@@ -42,3 +42,16 @@ def test_a_quiet_pass_gets_a_running_line() -> None:
     lines = _texts(stream)
     assert any(line.startswith("focus: running for ") for line in lines), lines
     assert lines[-1].startswith("focus: done")
+
+
+def test_a_stage_resumed_after_another_is_not_started_twice() -> None:
+    """The demo's "ingestion" stage (files done) interleaves with each file's own stage: one
+    start line and one done line for it, timed from its first call."""
+    stream = io.StringIO()
+    with ProgressLines(stream, every=3600) as progress:
+        for i in range(1, 4):
+            progress(f"ingest {i}", 10, 10)
+            progress("ingestion", i, 3)
+    lines = _texts(stream)
+    assert sum(line.startswith("ingestion: started") for line in lines) == 1, lines
+    assert sum(line.startswith("ingestion: done") for line in lines) == 1, lines

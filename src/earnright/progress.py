@@ -36,6 +36,7 @@ class ProgressLines:
         self.counts = (0, 0)
         self.tenth = 0
         self.finished: set[str] = set()  # a stage told again that it is done prints nothing
+        self.begun: dict[str, tuple[float, int]] = {}  # per stage: its start, its last tenth
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._quiet: threading.Thread | None = None
@@ -55,9 +56,15 @@ class ProgressLines:
             now = time.monotonic()
             if stage in self.finished and total > 0 and done >= total:
                 return
-            if stage != self.stage:
-                self.stage, self.stage_started, self.tenth = stage, now, 0
-                self._line(f"{stage}: started ({_counts(done, total)})", now)
+            if stage != self.stage:  # a stage resumed after another (a file within all
+                # files) carries on where it was: its start and its tenths are kept
+                first = stage not in self.begun
+                self.begun.setdefault(stage, (now, 0))
+                self._leave()
+                self.stage = stage
+                self.stage_started, self.tenth = self.begun[stage]
+                if first:
+                    self._line(f"{stage}: started ({_counts(done, total)})", now)
             self.counts = (done, total)
             if total > 0 and done >= total:
                 took = now - self.stage_started
@@ -69,6 +76,10 @@ class ProgressLines:
             if tenth > self.tenth or now - self.last_line >= self.every:
                 self.tenth = max(self.tenth, tenth)
                 self._line(f"{stage}: {_counts(done, total)}", now)
+
+    def _leave(self) -> None:
+        if self.stage is not None:
+            self.begun[self.stage] = (self.stage_started, self.tenth)
 
     def _watch(self) -> None:
         while not self._stop.wait(1.0):
