@@ -55,3 +55,19 @@ def test_a_stage_resumed_after_another_is_not_started_twice() -> None:
     lines = _texts(stream)
     assert sum(line.startswith("ingestion: started") for line in lines) == 1, lines
     assert sum(line.startswith("ingestion: done") for line in lines) == 1, lines
+
+
+def test_the_work_between_stages_is_not_silent() -> None:
+    """After a file's own stage is done its batch is still written: the enclosing stage goes
+    on being reported; with no stage open, a line still says the work goes on."""
+    stream = io.StringIO()
+    with ProgressLines(stream, every=0.2) as progress:
+        progress("ingestion", 0, 2)
+        progress("ingest a", 5, 5)
+        time.sleep(1.5)
+        progress("ingestion", 2, 2)
+        time.sleep(1.5)
+    lines = _texts(stream)
+    resumed = lines[lines.index("ingest a: done (5 of 5, 100%) in 0.0 s") + 1]
+    assert resumed.startswith("ingestion: running for "), lines
+    assert lines[-1] == "working (after ingestion)", lines

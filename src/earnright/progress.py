@@ -36,7 +36,9 @@ class ProgressLines:
         self.counts = (0, 0)
         self.tenth = 0
         self.finished: set[str] = set()  # a stage told again that it is done prints nothing
-        self.begun: dict[str, tuple[float, int]] = {}  # per stage: its start, its last tenth
+        self.begun: dict[str, tuple[float, int, tuple[int, int]]] = {}  # per stage: its
+        # start, its last tenth and its counts
+        self.after = ""  # the stage last done, while no stage is open
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._quiet: threading.Thread | None = None
@@ -59,18 +61,19 @@ class ProgressLines:
             if stage != self.stage:  # a stage resumed after another (a file within all
                 # files) carries on where it was: its start and its tenths are kept
                 first = stage not in self.begun
-                self.begun.setdefault(stage, (now, 0))
+                self.begun.setdefault(stage, (now, 0, (done, total)))
                 self._leave()
                 self.stage = stage
-                self.stage_started, self.tenth = self.begun[stage]
+                self.stage_started, self.tenth, _ = self.begun[stage]
                 if first:
                     self._line(f"{stage}: started ({_counts(done, total)})", now)
             self.counts = (done, total)
             if total > 0 and done >= total:
                 took = now - self.stage_started
                 self._line(f"{stage}: done ({_counts(done, total)}) in {took:.1f} s", now)
-                self.stage = None
+                self.stage, self.after = None, stage
                 self.finished.add(stage)
+                self._resume()
                 return
             tenth = 10 * done // total if total > 0 else 0
             if tenth > self.tenth or now - self.last_line >= self.every:
@@ -79,18 +82,30 @@ class ProgressLines:
 
     def _leave(self) -> None:
         if self.stage is not None:
-            self.begun[self.stage] = (self.stage_started, self.tenth)
+            self.begun[self.stage] = (self.stage_started, self.tenth, self.counts)
+
+    def _resume(self) -> None:
+        """Back to the latest stage begun and not done (the demo's "ingestion" once a file's
+        own stage is done: its batch is still being written), if any."""
+        unfinished = [name for name in self.begun if name not in self.finished]
+        if unfinished:
+            self.stage = unfinished[-1]
+            self.stage_started, self.tenth, self.counts = self.begun[self.stage]
 
     def _watch(self) -> None:
         while not self._stop.wait(1.0):
             with self._lock:
                 now = time.monotonic()
-                if self.stage is not None and now - self.last_line >= self.every:
+                if now - self.last_line < self.every:
+                    continue
+                if self.stage is not None:
                     running = now - self.stage_started
                     done, total = self.counts
                     self._line(
                         f"{self.stage}: running for {running:.0f} s ({_counts(done, total)})", now
                     )
+                else:
+                    self._line(f"working (after {self.after or 'the start'})", now)
 
     def _line(self, text: str, now: float) -> None:
         self.stream.write(f"[{now - self.started:7.1f} s] {text}\n")
