@@ -97,3 +97,29 @@ def test_replace_does_not_follow_a_linked_data_folder(first_demo: Path, tmp_path
     code, err = _demo(ws, "--replace")
     assert code == 2 and "symbolic link" in err
     assert (elsewhere / "truth.json").exists() and (elsewhere / "units.csv").exists()
+
+
+def test_a_demo_whose_output_is_piped_logs_plain_progress_lines(tmp_path: Path) -> None:
+    """Output that is not a terminal (a log, a pipe) gets a plain line as each pass starts and
+    ends, with its counts; a 10,000-store demo's log used to hold not one line of progress."""
+    code, err = _demo(tmp_path / "ws")
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    passes = [
+        "stores",
+        "ingest units.csv",
+        "ingest metrics.parquet",
+        "ingestion",
+        "scorecard",
+        "ranking and focus lists",
+        "reliability",
+        "detection",
+        "page",
+        "results",
+    ]
+    for name in passes:
+        assert any(f"] {name}: started" in line for line in lines), (name, err)
+        assert any(f"] {name}: done" in line for line in lines), (name, err)
+    assert any("detection: done (4 of 4, 100%) in " in line for line in lines), err
+    assert sum("ingest units.csv: done" in line for line in lines) == 1  # told 5 times
+    assert "\x1b[" not in err  # no terminal control codes in a log

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +12,9 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from earnright.cli.output import err_console
-from earnright.services.demo import run_demo
+from earnright.progress import Progress as ProgressCallback
+from earnright.progress import ProgressLines
+from earnright.services.demo import DemoRun, run_demo
 
 
 def register(app: typer.Typer) -> None:
@@ -37,23 +42,13 @@ def demo(
     Writes data/ (the generated files and truth.json), the warehouse, and results/ (the
     scorecard as CSV, Parquet and a self-contained HTML page). --out must be new or empty; a
     previous demo there is replaced only with --replace, which removes the demo's own files
-    and nothing else. Any other non-empty directory is refused.
+    and nothing else. Any other non-empty directory is refused. Progress goes to stderr: bars
+    on a terminal, plain lines (one per pass start and end, tenth, and 10 s) otherwise.
     """
-    tasks: dict[str, TaskID] = {}
-    with Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=err_console,
-    ) as bar:
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or 1)
-            bar.update(tasks[stage], completed=done, total=total or 1)
-
-        run = run_demo(
+    shown: AbstractContextManager[ProgressCallback]
+    shown = _bars() if err_console.is_terminal else ProgressLines(sys.stderr)
+    with shown as progress:
+        run: DemoRun = run_demo(
             out, stores=stores, months=months, seed=seed, progress=progress, replace=replace
         )
     typer.echo(
@@ -69,3 +64,23 @@ def demo(
     typer.echo("Results:")
     for name, path in run.outputs.items():
         typer.echo(f"  {name + ':':<9} {path}")
+
+
+@contextmanager
+def _bars() -> Iterator[ProgressCallback]:
+    """Progress bars on a terminal (a log gets ``ProgressLines`` instead)."""
+    tasks: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as bar:
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or 1)
+            bar.update(tasks[stage], completed=done, total=total or 1)
+
+        yield progress

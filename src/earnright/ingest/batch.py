@@ -40,7 +40,7 @@ from earnright.ingest.kinds import (
 )
 from earnright.ingest.readers import Chunk, check_column_names, file_format, read_chunks
 from earnright.ingest.rejects import Tally, head_first
-from earnright.progress import StepProgress as Progress
+from earnright.progress import StepProgress
 from earnright.warehouse import Warehouse
 
 __all__ = ["IngestResult", "ingest_file"]
@@ -124,7 +124,7 @@ def ingest_file(
     *,
     source: str | None = None,
     force: bool = False,
-    progress: Progress | None = None,
+    progress: StepProgress | None = None,
 ) -> IngestResult:
     """Ingest one file of ``kind`` as one atomic batch and return what happened."""
     if kind not in KINDS:

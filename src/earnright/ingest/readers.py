@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from earnright.errors import IngestError
 from earnright.ingest.csvarrow import plain_csv_tables
 from earnright.ingest.csvfile import CsvRecords
-from earnright.progress import StepProgress as Progress
+from earnright.progress import StepProgress
 
 __all__ = ["RESERVED_COLUMNS", "Chunk", "check_column_names", "file_format", "read_chunks"]
 
@@ -63,7 +63,7 @@ def file_format(path: Path) -> tuple[str, bool]:
 class _CountingFile(io.RawIOBase):
     """A binary file that reports how many bytes were read, for progress bars."""
 
-    def __init__(self, path: Path, progress: Progress | None) -> None:
+    def __init__(self, path: Path, progress: StepProgress | None) -> None:
         self._f = path.open("rb")
         self._total = path.stat().st_size
         self._done = 0
@@ -85,7 +85,7 @@ class _CountingFile(io.RawIOBase):
 
 
 def read_chunks(
-    path: Path, progress: Progress | None = None, *, extra_header_rows: int = 0
+    path: Path, progress: StepProgress | None = None, *, extra_header_rows: int = 0
 ) -> Iterator[Chunk]:
     """Yield the file's rows in chunks; raise IngestError if the file cannot be read at all.
 
@@ -110,7 +110,7 @@ def read_chunks(
         raise IngestError(f"{path}: cannot read as {fmt}{' (gzip)' if gz else ''}: {exc}") from exc
 
 
-def _open(path: Path, gz: bool, progress: Progress | None) -> IO[bytes]:
+def _open(path: Path, gz: bool, progress: StepProgress | None) -> IO[bytes]:
     raw = _CountingFile(path, progress)
     return gzip.GzipFile(fileobj=raw) if gz else io.BufferedReader(raw)  # type: ignore[return-value]
 
@@ -122,7 +122,7 @@ def _csv_records(stream: IO[bytes], path: Path, extra_header_rows: int = 0) -> C
 
 
 def _csv_chunks(
-    path: Path, gz: bool, progress: Progress | None, extra_header_rows: int = 0
+    path: Path, gz: bool, progress: StepProgress | None, extra_header_rows: int = 0
 ) -> Iterator[Chunk]:
     """Arrow's reader while the file is plain (no quotes, see csvarrow), then the exact one."""
     with _open(path, gz, progress) as stream:
@@ -207,7 +207,7 @@ def _numbered(frame: pd.DataFrame, first_line: int) -> Chunk:
     return Chunk(frame, [])
 
 
-def _parquet_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator[Chunk]:
+def _parquet_chunks(path: Path, gz: bool, progress: StepProgress | None) -> Iterator[Chunk]:
     pf = pq.ParquetFile(path)
     check_column_names(list(pf.schema_arrow.names), str(path))
     total = pf.metadata.num_rows
@@ -219,7 +219,7 @@ def _parquet_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator
             progress(row - 1, total)
 
 
-def _jsonl_chunks(path: Path, gz: bool, progress: Progress | None) -> Iterator[Chunk]:
+def _jsonl_chunks(path: Path, gz: bool, progress: StepProgress | None) -> Iterator[Chunk]:
     with _open(path, gz, progress) as stream:
         records: list[dict[str, Any]] = []
         bad: list[tuple[int, str, str]] = []

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from earnright.config import Config, Indicator
 from earnright.reliability.anomaly import AnomalyDetector, DetectorParams
+from earnright.reliability.anomaly_batch import score_block, supports
 from earnright.reliability.indicators import (
     OVERALL,
     burn_rate_alerts,
@@ -85,7 +88,7 @@ def detector_params(step: timedelta, threshold: float) -> DetectorParams:
 @dataclass
 class _SeriesState:
     last_bucket: datetime | None
-    detector: AnomalyDetector
+    detector: dict[str, Any] | None  # AnomalyDetector.to_dict(); None: a new detector
     batch: int | None = None  # the newest metrics batch when the series was last scanned
 
 
@@ -98,18 +101,26 @@ def _load_states(
 ) -> dict[str, _SeriesState]:
     t = wh.table("detector_state")
     rows = t.filter(t.series_key.startswith(f"{indicator.id}|")).execute()
+    known = {f.name for f in fields(DetectorParams)}
     states = {}
     for key, last, state in zip(rows.series_key, rows.last_bucket, rows.state, strict=True):
         data = json.loads(state)
-        detector = AnomalyDetector.from_dict(data)
-        if detector.params != params:  # settings changed: learn afresh
-            detector = AnomalyDetector(params)
+        batch = data.pop("batch", None)
+        stored = DetectorParams(**{k: v for k, v in data["params"].items() if k in known})
+        detector = data if stored == params else None  # settings changed: learn afresh
         last_bucket = pd.Timestamp(last).to_pydatetime()
-        states[key.partition("|")[2]] = _SeriesState(last_bucket, detector, data.get("batch"))
+        states[key.partition("|")[2]] = _SeriesState(last_bucket, detector, batch)
     return states
 
 
-def _save_states(wh: Warehouse, indicator: Indicator, states: dict[str, _SeriesState]) -> None:
+def _state_json(state: _SeriesState, params: DetectorParams) -> str:
+    detector = state.detector or AnomalyDetector(params).to_dict()
+    return json.dumps(detector | {"batch": state.batch})
+
+
+def _save_states(
+    wh: Warehouse, indicator: Indicator, states: dict[str, _SeriesState], params: DetectorParams
+) -> None:
     """Replace the indicator's stored states (call inside the run's transaction)."""
     t = wh.table("detector_state")
     keys = t.filter(t.series_key.startswith(f"{indicator.id}|")).series_key.execute()
@@ -123,9 +134,7 @@ def _save_states(wh: Warehouse, indicator: Indicator, states: dict[str, _SeriesS
             {
                 "series_key": [_series_key(indicator, seg) for seg in kept],
                 "last_bucket": [s.last_bucket for s in kept.values()],
-                "state": [
-                    json.dumps(s.detector.to_dict() | {"batch": s.batch}) for s in kept.values()
-                ],
+                "state": [_state_json(s, params) for s in kept.values()],
                 "updated_at": [now] * len(kept),
             },
         )
@@ -145,41 +154,101 @@ def _anomaly_alerts(
     states: dict[str, _SeriesState],
     config: Config,
 ) -> list[Alert]:
-    """Stream the new buckets of every segment through its detector; alerts that pass the gate."""
+    """Stream the new buckets of every segment through its detector; alerts that pass the gate.
+
+    All segments are scored together, a block of them at a time
+    (:func:`earnright.reliability.anomaly_batch.score_block`, the same results as one
+    :class:`AnomalyDetector` per segment, which remains the path for detectors it does not
+    cover)."""
     step = config.reliability.step
-    threshold = config.reliability.anomaly_threshold
+    params = detector_params(step, config.reliability.anomaly_threshold)
+    matrix = _SeriesMatrix.build(series, states)
+    if matrix is None:
+        return []
     alerts = []
-    for segment, frame in series.groupby("segment", sort=True):
-        state = states.setdefault(
-            str(segment), _SeriesState(None, AnomalyDetector(detector_params(step, threshold)))
-        )
-        if state.last_bucket is not None:
-            frame = frame[frame.bucket > state.last_bucket]
-        if frame.empty:
-            continue
-        detector = state.detector
-        frame = frame.sort_values("bucket")
-        buckets = list(frame.bucket.dt.to_pydatetime())
-        values = frame["value"].to_numpy(float)
-        for bucket, value in zip(buckets, values, strict=True):
-            score = detector.update(bucket, value)
-            if score < threshold or not math.isfinite(value):
-                continue
-            median = detector.signals["level"].short.quantile(0.5)
-            if _worse(indicator, value, median):
+    for start in range(0, len(matrix.segments), BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        segments = matrix.segments[rows]
+        for segment in segments:
+            states.setdefault(segment, _SeriesState(None, None))
+        stored = [states[segment].detector for segment in segments]
+        values = matrix.values[rows]
+        if supports(params, stored):
+            result = score_block(params, matrix.stamps, values, stored)
+            hits = zip(result.rows, result.cols, result.scores, result.medians, strict=True)
+            found = [(int(r), int(c), float(sc), float(m)) for r, c, sc, m in hits]
+            detectors = result.states
+        else:
+            found, detectors = _stream_each(params, matrix.stamps, values, stored)
+        for row, col, score, median in found:
+            value = float(values[row, col])
+            if math.isfinite(value) and _worse(indicator, value, median):
+                bucket = matrix.stamps[col]
                 alerts.append(
                     Alert(
                         indicator.id,
-                        str(segment),
+                        segments[row],
                         "anomaly",
                         "ticket",
                         bucket,
                         bucket + step,
-                        round(float(score), 6),
+                        round(score, 6),
                     )
                 )
-        state.last_bucket = buckets[-1]
+        for row, segment in enumerate(segments):
+            states[segment].detector = detectors[row]
+            states[segment].last_bucket = matrix.last[start + row]
     return alerts
+
+
+BLOCK_ROWS = 4096  # series scored together: bounds the block's arrays (a few hundred MB)
+
+
+@dataclass
+class _SeriesMatrix:
+    """The segments with new buckets (sorted), the new buckets, values (NaN where a segment has
+    no row), and each segment's newest bucket with a row (its new ``last_bucket``)."""
+
+    segments: list[str]
+    stamps: list[datetime]
+    values: np.ndarray
+    last: list[datetime]
+
+    @classmethod
+    def build(cls, series: pd.DataFrame, states: dict[str, _SeriesState]) -> _SeriesMatrix | None:
+        segment = series["segment"].astype(str)
+        done = {seg: s.last_bucket for seg, s in states.items() if s.last_bucket is not None}
+        seen = pd.to_datetime(segment.map(done))
+        new = series[seen.isna().to_numpy() | (series.bucket > seen).to_numpy()]
+        if new.empty:
+            return None
+        codes, segments = pd.factorize(new["segment"].astype(str), sort=True)
+        cols, stamps = pd.factorize(new["bucket"], sort=True)
+        values = np.full((len(segments), len(stamps)), np.nan)
+        values[codes, cols] = new["value"].to_numpy(float)
+        newest = np.full(len(segments), -1)
+        np.maximum.at(newest, codes, cols)
+        times = list(pd.DatetimeIndex(stamps).to_pydatetime())
+        return cls(list(segments), times, values, [times[c] for c in newest])
+
+
+def _stream_each(
+    params: DetectorParams,
+    stamps: list[datetime],
+    values: np.ndarray,
+    stored: list[dict[str, Any] | None],
+) -> tuple[list[tuple[int, int, float, float]], list[dict[str, Any]]]:
+    """The reference path: one detector per series, point by point (NaN: no point)."""
+    found, detectors = [], []
+    for row, state in enumerate(stored):
+        detector = AnomalyDetector.from_dict(state) if state else AnomalyDetector(params)
+        for col in np.flatnonzero(~np.isnan(values[row])).tolist():
+            score = detector.update(stamps[col], float(values[row, col]))
+            if score >= params.threshold:
+                median = detector.signals["level"].short.quantile(0.5)
+                found.append((row, col, score, median))
+        detectors.append(detector.to_dict())
+    return found, detectors
 
 
 def _burn_alerts(
@@ -239,7 +308,8 @@ def scan_indicator(
     """
     step = config.reliability.step
     settings = config.reliability
-    states = _load_states(wh, indicator, detector_params(step, settings.anomaly_threshold))
+    params = detector_params(step, settings.anomaly_threshold)
+    states = _load_states(wh, indicator, params)
     batch = _newest_batch(wh, indicator)
     count = _late_rows(wh, indicator, states.get(OVERALL), step)
     if late is not None and count:
@@ -256,7 +326,7 @@ def scan_indicator(
     )
     for state in states.values():
         state.batch = batch
-    _save_states(wh, indicator, states)
+    _save_states(wh, indicator, states, params)
     newest = pd.Timestamp(series.bucket.max()).to_pydatetime()
     alerts.sort(key=lambda a: (a.bucket, a.segment, a.rule))
     return alerts, newest

@@ -69,6 +69,18 @@ def in_segments(leaves: pd.DataFrame, segments: list[dict[str, str]]) -> pd.Seri
     return hit
 
 
+def _units_in(segments: list[dict[str, str]], ancestors: pd.DataFrame) -> list[str] | None:
+    """The units any of the segments can hold; None when one has no unit condition (all)."""
+    levels = [c for c in ancestors.columns if c != "unit_id"]
+    hit = pd.Series(False, index=ancestors.index)
+    for segment in segments:
+        on_units = {dim: value for dim, value in segment.items() if dim in levels}
+        if not on_units:
+            return None
+        hit |= in_segments(ancestors, [on_units])
+    return ancestors.unit_id[hit].astype(str).tolist()
+
+
 def segment_buckets(
     wh: Warehouse,
     config: Config,
@@ -94,6 +106,9 @@ def leaf_buckets(
     ancestors): ``good``, ``total`` and ``vsum`` in ``span``, from one engine scan."""
     ancestors, metric_dims = where
     ev = indicator_events(wh, indicator, config.reliability.step, span)
+    units = _units_in(segments, ancestors)
+    if units:  # only the rows the segments can hold leave the engine (a store, not all stores)
+        ev = ev.filter(ev.unit_id.isin(units))
     per = (
         ev.group_by(["_bidx", "unit_id", *metric_dims])
         .aggregate(good=ev._good.sum(), total=ev._total.sum(), vsum=ev._vsum.sum())

@@ -160,9 +160,15 @@ def run_demo(
             if progress is not None:
                 report = _stage(progress, f"ingest {name}")
             run.ingests.append(ingest_file(wh, ws.config, kind, data / name, progress=report))
+            if progress:  # a file's rows are read before its batch is written: this is the end
+                progress("ingestion", len(run.ingests), len(FILES))
         run.detection = run_detection(wh, ws.config, progress=progress).to_dict()
         built = build_report(wh, ws.config, progress=progress)
+    if progress:
+        progress("results", 0, 1)
     run.outputs = built.write(out / "results")
+    if progress:
+        progress("results", 1, 1)
     run.seconds = time.monotonic() - started
     return run
 

@@ -94,9 +94,12 @@ def build_report(wh: Warehouse, config: Config, *, progress: Progress | None = N
     _stage(progress, "ranking and focus lists", 1, 2)
     focus = compute_focus(wh, config, level=levels[-1], period=month.label)
     _stage(progress, "ranking and focus lists", 2, 2)
+    _stage(progress, "reliability", 0, 1)
     reliability = compute_reliability(wh, config) if config.journey.indicators() else None
+    _stage(progress, "reliability", 1, 1)
     currency = config.company.currency  # the page prints money in it
     incidents = [i.record() | {"currency": currency} for i in list_incidents(wh)]
+    _stage(progress, "page", 0, 1)
     scorecard = pd.concat(frames, ignore_index=True)
     page = render_scorecard_page(
         scorecard,
@@ -110,4 +113,5 @@ def build_report(wh: Warehouse, config: Config, *, progress: Progress | None = N
         period_reason=month.reason,
         min_n=config.listening.min_n,
     )
+    _stage(progress, "page", 1, 1)
     return Report(scorecard, ranking, focus, month, page, reliability, incidents)
