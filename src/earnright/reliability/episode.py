@@ -91,7 +91,8 @@ def segment_buckets(
     """The segments' ``good``, ``total`` and value sum ``vsum`` per bucket index (``_bidx``)
     in ``span``; ``where`` is (segments, unit ancestors, metric dimension columns)."""
     segments, ancestors, metric_dims = where
-    per = leaf_buckets(wh, config, indicator, (ancestors, metric_dims), span)
+    units = _units_in(segments, ancestors)
+    per = leaf_buckets(wh, config, indicator, (ancestors, metric_dims), span, units)
     return per[in_segments(per, segments)].groupby("_bidx")[["good", "total", "vsum"]].sum()
 
 
@@ -101,12 +102,13 @@ def leaf_buckets(
     indicator: Indicator,
     where: tuple[pd.DataFrame, list[str]],
     span: tuple[datetime, datetime],
+    units: list[str] | None = None,
 ) -> pd.DataFrame:
     """Per bucket index (``_bidx``) and leaf (unit × metric dimensions, with the unit's
-    ancestors): ``good``, ``total`` and ``vsum`` in ``span``, from one engine scan."""
+    ancestors): ``good``, ``total`` and ``vsum`` in ``span``, from one engine scan; only the
+    leaves of ``units`` when given."""
     ancestors, metric_dims = where
     ev = indicator_events(wh, indicator, config.reliability.step, span)
-    units = _units_in(segments, ancestors)
     if units:  # only the rows the segments can hold leave the engine (a store, not all stores)
         ev = ev.filter(ev.unit_id.isin(units))
     per = (
