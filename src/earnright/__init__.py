@@ -17,60 +17,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from earnright.api import (
-        ChangesResult,
-        CredibilityResult,
-        DetectResult,
-        DriversResult,
-        FocusResult,
-        Grain,
-        HygieneResult,
-        IngestResults,
-        LocalizeResult,
-        NeededResult,
-        Period,
-        QuarantineResult,
-        RankResult,
-        ReliabilityResult,
-        Result,
-        ScorecardResult,
-        StatusResult,
-        TableResult,
-        WarningsResult,
-        WatchResult,
-        Workspace,
-        create_demo,
-        create_workspace,
-        open_workspace,
-    )
+from earnright.api import __all__  # the same names; earnright.api itself loads them lazily
 
-__all__ = [
-    "ChangesResult",
-    "CredibilityResult",
-    "DetectResult",
-    "DriversResult",
-    "FocusResult",
-    "Grain",
-    "HygieneResult",
-    "IngestResults",
-    "LocalizeResult",
-    "NeededResult",
-    "Period",
-    "QuarantineResult",
-    "RankResult",
-    "ReliabilityResult",
-    "Result",
-    "ScorecardResult",
-    "StatusResult",
-    "TableResult",
-    "WarningsResult",
-    "WatchResult",
-    "Workspace",
-    "create_demo",
-    "create_workspace",
-    "open_workspace",
-]
+if TYPE_CHECKING:
+    from earnright.api import *  # noqa: F403
 
 
 def __getattr__(name: str) -> Any:
