@@ -129,7 +129,7 @@ def test_no_series_state_leaks_into_another() -> None:
 def test_detection_scores_every_segment_as_the_reference_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``detection._anomaly_alerts`` gives the same alerts and states with the block path as
+    """``detection.anomaly_alerts`` gives the same alerts and states with the block path as
     with one detector per segment (the path kept for detectors the block does not cover), on
     segments with different histories, over a first scan and a resumed one."""
     config = Config.model_validate({"reliability": {"step": "1d", "anomaly_threshold": 0.6}})
@@ -156,7 +156,7 @@ def test_detection_scores_every_segment_as_the_reference_path(
         alerts = []
         for end in (days[120], days[-1] + timedelta(days=1)):
             part = frame[frame.bucket < end]
-            alerts += detection._anomaly_alerts(indicator, part, states, config)
+            alerts += detection.anomaly_alerts(indicator, part, states, config)
         monkeypatch.undo()
         kept = [json.dumps([k, str(s.last_bucket), s.detector]) for k, s in sorted(states.items())]
         return sorted(alerts, key=lambda a: a.alert_id), kept

@@ -41,7 +41,7 @@ from earnright.reliability.indicators import (
 )
 from earnright.warehouse import Warehouse
 
-__all__ = ["Alert", "detector_params", "scan_indicator"]
+__all__ = ["Alert", "anomaly_alerts", "detector_params", "scan_indicator"]
 
 SEVERITY_RANK = {"ticket": 1, "page": 2}
 # The score scale (surprise in decades at score 0.5) that ``[reliability] anomaly_threshold``
@@ -148,7 +148,7 @@ def _worse(indicator: Indicator, value: float, median: float) -> bool:
     return value > median
 
 
-def _anomaly_alerts(
+def anomaly_alerts(
     indicator: Indicator,
     series: pd.DataFrame,
     states: dict[str, _SeriesState],
@@ -321,7 +321,7 @@ def scan_indicator(
     series = indicator_series(wh, config, indicator, start=start)
     if series.empty:
         return [], done
-    alerts = _burn_alerts(indicator, series, config, done) + _anomaly_alerts(
+    alerts = _burn_alerts(indicator, series, config, done) + anomaly_alerts(
         indicator, series, states, config
     )
     for state in states.values():
