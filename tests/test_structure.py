@@ -30,8 +30,9 @@ def test_every_package_and_module_declares_existing_public_names(path: Path) -> 
     module = importlib.import_module(name)
     assert hasattr(module, "__all__"), f"{name} has no __all__"
     missing = [n for n in module.__all__ if not hasattr(module, n)]
-    if missing and path.stem == "__init__":  # a package may list its submodules
-        missing = [n for n in missing if not (path.parent / f"{n}.py").exists()]
+    if missing and path.stem == "__init__":  # a package may list its submodules and subpackages
+        here = path.parent
+        missing = [n for n in missing if not ((here / f"{n}.py").exists() or (here / n).is_dir())]
     assert missing == [], f"{name}.__all__ names what it does not define: {missing}"
 
 
@@ -67,16 +68,35 @@ def test_the_units_table_is_read_in_one_place() -> None:
     assert readers == {"units.py", "ingest/hierarchy.py", "ingest/batch.py"}
 
 
-LARGE_YET = {"listening/focus.py", "listening/hygiene.py", "listening/drivers.py"}
-
-
 def test_modules_stay_under_500_lines() -> None:
     large = {
         str(p.relative_to(SRC))
         for p in MODULES
         if len(p.read_text(encoding="utf-8").splitlines()) > 500
     }
-    assert large <= LARGE_YET, f"split these along their seams: {sorted(large - LARGE_YET)}"
+    assert large == set(), f"split these along their seams: {sorted(large)}"
+
+
+LONG_YET = {
+    "demo/surveys.py:draw_listening",  # the demo's generators are being reworked for scale
+}
+
+
+def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function's body, its signature (a command's options) and docstring aside."""
+    body = node.body
+    if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    return (node.end_lineno or node.lineno) - body[0].lineno + 1
+
+
+def test_functions_stay_under_50_lines() -> None:
+    long = set()
+    for path in MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _body_lines(node) > 50:
+                long.add(f"{path.relative_to(SRC)}:{node.name}")
+    assert long <= LONG_YET, f"split these into steps: {sorted(long - LONG_YET)}"
 
 
 def test_shared_statistics_are_defined_once() -> None:

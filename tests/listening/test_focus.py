@@ -20,6 +20,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr
 
 import earnright.listening.focus as focus
+import earnright.listening.focus.gaps as gaps
 from earnright.config import Config, Question
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
@@ -143,7 +144,7 @@ def test_gap_interval_and_p_value_equal_scipys_welch_test(
     small: tuple[Warehouse, Config, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wh, config, frame = small
-    monkeypatch.setattr(focus, "SMOOTHING", 0)  # plain Welch: the store's own variance
+    monkeypatch.setattr(gaps, "SMOOTHING", 0)  # plain Welch: the store's own variance
     (found,) = compute_focus(wh, config, unit="S1", period="2026-09", margin=0.1)
     now = _window(frame)
     for item in found.items:

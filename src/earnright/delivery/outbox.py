@@ -100,6 +100,33 @@ def _moment_name(config: Config, moment_id: str | None) -> str | None:
     return None
 
 
+def _insert_pending(
+    wh: Warehouse,
+    incident_id: str,
+    event: str,
+    new: dict[str, tuple[str, str]],
+    texts: dict[str, str],
+    now: datetime,
+) -> None:
+    """One pending outbox row per new message id (its channel and target), due ``now``."""
+    n = len(new)
+    wh.insert(
+        "outbox",
+        {
+            "message_id": list(new),
+            "incident_id": [incident_id] * n,
+            "event": [event] * n,
+            "channel": [channel for channel, _ in new.values()],
+            "target": [target for _, target in new.values()],
+            "payload": list(texts.values()),
+            "status": ["pending"] * n,
+            "attempts": [0] * n,
+            "next_attempt_at": [now] * n,
+            "created_at": [now] * n,
+        },
+    )
+
+
 def enqueue_messages(
     wh: Warehouse, config: Config, incident: dict[str, Any], event: str, *, now: datetime
 ) -> int:
@@ -145,24 +172,8 @@ def enqueue_messages(
         mid: late if event == "resolved" and ct not in told else json.dumps(payload)
         for mid, ct in new.items()
     }
-    now = _naive_utc(now)
-    n = len(new)
-    wh.insert(
-        "outbox",
-        {
-            "message_id": list(new),
-            "incident_id": [str(record["id"])] * n,
-            "event": [event] * n,
-            "channel": [channel for channel, _ in new.values()],
-            "target": [target for _, target in new.values()],
-            "payload": list(texts.values()),
-            "status": ["pending"] * n,
-            "attempts": [0] * n,
-            "next_attempt_at": [now] * n,
-            "created_at": [now] * n,
-        },
-    )
-    return n
+    _insert_pending(wh, str(record["id"]), event, new, texts, _naive_utc(now))
+    return len(new)
 
 
 # -- delivering -------------------------------------------------------------------------------

@@ -9,8 +9,9 @@
 - ``focus``: the few drivers each unit should fix, with the comments behind them;
 - ``hygiene``: survey-hygiene warnings (gaming, cherry-picking, quick responses).
 
-The unit hierarchy is read through ``earnright.units``, the shared formulas live in
-``earnright.stats``. Each module's ``__all__`` is its public surface.
+``drivers``, ``focus`` and ``hygiene`` are packages (one module per step or signal) whose
+``__init__`` exports their public names. The unit hierarchy is read through ``earnright.units``,
+the shared formulas live in ``earnright.stats``. Each module's ``__all__`` is its public surface.
 """
 
 __all__ = [

@@ -167,6 +167,30 @@ def _focus_item(item: FocusItem) -> str:
     )
 
 
+def _kpis(now: pd.Series, latest: str, stores: pd.DataFrame) -> str:
+    """The month's headline figures: NPS, CSAT, response rate and stores."""
+    return "".join(
+        [
+            _kpi(
+                f"NPS {latest}",
+                _fmt(now.nps),
+                f"95%: {_fmt(now.nps_low)} to {_fmt(now.nps_high)}, n={now.n:,}",
+            ),
+            _kpi(
+                "CSAT (top-2-box)",
+                f"{_fmt(now.csat * 100)}%",
+                f"95%: {_fmt(now.csat_low * 100)}–{_fmt(now.csat_high * 100)}%, n={now.n_csat:,}",
+            ),
+            _kpi(
+                "Response rate",
+                f"{_fmt(now.response_rate * 100)}%",
+                f"{now.responses:,} of {now.invitations:,} invitations",
+            ),
+            _kpi("Stores", f"{len(stores):,}", f"median n per store {stores.n.median():.0f}"),
+        ]
+    )
+
+
 def render_scorecard_page(
     scorecard: pd.DataFrame,
     company: str,
@@ -208,26 +232,7 @@ def render_scorecard_page(
         list(company_rows.nps_high),
         title=f"{company}: NPS by month, with 95% interval",
     )
-    kpis = "".join(
-        [
-            _kpi(
-                f"NPS {latest}",
-                _fmt(now.nps),
-                f"95%: {_fmt(now.nps_low)} to {_fmt(now.nps_high)}, n={now.n:,}",
-            ),
-            _kpi(
-                "CSAT (top-2-box)",
-                f"{_fmt(now.csat * 100)}%",
-                f"95%: {_fmt(now.csat_low * 100)}–{_fmt(now.csat_high * 100)}%, n={now.n_csat:,}",
-            ),
-            _kpi(
-                "Response rate",
-                f"{_fmt(now.response_rate * 100)}%",
-                f"{now.responses:,} of {now.invitations:,} invitations",
-            ),
-            _kpi("Stores", f"{len(stores):,}", f"median n per store {stores.n.median():.0f}"),
-        ]
-    )
+    kpis = _kpis(now, latest, stores)
     fair = (
         "Ranks use a fair estimate: each store's score shrunk toward its district by how far its "
         "n can be trusted; a tier is given only where the 90% rank interval lies in one third. "
