@@ -1,7 +1,7 @@
 """A workspace: a directory with ``earnright.toml`` and (by default) its DuckDB warehouse.
 
-Every command finds it from ``--workspace``, else ``EARNRIGHT_WORKSPACE``, else the current
-directory, and says clearly when none is there.
+Every command finds it from the folder it is given (``--workspace``), else
+``EARNRIGHT_WORKSPACE``, else the current directory, and says clearly when none is there.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Workspace:
 def find_workspace(explicit: Path | None = None) -> Workspace:
     """The workspace named by ``explicit``, else $EARNRIGHT_WORKSPACE, else the current dir."""
     if explicit is not None:
-        root, how = explicit, "--workspace"
+        root, how = explicit, "the folder given"
     elif os.environ.get(ENV_VAR):
         root, how = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
     else:
@@ -47,7 +47,9 @@ def find_workspace(explicit: Path | None = None) -> Workspace:
     if not (root / CONFIG_FILE).is_file():
         raise WorkspaceError(
             f"no earnright workspace at {root} (from {how}): {CONFIG_FILE} is missing. "
-            f"Create one with `earnright init {root}`, or point --workspace or ${ENV_VAR} at one."
+            f"Create one with `earnright init {root}`, or name a folder that holds one (or set "
+            f"${ENV_VAR}).",
+            argument="workspace",
         )
     return Workspace(root, load_config(root / CONFIG_FILE))
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from earnright.cli.output import Format, err_console, write_frame, write_json
+from earnright.cli.output import Format, cli_words, err_console, write_frame, write_json
 from earnright.periods import Grain
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def open_workspace(workspace: Path | None) -> Workspace:
 def say_notes(result: Result) -> None:
     """What the result says for a person (the periods chosen …), on standard error."""
     for note in result.notes:
-        say(note)
+        say(cli_words(note))
 
 
 def render(
