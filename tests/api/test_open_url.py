@@ -13,7 +13,8 @@ import earnright
 from earnright.config import Config, load_config, render_config
 from earnright.errors import WorkspaceError
 from earnright.warehouse import connect
-from earnright.workspace import CONFIG_TABLE, init_workspace, is_url
+from earnright.workspace import CONFIG_TABLE, ENV_VAR, init_workspace, is_url
+from tests.api.conftest import same
 from tests.conftest import UNITS_CSV, database_url, with_url
 
 
@@ -122,3 +123,16 @@ def test_a_relative_duckdb_url_that_meant_an_absolute_path_says_so(tmp_path: Pat
     with connect(f"duckdb:///{path}", tmp_path, read_only=True) as wh:
         assert wh.schema_version() > 0
     assert is_url("postgresql://h/db") and not is_url("some/folder") and not is_url("C:\\x")
+
+
+def test_the_command_line_opens_a_url_too(
+    made: tuple[Path, str], backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.api.conftest import cli
+
+    root, url = made
+    expected = earnright.open_workspace(root).status().to_dict()
+    assert not same(cli("status", "-w", url), expected)
+    monkeypatch.setenv(ENV_VAR, url)
+    assert earnright.open_workspace().config.company.name == "Acme Pharmacy"
+    assert not same(cli("status"), expected)

@@ -53,15 +53,19 @@ INCIDENT_STATUSES = ("open", "resolved", "all")
 
 
 def open_workspace(path_or_url: str | Path | None = None) -> Workspace:
-    """The workspace at ``path_or_url``: a directory holding ``earnright.toml`` (default:
-    ``$EARNRIGHT_WORKSPACE``, else the current directory), whose warehouse is its config's
-    ``[warehouse] url``; or a warehouse URL (``postgresql://user@host/db``,
-    ``duckdb:///file.duckdb`` relative to the current directory, ``duckdb:////abs/file.duckdb``)
-    opened with the config stored in it (``earnright init`` stores it;
-    :meth:`Workspace.save_config` updates it), else the defaults. WorkspaceError when none is
-    there or the URL names no database."""
-    from earnright.workspace import is_url, open_url
+    """The workspace at ``path_or_url``: a directory holding ``earnright.toml``, whose
+    warehouse is its config's ``[warehouse] url``; or a warehouse URL
+    (``postgresql://user@host/db``, ``duckdb:///file.duckdb`` relative to the current
+    directory, ``duckdb:////abs/file.duckdb``) opened with the config stored in it
+    (``earnright init`` stores it; :meth:`Workspace.save_config` updates it), else the
+    defaults. Default: ``$EARNRIGHT_WORKSPACE`` (a folder or a URL), else the current
+    directory. WorkspaceError when none is there or the URL names no database."""
+    import os
 
+    from earnright.workspace import ENV_VAR, is_url, open_url
+
+    if path_or_url is None and is_url(os.environ.get(ENV_VAR, "")):
+        path_or_url = os.environ[ENV_VAR]
     if path_or_url is not None and is_url(str(path_or_url)):
         return Workspace(open_url(str(path_or_url)))
     return Workspace(find_workspace(Path(path_or_url) if path_or_url is not None else None))
