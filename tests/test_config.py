@@ -76,8 +76,9 @@ def test_workspace_is_found_from_flag_then_env_then_cwd(
         find_workspace()
     monkeypatch.setenv(ENV_VAR, str(ws.root))
     assert find_workspace().root == ws.root
-    with pytest.raises(WorkspaceError, match="from --workspace"):
+    with pytest.raises(WorkspaceError, match="from the folder given") as err:
         find_workspace(tmp_path / "b")
+    assert err.value.argument == "workspace"
 
 
 def test_demo_config_with_indicators_round_trips_and_durations_read_back(tmp_path: Path) -> None:

@@ -32,7 +32,17 @@ __all__ = [
 
 
 class EarnrightError(Exception):
-    """Base class of every error earnright raises on purpose."""
+    """Base class of every error earnright raises on purpose.
+
+    The message is in domain words; ``argument`` names the argument of the Python API it
+    concerns (``level``, ``period``, ``out`` …), which the command line spells as its option
+    (``--level`` …) before the message. Within a message, an argument named in backticks
+    (```force```) is one the command line shows as its option (``--force``).
+    """
+
+    def __init__(self, message: str = "", *, argument: str | None = None) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class ConfigError(EarnrightError):
@@ -62,10 +72,6 @@ class QueryError(EarnrightError):
     the command line spells ``--level``, ``--period`` …), so that each surface can say it its own
     way. ``argument`` is None when the error concerns no single argument.
     """
-
-    def __init__(self, message: str, *, argument: str | None = None) -> None:
-        super().__init__(message)
-        self.argument = argument
 
 
 class DeliveryError(EarnrightError):

@@ -83,7 +83,7 @@ def _is_database(path: Path) -> bool:
     return head[8:12] == _DUCKDB_MAGIC
 
 
-def check_output(path: Path, option: str = "--output") -> Path:
+def check_output(path: Path, argument: str = "output") -> Path:
     """``path`` resolved, or a QueryError when writing there would destroy a file of the user's:
     a directory, a workspace config, a warehouse (a DuckDB file or its write-ahead log), or a
     file this command reads."""
@@ -98,16 +98,18 @@ def check_output(path: Path, option: str = "--output") -> Path:
     elif target.suffix == ".wal" or (target.is_file() and _is_database(target)):
         why = "is a warehouse database"
     if why:
-        raise QueryError(f"{option} {path} {why}; refusing to write over it. Choose another file.")
+        raise QueryError(
+            f"{path} {why}; refusing to write over it. Choose another file.", argument=argument
+        )
     return target
 
 
-def write_atomic(path: Path, write: Callable[[BinaryIO], object], option: str = "--output") -> None:
+def write_atomic(path: Path, write: Callable[[BinaryIO], object], argument: str = "output") -> None:
     """Check ``path`` (:func:`check_output`), call ``write`` with a binary file beside it, and
     rename that file into place: the target is either the old file or the whole new one."""
-    target = check_output(path, option)
+    target = check_output(path, argument)
     if not target.parent.is_dir():
-        raise QueryError(f"{option} {path}: the folder {target.parent} does not exist")
+        raise QueryError(f"{path}: the folder {target.parent} does not exist", argument=argument)
     descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     temp = Path(name)
     try:
@@ -132,18 +134,18 @@ def _umask() -> int:
     return mask
 
 
-def write_csv(frame: pd.DataFrame, path: Path, option: str = "--output") -> None:
+def write_csv(frame: pd.DataFrame, path: Path, argument: str = "output") -> None:
     """``frame`` as a spreadsheet-safe UTF-8 CSV at ``path``, written whole."""
     safe = spreadsheet_safe(frame)
-    write_atomic(path, lambda handle: safe.to_csv(handle, index=False, encoding="utf-8"), option)
+    write_atomic(path, lambda handle: safe.to_csv(handle, index=False, encoding="utf-8"), argument)
 
 
-def write_xlsx(frame: pd.DataFrame, path: Path, option: str = "--output", sheet: str = "") -> None:
+def write_xlsx(frame: pd.DataFrame, path: Path, argument: str = "output", sheet: str = "") -> None:
     """``frame`` as an Excel workbook at ``path``: numbers as numbers, text as text cells."""
-    write_sheets({sheet or "result": frame}, path, option)
+    write_sheets({sheet or "result": frame}, path, argument)
 
 
-def write_sheets(frames: dict[str, pd.DataFrame], path: Path, option: str = "--output") -> None:
+def write_sheets(frames: dict[str, pd.DataFrame], path: Path, argument: str = "output") -> None:
     """Several frames as the sheets of one Excel workbook at ``path``, written whole."""
     from openpyxl import Workbook
 
@@ -151,7 +153,7 @@ def write_sheets(frames: dict[str, pd.DataFrame], path: Path, option: str = "--o
     book.remove(book.active)
     for name, frame in frames.items():
         _fill_sheet(book.create_sheet(_sheet_title(name)), frame)
-    write_atomic(path, book.save, option)
+    write_atomic(path, book.save, argument)
 
 
 def _sheet_title(name: str) -> str:

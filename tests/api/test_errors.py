@@ -59,3 +59,57 @@ def test_a_period_of_another_grain_and_no_workspace(ws: earnright.Workspace, tmp
         earnright.open_workspace(tmp_path)
     with pytest.raises(QueryError, match="name one unit, or ask for every unit"):
         ws.focus()
+
+
+def test_the_workspace_error_names_its_argument(tmp_path) -> None:
+    with pytest.raises(WorkspaceError) as caught:
+        earnright.open_workspace(tmp_path / "nowhere")
+    assert caught.value.argument == "workspace" and "--" not in str(caught.value)
+    said = cli_error("scorecard", "-w", str(tmp_path / "nowhere"))
+    assert said.startswith("--workspace: no earnright workspace at ")
+
+
+def test_arguments_named_in_a_message_are_options_on_the_command_line(
+    demo: DemoRun, copy, tmp_path
+) -> None:
+    """The API names the arguments a message speaks of in backticks; the CLI shows options."""
+    ws = earnright.open_workspace(copy)
+    with pytest.raises(QueryError) as caught:
+        ws.clear_quarantine()
+    assert "`superseded` rows, a `batch`'s rows" in str(caught.value)
+    said = cli_error("quarantine", "clear", "-w", str(copy))
+    assert said == "say what to clear: the --superseded rows, a --batch's rows, or both together"
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(WorkspaceError) as refused:
+        earnright.create_demo(tmp_path / "afile")
+    assert refused.value.argument == "out" and "--" not in str(refused.value)
+    assert cli_error("demo", "--out", str(tmp_path / "afile")).startswith("--out: ")
+    with pytest.raises(WorkspaceError, match="pass `replace` to replace it"):
+        earnright.create_demo(copy)  # a demo's copy, marker and all: refused, nothing deleted
+    assert "pass --replace to replace it" in cli_error("demo", "--out", str(copy))
+
+
+def test_notes_and_summaries_name_options_on_the_command_line(
+    demo: DemoRun, ws: earnright.Workspace, copy
+) -> None:
+    from typer.testing import CliRunner
+
+    from earnright.cli import app
+
+    assert "give `at` or `period` to choose" in ws.reliability().notes[0]
+    done = CliRunner().invoke(app, ["reliability", "-w", str(demo.workspace), "-f", "json"])
+    assert "give --at or --period to choose" in " ".join(done.stderr.split())
+    units = demo.workspace / "data" / "units.csv"
+    again = earnright.open_workspace(copy).ingest("units", units)
+    assert again.summaries[0].endswith("nothing was added. Pass `force` to re-read it.")
+    done = CliRunner().invoke(app, ["ingest", "units", str(units), "-w", str(copy)])
+    assert "Pass --force to re-read it." in " ".join(done.stdout.split())
+
+
+def test_cli_words_rewrites_only_the_apis_arguments() -> None:
+    from earnright.cli.output import cli_words
+
+    assert cli_words("try `show_all`, `min_n` or `every`") == "try --all, --min-n or --all"
+    assert cli_words("kind `units`, `earnright init` and `Period`") == (
+        "kind `units`, `earnright init` and `Period`"
+    )

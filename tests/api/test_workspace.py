@@ -1,8 +1,11 @@
 """``Workspace.<method>(...).to_dict()`` equals ``earnright <command> --format json``, for the
-same arguments, on every listening and reliability command of a demo workspace."""
+same arguments, on every listening and reliability command of a demo workspace (the data
+commands' are in test_operations.py; every command that prints JSON has one: checked below)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +96,38 @@ def test_the_notes_are_what_the_cli_says_on_stderr(demo: DemoRun, ws: earnright.
     note = ws.rank(draws=200).notes
     assert note and note[0].startswith("period 2026-09 (latest complete month")
     assert note[0] in " ".join(done.stderr.split())
+
+
+def _json_commands() -> set[str]:
+    """Every command (``quarantine list`` for a subcommand) whose --format offers json, from
+    the Typer app itself."""
+    from tests.cli.test_docs import LEAVES
+
+    found = set()
+    for name, command in LEAVES.items():
+        for param in command.params:
+            offered = param.type_descriptor.annotation if "--format" in param.opts else []
+            if "json" in {str(e.value) for e in offered}:
+                found.add(name)
+    return found
+
+
+def _compared(sources: list[str], known: set[str]) -> set[str]:
+    """The commands whose JSON a test compares with a method's ``to_dict()``: the keys of
+    CASES and every ``cli("name", ["sub", ]…)`` call in ``sources`` (``sub`` when ``name sub``
+    is a ``known`` command)."""
+    calls = re.findall(r'\bcli\(\s*"([a-z]+)"(?:,\s*"([a-z]+)")?', "\n".join(sources))
+    commands = set(CASES)
+    for name, sub in calls:
+        commands.add(f"{name} {sub}" if f"{name} {sub}" in known else name)
+    return commands
+
+
+def test_every_command_that_prints_json_has_its_parity_test() -> None:
+    """A command added without a test that its method's to_dict() is its JSON fails here."""
+    json_commands = _json_commands()
+    assert {"scorecard", "quarantine list", "watch", "detect", "localize"} <= json_commands
+    sources = [p.read_text() for p in Path(__file__).parent.glob("test_*.py")]
+    assert sorted(json_commands - _compared(sources, json_commands)) == []
+    cut = [s.replace('cli("detect"', 'run("detect"') for s in sources]  # the check can fail
+    assert sorted(json_commands - _compared(cut, json_commands)) == ["detect"]

@@ -255,7 +255,7 @@ def test_needed_says_what_is_possible_with_the_invitations_there_are() -> None:
     assert s1.credible_grain == "longer than a year"  # 30 × 12 = 360 < 880
     assert "at today's response rate a rolling 30-month window gets there;" in s1.reason
     assert s2.needed == 761 and s2.window == 2 and s2.credible_grain == "quarter"
-    assert "rolling 2-month window gets there (--grain quarter)" in s2.reason
+    assert "rolling 2-month window gets there (or by quarter)" in s2.reason
     weeks = _card([("S2", f"2026-W{w}", 100, 50, 12) for w in range(30, 34)], invitations=150)
     by_week = responses_needed(weeks, pool_below=1, grain="week").iloc[0]
     # 100 answers a week: a month holds 434 < 747 needed, a quarter 1,304

@@ -138,6 +138,15 @@ class Operations:
     def config_path(self) -> Path:
         return self.location.config_path
 
+    def save_config(self) -> None:
+        """Store this workspace's config in its warehouse (replacing the copy there), so that
+        ``open_workspace(URL)`` opens the warehouse with it; do it again after editing
+        ``earnright.toml``. The warehouse URL itself is not stored."""
+        from earnright.workspace import store_config
+
+        with self.warehouse(read_only=False) as wh:
+            store_config(wh, self.config)
+
     @contextmanager
     def warehouse(self, *, read_only: bool = True) -> Iterator[Warehouse]:
         """The warehouse, open for the ``with`` block (read-only by default)."""

@@ -68,7 +68,7 @@ def reliability_result(
     if period is None and at is None:
         notes.append(
             f"windows ending {report.at:%Y-%m-%d %H:%M} UTC (the end of the step holding the "
-            "latest metrics observation; --at or --period to choose)"
+            "latest metrics observation; give `at` or `period` to choose)"
         )
     if not segments:
         report = report.without_segments()

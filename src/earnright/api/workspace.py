@@ -52,14 +52,23 @@ PeriodArg = Period | str | None
 INCIDENT_STATUSES = ("open", "resolved", "all")
 
 
-def open_workspace(path: str | Path | None = None) -> Workspace:
-    """The workspace at ``path`` (a directory holding ``earnright.toml``; default:
-    ``$EARNRIGHT_WORKSPACE``, else the current directory). WorkspaceError when none is there.
+def open_workspace(path_or_url: str | Path | None = None) -> Workspace:
+    """The workspace at ``path_or_url``: a directory holding ``earnright.toml``, whose
+    warehouse is its config's ``[warehouse] url``; or a warehouse URL
+    (``postgresql://user@host/db``, ``duckdb:///file.duckdb`` relative to the current
+    directory, ``duckdb:////abs/file.duckdb``) opened with the config stored in it
+    (``earnright init`` stores it; :meth:`Workspace.save_config` updates it), else the
+    defaults. Default: ``$EARNRIGHT_WORKSPACE`` (a folder or a URL), else the current
+    directory. WorkspaceError when none is there or the URL names no database."""
+    import os
 
-    The warehouse is the config's ``[warehouse] url`` (DuckDB in the folder by default, or a
-    PostgreSQL URL).
-    """
-    return Workspace(find_workspace(Path(path) if path is not None else None))
+    from earnright.workspace import ENV_VAR, is_url, open_url
+
+    if path_or_url is None and is_url(os.environ.get(ENV_VAR, "")):
+        path_or_url = os.environ[ENV_VAR]
+    if path_or_url is not None and is_url(str(path_or_url)):
+        return Workspace(open_url(str(path_or_url)))
+    return Workspace(find_workspace(Path(path_or_url) if path_or_url is not None else None))
 
 
 def create_workspace(path: str | Path) -> Workspace:
@@ -104,7 +113,7 @@ class Workspace(Operations):
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page."""
 
     def __repr__(self) -> str:
-        return f"<Workspace {self.root} ({self.config.company.name})>"
+        return f"<Workspace {self.location.where} ({self.config.company.name})>"
 
     # -- listening ---------------------------------------------------------------------------
     def scorecard(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from earnright.cli.output import Format, err_console, write_frame, write_json
+from earnright.cli.output import Format, cli_words, err_console, write_frame, write_json
 from earnright.periods import Grain
 
 if TYPE_CHECKING:
@@ -18,11 +18,12 @@ if TYPE_CHECKING:
 
 LevelOpt = Annotated[str, typer.Option(help="Unit level: store, district, region, company …")]
 WorkspaceOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--workspace",
         "-w",
-        help="Workspace directory (default: $EARNRIGHT_WORKSPACE, else the current directory).",
+        help="Workspace directory, or its warehouse URL (postgresql://USER@HOST/DB, "
+        "duckdb:///FILE) (default: $EARNRIGHT_WORKSPACE, else the current directory).",
         show_default=False,
     ),
 ]
@@ -73,19 +74,18 @@ def say(text: str) -> None:
     err_console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def open_workspace(workspace: Path | None) -> Workspace:
-    """The API's workspace at ``--workspace`` (else $EARNRIGHT_WORKSPACE, else the current
-    directory)."""
-    from earnright.api.workspace import Workspace
-    from earnright.workspace import find_workspace
+def open_workspace(workspace: str | None) -> Workspace:
+    """The API's workspace at ``--workspace``, a folder or a warehouse URL (else
+    $EARNRIGHT_WORKSPACE, else the current directory)."""
+    from earnright.api.workspace import open_workspace as open_api
 
-    return Workspace(find_workspace(workspace))
+    return open_api(workspace)
 
 
 def say_notes(result: Result) -> None:
     """What the result says for a person (the periods chosen …), on standard error."""
     for note in result.notes:
-        say(note)
+        say(cli_words(note))
 
 
 def render(

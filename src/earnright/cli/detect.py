@@ -10,7 +10,7 @@ import typer
 
 from earnright.api.operations import detect_file
 from earnright.cli.common import OutputOpt, render
-from earnright.cli.output import Format, choose_format, err_console, visible
+from earnright.cli.output import Format, choose_format, cli_words, err_console, visible
 
 __all__ = ["detect", "register"]
 
@@ -50,5 +50,5 @@ def detect(
     chosen = choose_format(fmt, output, offered=list(SeriesFormat), default=Format.csv)
     result = detect_file(file)
     for note in result.notes:
-        err_console.print(visible(note), soft_wrap=True)
+        err_console.print(visible(cli_words(note)), soft_wrap=True)
     render(result, chosen, output)

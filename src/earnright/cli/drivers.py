@@ -19,7 +19,7 @@ from earnright.cli.common import (
     render,
     say_notes,
 )
-from earnright.cli.output import Format, choose_format, err_console, visible
+from earnright.cli.output import Format, choose_format, cli_words, err_console, visible
 from earnright.errors import QueryError
 from earnright.listening.drivers import DEFAULT_BOOTSTRAP
 from earnright.periods import Grain
@@ -136,7 +136,7 @@ def drivers(
     results = result.results
     for r in results:  # the table and CSV have no room for notes: say them on stderr
         for note in r.notes:
-            err_console.print(visible(f"{r.unit_id or source}: {note}"))
+            err_console.print(visible(f"{r.unit_id or source}: {cli_words(note)}"))
     frame = result.to_frame()
     if fmt is Format.table:  # three decimals: parts of R² are often below 0.05
         for col in ("lmg", "lmg_low", "lmg_high", "share", "relative_weight", "r2", "shrinkage"):

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt, open_workspace, render
-from earnright.cli.output import Format, choose_format, err_console, visible
+from earnright.cli.output import Format, choose_format, cli_words, err_console, visible
 
 
 class Kind(StrEnum):
@@ -76,7 +76,7 @@ def ingest(
         each = fmt is Format.table and output is None  # a sentence per file, as it is done
         result = ws.ingest(
             kind.value, files, source=source, force=force, progress=progress,
-            say=(lambda text: typer.echo(visible(text))) if each else _quiet,
+            say=(lambda text: typer.echo(visible(cli_words(text)))) if each else _quiet,
         )  # fmt: skip
     if not each:
         render(result, fmt, output, title="Ingested")

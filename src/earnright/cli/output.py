@@ -10,9 +10,12 @@ line starts fast.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import io
 import json
 import math
+import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Format",
     "choose_format",
+    "cli_words",
     "err_console",
     "option_of",
     "records",
@@ -93,6 +97,7 @@ def choose_format(
 
 # API arguments whose option is not spelled ``--`` + the argument with hyphens.
 OPTIONS = {"source": "--from", "show_all": "--all", "every": "--all"}
+ARGUMENT = re.compile(r"`([a-z][a-z_]*)`")
 
 
 def option_of(argument: str) -> str:
@@ -100,11 +105,37 @@ def option_of(argument: str) -> str:
     return OPTIONS.get(argument, "--" + argument.replace("_", "-"))
 
 
+@functools.cache
+def api_arguments() -> frozenset[str]:
+    """Every argument name of the public API's functions and Workspace methods."""
+    import earnright.api.workspace as api
+
+    functions: list[Callable[..., Any]] = [api.open_workspace, api.create_workspace]
+    functions += [api.create_demo]
+    functions += [f for _, f in inspect.getmembers(api.Workspace, inspect.isfunction)]
+    names = {name for f in functions for name in inspect.signature(f).parameters}
+    return frozenset(names - {"self"} | {"workspace"})
+
+
+def cli_words(text: str) -> str:
+    """``text`` (an error, note or summary in the API's words) with each API argument it names
+    in backticks written as its option: ```at``` → ``--at``, ```show_all``` → ``--all``."""
+    known = api_arguments()
+
+    def option(match: re.Match[str]) -> str:
+        name = match[1]
+        return option_of(name) if name in known else match[0]
+
+    return ARGUMENT.sub(option, text)
+
+
 def user_message(exc: Exception) -> str:
     """What the command line says of a user error: its domain message, led by the option it
-    concerns when it names one (``--period: no feedback or invitations in 2026-05 …``)."""
+    concerns when it names one (``--period: no feedback or invitations in 2026-05 …``), with
+    the arguments it names as options (:func:`cli_words`)."""
     argument = getattr(exc, "argument", None)
-    return f"{option_of(argument)}: {exc}" if argument else str(exc)
+    message = cli_words(str(exc))
+    return f"{option_of(argument)}: {message}" if argument else message
 
 
 def visible(text: str) -> str:

@@ -79,7 +79,7 @@ class IngestResult:
         if self.already_ingested_as is not None:
             return (
                 f"{name}: these exact bytes were already ingested as {self.kind} batch "
-                f"{self.already_ingested_as}; nothing was added. Use --force to re-read it."
+                f"{self.already_ingested_as}; nothing was added. Pass `force` to re-read it."
             )
         reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(self.quarantine_reasons.items()))
         parts = [

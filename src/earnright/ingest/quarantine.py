@@ -62,7 +62,9 @@ def clear_quarantine(
     """Delete the superseded quarantine rows, or every row of ``batch``, or both together
     (the superseded rows of that batch)."""
     if not superseded and batch is None:
-        raise QueryError("say what to clear: --superseded, --batch ID, or both")
+        raise QueryError(
+            "say what to clear: the `superseded` rows, a `batch`'s rows, or both together"
+        )
     rows = quarantine_with_state(wh)
     if superseded:
         rows = rows.filter(rows.state == "superseded")

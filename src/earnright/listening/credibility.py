@@ -312,7 +312,7 @@ def _possible(windows: pd.Series, grains: pd.Series, grain: str) -> list[str]:
             continue
         text = f"at today's response rate a rolling {window}-{grain} window gets there"
         if shortest in ("week", "month", "quarter") and shortest != grain:
-            text += f" (--grain {shortest})"
+            text += f" (or by {shortest})"
         out.append(text)
     return out
 

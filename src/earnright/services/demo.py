@@ -93,17 +93,21 @@ def demo_config() -> Config:
 def _prepare(out: Path, replace: bool) -> None:
     """Make ``out`` ready for a demo: new or empty, or a previous demo when ``replace``."""
     if out.exists() and not out.is_dir():
-        raise WorkspaceError(f"{out} is a file, not a directory; choose another --out")
+        raise WorkspaceError(
+            f"{out} is a file, not a directory; choose another folder", argument="out"
+        )
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).is_file():
             raise WorkspaceError(
-                f"{out} is not empty and is not a demo workspace; choose another --out "
-                "(nothing was deleted)"
+                f"{out} is not empty and is not a demo workspace; choose another folder "
+                "(nothing was deleted)",
+                argument="out",
             )
         if not replace:
             raise WorkspaceError(
-                f"{out} already holds a demo; pass --replace to replace it (only the demo's own "
-                "files are removed; anything else in the directory is kept)"
+                f"{out} already holds a demo; pass `replace` to replace it (only the demo's own "
+                "files are removed; anything else in the directory is kept)",
+                argument="out",
             )
         remove_demo_files(out)
     out.mkdir(parents=True, exist_ok=True)

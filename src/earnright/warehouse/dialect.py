@@ -185,14 +185,20 @@ class DuckDB(Dialect):
 
         ``memory_limit`` caps DuckDB's memory (e.g. ``"2GB"``); beyond it DuckDB spills to disk.
         """
-        rest = url.removeprefix("duckdb://")
-        path = Path(rest[1:]) if rest.startswith("//") else Path(rest.lstrip("/"))
-        path = path if path.is_absolute() else base_dir / path
+        path = cls.path_of(url, base_dir)
         con = ibis.duckdb.connect(str(path), read_only=read_only)
         con.raw_sql("SET enable_progress_bar = false")  # our own progress bars speak
         if memory_limit:
             con.raw_sql(f"SET memory_limit = {sql_literal(memory_limit)}")
         return con
+
+    @staticmethod
+    def path_of(url: str, base_dir: Path) -> Path:
+        """The database file of ``url``: ``duckdb:///rel.duckdb`` under ``base_dir``,
+        ``duckdb:////abs.duckdb`` absolute."""
+        rest = url.split("://", 1)[1]
+        path = Path(rest[1:]) if rest.startswith("//") else Path(rest.lstrip("/"))
+        return path if path.is_absolute() else base_dir / path
 
     def execute(self, sql: str) -> None:
         self.con.raw_sql(sql)  # returns the connection itself, not a cursor: nothing to close

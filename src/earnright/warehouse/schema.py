@@ -220,6 +220,9 @@ TABLES: dict[str, TableSpec] = {
             {"series_key": S, "last_bucket": _ts(), "state": S, "updated_at": _ts()},
             ("series_key",),
         ),
+        # migration 6: the workspace's config (JSON, without the warehouse URL), so that a
+        # warehouse URL opens the workspace (earnright.open_workspace)
+        TableSpec("workspace_config", {"name": S, "config": S, "updated_at": _ts()}, ("name",)),
     ]
 }
 
@@ -275,5 +278,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "incidents: the failure's end, measured on the segment's own series",
         (),
         (("incidents", "ended_at"),),
+    ),
+    Migration(
+        6, "the workspace's config, for opening it from the warehouse URL", ("workspace_config",)
     ),
 )
