@@ -170,9 +170,10 @@ def compute_drivers(
     labels = {q.id: q.label for q in config.questions}
     note = "correlations shrunk toward the parent unit's by empirical Bayes" if shrinking else ""
     hint = (
-        "a response counts toward the model of the moment it names; without moments, try --pooled"
+        "a response counts toward the model of the moment it names; "
+        "without moments, pool them (`by_moment` off)"
         if specs[0].key != ALL
-        else "where each moment asks only some drivers, analyse --by-moment"
+        else "where each moment asks only some drivers, analyse `by_moment`"
     )
     ctx = FitContext(outcome, labels, level, period, bootstrap, seed, note, hint)
     parts, targets = {}, {}

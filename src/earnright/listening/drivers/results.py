@@ -180,7 +180,7 @@ class FitContext:
     bootstrap: int
     seed: int
     shrink_note: str = ""
-    hint: str = "name fewer --drivers"  # what to try when no model could be fitted
+    hint: str = "name fewer `drivers`"  # what to try when no model could be fitted
 
 
 def _method(ctx: FitContext, fits: list[ImportanceFit], resampled: str, replicates: int) -> str:
