@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from earnright.config import Indicator
-from earnright.reliability import episode, segment
+from earnright.reliability import episode, judge, segment
 from earnright.reliability.episode import BASELINE, leaf_buckets, segment_buckets
 from earnright.reliability.incidents import _unit_ancestors, run_detection
 from earnright.reliability.leafcube import LeafCube
@@ -118,6 +118,7 @@ def test_a_pass_reads_the_leaves_from_the_engine_once_per_indicator(
 
     monkeypatch.setattr(segment, "indicator_events", counted("leaf_sums", segment.indicator_events))
     monkeypatch.setattr(episode, "leaf_buckets", counted("buckets", episode.leaf_buckets))
+    monkeypatch.setattr(judge, "leaf_buckets", counted("buckets", judge.leaf_buckets))
     monkeypatch.setattr(LeafCube, "scan", classmethod(counted("cube", scan)))
     with demo.warehouse() as wh:
         for table in ("incidents", "alerts", "outbox", "detector_state"):

@@ -77,6 +77,7 @@ class Judge:
     located: dict[tuple[str, datetime, datetime], str | None] = field(default_factory=dict)
     spans: dict[tuple[str, str], Span | None] = field(default_factory=dict)
     leaves: dict[Span, pd.DataFrame] = field(default_factory=dict)
+    overlapping: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def cube(self) -> LeafCube:
         """The indicator's leaves per bucket from ``since``, scanned once."""
@@ -134,8 +135,13 @@ class Judge:
         return max(peaks, key=peaks.__getitem__) if peaks else None
 
     def overlaps(self, segment: str, incident: Incident) -> bool:
-        cond = parse_cause(segment) if segment else {}
-        return any(compatible(cond, seg, self.ancestors) for seg in incident.segments)
+        """Can a leaf lie in ``segment`` and in the incident's? (Once per pair of segments.)"""
+        key = (segment, incident.segment)
+        if key not in self.overlapping:
+            cond = parse_cause(segment) if segment else {}
+            found = any(compatible(cond, seg, self.ancestors) for seg in incident.segments)
+            self.overlapping[key] = found
+        return self.overlapping[key]
 
     def span(self, incident: Incident) -> Span | None:
         """The incident's failure on its segment's series (once per incident and segment)."""
