@@ -21,7 +21,7 @@ small store do not. An incident is confirmed only on a span whose largest depart
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from scipy import stats
 from earnright.config import Config, Indicator
 from earnright.reliability.indicators import indicator_events
 from earnright.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from earnright.reliability.leafcube import LeafCube
 
 __all__ = [
     "BASELINE",
@@ -87,10 +90,14 @@ def segment_buckets(
     indicator: Indicator,
     where: tuple[list[dict[str, str]], pd.DataFrame, list[str]],
     span: tuple[datetime, datetime],
+    cube: LeafCube | None = None,
 ) -> pd.DataFrame:
     """The segments' ``good``, ``total`` and value sum ``vsum`` per bucket index (``_bidx``)
-    in ``span``; ``where`` is (segments, unit ancestors, metric dimension columns)."""
+    in ``span``; ``where`` is (segments, unit ancestors, metric dimension columns). From
+    ``cube`` (the pass's leaves in memory) when it covers ``span``, else from the engine."""
     segments, ancestors, metric_dims = where
+    if cube is not None and (held := cube.segment_buckets(segments, span)) is not None:
+        return held
     units = _units_in(segments, ancestors)
     per = leaf_buckets(wh, config, indicator, (ancestors, metric_dims), span, units)
     return per[in_segments(per, segments)].groupby("_bidx")[["good", "total", "vsum"]].sum()
@@ -175,16 +182,18 @@ def failure_span(
     where: tuple[list[dict[str, str]], pd.DataFrame, list[str]],
     anchor: datetime,
     until: datetime,
+    cube: LeafCube | None = None,
 ) -> Span | None:
     """``[start, end)`` of the failure of the segments in ``where`` around ``anchor`` (the
     bucket of the incident's first alert), looking no later than ``until``; None when the
     segments' series shows no departing bucket (or too little history to tell). ``peak``: the
-    largest departure (z) in the span."""
+    largest departure (z) in the span. ``cube``: the pass's leaves in memory, if any."""
     settings = config.reliability
     step = settings.step
     lookback = max((a.long for a in settings.burn_alerts), default=step)
     earliest = anchor - lookback
-    frame = segment_buckets(wh, config, indicator, where, (earliest - BASELINE, max(until, anchor)))
+    span = (earliest - BASELINE, max(until, anchor))
+    frame = segment_buckets(wh, config, indicator, where, span, cube)
     first = _bidx(earliest, step)
     z = departure(frame, indicator, frame.index[frame.index < first])
     hits = sorted(int(b) for b in z.index[z.to_numpy(float) > DEPARTURE_Z] if int(b) >= first)

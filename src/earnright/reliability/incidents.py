@@ -34,7 +34,7 @@ from earnright.config import Config, Indicator, Moment
 from earnright.delivery import enqueue_messages
 from earnright.progress import Progress
 from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
-from earnright.reliability.episode import in_segments
+from earnright.reliability.episode import BASELINE, in_segments
 from earnright.reliability.indicators import indicator_events
 from earnright.reliability.judge import Judge
 from earnright.reliability.pricing import price_incident, settle_churn
@@ -323,12 +323,12 @@ def _scan_and_group(
     clock = run.data_until or utcnow()
     ancestors = _unit_ancestors(wh, config)
 
-    judge = Judge(wh, config, indicator, ancestors, clock)
     stored = load_incidents(wh, indicator=indicator.id)
     grouping = _Grouping(
         open=[i for i in stored if i.status == "open"],
         recent=[i for i in stored if i.status == "resolved"],
     )
+    judge = Judge(wh, config, indicator, ancestors, clock, _judged_since(config, alerts, grouping))
     context = (moment, indicator, config.owner_of(moment, indicator))
     rules = (judge.confirm, judge.overlaps, judge.belongs)
     _group(alerts, grouping, context, settings.resolve_after, rules)
@@ -360,6 +360,19 @@ def _scan_and_group(
         run.messages += enqueue_messages(wh, config, incident.record(), event, now=clock)
     run.chronic += grouping.chronic
     run.alerts += _save_alerts(wh, grouping.assigned)
+
+
+def _judged_since(config: Config, alerts: list[Alert], grouping: _Grouping) -> datetime | None:
+    """The earliest time judging this pass's alerts and open incidents reads (the bucket start
+    of their earliest start, less a failure span's reach back and its baseline), so that one
+    engine scan serves the whole pass; None when there is nothing to judge."""
+    starts = [a.bucket for a in alerts] + [i.started_at for i in grouping.open]
+    if not starts:
+        return None
+    settings = config.reliability
+    lookback = max((a.long for a in settings.burn_alerts), default=settings.step)
+    earliest = pd.Timestamp(min(starts) - 2 * lookback - BASELINE - settings.step)
+    return earliest.floor(settings.step).to_pydatetime()
 
 
 def _data_until(wh: Warehouse, config: Config) -> datetime | None:

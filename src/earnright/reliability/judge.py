@@ -29,6 +29,7 @@ from earnright.reliability.episode import (
     leaf_buckets,
     rest_departure,
 )
+from earnright.reliability.leafcube import LeafCube
 from earnright.reliability.localize import format_cause, parse_cause
 from earnright.reliability.records import CAUSE_SEPARATOR, Incident
 from earnright.reliability.segment import leaf_dims, localize_episode
@@ -62,16 +63,28 @@ def compatible(a: dict[str, str], b: dict[str, str], ancestors: pd.DataFrame) ->
 
 @dataclass
 class Judge:
-    """One indicator's pass: localisations and failure spans, each computed once."""
+    """One indicator's pass: localisations and failure spans, each computed once, from the
+    indicator's leaves read once from ``since`` (a bucket start; None: the whole history) into
+    a :class:`LeafCube` when first needed (what lies before ``since`` is asked of the engine)."""
 
     wh: Warehouse
     config: Config
     indicator: Indicator
     ancestors: pd.DataFrame
     clock: datetime
+    since: datetime | None = None
+    held: LeafCube | None = field(default=None, repr=False)
     located: dict[tuple[str, datetime, datetime], str | None] = field(default_factory=dict)
     spans: dict[tuple[str, str], Span | None] = field(default_factory=dict)
     leaves: dict[Span, pd.DataFrame] = field(default_factory=dict)
+    overlapping: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def cube(self) -> LeafCube:
+        """The indicator's leaves per bucket from ``since``, scanned once."""
+        if self.held is None:
+            where = (self.ancestors, leaf_dims(self.wh, self.config, self.indicator)[1])
+            self.held = LeafCube.scan(self.wh, self.config, self.indicator, where, self.since)
+        return self.held
 
     def locate(self, incident: Incident, until: datetime | None = None) -> str | None:
         """Localise once per window: from the start to ``until`` (default: the last alert)."""
@@ -79,7 +92,7 @@ class Judge:
         key = (incident.incident_id, *window)
         if key not in self.located:
             self.located[key] = localize_episode(
-                self.wh, self.config, self.indicator, window, self.ancestors
+                self.wh, self.config, self.indicator, window, self.ancestors, self.cube()
             )
         return self.located[key]
 
@@ -122,8 +135,13 @@ class Judge:
         return max(peaks, key=peaks.__getitem__) if peaks else None
 
     def overlaps(self, segment: str, incident: Incident) -> bool:
-        cond = parse_cause(segment) if segment else {}
-        return any(compatible(cond, seg, self.ancestors) for seg in incident.segments)
+        """Can a leaf lie in ``segment`` and in the incident's? (Once per pair of segments.)"""
+        key = (segment, incident.segment)
+        if key not in self.overlapping:
+            cond = parse_cause(segment) if segment else {}
+            found = any(compatible(cond, seg, self.ancestors) for seg in incident.segments)
+            self.overlapping[key] = found
+        return self.overlapping[key]
 
     def span(self, incident: Incident) -> Span | None:
         """The incident's failure on its segment's series (once per incident and segment)."""
@@ -133,7 +151,7 @@ class Judge:
             where = (incident.segments, self.ancestors, dims)
             anchor = incident.detected_at - self.config.reliability.step  # first alert's bucket
             self.spans[key] = failure_span(
-                self.wh, self.config, self.indicator, where, anchor, self.clock
+                self.wh, self.config, self.indicator, where, anchor, self.clock, self.cube()
             )
         return self.spans[key]
 
@@ -171,7 +189,10 @@ class Judge:
             lookback = max((a.long for a in self.config.reliability.burn_alerts), default=BASELINE)
             span = (failing.start - lookback - BASELINE, failing.end)
             where = (self.ancestors, leaf_dims(self.wh, self.config, self.indicator)[1])
-            self.leaves[failing] = leaf_buckets(self.wh, self.config, self.indicator, where, span)
+            held = self.cube().leaf_buckets(span)
+            if held is None:
+                held = leaf_buckets(self.wh, self.config, self.indicator, where, span)
+            self.leaves[failing] = held
         per = self.leaves[failing]
         step = self.config.reliability.step.total_seconds()
         bidx = (int(failing.start.timestamp() // step), int(failing.end.timestamp() // step))

@@ -18,6 +18,7 @@ count test on its own bad events — Poisson, against the leaves' baseline rate,
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import ibis
 import numpy as np
@@ -30,6 +31,9 @@ from earnright.reliability.indicators import indicator_events
 from earnright.reliability.localize import localize, parse_cause
 from earnright.reliability.records import CAUSE_SEPARATOR
 from earnright.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from earnright.reliability.leafcube import LeafCube
 
 __all__ = ["COUNT_ALPHA", "leaf_dims", "leaf_sums", "localize_episode"]
 
@@ -49,10 +53,13 @@ def leaf_sums(
     indicator: Indicator,
     dims: list[str],
     window: tuple[datetime, datetime],
+    cube: LeafCube | None = None,
 ) -> pd.DataFrame:
     """Per leaf (unit × metric dimensions) with events in ``window``: value sum, good and total
     events there (``value, good, total``) and over the ``BASELINE`` before it (``*_base``),
-    from one engine scan."""
+    from one engine scan (or from ``cube``, the pass's leaves in memory, when it covers them)."""
+    if cube is not None and (held := cube.leaf_sums(window, BASELINE)) is not None:
+        return held
     start, end = window
     ev = indicator_events(wh, indicator, config.reliability.step, (start - BASELINE, end))
     now = ev.observed_at >= start
@@ -92,13 +99,15 @@ def localize_episode(
     indicator: Indicator,
     window: tuple[datetime, datetime],
     ancestors: pd.DataFrame,
+    cube: LeafCube | None = None,
 ) -> str | None:
     """The root causes of the indicator in ``window`` ("" when every leaf moved alike, or none
-    departed), or None when there is nothing to search."""
+    departed), or None when there is nothing to search. ``cube``: the pass's leaves in memory,
+    if any (see :func:`leaf_sums`)."""
     levels, metric_dims = leaf_dims(wh, config, indicator)
     if not levels and not metric_dims:
         return None
-    leaves = leaf_sums(wh, config, indicator, metric_dims, window)
+    leaves = leaf_sums(wh, config, indicator, metric_dims, window, cube)
     leaves = leaves.merge(ancestors, on="unit_id", how="left")
     for dim in metric_dims:
         leaves = leaves[leaves[dim] != "all"]
