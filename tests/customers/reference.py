@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from earnright.periods import Grain, Period, label_of
+from earnright.periods import Grain, Period, label_of, period_label
 
 COUNTS = ["start", "gained", "reactivated", "lost", "end", "grew", "declined"]
 Spell = tuple[date, date | None]  # (first day active, loss day or None)
@@ -53,12 +53,21 @@ def _active(spells: list[Spell], at: date) -> int:
     return int(any(s < at and (e is None or e >= at) for s, e in spells))
 
 
-def _change(own: pd.DataFrame, now: tuple[date, date], then: tuple[date, date]) -> float:
-    """z of the spend change between two periods (compound-Poisson variance)."""
-    a = own[(own.day >= now[0]) & (own.day < now[1])].amount
-    b = own[(own.day >= then[0]) & (own.day < then[1])].amount
-    var = float((a**2).sum() + (b**2).sum())
-    return 0.0 if var <= 0 else (float(a.sum()) - float(b.sum())) / math.sqrt(var)
+def _change(sums: dict[str, tuple[float, float]], now: str, then: str) -> float:
+    """z of the spend change between two periods (compound-Poisson variance) from each
+    period's (spend, sum of squared amounts)."""
+    (a, qa), (b, qb) = sums.get(now, (0.0, 0.0)), sums.get(then, (0.0, 0.0))
+    return 0.0 if qa + qb <= 0 else (a - b) / math.sqrt(qa + qb)
+
+
+def _period_sums(tx: pd.DataFrame, grain: Grain) -> dict[str, dict[str, tuple[float, float]]]:
+    """customer -> period label -> (spend, sum of squared amounts), from the raw rows."""
+    labels = period_label(pd.to_datetime(tx.day), grain).to_numpy()
+    grouped = tx.assign(label=labels, square=tx.amount**2).groupby(["customer_id", "label"])
+    found: dict[str, dict[str, tuple[float, float]]] = {}
+    for (customer, label), part in grouped:
+        found.setdefault(customer, {})[label] = (part.amount.sum(), part.square.sum())
+    return found
 
 
 def ledger_reference(
@@ -75,8 +84,8 @@ def ledger_reference(
     first_day, as_of = tx.day.min(), tx.day.max()
     joined = dict(zip(customers.customer_id, pd.to_datetime(customers.joined_at), strict=True))
     home = dict(zip(customers.customer_id, customers.home_unit_id, strict=True))
-    labels = sorted({label_of(datetime.combine(d, datetime.min.time()), grain) for d in tx.day})
-    first_label, last_label = labels[0], labels[-1]
+    first_label = label_of(datetime.combine(first_day, datetime.min.time()), grain)
+    last_label = label_of(datetime.combine(as_of, datetime.min.time()), grain)
     labels, here = [], Period.parse(first_label, grain)
     while True:
         labels.append(here.label)
@@ -84,6 +93,8 @@ def ledger_reference(
             break
         here = Period.containing(here.end, grain)
     rows: dict[tuple[str, str], dict[str, int]] = {}
+    sums = _period_sums(tx, grain)
+    bounds = {label: _bounds(label, grain) for label in labels}
     for customer, own in tx[tx.customer_id.isin(list(home))].groupby("customer_id"):
         unit = unit_of.get(home[customer])
         if unit is None:
@@ -95,7 +106,7 @@ def ledger_reference(
             kind = "carried" if (days[0] - first_day).days <= lapse else "reactivated"
         gains, reacts, losses, spells = _events(days, lapse, kind, as_of)
         for label in labels:
-            lo, hi = _bounds(label, grain)
+            lo, hi = bounds[label]
             row = rows.setdefault((unit, label), dict.fromkeys(COUNTS, 0))
             row["gained"] += sum(lo <= d < hi for d in gains)
             row["reactivated"] += sum(lo <= d < hi for d in reacts)
@@ -103,9 +114,7 @@ def ledger_reference(
             row["start"] += _active(spells, lo) if label != labels[0] else int(kind == "carried")
             row["end"] += _active(spells, min(hi, as_of + timedelta(days=1)))
             if label != labels[0] and any(s < lo and (e is None or e >= hi) for s, e in spells):
-                prev = _bounds(label_of(datetime.combine(lo, datetime.min.time()) -
-                                        timedelta(days=1), grain), grain)  # fmt: skip
-                z = _change(own, (lo, hi), prev)
+                z = _change(sums[customer], label, labels[labels.index(label) - 1])
                 row["grew"] += int(z > 1.96)
                 row["declined"] += int(z < -1.96)
     frame = pd.DataFrame([{"unit_id": u, "period": p, **v} for (u, p), v in rows.items()])

@@ -221,8 +221,10 @@ def _changes(
     grid = ibis.memtable(periods.assign(prev=periods.ps.shift(1)).dropna())
     spells = spells.mutate(lost_at=spells.last + spells.lapse.as_interval("D"))
     stayed = spells.cross_join(grid).filter(
-        lambda s: ((s.opened < s.ps) | s.opening)
-        & ((s.lost_at >= s.pe) | (s.lost_at > ibis.literal(as_of)))
+        lambda s: (
+            ((s.opened < s.ps) | s.opening)
+            & ((s.lost_at >= s.pe) | (s.lost_at > ibis.literal(as_of)))
+        )
     )
     t = wh.table("transactions")
     spend = t.group_by("customer_id", at=truncate(t.occurred_at, grain)).aggregate(

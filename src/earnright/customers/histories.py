@@ -20,6 +20,7 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from earnright.errors import QueryError
@@ -92,11 +93,16 @@ def purchase_summaries(
         x=x,
         t_x=weeks(joined["last"], joined["first"]),
         T=weeks(ibis.literal(end), joined["first"]),
-        m=(x > 0).ifelse((joined.total - joined.first_spend) / x.cast("float64"), 0.0),
+        repeat_spend=joined.total - joined.first_spend,
         holdout=joined.holdout.fill_null(0),
     )
-    frame = out.to_pandas()
-    return frame.astype({"x": "int64", "holdout": "int64", "t_x": float, "T": float, "m": float})
+    frame = out.to_pandas().sort_values("customer_id", kind="stable").reset_index(drop=True)
+    frame = frame.astype({"x": "int64", "holdout": "int64", "t_x": float, "T": float})
+    # the engine sums in no fixed order: the spend rounded to a millionth (money has cents) is
+    # the same in every run, so two runs fit the same numbers to the last digit
+    spend = frame.pop("repeat_spend").astype(float).round(6)
+    frame.insert(4 + len(keys), "m", np.where(frame.x > 0, spend / frame.x.clip(lower=1), 0.0))
+    return frame
 
 
 def holdout_weeks(calibration_end: datetime, data_end: datetime) -> float:

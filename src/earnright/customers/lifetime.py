@@ -80,13 +80,19 @@ class ClvReport:
             "months": self.months,
             "discount": self.discount,
             "holdout": self.holdout,
-            "units": self.units.round(6).to_dict(orient="records"),
+            "units": [
+                {
+                    k: None if isinstance(v, float) and not np.isfinite(v) else v
+                    for k, v in row.items()
+                }
+                for row in self.units.round(6).to_dict(orient="records")
+            ],
         }
 
 
 def _fit_grouped(s: pd.DataFrame) -> BgNbd:
     """BG/NBD fitted once per distinct (x, t_x, T), weighted by its customers."""
-    grouped = s.groupby(["x", "t_x", "T"], sort=False).size().reset_index(name="n")
+    grouped = s.groupby(["x", "t_x", "T"], sort=True).size().reset_index(name="n")
     return fit_bgnbd(*(grouped[c].to_numpy(float) for c in ("x", "t_x", "T", "n")))
 
 
