@@ -39,6 +39,7 @@ __all__ = [
     "WEEKS_PER_MONTH",
     "BgNbd",
     "GammaGamma",
+    "discounted_purchases",
     "expected_purchases",
     "expected_spend",
     "fit_bgnbd",
@@ -235,11 +236,24 @@ def lifetime_value(
     """Each customer's lifetime value: expected spend over the next ``months``, each month's
     expected purchases × expected spend per purchase, discounted by ``discount`` a month."""
     x, t_x, T, m = summaries
-    spend = expected_spend(gg, x, m)
-    total = np.zeros(len(x))
-    before = np.zeros(len(x))
+    found = discounted_purchases(bg, (x, t_x, T), months=months, discount=discount)
+    return np.asarray(found * expected_spend(gg, x, m))
+
+
+def discounted_purchases(
+    bg: np.ndarray,
+    summaries: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    months: int = 36,
+    discount: float = 0.01,
+) -> np.ndarray:
+    """Each customer's expected purchases over the next ``months``, each month's discounted by
+    ``discount`` a month; computed once per distinct (x, t_x, T)."""
+    keys, inverse = np.unique(np.column_stack(summaries), axis=0, return_inverse=True)
+    x, t_x, T = keys.T
+    total, before = np.zeros(len(x)), np.zeros(len(x))
     for k in range(1, months + 1):
         upto = expected_purchases(bg, k * WEEKS_PER_MONTH, x, t_x, T)
         total += (upto - before) / (1 + discount) ** k
         before = upto
-    return np.asarray(total * spend)
+    return np.asarray(total[inverse.ravel()])

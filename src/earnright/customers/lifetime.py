@@ -111,8 +111,9 @@ def _per_unit(
     codes, names = pd.factorize(units, sort=True)
     count = np.bincount(codes, minlength=len(names)).astype(float)
     draws_p, draws_v = [], []
+    distinct, inverse = np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True)
     for bg, gg in zip(bgs, ggs, strict=True):
-        buys = expected_purchases(bg, _YEAR_WEEKS, x, t_x, T)
+        buys = expected_purchases(bg, _YEAR_WEEKS, *distinct.T)[inverse.ravel()]
         value = lifetime_value(bg, gg, cols, months=months, discount=discount)
         draws_p.append(np.bincount(codes, weights=buys, minlength=len(names)))
         draws_v.append(np.bincount(codes, weights=value, minlength=len(names)))
