@@ -30,7 +30,9 @@ def build(
 ) -> Workspace:  # fmt: skip
     """A workspace with the conftest units, ``customers`` (id, home, joined_at, segment; NEW:
     the day of their first visit) and ``visits`` (customer, ISO time, amount) at their home."""
-    ws = init_workspace(root / "ws", Config.model_validate({"assets": assets}))
+    url = assets.pop("url", "duckdb:///earnright.duckdb")
+    config = Config.model_validate({"assets": assets, "warehouse": {"url": url}})
+    ws = init_workspace(root / "ws", config)
     (root / "units.csv").write_text(UNITS_CSV)
     frame = pd.DataFrame(customers, columns=["customer_id", "home_unit_id", "joined_at", "segment"])
     firsts = {c: min(v[1] for v in visits if v[0] == c) for c in {v[0] for v in visits}}
@@ -106,6 +108,30 @@ def test_lost_on_the_day_the_last_purchase_is_lapse_days_old_and_reactivated(
     assert row(frame, "S1", "2026-04")["reactivated_value"] == 10.0
     assert flows(row(frame, "S2", "2026-02")) == (1, 0, 0, 0, 1)  # a purchase on day 30 keeps
     assert flows(row(frame, "S2", "2026-03")) == (1, 0, 0, 1, 0)
+    assert identity_holds(frame)
+
+
+def test_every_backend_counts_the_same(tmp_path: Path, warehouse_url: str) -> None:
+    people = [("C1", "S1", NEW, "a"), ("C2", "S2", "2020-01-01", "b")]
+    visits = [
+        ("C1", "2026-01-10T10:00:00", 40.0),
+        ("C2", "2026-01-12T10:00:00", 5.0),  # carried in
+        ("C1", "2026-02-09T10:00:00", 60.0),  # lost 2026-03-11
+        ("C1", "2026-04-20T10:00:00", 10.0),  # reactivated
+        ("C1", "2026-04-21T10:00:00", 90.0),
+        ("C2", "2026-05-31T10:00:00", 1.0),
+    ]
+    ws = build(tmp_path, people, visits, lapse_after_days=30, url=warehouse_url)
+    frame = ledger(ws, by="segment")
+    s1 = frame[frame.segment == "a"]
+    assert [flows(row(s1, "S1", p)) for p in ("2026-01", "2026-03", "2026-04", "2026-05")] == [
+        (0, 1, 0, 0, 1), (1, 0, 0, 1, 0), (0, 0, 1, 0, 1), (1, 0, 0, 1, 0)
+    ]  # fmt: skip
+    assert row(s1, "S1", "2026-04")["reactivated_value"] == 100.0
+    s2 = frame[frame.segment == "b"]
+    assert [flows(row(s2, "S2", p)) for p in ("2026-01", "2026-02", "2026-05")] == [
+        (1, 0, 0, 0, 1), (1, 0, 0, 1, 0), (0, 0, 1, 0, 1)
+    ]  # fmt: skip
     assert identity_holds(frame)
 
 

@@ -142,14 +142,14 @@ def customer_spells(
     after = ibis.range_window(preceding=0, following=year, group_by="customer_id", order_by="day")
     before = ibis.range_window(preceding=year, following=0, group_by="customer_id", order_by="day")
     days = days.mutate(
-        spell=days.opens.cast("int64").sum().over(running),
+        spell=days.opens.ifelse(1, 0).sum().over(running),
         year_after=days.spend.sum().over(after),
         year_before=days.spend.sum().over(before),
     )
     spells = days.group_by(["customer_id", "spell"]).aggregate(
-        home_unit_id=days.home_unit_id.first(),
-        joined_at=days.joined_at.first(),
-        **({by: days[by].first()} if by else {}),
+        home_unit_id=days.home_unit_id.min(),
+        joined_at=days.joined_at.min(),
+        **({by: days[by].min()} if by else {}),
         lapse=days.lapse.max(),
         opened=days.day.min(),
         last=days.day.max(),
@@ -195,8 +195,8 @@ def _flows(
     joined_before = came.joined_at.fill_null(ibis.literal(first)) < ibis.literal(first)
     new = (came.spell == 1) & ~joined_before
     came = came.group_by([*keys, "ps"]).aggregate(
-        gained=new.cast("int64").sum(),
-        reactivated=(~new).cast("int64").sum(),
+        gained=new.ifelse(1, 0).sum(),
+        reactivated=(~new).ifelse(1, 0).sum(),
         gained_value=new.ifelse(came.value_in, 0.0).sum(),
         reactivated_value=(~new).ifelse(came.value_in, 0.0).sum(),
     )
@@ -244,7 +244,7 @@ def _changes(
     grew = (var > 0) & (diff > GROWTH_Z * var.sqrt())
     declined = (var > 0) & (diff < -GROWTH_Z * var.sqrt())
     out = joined.group_by([*keys, "ps"]).aggregate(
-        grew=grew.cast("int64").sum(), declined=declined.cast("int64").sum()
+        grew=grew.ifelse(1, 0).sum(), declined=declined.ifelse(1, 0).sum()
     )
     return out.to_pandas()
 
