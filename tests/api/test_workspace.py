@@ -49,6 +49,21 @@ CASES: dict[str, list[tuple[list[str], dict[str, Any]]]] = {
         (["--at", "2026-09-15"], {"at": "2026-09-15"}),
     ],
     "warnings": [([], {}), (["--status", "resolved"], {"status": "resolved"})],
+    "assets": [
+        ([], {}),
+        (
+            ["--level", "region", "--grain", "quarter", "--by", "segment"],
+            {"level": "region", "grain": "quarter", "by": "segment"},
+        ),
+        (["--period", "2026-08"], {"period": "2026-08"}),
+    ],
+    "clv": [
+        (["--draws", "10"], {"draws": 10}),
+        (
+            ["--level", "company", "--calibration-end", "2026-06-30", "--draws", "0"],
+            {"level": "company", "calibration_end": "2026-06-30", "draws": 0},
+        ),
+    ],
     "status": [([], {})],
 }
 PARAMS = [

@@ -76,7 +76,8 @@ def test_every_command_has_a_section() -> None:
     foundation = {"init", "ingest", "status", "quarantine", "scorecard", "demo"}
     listening = {"credibility", "needed", "changes", "rank", "drivers", "hygiene", "focus"}
     early_warning = {"localize", "detect", "reliability", "warnings", "watch"}
-    assert set(COMMANDS) == foundation | listening | early_warning
+    assets = {"assets", "clv"}
+    assert set(COMMANDS) == foundation | listening | early_warning | assets
     assert {"quarantine list", "quarantine clear"} < set(LEAVES)
     assert set(SECTIONS) == set(LEAVES)
 

@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from earnright.api.customers import AssetsResult, ClvResult
     from earnright.api.results import (
         ChangesResult,
         CredibilityResult,
@@ -43,7 +44,9 @@ if TYPE_CHECKING:
     from earnright.periods import Grain, Period
 
 __all__ = [
+    "AssetsResult",
     "ChangesResult",
+    "ClvResult",
     "CredibilityResult",
     "DetectResult",
     "DriversResult",
@@ -73,6 +76,7 @@ _HOMES = dict.fromkeys(
     ["Workspace", "create_demo", "create_workspace", "open_workspace"], "earnright.api.workspace"
 )
 _HOMES |= {"Grain": "earnright.periods", "Period": "earnright.periods"}
+_HOMES |= dict.fromkeys(["AssetsResult", "ClvResult"], "earnright.api.customers")
 
 
 def __getattr__(name: str) -> Any:

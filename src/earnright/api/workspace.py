@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earnright.api.operations import Operations
+from earnright.api.customers import CustomerMethods
 from earnright.api.results import (
     ChangesResult,
     CredibilityResult,
@@ -106,10 +106,11 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(Operations):
+class Workspace(CustomerMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
-    reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; data:
+    reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
+    ``assets``, ``clv``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page."""
 
     def __repr__(self) -> str:

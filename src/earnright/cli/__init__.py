@@ -85,6 +85,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "warnings": ("warnings", "Incidents found by early warning, newest first"),
     "watch": ("warnings", "Run early warning continuously as metrics arrive"),
+    "assets": (
+        "assets",
+        "The customer asset ledger: customers gained, reactivated, lost, kept, grown, per period.",
+    ),
+    "clv": (
+        "clv",
+        "Customer lifetime value: BG/NBD and Gamma-Gamma fitted from purchase histories.",
+    ),
     "demo": (
         "demo",
         "Generate the demo company (with planted truth) into a workspace and run the pipeline.",

@@ -15,6 +15,7 @@ from earnright.config.model import Config, load_config, validate_config
 from earnright.config.render import render_config
 from earnright.config.sections import (
     QUALTRICS_COLUMNS,
+    Assets,
     BurnAlert,
     Company,
     Delivery,
@@ -46,6 +47,7 @@ __all__ = [
     "MIN_DURATION",
     "QUALTRICS_COLUMNS",
     "RESERVED_FEEDBACK_COLUMNS",
+    "Assets",
     "BurnAlert",
     "Company",
     "Config",

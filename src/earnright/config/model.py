@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from earnright.config.journey import DriverDefaults, Indicator, Journey, Moment, Question
 from earnright.config.sections import (
+    Assets,
     Company,
     Delivery,
     Listening,
@@ -46,6 +47,8 @@ class Config(_Model):
     """Credibility rules of the listening results."""
     reliability: Reliability = Field(default_factory=Reliability)
     """How indicators are bucketed, alerted on and rated, and who a segment affects."""
+    assets: Assets = Field(default_factory=Assets)
+    """The customer asset ledger: when a customer counts as lost."""
     owners: dict[str, Owner] = Field(default_factory=dict)
     """Where each owning team's alerts go."""
     delivery: Delivery = Field(default_factory=Delivery)

@@ -13,6 +13,7 @@ from earnright.config.values import CURRENCY, DataKind, Duration, _Model
 
 __all__ = [
     "QUALTRICS_COLUMNS",
+    "Assets",
     "BurnAlert",
     "Company",
     "Delivery",
@@ -104,6 +105,40 @@ class Listening(_Model):
     min_n: int = Field(default=5, ge=1, le=1_000_000)
     """Fewest answers for a unit's score to be shown; below it the score is suppressed, never shown
     as zero."""
+
+
+class Assets(_Model):
+    """The customer asset ledger: when a customer counts as lost.
+
+    A customer is lost on the day their last purchase becomes ``lapse_after_days`` old with no
+    purchase since, and reactivated by their next purchase. Customers whose ``lapse_by``
+    attribute (a customers column, e.g. segment) has a value in ``lapse_overrides`` lapse after
+    that value's number of days instead.
+    """
+
+    lapse_after_days: int = Field(default=180, ge=1, le=3650)
+    """Days after their last purchase, with no purchase since, on which a customer is lost."""
+    lapse_by: str | None = None
+    """A customer attribute (customers column, e.g. segment) whose values may lapse sooner or
+    later: see lapse_overrides."""
+    lapse_overrides: dict[str, int] = Field(default_factory=dict)
+    """Days to lapse for customers whose lapse_by attribute has this value, e.g.
+    {business = 90}; others lapse after lapse_after_days."""
+
+    @model_validator(mode="after")
+    def _overrides_need_an_attribute(self) -> Assets:
+        if self.lapse_overrides and not self.lapse_by:
+            raise ValueError("lapse_overrides needs lapse_by: the customer attribute they key on")
+        for value, days in self.lapse_overrides.items():
+            if not 1 <= days <= 3650:
+                raise ValueError(f"lapse_overrides.{value} = {days}: days are in [1, 3650]")
+        return self
+
+    def days_for(self, value: str | None) -> int:
+        """The lapse of a customer whose lapse_by attribute is ``value``."""
+        if value is None:
+            return self.lapse_after_days
+        return self.lapse_overrides.get(value, self.lapse_after_days)
 
 
 class BurnAlert(_Model):

@@ -1,0 +1,354 @@
+"""The customer asset ledger: per unit and period, customers gained, reactivated, lost and kept.
+
+Customers are assets (DESIGN.md, competency 1). Every customer's purchases (``transactions``)
+split into *spells* of activity by the lapse rule (``[assets]``, :class:`earnright.config.Assets`):
+
+- a customer is **gained** on the day of their first purchase ever;
+- they are **lost** on the day their last purchase becomes ``lapse_after_days`` old with no
+  purchase since (day of last purchase + the lapse), provided that day has come by the data's
+  end (the latest transaction day); a next purchase on or before that day keeps them;
+- a purchase after that day **reactivates** them (a new spell begins).
+
+A row counts the events whose day falls in the period, so ``start + gained + reactivated − lost
+= end`` in every row, ``start`` being the customers active when the period begins and ``end``
+those active when it ends (or at the data's end, for a period that has just begun). A lapse
+shorter than a period can count one customer twice in a row (lost and reactivated).
+
+Among the customers who **stayed** through the period (active before it began, not lost in it),
+``grew`` and ``declined`` count those whose spend in the period differs from their spend in the
+period before by more than noise: ``z = (S₁ − S₀) / √(Q₁ + Q₀)`` beyond ±1.96, where S is a
+period's spend and Q its sum of squared purchase amounts (the compound-Poisson variance of a
+spend total). Values: ``gained_value`` and ``reactivated_value`` are the customers' spend in the
+365 days from the day they came (observed so far), ``lost_value`` their spend in the 365 days up
+to their last purchase: the annual spend that walked out.
+
+A customer belongs to the unit at ``level`` above their ``home_unit_id`` in the current
+hierarchy; customers without a row in ``customers`` are left out (the note counts them). Every
+pass over raw rows is an Ibis expression; pandas finishes per unit and period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from earnright.config import Assets, Config
+from earnright.errors import QueryError
+from earnright.periods import Grain, period_label, truncate
+from earnright.units import read_units, unit_ancestors
+from earnright.warehouse import Warehouse
+
+__all__ = [
+    "GROWTH_Z",
+    "LEDGER_COLUMNS",
+    "Ledger",
+    "compute_ledger",
+    "customer_attributes",
+    "customer_spells",
+]
+
+GROWTH_Z = 1.96
+YEAR_DAYS = 365
+LEDGER_COLUMNS = [
+    "unit_id",
+    "period",
+    "start",
+    "gained",
+    "reactivated",
+    "lost",
+    "end",
+    "grew",
+    "declined",
+    "gained_value",
+    "reactivated_value",
+    "lost_value",
+]
+_FLOWS = ["gained", "reactivated", "lost", "grew", "declined"]
+_VALUES = ["gained_value", "reactivated_value", "lost_value"]
+_FIXED = {"customer_id", "home_unit_id", "joined_at", "batch_id"}
+_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The ledger rows (:data:`LEDGER_COLUMNS`, plus the ``by`` attribute after unit_id), the
+    data's end, and how many customers with transactions had no row in ``customers``."""
+
+    frame: pd.DataFrame
+    as_of: datetime | None
+    unlisted: int
+
+
+def customer_attributes(wh: Warehouse) -> list[str]:
+    """The customer attribute columns (segment, tier …) of the ``customers`` table."""
+    return [c for c in wh.table("customers").columns if c not in _FIXED]
+
+
+def _check_attribute(wh: Warehouse, name: str, argument: str) -> None:
+    known = customer_attributes(wh)
+    if name not in known:
+        raise QueryError(
+            f"'{name}' is not a customer attribute; the customers table has {known or 'none'}",
+            argument=argument,
+        )
+
+
+def _lapse(customers: ir.Table, rule: Assets) -> ir.IntegerValue:
+    """Each customer's lapse in days: the override of their ``lapse_by`` value, else default."""
+    default = ibis.literal(rule.lapse_after_days, "int64")
+    if not rule.lapse_by or not rule.lapse_overrides:
+        return default
+    col = customers[rule.lapse_by]
+    cases = [
+        (col == value, ibis.literal(days, "int64")) for value, days in rule.lapse_overrides.items()
+    ]
+    return ibis.cases(*cases, else_=default)
+
+
+def _days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
+    return ((later.epoch_seconds() - earlier.epoch_seconds()) // _DAY).cast("int64")
+
+
+def customer_spells(
+    wh: Warehouse, rule: Assets, by: str | None = None
+) -> tuple[ir.Table, ir.Table]:
+    """(spells, customers): one row per customer and spell of activity (engine expression).
+
+    Spell columns: customer_id, home_unit_id, the ``by`` attribute, ``spell`` (1 = the first),
+    ``opened`` and ``last`` (days of its first and last purchase), ``lapse`` (days),
+    ``value_in`` (spend in the 365 days from ``opened``), ``value_out`` (spend in the 365 days
+    up to ``last``).
+    """
+    if rule.lapse_by:
+        _check_attribute(wh, rule.lapse_by, "lapse_by")
+    keep = ["customer_id", "home_unit_id", "joined_at", *([by] if by else [])]
+    c = wh.table("customers")
+    customers = c.select(*keep, lapse=_lapse(c, rule))
+    t = wh.table("transactions")
+    days = t.group_by("customer_id", day=t.occurred_at.truncate("D")).aggregate(
+        spend=t.amount.sum()
+    )
+    days = days.inner_join(customers, "customer_id")
+    order = ibis.window(group_by="customer_id", order_by="day")
+    prev = days.day.lag().over(order)
+    days = days.mutate(opens=prev.isnull() | (_days_between(days.day, prev) > days.lapse))
+    running = ibis.window(group_by="customer_id", order_by="day", preceding=None, following=0)
+    year = ibis.interval(days=YEAR_DAYS - 1)
+    after = ibis.range_window(preceding=0, following=year, group_by="customer_id", order_by="day")
+    before = ibis.range_window(preceding=year, following=0, group_by="customer_id", order_by="day")
+    days = days.mutate(
+        spell=days.opens.ifelse(1, 0).sum().over(running),
+        year_after=days.spend.sum().over(after),
+        year_before=days.spend.sum().over(before),
+    )
+    spells = days.group_by(["customer_id", "spell"]).aggregate(
+        home_unit_id=days.home_unit_id.min(),
+        joined_at=days.joined_at.min(),
+        **({by: days[by].min()} if by else {}),
+        lapse=days.lapse.max(),
+        opened=days.day.min(),
+        last=days.day.max(),
+        value_in=days.opens.ifelse(days.year_after, 0.0).sum(),
+        value_out=days.year_before.argmax(days.day),
+    )
+    return spells, customers
+
+
+def _periods(first: datetime, last: datetime, grain: Grain) -> pd.DataFrame:
+    """Every period from the one holding ``first`` to the one holding ``last``: start, end."""
+    freq = {Grain.month: "MS", Grain.quarter: "QS", Grain.week: "W-MON"}[grain]
+    lo = pd.Timestamp(first).normalize()
+    lo = {
+        Grain.month: lo.replace(day=1),
+        Grain.quarter: lo.replace(day=1, month=3 * ((lo.month - 1) // 3) + 1),
+        Grain.week: lo - pd.Timedelta(days=lo.weekday()),
+    }[grain]
+    starts = pd.date_range(lo, pd.Timestamp(last), freq=freq)
+    ends = starts.append(pd.DatetimeIndex([starts[-1] + pd.tseries.frequencies.to_offset(freq)]))
+    return pd.DataFrame(
+        {"ps": starts.astype("datetime64[us]"), "pe": ends[1:].astype("datetime64[us]")}
+    )
+
+
+def _opening(spells: ir.Table, first: datetime) -> ir.BooleanValue:
+    """A first spell of a customer who joined before the data begin and bought within their
+    lapse of its first day: a customer already, carried in (the opening balance)."""
+    before = spells.joined_at < ibis.literal(first)
+    soon = spells.opened <= ibis.literal(first) + spells.lapse.as_interval("D")
+    return (spells.spell == 1) & before.fill_null(False) & soon
+
+
+def _flows(
+    spells: ir.Table, keys: list[str], grain: Grain, span: tuple[datetime, datetime]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(flows, opening): gained, reactivated and lost (with values) per unit key and period
+    start ``ps``; the customers carried in per unit key."""
+    first, as_of = span
+    opening = spells.opening
+    carried = spells.filter(opening).group_by(keys).aggregate(opening=lambda s: s.count())
+    came = spells.filter(~opening).mutate(ps=truncate(spells.opened, grain))
+    joined_before = came.joined_at.fill_null(ibis.literal(first)) < ibis.literal(first)
+    new = (came.spell == 1) & ~joined_before
+    came = came.group_by([*keys, "ps"]).aggregate(
+        gained=new.ifelse(1, 0).sum(),
+        reactivated=(~new).ifelse(1, 0).sum(),
+        gained_value=new.ifelse(came.value_in, 0.0).sum(),
+        reactivated_value=(~new).ifelse(came.value_in, 0.0).sum(),
+    )
+    lost_at = spells.last + spells.lapse.as_interval("D")
+    went = spells.mutate(lost_at=lost_at).filter(lambda s: s.lost_at <= ibis.literal(as_of))
+    went = went.mutate(ps=truncate(went.lost_at, grain))
+    went = went.group_by([*keys, "ps"]).aggregate(
+        lost=went.count(), lost_value=went.value_out.sum()
+    )
+    return _merge(came.to_pandas(), went.to_pandas(), [*keys, "ps"]), carried.to_pandas()
+
+
+def _changes(
+    wh: Warehouse,
+    spells: ir.Table,
+    keys: list[str],
+    grain: Grain,
+    periods: pd.DataFrame,
+    as_of: datetime,
+) -> pd.DataFrame:
+    """Grew and declined per unit key and period, among customers who stayed through it."""
+    grid = ibis.memtable(periods.assign(prev=periods.ps.shift(1)).dropna())
+    spells = spells.mutate(lost_at=spells.last + spells.lapse.as_interval("D"))
+    stayed = spells.cross_join(grid).filter(
+        lambda s: (
+            ((s.opened < s.ps) | s.opening)
+            & ((s.lost_at >= s.pe) | (s.lost_at > ibis.literal(as_of)))
+        )
+    )
+    t = wh.table("transactions")
+    spend = t.group_by("customer_id", at=truncate(t.occurred_at, grain)).aggregate(
+        s=t.amount.sum(), q=(t.amount * t.amount).sum()
+    )
+    now, before = spend.view(), spend.view()
+    joined = stayed.left_join(
+        now, [stayed.customer_id == now.customer_id, stayed.ps == now.at]
+    ).select(
+        *[stayed[k] for k in keys], stayed.customer_id, stayed.ps, stayed.prev, s1=now.s, q1=now.q
+    )
+    joined = joined.left_join(
+        before, [joined.customer_id == before.customer_id, joined.prev == before.at]
+    ).select(*[joined[k] for k in keys], joined.ps, joined.s1, joined.q1, s0=before.s, q0=before.q)
+    diff = joined.s1.fill_null(0.0) - joined.s0.fill_null(0.0)
+    var = joined.q1.fill_null(0.0) + joined.q0.fill_null(0.0)
+    grew = (var > 0) & (diff > GROWTH_Z * var.sqrt())
+    declined = (var > 0) & (diff < -GROWTH_Z * var.sqrt())
+    out = joined.group_by([*keys, "ps"]).aggregate(
+        grew=grew.ifelse(1, 0).sum(), declined=declined.ifelse(1, 0).sum()
+    )
+    return out.to_pandas()
+
+
+def _plain(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``keys`` as Python strings (an empty engine result has no string type to merge on)."""
+    return frame.astype({k: object for k in keys if k != "ps"})
+
+
+def _merge(a: pd.DataFrame, b: pd.DataFrame, on: list[str]) -> pd.DataFrame:
+    a, b = _plain(a, on), _plain(b, on)
+    for frame in (a, b):
+        frame["ps"] = pd.to_datetime(frame["ps"]).astype("datetime64[us]")
+    return a.merge(b, on=on, how="outer")
+
+
+def _data_span(wh: Warehouse) -> tuple[datetime, datetime] | None:
+    t = wh.table("transactions")
+    row = t.aggregate(first=t.occurred_at.min(), last=t.occurred_at.max()).to_pandas()
+    if pd.isna(row["last"].iloc[0]):
+        return None
+    first, last = (pd.Timestamp(row[k].iloc[0]).normalize() for k in ("first", "last"))
+    return first.to_pydatetime(), last.to_pydatetime()
+
+
+def _unlisted(wh: Warehouse) -> int:
+    t, c = wh.table("transactions"), wh.table("customers")
+    ids = t.select("customer_id").distinct()
+    return int(ids.anti_join(c, "customer_id").count().execute())
+
+
+def compute_ledger(
+    wh: Warehouse,
+    config: Config,
+    *,
+    level: str = "store",
+    grain: Grain = Grain.month,
+    period: str | None = None,
+    by: str | None = None,
+) -> Ledger:
+    """The ledger per unit of ``level`` (and value of the ``by`` attribute) and period of
+    ``grain``: every period from the first transaction to the data's end, or only ``period``.
+    Units of the level with no customers have rows of zeros."""
+    grain = Grain(grain)
+    if by is not None:
+        _check_attribute(wh, by, "by")
+    ancestors = unit_ancestors(read_units(wh), config.units.levels, level)
+    units = read_units(wh)
+    unit_ids = sorted(units.loc[units.level == level, "unit_id"].astype(str))
+    span = _data_span(wh)
+    keys = ["unit_id", *([by] if by else [])]
+    if span is None:
+        return Ledger(pd.DataFrame(columns=keys + LEDGER_COLUMNS[1:]), None, 0)
+    spells, _ = customer_spells(wh, config.assets, by)
+    mapping = ibis.memtable(ancestors[["unit_id", "ancestor_id"]].astype(str))
+    spells = spells.inner_join(mapping, spells.home_unit_id == mapping.unit_id)
+    spells = spells.drop("home_unit_id", "unit_id").rename(unit_id="ancestor_id")
+    spells = spells.mutate(opening=_opening(spells, span[0]))
+    periods = _periods(*span, grain)
+    flows, opening = _flows(spells, keys, grain, span)
+    changes = _changes(wh, spells, keys, grain, periods, span[1])
+    frame = _finish(
+        _merge(flows, changes, [*keys, "ps"]), opening, keys, unit_ids, (periods, grain)
+    )
+    if period is not None:
+        frame = frame[frame.period == period].reset_index(drop=True)
+    return Ledger(frame, span[1], _unlisted(wh))
+
+
+def _finish(
+    flows: pd.DataFrame,
+    opening: pd.DataFrame,
+    keys: list[str],
+    unit_ids: list[str],
+    periods: tuple[pd.DataFrame, Grain],
+) -> pd.DataFrame:
+    """Every unit × period (× attribute value) with its flows; start and end from the opening
+    balance and the flows."""
+    (periods_frame, grain), index = periods, pd.DataFrame({"unit_id": unit_ids})
+    if len(keys) > 1:
+        seen = pd.concat([flows[keys[1]], opening[keys[1]]]).dropna().astype(str)
+        index = index.merge(pd.DataFrame({keys[1]: sorted(seen.unique())}), how="cross")
+    grid = index.merge(periods_frame[["ps"]], how="cross")
+    index, flows, opening = _plain(index, keys), _plain(flows, keys), _plain(opening, keys)
+    frame = grid.merge(flows, on=[*keys, "ps"], how="left").merge(opening, on=keys, how="left")
+    frame["opening"] = frame["opening"].fillna(0).astype(np.int64)
+    for col in _FLOWS:
+        frame[col] = frame[col].fillna(0).astype(np.int64) if col in frame else 0
+    for col in _VALUES:
+        frame[col] = frame[col].fillna(0.0).astype(float).round(2) if col in frame else 0.0
+    frame = frame.sort_values([*keys, "ps"]).reset_index(drop=True)
+    net = frame.gained + frame.reactivated - frame.lost
+    frame["end"] = frame.opening + net.groupby([frame[k] for k in keys]).cumsum().astype(np.int64)
+    frame["start"] = (frame["end"] - net).astype(np.int64)
+    frame["period"] = period_label(frame.ps, grain).to_numpy()
+    return frame[[keys[0], *keys[1:], *LEDGER_COLUMNS[1:]]]
+
+
+def as_of_note(ledger: Ledger, grain: Grain) -> str | None:
+    """What to tell the user about the data's end (the last period may have just begun)."""
+    if ledger.as_of is None:
+        return None
+    end = ledger.as_of + timedelta(days=1)
+    label = period_label(pd.Series([pd.Timestamp(ledger.as_of)]), grain).iloc[0]
+    complete = period_label(pd.Series([pd.Timestamp(end)]), grain).iloc[0] != label
+    state = "" if complete else f"; {label} has begun and counts to that day"
+    return f"the data end {ledger.as_of:%Y-%m-%d}{state}"
