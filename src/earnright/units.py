@@ -28,6 +28,7 @@ from earnright.warehouse import Warehouse
 
 __all__ = [
     "Hierarchy",
+    "ancestors_by_level",
     "attach_ancestors",
     "load_hierarchy",
     "pick_level",
@@ -148,6 +149,17 @@ def unit_ancestors(units: pd.DataFrame, levels: list[str], level: str) -> pd.Dat
     if dated:
         frame["valid_from"] = pd.to_datetime(out.lo).astype("datetime64[us]")
         frame["valid_to"] = pd.to_datetime(out.hi).astype("datetime64[us]")
+    return frame
+
+
+def ancestors_by_level(wh: Warehouse, levels: list[str]) -> pd.DataFrame:
+    """unit_id -> its ancestor at every level of ``levels`` (one column per level; a unit is its
+    own ancestor at its level), in the current hierarchy."""
+    units = read_units(wh)
+    frame = units[["unit_id"]].astype("string")
+    for level in levels:
+        up = unit_ancestors(units, levels, level).rename(columns={"ancestor_id": level})
+        frame = frame.merge(up, on="unit_id", how="left")
     return frame
 
 

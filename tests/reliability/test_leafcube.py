@@ -3,7 +3,7 @@ and a detection pass reads an indicator's leaves from the engine once, not once 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,10 @@ import pytest
 from earnright.config import Indicator
 from earnright.reliability import episode, judge, segment
 from earnright.reliability.episode import BASELINE, leaf_buckets, segment_buckets
-from earnright.reliability.incidents import _unit_ancestors, run_detection
+from earnright.reliability.incidents import run_detection
 from earnright.reliability.leafcube import LeafCube
 from earnright.reliability.segment import leaf_dims, leaf_sums
+from earnright.units import ancestors_by_level
 from earnright.workspace import Workspace, find_workspace
 
 
@@ -49,7 +50,7 @@ SEGMENTS: list[list[dict[str, str]]] = [[{}], [{"region": "R01"}], [{"platform":
 def _questions(ws: Workspace, indicator: Indicator) -> dict[str, Any]:
     step = ws.config.reliability.step
     with ws.warehouse(read_only=True) as wh:
-        ancestors = _unit_ancestors(wh, ws.config)
+        ancestors = ancestors_by_level(wh, ws.config.units.levels)
         dims = leaf_dims(wh, ws.config, indicator)[1]
         first = pd.Timestamp(wh.table("metrics").observed_at.min().execute()).floor("D")
         since = (first + timedelta(days=20)).to_pydatetime()
@@ -128,11 +129,3 @@ def test_a_pass_reads_the_leaves_from_the_engine_once_per_indicator(
     indicators = len(demo.config.journey.indicators())
     assert scans.count("cube") <= indicators
     assert scans.count("leaf_sums") + scans.count("buckets") == 0, scans
-
-
-def test_a_window_of_whole_buckets_only() -> None:
-    from earnright.reliability.leafcube import _aligned
-
-    day = timedelta(days=1)
-    assert _aligned(datetime(2026, 3, 1), day)
-    assert not _aligned(datetime(2026, 3, 1, 6), day)

@@ -46,7 +46,7 @@ from earnright.reliability.records import (
     utcnow,
 )
 from earnright.reliability.segment import leaf_dims
-from earnright.units import read_units, unit_ancestors
+from earnright.units import ancestors_by_level
 from earnright.warehouse import Warehouse
 
 __all__ = ["DetectionRun", "Incident", "list_incidents", "run_detection"]
@@ -296,17 +296,6 @@ def _onset(
     return incident.started_at - (start - first) * step
 
 
-def _unit_ancestors(wh: Warehouse, config: Config) -> pd.DataFrame:
-    """unit_id -> its ancestor at every level (a unit is its own ancestor at its level)."""
-    units = read_units(wh)
-    levels = config.units.levels
-    frame = units[["unit_id"]].astype("string")
-    for level in levels:
-        up = unit_ancestors(units, levels, level).rename(columns={"ancestor_id": level})
-        frame = frame.merge(up, on="unit_id", how="left")
-    return frame
-
-
 def _event(incident: Incident, opened: set[str]) -> str:
     if incident.status == "resolved":
         return "resolved"  # also when opened and closed within one pass (a replay)
@@ -321,7 +310,7 @@ def _scan_and_group(
     settings = config.reliability
     alerts, _ = scan_indicator(wh, config, indicator, late=run.late_rows)
     clock = run.data_until or utcnow()
-    ancestors = _unit_ancestors(wh, config)
+    ancestors = ancestors_by_level(wh, config.units.levels)
 
     stored = load_incidents(wh, indicator=indicator.id)
     grouping = _Grouping(
