@@ -363,10 +363,10 @@ def metric_row_key(out: pd.DataFrame, dims: list[str]) -> pd.Series:
     time is ISO 8601 to the microsecond, e.g. ``2026-09-30T14:05:00.000000``."""
     if out.empty:
         return pd.Series(pd.NA, index=out.index, dtype="string")
-    stamp = out["observed_at"].to_numpy(dtype="datetime64[us]")
-    text = np.datetime_as_string(stamp, unit="us")
+    stamp = pa.array(out["observed_at"].to_numpy(dtype="datetime64[us]"), from_pandas=True)
+    text = pc.cast(stamp, pa.string())  # 2026-09-30 14:05:00.000000
     parts = [
-        pa.array(text, type=pa.string(), mask=np.isnat(stamp)),
+        pc.replace_substring(text, " ", "T", max_replacements=1),
         _arrow_text(out["metric"]),
         _arrow_text(out["unit_id"]),
     ]
