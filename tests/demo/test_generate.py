@@ -72,6 +72,20 @@ def test_writes_every_file_with_its_row_count(company: GeneratedCompany) -> None
     assert len(units) == company.rows["units.csv"]
 
 
+def test_truth_has_one_line_per_store_month_and_reads_back_as_written(
+    company: GeneratedCompany, truth: dict[str, Any]
+) -> None:
+    from earnright.demo.truth import dumps
+
+    text = company.truth.read_text()
+    assert json.loads(dumps(truth)) == truth
+    lines = text.splitlines()
+    records = [line for line in lines if line.lstrip().startswith('{"csat"')]
+    assert len(records) == len(truth["store_month"]) == 40 * 3
+    assert all(json.loads(line.strip().rstrip(",")) in truth["store_month"] for line in records)
+    assert lines[1].startswith('  "answer_model": {')  # sorted keys, indented
+
+
 def test_units_form_a_hierarchy_known_to_the_truth(
     company: GeneratedCompany, truth: dict[str, Any]
 ) -> None:

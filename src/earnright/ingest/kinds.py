@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from earnright.config import DATA_KINDS, IDENTIFIER, Config
 from earnright.errors import IngestError
@@ -356,18 +357,29 @@ def _check_metric_values(out: pd.DataFrame, rej: Rejected) -> None:
 
 
 def metric_row_key(out: pd.DataFrame, dims: list[str]) -> pd.Series:
-    """The identity of a measurement: time, metric, unit and its non-empty dimension values."""
-    key = (
-        out["observed_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype("string")
-        + "|"
-        + out["metric"].astype("string")
-        + "|"
-        + out["unit_id"].astype("string")
-    )
+    """The identity of a measurement: time, metric, unit and its non-empty dimension values.
+
+    Built with array kernels, not pandas' strftime (which formats one value at a time); the
+    time is ISO 8601 to the microsecond, e.g. ``2026-09-30T14:05:00.000000``."""
+    if out.empty:
+        return pd.Series(pd.NA, index=out.index, dtype="string")
+    stamp = pa.array(out["observed_at"].to_numpy(dtype="datetime64[us]"), from_pandas=True)
+    text = pc.cast(stamp, pa.string())  # 2026-09-30 14:05:00.000000
+    parts = [
+        pc.replace_substring(text, " ", "T", max_replacements=1),
+        _arrow_text(out["metric"]),
+        _arrow_text(out["unit_id"]),
+    ]
+    key = pc.binary_join_element_wise(*parts, "|")  # null if any part is
     for dim in sorted(dims):
-        value = out[dim].astype("string")
-        key = key + ("|" + dim + "=" + value).fillna("")
-    return key
+        value = _arrow_text(out[dim])
+        tagged = pc.binary_join_element_wise(f"|{dim}=", value, "")
+        key = pc.binary_join_element_wise(key, pc.fill_null(tagged, ""), "")
+    return pd.Series(pd.arrays.ArrowStringArray(key), index=out.index)
+
+
+def _arrow_text(series: pd.Series) -> pa.Array:
+    return pa.array(series.astype("string"), type=pa.string(), from_pandas=True)
 
 
 def raw_json(rows: pd.DataFrame) -> pd.Series:
