@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from earnright.errors import QueryError
 from earnright.reliability.cube import Lattice, LeafSpace, code_leaves
+from earnright.reliability.incremental import incremental, search_large
 from earnright.reliability.search import ALPHA, MAX_CAUSES, Finding, search_causes
 
 __all__ = [
@@ -216,7 +217,12 @@ def localize(
     if negative.any():
         _warn_negative(space, labels, dims, negative, real, predict)
     lattice = Lattice(space, max_layer)
-    findings = search_causes(lattice, alpha=alpha, max_causes=max_causes, exclude=negative)
+    search = (
+        search_large
+        if incremental(lattice, int(np.count_nonzero((v + f > 0) & ~negative)))
+        else search_causes
+    )
+    findings = search(lattice, alpha=alpha, max_causes=max_causes, exclude=negative)
     total = float(v.sum() - f.sum())
     return [_root_cause(finding, lattice, labels, dims, total) for finding in findings]
 
