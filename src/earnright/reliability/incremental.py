@@ -37,7 +37,6 @@ from earnright.reliability.search import (
     FEW_LEAVES,
     TIE,
     Finding,
-    Floats,
     Mask,
     _finding,
     _split,
@@ -72,6 +71,7 @@ class KeptCube:
         self.leaf = [a.reshape(self.cards) for a in leaf]
         self.sums: dict[tuple[int, ...], Sums] = {}
         self.scored: set[tuple[int, ...]] = set()
+        self.small: dict[tuple[int, ...], bool] = {}  # may hold elements of few leaves
         self.live = 0
         shapes = {c.dims: c.shape for c in lattice}
         for dims, arrays in lattice.sums(leaf, skip_redundant=True):
@@ -79,6 +79,7 @@ class KeptCube:
             self.scored.add(dims)
             if dims != self.root:
                 self.sums[dims] = [a.reshape(shapes[dims]) for a in arrays]
+                self.small[dims] = _has_few(arrays[2])
 
     def best(self, shift: float, few: int) -> tuple[float, Cuboid, int]:
         """The element with the largest |z| (lower layer on a tie), residuals less ``shift``."""
@@ -91,8 +92,8 @@ class KeptCube:
                 k = int(np.argmax(np.abs(lone)))
                 z_k = float(lone[k])
             else:
-                sw, swr, count, lone = (a.reshape(-1) for a in self.sums[cuboid.dims])
-                z_k, k = _best_of(sw, swr, count, lone, shift, few)
+                flat = [a.reshape(-1) for a in self.sums[cuboid.dims]]
+                z_k, k = _best_of(flat, shift, few, self.small[cuboid.dims])
             if best is None or abs(z_k) > abs(best[0]) * (1 + TIE):
                 best = (z_k, cuboid, k)
         assert best is not None
@@ -104,7 +105,7 @@ class KeptCube:
             slice(values[dims.index(d)], values[dims.index(d)] + 1) if d in dims else slice(None)
             for d in range(len(self.cards))
         )
-        block = [a[index] for a in self.leaf]
+        block = [np.ascontiguousarray(a[index]) for a in self.leaf]  # summed fast, copied once
         done: dict[tuple[int, ...], Sums] = {self.root: block}
         for target in sorted(self.sums, key=len, reverse=True):
             parent = min((p for p in done if set(target) < set(p)), key=lambda p: done[p][0].size)
@@ -119,21 +120,31 @@ class KeptCube:
             )
             for kept, sub in zip(self.sums[target], part, strict=True):
                 kept[into] -= sub
+            self.small[target] |= _has_few(self.sums[target][2][into])
         totals = [float(a.sum()) for a in block]
-        for a in block:
-            a[...] = 0
+        for a in self.leaf:
+            a[index] = 0
         return totals
 
 
-def _best_of(
-    sw: Floats, swr: Floats, count: NDArray[Any], lone: Floats, shift: float, few: int
-) -> tuple[float, int]:
-    z = np.zeros(len(sw))
-    small = (count > 0) & (count <= few)
-    np.divide(swr - shift * sw, np.sqrt(np.maximum(sw, 0)), out=z, where=(sw > 0) & ~small)
-    np.divide(lone, np.sqrt(count), out=z, where=small)
-    k = int(np.argmax(np.abs(z)))
-    return float(z[k]), k
+def _has_few(count: NDArray[Any]) -> bool:
+    return bool(np.any((count > 0) & (count <= FEW_LEAVES)))
+
+
+def _best_of(sums: Sums, shift: float, few: int, small: bool) -> tuple[float, int]:
+    """The element of largest |z| in one cuboid's flattened sums, and its z; ranked on z² (no
+    square root of every element), elements of at most ``few`` leaves only when ``small``."""
+    sw, swr, count, lone = sums
+    num = swr - shift * sw
+    z2 = num * num
+    np.divide(z2, sw, out=z2, where=sw > 0)
+    if small:
+        few_leaves = np.flatnonzero((count > 0) & (count <= few))
+        z2[few_leaves] = lone[few_leaves] ** 2 / count[few_leaves]
+    k = int(np.argmax(z2))
+    if small and 0 < count[k] <= few:
+        return float(lone[k] / np.sqrt(count[k])), k
+    return float(np.sign(num[k]) * np.sqrt(z2[k])), k
 
 
 def search_large(
