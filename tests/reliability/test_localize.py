@@ -635,22 +635,10 @@ def test_a_large_case_sums_its_cube_once_not_once_per_round(
     assert len(passes) == 2  # the lattice's own count of elements, and the one pass of scores
 
 
-def test_a_cause_that_moved_the_noise_fit_is_scored_again(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # a sixth of the leaves 2σ down sits inside the noise fit's band and widens it; once it is
-    # claimed the refit departs from the kept fit and the cube is scored again
-    frame, truth = _three_causes_on_many_leaves({"b=b2": -0.1, "a=a3&c=c5": 0.5})
-    monkeypatch.setattr(search, "FIT_LEAVES", 400)
-    passes = _count_passes(monkeypatch)
-    assert found(frame) == truth
-    assert len(passes) == 3
-
-
 def test_the_kept_cube_scores_as_the_refitted_search_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the incremental search (noise fitted once while it holds, one re-centring shift per
-    # round, sums updated by the claimed blocks) names the same causes with the same z as
-    # refitting every round
+    # the incremental search (noise fitted once, one re-centring shift per round, sums updated
+    # by the claimed blocks) names the same causes with about the same z as refitting every
+    # round
     from earnright.reliability.incremental import search_large
 
     frame, truth = _three_causes_on_many_leaves()
@@ -663,8 +651,9 @@ def test_the_kept_cube_scores_as_the_refitted_search_does(monkeypatch: pytest.Mo
     refit = search.search_causes(lattice, alpha=1e-3, max_causes=10)
     kept = search_large(lattice, alpha=1e-3, max_causes=10)
     assert [(f.cuboid.dims, f.element) for f in kept] == [(f.cuboid.dims, f.element) for f in refit]
-    # within the noise fit's sampling error: 400 leaves drawn here (the refit draws anew from
-    # the leaves left each round; the kept fit keeps its draw); measured 0%, 0%, 11%
+    # the scales fitted once, with the causes' leaves present, are a little wider, and the
+    # refit draws its 400 leaves anew each round: measured 0%, 4%, 11% lower
     assert [f.z for f in kept] == pytest.approx([f.z for f in refit], rel=0.15)
+    assert all(abs(a.z) <= abs(b.z) * 1.02 for a, b in zip(kept, refit, strict=True))
     assert all((a.leaves == b.leaves).all() for a, b in zip(kept, refit, strict=True))
     assert len(kept) == len(truth)

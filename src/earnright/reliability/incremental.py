@@ -35,16 +35,12 @@ from earnright.reliability.cube import Cuboid, Lattice
 from earnright.reliability.search import (
     CLIP,
     FEW_LEAVES,
-    MIN_CLASS_LEAVES,
     TIE,
     Finding,
-    Floats,
     Mask,
     _finding,
     _split,
     critical_z,
-    fit_many,
-    fit_sample,
     leaf_deviation,
     nested_dims,
     score_leaves,
@@ -54,10 +50,6 @@ from earnright.reliability.search import (
 __all__ = ["incremental", "search_large"]
 
 Sums = list[NDArray[Any]]
-Classes = NDArray[np.uint8]
-# the kept fit serves while a refit on the leaves left moves no scale, nor the level, by more
-# than this share of a scale: z is off by as much at most (a z of 7.4 read as 6.7)
-REFIT = 0.05
 
 
 def incremental(lattice: Lattice, active_leaves: int) -> bool:
@@ -155,52 +147,6 @@ def _best_of(sums: Sums, shift: float, few: int, small: bool) -> tuple[float, in
     return float(np.sign(num[k]) * np.sqrt(z2[k])), k
 
 
-class Scores:
-    """The leaves' scores under one fit of the noise model, and the cube kept from them."""
-
-    def __init__(self, lattice: Lattice, deviation: Floats, active: Mask, classes: Classes):
-        predict = lattice.space.predict
-        self.sample = fit_sample(np.flatnonzero(active))
-        self.fit = fit_many(deviation, self.sample, False, classes)
-        lone_r, lone_w = score_leaves(deviation, predict, active, compress=True, classes=classes)
-        self.single = lone_r * np.sqrt(lone_w)
-        del lone_r, lone_w
-        self.residual, self.weight = score_leaves(deviation, predict, active, classes=classes)
-        inside = np.abs(self.residual) < CLIP
-        self.band = [
-            float(self.weight[inside].sum()),
-            float((self.weight * self.residual)[inside].sum()),
-        ]
-        del inside
-        leaf = [self.weight, self.weight * self.residual, self.weight > 0, self.single]
-        self.cube = KeptCube(lattice, leaf)
-
-    @property
-    def shift(self) -> float:
-        return self.band[1] / self.band[0] if self.band[0] > 0 else 0.0
-
-    def stale(self, deviation: Floats, active: Mask, classes: Classes) -> bool:
-        """Whether the noise model refitted on the kept fit's sample less the claimed leaves
-        departs from the kept one by more than ``REFIT``: the scale of all classes together, or
-        the level by more than that share of it. The same leaves less the claimed: no new
-        sampling error. A cause of a large share of the leaves (a value of a dimension) that
-        moved within the noise widened the scales; later, smaller causes need the narrower."""
-        left = self.sample[active[self.sample]]
-        if len(left) < MIN_CLASS_LEAVES:
-            return True
-        centre, _, scale = fit_many(deviation, left, False, classes)
-        kept_centre, _, kept = self.fit
-        return bool(abs(scale / kept - 1) > REFIT or abs(centre - kept_centre) > REFIT * kept)
-
-    def claim(self, lattice: Lattice, cuboid: Cuboid, element: int, claimed: Mask) -> None:
-        """Take the claimed leaves out of the clip band's totals and out of the kept cube."""
-        w, r = self.weight[claimed], self.residual[claimed]
-        within = np.abs(r) < CLIP
-        self.band[0] -= float(w[within].sum())
-        self.band[1] -= float((w * r)[within].sum())
-        self.cube.claim(cuboid.dims, lattice.values(cuboid, element))
-
-
 def search_large(
     lattice: Lattice,
     *,
@@ -208,61 +154,52 @@ def search_large(
     max_causes: int,
     exclude: Mask | None = None,
 ) -> list[Finding]:
-    """``search_causes`` for a large dense case: the noise fitted and the cube summed once, each
-    later round only the claimed leaves' block and the kept element sums (module docstring);
-    fitted and summed again when the noise refitted on the leaves left has moved."""
+    """``search_causes`` for a large dense case: one noise fit, one pass of the cube, and each
+    later round only the claimed leaves' block and the kept element sums (module docstring)."""
     real, predict = lattice.space.real, lattice.space.predict
     deviation = leaf_deviation(real, predict)
     active = (real + predict) > 0
     if exclude is not None:
         active &= ~exclude
     classes = size_classes(predict, active)
-    scores = Scores(lattice, deviation, active, classes)
-    threshold = critical_z(alpha, scores.cube.live)
+    lone_r, lone_w = score_leaves(deviation, predict, active, compress=True, classes=classes)
+    single = lone_r * np.sqrt(lone_w)
+    del lone_r, lone_w
+    residual, weight = score_leaves(deviation, predict, active, classes=classes)
+    del deviation
+    inside = np.abs(residual) < CLIP
+    band = [float(weight[inside].sum()), float((weight * residual)[inside].sum())]
+    del inside
+    cube = KeptCube(lattice, [weight, weight * residual, weight > 0, single])
+    threshold = critical_z(alpha, cube.live)
     nested = nested_dims(lattice)
     found: list[Finding] = []
     left = int(np.count_nonzero(active))
     while len(found) < max_causes and left >= 3:
-        if found and scores.stale(deviation, active, classes):
-            del scores
-            scores = Scores(lattice, deviation, active, classes)
-        z, cuboid, element = scores.cube.best(scores.shift, FEW_LEAVES)
+        shift = band[1] / band[0] if band[0] > 0 else 0.0
+        z, cuboid, element = cube.best(shift, FEW_LEAVES)
         if abs(z) < threshold:
             break
-        for part, part_element in _parts(lattice, cuboid, element, scores, active, nested, alpha):
+        parts = [(cuboid, element)]
+        if nested:
+            scored = (residual - shift, weight, predict)
+            parts = _split(lattice, cuboid, element, scored, active, nested, alpha)
+        for part, part_element in parts:
             claimed = active & lattice.members(part, part_element)
             leaves = int(np.count_nonzero(claimed))
             if leaves == 0:
                 continue
-            found.append(_found(lattice, part, part_element, scores, claimed, leaves))
-            scores.claim(lattice, part, part_element, claimed)
+            finding = _finding(lattice, part, part_element, residual, weight, claimed)
+            w = weight[claimed]
+            r = residual[claimed] - shift
+            z_part = float((w * r).sum() / np.sqrt(w.sum())) if w.sum() > 0 else 0.0
+            if leaves <= FEW_LEAVES:
+                z_part = float(single[claimed].sum() / np.sqrt(leaves))
+            found.append(replace(finding, z=z_part))
+            within = np.abs(residual[claimed]) < CLIP
+            band[0] -= float(w[within].sum())
+            band[1] -= float((w * residual[claimed])[within].sum())
+            cube.claim(part.dims, lattice.values(part, part_element))
             active &= ~claimed
             left -= leaves
     return found[:max_causes]
-
-
-def _parts(
-    lattice: Lattice,
-    cuboid: Cuboid,
-    element: int,
-    scores: Scores,
-    active: Mask,
-    nested: set[tuple[int, int]],
-    alpha: float,
-) -> list[tuple[Cuboid, int]]:
-    if not nested:
-        return [(cuboid, element)]
-    scored = (scores.residual - scores.shift, scores.weight, lattice.space.predict)
-    return _split(lattice, cuboid, element, scored, active, nested, alpha)
-
-
-def _found(
-    lattice: Lattice, part: Cuboid, element: int, scores: Scores, claimed: Mask, leaves: int
-) -> Finding:
-    """The finding for the claimed leaves, its z under the kept fit less the current shift."""
-    finding = _finding(lattice, part, element, scores.residual, scores.weight, claimed)
-    if leaves <= FEW_LEAVES:
-        return replace(finding, z=float(scores.single[claimed].sum() / np.sqrt(leaves)))
-    w = scores.weight[claimed]
-    r = scores.residual[claimed] - scores.shift
-    return replace(finding, z=float((w * r).sum() / np.sqrt(w.sum())) if w.sum() > 0 else 0.0)

@@ -246,31 +246,6 @@ def size_classes(size: Floats, active: Mask) -> NDArray[np.uint8]:
     return classes
 
 
-def fit_sample(index: Ints) -> Ints:
-    """``FIT_LEAVES`` of the leaves ``index`` drawn at random (a fixed seed), to fit the noise."""
-    return index[np.random.default_rng(0).integers(0, len(index), FIT_LEAVES)]
-
-
-def fit_many(
-    deviation: Floats, sample: Ints, compress: bool, classes: NDArray[np.uint8]
-) -> tuple[float, Floats, float]:
-    """The normal level, each size class's scales (overall, lower, upper; one row per class)
-    and the scale of all the classes together, fitted on the leaves ``sample`` (``fit_sample``)."""
-    x = deviation[sample]
-    centre = fit_location(x)
-    if compress:
-        centre, x = float(_compress(np.array([centre]))[0]), _compress(x)
-    members = classes[sample]
-    overall = fit_scales(x, centre)
-    fits = [
-        fit_scales(x[members == k], centre)
-        if np.count_nonzero(members == k) >= MIN_CLASS_LEAVES
-        else overall
-        for k in range(int(classes.max()) + 1)
-    ]
-    return centre, np.array(fits), overall[0]
-
-
 def _score_many(
     deviation: Floats,
     active: Mask,
@@ -286,9 +261,22 @@ def _score_many(
     million is tested to a thousandth of σ: a level off by the sample's error (σ/√262,144 =
     0.002σ) made whole values of a dimension "causes" at z = 10, which the re-centring removes.
     """
-    centre, fits, _ = fit_many(deviation, fit_sample(index), compress, classes)
+    sample = index[np.random.default_rng(0).integers(0, len(index), FIT_LEAVES)]
+    centre = fit_location(deviation[sample])
     values = _compress(deviation) if compress else deviation
-    count = len(fits)
+    if compress:
+        centre = float(_compress(np.array([centre]))[0])
+    count = int(classes.max()) + 1
+    members = classes[sample]
+    overall = fit_scales(values[sample], centre)
+    fits = np.array(
+        [
+            fit_scales(values[sample[members == k]], centre)
+            if np.count_nonzero(members == k) >= MIN_CLASS_LEAVES
+            else overall
+            for k in range(count)
+        ]
+    )
     d = values - centre
     side = np.add(classes * np.uint8(2), d > 0, dtype=np.uint8)
     factor = np.stack([fits[:, 0] / fits[:, 1], fits[:, 0] / fits[:, 2]], axis=1).reshape(-1)
