@@ -15,7 +15,9 @@ their own leaves; so here, for a dense case of that size:
   the leaves left within the clip band: Σw(r − Δ) = Σwr − Δ·Σw per element, from the kept sums.
   (A cause pulls each size class's mean by about the same amount in deviation units: its shift
   is relative, whatever the leaves' size. The scales are not refitted: the leaves a cause held
-  inside the clip band only widened them a little, which errs on the side of no cause.)
+  inside the clip band widened them — by more than 10% on an H case whose cause was three
+  values of a dimension of 8 — which errs on the side of no cause; see docs/localize.md for
+  the refit that was tried.)
 
 Each later round then costs a pass over the kept sums (the elements of the cube, 16 million on
 H) instead of the leaves and two noise fits. Smaller or sparse cases take ``search_causes``'s
