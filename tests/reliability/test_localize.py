@@ -597,3 +597,63 @@ def test_riskloc_l_case_gets_its_four_dimension_causes() -> None:
     assert time.perf_counter() - started < 2.0  # measured 0.1 s
     assert {c.cause for c in causes} == truth
     assert all(c.layer == 4 for c in causes)
+
+
+def _three_causes_on_many_leaves(
+    truth: dict[str, float] | None = None,
+) -> tuple[pd.DataFrame, set[str]]:
+    frame = make_leaves(41, noise=0.05)
+    truth = truth or {"b=b2": -0.3, "a=a3&c=c5": 0.5, "a=a1&b=b4&c=c2&d=d3": -0.8}
+    for cause, change in truth.items():
+        frame = plant(frame, cause, change)
+    return frame, set(truth)
+
+
+def _count_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    passes: list[int] = []
+    summed = cube.Lattice.sums
+
+    def counted(self: cube.Lattice, *args: object, **kwargs: object) -> object:
+        passes.append(1)
+        return summed(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cube.Lattice, "sums", counted)
+    return passes
+
+
+def test_a_large_case_sums_its_cube_once_not_once_per_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # beyond FIT_LEAVES leaves (dense) the cube is summed once and each round subtracts only
+    # the claimed leaves' block: on RiskLoc's H (24M leaves) a pass of the cube is seconds.
+    # Small causes far outside the noise leave the noise fit as it was: no second pass
+    small = {"a=a3&b=b2&c=c5": 0.6, "a=a1&c=c2": -0.5, "a=a2&b=b4&c=c7&d=d3": -0.8}
+    frame, truth = _three_causes_on_many_leaves(small)
+    monkeypatch.setattr(search, "FIT_LEAVES", 400)  # 960 leaves count as many
+    passes = _count_passes(monkeypatch)
+    assert found(frame) == truth  # 4 rounds: 3 causes and the one that finds none
+    assert len(passes) == 2  # the lattice's own count of elements, and the one pass of scores
+
+
+def test_the_kept_cube_scores_as_the_refitted_search_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the incremental search (noise fitted once, one re-centring shift per round, sums updated
+    # by the claimed blocks) names the same causes with about the same z as refitting every
+    # round
+    from earnright.reliability.incremental import search_large
+
+    frame, truth = _three_causes_on_many_leaves()
+    monkeypatch.setattr(search, "FIT_LEAVES", 400)
+    codes = [frame[d].str[1:].astype(int).to_numpy() - 1 for d in DIMS]
+    space = cube.code_leaves(
+        codes, list(SIZES.values()), frame["real"].to_numpy(), frame["predict"].to_numpy()
+    )
+    lattice = cube.Lattice(space)
+    refit = search.search_causes(lattice, alpha=1e-3, max_causes=10)
+    kept = search_large(lattice, alpha=1e-3, max_causes=10)
+    assert [(f.cuboid.dims, f.element) for f in kept] == [(f.cuboid.dims, f.element) for f in refit]
+    # the scales fitted once, with the causes' leaves present, are a little wider, and the
+    # refit draws its 400 leaves anew each round: measured 0%, 4%, 11% lower
+    assert [f.z for f in kept] == pytest.approx([f.z for f in refit], rel=0.15)
+    assert all(abs(a.z) <= abs(b.z) * 1.02 for a, b in zip(kept, refit, strict=True))
+    assert all((a.leaves == b.leaves).all() for a, b in zip(kept, refit, strict=True))
+    assert len(kept) == len(truth)

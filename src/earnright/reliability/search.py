@@ -240,7 +240,10 @@ def size_classes(size: Floats, active: Mask) -> NDArray[np.uint8]:
     index = np.flatnonzero(active)
     sample = np.sort(size[index[np.random.default_rng(1).integers(0, len(index), FIT_LEAVES)]])
     edges = np.unique(sample[np.arange(1, SIZE_CLASSES) * len(sample) // SIZE_CLASSES])
-    return np.searchsorted(edges, size, side="right").astype(np.uint8)
+    classes = np.zeros(len(size), dtype=np.uint8)
+    for edge in edges:  # the edges at or below each size: a compare per edge, not a search
+        classes += size >= edge
+    return classes
 
 
 def _score_many(
@@ -281,9 +284,10 @@ def _score_many(
     residual *= factor[side]
     del side
     inside = active & (np.abs(residual) < CLIP)
-    total = np.bincount(classes[inside], weights=residual[inside], minlength=count)
-    shift = total / np.maximum(np.bincount(classes[inside], minlength=count), 1)
-    del inside
+    members = classes[inside]
+    total = np.bincount(members, weights=residual[inside], minlength=count)
+    shift = total / np.maximum(np.bincount(members, minlength=count), 1)
+    del inside, members
     residual -= shift[classes]
     residual *= active
     weight = (1.0 / fits[:, 0] ** 2)[classes]

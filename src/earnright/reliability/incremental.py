@@ -1,0 +1,207 @@
+"""The greedy search on a large dense case: the cube summed once, then updated by each claim.
+
+``search.search_causes`` refits the noise model and sums the whole cube again in every round:
+on RiskLoc's H setting (24 million leaves, 63 cuboids) that is two noise fits and a pass of
+four arrays through the cube per round, about 5 CPU seconds each. Beyond ``search.FIT_LEAVES``
+active leaves the noise model is fitted on a sample anyway, and one round's causes claim only
+their own leaves; so here, for a dense case of that size:
+
+- the noise model is fitted once, in the first round (level, scales per size class and side,
+  re-centring per class), and the cube's element sums (Σw, Σwr, active leaves, Σ single-leaf
+  scores) are summed once and kept;
+- a cause's leaves are a block of the grid: their sums over every cuboid (the block's own small
+  cube) are subtracted from the kept sums, and the block's leaves are zeroed;
+- the refit's re-centring is kept as one shift Δ of the residuals, the weighted mean residual of
+  the leaves left within the clip band: Σw(r − Δ) = Σwr − Δ·Σw per element, from the kept sums.
+  (A cause pulls each size class's mean by about the same amount in deviation units: its shift
+  is relative, whatever the leaves' size. The scales are not refitted: the leaves a cause held
+  inside the clip band widened them — by more than 10% on an H case whose cause was three
+  values of a dimension of 8 — which errs on the side of no cause; see docs/localize.md for
+  the refit that was tried.)
+
+Each later round then costs a pass over the kept sums (the elements of the cube, 16 million on
+H) instead of the leaves and two noise fits. Smaller or sparse cases take ``search_causes``'s
+exact path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from earnright.reliability import search
+from earnright.reliability.cube import Cuboid, Lattice
+from earnright.reliability.search import (
+    CLIP,
+    FEW_LEAVES,
+    TIE,
+    Finding,
+    Mask,
+    _finding,
+    _split,
+    critical_z,
+    leaf_deviation,
+    nested_dims,
+    score_leaves,
+    size_classes,
+)
+
+__all__ = ["incremental", "search_large"]
+
+Sums = list[NDArray[Any]]
+
+
+def incremental(lattice: Lattice, active_leaves: int) -> bool:
+    """Whether ``search_large`` serves this case: a dense grid beyond ``FIT_LEAVES`` leaves."""
+    return lattice.space.dense and active_leaves > search.FIT_LEAVES
+
+
+class KeptCube:
+    """The four element sums of every scored cuboid, kept in grid shape and updated in place.
+
+    ``leaf`` holds the leaves' own four arrays (weight, weight × residual, active, single-leaf
+    score), 0 where a leaf is inactive; the leaves' cuboid is those arrays themselves.
+    """
+
+    def __init__(self, lattice: Lattice, leaf: Sums) -> None:
+        self.lattice = lattice
+        self.cards = lattice.space.cards
+        self.root = tuple(range(len(self.cards)))
+        self.leaf = [a.reshape(self.cards) for a in leaf]
+        self.sums: dict[tuple[int, ...], Sums] = {}
+        self.scored: set[tuple[int, ...]] = set()
+        self.small: dict[tuple[int, ...], bool] = {}  # may hold elements of few leaves
+        self.live = 0
+        shapes = {c.dims: c.shape for c in lattice}
+        for dims, arrays in lattice.sums(leaf, skip_redundant=True):
+            self.live += int(np.count_nonzero(arrays[2]))
+            self.scored.add(dims)
+            if dims != self.root:
+                self.sums[dims] = [a.reshape(shapes[dims]) for a in arrays]
+                self.small[dims] = _has_few(arrays[2])
+
+    def best(self, shift: float, few: int) -> tuple[float, Cuboid, int]:
+        """The element with the largest |z| (lower layer on a tie), residuals less ``shift``."""
+        best: tuple[float, Cuboid, int] | None = None
+        for cuboid in self.lattice:  # lowest layer first: a later cuboid must beat it clearly
+            if cuboid.dims not in self.scored:
+                continue
+            if cuboid.dims == self.root:
+                lone = self.leaf[3].reshape(-1)
+                k = int(np.argmax(np.abs(lone)))
+                z_k = float(lone[k])
+            else:
+                flat = [a.reshape(-1) for a in self.sums[cuboid.dims]]
+                z_k, k = _best_of(flat, shift, few, self.small[cuboid.dims])
+            if best is None or abs(z_k) > abs(best[0]) * (1 + TIE):
+                best = (z_k, cuboid, k)
+        assert best is not None
+        return best
+
+    def claim(self, dims: tuple[int, ...], values: tuple[int, ...]) -> list[float]:
+        """Take the active leaves of one element out of every kept sum; their four totals."""
+        index = tuple(
+            slice(values[dims.index(d)], values[dims.index(d)] + 1) if d in dims else slice(None)
+            for d in range(len(self.cards))
+        )
+        block = [np.ascontiguousarray(a[index]) for a in self.leaf]  # summed fast, copied once
+        done: dict[tuple[int, ...], Sums] = {self.root: block}
+        for target in sorted(self.sums, key=len, reverse=True):
+            parent = min((p for p in done if set(target) < set(p)), key=lambda p: done[p][0].size)
+            axes = tuple(k for k, d in enumerate(parent) if d not in target)
+            part = [a.sum(axis=axes) for a in done[parent]]
+            done[target] = part
+            into = tuple(
+                slice(values[dims.index(d)], values[dims.index(d)] + 1)
+                if d in dims
+                else slice(None)
+                for d in target
+            )
+            for kept, sub in zip(self.sums[target], part, strict=True):
+                kept[into] -= sub
+            self.small[target] |= _has_few(self.sums[target][2][into])
+        totals = [float(a.sum()) for a in block]
+        for a in self.leaf:
+            a[index] = 0
+        return totals
+
+
+def _has_few(count: NDArray[Any]) -> bool:
+    return bool(np.any((count > 0) & (count <= FEW_LEAVES)))
+
+
+def _best_of(sums: Sums, shift: float, few: int, small: bool) -> tuple[float, int]:
+    """The element of largest |z| in one cuboid's flattened sums, and its z; ranked on z² (no
+    square root of every element), elements of at most ``few`` leaves only when ``small``."""
+    sw, swr, count, lone = sums
+    num = swr - shift * sw
+    z2 = num * num
+    np.divide(z2, sw, out=z2, where=sw > 0)
+    if small:
+        few_leaves = np.flatnonzero((count > 0) & (count <= few))
+        z2[few_leaves] = lone[few_leaves] ** 2 / count[few_leaves]
+    k = int(np.argmax(z2))
+    if small and 0 < count[k] <= few:
+        return float(lone[k] / np.sqrt(count[k])), k
+    return float(np.sign(num[k]) * np.sqrt(z2[k])), k
+
+
+def search_large(
+    lattice: Lattice,
+    *,
+    alpha: float,
+    max_causes: int,
+    exclude: Mask | None = None,
+) -> list[Finding]:
+    """``search_causes`` for a large dense case: one noise fit, one pass of the cube, and each
+    later round only the claimed leaves' block and the kept element sums (module docstring)."""
+    real, predict = lattice.space.real, lattice.space.predict
+    deviation = leaf_deviation(real, predict)
+    active = (real + predict) > 0
+    if exclude is not None:
+        active &= ~exclude
+    classes = size_classes(predict, active)
+    lone_r, lone_w = score_leaves(deviation, predict, active, compress=True, classes=classes)
+    single = lone_r * np.sqrt(lone_w)
+    del lone_r, lone_w
+    residual, weight = score_leaves(deviation, predict, active, classes=classes)
+    del deviation
+    inside = np.abs(residual) < CLIP
+    band = [float(weight[inside].sum()), float((weight * residual)[inside].sum())]
+    del inside
+    cube = KeptCube(lattice, [weight, weight * residual, weight > 0, single])
+    threshold = critical_z(alpha, cube.live)
+    nested = nested_dims(lattice)
+    found: list[Finding] = []
+    left = int(np.count_nonzero(active))
+    while len(found) < max_causes and left >= 3:
+        shift = band[1] / band[0] if band[0] > 0 else 0.0
+        z, cuboid, element = cube.best(shift, FEW_LEAVES)
+        if abs(z) < threshold:
+            break
+        parts = [(cuboid, element)]
+        if nested:
+            scored = (residual - shift, weight, predict)
+            parts = _split(lattice, cuboid, element, scored, active, nested, alpha)
+        for part, part_element in parts:
+            claimed = active & lattice.members(part, part_element)
+            leaves = int(np.count_nonzero(claimed))
+            if leaves == 0:
+                continue
+            finding = _finding(lattice, part, part_element, residual, weight, claimed)
+            w = weight[claimed]
+            r = residual[claimed] - shift
+            z_part = float((w * r).sum() / np.sqrt(w.sum())) if w.sum() > 0 else 0.0
+            if leaves <= FEW_LEAVES:
+                z_part = float(single[claimed].sum() / np.sqrt(leaves))
+            found.append(replace(finding, z=z_part))
+            within = np.abs(residual[claimed]) < CLIP
+            band[0] -= float(w[within].sum())
+            band[1] -= float((w * residual[claimed])[within].sum())
+            cube.claim(part.dims, lattice.values(part, part_element))
+            active &= ~claimed
+            left -= leaves
+    return found[:max_causes]
