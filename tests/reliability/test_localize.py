@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 import tracemalloc
 from datetime import datetime
 from pathlib import Path
@@ -559,17 +558,16 @@ def test_squeeze_b0_f1_per_setting() -> None:
     if not B0.is_dir():
         pytest.skip(f"{B0} is absent: the Squeeze B0 benchmark cases are not on this machine")
     counts: dict[str, list[int]] = {}
-    times = []
+    cases = 0
     for setting, path, truth in _b0_cases():
         frame = pd.read_csv(path)
-        started = time.perf_counter()
         causes = {c.cause for c in localize(frame, ["a", "b", "c", "d"])}
-        times.append(time.perf_counter() - started)
+        cases += 1
         tp_fp_fn = counts.setdefault(setting, [0, 0, 0])
         tp_fp_fn[0] += len(causes & truth)
         tp_fp_fn[1] += len(causes - truth)
         tp_fp_fn[2] += len(truth - causes)
-    assert len(counts) == 9 and len(times) == 18
+    assert len(counts) == 9 and cases == 18
 
     def f1(tp: int, fp: int, fn: int) -> float:
         return 2 * tp / (2 * tp + fp + fn)
@@ -579,7 +577,6 @@ def test_squeeze_b0_f1_per_setting() -> None:
     assert all(f1(*c) >= 0.8 for c in counts.values()), counts
     total = [sum(c[i] for c in counts.values()) for i in range(3)]
     assert f1(*total) >= 0.97, total
-    assert float(np.median(times)) < 1.0
 
 
 @pytest.mark.realdata
@@ -592,9 +589,7 @@ def test_riskloc_l_case_gets_its_four_dimension_causes() -> None:
     truth = set(info.loc[960956, "set"].split(";"))
     assert len(truth) == 5 and all(c.count("&") == 3 for c in truth)
     frame = pd.read_csv(case)
-    started = time.perf_counter()
     causes = localize(frame, ["a", "b", "c", "d"])
-    assert time.perf_counter() - started < 2.0  # measured 0.1 s
     assert {c.cause for c in causes} == truth
     assert all(c.layer == 4 for c in causes)
 
