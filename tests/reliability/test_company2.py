@@ -71,12 +71,6 @@ def test_other_shapes_are_found_exactly(tmp_path: Path, planted: Planted) -> Non
     assert (incident.segment, incident.window) == (planted.cause, (planted.start, planted.end))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no watched series alerts during the day: android x D2 is no series of its own, and "
-    "diluted in platform=android and district=D2 it burns about 1x; the first alert (a store's "
-    "'slower' ticket) comes the day after, when its failure has ended",
-)
 def test_android_in_one_district_for_one_day(tmp_path: Path) -> None:
     """Issue 18's last named shape: one platform in one district, 3% (3x the budget), a day."""
     planted = Planted({"platform": "android", "district": "D2"}, datetime(2025, 6, 10), 1, 0.03)

@@ -19,6 +19,7 @@ from datetime import datetime
 import pandas as pd
 
 from earnright.config import Config, Indicator
+from earnright.reliability.departures import RULE as DEPARTURE_RULE
 from earnright.reliability.detection import Alert
 from earnright.reliability.episode import (
     BASELINE,
@@ -96,8 +97,8 @@ class Judge:
         named = [replace(candidate, segment=c) for c in segment.split(CAUSE_SEPARATOR)]
         near = [i.segment for i in named if any(self.overlaps(a, i) for a in alerted)]
         segment = self.departing(candidate, CAUSE_SEPARATOR.join(near))
-        if not segment:
-            return None  # none departs clearly from its normal level: a chronic miss
+        if not segment:  # none departs clearly: the leaves of a failing segment named one by
+            return self.clearest(candidate, alerts)  # one (each too small), or a chronic miss
         return self.refine(replace(candidate, segment=segment))
 
     def clearest(self, candidate: Incident, alerts: list[Alert]) -> str | None:
@@ -106,11 +107,12 @@ class Judge:
         district of two), finds no leaf standing out from the others, yet the segment's own
         series has just jumped: the segment that departs most, of those that alerted, is the
         one a parent dilutes and a child sees only part of. Only segments with two kinds of
-        evidence count: a page, or two rules (an anomaly and a burn rate) firing together."""
+        evidence count: a page, two rules (an anomaly and a burn rate) firing together, or a
+        departure alert (a budget burnt twice over and a departure of ``CONFIRM_Z``)."""
         rules: dict[str, set[str]] = {}
         for alert in alerts:
             rules.setdefault(alert.segment, set()).add(alert.rule)
-        pages = {a.segment for a in alerts if a.severity == "page"}
+        pages = {a.segment for a in alerts if a.severity == "page" or a.rule == DEPARTURE_RULE}
         peaks = {}
         for segment, fired in sorted(rules.items()):
             if not segment or (len(fired) < 2 and segment not in pages):
