@@ -115,10 +115,14 @@ def departure_alerts(
     return alerts
 
 
-def _matrix(per: pd.DataFrame, kind: tuple[str, ...], column: str, cols: pd.Index) -> pd.DataFrame:
+def _sums(per: pd.DataFrame, kind: tuple[str, ...], cols: pd.Index) -> dict[str, pd.DataFrame]:
+    """Segment × bucket matrices of ``good``, ``total`` and ``vsum`` (one grouping)."""
     keys = [per[d].astype("string") for d in kind] or [pd.Series("", index=per.index)]
-    table = per.groupby([*keys, per["_bidx"]], dropna=True)[column].sum().unstack("_bidx")
-    return table.reindex(columns=cols, fill_value=0.0).fillna(0.0)
+    grouped = per.groupby([*keys, per["_bidx"]], dropna=True)[["good", "total", "vsum"]].sum()
+    return {
+        name: grouped[name].unstack("_bidx").reindex(columns=cols).fillna(0.0)
+        for name in ("good", "total", "vsum")
+    }
 
 
 def _kind_alerts(
@@ -133,8 +137,8 @@ def _kind_alerts(
         return []
     settings = config.reliability
     cols = pd.RangeIndex(int(per["_bidx"].min()), span[1] + 1)
-    total = _matrix(per, kind, "total", cols)
-    good = _matrix(per, kind, "good", cols).reindex(total.index, fill_value=0.0)
+    sums = _sums(per, kind, cols)
+    total, good = sums["total"], sums["good"]
     bad_now, total_now = (total - good).to_numpy(float), total.to_numpy(float)
     base = int(BASELINE / settings.step)
     pad = np.zeros((len(total), 1))
@@ -157,25 +161,23 @@ def _kind_alerts(
     found = []
     for row, col in zip(rows[exact >= CONFIRM_Z], cols_at[exact >= CONFIRM_Z], strict=True):
         found.append((int(row), int(at[col])))
-    return _confirmed(per, kind, (total, good), found, indicator, config)
+    return _confirmed(kind, sums, found, indicator, config)
 
 
 def _confirmed(
-    per: pd.DataFrame,
     kind: tuple[str, ...],
-    sums: tuple[pd.DataFrame, pd.DataFrame],
+    sums: dict[str, pd.DataFrame],
     found: list[tuple[int, int]],
     indicator: Indicator,
     config: Config,
 ) -> list[Alert]:
     """The candidates whose robust departure (as the confirmation measures it) is clear."""
-    total, good = sums
+    total, good, vsum = sums["total"], sums["good"], sums["vsum"]
     if not found:
         return []
     step = config.reliability.step
     base = int(BASELINE / step)
     alerts = []
-    vsum = _matrix(per, kind, "vsum", total.columns).reindex(total.index, fill_value=0.0)
     for row, col in found:
         cols = total.columns[max(col - base, 0) : col + 1]
         frame = pd.DataFrame(
@@ -196,6 +198,6 @@ def _confirmed(
         burn = (1 - frame.good[bucket] / frame.total[bucket]) / indicator.error_budget
         when = _time(bucket, step)
         alerts.append(
-            Alert(indicator.id, segment, RULE, "ticket", when, when + step, round(burn, 6))
+            Alert(indicator.id, segment, RULE, "ticket", when, when + step, round(float(burn), 6))
         )
     return alerts
