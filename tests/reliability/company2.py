@@ -62,6 +62,8 @@ class Company:
     volume: float = 1.0  # scales every platform's mean events per store-day
     days: int = DAYS
     weak: dict[str, float] = field(default_factory=dict)  # store -> its own normal error
+    hourly: bool = False  # metrics per hour (a day's events spread evenly), step "1h" and the
+    # documented default rules (the SRE workbook's four) instead of the daily ones
 
     @property
     def store_ids(self) -> list[str]:
@@ -115,6 +117,7 @@ class Planted:
     start: datetime
     days: int
     error: float  # the bad share of the segment's events while it fails
+    hours: int = 0  # and this many hours more
 
     @property
     def cause(self) -> str:
@@ -122,7 +125,7 @@ class Planted:
 
     @property
     def end(self) -> datetime:
-        return self.start + timedelta(days=self.days)
+        return self.start + timedelta(days=self.days, hours=self.hours)
 
 
 PLANTED = (
@@ -157,6 +160,15 @@ long = "3d"
 short = "1d"
 factor = 1.0
 severity = "ticket"
+"""
+
+# hourly metrics: the documented defaults (fast 1h ×14.4 and medium 6h ×6 pages, slow 1d ×3 and
+# slower 3d ×1 tickets; their short windows hold the current hour)
+HOURLY_RULES = """
+[reliability]
+step = "1h"
+min_events = 10
+anomaly_threshold = 0.6
 """
 
 
@@ -197,7 +209,7 @@ owner = "commerce"
 [[journey.stages.moments.indicators]]
 {indicator}target = {company.target}
 dimensions = {company.dimensions!r}
-{RULES}""".replace("'", '"')
+{HOURLY_RULES if company.hourly else RULES}""".replace("'", '"')
 
 
 CONFIG = config_text(COMPANY2)
@@ -213,7 +225,8 @@ def _units(company: Company) -> pd.DataFrame:
 
 def _grid(company: Company, rng: np.random.Generator) -> pd.DataFrame:
     """One row per day × store (× platform) with its mean events and its normal bad share."""
-    days = pd.date_range(START, periods=company.days, freq="D", tz="UTC")
+    hours = 24 if company.hourly else 1
+    days = pd.date_range(START, periods=company.days * hours, freq=f"{24 // hours}h", tz="UTC")
     platforms = list(company.platforms) or ["all"]
     grid = pd.MultiIndex.from_product(
         [days, company.store_ids, platforms], names=["observed_at", "unit_id", "platform"]
@@ -222,7 +235,7 @@ def _grid(company: Company, rng: np.random.Generator) -> pd.DataFrame:
     weekly = 1 + 0.2 * (grid.observed_at.dt.day_of_week >= 5).to_numpy(float)
     size = 0.6 + 0.8 * rng.random(company.stores)  # stores differ in size
     store_size = grid.unit_id.map(dict(zip(company.store_ids, size, strict=True)))
-    grid["mean"] = mean * weekly * store_size.to_numpy(float)
+    grid["mean"] = mean * weekly * store_size.to_numpy(float) / hours
     grid["error"] = grid.unit_id.map(company.weak).fillna(company.normal_error)
     return grid
 

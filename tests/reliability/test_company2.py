@@ -71,12 +71,6 @@ def test_other_shapes_are_found_exactly(tmp_path: Path, planted: Planted) -> Non
     assert (incident.segment, incident.window) == (planted.cause, (planted.start, planted.end))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no watched series alerts during the day: android x D2 is no series of its own, and "
-    "diluted in platform=android and district=D2 it burns about 1x; the first alert (a store's "
-    "'slower' ticket) comes the day after, when its failure has ended",
-)
 def test_android_in_one_district_for_one_day(tmp_path: Path) -> None:
     """Issue 18's last named shape: one platform in one district, 3% (3x the budget), a day."""
     planted = Planted({"platform": "android", "district": "D2"}, datetime(2025, 6, 10), 1, 0.03)
@@ -102,3 +96,41 @@ def test_a_weak_stores_ticket_noise_neither_keeps_an_incident_open_nor_joins_it(
     assert (incident.segment, incident.window) == (planted.cause, (planted.start, planted.end))
     assert incident.resolved_at is not None
     assert incident.resolved_at <= planted.end + timedelta(days=2)
+
+
+# hourly metrics (the documented default rules): failures of 3-8x the budget lasting hours
+HOURLY = company2.Company(stores=12, districts=3, days=42, hourly=True)
+HOURS = (
+    Planted({"platform": "web"}, datetime(2025, 2, 5, 10), 0, 0.05, hours=6),
+    Planted({"store": "S05"}, datetime(2025, 2, 5, 10), 0, 0.08, hours=4),
+    Planted({"district": "D2", "platform": "ios"}, datetime(2025, 2, 5, 10), 0, 0.05, hours=8),
+)
+UNSEEN = (
+    "issue 18, open: every check is bucket by bucket; per hour this segment has 0-3 bad events "
+    "(2-3 while failing), so no hour departs by the 6 spreads a confirmation needs (a store's "
+    "page and anomaly are judged a chronic miss; iOS in D2 raises nothing); windows of several "
+    "hours, up to a day, are not checked yet"
+)
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        HOURS[0],
+        pytest.param(HOURS[1], marks=pytest.mark.xfail(strict=True, reason=UNSEEN)),
+        pytest.param(HOURS[2], marks=pytest.mark.xfail(strict=True, reason=UNSEEN)),
+    ],
+    ids=[p.cause for p in HOURS],
+)
+def test_a_failure_of_hours_is_found_within_its_day(tmp_path: Path, planted: Planted) -> None:
+    """Hourly data: web everywhere at 5x for 6 hours (~16 bad checkouts an hour against 2) is
+    found that day with its hours; one store at 8x for 4 hours, and iOS in one district at 5x
+    for 8 hours (2-3 bad an hour), are not yet."""
+    ws = company2.build(tmp_path, seed=11, planted=(planted,), company=HOURLY)
+    with ws.warehouse() as wh:
+        run_detection(wh, ws.config)
+        found = list_incidents(wh)
+    assert [(i.segment, i.window) for i in found] == [(planted.cause, (planted.start, planted.end))]
+    (incident,) = found
+    assert incident.detected_at < planted.start.replace(hour=0) + timedelta(days=1)
+    assert incident.resolved_at is not None

@@ -33,6 +33,7 @@ import pandas as pd
 from earnright.config import Config, Indicator, Moment
 from earnright.delivery import enqueue_messages
 from earnright.progress import Progress
+from earnright.reliability.departures import departure_alerts, last_scanned
 from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
 from earnright.reliability.episode import BASELINE, in_segments
 from earnright.reliability.indicators import indicator_events
@@ -308,9 +309,12 @@ def _scan_and_group(
     """Everything one indicator's pass writes (call inside a transaction); updates ``run``."""
     moment, indicator = pair
     settings = config.reliability
+    after = last_scanned(wh, indicator)  # before the scan moves it on
     alerts, _ = scan_indicator(wh, config, indicator, late=run.late_rows)
     clock = run.data_until or utcnow()
     ancestors = ancestors_by_level(wh, config.units.levels)
+    alerts += departure_alerts(wh, config, indicator, ancestors, after)  # depth-2 segments too
+    alerts.sort(key=lambda a: (a.bucket, a.segment, a.rule))
 
     stored = load_incidents(wh, indicator=indicator.id)
     grouping = _Grouping(

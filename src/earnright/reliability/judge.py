@@ -19,6 +19,7 @@ from datetime import datetime
 import pandas as pd
 
 from earnright.config import Config, Indicator
+from earnright.reliability.departures import RULE as DEPARTURE_RULE
 from earnright.reliability.detection import Alert
 from earnright.reliability.episode import (
     BASELINE,
@@ -109,9 +110,8 @@ class Judge:
         named = [replace(candidate, segment=c) for c in segment.split(CAUSE_SEPARATOR)]
         near = [i.segment for i in named if any(self.overlaps(a, i) for a in alerted)]
         segment = self.departing(candidate, CAUSE_SEPARATOR.join(near))
-        kept = [replace(candidate, segment=c) for c in segment.split(CAUSE_SEPARATOR)]
-        if not segment or not any(self.live(i, CONFIRM_Z) for i in kept):
-            return None  # none departs clearly from its normal level: a chronic miss
+        if not segment:  # none departs clearly: the leaves of a failing segment named one by
+            return self.clearest(candidate, alerts)  # one (each too small), or a chronic miss
         return self.refine(replace(candidate, segment=segment))
 
     def clearest(self, candidate: Incident, alerts: list[Alert]) -> str | None:
@@ -120,11 +120,12 @@ class Judge:
         district of two), finds no leaf standing out from the others, yet the segment's own
         series has just jumped: the segment that departs most, of those that alerted, is the
         one a parent dilutes and a child sees only part of. Only segments with two kinds of
-        evidence count: a page, or two rules (an anomaly and a burn rate) firing together."""
+        evidence count: a page, two rules (an anomaly and a burn rate) firing together, or a
+        departure alert (a budget burnt twice over and a departure of ``CONFIRM_Z``)."""
         rules: dict[str, set[str]] = {}
         for alert in alerts:
             rules.setdefault(alert.segment, set()).add(alert.rule)
-        pages = {a.segment for a in alerts if a.severity == "page"}
+        pages = {a.segment for a in alerts if a.severity == "page" or a.rule == DEPARTURE_RULE}
         peaks = {}
         for segment, fired in sorted(rules.items()):
             if not segment or (len(fired) < 2 and segment not in pages):
@@ -164,9 +165,13 @@ class Judge:
         return failing.end > incident.detected_at - self.config.reliability.step
 
     def departing(self, incident: Incident, segment: str) -> str:
-        """The causes of ``segment`` whose own series departs at the incident's first alert."""
+        """The causes of ``segment`` whose own series departs at the incident's first alert,
+        each by ``CONFIRM_Z`` at its worst: the bar a cause would have to pass to open an
+        incident of its own. A search over few leaves names beside a failure the leaves whose
+        noise stands out from the rest (a quiet store of another district, ~3 spreads on one
+        day); such a cause is no part of the failure and must not widen the incident."""
         causes = segment.split(CAUSE_SEPARATOR)
-        kept = [c for c in causes if self.live(replace(incident, segment=c))]
+        kept = [c for c in causes if self.live(replace(incident, segment=c), CONFIRM_Z)]
         return CAUSE_SEPARATOR.join(kept)
 
     def belongs(self, alert: Alert, incident: Incident) -> bool:
