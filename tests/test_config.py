@@ -85,7 +85,7 @@ def test_demo_config_with_indicators_round_trips_and_durations_read_back(tmp_pat
     from datetime import timedelta
 
     from earnright.config import format_duration, parse_duration
-    from earnright.pipeline import demo_config
+    from earnright.services.demo import demo_config
 
     path = tmp_path / "earnright.toml"
     path.write_text(render_config(demo_config()))
@@ -109,7 +109,7 @@ Path_ = tuple[str | int, ...]
 
 def _full_document() -> dict[str, Any]:
     """A config with one of every table (indicators with thresholds, hours, burn alerts)."""
-    from earnright.pipeline import demo_config
+    from earnright.services.demo import demo_config
 
     data: dict[str, Any] = demo_config().model_dump(mode="json")
     data["owners"] = {"ops": {"webhooks": ["https://hooks.example.com/x"]}}

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from earnright.cli.changes import register
 from earnright.errors import QueryError
 from earnright.listening.changes import CHANGE_COLUMNS
-from earnright.pipeline import run_demo
+from earnright.services.demo import run_demo
 
 app = typer.Typer()
 register(app)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from earnright.cli.output import user_message
 from earnright.cli.rank import register
 from earnright.errors import QueryError
-from earnright.pipeline import run_demo
+from earnright.services.demo import run_demo
 
 app = typer.Typer()
 register(app)

@@ -21,7 +21,7 @@ from earnright.listening.changes import (
 )
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
-from earnright.pipeline import run_demo
+from earnright.services.demo import run_demo
 from earnright.stats import benjamini_hochberg
 from earnright.warehouse import Warehouse
 from earnright.workspace import find_workspace

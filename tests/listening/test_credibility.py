@@ -20,7 +20,7 @@ from earnright.listening.credibility import (
     responses_needed,
 )
 from earnright.listening.scorecard import compute_scorecard
-from earnright.pipeline import run_demo
+from earnright.services.demo import run_demo
 from earnright.stats import mean_interval, nps_interval, wilson_interval
 
 

@@ -535,7 +535,7 @@ def test_table_drivers_resample_clusters_and_refuse_non_numeric() -> None:
 # -- the demo company: planted driver weights ---------------------------------------------
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
-    from earnright.pipeline import run_demo
+    from earnright.services.demo import run_demo
 
     run = run_demo(tmp_path_factory.mktemp("demo") / "ws", stores=60, months=12, seed=7)
     return run.workspace, json.loads(run.truth.read_text())

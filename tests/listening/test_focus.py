@@ -346,7 +346,7 @@ def test_nps_after_shift_never_falls_and_stays_in_range(
 # -- the demo company: planted weak drivers and the true worth of closing a gap -----------------
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    from earnright.pipeline import run_demo
+    from earnright.services.demo import run_demo
 
     run = run_demo(tmp_path_factory.mktemp("demo") / "ws", stores=60, months=12, seed=7)
     return run.workspace, json.loads(run.truth.read_text())

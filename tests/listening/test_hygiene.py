@@ -39,7 +39,7 @@ from earnright.listening.hygiene import (
     genomic_inflation,
     weighted_median,
 )
-from earnright.pipeline import demo_config
+from earnright.services.demo import demo_config
 from earnright.workspace import Workspace, init_workspace
 
 MONTH = "2026-09"

@@ -23,7 +23,7 @@ from earnright.listening.shrinkage import (
     shrink_scores,
 )
 from earnright.periods import Grain
-from earnright.pipeline import run_demo
+from earnright.services.demo import run_demo
 from earnright.workspace import find_workspace
 
 # BCG vaccine trials (metafor's dat.bcg): tpos, tneg, cpos, cneg.

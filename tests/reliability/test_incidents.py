@@ -69,7 +69,7 @@ def expected_segment(planted: dict[str, Any]) -> set[str]:
 
 @pytest.fixture(scope="module")
 def detected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, dict[str, Any]]:
-    from earnright.pipeline import run_demo
+    from earnright.services.demo import run_demo
 
     run = run_demo(tmp_path_factory.mktemp("incidents") / "ws", stores=60, months=12, seed=7)
     return detect_afresh(run.workspace), json.loads(run.truth.read_text())
@@ -100,7 +100,7 @@ def test_the_hard_planted_incidents_of_other_demos(tmp_path: Path, seed: int) ->
     district). Seed 5: a queue incident at 3 small stores whose waits stay under the threshold
     (once never alerted: the detector's weekly profile was still warming up, and its rest
     after a 0.55 silenced the store; then named by the one store that alerted)."""
-    from earnright.pipeline import run_demo
+    from earnright.services.demo import run_demo
 
     run = run_demo(tmp_path / "ws", stores=60, months=12, seed=seed)
     assert_planted_found(detect_afresh(run.workspace), json.loads(run.truth.read_text()))

@@ -466,7 +466,7 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    from earnright.pipeline import run_demo
+    from earnright.services.demo import run_demo
 
     run = run_demo(tmp_path_factory.mktemp("reliability") / "ws", stores=60, months=12, seed=7)
     return Demo(run.workspace)

@@ -23,7 +23,7 @@ from earnright.workspace import Workspace, find_workspace
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from earnright.pipeline import run_demo
+    from earnright.services.demo import run_demo
 
     run = run_demo(tmp_path_factory.mktemp("leafcube") / "ws", stores=30, months=6, seed=3)
     return find_workspace(run.workspace)

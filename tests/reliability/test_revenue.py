@@ -481,7 +481,7 @@ def exposure_of(incident: dict[str, Any]) -> Exposure:
 
 def measure_demo(root: Path, stores: int, seed: int) -> list[dict[str, Any]]:
     """Run the demo; per planted incident its truth, Exposure and what this module makes of it."""
-    from earnright.pipeline import run_demo
+    from earnright.services.demo import run_demo
 
     run = run_demo(root, stores=stores, seed=seed)
     truth = json.loads(run.truth.read_text())

@@ -252,9 +252,9 @@ def test_the_page_places_the_section_after_the_store_table_only_when_given() -> 
 @pytest.fixture(scope="module")
 def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     from earnright.listening.scorecard import compute_scorecard
-    from earnright.pipeline import run_demo
     from earnright.reliability.incidents import list_incidents, run_detection
     from earnright.reliability.indicators import compute_reliability
+    from earnright.services.demo import run_demo
     from earnright.workspace import find_workspace
 
     run = run_demo(tmp_path_factory.mktemp("demo") / "ws", stores=60, months=12, seed=7)

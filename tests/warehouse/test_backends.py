@@ -33,11 +33,11 @@ from earnright.listening.hygiene import check_hygiene
 from earnright.listening.ranking import rank_units
 from earnright.listening.scorecard import compute_scorecard
 from earnright.periods import Grain
-from earnright.pipeline import FILES, demo_config
 from earnright.reliability.detection import scan_indicator
 from earnright.reliability.incidents import list_incidents, run_detection
 from earnright.reliability.indicators import compute_reliability
 from earnright.reliability.localize import aggregate_leaves
+from earnright.services.demo import FILES, demo_config
 from earnright.warehouse import Warehouse, connect
 from earnright.warehouse.schema import TABLES
 from earnright.workspace import Workspace, init_workspace
