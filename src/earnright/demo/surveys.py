@@ -227,6 +227,24 @@ def _feedback_table(
     )
 
 
+def _invitations(
+    serial: np.ndarray,
+    invited: np.ndarray,
+    sent: np.ndarray,
+    context: tuple[Visits, pa.Array, pa.Array, Calendar],
+) -> pa.Table:
+    """The invitations table of the ``invited`` visits (``sent`` their send times)."""
+    visits, customer_ids, store_ids, calendar = context
+    return pa.table(
+        {
+            "invitation_id": serial_ids("I", serial, 10),
+            "unit_id": store_ids.take(visits.store[invited]),
+            "customer_id": customer_ids.take(visits.customer[invited]),
+            "sent_at": timestamps(calendar, sent),
+        }
+    )
+
+
 def draw_listening(
     visits: Visits,
     customers: Customers,
@@ -280,17 +298,9 @@ def draw_listening(
             np.concatenate([visits.store[chosen], visits.store[other]]),
         )
     )
-    invitations = pa.table(
-        {
-            "invitation_id": serial_ids("I", serial, 10),
-            "unit_id": store_ids.take(visits.store[invited]),
-            "customer_id": customer_ids.take(visits.customer[invited]),
-            "sent_at": timestamps(calendar, sent),
-        }
-    )
     month = calendar.month_of(visits.day)
     return Listening(
-        invitations=invitations,
+        invitations=_invitations(serial, invited, sent, full_context),
         feedback=feedback.take(pa.array(order)),
         invited=(visits.store[invited], month[invited]),
         responded=(visits.store[chosen], month[chosen]),
