@@ -71,6 +71,22 @@ def test_outputs_cover_every_level_and_the_page_is_written(demo: DemoRun) -> Non
     assert all(escape(w["segment"]) in html for w in warnings)
 
 
+@pytest.mark.slow
+def test_the_page_opens_with_the_company_ledger(demo: DemoRun) -> None:
+    from earnright import open_workspace
+
+    ledger = pd.DataFrame(json.loads(demo.outputs["assets"].read_text()))
+    expected = open_workspace(demo.workspace).assets(level="company").to_frame()
+    pd.testing.assert_frame_equal(ledger, expected, check_dtype=False)
+    assert (ledger.start + ledger.gained + ledger.reactivated - ledger.lost == ledger.end).all()
+    html = demo.outputs["html"].read_text()
+    month = ledger[ledger.period == "2026-09"].iloc[0]
+    assert month.lost > 0  # a year of data: customers of the first months have lapsed
+    section = html[html.index("Customers as assets, 2026-09") : html.index("Scores, 2026-09")]
+    for value in (month.end, month.gained, month.lost, month.start):
+        assert f">{value:,}<" in section
+
+
 def test_demo_refuses_to_replace_a_directory_it_did_not_make(tmp_path: Path) -> None:
     from earnright.errors import WorkspaceError
 

@@ -13,6 +13,7 @@ from earnright.listening.focus import FocusItem, FocusList
 from earnright.listening.ranking import Ranking
 from earnright.listening.scorecard import suppress_scores
 from earnright.reliability.budget import ReliabilityReport
+from earnright.report.assets_section import render_assets_section
 from earnright.report.charts import interval_plot, trend_plot
 from earnright.report.funnel import funnel_plot
 from earnright.report.reliability_section import RELIABILITY_CSS, render_reliability_section
@@ -202,6 +203,8 @@ def render_scorecard_page(
     period: str | None = None,
     period_reason: str = "",
     min_n: int = 5,
+    ledger: pd.DataFrame | None = None,
+    currency: str = "$",
 ) -> str:
     """The page: company trend, one month's horse race and funnel plot, the store table.
 
@@ -213,7 +216,8 @@ def render_scorecard_page(
     ``focus`` the stores' focus lists (``compute_focus``); ``reliability`` the report of
     ``compute_reliability`` and ``incidents`` their ``Incident.record()`` dicts: with either,
     the reliability section follows the store table. A score with fewer than ``min_n`` answers
-    (``[listening] min_n``) is not shown: "–" beside its n.
+    (``[listening] min_n``) is not shown: "–" beside its n. ``ledger``, the company's monthly
+    customer asset ledger (``compute_ledger``), opens the page when it has the month.
     """
     scorecard = suppress_scores(scorecard, min_n)
     top = scorecard[scorecard.level == scorecard.level.iloc[0]]
@@ -248,7 +252,8 @@ def render_scorecard_page(
         f"<h1>{escape(company)}: scorecard</h1>"
         f"<p class=sub>Month {latest}{escape(why)}. Every score shows its n and 95% interval; "
         "overlapping intervals mean the difference may be noise.</p>"
-        f"<div class=kpis>{kpis}</div>{trend}"
+        + (render_assets_section(ledger, latest, currency) if ledger is not None else "")
+        + f"<h2>Scores, {latest}</h2><div class=kpis>{kpis}</div>{trend}"
         f"<h2>The horse race, {latest}</h2><p class=note>{fair}</p>"
         f"{_race_plots(stores, ranking, latest)}"
         f"<h2>Stores, {latest}</h2>{_store_table(stores)}{section}"

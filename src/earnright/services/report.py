@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from earnright.customers.assets import compute_ledger
 from earnright.export import write_csv
 from earnright.listening.focus import FocusList, compute_focus
 from earnright.listening.ranking import Ranking, rank_units
@@ -41,6 +42,7 @@ REPORT_FILES = {
     "warnings": "warnings.json",
     "focus": "focus.json",
     "ranking": "ranking.json",
+    "assets": "assets.json",
 }
 
 
@@ -55,6 +57,7 @@ class Report:
     html: str
     reliability: ReliabilityReport | None = None
     incidents: list[dict[str, Any]] = field(default_factory=list)
+    ledger: pd.DataFrame | None = None  # the company's monthly customer asset ledger
 
     def write(self, folder: Path) -> dict[str, Path]:
         """Write every file of ``REPORT_FILES`` (reliability only with indicators) to
@@ -63,6 +66,10 @@ class Report:
         paths = {key: folder / name for key, name in REPORT_FILES.items()}
         if self.reliability is None:
             del paths["reliability"]
+        if self.ledger is None:
+            del paths["assets"]
+        else:
+            paths["assets"].write_text(self.ledger.to_json(orient="records", indent=2))
         write_csv(self.scorecard, paths["csv"])  # cells a spreadsheet would run are neutralised
         self.scorecard.to_parquet(paths["parquet"], index=False)
         if self.reliability is not None:
@@ -98,6 +105,7 @@ def build_report(wh: Warehouse, config: Config, *, progress: Progress | None = N
     reliability = compute_reliability(wh, config) if config.journey.indicators() else None
     _stage(progress, "reliability", 1, 1)
     currency = config.company.currency  # the page prints money in it
+    ledger = compute_ledger(wh, config, level=levels[0]).frame if _has_customers(wh) else None
     incidents = [i.record() | {"currency": currency} for i in list_incidents(wh)]
     _stage(progress, "page", 0, 1)
     scorecard = pd.concat(frames, ignore_index=True)
@@ -112,6 +120,13 @@ def build_report(wh: Warehouse, config: Config, *, progress: Progress | None = N
         period=month.label,
         period_reason=month.reason,
         min_n=config.listening.min_n,
+        ledger=ledger,
+        currency=currency,
     )
     _stage(progress, "page", 1, 1)
-    return Report(scorecard, ranking, focus, month, page, reliability, incidents)
+    return Report(scorecard, ranking, focus, month, page, reliability, incidents, ledger)
+
+
+def _has_customers(wh: Warehouse) -> bool:
+    """Are there customers and transactions to keep a ledger of?"""
+    return all(int(wh.table(t).count().execute()) > 0 for t in ("customers", "transactions"))
