@@ -11,14 +11,14 @@ dimension (``district=D2&platform=android``; two unit levels are nested, no pair
 engine scan of the leaves (unit × metric dimensions) per block of buckets, summed with array
 operations. A segment alerts (rule ``departure``) at a bucket when
 
-- it has ``min_events`` events there and its bad share is ``FACTOR`` (3) times the error budget
+- it has ``min_events`` events there and its bad share is ``FACTOR`` (2) times the error budget
   or more, and
 - it departs from its own level in the ``BASELINE`` before by ``CONFIRM_Z`` spreads or more:
   first the exact binomial tail of its bad events against its pooled baseline rate (all
   segments at once), then, for the few left, the robust departure the incident's confirmation
   uses (:func:`earnright.reliability.episode.departure`).
 
-So a chronically weak segment (always over 3×) raises nothing, and noise must pass both the
+So a chronically weak segment (always over 2×) raises nothing, and noise must pass both the
 budget and a 6-spread departure. It is cheap: the leaves are read once per block, and the
 segment sums are array sums over the leaves (see docs/reliability.md for the cost measured).
 """
