@@ -291,8 +291,8 @@ def compute_ledger(
     grain = Grain(grain)
     if by is not None:
         _check_attribute(wh, by, "by")
-    ancestors = unit_ancestors(read_units(wh), config.units.levels, level)
     units = read_units(wh)
+    ancestors = unit_ancestors(units, config.units.levels, level)
     unit_ids = sorted(units.loc[units.level == level, "unit_id"].astype(str))
     span = _data_span(wh)
     keys = ["unit_id", *([by] if by else [])]
