@@ -870,3 +870,50 @@ def test_ipv6_forms_of_a_public_ipv4_are_allowed(address: str) -> None:
 def test_spellings_that_once_slipped_through_are_refused_without_a_request(url: str) -> None:
     with pytest.raises(TargetRefused):
         resolve_webhook(url, allow_private=False)
+
+
+# -- webhook URLs kept out of the warehouse ---------------------------------------------------
+
+
+def test_a_webhook_named_by_an_environment_variable_is_read_only_when_sent(
+    make_ws: Callable[..., Workspace],
+    http_server: Callable[[], _Recorder],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = http_server()
+    ws = make_ws(["${EARNRIGHT_TEST_HOOK}"])
+    monkeypatch.delenv("EARNRIGHT_TEST_HOOK", raising=False)
+    with ws.warehouse() as wh:
+        _enqueue(wh, ws.config)
+        report = deliver_pending(wh, ws.config, now=NOW)
+        (row,) = _outbox(wh)
+        assert (report.retrying, row["status"], server.requests) == (1, "pending", [])
+        assert "EARNRIGHT_TEST_HOOK is not set" in row["last_error"]
+        monkeypatch.setenv("EARNRIGHT_TEST_HOOK", server.url)
+        later = NOW + timedelta(days=2)
+        assert deliver_pending(wh, ws.config, now=later).delivered == 1
+        (row,) = _outbox(wh)
+        stored = wh.table("workspace_config").config.execute().iloc[0]
+    assert len(server.requests) == 1 and server.requests[0]["path"] == "/hook"
+    assert row["target"] == "${EARNRIGHT_TEST_HOOK}"  # the URL is in neither table
+    assert server.url not in stored and "${EARNRIGHT_TEST_HOOK}" in stored
+
+
+def test_an_error_about_a_webhook_from_the_environment_does_not_record_its_url(
+    make_ws: Callable[..., Workspace], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "ftp://hooks.example.com/services/T000/SECRET"
+    monkeypatch.setenv("EARNRIGHT_TEST_HOOK", secret)
+    ws = make_ws(["${EARNRIGHT_TEST_HOOK}"])
+    with ws.warehouse() as wh:
+        _enqueue(wh, ws.config)
+        assert deliver_pending(wh, ws.config, now=NOW).refused == 1
+        (row,) = _outbox(wh)
+    assert "is not an http" in row["last_error"] and "SECRET" not in row["last_error"]
+    assert "${EARNRIGHT_TEST_HOOK}" in row["last_error"]
+
+
+@pytest.mark.parametrize("ref", ["$HOOK", "${}", "${HOOK", "${1HOOK}", "${HO OK}"])
+def test_only_whole_environment_references_stand_in_for_a_url(ref: str) -> None:
+    with pytest.raises(ValueError, match=r"webhooks must be http\(s\) URLs or \$\{NAME\}"):
+        _config([ref])

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from earnright.config.values import CURRENCY, DataKind, Duration, _Model
 
 __all__ = [
+    "ENV_REF",
     "QUALTRICS_COLUMNS",
     "Assets",
     "BurnAlert",
@@ -229,20 +230,26 @@ class Reliability(_Model):
         return hours
 
 
+# ``${NAME}``: a value read from the environment variable NAME when it is used
+ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
 class Owner(_Model):
     """Where a team's alerts go: webhook URLs (JSON, Slack-compatible) and email addresses."""
 
     webhooks: list[str] = Field(default_factory=list)
-    """http(s) URLs that get the team's alerts as JSON (Slack-compatible)."""
+    """http(s) URLs that get the team's alerts as JSON (Slack-compatible); or ${NAME}, read from
+    the environment variable NAME when a message is sent, so the URL (a secret) is kept out of
+    the config file, the warehouse's copy of the config and the outbox."""
     email: list[str] = Field(default_factory=list)
     """Addresses that get the team's alerts by email."""
 
     @field_validator("webhooks")
     @classmethod
     def _http_urls(cls, urls: list[str]) -> list[str]:
-        bad = [u for u in urls if not re.match(r"^https?://[^/\s]+", u)]
+        bad = [u for u in urls if not (re.match(r"^https?://[^/\s]+", u) or ENV_REF.match(u))]
         if bad:
-            raise ValueError(f"webhooks must be http(s) URLs, got {bad}")
+            raise ValueError(f"webhooks must be http(s) URLs or ${{NAME}}, got {bad}")
         return urls
 
 

@@ -42,8 +42,8 @@ import ibis
 
 from earnright.config import Config, Delivery
 from earnright.delivery.messages import compose_email, incident_payload
-from earnright.delivery.targets import post_webhook, send_mail
-from earnright.errors import TargetRefused
+from earnright.delivery.targets import post_webhook, send_mail, webhook_url
+from earnright.errors import DeliveryError, TargetRefused
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -246,14 +246,21 @@ def due_messages(wh: Warehouse, *, now: datetime, limit: int = 100) -> list[Outb
 
 
 def send_webhook_message(message: OutboxMessage, delivery: Delivery) -> None:
-    """The real webhook sender: POST the payload under the address policy."""
-    post_webhook(
-        message.target,
-        message.payload,
-        timeout=delivery.timeout_seconds,
-        allow_private=delivery.allow_private,
-        headers={MESSAGE_ID_HEADER: message.message_id},
-    )
+    """The real webhook sender: POST the payload under the address policy. A ``${NAME}`` target
+    is read from the environment here, and its URL never appears in the error recorded."""
+    url = webhook_url(message.target)
+    try:
+        post_webhook(
+            url,
+            message.payload,
+            timeout=delivery.timeout_seconds,
+            allow_private=delivery.allow_private,
+            headers={MESSAGE_ID_HEADER: message.message_id},
+        )
+    except DeliveryError as exc:
+        if url == message.target:
+            raise
+        raise type(exc)(str(exc).replace(url, message.target)) from None
 
 
 def send_email_message(message: OutboxMessage, delivery: Delivery) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
+import os
 import re
 import smtplib
 import socket
@@ -39,6 +40,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from earnright.config import Delivery
+from earnright.config.sections import ENV_REF
 from earnright.errors import DeliveryFailed, TargetRefused
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "post_webhook",
     "resolve_webhook",
     "send_mail",
+    "webhook_url",
 ]
 
 USER_AGENT = "earnright-alerts/1"
@@ -221,6 +224,21 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
         sock = _connect_any(self._addresses, self.port, self.timeout or 10.0)
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def webhook_url(target: str) -> str:
+    """The URL a configured webhook target stands for: the target itself, or for ``${NAME}`` the
+    value of the environment variable NAME (DeliveryFailed, retried, while it is not set)."""
+    ref = ENV_REF.match(target)
+    if ref is None:
+        return target
+    value = os.environ.get(ref.group(1), "").strip()
+    if not value:
+        raise DeliveryFailed(
+            f"webhook {target}: the environment variable {ref.group(1)} is not set where alerts "
+            "are delivered; set it to the webhook's URL"
+        )
+    return value
 
 
 def post_webhook(
