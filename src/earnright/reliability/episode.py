@@ -195,24 +195,30 @@ def window_departure(
     return departure(sums, indicator, sums.index[sums.index < first])
 
 
-def _departing(frame: pd.DataFrame, indicator: Indicator, first: int, step: timedelta) -> list[int]:
+def _departing(
+    frame: pd.DataFrame, indicator: Indicator, first: int, step: timedelta
+) -> tuple[list[int], pd.Series]:
     """The buckets from ``first`` that depart by ``DEPARTURE_Z``, alone or in a window of
-    several buckets (:func:`window_departure`) that does."""
+    several buckets (:func:`window_departure`) that does; and each bucket's departure."""
     z = departure(frame, indicator, frame.index[frame.index < first])
     hits = {int(b) for b in z.index[z.to_numpy(float) > DEPARTURE_Z] if int(b) >= first}
     for width in window_lengths(step):
         zw = window_departure(frame, indicator, first, width)
         for end in zw.index[zw.to_numpy(float) > DEPARTURE_Z]:
             hits.update(range(max(int(end) - width + 1, first), int(end) + 1))
-    return sorted(hits)
+    return sorted(hits), z
 
 
 def _peak(
-    frame: pd.DataFrame, indicator: Indicator, first: int, run: tuple[int, int], windows: bool
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    z: pd.Series,
+    where: tuple[int, tuple[int, int], bool],
 ) -> float:
-    """The largest departure in the run: of a bucket, or (``windows``: a step shorter than a
-    day) of the run's buckets together."""
-    z = departure(frame, indicator, frame.index[frame.index < first])
+    """The largest departure in the run (``where``: the first bucket after the baseline, the
+    run, whether the step is shorter than a day): of a bucket (``z``), or (windows) of the
+    run's buckets together."""
+    first, run, windows = where
     during = z[(z.index >= run[0]) & (z.index <= run[1])]
     peak = float(during.max()) if len(during) else 0.0
     width = run[1] - run[0] + 1
@@ -245,7 +251,7 @@ def failure_span(
     span = (earliest - BASELINE, max(until, anchor))
     frame = segment_buckets(wh, config, indicator, where, span, cube)
     first = _bidx(earliest, step)
-    hits = _departing(frame, indicator, first, step)
+    hits, z = _departing(frame, indicator, first, step)
     if not hits:
         return None
     at = _bidx(anchor, step)
@@ -266,7 +272,7 @@ def failure_span(
         base = frame[frame.index < first]
         rate = 1.0 - float(base.good.sum()) / max(float(base.total.sum()), 1.0)
         start, end = likeliest_interval(frame, rate, (start, end))
-    peak = _peak(frame, indicator, first, (start, end), windows)
+    peak = _peak(frame, indicator, z, (first, (start, end), windows))
     return Span(_time(start, step), _time(end + 1, step), peak)
 
 
