@@ -2,15 +2,19 @@
 do, and price them right — on the demo, and on companies it was not built around?
 
     python bench/early_warning.py [--seeds 1 2 3 4 5] [--stores 60] [--months 12] [--random 10]
+                                  [--hourly-seeds 11 12 13]
     python bench/early_warning.py --smoke     # CI: small companies, in a temp folder
 
 Besides the demo seeds (below), it replays the independent company of
-tests/reliability/company2.py and ``--random`` random plantings drawn by its generator
-(bench/planted_companies.py), and reports the three side by side: detection rate, exact segment,
-false incidents per week, onset error, detection and resolution delay, customers affected.
+tests/reliability/company2.py, ``--random`` random plantings drawn by its generator, and its
+hourly company with each of the three ``HOURS`` failures (hours long, 5-8x the budget) on
+``--hourly-seeds`` (bench/planted_companies.py), and reports the four side by side: detection
+rate, exact segment, false incidents per week, onset error, detection and resolution delay,
+customers affected. Everything goes through the public API (``earnright.api``): detection is
+``Workspace.watch`` (one cycle, nothing delivered), the incidents ``Workspace.warnings``.
 
 For every seed, generates and ingests a demo company (cached under bench/data/early_warning/),
-runs one detection pass over its whole history (``run_detection``: burn-rate and anomaly alerts
+runs one detection pass over its whole history (``Workspace.watch``: burn-rate and anomaly alerts
 on every indicator's segment series, grouped into incidents, localised and priced; the replay is
 causal: each alert uses only earlier data) and scores the incidents against ``truth.json``:
 
@@ -53,11 +57,10 @@ from scipy.stats import t as student_t
 
 import planted_companies  # bench/ on sys.path
 from demo_cache import SMOKE, add_folder_options, cached_demo, folders, say
-from earnright.reliability.incidents import Incident, list_incidents, run_detection
+from earnright.api import open_workspace
 from earnright.reliability.localize import format_cause, parse_cause
 from earnright.units import unit_ancestors
 from earnright.warehouse import Warehouse
-from earnright.workspace import find_workspace
 
 BASELINE_DAYS = 56
 SURVEY_HORIZON_DAYS = 60
@@ -113,12 +116,15 @@ def _days(delta: timedelta) -> float:
     return delta.total_seconds() / 86400
 
 
-def _overlaps(incident: Incident, planted: dict[str, Any]) -> bool:
+def _overlaps(incident: Any, planted: dict[str, Any]) -> bool:
+    """Does the incident (a :class:`planted_companies.Found`) overlap the planted one? Its
+    activity runs to its measured end, its resolution or its detection, the latest."""
     start, end = _day(planted["start"]), _day(planted["end"]) + timedelta(days=1)
+    times = (incident.ended_at, incident.resolved_at, incident.detected_at)
     return (
         incident.metric == planted["metric"]
         and incident.started_at < end
-        and incident.last_alert_at > start
+        and max(t for t in times if t is not None) > start
     )
 
 
@@ -163,8 +169,9 @@ def survey_signal_day(wh: Warehouse, planted: dict[str, Any]) -> float:
     return float(offset[offset >= 0][hits[0]] + 1)  # the day's answers are in at its end
 
 
-def score_seed(wh: Warehouse, truth: dict[str, Any], weeks: float) -> dict[str, Any]:
-    found = list_incidents(wh)
+def score_seed(
+    wh: Warehouse, found: list[Any], truth: dict[str, Any], weeks: float
+) -> dict[str, Any]:
     stores_of = stores_by_unit(wh)
     planted_rows, matched_ids = [], set()
     for planted in truth["incidents"]:
@@ -224,26 +231,29 @@ def score_seed(wh: Warehouse, truth: dict[str, Any], weeks: float) -> dict[str, 
 
 
 def run_seed(data: Path, seed: int, stores: int, months: int) -> dict[str, Any]:
+    """Replay one demo seed through the public API: ``Workspace.watch`` twice (the second
+    must change nothing) and ``Workspace.warnings``."""
     out, truth = cached_demo(data, seed, stores, months)
-    ws = find_workspace(out)
-    with ws.warehouse() as wh:
+    ws = open_workspace(out)
+    with ws.warehouse(read_only=False) as wh:
         for table in DETECTION_TABLES:  # a fresh replay every run
             wh.execute_sql(f"DELETE FROM {table}")
-        started = time.monotonic()
-        run = run_detection(wh, ws.config)
-        seconds = time.monotonic() - started
-        first_pass = [i.record() for i in list_incidents(wh)]
-        again = run_detection(wh, ws.config)
-        changed = [i.record() for i in list_incidents(wh)] != first_pass
-        problems = [f"seed {seed}: a second pass over the same data changed the incidents"] * (
-            changed or bool(again.opened)
-        )
+    started = time.monotonic()
+    run = planted_companies.detect(ws)
+    seconds = time.monotonic() - started
+    found = planted_companies.incidents(ws)
+    again = planted_companies.detect(ws)
+    changed = [i.record() for i in planted_companies.incidents(ws)] != [i.record() for i in found]
+    problems = [f"seed {seed}: a second pass over the same data changed the incidents"] * (
+        changed or bool(again["opened"])
+    )
+    with ws.warehouse() as wh:
         first, last = wh.table("metrics").observed_at.min(), wh.table("metrics").observed_at.max()
         span = pd.Timestamp(last.execute()) - pd.Timestamp(first.execute())
-        scored = score_seed(wh, truth, span.days / 7)
+        scored = score_seed(wh, found, truth, span.days / 7)
     say(
-        f"seed {seed}: {len(run.opened) + len(run.resolved)} incidents from {run.alerts} alerts "
-        f"in {seconds:.1f} s"
+        f"seed {seed}: {len(run['opened']) + len(run['resolved'])} incidents from "
+        f"{run['alerts']} alerts in {seconds:.1f} s"
     )
     return {"seed": seed, "detection_seconds": seconds, "problems": problems, **scored}
 
@@ -375,12 +385,14 @@ def planted_table(report: dict[str, Any]) -> list[str]:
     ]
     runs = [("independent", r) for r in report["independent_company"]]
     runs += [("random", r) for r in report["random_plantings"]]
+    runs += [("hourly", r) for r in report["hourly_company"]]
     for name, run in runs:
         c = run["company"]
         for f in run["failures"]:
             lines.append(
                 f"| {name} | {run['seed']} | {c['measure']} | {c['stores']} | "
-                f"{','.join(c['platforms']) or '–'} | `{f['planted'] or 'everyone'}` | {f['days']} "
+                f"{','.join(c['platforms']) or '–'} | `{f['planted'] or 'everyone'}` | "
+                f"{f['days'] + f.get('hours', 0) / 24:.3g} "
                 f"| {f['error']} | {f['detected']} | {f['exact_segment']} | "
                 f"{_cell(f['onset_error_days'])} | {_cell(f['resolution_delay_days'])} |"
             )
@@ -405,11 +417,18 @@ def main() -> int:
         help="random plantings: companies drawn by tests/reliability/company2.random_case",
     )
     parser.add_argument("--random-seed", type=int, default=1000, help="the first one's seed")
+    parser.add_argument(
+        "--hourly-seeds",
+        type=int,
+        nargs="+",
+        default=[11, 12, 13],
+        help="seeds of the hourly company (each replayed with each of its three failures)",
+    )
     add_folder_options(parser, "early_warning")
     args = parser.parse_args()
     if args.smoke:
         args.seeds, args.stores, args.months = SMOKE["seeds"], SMOKE["stores"], SMOKE["months"]
-        args.random = 1
+        args.random, args.hourly_seeds = 1, args.hourly_seeds[:1]
     with folders(args, "early_warning") as (data, output):
         return run(args, data, output)
 
@@ -422,6 +441,8 @@ def run(args: argparse.Namespace, data: Path, output: Path) -> int:
         list(range(args.random_seed, args.random_seed + args.random))
     )
     say(f"{len(plantings)} random plantings replayed")
+    hourly = planted_companies.hourly_company(args.hourly_seeds)
+    say(f"hourly company: {len(hourly)} failures replayed")
     report = {
         "command": "python bench/early_warning.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {platform.python_version()}",
@@ -430,11 +451,13 @@ def run(args: argparse.Namespace, data: Path, output: Path) -> int:
             "demo seeds": demo_measures(seeds),
             "independent company": planted_companies.summarise(company),
             "random plantings": planted_companies.summarise(plantings),
+            "hourly company": planted_companies.summarise(hourly),
         },
         "summary": summarise(seeds),
         "seeds": seeds,
         "independent_company": company,
         "random_plantings": plantings,
+        "hourly_company": hourly,
     }
     output.mkdir(parents=True, exist_ok=True)
     (output / "early_warning.json").write_text(json.dumps(report, indent=2, default=str))

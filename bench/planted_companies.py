@@ -3,10 +3,12 @@ bench/early_warning.py): the independent company of tests/reliability/company2.p
 planted failures, and random failures planted into random healthy companies drawn by its
 generator (the same one tests/reliability/test_planted.py draws from, with other seeds).
 
-Each company is generated, ingested and replayed through ``run_detection`` — what ``earnright
-watch`` runs — in a temporary folder, and scored by ``company2.score``: per failure, found
-(an incident overlapping it), exact segment, onset error, detection and resolution delay; the
-other incidents are false ones.
+Each company is generated, ingested and replayed through the public API — ``Workspace.watch``
+(one early-warning cycle, what ``earnright watch --once`` runs) and ``Workspace.warnings`` (the
+incidents) — in a temporary folder, and scored by ``company2.score``: per failure, found (an
+incident overlapping it), exact segment, onset error, detection and resolution delay; the other
+incidents are false ones. The hourly company (``company2.HOURLY``: metrics per hour, the
+documented default rules) is replayed with each of its ``HOURS`` failures on several seeds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +30,50 @@ if str(ROOT) not in sys.path:  # the generator lives with the tests
 from tests.reliability import company2  # noqa: E402
 from tests.reliability.company2 import Company, Planted  # noqa: E402
 
-from earnright.reliability.incidents import list_incidents, run_detection  # noqa: E402
+from earnright.api import Workspace, open_workspace  # noqa: E402
+
+TIMES = ("started_at", "ended_at", "detected_at", "resolved_at")
+
+
+class Found:
+    """An incident as the public API gives it (a record of ``Workspace.warnings()``), with
+    the attributes the scoring reads."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self._record = record
+        self.incident_id: str = record["id"]
+        for key, value in record.items():
+            setattr(self, key, datetime.fromisoformat(value) if key in TIMES and value else value)
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        """The exposure: from the failure's start to its measured end (else its resolution,
+        else its detection: the record holds no last alert)."""
+        end = self.ended_at or self.resolved_at or self.detected_at  # type: ignore[attr-defined]
+        return self.started_at, end  # type: ignore[attr-defined]
+
+    def record(self) -> dict[str, Any]:
+        return dict(self._record)
+
+
+def detect(ws: Workspace) -> dict[str, Any]:
+    """One early-warning cycle (nothing delivered): what it did, as ``watch`` reports it."""
+    return dict(ws.watch(once=True, deliver=False).detection)
+
+
+def incidents(ws: Workspace) -> list[Any]:
+    """Every stored incident, newest first."""
+    return [Found(row) for row in ws.warnings().rows]
 
 
 def replay(company: Company, planted: tuple[Planted, ...], seed: int) -> dict[str, Any]:
     """Generate, ingest, detect and score one company."""
     with tempfile.TemporaryDirectory(prefix="bench-planted-") as tmp:
-        ws = company2.build(Path(tmp), seed=seed, planted=planted, company=company)
+        company2.build(Path(tmp), seed=seed, planted=planted, company=company)
+        ws = open_workspace(Path(tmp) / "ws")
         started = time.monotonic()
-        with ws.warehouse() as wh:
-            run_detection(wh, ws.config)
-            found = list_incidents(wh)
+        detect(ws)
+        found = incidents(ws)
         seconds = time.monotonic() - started
     healthy_days = company.days - sum(p.days for p in planted)
     return {
@@ -69,6 +105,13 @@ def random_plantings(seeds: list[int]) -> list[dict[str, Any]]:
         company, planted = company2.random_case(random.Random(seed))
         out.append(replay(company, planted, seed))
     return out
+
+
+def hourly_company(seeds: list[int]) -> list[dict[str, Any]]:
+    """The hourly company with each of its ``HOURS`` failures, one company per seed and shape."""
+    return [
+        replay(company2.HOURLY, (failure,), seed) for seed in seeds for failure in company2.HOURS
+    ]
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -134,6 +134,16 @@ PLANTED = (
     Planted({"platform": "ios", "store": "S19"}, datetime(2025, 10, 7), 4, 0.15),
 )
 
+# an hourly company (metrics per hour, the documented default rules) and failures of 3-8x the
+# budget lasting hours: web everywhere at 5x for 6 hours, one store at 8x for 4 hours, iOS in one
+# district at 5x for 8 hours
+HOURLY = Company(stores=12, districts=3, days=42, hourly=True)
+HOURS = (
+    Planted({"platform": "web"}, datetime(2025, 2, 5, 10), 0, 0.05, hours=6),
+    Planted({"store": "S05"}, datetime(2025, 2, 5, 10), 0, 0.08, hours=4),
+    Planted({"district": "D2", "platform": "ios"}, datetime(2025, 2, 5, 10), 0, 0.05, hours=8),
+)
+
 RULES = """
 [reliability]
 step = "1d"
@@ -379,6 +389,7 @@ def score(found: list[Incident], planted: tuple[Planted, ...]) -> dict[str, Any]
                 "planted": failure.cause,
                 "start": failure.start.date().isoformat(),
                 "days": failure.days,
+                "hours": failure.hours,
                 "error": failure.error,
                 "detected": best is not None,
                 "incidents": len(near),

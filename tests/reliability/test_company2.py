@@ -16,7 +16,7 @@ import pytest
 
 from earnright.reliability.incidents import Incident, list_incidents, run_detection
 from tests.reliability import company2
-from tests.reliability.company2 import PLANTED, Planted
+from tests.reliability.company2 import HOURLY, HOURS, PLANTED, Planted
 
 
 def _detect(root: Path, planted: tuple[Planted, ...], seed: int) -> list[Incident]:
@@ -98,18 +98,12 @@ def test_a_weak_stores_ticket_noise_neither_keeps_an_incident_open_nor_joins_it(
     assert incident.resolved_at <= planted.end + timedelta(days=2)
 
 
-# hourly metrics (the documented default rules): failures of 3-8x the budget lasting hours
-HOURLY = company2.Company(stores=12, districts=3, days=42, hourly=True)
-HOURS = (
-    Planted({"platform": "web"}, datetime(2025, 2, 5, 10), 0, 0.05, hours=6),
-    Planted({"store": "S05"}, datetime(2025, 2, 5, 10), 0, 0.08, hours=4),
-    Planted({"district": "D2", "platform": "ios"}, datetime(2025, 2, 5, 10), 0, 0.05, hours=8),
-)
 UNSEEN = (
-    "issue 18, open: every check is bucket by bucket; per hour this segment has 0-3 bad events "
-    "(2-3 while failing), so no hour departs by the 6 spreads a confirmation needs (a store's "
-    "page and anomaly are judged a chronic miss; iOS in D2 raises nothing); windows of several "
-    "hours, up to a day, are not checked yet"
+    "issue 18, open: below the issue's target (3x the budget for a day) and below what the data "
+    "can tell at the false-incident bar. Windows of 2-24 hours are checked now, but at seed 11 "
+    "the store's 4 failing hours hold 6 bad checkouts of 110 (0.6 expected: z 4.0, its first "
+    "hour none of 23) and iOS in D2's 8 hours 13 of ~300 (1.35 expected: z 5.8), short of the "
+    "6 spreads any confirmation needs"
 )
 
 
@@ -125,7 +119,7 @@ UNSEEN = (
 def test_a_failure_of_hours_is_found_within_its_day(tmp_path: Path, planted: Planted) -> None:
     """Hourly data: web everywhere at 5x for 6 hours (~16 bad checkouts an hour against 2) is
     found that day with its hours; one store at 8x for 4 hours, and iOS in one district at 5x
-    for 8 hours (2-3 bad an hour), are not yet."""
+    for 8 hours (0-4 bad an hour), are not (see ``UNSEEN``)."""
     ws = company2.build(tmp_path, seed=11, planted=(planted,), company=HOURLY)
     with ws.warehouse() as wh:
         run_detection(wh, ws.config)
@@ -134,3 +128,33 @@ def test_a_failure_of_hours_is_found_within_its_day(tmp_path: Path, planted: Pla
     (incident,) = found
     assert incident.detected_at < planted.start.replace(hour=0) + timedelta(days=1)
     assert incident.resolved_at is not None
+
+
+# the issue's target on hourly data: 3x the budget for a day, in segments with a few bad events
+# an hour (about 1 while failing, against 0.2), which no single hour shows
+DAY_LONG = (
+    Planted({"store": "S05"}, datetime(2025, 2, 5, 6), 1, 0.03),
+    Planted({"district": "D2", "platform": "ios"}, datetime(2025, 2, 5, 6), 1, 0.03),
+)
+
+
+@pytest.mark.parametrize("planted", DAY_LONG, ids=[p.cause for p in DAY_LONG])
+def test_a_small_segment_failing_for_a_day_on_hourly_data_is_found_by_its_windows(
+    tmp_path: Path, planted: Planted
+) -> None:
+    """Its windows of several hours depart where no hour does: one incident, its exact
+    segment, found within a day of its start, its window the failing hours but for edge hours
+    that look like their neighbours (a failing hour with no bad event, a healthy one with one:
+    4 at most, at about 1 bad event an hour against 0.2)."""
+    ws = company2.build(tmp_path, seed=11, planted=(planted,), company=HOURLY)
+    with ws.warehouse() as wh:
+        run_detection(wh, ws.config)
+        (incident,) = list_incidents(wh)
+    assert incident.segment == planted.cause
+    assert incident.detected_at <= planted.start + timedelta(days=1)
+    start, end = incident.window
+    edge = timedelta(hours=4)
+    assert abs(start - planted.start) <= edge
+    assert abs(end - planted.end) <= edge
+    assert incident.resolved_at is not None
+    assert incident.resolved_at <= planted.end + timedelta(days=2)  # resolve_after

@@ -37,11 +37,12 @@ from earnright.reliability.episode import (
     BASELINE,
     CONFIRM_Z,
     MIN_BASELINE_BUCKETS,
-    departure,
     leaf_buckets,
+    window_departure,
 )
 from earnright.reliability.localize import format_cause
 from earnright.reliability.segment import leaf_dims
+from earnright.reliability.windows import window_lengths
 from earnright.warehouse import Warehouse
 
 __all__ = ["FACTOR", "RULE", "departure_alerts", "last_scanned", "watched_kinds"]
@@ -132,36 +133,53 @@ def _kind_alerts(
     config: Config,
     span: tuple[int, int],
 ) -> list[Alert]:
-    """The alerts of the segments of one dimension set at the bucket indices ``span``."""
+    """The alerts of the segments of one dimension set at the bucket indices ``span``: of a
+    bucket, or of a window of several buckets ending there (steps shorter than a day; see
+    :mod:`earnright.reliability.windows`), one per segment and bucket."""
     if per.empty:
         return []
-    settings = config.reliability
     cols = pd.RangeIndex(int(per["_bidx"].min()), span[1] + 1)
     sums = _sums(per, kind, cols)
+    alerts: dict[tuple[str, datetime], Alert] = {}
+    for width in [1, *window_lengths(config.reliability.step)]:
+        found = _burning(sums, indicator, config, (span[0], width))
+        for alert in _confirmed(kind, sums, found, indicator, (config, width)):
+            alerts.setdefault((alert.segment, alert.bucket), alert)
+    return list(alerts.values())
+
+
+def _burning(
+    sums: dict[str, pd.DataFrame], indicator: Indicator, config: Config, at: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """(row, column) of the windows of ``at[1]`` buckets ending at a new bucket (from index
+    ``at[0]``) that burn ``FACTOR`` times the budget and pass the exact binomial tail."""
+    settings = config.reliability
     total, good = sums["total"], sums["good"]
+    cols, width = total.columns, at[1]
     bad_now, total_now = (total - good).to_numpy(float), total.to_numpy(float)
     base = int(BASELINE / settings.step)
     pad = np.zeros((len(total), 1))
     cum_bad = np.hstack([pad, np.cumsum(bad_now, axis=1)])
     cum_total = np.hstack([pad, np.cumsum(total_now, axis=1)])
     cum_days = np.hstack([pad, np.cumsum(total_now > 0, axis=1)])
-    at = np.arange(max(span[0] - cols[0], 0), len(cols))  # the new buckets' columns
-    lo = np.maximum(at - base, 0)
-    base_bad = cum_bad[:, at] - cum_bad[:, lo]
-    base_total = cum_total[:, at] - cum_total[:, lo]
-    base_days = cum_days[:, at] - cum_days[:, lo]
-    bad, n = bad_now[:, at], total_now[:, at]
+    ends = np.arange(max(at[0] - int(cols[0]), 0), len(cols))  # the new buckets' columns
+    ends = ends[ends + 1 >= width]
+    starts = ends + 1 - width  # each window's first column
+    lo = np.maximum(starts - base, 0)
+    base_bad = cum_bad[:, starts] - cum_bad[:, lo]
+    base_total = cum_total[:, starts] - cum_total[:, lo]
+    base_days = cum_days[:, starts] - cum_days[:, lo]
+    bad = cum_bad[:, ends + 1] - cum_bad[:, starts]
+    n = cum_total[:, ends + 1] - cum_total[:, starts]
     with np.errstate(divide="ignore", invalid="ignore"):
         p0 = np.clip(np.maximum(base_bad, 0.5) / base_total, 1e-12, 1 - 1e-9)
         burning = (n >= settings.min_events) & (bad >= FACTOR * indicator.error_budget * n)
-    maybe = burning & (base_days >= MIN_BASELINE_BUCKETS) & (base_total > 0)
+    maybe = burning & (base_days >= MIN_BASELINE_BUCKETS * width) & (base_total > 0)
     rows, cols_at = np.nonzero(maybe)
     tail = stats.binom.sf(bad[rows, cols_at] - 1, n[rows, cols_at], p0[rows, cols_at])
     exact = stats.norm.isf(np.clip(tail, 1e-300, 1.0))
-    found = []
-    for row, col in zip(rows[exact >= CONFIRM_Z], cols_at[exact >= CONFIRM_Z], strict=True):
-        found.append((int(row), int(at[col])))
-    return _confirmed(kind, sums, found, indicator, config)
+    clear = exact >= CONFIRM_Z
+    return [(int(r), int(ends[c])) for r, c in zip(rows[clear], cols_at[clear], strict=True)]
 
 
 def _confirmed(
@@ -169,17 +187,17 @@ def _confirmed(
     sums: dict[str, pd.DataFrame],
     found: list[tuple[int, int]],
     indicator: Indicator,
-    config: Config,
+    setting: tuple[Config, int],
 ) -> list[Alert]:
-    """The candidates whose robust departure (as the confirmation measures it) is clear."""
+    """The candidates (windows of ``setting[1]`` buckets) whose robust departure, as the
+    confirmation measures it, is clear."""
     total, good, vsum = sums["total"], sums["good"], sums["vsum"]
-    if not found:
-        return []
+    config, width = setting
     step = config.reliability.step
     base = int(BASELINE / step)
     alerts = []
     for row, col in found:
-        cols = total.columns[max(col - base, 0) : col + 1]
+        cols = total.columns[max(col + 1 - width - base, 0) : col + 1]
         frame = pd.DataFrame(
             {
                 "good": good.iloc[row][cols],
@@ -189,13 +207,14 @@ def _confirmed(
         )
         frame = frame[frame.total > 0]
         bucket = int(total.columns[col])
-        z = departure(frame, indicator, frame.index[frame.index < bucket])
+        z = window_departure(frame, indicator, bucket + 1 - width, width)
         if bucket not in z.index or float(z[bucket]) < CONFIRM_Z:
             continue
         key = total.index[row]
         values = (key,) if not isinstance(key, tuple) else key
         segment = format_cause(dict(zip(kind, map(str, values), strict=True))) if kind else ""
-        burn = (1 - frame.good[bucket] / frame.total[bucket]) / indicator.error_budget
+        window = frame[frame.index > bucket - width]
+        burn = (1 - window.good.sum() / window.total.sum()) / indicator.error_budget
         when = _time(bucket, step)
         alerts.append(
             Alert(indicator.id, segment, RULE, "ticket", when, when + step, round(float(burn), 6))

@@ -29,6 +29,7 @@ from scipy import stats
 
 from earnright.config import Config, Indicator
 from earnright.reliability.indicators import indicator_events
+from earnright.reliability.windows import likeliest_interval, rolled, window_lengths
 from earnright.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ __all__ = [
     "leaf_buckets",
     "rest_departure",
     "segment_buckets",
+    "window_departure",
 ]
 
 BASELINE = timedelta(days=28)  # the segment's normal level is measured over this span before
@@ -134,13 +136,20 @@ def rest_departure(
     indicator: Indicator,
     segments: tuple[list[dict[str, str]], list[dict[str, str]]],
     span: tuple[int, int],
+    windowed: bool = False,
 ) -> float:
     """How clearly the leaves of ``per`` (from :func:`leaf_buckets`) in the ``outer`` segments
     but in none of the ``inner`` ones depart from their baseline (the buckets before the
-    bucket indices ``span``) during ``span``: the mean z of its buckets (0 when unknown)."""
+    bucket indices ``span``) during ``span``: the mean z of its buckets (0 when unknown), or
+    (``windowed``: steps shorter than a day, a few events a bucket) the z of ``span``'s buckets
+    together against the baseline's windows of that length."""
     outer, inner = segments
     rest = per[in_segments(per, outer) & ~in_segments(per, inner)]
     frame = rest.groupby("_bidx")[["good", "total", "vsum"]].sum()
+    width = span[1] - span[0]
+    if windowed and width > 1:
+        whole = window_departure(frame, indicator, span[0], width)
+        return float(whole[span[1] - 1]) if span[1] - 1 in whole.index else 0.0
     z = departure(frame, indicator, frame.index[frame.index < span[0]])
     during = z[(z.index >= span[0]) & (z.index < span[1])]
     return float(during.mean()) if len(during) else 0.0
@@ -175,6 +184,51 @@ def departure(frame: pd.DataFrame, indicator: Indicator, baseline: pd.Index) -> 
     return z
 
 
+def window_departure(
+    frame: pd.DataFrame, indicator: Indicator, first: int, width: int
+) -> pd.Series:
+    """Per bucket index: how many spreads the window of ``width`` buckets ending there is worse
+    than the segment's windows of that length lying wholly before ``first`` (a z score; see
+    :mod:`earnright.reliability.windows`)."""
+    sums = rolled(frame, width)
+    sums = sums[sums.total > 0]
+    return departure(sums, indicator, sums.index[sums.index < first])
+
+
+def _departing(
+    frame: pd.DataFrame, indicator: Indicator, first: int, step: timedelta
+) -> tuple[list[int], pd.Series]:
+    """The buckets from ``first`` that depart by ``DEPARTURE_Z``, alone or in a window of
+    several buckets (:func:`window_departure`) that does; and each bucket's departure."""
+    z = departure(frame, indicator, frame.index[frame.index < first])
+    hits = {int(b) for b in z.index[z.to_numpy(float) > DEPARTURE_Z] if int(b) >= first}
+    for width in window_lengths(step):
+        zw = window_departure(frame, indicator, first, width)
+        for end in zw.index[zw.to_numpy(float) > DEPARTURE_Z]:
+            hits.update(range(max(int(end) - width + 1, first), int(end) + 1))
+    return sorted(hits), z
+
+
+def _peak(
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    z: pd.Series,
+    where: tuple[int, tuple[int, int], bool],
+) -> float:
+    """The largest departure in the run (``where``: the first bucket after the baseline, the
+    run, whether the step is shorter than a day): of a bucket (``z``), or (windows) of the
+    run's buckets together."""
+    first, run, windows = where
+    during = z[(z.index >= run[0]) & (z.index <= run[1])]
+    peak = float(during.max()) if len(during) else 0.0
+    width = run[1] - run[0] + 1
+    if windows and width > 1:
+        whole = window_departure(frame, indicator, first, width)
+        if run[1] in whole.index:
+            peak = max(peak, float(whole[run[1]]))
+    return peak
+
+
 def failure_span(
     wh: Warehouse,
     config: Config,
@@ -187,7 +241,9 @@ def failure_span(
     """``[start, end)`` of the failure of the segments in ``where`` around ``anchor`` (the
     bucket of the incident's first alert), looking no later than ``until``; None when the
     segments' series shows no departing bucket (or too little history to tell). ``peak``: the
-    largest departure (z) in the span. ``cube``: the pass's leaves in memory, if any."""
+    largest departure (z) in the span. ``cube``: the pass's leaves in memory, if any. On a
+    series of steps shorter than a day, windows of several buckets depart too, and the span is
+    the likeliest interval of raised bad share inside the departing run (to the bucket)."""
     settings = config.reliability
     step = settings.step
     lookback = max((a.long for a in settings.burn_alerts), default=step)
@@ -195,8 +251,7 @@ def failure_span(
     span = (earliest - BASELINE, max(until, anchor))
     frame = segment_buckets(wh, config, indicator, where, span, cube)
     first = _bidx(earliest, step)
-    z = departure(frame, indicator, frame.index[frame.index < first])
-    hits = sorted(int(b) for b in z.index[z.to_numpy(float) > DEPARTURE_Z] if int(b) >= first)
+    hits, z = _departing(frame, indicator, first, step)
     if not hits:
         return None
     at = _bidx(anchor, step)
@@ -212,7 +267,12 @@ def failure_span(
     for b in hits:
         if end < b <= end + gap:
             end = b
-    peak = float(z[(z.index >= start) & (z.index <= end)].max())
+    windows = bool(window_lengths(step))
+    if windows:
+        base = frame[frame.index < first]
+        rate = 1.0 - float(base.good.sum()) / max(float(base.total.sum()), 1.0)
+        start, end = likeliest_interval(frame, rate, (start, end))
+    peak = _peak(frame, indicator, z, (first, (start, end), windows))
     return Span(_time(start, step), _time(end + 1, step), peak)
 
 

@@ -34,6 +34,7 @@ from earnright.reliability.leafcube import LeafCube
 from earnright.reliability.localize import format_cause, parse_cause
 from earnright.reliability.records import CAUSE_SEPARATOR, Incident
 from earnright.reliability.segment import leaf_dims, localize_episode
+from earnright.reliability.windows import window_lengths
 from earnright.warehouse import Warehouse
 
 __all__ = ["SIBLINGS_Z", "Judge", "compatible"]
@@ -207,7 +208,9 @@ class Judge:
     def _departs(
         self, per: pd.DataFrame, bidx: tuple[int, int], where: tuple[Cond, list[Cond]], z: float
     ) -> bool:
-        return rest_departure(per, self.indicator, ([where[0]], where[1]), bidx) >= z
+        windowed = bool(window_lengths(self.config.reliability.step))
+        parts = ([where[0]], where[1])
+        return rest_departure(per, self.indicator, parts, bidx, windowed) >= z
 
     def _narrow(self, per: pd.DataFrame, bidx: tuple[int, int]) -> str:
         levels, metric_dims = leaf_dims(self.wh, self.config, self.indicator)
