@@ -158,8 +158,8 @@ def _ravel(codes: Sequence[NDArray[np.integer]], cards: Sequence[int]) -> Ints:
     """Each row's slot in the grid ``cards`` (mixed radix of its codes); 32-bit integers when
     the grid has fewer than 2³¹ slots (half the memory traffic of 64)."""
     slots = int(np.prod([float(c) for c in cards]))
-    dtype = np.int32 if slots < 2**31 else np.intp
-    key = np.zeros(len(codes[0]) if codes else 0, dtype=dtype)
+    dtype: type[np.signedinteger[Any]] = np.int32 if slots < 2**31 else np.intp
+    key: Ints = np.zeros(len(codes[0]) if codes else 0, dtype=dtype)
     for code, card in zip(codes, cards, strict=True):
         key *= card
         key += code
