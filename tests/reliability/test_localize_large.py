@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from earnright.reliability import cube, search
-from earnright.reliability.localize import _code_frame, localize
+from earnright.reliability.largefit import score_large
+from earnright.reliability.localize import localize
 
 SIZES = (6, 5, 12, 4, 3)  # 4,320 leaves
 NAMES = "abcde"
@@ -31,19 +32,24 @@ def grid_frame(seed: int, noise: float = 0.05) -> pd.DataFrame:
     return frame
 
 
+def leaf_space(frame: pd.DataFrame) -> cube.LeafSpace:
+    codes = [frame[name].cat.codes.to_numpy() for name in NAMES]
+    real, predict = frame["real"].to_numpy(), frame["predict"].to_numpy()
+    return cube.code_leaves(codes, list(SIZES), real, predict)
+
+
 def test_rows_already_in_grid_order_are_the_leaves_without_a_sum() -> None:
     # a full grid in its own order (the published benchmarks' files, RiskLoc's generator) is
     # taken as it is: no bincount, the leaf arrays are the columns
     frame = grid_frame(1)
-    space, labels = _code_frame(frame, list(NAMES), "real", "predict")
+    space = leaf_space(frame)
     assert space.dense and np.shares_memory(space.real, frame["real"].to_numpy())
-    assert labels[2][:3] == ["c1", "c2", "c3"]  # the categories' order, not "c1", "c10", ...
     shuffled = frame.sample(frac=1.0, random_state=3)
-    moved, moved_labels = _code_frame(shuffled, list(NAMES), "real", "predict")
-    assert moved_labels == labels
+    moved = leaf_space(shuffled)
     assert not np.shares_memory(moved.real, shuffled["real"].to_numpy())
     np.testing.assert_allclose(moved.real, space.real)
     np.testing.assert_allclose(moved.predict, space.predict)
+    assert moved.present.all() and space.present.all()
 
 
 def test_categories_in_any_order_name_the_causes_that_strings_name() -> None:
@@ -75,3 +81,30 @@ def test_the_large_path_names_what_it_named_with_more_leaves_per_sample(
     large = [c.cause for c in localize(frame, list(NAMES))]
     assert large == exact == ["a=a2&c=c11"]
     assert cube.DENSE_FACTOR >= 1
+
+
+def test_the_large_fit_scores_every_leaf_as_the_sampled_fit_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # score_large applies the sampled noise model with class tables and 32-bit arrays; its
+    # weights, w × residual, single-leaf scores and clip band are score_leaves's
+    frame = grid_frame(5, noise=0.1)
+    frame.loc[::7, ["real", "predict"]] = 0.0  # inactive leaves score nothing
+    monkeypatch.setattr(search, "FIT_LEAVES", 1000)
+    space = leaf_space(frame)
+    v, f = space.real, space.predict
+    active = (v + f) > 0
+    deviation = search.leaf_deviation(v, f)
+    classes = search.size_classes(f, active)
+    residual, weight = search.score_leaves(deviation, f, active, classes=classes)
+    lone, lone_w = search.score_leaves(deviation, f, active, compress=True, classes=classes)
+    scores = score_large(v, f, active)
+    w, wr, live, single = scores.arrays
+    assert (live == active).all() and w.dtype == np.float32
+    np.testing.assert_allclose(w, weight, rtol=1e-6)
+    np.testing.assert_allclose(wr, weight * residual, rtol=1e-5, atol=1e-5 * weight.max())
+    np.testing.assert_allclose(single, lone * np.sqrt(lone_w), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scores.residual(), residual, rtol=1e-5, atol=1e-5)
+    inside = np.abs(residual) < search.CLIP
+    assert scores.band[0] == pytest.approx(weight[inside].sum(), rel=1e-6)
+    assert abs(scores.band[1]) < 1e-3 * scores.band[0] ** 0.5

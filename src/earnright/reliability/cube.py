@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Cuboid", "Lattice", "LeafSpace", "build_cuboids", "code_leaves"]
+__all__ = ["Cuboid", "Lattice", "LeafSpace", "build_cuboids", "code_leaves", "sum_axes"]
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.intp]
@@ -101,6 +101,14 @@ class LeafSpace:
         if self.codes is None:
             return int(np.count_nonzero(self.present.reshape(self.cards)[self.block(dims, values)]))
         return int(np.count_nonzero(self.members(dims, values)))
+
+
+def sum_axes(a: NDArray[Any], axes: int | tuple[int, ...] | None = None) -> NDArray[Any]:
+    """``a`` summed over ``axes``: floats (32-bit leaf arrays too) accumulated in 64 bits, a
+    mask counted in 32-bit integers (the fastest count numpy has), integers in their type."""
+    kind = a.dtype.kind
+    dtype = np.float64 if kind == "f" else np.int32 if kind == "b" else a.dtype
+    return np.asarray(a.sum(axis=axes, dtype=dtype))
 
 
 def _sum_by(key: NDArray[np.integer], weights: Floats | Mask, slots: int) -> Floats:
@@ -273,10 +281,10 @@ class Lattice:
         if parents:
             parent = min(parents, key=lambda dims: finer[dims][0].size)
             axes = tuple(k for k, d in enumerate(parent) if d not in cuboid.dims)
-            return [a.sum(axis=axes) for a in finer[parent]]
+            return [sum_axes(a, axes) for a in finer[parent]]
         if self.space.dense:  # no finer cuboid summed (max_layer below the leaves): the grid
             axes = tuple(d for d in range(len(self.space.cards)) if d not in cuboid.dims)
-            return [a.reshape(self.space.cards).sum(axis=axes) for a in arrays]
+            return [sum_axes(a.reshape(self.space.cards), axes) for a in arrays]
         key = self.element_ids(cuboid, np.arange(len(self.space)))
         return [_sum_by(key, a, cuboid.slots).reshape(cuboid.shape) for a in arrays]
 
@@ -300,6 +308,19 @@ class Lattice:
 
     def members(self, cuboid: Cuboid, element: int) -> Mask:
         return self.space.members(cuboid.dims, self.values(cuboid, element))
+
+    def simplest(self, cuboid: Cuboid, element: int) -> tuple[Cuboid, int]:
+        """The element of the fewest dimensions that holds exactly the leaves of ``element``
+        (``store=S1`` rather than ``district=D1&store=S1``): a sub-cuboid's element holds the
+        element's leaves and more, so the same count of leaves means the same leaves."""
+        values = dict(zip(cuboid.dims, self.values(cuboid, element), strict=True))
+        count = self.space.count(cuboid.dims, tuple(values.values()))
+        for other in self.cuboids:
+            if other.layer < cuboid.layer and set(other.dims) < set(cuboid.dims):
+                other_values = tuple(values[d] for d in other.dims)
+                if self.space.count(other.dims, other_values) == count:
+                    return other, self.element_of(other, other_values)
+        return cuboid, element
 
 
 def build_cuboids(codes: Sequence[NDArray[np.integer]], max_layer: int | None = None) -> Lattice:

@@ -26,27 +26,23 @@ exact path.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from earnright.reliability import search
-from earnright.reliability.cube import Cuboid, Lattice
+from earnright.reliability.cube import Cuboid, Lattice, sum_axes
+from earnright.reliability.largefit import score_large
 from earnright.reliability.search import (
     CLIP,
     FEW_LEAVES,
     TIE,
     Finding,
     Mask,
-    _finding,
     _split,
     critical_z,
-    leaf_deviation,
     nested_dims,
-    score_leaves,
-    size_classes,
 )
 
 __all__ = ["incremental", "search_large"]
@@ -101,8 +97,11 @@ class KeptCube:
         assert best is not None
         return best
 
-    def claim(self, dims: tuple[int, ...], values: tuple[int, ...]) -> list[float]:
-        """Take the active leaves of one element out of every kept sum; their four totals."""
+    def claim(
+        self, dims: tuple[int, ...], values: tuple[int, ...]
+    ) -> tuple[list[float], tuple[float, float], Mask]:
+        """Take the active leaves of one element out of every kept sum. Returns their four
+        totals, their Σw and Σw·r within the clip band, and the leaves taken (a mask)."""
         index = tuple(
             slice(values[dims.index(d)], values[dims.index(d)] + 1) if d in dims else slice(None)
             for d in range(len(self.cards))
@@ -112,7 +111,7 @@ class KeptCube:
         for target in sorted(self.sums, key=len, reverse=True):
             parent = min((p for p in done if set(target) < set(p)), key=lambda p: done[p][0].size)
             axes = tuple(k for k, d in enumerate(parent) if d not in target)
-            part = [a.sum(axis=axes) for a in done[parent]]
+            part = [sum_axes(a, axes) for a in done[parent]]
             done[target] = part
             into = tuple(
                 slice(values[dims.index(d)], values[dims.index(d)] + 1)
@@ -123,10 +122,17 @@ class KeptCube:
             for kept, sub in zip(self.sums[target], part, strict=True):
                 kept[into] -= sub
             self.small[target] |= _has_few(self.sums[target][2][into])
-        totals = [float(a.sum()) for a in block]
+        totals = [float(sum_axes(a)) for a in block]
+        w, wr, active = block[0], block[1], block[2]
+        residual = np.zeros(w.shape)
+        np.divide(wr, w, out=residual, where=w > 0)
+        within = active & (np.abs(residual) < CLIP)
+        band = (float(sum_axes(w[within])), float(sum_axes(wr[within])))
+        leaves = np.zeros(self.cards, dtype=bool)
+        leaves[index] = active
         for a in self.leaf:
             a[index] = 0
-        return totals
+        return totals, band, leaves.reshape(-1)
 
 
 def _has_few(count: NDArray[Any]) -> bool:
@@ -159,49 +165,38 @@ def search_large(
     """``search_causes`` for a large dense case: one noise fit, one pass of the cube, and each
     later round only the claimed leaves' block and the kept element sums (module docstring)."""
     real, predict = lattice.space.real, lattice.space.predict
-    deviation = leaf_deviation(real, predict)
     active = (real + predict) > 0
     if exclude is not None:
         active &= ~exclude
-    classes = size_classes(predict, active)
-    lone_r, lone_w = score_leaves(deviation, predict, active, compress=True, classes=classes)
-    single = lone_r * np.sqrt(lone_w)
-    del lone_r, lone_w
-    residual, weight = score_leaves(deviation, predict, active, classes=classes)
-    del deviation
-    inside = np.abs(residual) < CLIP
-    band = [float(weight[inside].sum()), float((weight * residual)[inside].sum())]
-    del inside
-    cube = KeptCube(lattice, [weight, weight * residual, weight > 0, single])
+    scores = score_large(real, predict, active)
+    band = scores.band
+    cube = KeptCube(lattice, scores.arrays)
     threshold = critical_z(alpha, cube.live)
     nested = nested_dims(lattice)
     found: list[Finding] = []
     left = int(np.count_nonzero(active))
+    del active
     while len(found) < max_causes and left >= 3:
         shift = band[1] / band[0] if band[0] > 0 else 0.0
         z, cuboid, element = cube.best(shift, FEW_LEAVES)
         if abs(z) < threshold:
             break
         parts = [(cuboid, element)]
-        if nested:
-            scored = (residual - shift, weight, predict)
-            parts = _split(lattice, cuboid, element, scored, active, nested, alpha)
+        if nested:  # (the weights and residuals of the leaves not claimed yet)
+            scored = (scores.residual() - shift, scores.arrays[0].astype(np.float64), predict)
+            live = cube.leaf[2].reshape(-1)
+            parts = _split(lattice, cuboid, element, scored, live, nested, alpha)
         for part, part_element in parts:
-            claimed = active & lattice.members(part, part_element)
-            leaves = int(np.count_nonzero(claimed))
-            if leaves == 0:
+            values = lattice.values(part, part_element)
+            if not cube.leaf[2][lattice.space.block(part.dims, values)].any():
                 continue
-            finding = _finding(lattice, part, part_element, residual, weight, claimed)
-            w = weight[claimed]
-            r = residual[claimed] - shift
-            z_part = float((w * r).sum() / np.sqrt(w.sum())) if w.sum() > 0 else 0.0
-            if leaves <= FEW_LEAVES:
-                z_part = float(single[claimed].sum() / np.sqrt(leaves))
-            found.append(replace(finding, z=z_part))
-            within = np.abs(residual[claimed]) < CLIP
-            band[0] -= float(w[within].sum())
-            band[1] -= float((w * residual[claimed])[within].sum())
-            cube.claim(part.dims, lattice.values(part, part_element))
-            active &= ~claimed
-            left -= leaves
+            totals, within, leaves = cube.claim(part.dims, values)
+            sw, swr, count, lone = totals
+            z_part = (swr - shift * sw) / np.sqrt(sw) if sw > 0 else 0.0
+            if count <= FEW_LEAVES:
+                z_part = lone / np.sqrt(count)
+            found.append(Finding(*lattice.simplest(part, part_element), float(z_part), leaves))
+            band[0] -= within[0]
+            band[1] -= within[1]
+            left -= int(count)
     return found[:max_causes]
