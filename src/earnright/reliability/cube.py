@@ -38,6 +38,7 @@ Ints = NDArray[np.intp]
 Mask = NDArray[np.bool_]
 DENSE_FACTOR = 4  # a grid up to this many times the leaves is held densely ...
 DENSE_MIN = 1 << 16  # ... and any grid up to this many slots
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def _dense(slots: int, leaves: int) -> bool:
@@ -108,7 +109,16 @@ def sum_axes(a: NDArray[Any], axes: int | tuple[int, ...] | None = None) -> NDAr
     mask counted in 32-bit integers (the fastest count numpy has), integers in their type."""
     kind = a.dtype.kind
     dtype = np.float64 if kind == "f" else np.int32 if kind == "b" else a.dtype
-    return np.asarray(a.sum(axis=axes, dtype=dtype))
+    if axes is None or a.ndim > len(_LETTERS):
+        return np.asarray(a.sum(axis=axes, dtype=dtype))
+    # einsum: the same sums, and about twice as fast as sum() over short inner axes
+    # (a cuboid dropping a dimension of 8 or 12 values from 24 million leaves)
+    drop = {axes} if isinstance(axes, int) else set(axes)
+    letters = _LETTERS[: a.ndim]
+    kept = "".join(c for k, c in enumerate(letters) if k not in drop)
+    return np.asarray(
+        np.einsum(f"{letters}->{kept}", a.view(np.uint8) if kind == "b" else a, dtype=dtype)
+    )
 
 
 def _sum_by(key: NDArray[np.integer], weights: Floats | Mask, slots: int) -> Floats:

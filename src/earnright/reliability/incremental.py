@@ -71,6 +71,12 @@ class KeptCube:
         self.scored: set[tuple[int, ...]] = set()
         self.small: dict[tuple[int, ...], bool] = {}  # may hold elements of few leaves
         self.live = 0
+        # per cuboid, a bound on its elements' |z|: the shift it was evaluated at, the largest
+        # |z| then (raised by every claim's changed elements), and the largest √Σw (Σw only
+        # falls). |z| moves by at most |Δ shift| · √Σw, so a cuboid whose bound cannot beat
+        # the best so far (or the threshold) need not be looked at again
+        self.bound: dict[tuple[int, ...], tuple[float, float, float]] = {}
+        self.roots: dict[tuple[int, ...], float] = {}
         shapes = {c.dims: c.shape for c in lattice}
         for dims, arrays in lattice.sums(leaf, skip_redundant=True):
             self.live += int(np.count_nonzero(arrays[2]))
@@ -78,24 +84,40 @@ class KeptCube:
             if dims != self.root:
                 self.sums[dims] = [a.reshape(shapes[dims]) for a in arrays]
                 self.small[dims] = _has_few(arrays[2])
+                self.roots[dims] = float(np.sqrt(arrays[0].max(initial=0.0)))
 
-    def best(self, shift: float, few: int) -> tuple[float, Cuboid, int]:
-        """The element with the largest |z| (lower layer on a tie), residuals less ``shift``."""
+    def best(self, shift: float, few: int, threshold: float = 0.0) -> tuple[float, Cuboid, int]:
+        """The element with the largest |z| (lower layer on a tie), residuals less ``shift``.
+
+        A cuboid whose bound (see ``__init__``) is below ``threshold`` or cannot beat the best
+        found before it is skipped: the answer is the same whenever it passes ``threshold``
+        (below it, a |z| under ``threshold``, possibly not the largest, comes back).
+        """
         best: tuple[float, Cuboid, int] | None = None
+        first: Cuboid | None = None
         for cuboid in self.lattice:  # lowest layer first: a later cuboid must beat it clearly
-            if cuboid.dims not in self.scored:
+            dims = cuboid.dims
+            if dims not in self.scored:
                 continue
-            if cuboid.dims == self.root:
+            first = first or cuboid
+            limit = threshold if best is None else max(threshold, abs(best[0]) * (1 + TIE))
+            if dims in self.bound:
+                at, top, root = self.bound[dims]
+                if top + abs(shift - at) * root < limit:
+                    continue
+            if dims == self.root:
                 lone = self.leaf[3].reshape(-1)
                 k = int(np.argmax(np.abs(lone)))
                 z_k = float(lone[k])
+                self.bound[dims] = (shift, abs(z_k), 0.0)
             else:
-                flat = [a.reshape(-1) for a in self.sums[cuboid.dims]]
-                z_k, k = _best_of(flat, shift, few, self.small[cuboid.dims])
+                flat = [a.reshape(-1) for a in self.sums[dims]]
+                z_k, k = _best_of(flat, shift, few, self.small[dims])
+                self.bound[dims] = (shift, abs(z_k), self.roots[dims])
             if best is None or abs(z_k) > abs(best[0]) * (1 + TIE):
                 best = (z_k, cuboid, k)
-        assert best is not None
-        return best
+        assert first is not None
+        return best or (0.0, first, 0)
 
     def claim(
         self, dims: tuple[int, ...], values: tuple[int, ...]
@@ -122,6 +144,7 @@ class KeptCube:
             for kept, sub in zip(self.sums[target], part, strict=True):
                 kept[into] -= sub
             self.small[target] |= _has_few(self.sums[target][2][into])
+            self._raise_bound(target, into)
         totals = [float(sum_axes(a)) for a in block]
         w, wr, active = block[0], block[1], block[2]
         residual = np.zeros(w.shape)
@@ -133,6 +156,15 @@ class KeptCube:
         for a in self.leaf:
             a[index] = 0
         return totals, band, leaves.reshape(-1)
+
+    def _raise_bound(self, dims: tuple[int, ...], into: tuple[slice, ...]) -> None:
+        """A claim changed the elements ``into`` of a cuboid: its bound also covers their
+        new |z| (at the shift the bound was taken at)."""
+        if dims in self.bound:
+            at, top, root = self.bound[dims]
+            changed = [np.ascontiguousarray(a[into]).reshape(-1) for a in self.sums[dims]]
+            z_k, _ = _best_of(changed, at, FEW_LEAVES, self.small[dims])
+            self.bound[dims] = (at, max(top, abs(z_k)), root)
 
 
 def _has_few(count: NDArray[Any]) -> bool:
@@ -178,7 +210,7 @@ def search_large(
     del active
     while len(found) < max_causes and left >= 3:
         shift = band[1] / band[0] if band[0] > 0 else 0.0
-        z, cuboid, element = cube.best(shift, FEW_LEAVES)
+        z, cuboid, element = cube.best(shift, FEW_LEAVES, threshold)
         if abs(z) < threshold:
             break
         parts = [(cuboid, element)]

@@ -55,17 +55,15 @@ class LeafScores:
 
 def score_large(real: Floats, predict: Floats, active: NDArray[np.bool_]) -> LeafScores:
     """The kept cube's leaf arrays of a case of more than ``FIT_LEAVES`` active leaves."""
-    deviation = search.leaf_deviation(real, predict)
     index = np.flatnonzero(active)
     sample = index[np.random.default_rng(0).integers(0, len(index), search.FIT_LEAVES)]
     classes = search.size_classes(predict, active)
     inactive = int(classes.max()) + 1
     classes[~active] = inactive
     del index
-    sampled = deviation[sample]
+    sampled = search.leaf_deviation(real[sample], predict[sample])  # fitted in 64 bits
     centre = fit_location(sampled)
-    s = deviation.astype(np.float32)
-    del deviation
+    s = _deviation(real, predict, active)
     side = np.add(classes * np.uint8(2), s > np.float32(centre), dtype=np.uint8)
     key = classes.astype(np.intp)  # bincount's own key type, built once for every class sum
     members = classes[sample]
@@ -96,6 +94,14 @@ def score_large(real: Floats, predict: Floats, active: NDArray[np.bool_]) -> Lea
     scale[:inactive] = 1.0 / fits[:, 0]
     single *= scale[classes]
     return LeafScores([w, residual, active.copy(), single], band)
+
+
+def _deviation(real: Floats, predict: Floats, active: NDArray[np.bool_]) -> Small:
+    """``search.leaf_deviation`` in 32 bits (the active leaves'; the others are not read)."""
+    s = np.subtract(real, predict, dtype=np.float32)
+    s *= 2
+    np.divide(s, np.add(real, predict, dtype=np.float32), out=s, where=active)
+    return s
 
 
 def _fits(

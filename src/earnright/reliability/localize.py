@@ -309,8 +309,9 @@ def _root_cause(
     values = lattice.values(finding.cuboid, finding.element)
     pairs = zip(finding.cuboid.dims, values, strict=True)
     elements = dict(sorted((dims[j], labels[j][code]) for j, code in pairs))
-    real_sum = float(lattice.space.real[finding.leaves].sum())
-    predict_sum = float(lattice.space.predict[finding.leaves].sum())
+    leaves = np.flatnonzero(finding.leaves)  # (a look-up of its leaves, not a masked copy)
+    real_sum = float(lattice.space.real[leaves].sum())
+    predict_sum = float(lattice.space.predict[leaves].sum())
     deviation = real_sum - predict_sum
     return RootCause(
         cause=format_cause(elements),

@@ -241,8 +241,9 @@ def size_classes(size: Floats, active: Mask) -> NDArray[np.uint8]:
     sample = np.sort(size[index[np.random.default_rng(1).integers(0, len(index), FIT_LEAVES)]])
     edges = np.unique(sample[np.arange(1, SIZE_CLASSES) * len(sample) // SIZE_CLASSES])
     classes = np.zeros(len(size), dtype=np.uint8)
+    above = np.empty(len(size), dtype=bool)
     for edge in edges:  # the edges at or below each size: a compare per edge, not a search
-        classes += size >= edge
+        classes += np.greater_equal(size, edge, out=above)
     return classes
 
 
