@@ -17,7 +17,7 @@ leaf and cuboid is kept here:
   would be far larger than the leaves (sparse) keeps an element number per leaf.
 
 Elements are numbered in the cuboid's grid (mixed radix over its dimensions' codes, codes in the
-sorted order of the value labels), or for a sparse cuboid in the sorted order of the same
+sorted order of the value labels, or a categorical column's category order), or for a sparse cuboid in the sorted order of the same
 numbers: the same order either way, and independent of the order the rows came in.
 """
 
