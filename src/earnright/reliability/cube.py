@@ -17,8 +17,9 @@ leaf and cuboid is kept here:
   would be far larger than the leaves (sparse) keeps an element number per leaf.
 
 Elements are numbered in the cuboid's grid (mixed radix over its dimensions' codes, codes in the
-sorted order of the value labels, or a categorical column's category order), or for a sparse cuboid in the sorted order of the same
-numbers: the same order either way, and independent of the order the rows came in.
+sorted order of the value labels, or a categorical column's category order), or for a sparse
+cuboid in the sorted order of the same numbers: the same order either way, and independent of
+the order the rows came in.
 """
 
 from __future__ import annotations
@@ -223,11 +224,15 @@ class Lattice:
                 sparse = not _dense(int(np.prod([float(s) for s in shape])), leaves)
                 shell.append(self._sparse(dims, shape) if sparse else Cuboid(dims, shape, 0))
         self.cuboids = shell
-        counts = dict(self.sums([space.present]))
+        full_grid = space.dense and bool(space.present.all())  # every element holds leaves
+        counts = {} if full_grid else dict(self.sums([space.present]))
         known: dict[tuple[int, ...], Cuboid] = {}
         out = []
         for cuboid in shell:
-            size = int(np.count_nonzero(counts[cuboid.dims][0]))
+            if full_grid:
+                size = int(np.prod(cuboid.shape))
+            else:
+                size = int(np.count_nonzero(counts[cuboid.dims][0]))
             subs = [known[s] for s in combinations(cuboid.dims, cuboid.layer - 1) if s in known]
             redundant = any(sub.size == size for sub in subs)
             full = Cuboid(cuboid.dims, cuboid.shape, size, redundant, cuboid.inverse, cuboid.values)

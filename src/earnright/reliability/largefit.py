@@ -17,7 +17,8 @@ class re-centred on all its leaves) is applied with:
 
 What comes out is the four leaf arrays of ``incremental.KeptCube`` — the weight w, w × residual,
 the active mask and the single-leaf score — and the clip band's two sums (Σw and Σw·r of the
-leaves within ``CLIP`` of the level). The residuals are those of ``score_leaves`` (to 32-bit
+leaves within ``CLIP`` of the level; those of the re-centring itself, so Σw·r is 0 and no pass
+over the leaves is spent on them). The residuals are those of ``score_leaves`` (to 32-bit
 rounding).
 """
 
@@ -72,24 +73,20 @@ def score_large(real: Floats, predict: Floats, active: NDArray[np.bool_]) -> Lea
     compressed *= 0.5
     compressed += 1
     np.divide(s, compressed, out=compressed)
-    # s: weight and w·r
+    # s: weight and w·r; the clip band is that of the re-centring (the leaves within CLIP before
+    # their class's shift of a thousandth of σ or so), where each class's Σr is 0 after it
     fits = _fits(sampled, members, centre, inactive)
-    residual = _residual(s, centre, fits, side, key, inactive)
     weight = np.zeros(inactive + 1, dtype=np.float32)
     weight[:inactive] = 1.0 / fits[:, 0] ** 2
+    residual, inside = _residual(s, centre, fits, side, key, inactive)
+    band = [float((inside[:inactive] * weight[:inactive]).sum()), 0.0]
     w = weight[classes]
-    inside = np.abs(residual) < CLIP
-    count_in = np.bincount(key, weights=inside, minlength=inactive + 1)
-    sum_in = np.bincount(key, weights=np.multiply(residual, inside), minlength=inactive + 1)
-    band = [float((count_in[:inactive] * weight[:inactive]).sum())]
-    band.append(float((sum_in[:inactive] * weight[:inactive]).sum()))
-    del inside
     residual *= w
     del s
     # the single-leaf score: the compressed deviation's residual ÷ its scale
     level = float(search._compress(np.array([centre]))[0])
     fits = _fits(search._compress(sampled), members, level, inactive)
-    single = _residual(compressed, level, fits, side, key, inactive)
+    single, _ = _residual(compressed, level, fits, side, key, inactive)
     scale = np.zeros(inactive + 1, dtype=np.float32)
     scale[:inactive] = 1.0 / fits[:, 0]
     single *= scale[classes]
@@ -120,6 +117,13 @@ def _fits(
     )
 
 
+def _factors(fits: NDArray[np.float64], inactive: int) -> NDArray[np.float64]:
+    """Per side code (class × 2 + above the level): scale ÷ that side's scale; 0 if inactive."""
+    factor = np.zeros(2 * inactive + 2)
+    factor[: 2 * inactive] = np.stack([fits[:, 0] / fits[:, 1], fits[:, 0] / fits[:, 2]], 1).ravel()
+    return factor
+
+
 def _residual(
     values: Small,
     centre: float,
@@ -127,17 +131,16 @@ def _residual(
     side: NDArray[np.uint8],
     key: NDArray[np.intp],
     inactive: int,
-) -> Small:
+) -> tuple[Small, NDArray[np.float64]]:
     """(values − centre) × scale ÷ side's scale, re-centred per class on all its leaves within
-    ``CLIP`` (their mean set to 0); 0 on inactive leaves. Overwrites ``values``."""
-    factor = np.zeros(2 * inactive + 2, dtype=np.float32)
-    factor[: 2 * inactive] = np.stack([fits[:, 0] / fits[:, 1], fits[:, 0] / fits[:, 2]], 1).ravel()
+    ``CLIP`` (their mean set to 0); 0 on inactive leaves. Overwrites ``values``. Also each
+    class's count of leaves within ``CLIP``."""
     values -= np.float32(centre)
-    values *= factor[side]
+    values *= _factors(fits, inactive).astype(np.float32)[side]
     inside = np.abs(values) < CLIP
     total = np.bincount(key, weights=np.multiply(values, inside), minlength=inactive + 1)
     count = np.bincount(key, weights=inside, minlength=inactive + 1)
     shift = np.zeros(inactive + 1, dtype=np.float32)
     shift[:inactive] = total[:inactive] / np.maximum(count[:inactive], 1)
     values -= shift[key]
-    return values
+    return values, count
