@@ -627,7 +627,8 @@ def test_a_large_case_sums_its_cube_once_not_once_per_round(
     monkeypatch.setattr(search, "FIT_LEAVES", 400)  # 960 leaves count as many
     passes = _count_passes(monkeypatch)
     assert found(frame) == truth  # 4 rounds: 3 causes and the one that finds none
-    assert len(passes) == 2  # the lattice's own count of elements, and the one pass of scores
+    # the one pass of scores (a full grid needs no pass to count its elements: all hold leaves)
+    assert len(passes) == 1
 
 
 def test_the_kept_cube_scores_as_the_refitted_search_does(monkeypatch: pytest.MonkeyPatch) -> None:

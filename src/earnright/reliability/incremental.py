@@ -26,27 +26,23 @@ exact path.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from earnright.reliability import search
-from earnright.reliability.cube import Cuboid, Lattice
+from earnright.reliability.cube import Cuboid, Lattice, sum_axes
+from earnright.reliability.largefit import score_large
 from earnright.reliability.search import (
     CLIP,
     FEW_LEAVES,
     TIE,
     Finding,
     Mask,
-    _finding,
     _split,
     critical_z,
-    leaf_deviation,
     nested_dims,
-    score_leaves,
-    size_classes,
 )
 
 __all__ = ["incremental", "search_large"]
@@ -75,6 +71,12 @@ class KeptCube:
         self.scored: set[tuple[int, ...]] = set()
         self.small: dict[tuple[int, ...], bool] = {}  # may hold elements of few leaves
         self.live = 0
+        # per cuboid, a bound on its elements' |z|: the shift it was evaluated at, the largest
+        # |z| then (raised by every claim's changed elements), and the largest √Σw (Σw only
+        # falls). |z| moves by at most |Δ shift| · √Σw, so a cuboid whose bound cannot beat
+        # the best so far (or the threshold) need not be looked at again
+        self.bound: dict[tuple[int, ...], tuple[float, float, float]] = {}
+        self.roots: dict[tuple[int, ...], float] = {}
         shapes = {c.dims: c.shape for c in lattice}
         for dims, arrays in lattice.sums(leaf, skip_redundant=True):
             self.live += int(np.count_nonzero(arrays[2]))
@@ -82,27 +84,46 @@ class KeptCube:
             if dims != self.root:
                 self.sums[dims] = [a.reshape(shapes[dims]) for a in arrays]
                 self.small[dims] = _has_few(arrays[2])
+                self.roots[dims] = float(np.sqrt(arrays[0].max(initial=0.0)))
 
-    def best(self, shift: float, few: int) -> tuple[float, Cuboid, int]:
-        """The element with the largest |z| (lower layer on a tie), residuals less ``shift``."""
+    def best(self, shift: float, few: int, threshold: float = 0.0) -> tuple[float, Cuboid, int]:
+        """The element with the largest |z| (lower layer on a tie), residuals less ``shift``.
+
+        A cuboid whose bound (see ``__init__``) is below ``threshold`` or cannot beat the best
+        found before it is skipped: the answer is the same whenever it passes ``threshold``
+        (below it, a |z| under ``threshold``, possibly not the largest, comes back).
+        """
         best: tuple[float, Cuboid, int] | None = None
+        first: Cuboid | None = None
         for cuboid in self.lattice:  # lowest layer first: a later cuboid must beat it clearly
-            if cuboid.dims not in self.scored:
+            dims = cuboid.dims
+            if dims not in self.scored:
                 continue
-            if cuboid.dims == self.root:
+            first = first or cuboid
+            limit = threshold if best is None else max(threshold, abs(best[0]) * (1 + TIE))
+            if dims in self.bound:
+                at, top, root = self.bound[dims]
+                if top + abs(shift - at) * root < limit:
+                    continue
+            if dims == self.root:
                 lone = self.leaf[3].reshape(-1)
                 k = int(np.argmax(np.abs(lone)))
                 z_k = float(lone[k])
+                self.bound[dims] = (shift, abs(z_k), 0.0)
             else:
-                flat = [a.reshape(-1) for a in self.sums[cuboid.dims]]
-                z_k, k = _best_of(flat, shift, few, self.small[cuboid.dims])
+                flat = [a.reshape(-1) for a in self.sums[dims]]
+                z_k, k = _best_of(flat, shift, few, self.small[dims])
+                self.bound[dims] = (shift, abs(z_k), self.roots[dims])
             if best is None or abs(z_k) > abs(best[0]) * (1 + TIE):
                 best = (z_k, cuboid, k)
-        assert best is not None
-        return best
+        assert first is not None
+        return best or (0.0, first, 0)
 
-    def claim(self, dims: tuple[int, ...], values: tuple[int, ...]) -> list[float]:
-        """Take the active leaves of one element out of every kept sum; their four totals."""
+    def claim(
+        self, dims: tuple[int, ...], values: tuple[int, ...]
+    ) -> tuple[list[float], tuple[float, float], Mask]:
+        """Take the active leaves of one element out of every kept sum. Returns their four
+        totals, their Σw and Σw·r within the clip band, and the leaves taken (a mask)."""
         index = tuple(
             slice(values[dims.index(d)], values[dims.index(d)] + 1) if d in dims else slice(None)
             for d in range(len(self.cards))
@@ -112,7 +133,7 @@ class KeptCube:
         for target in sorted(self.sums, key=len, reverse=True):
             parent = min((p for p in done if set(target) < set(p)), key=lambda p: done[p][0].size)
             axes = tuple(k for k, d in enumerate(parent) if d not in target)
-            part = [a.sum(axis=axes) for a in done[parent]]
+            part = [sum_axes(a, axes) for a in done[parent]]
             done[target] = part
             into = tuple(
                 slice(values[dims.index(d)], values[dims.index(d)] + 1)
@@ -123,10 +144,27 @@ class KeptCube:
             for kept, sub in zip(self.sums[target], part, strict=True):
                 kept[into] -= sub
             self.small[target] |= _has_few(self.sums[target][2][into])
-        totals = [float(a.sum()) for a in block]
+            self._raise_bound(target, into)
+        totals = [float(sum_axes(a)) for a in block]
+        w, wr, active = block[0], block[1], block[2]
+        residual = np.zeros(w.shape)
+        np.divide(wr, w, out=residual, where=w > 0)
+        within = active & (np.abs(residual) < CLIP)
+        band = (float(sum_axes(w[within])), float(sum_axes(wr[within])))
+        leaves = np.zeros(self.cards, dtype=bool)
+        leaves[index] = active
         for a in self.leaf:
             a[index] = 0
-        return totals
+        return totals, band, leaves.reshape(-1)
+
+    def _raise_bound(self, dims: tuple[int, ...], into: tuple[slice, ...]) -> None:
+        """A claim changed the elements ``into`` of a cuboid: its bound also covers their
+        new |z| (at the shift the bound was taken at)."""
+        if dims in self.bound:
+            at, top, root = self.bound[dims]
+            changed = [np.ascontiguousarray(a[into]).reshape(-1) for a in self.sums[dims]]
+            z_k, _ = _best_of(changed, at, FEW_LEAVES, self.small[dims])
+            self.bound[dims] = (at, max(top, abs(z_k)), root)
 
 
 def _has_few(count: NDArray[Any]) -> bool:
@@ -159,49 +197,38 @@ def search_large(
     """``search_causes`` for a large dense case: one noise fit, one pass of the cube, and each
     later round only the claimed leaves' block and the kept element sums (module docstring)."""
     real, predict = lattice.space.real, lattice.space.predict
-    deviation = leaf_deviation(real, predict)
     active = (real + predict) > 0
     if exclude is not None:
         active &= ~exclude
-    classes = size_classes(predict, active)
-    lone_r, lone_w = score_leaves(deviation, predict, active, compress=True, classes=classes)
-    single = lone_r * np.sqrt(lone_w)
-    del lone_r, lone_w
-    residual, weight = score_leaves(deviation, predict, active, classes=classes)
-    del deviation
-    inside = np.abs(residual) < CLIP
-    band = [float(weight[inside].sum()), float((weight * residual)[inside].sum())]
-    del inside
-    cube = KeptCube(lattice, [weight, weight * residual, weight > 0, single])
+    scores = score_large(real, predict, active)
+    band = scores.band
+    cube = KeptCube(lattice, scores.arrays)
     threshold = critical_z(alpha, cube.live)
     nested = nested_dims(lattice)
     found: list[Finding] = []
     left = int(np.count_nonzero(active))
+    del active
     while len(found) < max_causes and left >= 3:
         shift = band[1] / band[0] if band[0] > 0 else 0.0
-        z, cuboid, element = cube.best(shift, FEW_LEAVES)
+        z, cuboid, element = cube.best(shift, FEW_LEAVES, threshold)
         if abs(z) < threshold:
             break
         parts = [(cuboid, element)]
-        if nested:
-            scored = (residual - shift, weight, predict)
-            parts = _split(lattice, cuboid, element, scored, active, nested, alpha)
+        if nested:  # (the weights and residuals of the leaves not claimed yet)
+            scored = (scores.residual() - shift, scores.arrays[0].astype(np.float64), predict)
+            live = cube.leaf[2].reshape(-1)
+            parts = _split(lattice, cuboid, element, scored, live, nested, alpha)
         for part, part_element in parts:
-            claimed = active & lattice.members(part, part_element)
-            leaves = int(np.count_nonzero(claimed))
-            if leaves == 0:
+            values = lattice.values(part, part_element)
+            if not cube.leaf[2][lattice.space.block(part.dims, values)].any():
                 continue
-            finding = _finding(lattice, part, part_element, residual, weight, claimed)
-            w = weight[claimed]
-            r = residual[claimed] - shift
-            z_part = float((w * r).sum() / np.sqrt(w.sum())) if w.sum() > 0 else 0.0
-            if leaves <= FEW_LEAVES:
-                z_part = float(single[claimed].sum() / np.sqrt(leaves))
-            found.append(replace(finding, z=z_part))
-            within = np.abs(residual[claimed]) < CLIP
-            band[0] -= float(w[within].sum())
-            band[1] -= float((w * residual[claimed])[within].sum())
-            cube.claim(part.dims, lattice.values(part, part_element))
-            active &= ~claimed
-            left -= leaves
+            totals, within, leaves = cube.claim(part.dims, values)
+            sw, swr, count, lone = totals
+            z_part = (swr - shift * sw) / np.sqrt(sw) if sw > 0 else 0.0
+            if count <= FEW_LEAVES:
+                z_part = lone / np.sqrt(count)
+            found.append(Finding(*lattice.simplest(part, part_element), float(z_part), leaves))
+            band[0] -= within[0]
+            band[1] -= within[1]
+            left -= int(count)
     return found[:max_causes]

@@ -256,7 +256,8 @@ def _code_frame(
 
 
 def _dimension_codes(column: pd.Series) -> tuple[NDArray[np.integer], list[str]]:
-    """Each row's code in the sorted distinct labels of ``column`` (missing: ``"null"``)."""
+    """Each row's code in the sorted distinct labels of ``column`` (missing: ``"null"``), or,
+    for a categorical column without missing values, in its categories' order."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         raw, uniques = column.cat.codes.to_numpy(), pd.Index(column.cat.categories)
     else:
@@ -264,10 +265,15 @@ def _dimension_codes(column: pd.Series) -> tuple[NDArray[np.integer], list[str]]
         uniques = pd.Index(uniques)
     names = pd.Series(uniques, dtype=object).astype("string").fillna(MISSING).astype(str)
     labels = [*names.tolist(), MISSING]  # code -1 (missing) is the last
-    distinct = sorted(set(labels if (raw < 0).any() else labels[:-1]))
+    gaps = bool((raw < 0).any())
+    distinct = sorted(set(labels if gaps else labels[:-1]))
     position = {label: k for k, label in enumerate(distinct)}
     dtype = np.uint8 if len(labels) <= 1 << 8 else np.uint16 if len(labels) <= 1 << 16 else np.intp
     remap = np.array([position.get(label, 0) for label in labels], dtype=dtype)
+    if isinstance(column.dtype, pd.CategoricalDtype) and not gaps and len(distinct) == len(names):
+        # the categories' own order (their names distinct): the codes as they are, a cast and
+        # no look-up per row, and a grid written in category order stays in grid order
+        return raw.astype(dtype, copy=False), labels[:-1]
     codes: NDArray[np.integer] = remap[raw].astype(dtype, copy=False)
     return codes, distinct  # small integers: 24 million rows cost 24 MB, not 192
 
@@ -303,8 +309,9 @@ def _root_cause(
     values = lattice.values(finding.cuboid, finding.element)
     pairs = zip(finding.cuboid.dims, values, strict=True)
     elements = dict(sorted((dims[j], labels[j][code]) for j, code in pairs))
-    real_sum = float(lattice.space.real[finding.leaves].sum())
-    predict_sum = float(lattice.space.predict[finding.leaves].sum())
+    leaves = np.flatnonzero(finding.leaves)  # (a look-up of its leaves, not a masked copy)
+    real_sum = float(lattice.space.real[leaves].sum())
+    predict_sum = float(lattice.space.predict[leaves].sum())
     deviation = real_sum - predict_sum
     return RootCause(
         cause=format_cause(elements),

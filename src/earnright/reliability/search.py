@@ -241,8 +241,9 @@ def size_classes(size: Floats, active: Mask) -> NDArray[np.uint8]:
     sample = np.sort(size[index[np.random.default_rng(1).integers(0, len(index), FIT_LEAVES)]])
     edges = np.unique(sample[np.arange(1, SIZE_CLASSES) * len(sample) // SIZE_CLASSES])
     classes = np.zeros(len(size), dtype=np.uint8)
+    above = np.empty(len(size), dtype=bool)
     for edge in edges:  # the edges at or below each size: a compare per edge, not a search
-        classes += size >= edge
+        classes += np.greater_equal(size, edge, out=above)
     return classes
 
 
@@ -418,14 +419,7 @@ def _finding(
     """The finding for ``claimed``, named by the fewest dimensions that hold exactly its leaves
     (``store=S1`` rather than ``district=D1&store=S1``): a sub-cuboid's element holds the
     element's leaves and more, so the same count of leaves means the same leaves."""
-    values = dict(zip(cuboid.dims, lattice.values(cuboid, element), strict=True))
-    count = lattice.space.count(cuboid.dims, tuple(values.values()))
-    for other in lattice:
-        if other.layer < cuboid.layer and set(other.dims) < set(cuboid.dims):
-            other_values = tuple(values[d] for d in other.dims)
-            if lattice.space.count(other.dims, other_values) == count:
-                cuboid, element = other, lattice.element_of(other, other_values)
-                break
+    cuboid, element = lattice.simplest(cuboid, element)
     w = weight[claimed]
     z = float((w * residual[claimed]).sum() / np.sqrt(w.sum())) if w.sum() > 0 else 0.0
     return Finding(cuboid, element, z, claimed)
