@@ -114,6 +114,7 @@ def test_a_demo_whose_output_is_piped_logs_plain_progress_lines(tmp_path: Path) 
         "ranking and focus lists",
         "reliability",
         "detection",
+        "asset ledger",
         "page",
         "results",
     ]

@@ -38,7 +38,7 @@ from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
 from earnright.reliability.episode import BASELINE, in_segments
 from earnright.reliability.indicators import indicator_events
 from earnright.reliability.judge import Judge
-from earnright.reliability.pricing import price_incident, settle_churn
+from earnright.reliability.pricing import price_incidents, settle_churn
 from earnright.reliability.records import (
     CAUSE_SEPARATOR,
     Incident,
@@ -342,8 +342,8 @@ def _scan_and_group(
         incident.ended_at = failing[1] if failing else None
     grouping.merge_same_failure(judge.overlaps)
     history = settle_churn(wh, config, clock, pending=grouping.touched)
+    price_incidents(wh, config, list(grouping.touched.values()), history, clock)
     for incident in grouping.touched.values():
-        price_incident(wh, config, incident, history, clock)
         incident.updated_at = utcnow()
         save_incident(wh, incident)
         event = _event(incident, grouping.opened)

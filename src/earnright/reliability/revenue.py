@@ -43,6 +43,7 @@ from earnright.reliability.churn import (
     pool_extra_churn,
     pool_history,
 )
+from earnright.reliability.valuation import customer_values
 from earnright.units import read_units, unit_ancestors
 from earnright.warehouse import Warehouse
 
@@ -52,6 +53,8 @@ __all__ = [
     "Exposure",
     "PooledChurn",
     "RevenueAtRisk",
+    "RiskPass",
+    "UnitIndex",
     "affected_customers",
     "churn_data_end",
     "extra_churn_interval",
@@ -141,24 +144,43 @@ class _Term:
     hours: tuple[tuple[int, int], ...] = ()
 
 
+class UnitIndex:
+    """The units beneath each unit, per level: the units table read once (when first asked)
+    and each level's ancestors walked once, however many segments a pass resolves."""
+
+    def __init__(self, wh: Warehouse, levels: list[str]) -> None:
+        self.wh, self.levels = wh, levels
+        self._units: pd.DataFrame | None = None
+        self._under: dict[str, tuple[dict[str, frozenset[str]], frozenset[str]]] = {}
+
+    def under(self, level: str, unit_id: str) -> frozenset[str]:
+        """Every unit id at or beneath ``unit_id`` at ``level`` (``MISSING``: the units
+        without an ancestor at that level); empty when there is no such unit."""
+        if level not in self._under:
+            if self._units is None:
+                self._units = read_units(self.wh)
+            ancestors = unit_ancestors(self._units, self.levels, level)
+            groups = ancestors.groupby("ancestor_id", sort=False).unit_id
+            by_unit = {str(k): frozenset(map(str, v)) for k, v in groups}
+            rest = frozenset(map(str, self._units.unit_id)) - frozenset(ancestors.unit_id)
+            self._under[level] = by_unit, rest
+        by_unit, rest = self._under[level]
+        return rest if unit_id == MISSING else by_unit.get(unit_id, frozenset())
+
+
 class _Resolver:
     """Turns segment dimensions into conditions: unit levels, hours, customer attributes."""
 
-    def __init__(self, wh: Warehouse, config: Config) -> None:
+    def __init__(self, wh: Warehouse, config: Config, units: UnitIndex | None = None) -> None:
         self.wh, self.config = wh, config
         self.attributes = set(wh.open_columns("customers"))
-        self._units: pd.DataFrame | None = None
+        self.units = units or UnitIndex(wh, config.units.levels)
         self.notes: list[str] = []
 
     def units_under(self, level: str, unit_id: str) -> set[str]:
         """Every unit id at or beneath ``unit_id`` (a unit at ``level``)."""
-        if self._units is None:
-            self._units = read_units(self.wh)
-        ancestors = unit_ancestors(self._units, self.config.units.levels, level)
-        if unit_id == MISSING:  # the units without an ancestor at this level
-            return set(self._units.unit_id) - set(ancestors.unit_id)
-        under = set(ancestors.unit_id[ancestors.ancestor_id == unit_id])
-        if not under:
+        under = set(self.units.under(level, unit_id))
+        if not under and unit_id != MISSING:
             raise QueryError(
                 f"segment {level}={unit_id}: no {level} '{unit_id}' in the units table; "
                 "name a unit id of that level"
@@ -200,13 +222,15 @@ class _Resolver:
         )
 
 
-def _resolve(wh: Warehouse, config: Config, exposure: Exposure) -> tuple[list[_Term], list[str]]:
+def _resolve(
+    wh: Warehouse, config: Config, exposure: Exposure, units: UnitIndex | None = None
+) -> tuple[list[_Term], list[str]]:
     if exposure.end <= exposure.start:
         raise QueryError(
             f"exposure ends ({exposure.end}) at or before it starts ({exposure.start}); "
             "end is exclusive and must come after start"
         )
-    resolver = _Resolver(wh, config)
+    resolver = _Resolver(wh, config, units)
     terms = [resolver.term(s, exposure) for s in (exposure.segments or [{}])]
     return terms, resolver.notes
 
@@ -261,6 +285,55 @@ def _control_terms(terms: list[_Term]) -> list[_Term]:
     return controls
 
 
+# -- a pass over many exposures -----------------------------------------------------------------
+
+
+def _value_key(exposure: Exposure) -> tuple[Any, ...]:
+    """What an exposure's customer value depends on: its segments and window."""
+    segments = tuple(tuple(sorted(s.items())) for s in exposure.segments)
+    return segments, exposure.start, exposure.end
+
+
+@dataclass
+class RiskPass:
+    """What pricing many exposures in one pass shares: the units (read once, each level's
+    ancestors walked once), the transactions' first and last time (scanned once), and the
+    customers' values of the exposures :meth:`value` computed together (one query)."""
+
+    units: UnitIndex
+    first: datetime | None
+    last: datetime | None
+    values: dict[tuple[Any, ...], tuple[int, float | None]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, wh: Warehouse, config: Config) -> RiskPass:
+        first, last = transaction_range(wh)
+        return cls(UnitIndex(wh, config.units.levels), first, last)
+
+    def data_end(self, as_of: datetime | None) -> datetime | None:
+        """:func:`churn_data_end` from the range read once."""
+        return self.last if as_of is None or self.last is None else min(as_of, self.last)
+
+    def value(
+        self, wh: Warehouse, config: Config, exposures: Sequence[Exposure]
+    ) -> list[tuple[int, float | None]]:
+        """Each exposure's affected customers and their mean annual value
+        (:func:`earnright.customers.customer_value`), all in one engine query; kept for
+        :func:`revenue_at_risk`."""
+        todo: dict[tuple[Any, ...], Exposure] = {}
+        for exposure in exposures:
+            if _value_key(exposure) not in self.values:
+                todo.setdefault(_value_key(exposure), exposure)
+        groups = []
+        for exposure in todo.values():
+            terms = _resolve(wh, config, exposure, self.units)[0]
+            groups.append((_union([_active(wh, t) for t in terms]), exposure.start))
+        window = config.reliability.value_window
+        found = customer_values(wh, groups, window=window, first=self.first) if groups else []
+        self.values.update(zip(todo, found, strict=True))
+        return [self.values[_value_key(e)] for e in exposures]
+
+
 # -- measuring -------------------------------------------------------------------------------
 
 
@@ -298,16 +371,25 @@ def _measure(
 
 
 def measure_extra_churn(
-    wh: Warehouse, config: Config, exposure: Exposure, *, as_of: datetime | None = None
+    wh: Warehouse,
+    config: Config,
+    exposure: Exposure,
+    *,
+    as_of: datetime | None = None,
+    context: RiskPass | None = None,
 ) -> ChurnEffect | None:
     """The extra churn the exposure caused, measured against comparable unexposed customers.
 
     None when the follow-up (:func:`follow_up_window`) is not complete by :func:`churn_data_end`
     (the latest transaction, or ``as_of`` if earlier), or when there is nobody exposed or nobody
     to compare with (a segment of every customer). The counts do not change once the follow-up
-    is complete, so measure an episode once and keep them.
+    is complete, so measure an episode once and keep them. ``context``: what a pass pricing
+    many exposures shares (:class:`RiskPass`).
     """
-    return _measure(wh, config, exposure, churn_data_end(wh, as_of))
+    if context is None:
+        return _measure(wh, config, exposure, churn_data_end(wh, as_of))
+    terms = _resolve(wh, config, exposure, context.units)[0]
+    return _measure(wh, config, exposure, context.data_end(as_of), terms)
 
 
 def revenue_at_risk(
@@ -318,6 +400,7 @@ def revenue_at_risk(
     history: Sequence[ChurnEffect] = (),
     as_of: datetime | None = None,
     effect: ChurnEffect | Literal["measure"] | None = MEASURE,
+    context: RiskPass | None = None,
 ) -> RevenueAtRisk:
     """Customers affected × annual value × extra churn, with a 95% interval.
 
@@ -327,14 +410,13 @@ def revenue_at_risk(
     :func:`pool_history`), else unknown (basis ``none``: the revenue figures are null).
     ``effect``: the exposure's own effect when the caller has already measured it (from stored
     counts), None when it is not measurable (yet); by default it is measured here.
+    ``context``: what a pass pricing many exposures shares (:class:`RiskPass`: the units, the
+    transactions' range, the customers' values when :meth:`RiskPass.value` computed them).
     """
-    terms, notes = _resolve(wh, config, exposure)
-    first, last = transaction_range(wh)
-    data_end = last if as_of is None or last is None else min(as_of, last)
-    affected = _union([_active(wh, t) for t in terms])
-    n, value = customer_value_of.customer_value(
-        wh, affected, exposure.start, window=config.reliability.value_window, first=first
-    )
+    context = context or RiskPass.read(wh, config)
+    terms, notes = _resolve(wh, config, exposure, context.units)
+    data_end = context.data_end(as_of)
+    n, value = context.values.get(_value_key(exposure)) or context.value(wh, config, [exposure])[0]
     if value is None:
         notes = [*notes, "no transactions before the start to value the customers by"]
     if isinstance(effect, str):
