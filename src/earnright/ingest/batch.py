@@ -3,12 +3,19 @@
 The life of a batch:
 
 1. If the same bytes were ingested before as the same kind, nothing happens (idempotent).
-2. The file streams in chunks; each chunk is checked (see ``kinds``); accepted rows go to a
-   staging table and rejected rows to a staging quarantine — memory stays bounded.
-3. The engine finds rows repeated within the file (same key; the first one wins).
-4. In one transaction: rows whose key is not yet in the warehouse are inserted, the quarantine
-   rows are stored, and the batch is recorded. A crash before the commit leaves nothing behind
-   but staging tables, which the next ingest drops.
+2. Directly (CSV and Parquet, any kind but units), in one transaction: the file streams in
+   chunks; each chunk is checked (see ``kinds``); accepted rows go straight into the table and
+   rejected rows into quarantine, under the batch id — memory stays bounded and the rows are
+   written once. The engine then checks that no key repeats within the batch (if one does, the
+   transaction rolls back and step 3 takes the file), deletes the batch's rows whose key an
+   earlier batch brought, and the batch is recorded.
+3. Staged (units, JSON Lines, a file that repeats a key): accepted rows go to a staging table
+   and rejected rows to a staging quarantine; the engine finds rows repeated within the file
+   (same key; the first one wins); in one transaction, rows whose key is not yet in the
+   warehouse are inserted, the quarantine rows are stored, and the batch is recorded.
+
+A crash before the commit leaves nothing behind: the open transaction is never replayed, and
+staging tables are temporary.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +47,7 @@ from earnright.ingest.kinds import (
 )
 from earnright.ingest.readers import Chunk, check_column_names, file_format, read_chunks
 from earnright.ingest.rejects import Tally, head_first
+from earnright.ingest.result import IngestResult
 from earnright.progress import StepProgress
 from earnright.warehouse import STAGE_PREFIX, Warehouse
 
@@ -54,58 +62,6 @@ QUARANTINE_SCHEMA = pa.schema(
         ("row_key", pa.string()),
     ]
 )
-
-
-@dataclass
-class IngestResult:
-    """What one ingest did, for the summary paragraph and ``--format json``."""
-
-    kind: str
-    source: str
-    batch_id: int | None = None
-    rows_read: int = 0
-    accepted: int = 0
-    quarantined: int = 0
-    duplicates: int = 0  # rows whose key was already in the warehouse: skipped
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    already_ingested_as: int | None = None
-    seconds: float = 0.0
-    updated: int = 0  # units: existing units renamed or moved (see changes)
-    changes: list[str] = field(default_factory=list)
-    unknown_customers: int = 0  # accepted rows naming a customer not in customers
-
-    def summary(self) -> str:
-        name = Path(self.source).name
-        if self.already_ingested_as is not None:
-            return (
-                f"{name}: these exact bytes were already ingested as {self.kind} batch "
-                f"{self.already_ingested_as}; nothing was added. Pass `force` to re-read it."
-            )
-        reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(self.quarantine_reasons.items()))
-        parts = [
-            f"{name}: read {self.rows_read:,} {self.kind} rows in {self.seconds:.1f} s",
-            f"accepted {self.accepted:,} as batch {self.batch_id}",
-            f"quarantined {self.quarantined:,}" + (f" ({reasons})" if reasons else ""),
-        ]
-        if self.kind == "units":
-            parts.append(f"updated {self.updated:,}" + _listed(self.changes))
-            parts.append(f"skipped {self.duplicates:,} unchanged")
-        else:
-            parts.append(f"skipped {self.duplicates:,} already in the warehouse")
-        if self.unknown_customers:
-            parts.append(
-                f"{self.unknown_customers:,} accepted rows name a customer_id not in customers "
-                "(kept; ingest those customers to link them)"
-            )
-        tail = " See them with `earnright status`." if self.quarantined else ""
-        return "; ".join(parts) + "." + tail
-
-
-def _listed(changes: list[str], most: int = 20) -> str:
-    if not changes:
-        return ""
-    more = f"; … {len(changes) - most:,} more" if len(changes) > most else ""
-    return " (" + "; ".join(changes[:most]) + more + ")"
 
 
 def file_sha256(path: Path) -> str:
