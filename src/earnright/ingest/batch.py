@@ -3,12 +3,19 @@
 The life of a batch:
 
 1. If the same bytes were ingested before as the same kind, nothing happens (idempotent).
-2. The file streams in chunks; each chunk is checked (see ``kinds``); accepted rows go to a
-   staging table and rejected rows to a staging quarantine — memory stays bounded.
-3. The engine finds rows repeated within the file (same key; the first one wins).
-4. In one transaction: rows whose key is not yet in the warehouse are inserted, the quarantine
-   rows are stored, and the batch is recorded. A crash before the commit leaves nothing behind
-   but staging tables, which the next ingest drops.
+2. Directly (CSV and Parquet, any kind but units), in one transaction: the file streams in
+   chunks; each chunk is checked (see ``kinds``); accepted rows go straight into the table and
+   rejected rows into quarantine, under the batch id — memory stays bounded and the rows are
+   written once. The engine then checks that no key repeats within the batch (if one does, the
+   transaction rolls back and step 3 takes the file), deletes the batch's rows whose key an
+   earlier batch brought, and the batch is recorded.
+3. Staged (units, JSON Lines, a file that repeats a key): accepted rows go to a staging table
+   and rejected rows to a staging quarantine; the engine finds rows repeated within the file
+   (same key; the first one wins); in one transaction, rows whose key is not yet in the
+   warehouse are inserted, the quarantine rows are stored, and the batch is recorded.
+
+A crash before the commit leaves nothing behind: the open transaction is never replayed, and
+staging tables are temporary.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,8 +47,9 @@ from earnright.ingest.kinds import (
 )
 from earnright.ingest.readers import Chunk, check_column_names, file_format, read_chunks
 from earnright.ingest.rejects import Tally, head_first
+from earnright.ingest.result import IngestResult
 from earnright.progress import StepProgress
-from earnright.warehouse import Warehouse
+from earnright.warehouse import STAGE_PREFIX, Warehouse
 
 __all__ = ["IngestResult", "ingest_file"]
 
@@ -54,58 +62,6 @@ QUARANTINE_SCHEMA = pa.schema(
         ("row_key", pa.string()),
     ]
 )
-
-
-@dataclass
-class IngestResult:
-    """What one ingest did, for the summary paragraph and ``--format json``."""
-
-    kind: str
-    source: str
-    batch_id: int | None = None
-    rows_read: int = 0
-    accepted: int = 0
-    quarantined: int = 0
-    duplicates: int = 0  # rows whose key was already in the warehouse: skipped
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    already_ingested_as: int | None = None
-    seconds: float = 0.0
-    updated: int = 0  # units: existing units renamed or moved (see changes)
-    changes: list[str] = field(default_factory=list)
-    unknown_customers: int = 0  # accepted rows naming a customer not in customers
-
-    def summary(self) -> str:
-        name = Path(self.source).name
-        if self.already_ingested_as is not None:
-            return (
-                f"{name}: these exact bytes were already ingested as {self.kind} batch "
-                f"{self.already_ingested_as}; nothing was added. Pass `force` to re-read it."
-            )
-        reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(self.quarantine_reasons.items()))
-        parts = [
-            f"{name}: read {self.rows_read:,} {self.kind} rows in {self.seconds:.1f} s",
-            f"accepted {self.accepted:,} as batch {self.batch_id}",
-            f"quarantined {self.quarantined:,}" + (f" ({reasons})" if reasons else ""),
-        ]
-        if self.kind == "units":
-            parts.append(f"updated {self.updated:,}" + _listed(self.changes))
-            parts.append(f"skipped {self.duplicates:,} unchanged")
-        else:
-            parts.append(f"skipped {self.duplicates:,} already in the warehouse")
-        if self.unknown_customers:
-            parts.append(
-                f"{self.unknown_customers:,} accepted rows name a customer_id not in customers "
-                "(kept; ingest those customers to link them)"
-            )
-        tail = " See them with `earnright status`." if self.quarantined else ""
-        return "; ".join(parts) + "." + tail
-
-
-def _listed(changes: list[str], most: int = 20) -> str:
-    if not changes:
-        return ""
-    more = f"; … {len(changes) - most:,} more" if len(changes) > most else ""
-    return " (" + "; ".join(changes[:most]) + more + ")"
 
 
 def file_sha256(path: Path) -> str:
@@ -134,24 +90,24 @@ def ingest_file(
         raise IngestError(f"{path}: no such file")
     file_format(path)  # fail early on an unknown extension
     started = time.monotonic()
-    result = IngestResult(kind=kind, source=str(path))
     sha = file_sha256(path)
     if not force:
         previous = _previous_batch(wh, kind, sha)
         if previous is not None:
-            result.already_ingested_as = previous
-            return result
+            return IngestResult(kind=kind, source=str(path), already_ingested_as=previous)
     mapping = config.source_for(kind, source)
+    read = _Reading(path, mapping, progress)
+    if kind != "units" and file_format(path)[0] != "jsonl":
+        try:
+            return _ingest_direct(wh, spec, config, read, sha, started)
+        except _Restart:  # rolled back: the staging path below sorts out the file
+            pass
+    result = IngestResult(kind=kind, source=str(path))
     staging = _Staging(wh, spec, config, str(path))
     try:
-        extra = mapping.extra_header_rows if mapping else 0
-        chunks: Iterator[Chunk] = (
-            _mapped(c, mapping, str(path))
-            for c in read_chunks(path, progress, extra_header_rows=extra)
-        )
         # unit files are small and read whole (parents may come after their children); of any
         # other file the first rows go on their own, so that a hopeless file stops after them
-        chunks = iter([_all_units(list(chunks))]) if kind == "units" else head_first(chunks)
+        chunks = iter([_all_units(list(read.chunks()))]) if kind == "units" else read.head()
         for chunk in chunks:
             staging.add(chunk, result)
             staging.tally.check_early(str(path), kind, result.rows_read, result.quarantined)
@@ -159,6 +115,62 @@ def ingest_file(
         _commit(wh, spec, staging, result, sha, started)
     finally:
         staging.drop()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How to read one file: its path, its [sources.NAME] mapping and the progress callback."""
+
+    path: Path
+    mapping: Source | None
+    progress: StepProgress | None
+
+    def chunks(self) -> Iterator[Chunk]:
+        extra = self.mapping.extra_header_rows if self.mapping else 0
+        chunks = read_chunks(self.path, self.progress, extra_header_rows=extra)
+        return (_mapped(c, self.mapping, str(self.path)) for c in chunks)
+
+    def head(self) -> Iterator[Chunk]:
+        return head_first(self.chunks())
+
+
+class _Restart(Exception):
+    """The direct path cannot finish this file (rows repeated within it, or an open column
+    first seen after rows went in): its transaction rolls back and the staging path reads it."""
+
+
+def _ingest_direct(
+    wh: Warehouse, spec: KindSpec, config: Config, read: _Reading, sha: str, started: float
+) -> IngestResult:
+    """The usual case in one pass and one transaction: each chunk's accepted rows go straight
+    into the table, its rejected rows into quarantine, under the batch's id. At the end the
+    engine checks, set-based, that no key repeats within the file (else ``_Restart``) and
+    deletes the rows whose key an earlier batch brought. Nothing is visible before the commit;
+    an error or a crash rolls all of it back."""
+    source = str(read.path)
+    result = IngestResult(kind=spec.kind, source=source)
+    with wh.transaction():
+        wh.lock("ingest")  # PostgreSQL: concurrent ingests take batch ids and dedupe in turn
+        batch_id = int(wh.table("batches").batch_id.max().fill_null(0).execute()) + 1
+        had_rows = wh.count(spec.table) > 0
+        direct = _Staging(wh, spec, config, source, batch_id=batch_id)
+        for chunk in read.head():
+            direct.add(chunk, result)
+            direct.tally.check_early(source, spec.kind, result.rows_read, result.quarantined)
+        target = wh.table(spec.table)
+        mine = target.filter(target.batch_id == batch_id)
+        key = spec.key[0]
+        if direct.staged_rows and mine[key].nunique().execute() < direct.staged_rows:
+            raise _Restart
+        if had_rows and direct.staged_rows:
+            wh.delete_repeated(spec.table, key, batch_id)
+        result.accepted = int(mine.count().execute())
+        result.duplicates = direct.staged_rows - result.accepted
+        result.unknown_customers = _unknown_customers(wh, spec, mine)
+        _record_batch(wh, spec, source, result, sha, started, batch_id)
+    result.batch_id = batch_id
     result.seconds = time.monotonic() - started
     return result
 
@@ -193,10 +205,20 @@ def _all_units(chunks: list[Chunk]) -> Chunk:
 class _Staging:
     """The staging tables of one batch: accepted rows and rejected rows."""
 
-    def __init__(self, wh: Warehouse, spec: KindSpec, config: Config, source: str) -> None:
+    def __init__(
+        self,
+        wh: Warehouse,
+        spec: KindSpec,
+        config: Config,
+        source: str,
+        *,
+        batch_id: int | None = None,
+    ) -> None:
         self.wh, self.spec, self.config, self.source = wh, spec, config, source
         self.rows: str | None = None
-        self.rejects = wh.create_stage(ibis.Schema.from_pyarrow(QUARANTINE_SCHEMA))
+        # direct (a batch id given): rows go straight to the table, rejects to quarantine
+        self.batch_id = batch_id
+        self.rejects = None if batch_id else wh.create_stage(_schema(QUARANTINE_SCHEMA))
         self.open_cols: list[str] = []
         self.staged_rows = 0  # accepted by the row checks, before in-file duplicates
         self.in_file_duplicates = 0
@@ -229,8 +251,9 @@ class _Staging:
             table = pa.Table.from_pandas(
                 good[self.arrow_schema.names], schema=self.arrow_schema, preserve_index=False
             )
+
             if table.num_rows:
-                self.wh.append_arrow(self.rows, table)
+                self.wh.append_arrow(self.rows, self._tagged(table))
                 self.staged_rows += table.num_rows
             result.rows_read += len(frame)
         else:
@@ -248,9 +271,25 @@ class _Staging:
         table = pa.Table.from_pandas(
             bad[QUARANTINE_SCHEMA.names], schema=QUARANTINE_SCHEMA, preserve_index=False
         )
-        self.wh.append_arrow(self.rejects, table)
+        if self.rejects is None:
+            extra = {"kind": self.spec.kind, "source": self.source}
+            self.wh.append_arrow("quarantine", self._tagged(table, extra))
+        else:
+            self.wh.append_arrow(self.rejects, table)
         result.quarantined += len(bad)
         result.quarantine_reasons = dict(self.tally.by_reason)
+
+    def _tagged(self, table: pa.Table, extra: dict[str, str] | None = None) -> pa.Table:
+        """Direct: the table's rows as the warehouse stores them (the batch id, no line)."""
+        if self.batch_id is None:
+            return table
+        if "_line" in table.column_names:
+            table = table.drop_columns("_line")
+        columns = {"batch_id": pa.scalar(self.batch_id, pa.int64())}
+        columns |= {name: pa.scalar(value, pa.string()) for name, value in (extra or {}).items()}
+        for name, value in columns.items():
+            table = table.append_column(name, pa.repeat(value, table.num_rows))
+        return table
 
     def _with_required_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in self.spec.required if c not in frame.columns]
@@ -280,8 +319,14 @@ class _Staging:
         if self.spec.kind == "metrics":
             fields.append(("row_key", pa.string()))
         self.arrow_schema = pa.schema(fields)
-        if self.rows is None:
-            self.rows = self.wh.create_stage(ibis.Schema.from_pyarrow(self.arrow_schema))
+        if self.batch_id is not None:  # direct: the open columns before any row goes in
+            if self.rows is not None:
+                raise _Restart
+            self.rows = self.spec.table
+            if self.spec.open_columns:
+                self.wh.add_open_columns(self.spec.table, self.open_cols, self.batch_id)
+        elif self.rows is None:
+            self.rows = self.wh.create_stage(_schema(self.arrow_schema))
         else:
             for col in new_open:
                 self.wh.add_column(self.rows, col, dt.dtype(open_type))
@@ -330,8 +375,12 @@ class _Staging:
 
     def drop(self) -> None:
         for name in (self.rows, self.rejects):
-            if name is not None:
+            if name is not None and name.startswith(STAGE_PREFIX):
                 self.wh.drop_stage(name)
+
+
+def _schema(schema: pa.Schema) -> ibis.Schema:
+    return ibis.Schema.from_pyarrow(schema)
 
 
 def _unknown_customers(wh: Warehouse, spec: KindSpec, rows: ir.Table) -> int:
@@ -370,6 +419,7 @@ def _commit(
         result.duplicates = (
             staging.staged_rows - staging.in_file_duplicates - result.accepted - result.updated
         )
+        assert staging.rejects is not None
         rejects = wh.table(staging.rejects)
         wh.insert(
             "quarantine",
@@ -379,20 +429,32 @@ def _commit(
                 source=ibis.literal(staging.source),
             ),
         )
-        now = datetime.now(UTC).replace(tzinfo=None)
-        wh.insert(
-            "batches",
-            {
-                "batch_id": [batch_id],
-                "kind": [spec.kind],
-                "source": [staging.source],
-                "sha256": [sha],
-                "rows_read": [result.rows_read],
-                "rows_accepted": [result.accepted],
-                "rows_quarantined": [result.quarantined],
-                "rows_duplicate": [result.duplicates],
-                "started_at": [now - pd.Timedelta(seconds=time.monotonic() - started)],
-                "finished_at": [now],
-            },
-        )
+        _record_batch(wh, spec, staging.source, result, sha, started, batch_id)
     result.batch_id = batch_id
+
+
+def _record_batch(
+    wh: Warehouse,
+    spec: KindSpec,
+    source: str,
+    result: IngestResult,
+    sha: str,
+    started: float,
+    batch_id: int,
+) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    wh.insert(
+        "batches",
+        {
+            "batch_id": [batch_id],
+            "kind": [spec.kind],
+            "source": [source],
+            "sha256": [sha],
+            "rows_read": [result.rows_read],
+            "rows_accepted": [result.accepted],
+            "rows_quarantined": [result.quarantined],
+            "rows_duplicate": [result.duplicates],
+            "started_at": [now - pd.Timedelta(seconds=time.monotonic() - started)],
+            "finished_at": [now],
+        },
+    )

@@ -153,6 +153,7 @@ class Rejected:
     def __init__(self, index: pd.Index) -> None:
         self.fields = pd.Series("", index=index, dtype=object)
         self.reasons = pd.Series("", index=index, dtype=object)
+        self._bad = np.zeros(len(index), dtype=bool)  # kept as it grows: no string compare
 
     def add(
         self,
@@ -171,13 +172,14 @@ class Rejected:
         if values is not None:
             shown = values[mask].astype(str).str.slice(0, 80)
             text = message + (("'" + shown + "'") if quote else shown) + suffix
+        self._bad |= mask.to_numpy()
         sep = np.where(self.fields[mask] == "", "", "; ")
         self.fields[mask] = self.fields[mask] + sep + fieldname
         self.reasons[mask] = self.reasons[mask] + sep + (fieldname + ": " + text)
 
     @property
     def mask(self) -> pd.Series:
-        return self.fields != ""
+        return pd.Series(self._bad, index=self.fields.index)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -264,6 +266,11 @@ def validate_chunk(
     for name, ftype in spec.fields.items():
         if name not in frame.columns:
             out[name] = pd.Series(None, index=frame.index, dtype=PANDAS_TYPES[ftype])
+            continue
+        if ftype == "id":  # stripped once: missing where empty
+            out[name] = _text(frame[name])
+            if name in spec.required:
+                rej.add(out[name].isna(), name, "missing value")
             continue
         if name in spec.required and ftype != "text":
             rej.add(_blank(frame[name], ftype), name, "missing value")
@@ -383,6 +390,8 @@ def _arrow_text(series: pd.Series) -> pa.Array:
 
 
 def raw_json(rows: pd.DataFrame) -> pd.Series:
+    if rows.empty:  # the usual chunk: nothing rejected
+        return pd.Series([], index=rows.index, dtype=object)
     records = rows.drop(columns="_line").astype(object).where(rows.notna(), None)
     return pd.Series(
         [json.dumps(r, default=str, ensure_ascii=False) for r in records.to_dict("records")],

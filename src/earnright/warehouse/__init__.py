@@ -26,7 +26,16 @@ from earnright.warehouse.dialect import Dialect, dialect_for
 from earnright.warehouse.dialect import quote as _quote
 from earnright.warehouse.schema import DATA_KINDS, MIGRATIONS, OPEN_COLUMN_TYPE, TABLES, TableSpec
 
-__all__ = ["DATA_KINDS", "TABLES", "Dialect", "TableSpec", "Warehouse", "connect", "redact_url"]
+__all__ = [
+    "DATA_KINDS",
+    "STAGE_PREFIX",
+    "TABLES",
+    "Dialect",
+    "TableSpec",
+    "Warehouse",
+    "connect",
+    "redact_url",
+]
 
 STAGE_PREFIX = "_stage_"
 
@@ -135,6 +144,15 @@ class Warehouse:
     def delete(self, table: str, key: dict[str, Any]) -> None:
         """Delete the rows matching every ``key`` column."""
         self.execute_sql(f"DELETE FROM {_quote(table)} WHERE {_where(key)}")
+
+    def delete_repeated(self, table: str, key: str, batch_id: int) -> None:
+        """Delete the rows of batch ``batch_id`` whose ``key`` an earlier batch brought (inside
+        the caller's transaction): a row ingested twice is one row, the first."""
+        t, k, b = _quote(table), _quote(key), _quote("batch_id")
+        self.execute_sql(
+            f"DELETE FROM {t} WHERE {b} = {batch_id} AND {k} IN "
+            f"(SELECT {k} FROM {t} WHERE {b} < {batch_id})"
+        )
 
     def add_open_columns(self, table: str, columns: list[str], batch_id: int) -> None:
         """Add open columns to a table (inside the caller's transaction), recording each."""
