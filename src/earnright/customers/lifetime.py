@@ -29,13 +29,14 @@ from earnright.customers.clv import (
     GammaGamma,
     discounted_if_alive,
     expected_purchases,
+    expected_spend,
     fit_bgnbd,
     fit_gamma_gamma,
     probability_alive,
     purchases_if_alive,
 )
 
-__all__ = ["UNIT_COLUMNS", "ClvReport", "value_customers"]
+__all__ = ["UNIT_COLUMNS", "ClvReport", "fit_models", "score_customers", "value_customers"]
 
 UNIT_COLUMNS = [
     "unit_id",
@@ -209,6 +210,27 @@ def _holdout(s: pd.DataFrame, bg: BgNbd, weeks: float) -> dict[str, Any]:
     }
 
 
+def fit_models(summaries: pd.DataFrame) -> tuple[BgNbd, GammaGamma]:
+    """BG/NBD on every customer's (x, t_x, T), Gamma-Gamma on the repeat buyers' (x, m)."""
+    bg = _fit_grouped(summaries)
+    repeat = summaries[summaries.x > 0]
+    return bg, fit_gamma_gamma(repeat.x.to_numpy(float), repeat.m.to_numpy(float))
+
+
+def score_customers(
+    summaries: pd.DataFrame, bg: np.ndarray, gg: np.ndarray, *, months: int, discount: float
+) -> pd.DataFrame:
+    """Each customer's ``alive`` (P(alive)), ``purchases_12m`` and ``ltv`` (expected spend over
+    ``months``, discounted ``discount`` a month), added to ``summaries``."""
+    x, t_x, T, m = _columns(summaries)
+    xt, inverse = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    alive = probability_alive(bg, x, t_x, T)
+    year = purchases_if_alive(bg, _YEAR_WEEKS, *xt.T)[inverse] * alive
+    future = discounted_if_alive(bg, *xt.T, months=months, discount=discount)[inverse] * alive
+    return summaries.assign(alive=alive, purchases_12m=year, ltv=future * expected_spend(gg, x, m))
+
+
 def value_customers(
     summaries: pd.DataFrame,
     calibration_end: str,
@@ -220,9 +242,7 @@ def value_customers(
     seed: int = 0,
 ) -> ClvReport:
     """Fit both models to ``summaries`` (with ``unit_id``) and value every unit (module doc)."""
-    bg = _fit_grouped(summaries)
-    repeat = summaries[summaries.x > 0]
-    gg = fit_gamma_gamma(repeat.x.to_numpy(float), repeat.m.to_numpy(float))
+    bg, gg = fit_models(summaries)
     rng = np.random.default_rng(seed)
     bgs = np.vstack([bg.values, bg.draw(draws, rng)]) if draws else bg.values[None, :]
     ggs = np.vstack([gg.values, gg.draw(draws, rng)]) if draws else gg.values[None, :]
