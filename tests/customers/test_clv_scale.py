@@ -12,10 +12,10 @@ import pytest
 from scipy import optimize
 
 from earnright.customers.clv import (
-    _bgnbd_ll,
-    _gg_ll,
-    _Rows,
+    SummaryRows,
+    bgnbd_log_likelihood,
     expected_spend,
+    gamma_gamma_log_likelihood,
     lifetime_value,
     probability_alive,
 )
@@ -30,15 +30,16 @@ def test_the_gradients_are_the_derivatives_of_the_likelihoods() -> None:
     h = draw_histories(BG, 400, (1.0, 52.0), spend=GG, seed=2).frame
     x, t_x, T, m = (h[c].to_numpy(float) for c in ("x", "t_x", "T", "m"))
     weights = np.random.default_rng(0).integers(1, 5, len(x)).astype(float)
-    bg_rows = _Rows(x, weights, t_x=t_x, T=T)
-    theta = np.log([0.4, 5.0, 0.9, 2.0])
-    numeric = optimize.approx_fprime(theta, lambda t: _bgnbd_ll(np.exp(t), bg_rows)[0], 1e-7)
-    assert _bgnbd_ll(np.exp(theta), bg_rows)[1] == pytest.approx(numeric, rel=1e-4, abs=1e-3)
+    bg_rows = SummaryRows(x, weights, t_x=t_x, T=T)
     rep = x > 0
-    gg_rows = _Rows(x[rep], np.ones(rep.sum()), m=m[rep], log_m=np.log(m[rep]))
-    theta = np.log([5.0, 3.0, 14.0])
-    numeric = optimize.approx_fprime(theta, lambda t: _gg_ll(np.exp(t), gg_rows)[0], 1e-7)
-    assert _gg_ll(np.exp(theta), gg_rows)[1] == pytest.approx(numeric, rel=1e-4, abs=1e-3)
+    gg_rows = SummaryRows(x[rep], np.ones(rep.sum()), m=m[rep], log_m=np.log(m[rep]))
+    for loglik, rows, at in (
+        (bgnbd_log_likelihood, bg_rows, [0.4, 5.0, 0.9, 2.0]),
+        (gamma_gamma_log_likelihood, gg_rows, [5.0, 3.0, 14.0]),
+    ):
+        theta = np.log(at)
+        numeric = optimize.approx_fprime(theta, lambda t: loglik(np.exp(t), rows)[0], 1e-7)  # noqa: B023
+        assert loglik(np.exp(theta), rows)[1] == pytest.approx(numeric, rel=1e-4, abs=1e-3)
 
 
 def test_fast_scoring_equals_customer_by_customer() -> None:

@@ -39,12 +39,15 @@ __all__ = [
     "WEEKS_PER_MONTH",
     "BgNbd",
     "GammaGamma",
+    "SummaryRows",
+    "bgnbd_log_likelihood",
     "discounted_if_alive",
     "discounted_purchases",
     "expected_purchases",
     "expected_spend",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "gamma_gamma_log_likelihood",
     "lifetime_value",
     "probability_alive",
     "purchases_if_alive",
@@ -99,7 +102,7 @@ def _draw(values: np.ndarray, cov: np.ndarray, n: int, rng: np.random.Generator)
     return np.exp(rng.multivariate_normal(np.log(values), cov, size=n))
 
 
-class _Rows:
+class SummaryRows:
     """Summary rows with their weights (customers per row) and their distinct x: terms that
     depend on x alone are computed once per value and weighted by its customers."""
 
@@ -114,7 +117,7 @@ class _Rows:
         return np.bincount(self.ix, weights=self.w * values, minlength=len(self.ux))
 
 
-def _bgnbd_ll(params: np.ndarray, rows: _Rows) -> tuple[float, np.ndarray]:
+def bgnbd_log_likelihood(params: np.ndarray, rows: SummaryRows) -> tuple[float, np.ndarray]:
     """The summed BG/NBD log-likelihood and its gradient in the log-parameters."""
     r, alpha, a, b = params
     x, t_x, T = rows.x, rows.columns["t_x"], rows.columns["T"]
@@ -196,14 +199,14 @@ def fit_bgnbd(x: Any, t_x: Any, T: Any, weights: Any = None) -> BgNbd:
             "again within the calibration period",
             argument="calibration_end",
         )
-    rows = _Rows(x, w, t_x=t_x, T=T)
+    rows = SummaryRows(x, w, t_x=t_x, T=T)
     ones = np.array([1.0, 1.0, 1.0, 1.0])
-    params, ll, cov = _fit(lambda p: _bgnbd_ll(p, rows), ones, float(w.sum()))
+    params, ll, cov = _fit(lambda p: bgnbd_log_likelihood(p, rows), ones, float(w.sum()))
     r, alpha, a, b = (float(v) for v in params)
     return BgNbd(r, alpha, a, b, log_likelihood=ll, customers=int(w.sum()), cov=cov)
 
 
-def _gg_ll(params: np.ndarray, rows: _Rows) -> tuple[float, np.ndarray]:
+def gamma_gamma_log_likelihood(params: np.ndarray, rows: SummaryRows) -> tuple[float, np.ndarray]:
     """The summed Gamma-Gamma log-likelihood of the repeat buyers and its gradient in the
     log-parameters."""
     p, q, g = params
@@ -241,8 +244,8 @@ def fit_gamma_gamma(x: Any, m: Any) -> GammaGamma:
         )
     x, m = x[keep], m[keep]
     start = np.array([1.0, 1.0, float(np.mean(m))])
-    rows = _Rows(x, np.ones(len(x)), m=m, log_m=np.log(m))
-    params, ll, cov = _fit(lambda p: _gg_ll(p, rows), start, float(len(x)))
+    rows = SummaryRows(x, np.ones(len(x)), m=m, log_m=np.log(m))
+    params, ll, cov = _fit(lambda p: gamma_gamma_log_likelihood(p, rows), start, float(len(x)))
     p, q, g = (float(v) for v in params)
     return GammaGamma(p, q, g, log_likelihood=ll, customers=int(keep.sum()), cov=cov)
 
