@@ -96,3 +96,39 @@ def test_without_repeat_buyers_the_ledger_says_why_its_values_are_empty(tmp_path
     result = earnright.open_workspace(build(tmp_path, people, visits).root).assets()
     assert result.to_frame().gained_ltv.isna().all()
     assert any("no lifetime values in the ledger" in n for n in result.notes)
+
+
+def test_the_probability_alive_lapse_follows_the_fitted_model(
+    tmp_path: Path, warehouse_url: str
+) -> None:
+    """lapse_rule = "p_alive": after a purchase that made x repeat purchases t_x weeks after the
+    first, a customer is lost once silent 7 (α + t_x) (((b + x − 1)/a)^(1/(r + x)) − 1) days
+    (the fixed lapse for one-time buyers); rebuilt here customer by customer."""
+    people, visits = shop(seed=3)
+    people = [(c, home, NEW, seg) for c, home, _, seg in people]
+    ws = build(tmp_path, people, visits, lapse_after_days=60, lapse_rule="p_alive",
+               url=warehouse_url)  # fmt: skip
+    frame = earnright.open_workspace(ws.root).assets(level="company").to_frame()
+    with ws.warehouse() as wh:
+        r, alpha, a, b = customer_lifetime_values(wh).bg.values
+    sales = pd.DataFrame(visits, columns=["customer_id", "at", "amount"])
+    sales["day"] = pd.to_datetime(sales["at"]).dt.normalize()
+    end, want = sales.day.max(), pd.DataFrame(0, index=frame.period, columns=["lost", "reac"])
+    for _, own in sales.groupby("customer_id"):
+        days = sorted(own.day.unique())
+        for i, day in enumerate(days):
+            weeks = (day - days[0]).days / 7
+            lapse = 60 if i == 0 else max(
+                int(np.floor(7 * (alpha + weeks) * (((b + i - 1) / a) ** (1 / (r + i)) - 1))), 0
+            )  # fmt: skip
+            gone = day + pd.Timedelta(days=lapse)
+            if i + 1 < len(days) and days[i + 1] <= gone:
+                continue
+            if gone <= end:
+                want.loc[f"{gone:%Y-%m}", "lost"] += 1
+            if i + 1 < len(days):
+                want.loc[f"{days[i + 1]:%Y-%m}", "reac"] += 1
+    assert frame.lost.tolist() == want.lost.tolist()
+    assert frame.reactivated.tolist() == want.reac.tolist()
+    assert frame.lost.sum() > 10 and frame.reactivated.sum() > 5
+    assert ((frame.start + frame.gained + frame.reactivated - frame.lost) == frame.end).all()

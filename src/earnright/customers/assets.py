@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -122,6 +123,27 @@ def _days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.In
     return ((later.epoch_seconds() - earlier.epoch_seconds()) // _DAY).cast("int64")
 
 
+def _alive_lapse(wh: Warehouse, days: ir.Table, running: Any) -> ir.Table:
+    """``days`` with each purchase day's lapse under ``lapse_rule = "p_alive"``: the days of
+    silence after which BG/NBD (fitted on every purchase) judges the customer more likely gone
+    than not, 7 (α + t_x) (((b + x − 1)/a)^(1/(r + x)) − 1) with x the repeat purchases so far
+    and t_x the weeks since the first; a one-time buyer (x = 0) keeps the fixed lapse."""
+    from earnright.customers.value import customer_lifetime_values
+
+    try:
+        r, alpha, a, b = customer_lifetime_values(wh).bg.values
+    except QueryError as exc:
+        raise QueryError(f"lapse_rule = \"p_alive\" needs the lifetime-value model: {exc}",
+                         argument="lapse_rule") from exc  # fmt: skip
+    whole = ibis.window(group_by="customer_id")
+    days = days.mutate(_n=days.spend.count().over(running), _first=days.day.min().over(whole))
+    x = days._n - 1
+    weeks = _days_between(days.day, days._first) / 7
+    ratio = ((float(b) + x - 1) / float(a)) ** (1 / (float(r) + x))
+    model = ibis.greatest((7 * (float(alpha) + weeks) * (ratio - 1)).floor(), 0).cast("int64")
+    return days.mutate(lapse=(x > 0).ifelse(model, days.lapse)).drop("_n", "_first")
+
+
 def customer_spells(
     wh: Warehouse, rule: Assets, by: str | None = None
 ) -> tuple[ir.Table, ir.Table]:
@@ -144,9 +166,11 @@ def customer_spells(
     )
     days = days.inner_join(customers, "customer_id")
     order = ibis.window(group_by="customer_id", order_by="day")
-    prev = days.day.lag().over(order)
-    days = days.mutate(opens=prev.isnull() | (_days_between(days.day, prev) > days.lapse))
     running = ibis.window(group_by="customer_id", order_by="day", preceding=None, following=0)
+    if rule.lapse_rule == "p_alive":
+        days = _alive_lapse(wh, days, running)
+    prev, prev_lapse = days.day.lag().over(order), days.lapse.lag().over(order)
+    days = days.mutate(opens=prev.isnull() | (_days_between(days.day, prev) > prev_lapse))
     year = ibis.interval(days=YEAR_DAYS - 1)
     after = ibis.range_window(preceding=0, following=year, group_by="customer_id", order_by="day")
     before = ibis.range_window(preceding=year, following=0, group_by="customer_id", order_by="day")
@@ -166,7 +190,7 @@ def customer_spells(
         home_unit_id=days.home_unit_id.min(),
         joined_at=days.joined_at.min(),
         **({by: days[by].min()} if by else {}),
-        lapse=days.lapse.max(),
+        lapse=days.lapse.argmax(days.day),
         opened=days.day.min(),
         last=days.day.max(),
         value_in=days.opens.ifelse(days.year_after, 0.0).sum(),
