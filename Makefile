@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo test lint typecheck unit bench clean chromium postgres lock
+.PHONY: demo test lint typecheck unit bench bench-clv clean chromium postgres lock
 
 # Exactly the locked tree (versions and hashes in requirements.lock), then earnright itself with
 # no further resolution. `make lock` re-locks after a change to pyproject.toml (docs/dependencies.md).
@@ -44,6 +44,10 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/scorecard.py
+
+# Lifetime value against `lifetimes` (the lock's bench extra): CDNOW and 3.7M planted customers.
+bench-clv: $(STAMP)
+	$(BIN)/python bench/clv.py
 
 lock:
 	sh scripts/lock.sh

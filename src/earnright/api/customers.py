@@ -67,7 +67,7 @@ class CustomerMethods(Operations):
             if label is not None:
                 require_data(wh, label, grain, TRANSACTIONS)
             ledger = compute_ledger(wh, self.config, level=level, grain=grain, period=label, by=by)
-        notes = [n for n in [as_of_note(ledger, grain)] if n]
+        notes = [n for n in [as_of_note(ledger, grain), ledger.note] if n]
         if ledger.unlisted:
             notes.append(
                 f"{ledger.unlisted:,} customers with transactions have no row in customers "

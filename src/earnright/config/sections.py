@@ -119,6 +119,10 @@ class Assets(_Model):
 
     lapse_after_days: int = Field(default=180, ge=1, le=3650)
     """Days after their last purchase, with no purchase since, on which a customer is lost."""
+    lapse_rule: Literal["days", "p_alive"] = "days"
+    """days: lost lapse_after_days after the last purchase; p_alive: lost on the day the
+    lifetime-value model (BG/NBD) judges a repeat buyer more likely gone than not (one-time
+    buyers keep lapse_after_days; docs/assets.md)."""
     lapse_by: str | None = None
     """A customer attribute (customers column, e.g. segment) whose values may lapse sooner or
     later: see lapse_overrides."""

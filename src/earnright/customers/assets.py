@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -47,9 +48,11 @@ __all__ = [
     "GROWTH_Z",
     "LEDGER_COLUMNS",
     "Ledger",
+    "came_spells",
     "compute_ledger",
     "customer_attributes",
     "customer_spells",
+    "went_spells",
 ]
 
 GROWTH_Z = 1.96
@@ -67,9 +70,13 @@ LEDGER_COLUMNS = [
     "gained_value",
     "reactivated_value",
     "lost_value",
+    "gained_ltv",
+    "reactivated_ltv",
+    "lost_ltv",
 ]
 _FLOWS = ["gained", "reactivated", "lost", "grew", "declined"]
 _VALUES = ["gained_value", "reactivated_value", "lost_value"]
+_LTV = ["gained_ltv", "reactivated_ltv", "lost_ltv"]
 _FIXED = {"customer_id", "home_unit_id", "joined_at", "batch_id"}
 _DAY = 86_400
 
@@ -77,11 +84,13 @@ _DAY = 86_400
 @dataclass(frozen=True)
 class Ledger:
     """The ledger rows (:data:`LEDGER_COLUMNS`, plus the ``by`` attribute after unit_id), the
-    data's end, and how many customers with transactions had no row in ``customers``."""
+    data's end, how many customers with transactions had no row in ``customers``, and why the
+    lifetime-value columns are empty, if they are."""
 
     frame: pd.DataFrame
     as_of: datetime | None
     unlisted: int
+    note: str | None = None
 
 
 def customer_attributes(wh: Warehouse) -> list[str]:
@@ -114,6 +123,27 @@ def _days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.In
     return ((later.epoch_seconds() - earlier.epoch_seconds()) // _DAY).cast("int64")
 
 
+def _alive_lapse(wh: Warehouse, days: ir.Table, running: Any) -> ir.Table:
+    """``days`` with each purchase day's lapse under ``lapse_rule = "p_alive"``: the days of
+    silence after which BG/NBD (fitted on every purchase) judges the customer more likely gone
+    than not, 7 (α + t_x) (((b + x − 1)/a)^(1/(r + x)) − 1) with x the repeat purchases so far
+    and t_x the weeks since the first; a one-time buyer (x = 0) keeps the fixed lapse."""
+    from earnright.customers.value import customer_lifetime_values
+
+    try:
+        r, alpha, a, b = customer_lifetime_values(wh).bg.values
+    except QueryError as exc:
+        raise QueryError(f"lapse_rule = \"p_alive\" needs the lifetime-value model: {exc}",
+                         argument="lapse_rule") from exc  # fmt: skip
+    whole = ibis.window(group_by="customer_id")
+    days = days.mutate(_n=days.spend.count().over(running), _first=days.day.min().over(whole))
+    x = days._n - 1
+    weeks = _days_between(days.day, days._first) / 7
+    ratio = ((float(b) + x - 1) / float(a)) ** (1 / (float(r) + x))
+    model = ibis.greatest((7 * (float(alpha) + weeks) * (ratio - 1)).floor(), 0).cast("int64")
+    return days.mutate(lapse=(x > 0).ifelse(model, days.lapse)).drop("_n", "_first")
+
+
 def customer_spells(
     wh: Warehouse, rule: Assets, by: str | None = None
 ) -> tuple[ir.Table, ir.Table]:
@@ -122,7 +152,8 @@ def customer_spells(
     Spell columns: customer_id, home_unit_id, the ``by`` attribute, ``spell`` (1 = the first),
     ``opened`` and ``last`` (days of its first and last purchase), ``lapse`` (days),
     ``value_in`` (spend in the 365 days from ``opened``), ``value_out`` (spend in the 365 days
-    up to ``last``).
+    up to ``last``); the customer's history up to ``last``: ``upto_days`` (purchase days),
+    ``upto_spend`` (their spend), ``first_day`` and ``first_spend`` (their first purchase ever).
     """
     if rule.lapse_by:
         _check_attribute(wh, rule.lapse_by, "lapse_by")
@@ -135,9 +166,11 @@ def customer_spells(
     )
     days = days.inner_join(customers, "customer_id")
     order = ibis.window(group_by="customer_id", order_by="day")
-    prev = days.day.lag().over(order)
-    days = days.mutate(opens=prev.isnull() | (_days_between(days.day, prev) > days.lapse))
     running = ibis.window(group_by="customer_id", order_by="day", preceding=None, following=0)
+    if rule.lapse_rule == "p_alive":
+        days = _alive_lapse(wh, days, running)
+    prev, prev_lapse = days.day.lag().over(order), days.lapse.lag().over(order)
+    days = days.mutate(opens=prev.isnull() | (_days_between(days.day, prev) > prev_lapse))
     year = ibis.interval(days=YEAR_DAYS - 1)
     after = ibis.range_window(preceding=0, following=year, group_by="customer_id", order_by="day")
     before = ibis.range_window(preceding=year, following=0, group_by="customer_id", order_by="day")
@@ -145,16 +178,27 @@ def customer_spells(
         spell=days.opens.ifelse(1, 0).sum().over(running),
         year_after=days.spend.sum().over(after),
         year_before=days.spend.sum().over(before),
+        upto_days=days.spend.count().over(running),
+        upto_spend=days.spend.sum().over(running),
+        first_day=days.day.min().over(ibis.window(group_by="customer_id")),
+    )
+    whole = ibis.window(group_by="customer_id")
+    days = days.mutate(
+        first_spend=(days.day == days.first_day).ifelse(days.spend, 0.0).sum().over(whole)
     )
     spells = days.group_by(["customer_id", "spell"]).aggregate(
         home_unit_id=days.home_unit_id.min(),
         joined_at=days.joined_at.min(),
         **({by: days[by].min()} if by else {}),
-        lapse=days.lapse.max(),
+        lapse=days.lapse.argmax(days.day),
         opened=days.day.min(),
         last=days.day.max(),
         value_in=days.opens.ifelse(days.year_after, 0.0).sum(),
         value_out=days.year_before.argmax(days.day),
+        upto_days=days.upto_days.max(),
+        upto_spend=days.upto_spend.argmax(days.day),
+        first_day=days.first_day.min(),
+        first_spend=days.first_spend.max(),
     )
     return spells, customers
 
@@ -183,26 +227,38 @@ def _opening(spells: ir.Table, first: datetime) -> ir.BooleanValue:
     return (spells.spell == 1) & before.fill_null(False) & soon
 
 
+def came_spells(spells: ir.Table, grain: Grain, first: datetime) -> ir.Table:
+    """The spells that begin in the data (not carried in), with the period ``ps`` of their
+    first day and ``new``: a gain (the customer's first spell, not a customer before the data
+    began), else a reactivation."""
+    came = spells.filter(~spells.opening).mutate(ps=truncate(spells.opened, grain))
+    joined_before = came.joined_at.fill_null(ibis.literal(first)) < ibis.literal(first)
+    return came.mutate(new=(came.spell == 1) & ~joined_before)
+
+
+def went_spells(spells: ir.Table, grain: Grain, as_of: datetime) -> ir.Table:
+    """The spells that ended in a loss by ``as_of``, with the period ``ps`` of the loss day."""
+    lost_at = spells.last + spells.lapse.as_interval("D")
+    went = spells.mutate(lost_at=lost_at).filter(lambda s: s.lost_at <= ibis.literal(as_of))
+    return went.mutate(ps=truncate(went.lost_at, grain))
+
+
 def _flows(
     spells: ir.Table, keys: list[str], grain: Grain, span: tuple[datetime, datetime]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(flows, opening): gained, reactivated and lost (with values) per unit key and period
     start ``ps``; the customers carried in per unit key."""
     first, as_of = span
-    opening = spells.opening
-    carried = spells.filter(opening).group_by(keys).aggregate(opening=lambda s: s.count())
-    came = spells.filter(~opening).mutate(ps=truncate(spells.opened, grain))
-    joined_before = came.joined_at.fill_null(ibis.literal(first)) < ibis.literal(first)
-    new = (came.spell == 1) & ~joined_before
+    carried = spells.filter(spells.opening).group_by(keys).aggregate(opening=lambda s: s.count())
+    came = came_spells(spells, grain, first)
+    new = came.new
     came = came.group_by([*keys, "ps"]).aggregate(
         gained=new.ifelse(1, 0).sum(),
         reactivated=(~new).ifelse(1, 0).sum(),
         gained_value=new.ifelse(came.value_in, 0.0).sum(),
         reactivated_value=(~new).ifelse(came.value_in, 0.0).sum(),
     )
-    lost_at = spells.last + spells.lapse.as_interval("D")
-    went = spells.mutate(lost_at=lost_at).filter(lambda s: s.lost_at <= ibis.literal(as_of))
-    went = went.mutate(ps=truncate(went.lost_at, grain))
+    went = went_spells(spells, grain, as_of)
     went = went.group_by([*keys, "ps"]).aggregate(
         lost=went.count(), lost_value=went.value_out.sum()
     )
@@ -287,7 +343,10 @@ def compute_ledger(
 ) -> Ledger:
     """The ledger per unit of ``level`` (and value of the ``by`` attribute) and period of
     ``grain``: every period from the first transaction to the data's end, or only ``period``.
-    Units of the level with no customers have rows of zeros."""
+    Units of the level with no customers have rows of zeros; the lifetime-value columns are
+    :mod:`earnright.customers.flow_values`."""
+    from earnright.customers.flow_values import lifetime_flows
+
     grain = Grain(grain)
     if by is not None:
         _check_attribute(wh, by, "by")
@@ -306,12 +365,16 @@ def compute_ledger(
     periods = _periods(*span, grain)
     flows, opening = _flows(spells, keys, grain, span)
     changes = _changes(wh, spells, keys, grain, periods, span[1])
-    frame = _finish(
-        _merge(flows, changes, [*keys, "ps"]), opening, keys, unit_ids, (periods, grain)
-    )
+    merged = _merge(flows, changes, [*keys, "ps"])
+    ltv, why = lifetime_flows(wh, spells, keys, grain, span)
+    if ltv is not None:
+        merged = _merge(merged, ltv, [*keys, "ps"])
+    frame = _finish(merged, opening, keys, unit_ids, (periods, grain))
+    if ltv is None:
+        frame[_LTV] = np.nan
     if period is not None:
         frame = frame[frame.period == period].reset_index(drop=True)
-    return Ledger(frame, span[1], _unlisted(wh))
+    return Ledger(frame, span[1], _unlisted(wh), why)
 
 
 def _finish(
@@ -333,7 +396,7 @@ def _finish(
     frame["opening"] = frame["opening"].fillna(0).astype(np.int64)
     for col in _FLOWS:
         frame[col] = frame[col].fillna(0).astype(np.int64) if col in frame else 0
-    for col in _VALUES:
+    for col in [*_VALUES, *_LTV]:
         frame[col] = frame[col].fillna(0.0).astype(float).round(2) if col in frame else 0.0
     frame = frame.sort_values([*keys, "ps"]).reset_index(drop=True)
     net = frame.gained + frame.reactivated - frame.lost

@@ -21,19 +21,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from earnright.customers.clv import (
     WEEKS_PER_MONTH,
     BgNbd,
     GammaGamma,
+    discounted_if_alive,
     expected_purchases,
+    expected_spend,
     fit_bgnbd,
     fit_gamma_gamma,
-    lifetime_value,
     probability_alive,
+    purchases_if_alive,
 )
 
-__all__ = ["UNIT_COLUMNS", "ClvReport", "value_customers"]
+__all__ = ["UNIT_COLUMNS", "ClvReport", "fit_models", "score_customers", "value_customers"]
 
 UNIT_COLUMNS = [
     "unit_id",
@@ -92,7 +95,7 @@ class ClvReport:
 
 def _fit_grouped(s: pd.DataFrame) -> BgNbd:
     """BG/NBD fitted once per distinct (x, t_x, T), weighted by its customers."""
-    grouped = s.groupby(["x", "t_x", "T"], sort=True).size().reset_index(name="n")
+    grouped = s.groupby(["x", "t_x", "T"], sort=False).size().reset_index(name="n")
     return fit_bgnbd(*(grouped[c].to_numpy(float) for c in ("x", "t_x", "T", "n")))
 
 
@@ -100,32 +103,72 @@ def _columns(s: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     return tuple(s[c].to_numpy(float) for c in ("x", "t_x", "T", "m"))  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class _Scoring:
+    """Customers grouped for scoring: the distinct (x, t_x, T) keys, the distinct (x, T) of
+    each key (the expensive hypergeometric part depends on those alone), and per unit × key the
+    customers and the sum of their mean spend (value is linear in it), as sparse matrices."""
+
+    keys: np.ndarray  # (k, 3): x, t_x, T
+    xt: np.ndarray  # (j, 2): x, T
+    key_xt: np.ndarray  # the (x, T) row of each key
+    count: sparse.csr_matrix  # units × keys
+    spend: sparse.csr_matrix  # units × keys: Σ m
+    names: np.ndarray
+
+    @classmethod
+    def of(cls, s: pd.DataFrame) -> _Scoring:
+        groups = s.groupby(["x", "t_x", "T"], sort=True)
+        inverse = groups.ngroup().to_numpy()
+        keys = groups.size().index.to_frame().to_numpy(float)
+        xt, key_xt = np.unique(keys[:, [0, 2]], axis=0, return_inverse=True)
+        codes, names = pd.factorize(s["unit_id"].astype(str).to_numpy(), sort=True)
+        shape, at = (len(names), len(keys)), (codes, inverse)
+        count = sparse.coo_matrix((np.ones(len(s)), at), shape=shape).tocsr()
+        spend = sparse.coo_matrix((s["m"].to_numpy(float), at), shape=shape).tocsr()
+        return cls(keys, xt, key_xt.ravel(), count, spend, np.asarray(names))
+
+    def per_unit(
+        self, bg: np.ndarray, gg: np.ndarray, months: int, discount: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per unit: the sum of P(alive), expected purchases in 12 months, lifetime value."""
+        x, t_x, T = self.keys.T
+        alive = probability_alive(bg, x, t_x, T)
+        year = purchases_if_alive(bg, _YEAR_WEEKS, *self.xt.T)[self.key_xt] * alive
+        future = discounted_if_alive(bg, *self.xt.T, months=months, discount=discount)
+        found = future[self.key_xt] * alive
+        # expected spend per purchase p(γ + x m)/(px + q − 1) is linear in m
+        p, q, g = gg
+        scale = p / (p * x + q - 1) if q > 1 else np.full(len(x), np.nan)
+        value = self.count @ (found * scale * g) + self.spend @ (found * scale * x)
+        return self.count @ alive, self.count @ year, value
+
+
+def _percentile(draws: np.ndarray, q: float) -> np.ndarray:
+    """The ``q``-th percentile per unit (column) of the draws (rows) that are finite."""
+    finite = draws[np.all(np.isfinite(draws), axis=1)]
+    if not len(finite):
+        return np.full(draws.shape[1], np.nan)
+    return np.asarray(np.percentile(finite, q, axis=0))
+
+
 def _per_unit(
     s: pd.DataFrame, bgs: np.ndarray, ggs: np.ndarray, months: int, discount: float
 ) -> pd.DataFrame:
     """Per unit: customers, alive share, 12-month purchases, mean and total value; the first
     parameter set is the estimate, the others give the 2.5% and 97.5% bounds."""
-    cols = _columns(s)
-    x, t_x, T, _ = cols
-    units = s["unit_id"].astype(str).to_numpy()
-    codes, names = pd.factorize(units, sort=True)
-    count = np.bincount(codes, minlength=len(names)).astype(float)
-    draws_p, draws_v = [], []
-    distinct, inverse = np.unique(np.column_stack([x, t_x, T]), axis=0, return_inverse=True)
-    for bg, gg in zip(bgs, ggs, strict=True):
-        buys = expected_purchases(bg, _YEAR_WEEKS, *distinct.T)[inverse.ravel()]
-        value = lifetime_value(bg, gg, cols, months=months, discount=discount)
-        draws_p.append(np.bincount(codes, weights=buys, minlength=len(names)))
-        draws_v.append(np.bincount(codes, weights=value, minlength=len(names)))
-    p, v = np.array(draws_p), np.array(draws_v)
-    alive = np.bincount(codes, probability_alive(bgs[0], x, t_x, T), minlength=len(names))
-    # a draw with q ≤ 1 has no finite mean spend (NaN): the bounds leave it out
-    lo = lambda a: np.nanpercentile(a[1:], 2.5, axis=0)  # noqa: E731
-    hi = lambda a: np.nanpercentile(a[1:], 97.5, axis=0)  # noqa: E731
+    scoring = _Scoring.of(s)
+    count = np.asarray(scoring.count.sum(axis=1)).ravel()
+    draws = [scoring.per_unit(bg, gg, months, discount) for bg, gg in zip(bgs, ggs, strict=True)]
+    alive = draws[0][0]
+    p, v = np.array([d[1] for d in draws]), np.array([d[2] for d in draws])
+    # a draw with q ≤ 1 has no finite mean spend (NaN for every unit): the bounds leave it out
+    lo = lambda a: _percentile(a[1:], 2.5)  # noqa: E731
+    hi = lambda a: _percentile(a[1:], 97.5)  # noqa: E731
     many = len(bgs) > 1
     return pd.DataFrame(
         {
-            "unit_id": names,
+            "unit_id": scoring.names,
             "customers": count.astype(np.int64),
             "alive": alive / count,
             "purchases_12m": p[0],
@@ -167,6 +210,27 @@ def _holdout(s: pd.DataFrame, bg: BgNbd, weeks: float) -> dict[str, Any]:
     }
 
 
+def fit_models(summaries: pd.DataFrame) -> tuple[BgNbd, GammaGamma]:
+    """BG/NBD on every customer's (x, t_x, T), Gamma-Gamma on the repeat buyers' (x, m)."""
+    bg = _fit_grouped(summaries)
+    repeat = summaries[summaries.x > 0]
+    return bg, fit_gamma_gamma(repeat.x.to_numpy(float), repeat.m.to_numpy(float))
+
+
+def score_customers(
+    summaries: pd.DataFrame, bg: np.ndarray, gg: np.ndarray, *, months: int, discount: float
+) -> pd.DataFrame:
+    """Each customer's ``alive`` (P(alive)), ``purchases_12m`` and ``ltv`` (expected spend over
+    ``months``, discounted ``discount`` a month), added to ``summaries``."""
+    x, t_x, T, m = _columns(summaries)
+    xt, inverse = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    alive = probability_alive(bg, x, t_x, T)
+    year = purchases_if_alive(bg, _YEAR_WEEKS, *xt.T)[inverse] * alive
+    future = discounted_if_alive(bg, *xt.T, months=months, discount=discount)[inverse] * alive
+    return summaries.assign(alive=alive, purchases_12m=year, ltv=future * expected_spend(gg, x, m))
+
+
 def value_customers(
     summaries: pd.DataFrame,
     calibration_end: str,
@@ -178,9 +242,7 @@ def value_customers(
     seed: int = 0,
 ) -> ClvReport:
     """Fit both models to ``summaries`` (with ``unit_id``) and value every unit (module doc)."""
-    bg = _fit_grouped(summaries)
-    repeat = summaries[summaries.x > 0]
-    gg = fit_gamma_gamma(repeat.x.to_numpy(float), repeat.m.to_numpy(float))
+    bg, gg = fit_models(summaries)
     rng = np.random.default_rng(seed)
     bgs = np.vstack([bg.values, bg.draw(draws, rng)]) if draws else bg.values[None, :]
     ggs = np.vstack([gg.values, gg.draw(draws, rng)]) if draws else gg.values[None, :]

@@ -8,21 +8,34 @@ incident with. Every pass over raw rows is one Ibis expression; Python gets coun
 - :func:`customer_value` — how many customers and their mean annual value (spend per
   customer-year observed before a date);
 - :func:`churn_counts` — of an exposed group and a control group, how many had no transaction
-  in a follow-up window (churned).
+  in a follow-up window (churned);
+- :func:`customer_lifetime_values` — every customer's lifetime value (BG/NBD and Gamma-Gamma,
+  :mod:`earnright.customers.lifetime`) as of a day: what revenue at risk and the growth link
+  price a customer with, where a year of spend is the shortcut.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from ibis import _
 
+from earnright.errors import QueryError
 from earnright.warehouse import Warehouse
 
-__all__ = ["YEAR_SECONDS", "churn_counts", "customer_value", "transaction_range"]
+__all__ = [
+    "YEAR_SECONDS",
+    "CustomerValues",
+    "churn_counts",
+    "customer_lifetime_values",
+    "customer_value",
+    "transaction_range",
+]
 
 YEAR_SECONDS = 365.25 * 86_400
 
@@ -103,3 +116,58 @@ def churn_counts(
         .to_pandas()
     )
     return {int(r.exposed): (int(r.n), int(r.churned)) for r in counts.itertuples()}
+
+
+@dataclass(frozen=True)
+class CustomerValues:
+    """Every customer's lifetime value as of ``as_of`` (the end of that day) and the fits.
+
+    ``frame``: one row per customer with a home and a purchase by ``as_of``: customer_id,
+    home_unit_id, x, t_x, T (weeks), m, holdout (purchase days after ``as_of``), ``alive``
+    (P(alive)), ``purchases_12m`` and ``ltv`` (expected spend over ``months``, discounted).
+    ``bg`` (r, alpha, a, b) and ``gg`` (p, q, gamma) are the fitted parameters."""
+
+    frame: pd.DataFrame
+    as_of: datetime
+    bg: Any
+    gg: Any
+
+    def per_unit(self, mapping: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Customers, P(alive) summed, 12-month purchases and lifetime value per home unit, or
+        per ``ancestor_id`` of a ``mapping`` (unit_id → ancestor_id, e.g. unit_ancestors)."""
+        frame = self.frame.assign(unit_id=self.frame.home_unit_id.astype(str))
+        if mapping is not None:
+            up = mapping[["unit_id", "ancestor_id"]].astype(str)
+            frame = frame.merge(up, on="unit_id").drop(columns="unit_id")
+            frame = frame.rename(columns={"ancestor_id": "unit_id"})
+        sums = {k: (k, "sum") for k in ("alive", "purchases_12m", "ltv")}
+        grouped = frame.groupby("unit_id", sort=True)
+        return grouped.agg(customers=("customer_id", "size"), **sums).reset_index()
+
+
+def customer_lifetime_values(
+    wh: Warehouse, as_of: datetime | None = None, *, months: int = 36, discount: float = 0.01
+) -> CustomerValues:
+    """Fit BG/NBD and Gamma-Gamma on every purchase up to ``as_of`` (default: the latest
+    transaction's day) of the customers with a home (``customers``), and score each of them
+    (:class:`CustomerValues`). One engine pass builds the summaries; numpy finishes."""
+    from earnright.customers.histories import purchase_summaries
+    from earnright.customers.lifetime import fit_models, score_customers
+
+    if as_of is None:
+        as_of = transaction_range(wh)[1]
+        if as_of is None:
+            raise QueryError("no transactions to value customers from", argument="as_of")
+    t = wh.table("transactions")
+    homes = wh.table("customers").select("customer_id", "home_unit_id")
+    table = t.inner_join(homes, "customer_id").select(
+        "customer_id", "home_unit_id", "occurred_at", "amount"
+    )
+    summaries = purchase_summaries(table, as_of, ("home_unit_id",))
+    if summaries.empty:
+        raise QueryError(f"no purchases by {as_of:%Y-%m-%d} to value customers from",
+                         argument="as_of")  # fmt: skip
+    bg, gg = fit_models(summaries)
+    frame = score_customers(summaries, bg.values, gg.values, months=months, discount=discount)
+    day = pd.Timestamp(as_of).normalize().to_pydatetime()
+    return CustomerValues(frame, day, bg, gg)
