@@ -27,7 +27,7 @@ last purchase (:data:`VALUE_HOOK` names where lifetime value will plug in).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import ibis
@@ -38,9 +38,14 @@ from scipy import stats
 
 from earnright.config import Config
 from earnright.customers.assets import _data_span, customer_spells
+from earnright.customers.loss_incidents import (
+    EXCESS_COLUMNS,
+    incident_excesses,
+    incident_exposures,
+    incident_reasons,
+    loss_keys,
+)
 from earnright.periods import Grain, parse_period, period_label, truncate
-from earnright.reliability.records import load_incidents
-from earnright.reliability.revenue import Exposure, affected_customers
 from earnright.units import read_units, unit_ancestors
 from earnright.warehouse import Warehouse
 
@@ -82,6 +87,7 @@ SUMMARY_COLUMNS = [
     "share",
     "value",
     "primary",
+    "excess",
     "lost",
     "lost_value",
 ]
@@ -90,11 +96,13 @@ SUMMARY_COLUMNS = [
 @dataclass(frozen=True)
 class Losses:
     """Every lost customer (``lost``: one row per loss) and their reasons (``reasons``: one row
-    per loss and reason, :data:`REASON_COLUMNS`), and the data's end."""
+    per loss and reason, :data:`REASON_COLUMNS`), the data's end, and each incident's excess
+    (``incidents``: :data:`~earnright.customers.loss_incidents.EXCESS_COLUMNS`)."""
 
     lost: pd.DataFrame
     reasons: pd.DataFrame
     as_of: datetime | None
+    incidents: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EXCESS_COLUMNS))
 
 
 def lost_customers(
@@ -132,59 +140,10 @@ def lost_customers(
     ), span[1]  # fmt: skip
 
 
-def _keys(lost: ir.Table) -> ir.Table:
-    return lost.select(
-        lid="customer_id", l_last="last", l_lost="lost_at", l_since="since"
-    ).distinct()
-
-
-def _incident_reasons(wh: Warehouse, config: Config, lost: ir.Table) -> ir.Table | None:
-    """Losses exposed to an incident: one union of every incident's affected customers."""
-    incidents = load_incidents(wh)
-    parts = []
-    for inc in incidents:
-        start, end = inc.window
-        if end is None or end <= start:
-            continue
-        exposure = Exposure(inc.segments, start, end, inc.indicator)
-        hit = affected_customers(wh, config, exposure)
-        detail = f"{inc.incident_id} {inc.indicator}" + (f" ({inc.segment})" if inc.segment else "")
-        parts.append(
-            hit.mutate(
-                detail=ibis.literal(detail),
-                moment=ibis.literal(inc.moment or ""),
-                i_start=ibis.literal(start),
-                i_end=ibis.literal(end),
-            )
-        )
-    if not parts:
-        return None
-    hits = parts[0] if len(parts) == 1 else ibis.union(*parts)
-    keys = _keys(lost)
-    day = ibis.interval(days=1)
-    joined = keys.inner_join(
-        hits,
-        [
-            keys.lid == hits.customer_id,
-            hits.i_start < keys.l_last + day,
-            hits.i_end > keys.l_since,
-        ],
-    )
-    return joined.select(
-        customer_id=joined.lid,
-        lost_at=joined.l_lost,
-        reason=ibis.literal("incident"),
-        detail=joined.detail,
-        moment=joined.moment,
-        comment=ibis.null().cast("string"),
-        at=joined.i_start,
-    )
-
-
 def _feedback_reasons(wh: Warehouse, config: Config, lost: ir.Table) -> list[ir.Table]:
     """Detractor answers and complaints in the look-back, with their comment."""
     f = wh.table("feedback")
-    keys = _keys(lost)
+    keys = loss_keys(lost)
     joined = keys.inner_join(
         f,
         [
@@ -225,7 +184,7 @@ def _call_reasons(wh: Warehouse, lost: ir.Table) -> ir.Table | None:
     if "loss_calls" not in wh.list_tables():
         return None
     c = wh.table("loss_calls")
-    keys = _keys(lost)
+    keys = loss_keys(lost)
     joined = keys.inner_join(c, [keys.lid == c.customer_id, c.called_at >= keys.l_last])
     code = joined.reason_code.fill_null("").cast("string")
     by = ibis.literal(" (by ") + joined.caller.fill_null("?") + ibis.literal(")")
@@ -304,29 +263,26 @@ def explain_losses(
     grain: Grain = Grain.month,
     period: str | None = None,
 ) -> Losses:
-    """Every loss (of ``period``, else all) with its reasons (module doc)."""
+    """Every loss (of ``period``, else all) with its reasons (module doc), and the excess of
+    every incident (:mod:`earnright.customers.loss_incidents`)."""
     grain = Grain(grain)
     table, as_of = lost_customers(wh, config, level=level, grain=grain, period=period)
     if table is None:
         return Losses(_empty_lost(), pd.DataFrame(columns=REASON_COLUMNS), None)
     table = _cached(table)
-    lost = table.to_pandas()
+    lost = _finish_lost(table.to_pandas(), grain)
     if lost.empty:
-        return Losses(_finish_lost(lost, grain), pd.DataFrame(columns=REASON_COLUMNS), as_of)
+        return Losses(lost, pd.DataFrame(columns=REASON_COLUMNS), as_of)
+    hits = incident_exposures(wh)
     queries = [
-        q
-        for q in [
-            _call_reasons(wh, table),
-            _incident_reasons(wh, config, table),
-            *_feedback_reasons(wh, config, table),
-        ]
-        if q is not None
+        _call_reasons(wh, table),
+        incident_reasons(wh, config, table, hits),
+        *_feedback_reasons(wh, config, table),
     ]
-    frames = [q.to_pandas() for q in queries] + [_fewer_visits(wh, table)]
+    frames = [q.to_pandas() for q in queries if q is not None] + [_fewer_visits(wh, table)]
     reasons = pd.concat([f for f in frames if len(f)] or [frames[-1]], ignore_index=True)
-    reasons = _normalise(reasons)
-    lost = _finish_lost(lost, grain)
-    return Losses(lost, _with_no_signal(lost, reasons), as_of)
+    reasons = _with_no_signal(lost, _normalise(reasons))
+    return Losses(lost, reasons, as_of, incident_excesses(wh, config, table, hits))
 
 
 def _cached(table: ir.Table) -> ir.Table:
@@ -413,11 +369,22 @@ def summarise_losses(losses: Losses) -> pd.DataFrame:
     out["value"] = out.value.round(2)
     out["lost_value"] = out.lost_value.round(2)
     out = out.rename(columns={"group": "detail"})
+    out["excess"] = _allocate_excess(out, losses.incidents)
     out["_rank"] = out.reason.map({r: i for i, r in enumerate(REASONS)})
     out = out.sort_values(
         ["unit_id", "period", "_rank", "customers"], ascending=[True, True, True, False]
     )
     return out[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def _allocate_excess(rows: pd.DataFrame, incidents: pd.DataFrame) -> pd.Series:
+    """Each incident row's part of its incident's excess, in proportion to the losses it hit
+    (NaN for other reasons and incidents without an estimate)."""
+    hit = rows.reason == "incident"
+    total = rows[hit].groupby("detail").customers.sum()
+    per = incidents.set_index("detail").excess.astype(float) if len(incidents) else pd.Series()
+    ratio = rows.detail.map(per / total.reindex(per.index)) if len(per) else np.nan
+    return (rows.customers * ratio).where(hit).astype(float).round(1)
 
 
 def headline(losses: Losses, period: str | None) -> str | None:
@@ -438,4 +405,17 @@ def headline(losses: Losses, period: str | None) -> str | None:
     if len(hit):
         top = hit.detail.value_counts()
         text += f"; {top.iloc[0] / len(mine):.0%} had been hit by the {top.index[0]} incident"
+        excess = _period_excess(losses, top.index[0], int(top.iloc[0]))
+        if excess is not None:
+            text += f" (about {excess:,.0f} of them beyond the usual rate)"
     return text
+
+
+def _period_excess(losses: Losses, detail: str, hits: int) -> float | None:
+    """The part of an incident's excess that falls on ``hits`` of its losses."""
+    found = losses.incidents[losses.incidents.detail == detail]
+    reasons = losses.reasons
+    every = reasons[(reasons.reason == "incident") & (reasons.detail == detail)]
+    if found.empty or pd.isna(found.excess.iloc[0]) or len(every) == 0:
+        return None
+    return max(float(found.excess.iloc[0]) * hits / len(every), 0.0)
