@@ -16,8 +16,6 @@ from earnright.periods import Grain, Period
 
 __all__ = ["LossCallResult", "LossMethods", "LossReviewResult", "LossesResult"]
 
-TRANSACTIONS = (("transactions", "occurred_at"),)
-
 
 class LossesResult(TableResult):
     """Why customers left: per unit, period and reason, the lost customers with that reason,
@@ -53,12 +51,11 @@ class LossMethods(Operations):
     """The loss capabilities of a workspace."""
 
     def _losses(self, level: str, grain: Grain, label: str | None) -> Any:
-        from earnright.customers.losses import explain_losses
-        from earnright.periods import require_data
+        from earnright.customers.losses import check_loss_period, explain_losses
 
         with self.warehouse() as wh:
             if label is not None:
-                require_data(wh, label, grain, TRANSACTIONS)
+                check_loss_period(wh, label, grain)
             return explain_losses(wh, self.config, level=level, grain=grain, period=label)
 
     def losses(

@@ -67,11 +67,12 @@ def _owner_of(lost: pd.DataFrame, reasons: pd.DataFrame, config: Config) -> pd.S
     keyed = lost[["customer_id", "lost_at"]].merge(
         first[["customer_id", "lost_at", "owner"]], how="left"
     )
-    fallback = config.assets.review_owner or None
-    default = "unit:" + lost.home_unit_id.astype(str)
-    return keyed.owner.fillna(fallback if fallback else default.reset_index(drop=True)).set_axis(
-        lost.index
-    )
+    owner = keyed.owner.astype(object).to_numpy().copy()
+    fallback = config.assets.review_owner
+    default = ("unit:" + lost.home_unit_id.astype(str)).to_numpy(dtype=object)
+    missing = pd.isna(owner)
+    owner[missing] = fallback if fallback else default[missing]
+    return pd.Series(owner, index=lost.index, dtype=object)
 
 
 def review_queue(

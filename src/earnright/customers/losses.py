@@ -45,6 +45,7 @@ from earnright.customers.loss_incidents import (
     incident_reasons,
     loss_keys,
 )
+from earnright.errors import QueryError
 from earnright.periods import Grain, parse_period, period_label, truncate
 from earnright.units import read_units, unit_ancestors
 from earnright.warehouse import Warehouse
@@ -56,6 +57,7 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "VALUE_HOOK",
     "Losses",
+    "check_loss_period",
     "explain_losses",
     "lost_customers",
     "summarise_losses",
@@ -283,6 +285,20 @@ def explain_losses(
     reasons = pd.concat([f for f in frames if len(f)] or [frames[-1]], ignore_index=True)
     reasons = _with_no_signal(lost, _normalise(reasons))
     return Losses(lost, reasons, as_of, incident_excesses(wh, config, table, hits))
+
+
+def check_loss_period(wh: Warehouse, period: str, grain: Grain) -> None:
+    """QueryError unless ``period`` begins by the data's end and ends after their first day
+    (customers are lost after their last purchase: a period without purchases may hold losses)."""
+    span = _data_span(wh)
+    start, end = parse_period(period, grain)
+    if span is None or start > span[1] or end <= span[0]:
+        cover = f"{span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}" if span else "nothing"
+        raise QueryError(
+            f"no losses can fall in {period}: the transactions cover {cover}; pick a period "
+            "in that range",
+            argument="period",
+        )
 
 
 def _cached(table: ir.Table) -> ir.Table:
