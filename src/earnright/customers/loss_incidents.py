@@ -4,13 +4,17 @@ those losses are beyond the usual rate.
 Exposure is :func:`earnright.reliability.revenue.affected_customers` (a transaction at the
 segment's units, hours and customer attributes during the incident), never re-implemented here.
 A loss is *hit* by an incident when the customer was exposed and the incident's window overlaps
-their look-back ``[last − lapse, lost)`` and starts by their last purchase.
+their look-back ``[last − lapse, lost)`` (a segment of units needs a purchase during the incident,
+so it began by their last purchase; a customer attribute such as the app platform reaches
+customers who bought at its units within ``[reliability] active_window`` before it).
 
 Being hit is not being driven away: some of the exposed would have left anyway. The **excess**
 of an incident compares the exposed with the comparable unexposed customers
 (:func:`earnright.reliability.revenue.comparable_customers`, the control group revenue at risk
 measures churn against): of each group, how many were lost with their last purchase in
-``[start, end + [reliability] churn_window)``. excess = k_e − n_e · k_c / n_c, with a 95%
+``[start − active_window, end + [reliability] churn_window)`` (both groups bought at the units
+in the segment's window, so for a segment of units the last purchase is after the start
+anyway; an attribute's customers may have bought last up to ``active_window`` before it). excess = k_e − n_e · k_c / n_c, with a 95%
 interval from the binomial variance of both shares: n_e p_e (1 − p_e) + n_e² p_c (1 − p_c) / n_c.
 """
 
@@ -95,7 +99,7 @@ def incident_reasons(
         exposed,
         [
             keys.lid == exposed.customer_id,
-            exposed.i_start < keys.l_last + ibis.interval(days=1),
+            exposed.i_start < keys.l_lost,
             exposed.i_end > keys.l_since,
         ],
     )
@@ -114,8 +118,10 @@ def incident_excess(
     wh: Warehouse, config: Config, exposure: Exposure, lost: ir.Table
 ) -> dict[str, float]:
     """Exposed and comparable customers, how many of each were lost with their last purchase
-    in ``[start, end + churn_window)``, and the excess with its 95% interval (module doc)."""
+    in ``[start − active_window, end + churn_window)``, and the excess with its 95% interval
+    (module doc)."""
     day = exposure.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    day -= config.reliability.active_window
     until = exposure.end + config.reliability.churn_window
     gone = lost.filter(lost["last"] >= ibis.literal(day), lost["last"] < ibis.literal(until))
     gone = gone.select("customer_id").distinct().mutate(gone=ibis.literal(1))
