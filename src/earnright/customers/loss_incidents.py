@@ -14,8 +14,9 @@ of an incident compares the exposed with the comparable unexposed customers
 measures churn against): of each group, how many were lost with their last purchase in
 ``[start − active_window, end + [reliability] churn_window)`` (both groups bought at the units
 in the segment's window, so for a segment of units the last purchase is after the start
-anyway; an attribute's customers may have bought last up to ``active_window`` before it). excess = k_e − n_e · k_c / n_c, with a 95%
-interval from the binomial variance of both shares: n_e p_e (1 − p_e) + n_e² p_c (1 − p_c) / n_c.
+anyway; an attribute's customers may have bought last up to ``active_window`` before it).
+excess = k_e − n_e · k_c / n_c, with a 95% interval from the binomial variance of both shares:
+n_e p_e (1 − p_e) + n_e² p_c (1 − p_c) / n_c.
 """
 
 from __future__ import annotations
