@@ -289,3 +289,25 @@ def test_the_excess_is_the_loss_beyond_the_comparable_rate() -> None:
     sd = np.sqrt(100 * 0.3 * 0.7 + 100**2 * 0.1 * 0.9 / 1000)
     assert out["excess_low"] == pytest.approx(20 - 1.959964 * sd)
     assert np.isnan(excess_of(0, 0, 5, 10)["excess"])
+
+
+def test_a_fixed_calls_file_supersedes_the_quarantined_row(tmp_path: Path) -> None:
+    from earnright.ingest.quarantine import quarantine_with_state
+
+    ws = build(tmp_path, CUSTOMERS, VISITS, lapse_after_days=LAPSE)
+    head = "customer_id,called_at,caller,outcome,reason_code,won_back\n"
+    (tmp_path / "a.csv").write_text(head + "E,2026-09-02T11:00:00,Ann,Prices,price,maybe\n")
+    (tmp_path / "b.csv").write_text(head + "E,2026-09-02T11:00:00,Ann,Prices,price,1\n")
+    with ws.warehouse() as wh:
+        ingest_file(wh, ws.config, "loss_calls", tmp_path / "a.csv")
+        assert list(quarantine_with_state(wh).state.execute()) == ["open"]
+        ingest_file(wh, ws.config, "loss_calls", tmp_path / "b.csv")
+        assert list(quarantine_with_state(wh).state.execute()) == ["superseded"]
+
+
+@pytest.mark.usefixtures("backend")
+def test_every_backend_finds_the_same_reasons(tmp_path: Path, warehouse_url: str) -> None:
+    ws = build(tmp_path, CUSTOMERS, VISITS, lapse_after_days=LAPSE, url=warehouse_url)
+    add_feedback(ws, tmp_path, FEEDBACK)
+    add_incident(ws)
+    assert reasons_of(ws) == EXPECTED
