@@ -16,7 +16,7 @@ from earnright.cli.output import Format
 
 DOCS = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
 HEADING = re.compile(
-    r"^## `earnright (?P<name>[a-z]+(?: [a-z]+)?)(?P<synopsis>(?: [^a-z`][^`]*)?)`", re.MULTILINE
+    r"^## `earnright (?P<name>[a-z-]+(?: [a-z]+)?)(?P<synopsis>(?: [^a-z`][^`]*)?)`", re.MULTILINE
 )
 # Options every command that has them shares, documented once before the first command.
 SHARED = ("--workspace", "--grain", "--period", "--format", "--output")
@@ -76,7 +76,7 @@ def test_every_command_has_a_section() -> None:
     foundation = {"init", "ingest", "status", "quarantine", "scorecard", "demo"}
     listening = {"credibility", "needed", "changes", "rank", "drivers", "hygiene", "focus"}
     early_warning = {"localize", "detect", "reliability", "warnings", "watch"}
-    assets = {"assets", "clv"}
+    assets = {"assets", "clv", "losses", "loss-review", "loss-call"}
     assert set(COMMANDS) == foundation | listening | early_warning | assets
     assert {"quarantine list", "quarantine clear"} < set(LEAVES)
     assert set(SECTIONS) == set(LEAVES)

@@ -44,7 +44,7 @@ def test_a_version_1_warehouse_is_upgraded_in_place(warehouse_url: str, tmp_path
         wh.insert("units", {"unit_id": ["X"], "level": ["store"]})
         wh.execute_sql("DROP TABLE incidents; DROP TABLE alerts; DROP TABLE outbox")
         wh.execute_sql("DROP TABLE detector_state; DROP TABLE unit_history")
-        wh.execute_sql("DROP TABLE workspace_config")
+        wh.execute_sql("DROP TABLE workspace_config; DROP TABLE loss_calls")
         wh.execute_sql("DELETE FROM schema_migrations WHERE version > 1")
     with connect(warehouse_url, tmp_path) as wh:
         assert wh.schema_version() == MIGRATIONS[-1].version

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from earnright.api.customers import AssetsResult, ClvResult
+    from earnright.api.losses import LossCallResult, LossesResult, LossReviewResult
     from earnright.api.results import (
         ChangesResult,
         CredibilityResult,
@@ -55,6 +56,9 @@ __all__ = [
     "HygieneResult",
     "IngestResults",
     "LocalizeResult",
+    "LossCallResult",
+    "LossReviewResult",
+    "LossesResult",
     "NeededResult",
     "Period",
     "QuarantineResult",
@@ -77,6 +81,9 @@ _HOMES = dict.fromkeys(
 )
 _HOMES |= {"Grain": "earnright.periods", "Period": "earnright.periods"}
 _HOMES |= dict.fromkeys(["AssetsResult", "ClvResult"], "earnright.api.customers")
+_HOMES |= dict.fromkeys(
+    ["LossCallResult", "LossReviewResult", "LossesResult"], "earnright.api.losses"
+)
 
 
 def __getattr__(name: str) -> Any:

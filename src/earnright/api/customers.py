@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earnright.api.operations import Operations
+from earnright.api.losses import LossMethods
 from earnright.api.records import jsonable
 from earnright.api.results import Result, TableResult
 from earnright.errors import QueryError
@@ -43,8 +43,8 @@ class AssetsResult(TableResult):
         return f"by {self.level}{by}, {self.period or 'every ' + self.grain}"
 
 
-class CustomerMethods(Operations):
-    """The customer asset capabilities of a workspace."""
+class CustomerMethods(LossMethods):
+    """The customer asset capabilities of a workspace (the loss ones from LossMethods)."""
 
     def assets(
         self,

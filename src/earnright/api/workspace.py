@@ -110,7 +110,7 @@ class Workspace(CustomerMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
-    ``assets``, ``clv``; data:
+    ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page."""
 
     def __repr__(self) -> str:

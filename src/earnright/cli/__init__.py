@@ -89,6 +89,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "assets",
         "The customer asset ledger: customers gained, reactivated, lost, kept, grown, per period.",
     ),
+    "losses": (
+        "losses",
+        "Why customers left: reasons per unit and period, with counts, shares and value.",
+    ),
+    "loss-review": (
+        "losses",
+        "The Customer Loss Review: per owner, the most valuable lost customers to call.",
+    ),
+    "loss-call": ("losses", "Record what a lost customer said when called."),
     "clv": (
         "clv",
         "Customer lifetime value: BG/NBD and Gamma-Gamma fitted from purchase histories.",

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     invitations = "invitations"
     transactions = "transactions"
     metrics = "metrics"
+    loss_calls = "loss_calls"
 
 
 def register(app: typer.Typer) -> None:

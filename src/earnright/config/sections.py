@@ -129,6 +129,11 @@ class Assets(_Model):
     lapse_overrides: dict[str, int] = Field(default_factory=dict)
     """Days to lapse for customers whose lapse_by attribute has this value, e.g.
     {business = 90}; others lapse after lapse_after_days."""
+    complaint_channels: list[str] = Field(default_factory=lambda: ["complaint"])
+    """Feedback channels whose items count as complaints when explaining why customers left."""
+    review_owner: str = ""
+    """Who calls lost customers whose reasons name no moment with an owner (earnright
+    loss-review); default: the manager of their home unit, named unit:UNIT_ID."""
 
     @model_validator(mode="after")
     def _overrides_need_an_attribute(self) -> Assets:

@@ -98,6 +98,13 @@ _SPECS: dict[str, KindSpec] = {
             unit_columns=("unit_id",),
             key=("row_key",),
         ),
+        KindSpec(
+            "loss_calls",
+            "loss_calls",
+            {"customer_id": "id", "called_at": "timestamp", "caller": "id", "outcome": "text"},
+            {"reason_code": "text", "won_back": "int"},
+            key=("customer_id", "called_at"),
+        ),
     ]
 }
 # one spec per data kind, in the order of the one declaration (a kind without a spec fails here)
@@ -301,8 +308,13 @@ def row_keys(spec: KindSpec, rows: pd.DataFrame, open_cols: list[str]) -> pd.Ser
         if rows.empty:
             return pd.Series(pd.NA, index=rows.index, dtype="string")
         return metric_row_key(rows, open_cols)
-    (key,) = spec.key
-    return rows[key].astype("string")
+    if len(spec.key) == 1:
+        return rows[spec.key[0]].astype("string")
+    parts = [rows[k].astype("string") for k in spec.key]  # e.g. customer_id|called_at
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "|" + part
+    return key
 
 
 def _check_question(series: pd.Series, col: str, config: Config, rej: Rejected) -> pd.Series:
@@ -342,6 +354,10 @@ def _check_kind(
         out["channel"] = out["channel"].str.lower().fillna("survey")
     if spec.kind == "metrics":
         _check_metric_values(out, rej)
+    if spec.kind == "loss_calls":
+        rej.add(_blank(out["outcome"]), "outcome", "missing value (what the customer said)")
+        odd = out["won_back"].notna() & ~out["won_back"].isin([0, 1])
+        rej.add(odd, "won_back", "not 0 or 1: ", out["won_back"], quote=False)
     if spec.kind == "units":
         levels = config.units.levels
         rej.add(

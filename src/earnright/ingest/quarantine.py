@@ -28,12 +28,12 @@ def _superseding(wh: Warehouse, q: ir.Table) -> ir.Table:
     the small quarantine against the kind's table."""
     parts = []
     for spec in KINDS.values():
-        (key,) = spec.key
         t = wh.table(spec.table)
+        key = t[spec.key[0]].cast("string")
+        for part in spec.key[1:]:  # a key of several columns: joined by | (kinds.row_keys)
+            key = key + "|" + t[part].cast("string")
         mine = q.filter((q.kind == spec.kind) & q.row_key.notnull())
-        hits = mine.inner_join(
-            t, [mine.row_key == t[key].cast("string"), t.batch_id >= mine.batch_id]
-        )
+        hits = mine.inner_join(t, [mine.row_key == key, t.batch_id >= mine.batch_id])
         parts.append(
             hits.group_by([mine.batch_id, mine.line]).aggregate(superseded_by=t.batch_id.min())
         )

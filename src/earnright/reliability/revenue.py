@@ -57,6 +57,7 @@ __all__ = [
     "UnitIndex",
     "affected_customers",
     "churn_data_end",
+    "comparable_customers",
     "extra_churn_interval",
     "follow_up_window",
     "measure_extra_churn",
@@ -264,6 +265,14 @@ def affected_customers(wh: Warehouse, config: Config, exposure: Exposure) -> ir.
     """The customers the exposure reached: one column ``customer_id``, distinct (an Ibis table)."""
     terms, _ = _resolve(wh, config, exposure)
     return _union([_active(wh, t) for t in terms])
+
+
+def comparable_customers(wh: Warehouse, config: Config, exposure: Exposure) -> ir.Table:
+    """The comparable unexposed customers of an exposure (the control group churn is measured
+    against): ``customer_id``, distinct, the exposed removed (an Ibis table)."""
+    terms, _ = _resolve(wh, config, exposure)
+    control = _union([_active(wh, t) for t in _control_terms(terms)])
+    return control.anti_join(_union([_active(wh, t) for t in terms]), "customer_id")
 
 
 def _control_terms(terms: list[_Term]) -> list[_Term]:

@@ -220,12 +220,30 @@ TABLES: dict[str, TableSpec] = {
             {"series_key": S, "last_bucket": _ts(), "state": S, "updated_at": _ts()},
             ("series_key",),
         ),
+        # migration 7: calls to lost customers (earnright loss-call), the reason they gave
+        TableSpec(
+            "loss_calls",
+            {
+                "customer_id": S,
+                "called_at": _ts(),
+                "caller": S,
+                "outcome": S,
+                "reason_code": S,
+                "won_back": INT,
+                "batch_id": INT,
+            },
+            ("customer_id", "called_at"),
+        ),
         # migration 6: the workspace's config (JSON, without the warehouse URL), so that a
         # warehouse URL opens the workspace (earnright.open_workspace)
         TableSpec("workspace_config", {"name": S, "config": S, "updated_at": _ts()}, ("name",)),
     ]
 }
 
+
+# The data kinds migration 1 created; later kinds come with their own migration.
+FIRST_KINDS = ("units", "customers", "feedback", "invitations", "transactions", "metrics")
+assert set(FIRST_KINDS) <= set(DATA_KINDS)
 
 # The type of the open columns of each table that has them.
 OPEN_COLUMN_TYPE: dict[str, dt.DataType] = {"feedback": F, "customers": S, "metrics": S}
@@ -249,7 +267,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "core tables, ingest batches, quarantine, open-column ledger",
-        (*DATA_KINDS, "batches", "quarantine", "open_columns"),
+        (*FIRST_KINDS, "batches", "quarantine", "open_columns"),
     ),
     Migration(
         2,
@@ -282,4 +300,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         6, "the workspace's config, for opening it from the warehouse URL", ("workspace_config",)
     ),
+    Migration(7, "calls to lost customers: the reason they gave", ("loss_calls",)),
 )
