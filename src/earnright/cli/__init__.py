@@ -95,9 +95,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "loss-review": (
         "losses",
-        "The Customer Loss Review: per owner, the most valuable lost customers to call.",
+        "The Customer Loss Review: per owner and month, the most valuable lost customers to call.",
     ),
-    "loss-call": ("losses", "Record what a lost customer said when called."),
+    "loss-call": (
+        "losses",
+        "Record what a lost customer said when called: their reason with the highest confidence.",
+    ),
     "clv": (
         "clv",
         "Customer lifetime value: BG/NBD and Gamma-Gamma fitted from purchase histories.",
