@@ -361,7 +361,8 @@ def compute_ledger(
     mapping = ibis.memtable(ancestors[["unit_id", "ancestor_id"]].astype(str))
     spells = spells.inner_join(mapping, spells.home_unit_id == mapping.unit_id)
     spells = spells.drop("home_unit_id", "unit_id").rename(unit_id="ancestor_id")
-    spells = spells.mutate(opening=_opening(spells, span[0]))
+    # materialised once: the flows, the changes and the lifetime values each read it
+    spells = spells.mutate(opening=_opening(spells, span[0])).cache()
     periods = _periods(*span, grain)
     flows, opening = _flows(spells, keys, grain, span)
     changes = _changes(wh, spells, keys, grain, periods, span[1])
