@@ -14,6 +14,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from earnright.api.accountability import (
+        AgendaResult,
+        DecisionResult,
+        IssuesResult,
+        OutcomesResult,
+        SyncResult,
+    )
     from earnright.api.customers import AssetsResult, ClvResult
     from earnright.api.results import (
         ChangesResult,
@@ -44,18 +51,22 @@ if TYPE_CHECKING:
     from earnright.periods import Grain, Period
 
 __all__ = [
+    "AgendaResult",
     "AssetsResult",
     "ChangesResult",
     "ClvResult",
     "CredibilityResult",
+    "DecisionResult",
     "DetectResult",
     "DriversResult",
     "FocusResult",
     "Grain",
     "HygieneResult",
     "IngestResults",
+    "IssuesResult",
     "LocalizeResult",
     "NeededResult",
+    "OutcomesResult",
     "Period",
     "QuarantineResult",
     "RankResult",
@@ -63,6 +74,7 @@ __all__ = [
     "Result",
     "ScorecardResult",
     "StatusResult",
+    "SyncResult",
     "TableResult",
     "WarningsResult",
     "WatchResult",
@@ -77,6 +89,10 @@ _HOMES = dict.fromkeys(
 )
 _HOMES |= {"Grain": "earnright.periods", "Period": "earnright.periods"}
 _HOMES |= dict.fromkeys(["AssetsResult", "ClvResult"], "earnright.api.customers")
+_HOMES |= dict.fromkeys(
+    ["AgendaResult", "DecisionResult", "IssuesResult", "OutcomesResult", "SyncResult"],
+    "earnright.api.accountability",
+)
 
 
 def __getattr__(name: str) -> Any:
