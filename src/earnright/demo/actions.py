@@ -5,11 +5,11 @@
 response), ``actions.csv`` and ``truth.json`` (each action's planted effect over its
 measurement window) into a folder. The company: regions × districts × stores; every store has
 its own NPS level, response rate and a small trend of its own; every district shares a weekly
-shock; the whole company drifts upward (so the naive before/after difference is biased, as it
-is in real data, and the difference-in-differences is not). A third of the stores act once:
-effects of 0, ±6 or +12 NPS points, some starting ``delay`` weeks late (the planted effect
-over the window is then the share of the window after the delay), a few too recently for their
-post-period to have passed.
+shock; the whole company drifts upward and moves with weekly news (so the naive before/after
+difference is biased, as it is in real data, and the difference in differences is not). A
+third of the stores act once: effects of 0, ±6 or +12 NPS points, some starting ``delay`` weeks
+late (the planted effect over the window is then the share of the window after the delay), a
+few too recently for their post-period to have passed.
 """
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def _answers(p: np.ndarray, q: np.ndarray, rng: np.random.Generator) -> np.ndarr
 
 def _feedback(units: pd.DataFrame, shift: np.ndarray, weeks: int, rng: np.random.Generator,
               rate: float) -> pd.DataFrame:  # fmt: skip
-    """Responses per store and week: level + own trend + district shock + company drift."""
+    """Responses per store and week: level + own trend + district shock + company drift and
+    weekly shock + planted effects."""
     stores = units[units.level == "store"]
     n_s = len(stores)
     level = rng.uniform(0, 35, n_s)  # NPS points
@@ -97,7 +98,8 @@ def _feedback(units: pd.DataFrame, shift: np.ndarray, weeks: int, rng: np.random
     codes, inverse = np.unique(districts, return_inverse=True)
     shock = rng.normal(0, 2.0, (len(codes), weeks))[inverse]
     t = np.arange(weeks)
-    nps = level[:, None] + trend[:, None] * t + shock + 0.3 * t + shift
+    common = 0.3 * t + rng.normal(0, 3.0, weeks)  # the company's drift and weekly news
+    nps = level[:, None] + trend[:, None] * t + shock + common + shift
     counts = rng.poisson(rng.uniform(0.6, 1.4, n_s)[:, None] * rate, (n_s, weeks))
     store_idx, week_idx = (
         np.repeat(np.arange(n_s), counts.sum(1)),
