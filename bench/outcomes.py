@@ -20,8 +20,9 @@ with the default ``[outcomes]`` settings, and the results are scored against the
 - **too early**: actions whose post-period had not passed, all of which must say so.
 
 No parameter is tuned: the defaults are measured, so there is no held-out split to report.
-Writes bench/results/outcomes.json and outcomes.md; exits 1 (except with ``--smoke``) if the
-coverage is below 0.90 or zero effects are called worked more than 5% of the time.
+Writes bench/results/outcomes.json and outcomes.md; exits 1 if an action whose post-period has
+not passed is not said to be too early, or (except with ``--smoke``) if the coverage is below
+0.90 or zero effects are called worked more than 5% of the time.
 """
 
 from __future__ import annotations
@@ -152,11 +153,14 @@ def main() -> int:
     }  # fmt: skip
     print(markdown(result))
     s = result["overall"]
-    ok = s["coverage"] >= 0.90 and s["false_worked"] <= 0.05 and s["too_early_said"] in (1.0, None)
-    print(f"check: coverage {s['coverage']}, false worked {s['false_worked']}: "
-          f"{'ok' if ok else 'below target'}")  # fmt: skip
+    said = s["too_early_said"] in (1.0, None)  # an invariant: holds at any size
+    print(f"check: every action whose post-period has not passed says too early: "
+          f"{'ok' if said else 'NO'}", file=sys.stderr)  # fmt: skip
+    ok = said and s["coverage"] >= 0.90 and s["false_worked"] <= 0.05
+    print(f"targets: coverage {s['coverage']} (>= 0.90), false worked {s['false_worked']} "
+          f"(<= 0.05): {'met' if ok else 'missed'}", file=sys.stderr)  # fmt: skip
     if args.smoke:
-        return 0
+        return 0 if said else 1
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "outcomes.json").write_text(json.dumps(result, indent=1, default=float))
     (args.output / "outcomes.md").write_text(markdown(result))

@@ -94,6 +94,11 @@ def test_a_decision_needs_a_known_issue_metric_and_commitment(ws: earnright.Work
         ws.decide(issue, "coach", "store-ops", kind="staffing", metric="nps", commitment="C-x")
     with pytest.raises(QueryError, match="no unit 'S9'"):
         ws.add_issue("S9", "x", "store-ops")
+    with pytest.raises(QueryError, match="'happiness' is not a metric"):
+        ws.add_issue("S1", "x", "store-ops", metric="happiness")
+    with pytest.raises(QueryError, match="not a week") as caught:
+        ws.review("store-ops", week="2026-37")
+    assert caught.value.argument == "week"
 
 
 def test_commitments_count_the_decisions_that_practise_them(ws: earnright.Workspace) -> None:

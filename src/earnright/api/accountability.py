@@ -103,7 +103,14 @@ class OutcomesResult(TableResult):
 
 
 def _week_end(week: str | None) -> datetime | None:
-    return None if week is None else parse_period(week, Grain.week)[1]
+    if week is None:
+        return None
+    try:
+        return parse_period(week, Grain.week)[1]
+    except QueryError as exc:
+        raise QueryError(
+            f"'{week}' is not a week; expected e.g. 2026-W37", argument="week"
+        ) from exc
 
 
 class AccountabilityMethods(Operations):
@@ -127,8 +134,21 @@ class AccountabilityMethods(Operations):
     def add_issue(self, unit: str, title: str, owner: str, **details: Any) -> str:
         """Add an issue raised by a person at ``unit``, owned by ``owner``; ``details``:
         moment, metric, evidence, customers_at_stake, revenue_at_stake. Returns its id."""
+        from earnright.accountability.metrics import metric_names
         from earnright.accountability.register import add_issue
 
+        moments = self.config.journey.moment_ids()
+        if details.get("moment") is not None and moments and details["moment"] not in moments:
+            raise QueryError(
+                f"'{details['moment']}' is not a journey moment: one of {', '.join(moments)}",
+                argument="moment",
+            )
+        if details.get("metric") is not None and details["metric"] not in metric_names(self.config):
+            raise QueryError(
+                f"'{details['metric']}' is not a metric outcomes can measure: nps, csat, a "
+                "question id, an indicator id, retention or spend",
+                argument="metric",
+            )
         with self.warehouse(read_only=False) as wh:
             return add_issue(wh, unit, title, owner, **details)
 
