@@ -56,7 +56,8 @@ def _issue(wh: Warehouse, issue_id: str) -> pd.Series:
     issues = read_issues(wh)
     found = issues[issues.issue_id == issue_id]
     if found.empty:
-        raise QueryError(f"no issue '{issue_id}' in the register", argument="issue")
+        # no argument: the command line takes the issue as its first argument, not an option
+        raise QueryError(f"no issue '{issue_id}' in the register")
     return found.iloc[0]
 
 
@@ -115,7 +116,7 @@ def decide(
 def add_commitment(wh: Warehouse, text: str, by: str) -> str:
     """Record a leadership commitment ("we will / will not …"); return its id."""
     if not text.strip() or not by.strip():
-        raise QueryError("a commitment needs its words and who made it", argument="text")
+        raise QueryError("a commitment needs its words and who made it")
     commitment_id = "C-" + uuid.uuid4().hex[:10]
     row = {"commitment_id": commitment_id, "text": text.strip(), "made_by": by, "made_at": now()}
     with wh.transaction():
