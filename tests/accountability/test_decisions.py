@@ -94,6 +94,9 @@ def test_a_decision_needs_a_known_issue_metric_and_commitment(ws: earnright.Work
         ws.decide(issue, "coach", "store-ops", kind="staffing", metric="nps", commitment="C-x")
     with pytest.raises(QueryError, match="no unit 'S9'"):
         ws.add_issue("S9", "x", "store-ops")
+    # a driver question named by the config's prefix, declared or not, is a metric
+    made = ws.decide(issue, "coach", "store-ops", kind="staffing", metric="q_courtesy")
+    assert made.decision["metric"] == "q_courtesy"
     with pytest.raises(QueryError, match="'happiness' is not a metric"):
         ws.add_issue("S1", "x", "store-ops", metric="happiness")
     with pytest.raises(QueryError, match="not a week") as caught:

@@ -101,3 +101,40 @@ def test_difference_in_differences_by_hand(tmp_path: Path) -> None:
     assert sorted(row["comparison_units"].split(",")) == ["B", "C2"]
     assert row["effect_low"] < 45 < row["effect_high"]
     assert row["pretrend_p"] is None or np.isfinite(row["pretrend_p"])
+
+
+def test_weekly_statistics_of_each_kind_of_metric(tmp_path: Path) -> None:
+    """NPS scores ±100/0, CSAT top-2 box 0/100, a driver's answers and spend per purchase,
+    summed per unit and ISO week (Monday)."""
+    from earnright.accountability.metrics import weekly_stats
+
+    units = [("C", "Co", "company", ""), ("R", "R", "region", "C"), ("D", "D", "district", "R")]
+    pd.DataFrame([*units, ("A", "A", "store", "D")], columns=["unit_id", "name", "level",
+                 "parent_id"]).to_csv(tmp_path / "units.csv", index=False)  # fmt: skip
+    (tmp_path / "feedback.csv").write_text(
+        "response_id,unit_id,responded_at,ltr,osat,q_wait\n"
+        "r1,A,2026-03-02T10:00:00,10,5,4\nr2,A,2026-03-08T10:00:00,3,3,2\n"
+        "r3,A,2026-03-09T10:00:00,8,4,\n"
+    )
+    (tmp_path / "transactions.csv").write_text(
+        "transaction_id,customer_id,unit_id,occurred_at,amount\n"
+        "t1,c1,A,2026-03-03,10.5\nt2,c2,A,2026-03-04,4.5\n"
+    )
+    ws = earnright.create_workspace(tmp_path / "ws")
+    for kind in ("units", "feedback", "transactions"):
+        ws.ingest(kind, tmp_path / f"{kind}.csv")
+    with ws.warehouse() as wh:
+        stats_of = {m: weekly_stats(wh, ws.config, m) for m in ("nps", "csat", "q_wait", "spend")}
+    first, second = pd.Timestamp("2026-03-02"), pd.Timestamp("2026-03-09")
+    expected = {
+        "nps": [(first, 2, 0.0, 20000.0), (second, 1, 0.0, 0.0)],
+        "csat": [(first, 2, 100.0, 10000.0), (second, 1, 100.0, 10000.0)],
+        "q_wait": [(first, 2, 6.0, 20.0)],
+        "spend": [(first, 2, 15.0, 10.5**2 + 4.5**2)],
+    }
+    for metric, rows in expected.items():
+        got = stats_of[metric]
+        assert list(got.unit_id.unique()) == ["A"], metric
+        assert list(zip(got.week, got.n, got.s1, got.s2, strict=True)) == rows, metric
+    with ws.warehouse() as wh, pytest.raises(earnright.errors.QueryError, match="not measured"):
+        weekly_stats(wh, ws.config, "retention")
