@@ -99,7 +99,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Outcomes: planted action effects recovered",
         "",
-        f"`{result['command']}` — {result['seeds']} seeds × rates {result['rates']}, "
+        f"`{result['command']}` — {result['seeds']} seeds from {result['first_seed']} × rates "
+        f"{result['rates']}, "
         f"{result['seconds']:.0f} s, {result['when']}",
         "",
         "| | difference in differences | naive before/after |",
@@ -132,6 +133,7 @@ def markdown(result: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=12)
+    parser.add_argument("--first-seed", type=int, default=0, help="held-out runs: e.g. 100")
     parser.add_argument("--rates", type=float, nargs="+", default=[15.0, 30.0, 60.0, 120.0])
     parser.add_argument("--smoke", action="store_true", help="2 seeds, one rate, temp folder")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -140,14 +142,15 @@ def main() -> int:
     start, frames = time.time(), []
     with tempfile.TemporaryDirectory() as tmp:
         for rate in rates:
-            for seed in range(seeds):
+            for seed in range(args.first_seed, args.first_seed + seeds):
                 frames.append(run_one(Path(tmp) / f"r{rate:g}s{seed}", seed, rate))
                 print(f"rate {rate:g} seed {seed}: {len(frames[-1])} actions", file=sys.stderr)
     rows = pd.concat(frames, ignore_index=True)
     result = {
-        "command": "python bench/outcomes.py" + (" --smoke" if args.smoke else ""),
+        "command": " ".join(["python bench/outcomes.py", *sys.argv[1:]]),
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.machine(),
-        "seeds": seeds, "rates": rates, "seconds": time.time() - start,
+        "seeds": seeds, "first_seed": args.first_seed, "rates": rates,
+        "seconds": time.time() - start,
         "overall": score(rows), "power": power(rows),
         "by_rate": {f"{r:g}": score(g) for r, g in rows.groupby("rate")},
     }  # fmt: skip

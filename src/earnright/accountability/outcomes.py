@@ -10,7 +10,9 @@ difference in differences
 
 with variance  v_u + τ² + (mean v_c + τ²) / k, where v is each unit's sampling variance of its
 change (from its weekly sums and sums of squares) and τ² the variance of the units' own changes
-beyond sampling (estimated from every eligible comparison unit, method of moments). The naive
+beyond sampling (estimated from every eligible comparison unit, method of moments); the
+interval takes Student's t with Welch–Satterthwaite degrees of freedom (τ² has the eligible
+units' number − 1, the sampling part many). The naive
 before/after difference (post_u − pre_u, sampling variance only) is reported beside it. The
 pre-trend check regresses the weekly gap between u and its comparisons on time over the
 pre-period (``pretrend_p``: a small value means the units were already drifting apart).
@@ -218,11 +220,19 @@ def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str
     effect = change[unit] - change[comps].mean()
     se = np.sqrt(fixed + rate / weeks_seen)
     naive_se = np.sqrt(var[unit])
-    row |= {"effect": effect, "effect_low": effect - setting.z * se,
-            "effect_high": effect + setting.z * se, "naive_effect": change[unit],
+    q = _quantile(p.level, se**2, tau2 * (1 + 1 / k), len(pool))
+    row |= {"effect": effect, "effect_low": effect - q * se,
+            "effect_high": effect + q * se, "naive_effect": change[unit],
             "naive_low": change[unit] - setting.z * naive_se,
             "naive_high": change[unit] + setting.z * naive_se}  # fmt: skip
     return row | {"verdict": _verdict(row)}
+
+
+def _quantile(level: float, var: float, tau_part: float, units: int) -> float:
+    """Student's t quantile with Welch–Satterthwaite degrees of freedom: the τ² part of the
+    variance is estimated from ``units`` units (``units − 1`` df), the sampling part is not."""
+    df = np.inf if tau_part <= 0 else var**2 / (tau_part**2 / max(units - 1, 1))
+    return float(stats.t.ppf(0.5 + level / 2, df=df))
 
 
 def _verdict(row: dict[str, object]) -> str:
