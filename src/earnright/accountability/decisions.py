@@ -50,6 +50,10 @@ class Decision:
     metric: str
     show_by: datetime
     decided_at: datetime
+    amount: float | None = None
+    expected: str | None = None
+    expected_effect: float | None = None
+    commitment_id: str | None = None
 
 
 def _issue(wh: Warehouse, issue_id: str) -> pd.Series:
@@ -98,10 +102,10 @@ def decide(
         decision_id="D-" + uuid.uuid4().hex[:10], issue_id=issue_id, action=action,
         action_kind=kind, unit_id=unit_id, decided_by=by, authority=right.authority,
         metric=metric, show_by=at + timedelta(weeks=config.outcomes.post_weeks), decided_at=at,
+        amount=amount, expected=expected, expected_effect=expected_effect,
+        commitment_id=commitment_id,
     )  # fmt: skip
-    row = {**decision.__dict__, "amount": amount, "moment": _text(issue.moment)}
-    row |= {"expected": expected, "expected_effect": expected_effect}
-    row["commitment_id"] = commitment_id
+    row = {**decision.__dict__, "moment": _text(issue.moment)}
     action_row = {
         "action_id": decision.decision_id, "unit_id": unit_id, "started_at": at,
         "metric": metric, "kind": kind, "owner": _text(issue.owner), "decided_by": by,
