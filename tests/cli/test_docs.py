@@ -77,7 +77,8 @@ def test_every_command_has_a_section() -> None:
     listening = {"credibility", "needed", "changes", "rank", "drivers", "hygiene", "focus"}
     early_warning = {"localize", "detect", "reliability", "warnings", "watch"}
     assets = {"assets", "clv", "losses", "loss-review", "loss-call"}
-    assert set(COMMANDS) == foundation | listening | early_warning | assets
+    accountability = {"issue", "review", "decide", "commit", "commitments", "outcomes"}
+    assert set(COMMANDS) == foundation | listening | early_warning | assets | accountability
     assert {"quarantine list", "quarantine clear"} < set(LEAVES)
     assert set(SECTIONS) == set(LEAVES)
 

@@ -14,6 +14,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from earnright.api.accountability import (
+        AgendaResult,
+        DecisionResult,
+        IssuesResult,
+        OutcomesResult,
+        SyncResult,
+    )
     from earnright.api.customers import AssetsResult, ClvResult
     from earnright.api.losses import LossCallResult, LossesResult, LossReviewResult
     from earnright.api.results import (
@@ -45,21 +52,25 @@ if TYPE_CHECKING:
     from earnright.periods import Grain, Period
 
 __all__ = [
+    "AgendaResult",
     "AssetsResult",
     "ChangesResult",
     "ClvResult",
     "CredibilityResult",
+    "DecisionResult",
     "DetectResult",
     "DriversResult",
     "FocusResult",
     "Grain",
     "HygieneResult",
     "IngestResults",
+    "IssuesResult",
     "LocalizeResult",
     "LossCallResult",
     "LossReviewResult",
     "LossesResult",
     "NeededResult",
+    "OutcomesResult",
     "Period",
     "QuarantineResult",
     "RankResult",
@@ -67,6 +78,7 @@ __all__ = [
     "Result",
     "ScorecardResult",
     "StatusResult",
+    "SyncResult",
     "TableResult",
     "WarningsResult",
     "WatchResult",
@@ -83,6 +95,10 @@ _HOMES |= {"Grain": "earnright.periods", "Period": "earnright.periods"}
 _HOMES |= dict.fromkeys(["AssetsResult", "ClvResult"], "earnright.api.customers")
 _HOMES |= dict.fromkeys(
     ["LossCallResult", "LossReviewResult", "LossesResult"], "earnright.api.losses"
+)
+_HOMES |= dict.fromkeys(
+    ["AgendaResult", "DecisionResult", "IssuesResult", "OutcomesResult", "SyncResult"],
+    "earnright.api.accountability",
 )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from earnright.api.accountability import AccountabilityMethods
 from earnright.api.customers import CustomerMethods
 from earnright.api.results import (
     ChangesResult,
@@ -106,11 +107,13 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(CustomerMethods):
+class Workspace(CustomerMethods, AccountabilityMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
-    ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``; data:
+    ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``; accountability:
+    ``issues``, ``add_issue``, ``sync_issues``, ``review``, ``decide``, ``commit``,
+    ``commitments``, ``outcomes``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page."""
 
     def __repr__(self) -> str:

@@ -105,6 +105,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "clv",
         "Customer lifetime value: BG/NBD and Gamma-Gamma fitted from purchase histories.",
     ),
+    "issue": (
+        "accountability",
+        "The issue register: add an issue, list them, or sync them from focus items and incidents.",
+    ),
+    "review": (
+        "accountability",
+        "The weekly review agenda of an owner: open issues, evidence, a recommended action.",
+    ),
+    "decide": (
+        "accountability",
+        "Record a decision on an issue, under the decider's decision rights.",
+    ),
+    "commit": (
+        "accountability",
+        'Record a leadership commitment ("we will / will not …") and print its id.',
+    ),
+    "commitments": (
+        "accountability",
+        "Every leadership commitment, and how many decisions put it into practice.",
+    ),
+    "outcomes": (
+        "accountability",
+        "Each action's effect on its metric against matched units that did not act.",
+    ),
     "demo": (
         "demo",
         "Generate the demo company (with planted truth) into a workspace and run the pipeline.",

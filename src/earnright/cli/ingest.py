@@ -28,6 +28,8 @@ class Kind(StrEnum):
     transactions = "transactions"
     metrics = "metrics"
     loss_calls = "loss_calls"
+    issues = "issues"
+    actions = "actions"
 
 
 def register(app: typer.Typer) -> None:

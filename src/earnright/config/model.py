@@ -11,8 +11,10 @@ from earnright.config.journey import DriverDefaults, Indicator, Journey, Moment,
 from earnright.config.sections import (
     Assets,
     Company,
+    Decisions,
     Delivery,
     Listening,
+    Outcomes,
     Owner,
     Reliability,
     Source,
@@ -53,6 +55,10 @@ class Config(_Model):
     """Where each owning team's alerts go."""
     delivery: Delivery = Field(default_factory=Delivery)
     """Alert delivery: retries, SMTP and the webhook address policy."""
+    decisions: Decisions = Field(default_factory=Decisions)
+    """Decision rights: who may decide what alone, and who decides above that."""
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+    """How the outcome of each action is measured."""
     warehouse: Warehouse = Field(default_factory=Warehouse)
     """The warehouse."""
 

@@ -36,6 +36,14 @@ EXAMPLES = {
         '# webhooks = ["https://hooks.slack.com/services/T000/B000/XXXX"]',
         '# email = ["pharmacy-lead@example.com"]',
     ],
+    "decisions": [
+        "# [[decisions.rights]]",
+        '# owner = "store-operations"',
+        '# actions = ["staffing", "training"]',
+        '# units = ["R1"]',
+        "# up_to = 5000",
+        '# escalate_to = "regional-vp"',
+    ],
     "sources": [
         "# [sources.medallia]",
         '# kind = "feedback"',
@@ -53,7 +61,8 @@ def render_config(config: Config) -> str:
         value = getattr(config, name)
         out += ["", *_comment(describe(info))]
         out += _tables(name, value, said)
-        if name in EXAMPLES and not (config.journey.stages if name == "journey" else value):
+        empty = {"journey": not config.journey.stages, "decisions": not config.decisions.rights}
+        if name in EXAMPLES and empty.get(name, not value):
             out += EXAMPLES[name]
     return "\n".join(out) + "\n"
 

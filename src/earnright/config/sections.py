@@ -17,10 +17,13 @@ __all__ = [
     "Assets",
     "BurnAlert",
     "Company",
+    "Decisions",
     "Delivery",
     "Listening",
+    "Outcomes",
     "Owner",
     "Reliability",
+    "Right",
     "Source",
     "Units",
     "Warehouse",
@@ -75,7 +78,7 @@ class Source(_Model):
 
     kind: DataKind
     """The kind of data the files of this source hold: units, customers, feedback, invitations,
-    transactions or metrics."""
+    transactions, metrics, loss_calls, issues or actions."""
     layout: Literal["canonical", "qualtrics"] = "canonical"
     """canonical, or qualtrics: a Qualtrics CSV export (two extra header rows skipped, ResponseId
     and RecordedDate mapped, only mapped columns kept)."""
@@ -312,3 +315,49 @@ class Warehouse(_Model):
         if not url.startswith(tuple(f"{s}://" for d in DIALECTS for s in d.schemes)):
             raise ValueError(f"'{url}' is not a supported URL; use duckdb:///FILE or postgresql://")
         return url
+
+
+class Right(_Model):
+    """One decision right: what ``owner`` may decide alone, and who decides above it."""
+
+    owner: str = Field(min_length=1)
+    """Who holds the right: the name given to earnright decide --by (a person or a team)."""
+    actions: list[str] = Field(default_factory=list)
+    """The kinds of action (e.g. staffing, training, refund) the right covers; empty: every kind."""
+    units: list[str] = Field(default_factory=list)
+    """The units (with every unit under them) the right covers; empty: every unit."""
+    up_to: float | None = Field(default=None, ge=0.0, le=1e15)
+    """The largest amount the owner may commit alone; empty: no limit."""
+    escalate_to: str | None = None
+    """Who decides what is beyond this right (the name of another right's owner)."""
+
+
+class Decisions(_Model):
+    """Decision rights: what each owner may decide alone, and who decides above that.
+
+    A decision by NAME is within their rights when one of NAME's rights covers the action's
+    kind, the issue's unit and the amount; otherwise it is refused, naming whoever can decide
+    (the escalate_to of NAME's rights, or the owners of rights that cover it).
+    """
+
+    rights: list[Right] = Field(default_factory=list)
+    """The decision rights, one [[decisions.rights]] table each."""
+
+
+class Outcomes(_Model):
+    """How an action's outcome is measured: difference-in-differences against matched units.
+
+    The ``pre_weeks`` before an action are compared with the ``post_weeks`` from its start, at
+    the acting unit and at the ``comparisons`` most similar units (same parent, similar level
+    and pre-period trend) that took no action on the same metric.
+    """
+
+    pre_weeks: int = Field(default=12, ge=2, le=520)
+    """Weeks before the action's start that form the pre-period."""
+    post_weeks: int = Field(default=8, ge=1, le=520)
+    """Weeks from the action's start that form the post-period; before they have passed, the
+    verdict is too early."""
+    comparisons: int = Field(default=5, ge=1, le=1_000)
+    """How many matched units that did not act each action is compared with."""
+    level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    """The confidence level of the effect's interval."""

@@ -29,7 +29,15 @@ __all__ = [
 CONFIG_FILE = "earnright.toml"
 # The kinds of data a workspace holds, one warehouse table each: the one declaration of them.
 DataKind = Literal[
-    "units", "customers", "feedback", "invitations", "transactions", "metrics", "loss_calls"
+    "units",
+    "customers",
+    "feedback",
+    "invitations",
+    "transactions",
+    "metrics",
+    "loss_calls",
+    "issues",
+    "actions",
 ]
 DATA_KINDS: tuple[DataKind, ...] = get_args(DataKind)
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -105,6 +105,42 @@ _SPECS: dict[str, KindSpec] = {
             {"reason_code": "text", "won_back": "int"},
             key=("customer_id", "called_at"),
         ),
+        KindSpec(
+            "issues",
+            "issues",
+            {"issue_id": "id", "unit_id": "id", "title": "text", "owner": "text"},
+            {
+                "moment": "text",
+                "metric": "text",
+                "evidence": "text",
+                "customers_at_stake": "float",
+                "revenue_at_stake": "float",
+                "raised_at": "timestamp",
+            },
+            unit_columns=("unit_id",),
+            key=("issue_id",),
+        ),
+        KindSpec(
+            "actions",
+            "actions",
+            {
+                "action_id": "id",
+                "unit_id": "id",
+                "started_at": "timestamp",
+                "metric": "id",
+                "kind": "id",
+                "owner": "text",
+                "decided_by": "text",
+            },
+            {
+                "moment": "text",
+                "issue_id": "text",
+                "expected_effect": "float",
+                "ended_at": "timestamp",
+            },
+            unit_columns=("unit_id",),
+            key=("action_id",),
+        ),
     ]
 }
 # one spec per data kind, in the order of the one declaration (a kind without a spec fails here)
@@ -358,6 +394,8 @@ def _check_kind(
         rej.add(_blank(out["outcome"]), "outcome", "missing value (what the customer said)")
         odd = out["won_back"].notna() & ~out["won_back"].isin([0, 1])
         rej.add(odd, "won_back", "not 0 or 1: ", out["won_back"], quote=False)
+    if spec.kind in ("issues", "actions"):
+        _check_accountability(spec, out, config, rej)
     if spec.kind == "units":
         levels = config.units.levels
         rej.add(
@@ -377,6 +415,30 @@ def _check_metric_values(out: pd.DataFrame, rej: Rejected) -> None:
     rej.add(out["total"] < 0, "total", "negative count")
     rej.add(out["good"] < 0, "good", "negative count")
     rej.add(out["good"] > out["total"], "good", "good exceeds total")
+
+
+def _check_accountability(spec: KindSpec, out: pd.DataFrame, config: Config, rej: Rejected) -> None:
+    """Issues and actions: owners named, moments known; an action's metric one that outcomes
+    can measure, and its end not before its start."""
+    from earnright.accountability.metrics import measurable  # the one rule of them
+
+    for name in ("owner", "decided_by", "title"):
+        if name in spec.required:
+            rej.add(out[name].isna(), name, "missing value")
+    moments = config.journey.moment_ids()
+    if moments:
+        odd = out["moment"].notna() & ~out["moment"].isin(moments)
+        rej.add(odd, "moment", "unknown journey moment: ", out["moment"])
+    if spec.kind == "issues":
+        for col in ("customers_at_stake", "revenue_at_stake"):
+            rej.add(out[col] < 0, col, "negative: ", out[col], quote=False)
+        return
+    known = {m for m in out["metric"].dropna().unique() if measurable(config, str(m))}
+    unknown = out["metric"].notna() & ~out["metric"].isin(known)
+    rej.add(unknown, "metric", "not a metric outcomes can measure: ", out["metric"],
+            " (nps, csat, a question id, an indicator id, retention or spend)")  # fmt: skip
+    early = out["ended_at"].notna() & (out["ended_at"] < out["started_at"])
+    rej.add(early, "ended_at", "before started_at: ", out["ended_at"])
 
 
 def metric_row_key(out: pd.DataFrame, dims: list[str]) -> pd.Series:

@@ -20,7 +20,11 @@ import ibis.expr.datatypes as dt
 
 from earnright.config import DATA_KINDS
 
-__all__ = ["MIGRATIONS", "OPEN_COLUMN_TYPE", "TABLES", "Migration", "TableSpec"]
+# The data kinds migration 1 created; later kinds are created by their own migration.
+FIRST_KINDS = ("units", "customers", "feedback", "invitations", "transactions", "metrics")
+assert set(FIRST_KINDS) <= set(DATA_KINDS)
+
+__all__ = ["DATA_KINDS", "MIGRATIONS", "OPEN_COLUMN_TYPE", "TABLES", "Migration", "TableSpec"]
 
 
 @dataclass(frozen=True)
@@ -237,13 +241,75 @@ TABLES: dict[str, TableSpec] = {
         # migration 6: the workspace's config (JSON, without the warehouse URL), so that a
         # warehouse URL opens the workspace (earnright.open_workspace)
         TableSpec("workspace_config", {"name": S, "config": S, "updated_at": _ts()}, ("name",)),
+        # Accountability (migration 7). Issues come from files (kind issues), people (earnright
+        # issue add) and the product (earnright issues-sync: focus items, incidents); actions
+        # from files (kind actions) and from decisions. Decisions and commitments are
+        # append-only: never updated in place, so they are their own audit trail.
+        TableSpec(
+            "issues",
+            {
+                "issue_id": S,
+                "unit_id": S,
+                "title": S,
+                "owner": S,
+                "moment": S,
+                "metric": S,
+                "evidence": S,
+                "customers_at_stake": F,
+                "revenue_at_stake": F,
+                "raised_at": _ts(),
+                "origin": S,  # file | person | focus | incident
+                "batch_id": INT,
+            },
+            ("issue_id",),
+        ),
+        TableSpec(
+            "actions",
+            {
+                "action_id": S,
+                "unit_id": S,
+                "started_at": _ts(),
+                "metric": S,
+                "kind": S,
+                "owner": S,
+                "decided_by": S,
+                "moment": S,
+                "issue_id": S,
+                "expected_effect": F,
+                "ended_at": _ts(),
+                "batch_id": INT,
+            },
+            ("action_id",),
+        ),
+        TableSpec(
+            "decisions",
+            {
+                "decision_id": S,
+                "issue_id": S,
+                "action": S,
+                "action_kind": S,
+                "unit_id": S,
+                "amount": F,
+                "decided_by": S,
+                "authority": S,  # own right | escalated from NAME
+                "moment": S,
+                "metric": S,
+                "expected": S,
+                "expected_effect": F,
+                "show_by": _ts(),
+                "commitment_id": S,
+                "decided_at": _ts(),
+            },
+            ("decision_id",),
+        ),
+        TableSpec(
+            "commitments",
+            {"commitment_id": S, "text": S, "made_by": S, "made_at": _ts()},
+            ("commitment_id",),
+        ),
     ]
 }
 
-
-# The data kinds migration 1 created; later kinds come with their own migration.
-FIRST_KINDS = ("units", "customers", "feedback", "invitations", "transactions", "metrics")
-assert set(FIRST_KINDS) <= set(DATA_KINDS)
 
 # The type of the open columns of each table that has them.
 OPEN_COLUMN_TYPE: dict[str, dt.DataType] = {"feedback": F, "customers": S, "metrics": S}
@@ -301,4 +367,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         6, "the workspace's config, for opening it from the warehouse URL", ("workspace_config",)
     ),
     Migration(7, "calls to lost customers: the reason they gave", ("loss_calls",)),
+    Migration(
+        8,
+        "accountability: issues, actions, decisions (append-only) and commitments",
+        ("issues", "actions", "decisions", "commitments"),
+    ),
 )

@@ -1,0 +1,174 @@
+"""Benchmark: do measured outcomes recover planted action effects, and how does the naive
+before/after compare?
+
+    python bench/outcomes.py [--seeds 12] [--rates 15 30 60 120]
+    python bench/outcomes.py --smoke     # CI: 2 seeds at one rate, in a temporary folder
+
+For every rate (answers per store-week) and seed, ``earnright.demo.actions.plant_actions``
+writes a company of 48 stores over 40 weeks whose stores act with planted NPS effects (0 twice
+as often as ±6 or +12; a third delayed 3 weeks; some too recent to judge), the public API
+(``earnright.create_workspace``, ``Workspace.ingest``, ``Workspace.outcomes``) measures them
+with the default ``[outcomes]`` settings, and the results are scored against the truth:
+
+- **coverage**: the share of measured actions whose 95% interval holds the planted effect
+  (over the measurement window), for the difference in differences and the naive before/after;
+- **false "worked"**: the share of zero-effect actions called worked (target ≤ 5%);
+- **power**: per planted effect size and rate, the share called worked (positive) or made it
+  worse (negative);
+- **bias**: the mean of estimate − planted, both methods (the company drifts upward, as real
+  companies do, so before/after is biased);
+- **too early**: actions whose post-period had not passed, all of which must say so.
+
+No parameter is tuned: the defaults are measured, so there is no held-out split to report.
+Writes bench/results/outcomes.json and outcomes.md; exits 1 if an action whose post-period has
+not passed is not said to be too early, or (except with ``--smoke``) if the coverage is below
+0.90 or zero effects are called worked more than 5% of the time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import earnright
+from earnright.demo.actions import plant_actions
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run_one(folder: Path, seed: int, rate: float) -> pd.DataFrame:
+    """One planted company, measured through the public API, merged with its truth."""
+    planted = plant_actions(folder / "data", seed=seed, rate=rate, stores=8)
+    ws = earnright.create_workspace(folder / "ws")
+    for kind in ("units", "feedback", "actions"):
+        ws.ingest(kind, folder / "data" / f"{kind}.csv")
+    got = ws.outcomes().to_frame()
+    truth = planted.truth[["action_id", "effect", "planted", "delay", "complete"]]
+    merged = got.merge(truth.rename(columns={"effect": "truth"}), on="action_id")
+    return merged.assign(seed=seed, rate=rate)
+
+
+def _share(mask: pd.Series) -> float | None:
+    return None if mask.empty else round(float(mask.mean()), 4)
+
+
+def score(rows: pd.DataFrame) -> dict[str, Any]:
+    """Coverage, false "worked", bias and too-early checks over every measured action."""
+    m = rows[rows.effect.notna()]
+    zero = m[m.truth == 0]
+    return {
+        "actions": len(rows),
+        "measured": len(m),
+        "coverage": _share((m.effect_low <= m.truth) & (m.truth <= m.effect_high)),
+        "naive_coverage": _share((m.naive_low <= m.truth) & (m.truth <= m.naive_high)),
+        "zero_effects": len(zero),
+        "false_worked": _share(zero.verdict == "worked"),
+        "naive_false_worked": _share(zero.naive_low > 0),
+        "bias": round(float((m.effect - m.truth).mean()), 3),
+        "naive_bias": round(float((m.naive_effect - m.truth).mean()), 3),
+        "rmse": round(float(((m.effect - m.truth) ** 2).mean() ** 0.5), 3),
+        "naive_rmse": round(float(((m.naive_effect - m.truth) ** 2).mean() ** 0.5), 3),
+        "too_early_said": _share(rows[~rows.complete].verdict == "too early"),
+    }
+
+
+def power(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per rate and planted effect (not delayed): the share found in the right direction."""
+    m = rows[rows.effect.notna() & (rows.delay == 0) & (rows.planted != 0)]
+    out = []
+    for (rate, planted), g in m.groupby(["rate", "planted"]):
+        right = "worked" if planted > 0 else "made it worse"
+        naive = (g.naive_low > 0) if planted > 0 else (g.naive_high < 0)
+        out.append({"rate": rate, "effect": planted, "actions": len(g),
+                    "mean_post_n": round(float(g.post_n.mean()), 1),
+                    "power": _share(g.verdict == right), "naive_power": _share(naive)})  # fmt: skip
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    s = result["overall"]
+    lines = [
+        "# Outcomes: planted action effects recovered",
+        "",
+        f"`{result['command']}` — {result['seeds']} seeds from {result['first_seed']} × rates "
+        f"{result['rates']}, "
+        f"{result['seconds']:.0f} s, {result['when']}",
+        "",
+        "| | difference in differences | naive before/after |",
+        "|---|---|---|",
+        f"| 95% interval coverage | {s['coverage']} | {s['naive_coverage']} |",
+        f"| zero effects called worked | {s['false_worked']} | {s['naive_false_worked']} |",
+        f"| bias (NPS points) | {s['bias']} | {s['naive_bias']} |",
+        f"| RMSE (NPS points) | {s['rmse']} | {s['naive_rmse']} |",
+        "",
+        f"{s['measured']} of {s['actions']} actions measured; {s['zero_effects']} with zero "
+        f"effect; recent actions said too early: {s['too_early_said']}.",
+        "",
+        "Power (share found in the right direction; effects not delayed) by answers per "
+        "store-week:",
+        "",
+        "| rate | effect | actions | mean post n | power | naive power |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in result["power"]:
+        lines.append(f"| {p['rate']:g} | {p['effect']:+g} | {p['actions']} | "
+                     f"{p['mean_post_n']} | {p['power']} | {p['naive_power']} |")  # fmt: skip
+    lines += ["", "Per rate:", "", "| rate | coverage | naive coverage | false worked | bias |",
+              "|---|---|---|---|---|"]  # fmt: skip
+    for rate, r in result["by_rate"].items():
+        lines.append(f"| {rate} | {r['coverage']} | {r['naive_coverage']} | "
+                     f"{r['false_worked']} | {r['bias']} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=12)
+    parser.add_argument("--first-seed", type=int, default=0, help="held-out runs: e.g. 100")
+    parser.add_argument("--rates", type=float, nargs="+", default=[15.0, 30.0, 60.0, 120.0])
+    parser.add_argument("--smoke", action="store_true", help="2 seeds, one rate, temp folder")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    seeds, rates = (2, [30.0]) if args.smoke else (args.seeds, args.rates)
+    start, frames = time.time(), []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rate in rates:
+            for seed in range(args.first_seed, args.first_seed + seeds):
+                frames.append(run_one(Path(tmp) / f"r{rate:g}s{seed}", seed, rate))
+                print(f"rate {rate:g} seed {seed}: {len(frames[-1])} actions", file=sys.stderr)
+    rows = pd.concat(frames, ignore_index=True)
+    result = {
+        "command": " ".join(["python bench/outcomes.py", *sys.argv[1:]]),
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.machine(),
+        "seeds": seeds, "first_seed": args.first_seed, "rates": rates,
+        "seconds": time.time() - start,
+        "overall": score(rows), "power": power(rows),
+        "by_rate": {f"{r:g}": score(g) for r, g in rows.groupby("rate")},
+    }  # fmt: skip
+    print(markdown(result))
+    s = result["overall"]
+    said = s["too_early_said"] in (1.0, None)  # an invariant: holds at any size
+    print(f"check: every action whose post-period has not passed says too early: "
+          f"{'ok' if said else 'NO'}", file=sys.stderr)  # fmt: skip
+    ok = said and s["coverage"] >= 0.90 and s["false_worked"] <= 0.05
+    print(f"targets: coverage {s['coverage']} (>= 0.90), false worked {s['false_worked']} "
+          f"(<= 0.05): {'met' if ok else 'missed'}", file=sys.stderr)  # fmt: skip
+    if args.smoke:
+        return 0 if said else 1
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "outcomes.json").write_text(json.dumps(result, indent=1, default=float))
+    (args.output / "outcomes.md").write_text(markdown(result))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The issue register: what customers need fixed, from files, people and the product.
+
+Each issue has its unit, journey moment, owner, metric, evidence (the numbers and comments
+behind it) and what is at stake (customers and revenue, where known). Issues come from
+
+- files of kind ``issues`` (``origin`` empty: a file),
+- people: :func:`add_issue` (``earnright issue add``, origin ``person``),
+- the product: :func:`focus_issues` and :func:`incident_issues` turn focus items and
+  early-warning incidents into issues that :func:`sync_issues` adds once (their ids are derived
+  from what they are, so syncing again adds nothing).
+
+An issue is open until a decision names it (decisions are append-only; see
+:mod:`earnright.accountability.decisions`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+import ibis
+import pandas as pd
+
+from earnright.errors import QueryError
+from earnright.listening.focus import FocusList
+from earnright.units import read_units
+from earnright.warehouse import TABLES, Warehouse
+
+__all__ = [
+    "ISSUE_COLUMNS",
+    "add_issue",
+    "focus_issues",
+    "incident_issues",
+    "now",
+    "read_issues",
+    "sync_issues",
+]
+
+ISSUE_COLUMNS = [c for c in TABLES["issues"].columns if c != "batch_id"]
+
+
+def now() -> datetime:
+    """The current time, naive UTC (how the warehouse stores time)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _frame(rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=ISSUE_COLUMNS)
+    for col in ("customers_at_stake", "revenue_at_stake"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+    frame["raised_at"] = pd.to_datetime(frame["raised_at"])
+    return frame
+
+
+def add_issue(
+    wh: Warehouse, unit_id: str, title: str, owner: str, **details: object
+) -> str:  # fmt: skip
+    """Add an issue raised by a person (``details``: moment, metric, evidence,
+    customers_at_stake, revenue_at_stake); return its id. QueryError for an unknown unit."""
+    if unit_id not in set(read_units(wh).unit_id):
+        raise QueryError(f"no unit '{unit_id}' in the units table", argument="unit")
+    if not title.strip() or not owner.strip():
+        raise QueryError("an issue needs a title and an owner", argument="title")
+    unknown = set(details) - set(ISSUE_COLUMNS)
+    if unknown:
+        raise TypeError(f"unknown issue fields: {sorted(unknown)}")
+    issue_id = "P-" + uuid.uuid4().hex[:10]
+    row: dict[str, object] = {"issue_id": issue_id, "unit_id": unit_id, "title": title.strip()}
+    row["owner"] = owner
+    row |= {"raised_at": now(), "origin": "person", **details}
+    with wh.transaction():
+        wh.insert("issues", _frame([row]))
+    return issue_id
+
+
+def focus_issues(lists: Sequence[FocusList], raised_at: datetime) -> pd.DataFrame:
+    """One issue per focus item: the driver a unit is credibly behind its peers on."""
+    rows = []
+    for focus in lists:
+        for item in focus.items:
+            moment = item.moments[0].id if item.moments else None
+            rows.append(
+                {
+                    "issue_id": f"focus:{focus.unit_id}:{item.driver}:{focus.period}",
+                    "unit_id": focus.unit_id,
+                    "title": f"{item.label}: behind peers by {-item.gap:.2f} points",
+                    "owner": item.owner,
+                    "moment": moment,
+                    "metric": item.driver,
+                    "evidence": item.sentence,
+                    "customers_at_stake": float(item.n),
+                    "raised_at": raised_at,
+                    "origin": "focus",
+                }
+            )
+    return _frame(rows)
+
+
+def _segment_unit(segment: object, units: set[str], root: str | None) -> str | None:
+    for value in re.findall(r"=([^&;]+)", str(segment or "")):
+        if value.strip() in units:
+            return value.strip()
+    return root
+
+
+def incident_issues(wh: Warehouse, indicators: dict[str, str]) -> pd.DataFrame:
+    """One issue per early-warning incident: its segment's unit (else the top unit), the
+    moment's owner, and the customers and revenue at risk. ``indicators``: indicator id by
+    the metric it reads, so an action on the issue targets the indicator."""
+    inc = wh.table("incidents").to_pandas()
+    u = read_units(wh)
+    ids = set(u.unit_id.astype(str))
+    tops = u[u.parent_id.isna()].unit_id.astype(str).tolist()
+    root = tops[0] if len(tops) == 1 else None
+    rows = []
+    for r in inc.itertuples():
+        at_risk = (
+            "" if pd.isna(r.revenue_at_risk) else f"; revenue at risk {r.revenue_at_risk:,.0f}"
+        )
+        rows.append(
+            {
+                "issue_id": f"incident:{r.incident_id}",
+                "unit_id": _segment_unit(r.segment, ids, root),
+                "title": f"{r.indicator} failing for {r.segment or 'everyone'}",
+                "owner": r.owner,
+                "moment": r.moment,
+                "metric": indicators.get(str(r.metric), r.indicator),
+                "evidence": f"{r.severity} incident {r.status}, started {r.started_at}{at_risk}",
+                "customers_at_stake": r.customers_affected,
+                "revenue_at_stake": r.revenue_at_risk,
+                "raised_at": r.detected_at,
+                "origin": "incident",
+            }
+        )
+    return _frame(rows)
+
+
+def sync_issues(wh: Warehouse, found: pd.DataFrame) -> int:
+    """Add the issues of ``found`` not yet in the register; return how many were added."""
+    found = found.dropna(subset=["unit_id"]).drop_duplicates("issue_id")
+    if found.empty:
+        return 0
+    with wh.transaction():
+        before = wh.count("issues")
+        new = ibis.memtable(found).anti_join(wh.table("issues"), "issue_id")
+        wh.insert("issues", new)
+        return wh.count("issues") - before
+
+
+def read_issues(wh: Warehouse, *, at: datetime | None = None) -> pd.DataFrame:
+    """Every issue raised by ``at`` (default: now), with ``status`` (open, or decided when a
+    decision made by ``at`` names it) and ``decisions`` (how many)."""
+    issues = wh.table("issues").to_pandas()[ISSUE_COLUMNS]
+    d = wh.table("decisions").select("issue_id", "decided_at").to_pandas()
+    if at is not None:
+        issues = issues[issues.raised_at.isna() | (issues.raised_at < at)]
+        d = d[d.decided_at < at]
+    counts = d.groupby("issue_id").size()
+    issues = issues.assign(decisions=issues.issue_id.map(counts).fillna(0).astype("int64"))
+    issues["origin"] = issues["origin"].fillna("file")
+    issues["status"] = issues["decisions"].gt(0).map({True: "decided", False: "open"})
+    return issues.sort_values(["raised_at", "issue_id"], na_position="first").reset_index(drop=True)

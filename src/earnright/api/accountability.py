@@ -1,0 +1,243 @@
+"""Accountability in the public API: the issue register, the weekly review, decisions under
+decision rights, commitments and measured outcomes (docs/accountability.md).
+
+:class:`AccountabilityMethods` is a base of :class:`~earnright.api.Workspace`; the results are
+typed like every other (``to_dict()`` is the command line's ``--format json``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from earnright.api.operations import Operations
+from earnright.api.records import jsonable
+from earnright.api.results import Result, TableResult
+from earnright.errors import QueryError
+from earnright.periods import Grain, parse_period
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+__all__ = [
+    "AccountabilityMethods",
+    "AgendaResult",
+    "DecisionResult",
+    "IssuesResult",
+    "OutcomesResult",
+    "SyncResult",
+]
+
+ISSUE_STATUSES = ("open", "decided", "all")
+
+
+class IssuesResult(TableResult):
+    """The issue register: per issue its unit, title, owner, moment, metric, evidence, what is
+    at stake, where it came from (``origin``), when raised and its ``status``."""
+
+    status: str = "open"
+
+    def _what(self) -> str:
+        return f"{self.status} issues"
+
+
+class SyncResult(Result):
+    """Issues added to the register from focus items (``focus``) and incidents
+    (``incidents``)."""
+
+    focus: int = 0
+    incidents: int = 0
+
+    def to_dict(self) -> Any:
+        return {"focus": self.focus, "incidents": self.incidents}
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def _summary(self) -> str:
+        return f"{self.focus} from focus, {self.incidents} from incidents"
+
+
+class AgendaResult(TableResult):
+    """An owner's review agenda: their open issues, the evidence, a recommended action and
+    whether it is theirs to decide (``theirs``; else ``decided_by`` names who can)."""
+
+    owner: str = ""
+    week: str | None = None
+
+    def _what(self) -> str:
+        return f"agenda of {self.owner}" + (f", {self.week}" if self.week else "")
+
+
+class DecisionResult(Result):
+    """A decision stored: who decided, under which authority, the action and its metric, and
+    the date by which its effect should show. ``decision_id`` is also the action's id."""
+
+    decision: dict[str, Any]
+
+    def to_dict(self) -> Any:
+        return jsonable(self.decision)
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([self.decision])
+
+    def _summary(self) -> str:
+        d = self.decision
+        return f"{d['decision_id']} on {d['issue_id']} by {d['decided_by']}"
+
+
+class OutcomesResult(TableResult):
+    """Per action, its effect on its metric against matched units that did not act, the
+    interval, the verdict and the naive before/after; ``pooled`` per kind and metric."""
+
+    pooled: list[dict[str, Any]] = Field(default_factory=list)
+    since: str | None = None
+
+    def _what(self) -> str:
+        return "outcomes of actions" + (f" since {self.since}" if self.since else "")
+
+
+def _week_end(week: str | None) -> datetime | None:
+    if week is None:
+        return None
+    try:
+        return parse_period(week, Grain.week)[1]
+    except QueryError as exc:
+        raise QueryError(
+            f"'{week}' is not a week; expected e.g. 2026-W37", argument="week"
+        ) from exc
+
+
+class AccountabilityMethods(Operations):
+    """The accountability capabilities of a workspace."""
+
+    def issues(self, status: str = "open") -> IssuesResult:
+        """The issue register: ``status`` open (no decision yet), decided or all."""
+        from earnright.accountability.register import read_issues
+
+        if status not in ISSUE_STATUSES:
+            raise QueryError(
+                f"'{status}' is not an issue status: one of {', '.join(ISSUE_STATUSES)}",
+                argument="status",
+            )
+        with self.warehouse() as wh:
+            frame = read_issues(wh)
+        if status != "all":
+            frame = frame[frame.status == status].reset_index(drop=True)
+        return IssuesResult.of(frame, status=status)
+
+    def add_issue(self, unit: str, title: str, owner: str, **details: Any) -> str:
+        """Add an issue raised by a person at ``unit``, owned by ``owner``; ``details``:
+        moment, metric, evidence, customers_at_stake, revenue_at_stake. Returns its id."""
+        from earnright.accountability.metrics import measurable
+        from earnright.accountability.register import add_issue
+
+        moments = self.config.journey.moment_ids()
+        if details.get("moment") is not None and moments and details["moment"] not in moments:
+            raise QueryError(
+                f"'{details['moment']}' is not a journey moment: one of {', '.join(moments)}",
+                argument="moment",
+            )
+        if details.get("metric") is not None and not measurable(self.config, details["metric"]):
+            raise QueryError(
+                f"'{details['metric']}' is not a metric outcomes can measure: nps, csat, a "
+                "question id, an indicator id, retention or spend",
+                argument="metric",
+            )
+        with self.warehouse(read_only=False) as wh:
+            return add_issue(wh, unit, title, owner, **details)
+
+    def sync_issues(
+        self, period: str | None = None, grain: Grain | str = Grain.month
+    ) -> SyncResult:
+        """Add to the register every focus item of the lowest level's units in ``period``
+        (default: the latest complete one) and every early-warning incident; syncing again
+        adds nothing new."""
+        from earnright.accountability.register import (
+            focus_issues,
+            incident_issues,
+            now,
+            sync_issues,
+        )
+        from earnright.listening.focus import compute_focus
+        from earnright.periods import choose_period
+
+        grain = Grain(grain)
+        indicators = {ind.metric: ind.id for _, ind in self.config.journey.indicators()}
+        with self.warehouse(read_only=False) as wh:
+            notes, lists = [], []
+            if wh.count("feedback"):
+                choice = choose_period(wh, grain, period)
+                lists = compute_focus(wh, self.config, grain=grain, period=choice.label)
+                notes = [] if choice.given else [choice.note]
+            focus = sync_issues(wh, focus_issues(lists, now()))
+            incidents = sync_issues(wh, incident_issues(wh, indicators))
+        return SyncResult(focus=focus, incidents=incidents, notes=notes)
+
+    def review(self, owner: str, week: str | None = None) -> AgendaResult:
+        """The weekly review agenda of ``owner``: their issues open at the end of ``week``
+        (e.g. 2026-W37; default: now), the evidence, a recommended action, and whether it is
+        theirs to decide."""
+        from earnright.accountability.decisions import review
+
+        with self.warehouse() as wh:
+            frame = review(wh, self.config, owner, _week_end(week))
+        return AgendaResult.of(frame, owner=owner, week=week)
+
+    def decide(
+        self, issue: str, action: str, by: str, kind: str | None = None,
+        amount: float | None = None, metric: str | None = None, expected: str | None = None,
+        expected_effect: float | None = None, commitment: str | None = None,
+    ) -> DecisionResult:  # fmt: skip
+        """Record ``by``'s decision to take ``action`` (of ``kind``, costing ``amount``) on
+        ``issue``, to move ``metric`` (default: the issue's) by ``expected_effect``; it also
+        starts the action whose outcome is measured. QueryError naming who can decide when it
+        is beyond ``by``'s decision rights. Decisions are never edited: decide again instead."""
+        from dataclasses import asdict
+
+        from earnright.accountability.decisions import decide
+
+        with self.warehouse(read_only=False) as wh:
+            made = decide(
+                wh, self.config, issue, action, by=by, kind=kind, amount=amount, metric=metric,
+                expected=expected, expected_effect=expected_effect, commitment_id=commitment,
+            )  # fmt: skip
+        return DecisionResult(decision=asdict(made))
+
+    def commit(self, text: str, by: str) -> str:
+        """Record a leadership commitment ("we will / will not …") made ``by``; returns its
+        id, which decisions name (``commitment``)."""
+        from earnright.accountability.decisions import add_commitment
+
+        with self.warehouse(read_only=False) as wh:
+            return add_commitment(wh, text, by)
+
+    def commitments(self) -> TableResult:
+        """Every commitment with how many decisions put it into practice (``decisions``)."""
+        with self.warehouse() as wh:
+            c = wh.table("commitments").to_pandas()
+            d = wh.table("decisions").select("commitment_id").to_pandas()
+        counts = d.commitment_id.value_counts()
+        c["decisions"] = c.commitment_id.map(counts).fillna(0).astype("int64")
+        return TableResult.of(c.sort_values("made_at").reset_index(drop=True))
+
+    def outcomes(self, since: Any = None) -> OutcomesResult:
+        """Every action's (started ``since`` a date) effect on its metric by
+        difference-in-differences against matched units that did not act: the interval,
+        the verdict (worked, no detectable effect, made it worse, too early), the naive
+        before/after beside it, and the pooled effect per kind and metric."""
+        from earnright.accountability.outcomes import measure_outcomes
+        from earnright.api.records import records
+        from earnright.api.reliability import parse_since
+
+        start = parse_since(since)
+        with self.warehouse() as wh:
+            report = measure_outcomes(wh, self.config, start)
+        return OutcomesResult.of(
+            report.frame, pooled=records(report.pooled), since=None if since is None else str(since)
+        )
