@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from earnright.api.customers import AssetsResult, ClvResult
+    from earnright.api.loyalty import LoyaltyResult, PointValuesResult
     from earnright.api.results import (
         ChangesResult,
         CredibilityResult,
@@ -55,8 +56,10 @@ __all__ = [
     "HygieneResult",
     "IngestResults",
     "LocalizeResult",
+    "LoyaltyResult",
     "NeededResult",
     "Period",
+    "PointValuesResult",
     "QuarantineResult",
     "RankResult",
     "ReliabilityResult",
@@ -77,6 +80,7 @@ _HOMES = dict.fromkeys(
 )
 _HOMES |= {"Grain": "earnright.periods", "Period": "earnright.periods"}
 _HOMES |= dict.fromkeys(["AssetsResult", "ClvResult"], "earnright.api.customers")
+_HOMES |= dict.fromkeys(["LoyaltyResult", "PointValuesResult"], "earnright.api.loyalty")
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earnright.api.customers import CustomerMethods
+from earnright.api.loyalty import LoyaltyMethods
 from earnright.api.results import (
     ChangesResult,
     CredibilityResult,
@@ -106,11 +107,11 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(CustomerMethods):
+class Workspace(CustomerMethods, LoyaltyMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
-    ``assets``, ``clv``; data:
+    ``assets``, ``clv``, ``loyalty``, ``point_values``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page."""
 
     def __repr__(self) -> str:

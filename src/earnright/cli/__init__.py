@@ -93,6 +93,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "clv",
         "Customer lifetime value: BG/NBD and Gamma-Gamma fitted from purchase histories.",
     ),
+    "loyalty": (
+        "loyalty",
+        "Behavioural loyalty: what respondents did after answering, and the value of one point.",
+    ),
     "demo": (
         "demo",
         "Generate the demo company (with planted truth) into a workspace and run the pipeline.",
