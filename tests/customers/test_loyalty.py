@@ -145,3 +145,21 @@ def test_cli_json_is_the_api_result(
     assert printed["left_out"] == result["left_out"]
     table = CliRunner().invoke(app, ["loyalty", "--workspace", str(company[0]), "--values"])
     assert table.exit_code == 0 and "per_customer" in table.stdout
+
+
+def test_focus_sorted_by_worth_prices_items_with_the_stores_value(
+    company: tuple[Path, dict[str, Any]], result: dict[str, Any]
+) -> None:
+    lists = open_workspace(company[0]).focus(every=True, sort="worth").lists
+    values = {
+        v["unit_id"]: v["value"]
+        for v in result["point_values"]
+        if v["question"] == "ltr" and v["moment"] == "all"
+    }
+    items = [(f.unit_id, i) for f in lists for i in f.items]
+    assert items
+    for unit, item in items:
+        assert item.expected_nps_gain is not None and item.worth is not None
+        assert item.worth == pytest.approx(item.expected_nps_gain * values[unit])
+    totals = [sum(i.worth or 0.0 for i in f.items) for f in lists]
+    assert totals == sorted(totals, reverse=True)

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from earnright.api.operations import Operations
 from earnright.api.records import jsonable, records
-from earnright.api.results import Result, TableResult
+from earnright.api.results import Result, TableResult, WarningsResult
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from earnright.customers.loyalty import Respondents
+    from earnright.listening.focus import FocusList
     from earnright.warehouse import Warehouse
 
 __all__ = ["LoyaltyMethods", "LoyaltyResult", "PointValuesResult"]
@@ -72,6 +73,44 @@ class LoyaltyMethods(Operations):
         )
         customers = active_customers(wh, respondents, homes)
         return point_values(respondents, self.config, homes, customers)
+
+    def _price_focus(self, wh: Warehouse, lists: list[FocusList]) -> list[FocusList]:
+        """Focus lists with every item's worth, ordered by it (customers/returns.py)."""
+        from earnright.customers.returns import price_focus, sort_by_worth
+
+        if not lists:
+            return lists
+        nps = self.config.question_of_kind("nps")
+        points = self._points(wh, self._respondents(wh), lists[0].level)
+        priced = price_focus(lists, points, nps.id) if nps is not None else lists
+        return sort_by_worth(priced)
+
+    def _price_warnings(
+        self, wh: Warehouse, result: WarningsResult, since: Any, status: str
+    ) -> WarningsResult:
+        """The incidents with their ``worth`` (customers/returns.py), largest first."""
+        import pandas as pd
+
+        from earnright.api.reliability import parse_since
+        from earnright.customers.returns import price_incidents
+        from earnright.reliability.incidents import list_incidents
+
+        found = list_incidents(
+            wh, since=parse_since(since), status=None if status == "all" else status
+        )
+        points = self._points(wh, self._respondents(wh), "store") if found else pd.DataFrame()
+        nps = self.config.question_of_kind("nps")
+        priced = price_incidents(wh, self.config, found, points, nps.id if nps else "")
+        names = ("worth", "worth_low", "worth_high")
+        rows = [
+            row | dict(zip(names, p or (None,) * 3, strict=True))
+            for row, p in zip(result.rows, priced, strict=True)
+        ]
+        rows.sort(key=lambda r: -(r["worth"] if r["worth"] is not None else float("-inf")))
+        frame = pd.DataFrame(rows, columns=[*result.columns, "worth", "worth_low", "worth_high"])
+        priced_result = result.model_copy(update={"rows": rows, "columns": list(frame.columns)})
+        priced_result._frame = frame
+        return priced_result
 
     def loyalty(self, level: str = "store") -> LoyaltyResult:
         """Per question (NPS, CSAT, each driver) and answer group of respondents' first
