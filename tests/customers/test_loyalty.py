@@ -163,3 +163,38 @@ def test_focus_sorted_by_worth_prices_items_with_the_stores_value(
         assert item.worth == pytest.approx(item.expected_nps_gain * values[unit])
     totals = [sum(i.worth or 0.0 for i in f.items) for f in lists]
     assert totals == sorted(totals, reverse=True)
+
+
+SMALL = {
+    "units": "unit_id,name,level,parent_id\nC,Co,company,\nR,R,region,C\nD,D,district,R\n"
+    "S1,A,store,D\nS2,B,store,D\n",
+    "customers": "customer_id,home_unit_id,joined_at\nc1,S1,2025-01-01\nc2,S1,2025-01-01\n"
+    "c3,S2,2025-01-01\nc4,S2,2025-01-01\n",
+    "transactions": "transaction_id,customer_id,unit_id,occurred_at,amount\n"
+    "t0,c1,S1,2025-01-05,10\nt1,c1,S1,2025-03-01,20\nt2,c2,S1,2025-01-06,5\n"
+    "t3,c3,S2,2025-01-07,7\nt4,c3,S2,2025-05-20,8\nt5,c1,S1,2025-12-30,9\n",
+    "feedback": "response_id,unit_id,responded_at,customer_id,channel,ltr\n"
+    "r1,S1,2025-01-05T12:00,c1,survey,10\nr2,S1,2025-01-06T12:00,c2,survey,3\n"
+    "r3,S2,2025-01-07T12:00,c3,survey,8\nr4,S2,2025-12-21T00:00,c3,survey,2\n"
+    "r5,S2,2025-12-22T00:00,c4,survey,9\nr6,S2,2025-01-08T00:00,,survey,0\n",
+}
+
+
+def test_small_messy_data_by_hand(tmp_path: Path) -> None:
+    """Four customers: c1 a promoter who bought 20 in the window but nothing in its last 90
+    days; c2 a detractor who never came back; c3 a passive whose later detractor answer does
+    not count, who bought again on day 133 (retained); c4 answered too late (left out); r6 is
+    anonymous."""
+    from earnright.api import create_workspace
+
+    ws = create_workspace(tmp_path / "ws")
+    for kind, text in SMALL.items():
+        path = tmp_path / f"{kind}.csv"
+        path.write_text(text)
+        ws.ingest(kind, path)
+    data = ws.loyalty().to_dict()
+    assert (data["respondents"], data["left_out"], data["as_of"]) == (3, 1, "2025-12-30")
+    rows = {r["group"]: r for r in data["groups"] if r["question"] == "ltr"}
+    got = {g: (r["n"], r["retained"], r["spend"]) for g, r in rows.items()}
+    assert got == {"promoter": (1, 0.0, 20.0), "passive": (1, 1.0, 8.0), "detractor": (1, 0.0, 0.0)}
+    assert data["point_values"] == []  # too few respondents to compare

@@ -34,7 +34,6 @@ from earnright.customers.loyalty import (
     answer_groups,
     covariates,
 )
-from earnright.errors import QueryError
 from earnright.listening.shrinkage import fit_components, shrink_scores
 from earnright.stats import Z95
 from earnright.warehouse import Warehouse
@@ -108,8 +107,8 @@ def _cells(
 def _shrink(cells: pd.DataFrame, groups: str | None) -> pd.DataFrame:
     """Posterior mean and sd of each cell's difference; cells without data get the prior."""
     has = cells["raw"].notna().to_numpy()
-    if has.sum() < 2:
-        raise QueryError("the value of a point needs at least 2 units with both answer groups")
+    if has.sum() < 2:  # nothing to pool from: only the chain's value is known
+        return cells.iloc[:0].assign(per_customer=[], sd=[])
     g = cells[groups].astype(str).to_numpy() if groups else None
     comp = fit_components(cells["raw"][has], cells["v"][has], g[has] if g is not None else None)
     y = cells["raw"].fillna(comp.mu).to_numpy()
