@@ -165,7 +165,9 @@ def generate_company(
     driver means with 0-3 weak drivers and the driver weights on likelihood to recommend; a
     store-month ltr level; customers' heterogeneous visit rates, spend and lapse hazards (higher
     at poor stores); incidents that degrade one metric for one segment of some units, raise the
-    hurt customers' lapse probability and, lagged, worsen their survey answers. ``truth.json``
+    hurt customers' lapse probability and, lagged, worsen their survey answers; from each
+    customer's first survey answer on, detractors lapse faster and promoters spend more
+    (``earnright.demo.loyalty``). ``truth.json``
     holds the exact expectations (see ``earnright.demo.truth``).
 
     ``progress(stage, done, total)`` is called with stage ``"stores"`` (stores done) after each
