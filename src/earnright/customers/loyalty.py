@@ -11,12 +11,12 @@ one row per respondent (:func:`respondent_summaries`):
 - prior behaviour over the 180 days before the answer: ``prior_visits``, ``prior_spend`` and
   ``recency`` (days from their latest purchase more than a day before the answer; 181 if none).
 
-Only responses answered at least 180 days before the data's last transaction count; the rest
-are counted in ``left_out``. numpy finishes (:func:`group_table`): per question and answer group
-the retention (Wilson 95% interval) and mean spend (Student-t 95% interval), and the difference from
-the reference group (promoters; the top box of CSAT and drivers) adjusted for prior behaviour by
-least squares with the home store's fixed effect (within-store demeaning) and heteroskedasticity-
-robust (HC1) standard errors.
+Only responses answered at least 180 days before the end of the day of the data's last
+transaction count; the rest are counted in ``left_out``. numpy finishes (:func:`group_table`):
+per question and answer group the retention (Wilson 95% interval) and mean spend (Student-t 95%
+interval), and the difference from the reference group (promoters; the top box of CSAT and
+drivers) adjusted for prior behaviour by least squares with the home store's fixed effect
+(within-store demeaning) and heteroskedasticity-robust (HC1) standard errors.
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def respondent_summaries(wh: Warehouse, config: Config) -> Respondents:
     empty = pd.DataFrame(columns=["response_id", "customer_id", "home_unit_id", *COVARIATES])
     if pd.isna(last):
         return Respondents(empty, 0, None, questions)
-    as_of = pd.Timestamp(last).to_pydatetime()
-    cutoff = as_of - timedelta(days=FOLLOW_UP_DAYS)
+    as_of = pd.Timestamp(last).to_pydatetime()  # the data run to the end of this day
+    cutoff = pd.Timestamp(last).normalize().to_pydatetime() + timedelta(days=1 - FOLLOW_UP_DAYS)
     counts = first.aggregate(
         n=first.count(), late=(first.responded_at > cutoff).ifelse(1, 0).sum()
     ).to_pandas()
@@ -149,7 +149,7 @@ def respondent_summaries(wh: Warehouse, config: Config) -> Respondents:
 
 def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     """Outcomes and covariates as numbers (no transactions: zeros)."""
-    frame = frame.copy()
+    frame = frame.sort_values("response_id", ignore_index=True)  # the same sums every run
     for col in ("spend", "late", "prior_visits", "prior_spend"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").fillna(0.0).astype(float)
     frame["retained"] = (frame["late"] > 0).astype(float)
