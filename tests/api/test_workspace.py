@@ -38,7 +38,11 @@ CASES: dict[str, list[tuple[list[str], dict[str, Any]]]] = {
         (["--level", "region", "--bootstrap", "20"], {"level": "region", "bootstrap": 20}),
         (["--pooled", "--bootstrap", "0"], {"by_moment": False, "bootstrap": 0}),
     ],
-    "focus": [(["--all"], {"every": True}), (["--all", "--top", "1"], {"every": True, "top": 1})],
+    "focus": [
+        (["--all"], {"every": True}),
+        (["--all", "--top", "1"], {"every": True, "top": 1}),
+        (["--all", "--sort", "worth"], {"every": True, "sort": "worth"}),
+    ],
     "hygiene": [
         (["--all"], {"show_all": True}),
         (["--all", "--history", "3"], {"show_all": True, "history": 3}),
@@ -48,7 +52,11 @@ CASES: dict[str, list[tuple[list[str], dict[str, Any]]]] = {
         (["--period", "2026-09", "--no-segments"], {"period": "2026-09", "segments": False}),
         (["--at", "2026-09-15"], {"at": "2026-09-15"}),
     ],
-    "warnings": [([], {}), (["--status", "resolved"], {"status": "resolved"})],
+    "warnings": [
+        ([], {}),
+        (["--status", "resolved"], {"status": "resolved"}),
+        (["--sort", "worth"], {"sort": "worth"}),
+    ],
     "assets": [
         ([], {}),
         (
@@ -64,6 +72,7 @@ CASES: dict[str, list[tuple[list[str], dict[str, Any]]]] = {
             {"level": "company", "calibration_end": "2026-06-30", "draws": 0},
         ),
     ],
+    "loyalty": [([], {}), (["--level", "district"], {"level": "district"})],
     "status": [([], {})],
 }
 PARAMS = [

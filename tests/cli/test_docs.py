@@ -76,7 +76,7 @@ def test_every_command_has_a_section() -> None:
     foundation = {"init", "ingest", "status", "quarantine", "scorecard", "demo"}
     listening = {"credibility", "needed", "changes", "rank", "drivers", "hygiene", "focus"}
     early_warning = {"localize", "detect", "reliability", "warnings", "watch"}
-    assets = {"assets", "clv", "losses", "loss-review", "loss-call"}
+    assets = {"assets", "clv", "losses", "loss-review", "loss-call", "loyalty"}
     accountability = {"issue", "review", "decide", "commit", "commitments", "outcomes"}
     assert set(COMMANDS) == foundation | listening | early_warning | assets | accountability
     assert {"quarantine list", "quarantine clear"} < set(LEAVES)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     )
     from earnright.api.customers import AssetsResult, ClvResult
     from earnright.api.losses import LossCallResult, LossesResult, LossReviewResult
+    from earnright.api.loyalty import LoyaltyResult, PointValuesResult
     from earnright.api.results import (
         ChangesResult,
         CredibilityResult,
@@ -69,9 +70,11 @@ __all__ = [
     "LossCallResult",
     "LossReviewResult",
     "LossesResult",
+    "LoyaltyResult",
     "NeededResult",
     "OutcomesResult",
     "Period",
+    "PointValuesResult",
     "QuarantineResult",
     "RankResult",
     "ReliabilityResult",
@@ -100,6 +103,7 @@ _HOMES |= dict.fromkeys(
     ["AgendaResult", "DecisionResult", "IssuesResult", "OutcomesResult", "SyncResult"],
     "earnright.api.accountability",
 )
+_HOMES |= dict.fromkeys(["LoyaltyResult", "PointValuesResult"], "earnright.api.loyalty")
 
 
 def __getattr__(name: str) -> Any:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from earnright.api.accountability import AccountabilityMethods
 from earnright.api.customers import CustomerMethods
+from earnright.api.loyalty import LoyaltyMethods
 from earnright.api.results import (
     ChangesResult,
     CredibilityResult,
@@ -107,13 +108,13 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(CustomerMethods, AccountabilityMethods):
+class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
-    ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``; accountability:
-    ``issues``, ``add_issue``, ``sync_issues``, ``review``, ``decide``, ``commit``,
-    ``commitments``, ``outcomes``; data:
+    ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``, ``loyalty``,
+    ``point_values``; accountability: ``issues``, ``add_issue``, ``sync_issues``, ``review``,
+    ``decide``, ``commit``, ``commitments``, ``outcomes``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page."""
 
     def __repr__(self) -> str:
@@ -291,14 +292,19 @@ class Workspace(CustomerMethods, AccountabilityMethods):
         margin: float | None = None,
         fdr: bool = True,
         comments: int = 3,
+        sort: str = "gap",
     ) -> FocusResult:
         """The few things ``unit`` (or, ``every``, each unit at ``level``) should fix: drivers
         it is credibly behind its peers on over the ``window`` ending with ``period`` (default:
-        the latest complete one), with the evidence."""
+        the latest complete one), with the evidence. ``sort="worth"`` prices every item in
+        retained revenue (``worth``) and orders items and units by it."""
+        from earnright.customers.returns import SORTS
         from earnright.listening.focus import compute_focus
 
         if (unit is None) == (not every):
             raise QueryError("name one unit, or ask for every unit at the level", argument="unit")
+        if sort not in SORTS:
+            raise QueryError(f"'{sort}' is not a sort: one of {', '.join(SORTS)}", argument="sort")
         grain, label = resolve_period(grain, period)
         with self.warehouse() as wh:
             choice = choose_period(wh, grain, label)
@@ -307,6 +313,8 @@ class Workspace(CustomerMethods, AccountabilityMethods):
                 window=window, importance_window=importance_window, top=top, margin=margin,
                 fdr=fdr, comments=comments,
             )  # fmt: skip
+            if sort == "worth":
+                lists = self._price_focus(wh, lists)
         return FocusResult(lists=lists, notes=[] if choice.given else [choice.note])
 
     def hygiene(
@@ -361,10 +369,16 @@ class Workspace(CustomerMethods, AccountabilityMethods):
         with self.warehouse() as wh:
             return reliability_result(wh, self.config, chosen, at, (indicator, segments))
 
-    def warnings(self, since: Any = None, status: str = "all") -> WarningsResult:
+    def warnings(
+        self, since: Any = None, status: str = "all", sort: str = "newest"
+    ) -> WarningsResult:
         """Incidents found by early warning, newest first (``status`` open, resolved or all;
-        only those open or alerting ``since`` a date)."""
+        only those open or alerting ``since`` a date); ``sort="worth"`` prices each in
+        retained revenue (``worth``, customers/returns.py) and orders them by it."""
         from earnright.api.reliability import warnings_result
+
+        if sort not in ("newest", "worth"):
+            raise QueryError(f"'{sort}' is not a sort: newest or worth", argument="sort")
 
         if status not in INCIDENT_STATUSES:
             raise QueryError(
@@ -372,4 +386,7 @@ class Workspace(CustomerMethods, AccountabilityMethods):
                 argument="status",
             )
         with self.warehouse() as wh:
-            return warnings_result(wh, self.config, since, status)
+            result = warnings_result(wh, self.config, since, status)
+            if sort == "worth":
+                result = self._price_warnings(wh, result, since, status)
+            return result

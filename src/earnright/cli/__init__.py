@@ -129,6 +129,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "accountability",
         "Each action's effect on its metric against matched units that did not act.",
     ),
+    "loyalty": (
+        "loyalty",
+        "Behavioural loyalty: what respondents did after answering, and the value of one point.",
+    ),
     "demo": (
         "demo",
         "Generate the demo company (with planted truth) into a workspace and run the pipeline.",

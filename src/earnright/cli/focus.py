@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import pandas as pd
@@ -32,9 +33,17 @@ TABLE_COLUMNS = [
     "n",
     "importance",
     "expected_nps_gain",
+    "worth",
     "comments",
     "message",
 ]
+
+
+class FocusSort(StrEnum):
+    """How items (and, with --all, units) are ordered."""
+
+    gap = "gap"
+    worth = "worth"
 
 
 def register(app: typer.Typer) -> None:
@@ -93,6 +102,14 @@ def focus(
         ),
     ] = True,
     comments: Annotated[int, typer.Option(min=0, help="Comments per item at most.")] = 3,
+    sort: Annotated[
+        FocusSort,
+        typer.Option(
+            "--sort",
+            help="gap: items as found (largest credible gaps); worth: price every item in "
+            "retained revenue and order items and units by it.",
+        ),
+    ] = FocusSort.gap,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
@@ -109,6 +126,7 @@ def focus(
     result = open_workspace(workspace).focus(
         unit=unit, every=every, level=level, grain=grain, period=period, window=window,
         importance_window=importance_window, top=top, margin=margin, fdr=fdr, comments=comments,
+        sort=str(sort),
     )  # fmt: skip
     say_notes(result)
     if fmt is Format.json:

@@ -23,6 +23,11 @@ COLUMNS = [
 ]  # fmt: skip
 
 
+class WarningSort(StrEnum):
+    newest = "newest"
+    worth = "worth"
+
+
 class WatchFormat(StrEnum):
     table = "table"
     json = "json"
@@ -39,6 +44,14 @@ def warnings(
         typer.Option(help="Only incidents open or alerting since this date (ISO 8601)."),
     ] = None,
     status: Annotated[str, typer.Option(help="open, resolved or all.")] = "all",
+    sort: Annotated[
+        WarningSort,
+        typer.Option(
+            "--sort",
+            help="newest: newest first; worth: price each incident in retained revenue (the "
+            "NPS its customers lost × the value of a point × customers affected) and order by it.",
+        ),
+    ] = WarningSort.newest,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
@@ -48,14 +61,16 @@ def warnings(
     its 95% interval), and the owning team. Run `earnright watch` to find them."""
     fmt = choose_format(fmt, output)
     ws = open_workspace(workspace)
-    result = ws.warnings(since=since, status=status)
+    result = ws.warnings(since=since, status=status, sort=str(sort))
     if fmt is not Format.table:
         render(result, fmt, output)
         return
     frame = result.to_frame()
-    for col in ("revenue_at_risk", "revenue_at_risk_low", "revenue_at_risk_high"):
+    money = [c for c in frame.columns if c.startswith(("revenue_at_risk", "worth"))]
+    for col in money:
         frame[col] = [None if pd.isna(v) else format_money(v, result.currency) for v in frame[col]]
-    render(result, fmt, output, title="Early warnings", table_columns=COLUMNS, frame=frame)
+    columns = [*COLUMNS, "worth"] if "worth" in frame.columns else COLUMNS
+    render(result, fmt, output, title="Early warnings", table_columns=columns, frame=frame)
 
 
 def _say(text: str) -> None:

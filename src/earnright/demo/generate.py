@@ -24,6 +24,7 @@ from earnright.demo.customers import (
     generate_customers,
 )
 from earnright.demo.incidents import Hurt, Incident, apply_incidents, plan_incidents
+from earnright.demo.loyalty import loyalty_rng, plant_loyalty
 from earnright.demo.operations import metrics_table
 from earnright.demo.surveys import draw_listening, platform_group
 from earnright.demo.tables import ParquetFiles
@@ -122,10 +123,12 @@ def _chunk(
     customers, visits, hurt, exposure = _simulate(stores, plan, serials.customers, rng)
     ids = customer_ids(customers)
     context = (ids, plan.store_ids, cal)
-    files.write("customers", customers_table(customers, *context))
-    files.write("transactions", transactions_table(visits, *context, serials.transactions))
     firsts = (serials.invitations, serials.other)
     listening = draw_listening(visits, customers, params, hurt, context, firsts, rng)
+    planted = plant_loyalty(visits, customers, hurt, listening, cal, loyalty_rng(plan.seed, index))
+    visits, hurt, listening, loyalty = planted
+    files.write("customers", customers_table(customers, *context))
+    files.write("transactions", transactions_table(visits, *context, serials.transactions))
     files.write("invitations", listening.invitations)
     files.write("feedback", listening.feedback)
     metrics = metrics_table(stores, customers, params, plan.incidents, (plan.store_ids, cal), rng)
@@ -135,10 +138,11 @@ def _chunk(
     truth.add("responses", *listening.responded)
     truth.add("other_feedback", *listening.other)
     truth.exposure += exposure
+    truth.loyalty.add(*loyalty)
     serials.customers += len(customers)
     serials.transactions += len(visits)
-    serials.invitations += listening.invitations.num_rows
-    serials.other += len(listening.other[0])
+    serials.invitations += listening.serials[0]
+    serials.other += listening.serials[1]
 
 
 def generate_company(
@@ -161,7 +165,9 @@ def generate_company(
     driver means with 0-3 weak drivers and the driver weights on likelihood to recommend; a
     store-month ltr level; customers' heterogeneous visit rates, spend and lapse hazards (higher
     at poor stores); incidents that degrade one metric for one segment of some units, raise the
-    hurt customers' lapse probability and, lagged, worsen their survey answers. ``truth.json``
+    hurt customers' lapse probability and, lagged, worsen their survey answers; from each
+    customer's first survey answer on, detractors lapse faster and promoters spend more
+    (``earnright.demo.loyalty``). ``truth.json``
     holds the exact expectations (see ``earnright.demo.truth``).
 
     ``progress(stage, done, total)`` is called with stage ``"stores"`` (stores done) after each

@@ -9,6 +9,7 @@ answer model (``answers.py``); comments agree in theme and tone with the respond
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -55,13 +56,24 @@ _NONE = PLATFORMS.index("none")
 
 @dataclass(frozen=True)
 class Listening:
-    """A chunk's invitations and feedback tables, and (store, month) of each row for the truth."""
+    """A chunk's invitations and feedback tables, and (store, month) of each row for the truth.
+
+    ``invited_visit`` / ``feedback_visit`` are the visit of each row of the two tables,
+    ``other_visit`` of each unsolicited row (``other`` order), ``surveys`` the (visit,
+    response time, ltr answer or NaN) of each survey response, and ``serials`` how many
+    invitation and unsolicited-feedback serials were used.
+    """
 
     invitations: pa.Table
     feedback: pa.Table
     invited: tuple[np.ndarray, np.ndarray]
     responded: tuple[np.ndarray, np.ndarray]
     other: tuple[np.ndarray, np.ndarray]
+    invited_visit: np.ndarray
+    feedback_visit: np.ndarray
+    other_visit: np.ndarray
+    surveys: tuple[np.ndarray, np.ndarray, np.ndarray]
+    serials: tuple[int, int]
 
 
 def platform_group(platform: np.ndarray) -> np.ndarray:
@@ -245,6 +257,45 @@ def _invitations(
     )
 
 
+def _feedback(
+    serial: np.ndarray,
+    first_other: int,
+    rows: tuple[Any, ...],
+    context: tuple[Visits, pa.Array, pa.Array, Calendar],
+) -> tuple[pa.Table, np.ndarray]:
+    """The feedback table (survey responses and unsolicited feedback, by store and time) and
+    the order that sorted the concatenation of the two."""
+    chosen, survey_time, survey, other, other_time, other_columns, anonymous = rows
+    visits = context[0]
+    feedback = pa.concat_tables(
+        [
+            _feedback_table(
+                serial_ids("RS", serial, 10),
+                chosen,
+                survey_time,
+                np.zeros(len(chosen), dtype=bool),
+                survey,
+                context,
+            ),
+            _feedback_table(
+                serial_ids("RN", first_other + 1 + np.arange(len(other)), 10),
+                other,
+                other_time,
+                anonymous,
+                other_columns,
+                context,
+            ),
+        ]
+    )
+    order = np.lexsort(
+        (
+            np.concatenate([survey_time, other_time]),
+            np.concatenate([visits.store[chosen], visits.store[other]]),
+        )
+    )
+    return feedback.take(pa.array(order)), order
+
+
 def draw_listening(
     visits: Visits,
     customers: Customers,
@@ -272,37 +323,18 @@ def draw_listening(
     survey_time = _response_time(calendar, sent[answered], rng)
     other_time = _later(calendar, visits.time[other], 2 * _HOUR, 72 * _HOUR, rng)
     full_context = (visits, customer_ids, store_ids, calendar)
-    feedback = pa.concat_tables(
-        [
-            _feedback_table(
-                serial_ids("RS", serial[answered], 10),
-                chosen,
-                survey_time,
-                np.zeros(len(chosen), dtype=bool),
-                survey,
-                full_context,
-            ),
-            _feedback_table(
-                serial_ids("RN", first[1] + 1 + np.arange(len(other)), 10),
-                other,
-                other_time,
-                anonymous,
-                other_columns,
-                full_context,
-            ),
-        ]
-    )
-    order = np.lexsort(
-        (
-            np.concatenate([survey_time, other_time]),
-            np.concatenate([visits.store[chosen], visits.store[other]]),
-        )
-    )
+    rows = (chosen, survey_time, survey, other, other_time, other_columns, anonymous)
+    feedback, order = _feedback(serial[answered], first[1], rows, full_context)
     month = calendar.month_of(visits.day)
     return Listening(
         invitations=_invitations(serial, invited, sent, full_context),
-        feedback=feedback.take(pa.array(order)),
+        feedback=feedback,
         invited=(visits.store[invited], month[invited]),
         responded=(visits.store[chosen], month[chosen]),
         other=(visits.store[other], month[other]),
+        invited_visit=invited,
+        feedback_visit=np.concatenate([chosen, other])[order],
+        other_visit=other,
+        surveys=(chosen, survey_time, np.asarray(survey["ltr"], dtype=np.float64)),
+        serials=(len(invited), len(other)),
     )

@@ -21,6 +21,7 @@ from earnright.demo.behaviour import Visits
 from earnright.demo.calendar import Calendar
 from earnright.demo.company import COMPANY_WEIGHTS, DRIVER_BASE, StoreParams, Units
 from earnright.demo.incidents import Hurt, Incident
+from earnright.demo.loyalty import LoyaltyTally
 from earnright.demo.questionnaire import (
     DEMO_JOURNEY,
     MOMENT_OFFSETS,
@@ -51,6 +52,7 @@ class TruthBuilder:
         self.counts = {name: np.zeros(shape, dtype=np.int64) for name in _COUNTS}
         self.exposure = np.zeros((len(incidents), 2), dtype=np.int64)
         self.sd = answers.ltr_sd(params)
+        self.loyalty = LoyaltyTally()
 
     def _bincount(self, store: np.ndarray, month: np.ndarray, weights: Any = None) -> np.ndarray:
         cell = store * self.calendar.months + month
@@ -190,6 +192,7 @@ class TruthBuilder:
                 s: [_r(v) for v in intercept[i]] for i, s in enumerate(units.store_ids)
             },
             "incidents": incidents,
+            "loyalty": self.loyalty.to_truth(),
             **self._per_store(units),
         }
 

@@ -57,7 +57,9 @@ class FocusItem(_Result):
 
     ``gap`` = unit mean − peer mean (answer points; negative is behind) with a 95% Welch interval;
     ``importance`` the driver's share of the explained variance of ltr at the unit (LMG share);
-    ``slope`` ltr points per answer point; ``expected_nps_gain`` NPS points if the gap closed.
+    ``slope`` ltr points per answer point; ``expected_nps_gain`` NPS points if the gap closed;
+    ``worth`` (with a 95% interval) that gain in retained revenue over 180 days, when asked for
+    (``earnright.customers.returns``).
     """
 
     driver: str
@@ -77,6 +79,9 @@ class FocusItem(_Result):
     expected_nps_gain: float | None
     comments: list[FocusComment]
     sentence: str
+    worth: float | None = None
+    worth_low: float | None = None
+    worth_high: float | None = None
 
 
 class FocusList(_Result):
@@ -236,7 +241,7 @@ def method_text(span: str, margin: str, fdr: bool, level: str, periods: int) -> 
 FRAME_COLUMNS = [
     "unit_id", "name", "period", "window_start", "item", "driver", "label", "owner", "gap",
     "gap_low", "gap_high", "store_mean", "peer_mean", "n", "peer_n", "importance", "slope",
-    "expected_nps_gain", "comments", "sentence", "message",
+    "expected_nps_gain", "worth", "worth_low", "worth_high", "comments", "sentence", "message",
 ]  # fmt: skip
 
 
