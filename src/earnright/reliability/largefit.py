@@ -131,7 +131,7 @@ def _residual(
     side: NDArray[np.uint8],
     key: NDArray[np.intp],
     inactive: int,
-) -> tuple[Small, NDArray[np.float64]]:
+) -> tuple[Small, NDArray[Any]]:
     """(values − centre) × scale ÷ side's scale, re-centred per class on all its leaves within
     ``CLIP`` (their mean set to 0); 0 on inactive leaves. Overwrites ``values``. Also each
     class's count of leaves within ``CLIP``."""
