@@ -88,8 +88,9 @@ def run_size(out: Path, stores: int, months: int, seed: int) -> dict[str, Any]:
 
 
 def pass_times(lines: list[str]) -> dict[str, float]:
-    """Seconds per pass: from the end of the previous pass to the last line of this one (the
-    ranking and focus stage is split at its halfway line)."""
+    """Seconds per pass: from the end of the pass that ended before it (in the order the demo
+    runs them: detection runs right after ingestion) to the last line of this one (the ranking
+    and focus stage is split at its halfway line)."""
     ends: dict[str, float] = {}
     for line in lines:
         found = LINE.match(line)
