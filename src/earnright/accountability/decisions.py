@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from earnright.accountability.metrics import measurable, metric_names
 from earnright.accountability.register import now, read_issues
 from earnright.accountability.rights import check_right
 from earnright.config import Config
@@ -87,9 +86,10 @@ def decide(
     issue = _issue(wh, issue_id)
     kind = kind or RECOMMENDED_KIND.get(str(issue.origin), "review")
     metric = metric or _text(issue.metric)
-    if metric is None or not measurable(config, metric):
+    if metric is None or not config.measurable(metric):
         raise QueryError(
-            f"name the metric the action should move ({', '.join(sorted(metric_names(config)))})",
+            "name the metric the action should move "
+            f"({', '.join(sorted(config.action_metrics()))})",
             argument="metric",
         )
     if amount is not None and not amount >= 0:

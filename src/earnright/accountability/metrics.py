@@ -18,23 +18,10 @@ from earnright.config import Config
 from earnright.errors import QueryError
 from earnright.warehouse import Warehouse
 
-__all__ = ["UNMEASURED", "measurable", "metric_names", "weekly_stats"]
+__all__ = ["UNMEASURED", "weekly_stats"]
 
 UNMEASURED = frozenset({"retention"})
 WEEKLY_COLUMNS = ["unit_id", "week", "n", "s1", "s2"]
-
-
-def metric_names(config: Config) -> set[str]:
-    """Every metric an action may name under this config."""
-    questions = {q.id for q in config.questions}
-    indicators = {ind.id for _, ind in config.journey.indicators()}
-    return {"nps", "csat", "spend", "retention"} | questions | indicators
-
-
-def measurable(config: Config, name: str) -> bool:
-    """Whether an action may name ``name`` as its metric: a declared one, or a driver question
-    named by the config's driver prefix (``q_wait``)."""
-    return name in metric_names(config) or config.question(name) is not None
 
 
 def _feedback_scores(wh: Warehouse, config: Config, metric: str) -> tuple[ir.Table, ir.Value]:
@@ -75,7 +62,7 @@ def weekly_stats(wh: Warehouse, config: Config, metric: str) -> pd.DataFrame:
     """Per unit and ISO week (its Monday): n, s1 = Σy, s2 = Σy² of ``metric``'s observations."""
     if metric in UNMEASURED:
         raise QueryError(f"'{metric}' outcomes are not measured yet", argument="metric")
-    if not measurable(config, metric):
+    if not config.measurable(metric):
         raise QueryError(f"'{metric}' is not a metric outcomes can measure", argument="metric")
     rows = _rows(wh, config, metric)
     week = rows.at.truncate("W").name("week")

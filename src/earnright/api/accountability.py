@@ -134,7 +134,6 @@ class AccountabilityMethods(Operations):
     def add_issue(self, unit: str, title: str, owner: str, **details: Any) -> str:
         """Add an issue raised by a person at ``unit``, owned by ``owner``; ``details``:
         moment, metric, evidence, customers_at_stake, revenue_at_stake. Returns its id."""
-        from earnright.accountability.metrics import measurable
         from earnright.accountability.register import add_issue
 
         moments = self.config.journey.moment_ids()
@@ -143,7 +142,7 @@ class AccountabilityMethods(Operations):
                 f"'{details['moment']}' is not a journey moment: one of {', '.join(moments)}",
                 argument="moment",
             )
-        if details.get("metric") is not None and not measurable(self.config, details["metric"]):
+        if details.get("metric") is not None and not self.config.measurable(details["metric"]):
             raise QueryError(
                 f"'{details['metric']}' is not a metric outcomes can measure: nps, csat, a "
                 "question id, an indicator id, retention or spend",

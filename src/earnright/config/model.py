@@ -100,6 +100,17 @@ class Config(_Model):
             )
         return None
 
+    def action_metrics(self) -> set[str]:
+        """Every metric an action may name by its declared id: nps, csat, spend, retention, a
+        question's id or a reliability indicator's id."""
+        indicators = {ind.id for _, ind in self.journey.indicators()}
+        return {"nps", "csat", "spend", "retention"} | {q.id for q in self.questions} | indicators
+
+    def measurable(self, metric: str) -> bool:
+        """Whether an action may name ``metric``: a declared one, or a driver question named by
+        the driver prefix (``q_wait``)."""
+        return metric in self.action_metrics() or self.question(metric) is not None
+
     def question_of_kind(self, kind: str) -> Question | None:
         return next((q for q in self.questions if q.kind == kind), None)
 

@@ -420,8 +420,6 @@ def _check_metric_values(out: pd.DataFrame, rej: Rejected) -> None:
 def _check_accountability(spec: KindSpec, out: pd.DataFrame, config: Config, rej: Rejected) -> None:
     """Issues and actions: owners named, moments known; an action's metric one that outcomes
     can measure, and its end not before its start."""
-    from earnright.accountability.metrics import measurable  # the one rule of them
-
     for name in ("owner", "decided_by", "title"):
         if name in spec.required:
             rej.add(out[name].isna(), name, "missing value")
@@ -433,7 +431,7 @@ def _check_accountability(spec: KindSpec, out: pd.DataFrame, config: Config, rej
         for col in ("customers_at_stake", "revenue_at_stake"):
             rej.add(out[col] < 0, col, "negative: ", out[col], quote=False)
         return
-    known = {m for m in out["metric"].dropna().unique() if measurable(config, str(m))}
+    known = {m for m in out["metric"].dropna().unique() if config.measurable(str(m))}
     unknown = out["metric"].notna() & ~out["metric"].isin(known)
     rej.add(unknown, "metric", "not a metric outcomes can measure: ", out["metric"],
             " (nps, csat, a question id, an indicator id, retention or spend)")  # fmt: skip
