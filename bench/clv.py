@@ -230,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "clv.json").write_text(json.dumps(report, indent=2) + "\n")
     write_markdown(report, out / "clv.md")
     print((out / "clv.md").read_text())
+    print("check: " + ("; ".join(report["failures"]) or "all passed"), file=sys.stderr)
     return 1 if report["failures"] else 0
 
 

@@ -154,7 +154,7 @@ def run(args: argparse.Namespace, data: Path, output: Path) -> int:
     (output / "growth.json").write_text(json.dumps(report, indent=2) + "\n")
     (output / "growth.md").write_text(markdown(report))
     print(markdown(report))
-    print(f"check: exact group tallies {report['exact']}")
+    say(f"check: exact group tallies {report['exact']}")
     low = [q["quantity"] for q in summary if q["adjusted"]["coverage"] < 0.6]
     if not report["exact"] or (low and not args.smoke):
         return 1
