@@ -71,4 +71,5 @@ def loyalty(
         frame = pd.DataFrame(result.data["point_values"], columns=POINT_COLUMNS)
         write_frame(frame, Format.table, output, title=f"Value of one point by {level}")
         return
-    write_frame(result.to_frame(), Format.table, output, title=repr(result))
+    title = "Retention and spend in the 180 days after answering, by answer group"
+    write_frame(result.to_frame(), Format.table, output, title=title)
