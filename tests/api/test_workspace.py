@@ -140,7 +140,7 @@ def _compared(sources: list[str], known: set[str]) -> set[str]:
     """The commands whose JSON a test compares with a method's ``to_dict()``: the keys of
     CASES and every ``cli("name", ["sub", ]…)`` call in ``sources`` (``sub`` when ``name sub``
     is a ``known`` command)."""
-    calls = re.findall(r'\bcli\(\s*"([a-z]+)"(?:,\s*"([a-z]+)")?', "\n".join(sources))
+    calls = re.findall(r'\bcli\(\s*"([a-z-]+)"(?:,\s*"([a-z-]+)")?', "\n".join(sources))
     commands = set(CASES)
     for name, sub in calls:
         commands.add(f"{name} {sub}" if f"{name} {sub}" in known else name)
