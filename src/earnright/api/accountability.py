@@ -20,6 +20,11 @@ from earnright.periods import Grain, parse_period
 if TYPE_CHECKING:
     from datetime import datetime
 
+    import pandas as pd
+
+    from earnright.config import Config
+    from earnright.warehouse import Warehouse
+
 __all__ = [
     "AccountabilityMethods",
     "AgendaResult",
@@ -237,6 +242,45 @@ class AccountabilityMethods(Operations):
         start = parse_since(since)
         with self.warehouse() as wh:
             report = measure_outcomes(wh, self.config, start)
+            frame = self._valued(wh, report.frame)
         return OutcomesResult.of(
-            report.frame, pooled=records(report.pooled), since=None if since is None else str(since)
+            frame, pooled=records(report.pooled), since=None if since is None else str(since)
         )
+
+    def _valued(self, wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
+        """The outcomes with the value of each NPS or driver effect in revenue where the
+        customer asset provides a point value at the unit's level (else empty values)."""
+        from earnright.accountability.value import point_question, value_effects
+
+        priced = frame.effect.notna() & frame.metric.map(
+            lambda m: point_question(self.config, str(m)) is not None
+        )
+        points = _point_values(wh, self.config, frame[priced].unit_id) if priced.any() else None
+        return value_effects(frame, points, self.config, self.config.outcomes.level)
+
+
+def _point_values(wh: Warehouse, config: Config, unit_ids: pd.Series) -> pd.DataFrame | None:
+    """The point values (customers/pointvalue.py) at every level of ``unit_ids``; None when the
+    customer asset cannot provide them (no customers, transactions or respondents)."""
+    import pandas as pd
+
+    from earnright.customers.loyalty import respondent_summaries
+    from earnright.customers.pointvalue import active_customers, point_values
+    from earnright.errors import EarnrightError
+    from earnright.units import read_units, unit_ancestors
+
+    units = read_units(wh)
+    levels = sorted(set(units.set_index("unit_id").level.reindex(unit_ids).dropna()))
+    found = []
+    try:
+        respondents = respondent_summaries(wh, config)
+        for level in levels:
+            anc = unit_ancestors(units, config.units.levels, str(level))
+            homes = anc[["unit_id", "ancestor_id"]].rename(
+                columns={"unit_id": "home_unit_id", "ancestor_id": "unit_id"}
+            )
+            customers = active_customers(wh, respondents, homes)
+            found.append(point_values(respondents, config, homes, customers))
+    except EarnrightError:
+        return None
+    return pd.concat(found, ignore_index=True) if found else None
