@@ -48,14 +48,15 @@ class IssuesResult(TableResult):
 
 
 class SyncResult(Result):
-    """Issues added to the register from focus items (``focus``) and incidents
-    (``incidents``)."""
+    """Issues added to the register from focus items (``focus``), incidents (``incidents``)
+    and the loss review's incident reasons with a material excess (``losses``)."""
 
     focus: int = 0
     incidents: int = 0
+    losses: int = 0
 
     def to_dict(self) -> Any:
-        return {"focus": self.focus, "incidents": self.incidents}
+        return {"focus": self.focus, "incidents": self.incidents, "losses": self.losses}
 
     def to_frame(self) -> Any:
         import pandas as pd
@@ -63,7 +64,8 @@ class SyncResult(Result):
         return pd.DataFrame([self.to_dict()])
 
     def _summary(self) -> str:
-        return f"{self.focus} from focus, {self.incidents} from incidents"
+        return (f"{self.focus} from focus, {self.incidents} from incidents, {self.losses} from "
+                "losses")  # fmt: skip
 
 
 class AgendaResult(TableResult):
@@ -160,8 +162,8 @@ class AccountabilityMethods(Operations):
         self, period: str | None = None, grain: Grain | str = Grain.month
     ) -> SyncResult:
         """Add to the register every focus item of the lowest level's units in ``period``
-        (default: the latest complete one) and every early-warning incident; syncing again
-        adds nothing new."""
+        (default: the latest complete one), every early-warning incident and every incident
+        reason of the loss review with a material excess; syncing again adds nothing new."""
         from earnright.accountability.register import (
             focus_issues,
             incident_issues,
@@ -181,7 +183,8 @@ class AccountabilityMethods(Operations):
                 notes = [] if choice.given else [choice.note]
             focus = sync_issues(wh, focus_issues(lists, now()))
             incidents = sync_issues(wh, incident_issues(wh, indicators))
-        return SyncResult(focus=focus, incidents=incidents, notes=notes)
+            losses = sync_issues(wh, _loss_issues(wh, self.config))
+        return SyncResult(focus=focus, incidents=incidents, losses=losses, notes=notes)
 
     def review(self, owner: str, week: str | None = None) -> AgendaResult:
         """The weekly review agenda of ``owner``: their issues open at the end of ``week``
@@ -257,6 +260,22 @@ class AccountabilityMethods(Operations):
         )
         points = _point_values(wh, self.config, frame[priced].unit_id) if priced.any() else None
         return value_effects(frame, points, self.config, self.config.outcomes.level)
+
+
+def _loss_issues(wh: Warehouse, config: Config) -> pd.DataFrame:
+    """The loss review's incident reasons with a material excess, per lowest-level unit and
+    month, as issues (empty without transactions)."""
+    import pandas as pd
+
+    from earnright.accountability.register import loss_issues, now
+    from earnright.customers.losses import explain_losses, summarise_losses
+
+    if not wh.count("transactions"):
+        return pd.DataFrame(columns=["issue_id", "unit_id"])
+    losses = explain_losses(wh, config, level=config.units.levels[-1], grain=Grain.month)
+    owners = wh.table("incidents").select("incident_id", "owner").to_pandas()
+    by_id = dict(zip(owners.incident_id.astype(str), owners.owner, strict=True))
+    return loss_issues(summarise_losses(losses), losses.incidents, by_id, now())
 
 
 def _point_values(wh: Warehouse, config: Config, unit_ids: pd.Series) -> pd.DataFrame | None:
