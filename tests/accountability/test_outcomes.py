@@ -18,6 +18,10 @@ def test_planted_effects_are_recovered(planted: tuple[earnright.Workspace, Plant
     measured = got[got.effect_x.notna()]
     assert len(measured) >= 12
     assert got.value.isna().all()  # no customers or transactions: no point value to price by
+    # where pre-trends differ, a synthetic control is reported beside the DiD
+    unlike = measured[measured.pretrend_p < 0.10]
+    assert unlike.synthetic_effect.notna().all()
+    assert measured[measured.pretrend_p >= 0.10].synthetic_effect.isna().all()
     covered = (measured.effect_low <= measured.effect_y) & (
         measured.effect_y <= measured.effect_high
     )

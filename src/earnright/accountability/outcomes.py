@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 
 from earnright.accountability.metrics import UNMEASURED, weekly_stats
+from earnright.accountability.synthetic import synthetic_control
 from earnright.config import Config, Outcomes
 from earnright.units import read_units
 from earnright.warehouse import Warehouse
@@ -46,7 +47,9 @@ OUTCOME_COLUMNS = [
     "action_id", "unit_id", "metric", "kind", "started_at", "effect", "effect_low",
     "effect_high", "verdict", "comparison_units", "naive_effect", "naive_low", "naive_high",
     "pretrend_p", "pre_n", "post_n", "mde", "detectable_at", "expected_effect", "note",
+    "synthetic_effect", "synthetic_low", "synthetic_high", "synthetic_level",
 ]  # fmt: skip
+SYNTHETIC_WHEN_P = 0.10  # pre-trends this unlike (or too few comparisons): add a synthetic control
 POOLED_COLUMNS = ["kind", "metric", "actions", "effect", "effect_low", "effect_high", "tau"]
 WEEK = pd.Timedelta(weeks=1)
 POWER_Z = stats.norm.ppf(0.8)
@@ -265,7 +268,32 @@ def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str
             "effect_high": effect + q * se, "naive_effect": change[unit],
             "naive_low": change[unit] - setting.z * naive_se,
             "naive_high": change[unit] + setting.z * naive_se}  # fmt: skip
+    few = len(comps) < p.comparisons
+    row |= _synthetic(grid, unit, groups.index.to_numpy(), pre, post, row, few)
     return row | {"verdict": _verdict(row)}
+
+
+def _synthetic(
+    grid: _Grid, unit: int, donors: np.ndarray, pre: slice, post: slice, row: dict[str, object],
+    few: bool,
+) -> dict[str, object]:  # fmt: skip
+    """A synthetic control beside the difference in differences when the pre-trends differ
+    (``pretrend_p`` below :data:`SYNTHETIC_WHEN_P`) or comparisons are fewer than asked:
+    donors are the level's units that did not act, observed every week of both periods."""
+    trend_p = row.get("pretrend_p")
+    unlike = isinstance(trend_p, float) and np.isfinite(trend_p) and trend_p < SYNTHETIC_WHEN_P
+    if not (unlike or few):
+        return {}
+    cols = slice(pre.start, post.stop)
+    n, s1 = grid.n[:, cols], grid.s1[:, cols]
+    seen = donors[(n[donors] > 0).all(axis=1)]
+    if len(seen) < 2 or not (n[unit] > 0).all():
+        return {}
+    means = s1 / np.where(n > 0, n, 1)
+    before = np.arange(cols.stop - cols.start) < pre.stop - pre.start
+    got = synthetic_control(means[unit], means[seen], before)
+    return {"synthetic_effect": got.effect, "synthetic_low": got.low,
+            "synthetic_high": got.high, "synthetic_level": round(got.level, 3)}  # fmt: skip
 
 
 def _quantile(level: float, var: float, spread: _Spread, weight: float) -> float:
