@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from earnright.accountability.outcomes import _quantile, _spread
+from earnright.accountability.outcomes import did_quantile, unit_spread
 
 
 def test_spread_recovers_planted_tau2_despite_parent_shocks() -> None:
@@ -18,7 +18,7 @@ def test_spread_recovers_planted_tau2_despite_parent_shocks() -> None:
     parent = np.repeat(np.arange(groups), size)
     var = rng.uniform(2.0, 6.0, groups * size)
     change = rng.normal(0, 5, groups)[parent] + rng.normal(0, np.sqrt(tau2 + var))
-    spread = _spread(change, var, pd.Series(parent.astype(str)))
+    spread = unit_spread(change, var, pd.Series(parent.astype(str)))
     assert spread.df == groups * (size - 1)
     assert spread.tau2 == pytest.approx(tau2, rel=0.25)
     assert spread.vbar == pytest.approx(var.mean())
@@ -41,9 +41,9 @@ def test_interval_covers_zero_effects_at_its_level() -> None:
         noise = rng.normal(0, np.sqrt(tau2 + var))
         change = rng.normal(0, 3, parents)[parent] + noise
         effect = change[0] - change[1 : k + 1].mean()
-        spread = _spread(change, var, groups)
+        spread = unit_spread(change, var, groups)
         se2 = var[0] + spread.tau2 + (var[1 : k + 1].mean() + spread.tau2) / k
-        half = _quantile(0.95, se2, spread, 1 + 1 / k) * np.sqrt(se2)
+        half = did_quantile(0.95, se2, spread, 1 + 1 / k) * np.sqrt(se2)
         covered += abs(effect) <= half
         worked += effect > half
     assert 0.93 <= covered / runs <= 0.975

@@ -41,7 +41,10 @@ from earnright.config import Config, Outcomes
 from earnright.units import read_units
 from earnright.warehouse import Warehouse
 
-__all__ = ["OUTCOME_COLUMNS", "POOLED_COLUMNS", "OutcomeReport", "measure_outcomes", "pool_effects"]
+__all__ = [
+    "OUTCOME_COLUMNS", "POOLED_COLUMNS", "OutcomeReport", "Spread", "did_quantile",
+    "measure_outcomes", "pool_effects", "unit_spread",
+]  # fmt: skip
 
 OUTCOME_COLUMNS = [
     "action_id", "unit_id", "metric", "kind", "started_at", "effect", "effect_low",
@@ -183,7 +186,7 @@ class _Setting:
 
 
 @dataclass(frozen=True)
-class _Spread:
+class Spread:
     """Variance of units' own changes beyond sampling (τ²), its degrees of freedom and the
     mean sampling variance of the units it came from (its uncertainty scales with τ² + v̄)."""
 
@@ -202,7 +205,7 @@ def _level_groups(grid: _Grid, units: pd.DataFrame, unit_id: str, acting: set[st
     return pd.Series(parents.to_numpy(), index=rows)[rows >= 0]
 
 
-def _spread(change: np.ndarray, var: np.ndarray, groups: pd.Series) -> _Spread:
+def unit_spread(change: np.ndarray, var: np.ndarray, groups: pd.Series) -> Spread:
     """τ² by the method of moments from the deviations of units' changes from their parent's
     mean, pooled over every parent at the level: siblings share their parent's shocks, which
     cancel in the difference, and pooling gives τ² Σ(m − 1) degrees of freedom instead of the
@@ -221,8 +224,8 @@ def _spread(change: np.ndarray, var: np.ndarray, groups: pd.Series) -> _Spread:
         df += m - 1
     vbar = vsum / count if count else 0.0
     if df < 2:
-        return _Spread(0.0, 0, vbar)
-    return _Spread(max(0.0, (ss - sampling) / df), df, vbar)
+        return Spread(0.0, 0, vbar)
+    return Spread(max(0.0, (ss - sampling) / df), df, vbar)
 
 
 def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str, object]:
@@ -247,7 +250,7 @@ def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str
     groups = _level_groups(grid, setting.units, str(action.unit_id), acting)
     if not groups.index.isin(pool).any() or groups[groups.index.isin(pool)].nunique() > 1:
         groups[:] = ""  # compared across parents: their shocks do not cancel, so neither here
-    spread = _spread(change, var, groups)
+    spread = unit_spread(change, var, groups)
     tau2 = spread.tau2
     row |= {"comparison_units": ",".join(grid.units[comps]),
             "pretrend_p": _pretrend(grid, unit, comps, pre)}  # fmt: skip
@@ -263,7 +266,7 @@ def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str
     effect = change[unit] - change[comps].mean()
     se = np.sqrt(fixed + rate / weeks_seen)
     naive_se = np.sqrt(var[unit])
-    q = _quantile(p.level, se**2, spread, 1 + 1 / k)
+    q = did_quantile(p.level, se**2, spread, 1 + 1 / k)
     row |= {"effect": effect, "effect_low": effect - q * se,
             "effect_high": effect + q * se, "naive_effect": change[unit],
             "naive_low": change[unit] - setting.z * naive_se,
@@ -296,7 +299,7 @@ def _synthetic(
             "synthetic_high": got.high, "synthetic_level": round(got.level, 3)}  # fmt: skip
 
 
-def _quantile(level: float, var: float, spread: _Spread, weight: float) -> float:
+def did_quantile(level: float, var: float, spread: Spread, weight: float) -> float:
     """Student's t quantile with Welch–Satterthwaite degrees of freedom. The variance holds
     ``weight`` × τ̂²; τ̂² = (a sum of squares − its sampling part) / df, so its own variance is
     about 2 (τ² + v̄)² / df — it carries the noise of the sampling part it subtracts, not of τ²
