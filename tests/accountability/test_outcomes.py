@@ -17,6 +17,11 @@ def test_planted_effects_are_recovered(planted: tuple[earnright.Workspace, Plant
     got = ws.outcomes().to_frame().merge(truth.truth, on=["action_id", "unit_id"])
     measured = got[got.effect_x.notna()]
     assert len(measured) >= 12
+    assert got.value.isna().all()  # no customers or transactions: no point value to price by
+    # where pre-trends differ, a synthetic control is reported beside the DiD
+    unlike = measured[measured.pretrend_p < 0.10]
+    assert unlike.synthetic_effect.notna().all()
+    assert measured[measured.pretrend_p >= 0.10].synthetic_effect.isna().all()
     covered = (measured.effect_low <= measured.effect_y) & (
         measured.effect_y <= measured.effect_high
     )
@@ -104,7 +109,7 @@ def test_difference_in_differences_by_hand(tmp_path: Path) -> None:
 
 
 def test_weekly_statistics_of_each_kind_of_metric(tmp_path: Path) -> None:
-    """NPS scores ±100/0, CSAT top-2 box 0/100, a driver's answers and spend per purchase,
+    """NPS scores ±100/0, CSAT top-2 box 0/100, a driver's answers and spend per customer,
     summed per unit and ISO week (Monday)."""
     from earnright.accountability.metrics import weekly_stats
 
@@ -136,5 +141,36 @@ def test_weekly_statistics_of_each_kind_of_metric(tmp_path: Path) -> None:
         got = stats_of[metric]
         assert list(got.unit_id.unique()) == ["A"], metric
         assert list(zip(got.week, got.n, got.s1, got.s2, strict=True)) == rows, metric
-    with ws.warehouse() as wh, pytest.raises(earnright.errors.QueryError, match="not measured"):
-        weekly_stats(wh, ws.config, "retention")
+    with ws.warehouse() as wh, pytest.raises(earnright.errors.QueryError, match="not a metric"):
+        weekly_stats(wh, ws.config, "footfall")
+
+
+def test_retention_and_spend_per_customer(tmp_path: Path) -> None:
+    """Ten customers buy at A in the week of 2 March (c0 twice): c0–c5 come back on 20 March,
+    c6 on 5 April (within 28 days of the week's end, 9 March), c7 on 10 April (too late), c8
+    and c9 never. Retention that week is 7 of 10; spend is per customer (c0's two purchases are
+    one observation of 15). Later weeks' follow-up has not passed by 10 April: left out."""
+    from earnright.accountability.metrics import weekly_stats
+
+    units = [("C", "Co", "company", ""), ("R", "R", "region", "C"), ("D", "D", "district", "R")]
+    pd.DataFrame([*units, ("A", "A", "store", "D")], columns=["unit_id", "name", "level",
+                 "parent_id"]).to_csv(tmp_path / "units.csv", index=False)  # fmt: skip
+    rows = [("c0", "2026-03-02T10:00:00", 10.0), ("c0", "2026-03-04T10:00:00", 5.0)]
+    rows += [(f"c{i}", "2026-03-03T10:00:00", 20.0) for i in range(1, 10)]
+    rows += [(f"c{i}", "2026-03-20T10:00:00", 7.0) for i in range(6)]
+    rows += [("c6", "2026-04-05T10:00:00", 7.0), ("c7", "2026-04-10T10:00:00", 7.0)]
+    pd.DataFrame(
+        [(f"t{i}", c, "A", at, amount) for i, (c, at, amount) in enumerate(rows)],
+        columns=["transaction_id", "customer_id", "unit_id", "occurred_at", "amount"],
+    ).to_csv(tmp_path / "transactions.csv", index=False)
+    ws = earnright.create_workspace(tmp_path / "ws")
+    for kind in ("units", "transactions"):
+        ws.ingest(kind, tmp_path / f"{kind}.csv")
+    with ws.warehouse() as wh:
+        retention = weekly_stats(wh, ws.config, "retention")
+        spend = weekly_stats(wh, ws.config, "spend")
+    first = pd.Timestamp("2026-03-02")
+    assert list(zip(retention.week, retention.n, retention.s1, strict=True)) == [(first, 10, 700.0)]
+    week0 = spend[spend.week == first].iloc[0]
+    assert (week0.n, week0.s1, week0.s2) == (10, 195.0, 15.0**2 + 9 * 20.0**2)
+    assert spend[spend.week == pd.Timestamp("2026-03-16")].n.item() == 6

@@ -48,3 +48,46 @@ def test_an_owner_reviews_and_decides_a_synced_issue(demo_ws: earnright.Workspac
     outcome = demo_ws.outcomes(since="2026-01-01").to_frame()
     assert outcome.set_index("action_id").loc[made.decision["decision_id"], "verdict"] in {
         "too early", "not measurable"}  # fmt: skip
+
+
+def test_loss_reasons_with_material_excess_become_issues_once(
+    demo_ws: earnright.Workspace,
+) -> None:
+    """INC1 lost credibly more customers than unexposed ones (excess 12, 95% 5 to 19): its
+    rows become issues with the unit's part of the excess at stake; INC2's interval holds 0 and
+    complaints have no excess: neither does."""
+    import pandas as pd
+
+    from earnright.accountability.register import loss_issues, now, sync_issues
+
+    summary = pd.DataFrame(
+        {
+            "unit_id": ["S1", "S2", "S1", "S1"],
+            "period": ["2026-03"] * 4,
+            "reason": ["incident", "incident", "incident", "complaint"],
+            "detail": ["INC1 wait", "INC1 wait", "INC2 pay", ""],
+            "moment": ["checkout", "checkout", "", "service"],
+            "customers": [10, 5, 4, 7],
+            "value": [2000.0, 500.0, 300.0, 900.0],
+            "lost": [40, 30, 40, 40],
+            "excess": [8.0, 4.0, 1.0, None],
+        }
+    )
+    excess = pd.DataFrame(
+        {
+            "detail": ["INC1 wait", "INC2 pay"],
+            "excess": [12.0, 1.0],
+            "excess_low": [5.0, -3.0],
+            "excess_high": [19.0, 5.0],
+        }
+    )
+    found = loss_issues(summary, excess, {"INC1": "ops-lead"}, now()).set_index("issue_id")
+    assert list(found.index) == ["loss:S1:INC1:2026-03", "loss:S2:INC1:2026-03"]
+    s1 = found.loc["loss:S1:INC1:2026-03"]
+    assert (s1.owner, s1.metric, s1.moment, s1.origin) == ("ops-lead", "retention", "checkout",
+                                                           "loss")  # fmt: skip
+    assert s1.customers_at_stake == 8.0 and s1.revenue_at_stake == pytest.approx(2000 * 8 / 10)
+    assert "(95% 5 to 19)" in s1.evidence
+    with demo_ws.warehouse(read_only=False) as wh:
+        assert sync_issues(wh, found.reset_index()) == 2
+        assert sync_issues(wh, found.reset_index()) == 0

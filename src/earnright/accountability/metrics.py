@@ -4,8 +4,11 @@ An action names ``nps``, ``csat``, a question id (a driver), a reliability indic
 ``spend`` or ``retention``. For each, the engine returns per unit and week the count ``n``, the
 sum ``s1`` and the sum of squares ``s2`` of one observation per row: a response's NPS score
 (+100 promoter, 0 passive, −100 detractor), a CSAT answer's top-2-box (0 or 100), a driver
-answer, an indicator observation's good share (or value), a purchase's amount (spend per
-purchase). ``retention`` is accepted in files but not measured yet.
+answer, an indicator observation's good share (or value); for ``spend`` a customer's spend at
+the unit in the week (one observation per customer and week: spend per customer, not per
+purchase) and for ``retention`` whether a customer who bought at the unit in the week bought
+there again within ``[outcomes] retention_days`` after it (100 or 0; weeks whose follow-up has
+not passed at the last transaction are left out).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from earnright.warehouse import Warehouse
 
 __all__ = ["UNMEASURED", "weekly_stats"]
 
-UNMEASURED = frozenset({"retention"})
+UNMEASURED: frozenset[str] = frozenset()
 WEEKLY_COLUMNS = ["unit_id", "week", "n", "s1", "s2"]
 
 
@@ -41,11 +44,31 @@ def _feedback_scores(wh: Warehouse, config: Config, metric: str) -> tuple[ir.Tab
     return fb.filter(fb[metric].notnull()), fb[metric].cast("float64")
 
 
+def _customer_weeks(wh: Warehouse, metric: str, days: int) -> ir.Table:
+    """One row per unit, customer and week with a purchase: the week's spend, or 100 when the
+    customer's next purchase at the unit falls within ``days`` after the week's end (else 0)."""
+    t = wh.table("transactions")
+    t = t.filter(t.customer_id.notnull())
+    cw = t.group_by([t.unit_id, t.customer_id, t.occurred_at.truncate("W").name("at")]).aggregate(
+        spend=t.amount.sum().cast("float64"), first=t.occurred_at.min()
+    )
+    if metric == "spend":
+        return cw.select(unit_id=cw.unit_id, at=cw.at, y=cw.spend)
+    last = t.occurred_at.max().execute()
+    follow = ibis.interval(days=days + 7)
+    nxt = cw.first.lead().over(ibis.window(group_by=[cw.unit_id, cw.customer_id], order_by=cw.at))
+    back = ibis.cases((nxt.notnull() & (nxt < cw.at + follow), 100.0), else_=0.0)
+    rows = cw.select(unit_id=cw.unit_id, at=cw.at, y=back)
+    if last is None or pd.isna(last):
+        return rows.limit(0)
+    horizon = pd.Timestamp(last) - pd.Timedelta(days=days + 7)  # follow-up passed by then
+    return rows.filter(rows.at <= horizon.to_pydatetime())
+
+
 def _rows(wh: Warehouse, config: Config, metric: str) -> ir.Table:
     """One row per observation: unit_id, at (timestamp), y (float)."""
-    if metric == "spend":
-        t = wh.table("transactions")
-        return t.select(unit_id=t.unit_id, at=t.occurred_at, y=t.amount.cast("float64"))
+    if metric in ("spend", "retention"):
+        return _customer_weeks(wh, metric, config.outcomes.retention_days)
     indicators = {ind.id: ind for _, ind in config.journey.indicators()}
     if metric in indicators:
         m = wh.table("metrics")

@@ -10,9 +10,10 @@ difference in differences
 
 with variance  v_u + τ² + (mean v_c + τ²) / k, where v is each unit's sampling variance of its
 change (from its weekly sums and sums of squares) and τ² the variance of the units' own changes
-beyond sampling (estimated from every eligible comparison unit, method of moments); the
-interval takes Student's t with Welch–Satterthwaite degrees of freedom (τ² has the eligible
-units' number − 1, the sampling part many). The naive
+beyond sampling, by the method of moments from the deviations of every non-acting unit at u's
+level from its parent's mean (pooled over parents). The interval takes Student's t with
+Welch–Satterthwaite degrees of freedom, where τ̂²'s noise is that of the sum of squares it
+comes from (τ² + v̄, not τ² alone). The naive
 before/after difference (post_u − pre_u, sampling variance only) is reported beside it. The
 pre-trend check regresses the weekly gap between u and its comparisons on time over the
 pre-period (``pretrend_p``: a small value means the units were already drifting apart).
@@ -35,17 +36,23 @@ import pandas as pd
 from scipy import stats
 
 from earnright.accountability.metrics import UNMEASURED, weekly_stats
+from earnright.accountability.synthetic import synthetic_control
 from earnright.config import Config, Outcomes
 from earnright.units import read_units
 from earnright.warehouse import Warehouse
 
-__all__ = ["OUTCOME_COLUMNS", "POOLED_COLUMNS", "OutcomeReport", "measure_outcomes", "pool_effects"]
+__all__ = [
+    "OUTCOME_COLUMNS", "POOLED_COLUMNS", "OutcomeReport", "Spread", "did_quantile",
+    "measure_outcomes", "pool_effects", "unit_spread",
+]  # fmt: skip
 
 OUTCOME_COLUMNS = [
     "action_id", "unit_id", "metric", "kind", "started_at", "effect", "effect_low",
     "effect_high", "verdict", "comparison_units", "naive_effect", "naive_low", "naive_high",
     "pretrend_p", "pre_n", "post_n", "mde", "detectable_at", "expected_effect", "note",
+    "synthetic_effect", "synthetic_low", "synthetic_high", "synthetic_level",
 ]  # fmt: skip
+SYNTHETIC_WHEN_P = 0.10  # pre-trends this unlike (or too few comparisons): add a synthetic control
 POOLED_COLUMNS = ["kind", "metric", "actions", "effect", "effect_low", "effect_high", "tau"]
 WEEK = pd.Timedelta(weeks=1)
 POWER_Z = stats.norm.ppf(0.8)
@@ -178,12 +185,47 @@ class _Setting:
         return float(stats.norm.ppf(0.5 + self.params.level / 2))
 
 
-def _tau2(change: np.ndarray, var: np.ndarray) -> float:
-    """Variance of the units' own changes beyond sampling (method of moments, at least 0)."""
-    keep = np.isfinite(change) & np.isfinite(var)
-    if keep.sum() < 3:
-        return 0.0
-    return float(max(0.0, np.var(change[keep], ddof=1) - var[keep].mean()))
+@dataclass(frozen=True)
+class Spread:
+    """Variance of units' own changes beyond sampling (τ²), its degrees of freedom and the
+    mean sampling variance of the units it came from (its uncertainty scales with τ² + v̄)."""
+
+    tau2: float
+    df: int
+    vbar: float
+
+
+def _level_groups(grid: _Grid, units: pd.DataFrame, unit_id: str, acting: set[str]) -> pd.Series:
+    """Every unit at ``unit_id``'s level that did not act (as grid rows), with its parent."""
+    info = units.set_index("unit_id")
+    level = info.level.get(unit_id)
+    same = units[(units.level == level) & ~units.unit_id.isin(acting | {unit_id})]
+    parents = same.set_index("unit_id").parent_id.fillna("")
+    rows = grid.units.get_indexer(parents.index)
+    return pd.Series(parents.to_numpy(), index=rows)[rows >= 0]
+
+
+def unit_spread(change: np.ndarray, var: np.ndarray, groups: pd.Series) -> Spread:
+    """τ² by the method of moments from the deviations of units' changes from their parent's
+    mean, pooled over every parent at the level: siblings share their parent's shocks, which
+    cancel in the difference, and pooling gives τ² Σ(m − 1) degrees of freedom instead of the
+    few of one sibling group. E Σ(c − c̄)² = (m − 1)τ² + (1 − 1/m) Σ v per group."""
+    ss = sampling = vsum = 0.0
+    df = count = 0
+    for _, rows in groups.groupby(groups.to_numpy()):
+        idx = rows.index.to_numpy()
+        idx = idx[np.isfinite(change[idx]) & np.isfinite(var[idx])]
+        m = len(idx)
+        vsum, count = vsum + float(var[idx].sum()), count + m
+        if m < 2:
+            continue
+        ss += float(((change[idx] - change[idx].mean()) ** 2).sum())
+        sampling += (1 - 1 / m) * float(var[idx].sum())
+        df += m - 1
+    vbar = vsum / count if count else 0.0
+    if df < 2:
+        return Spread(0.0, 0, vbar)
+    return Spread(max(0.0, (ss - sampling) / df), df, vbar)
 
 
 def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str, object]:
@@ -205,7 +247,11 @@ def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str
         return row | {"note": why}
     comps = _match(grid, unit, pool, pre, p.comparisons)
     change, var = m_post - m_pre, v_pre + v_post
-    tau2 = _tau2(change[pool], var[pool])
+    groups = _level_groups(grid, setting.units, str(action.unit_id), acting)
+    if not groups.index.isin(pool).any() or groups[groups.index.isin(pool)].nunique() > 1:
+        groups[:] = ""  # compared across parents: their shocks do not cancel, so neither here
+    spread = unit_spread(change, var, groups)
+    tau2 = spread.tau2
     row |= {"comparison_units": ",".join(grid.units[comps]),
             "pretrend_p": _pretrend(grid, unit, comps, pre)}  # fmt: skip
     weeks_seen = max(min(post.stop - post.start, p.post_weeks), 1)
@@ -220,19 +266,49 @@ def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str
     effect = change[unit] - change[comps].mean()
     se = np.sqrt(fixed + rate / weeks_seen)
     naive_se = np.sqrt(var[unit])
-    q = _quantile(p.level, se**2, tau2 * (1 + 1 / k), len(pool))
+    q = did_quantile(p.level, se**2, spread, 1 + 1 / k)
     row |= {"effect": effect, "effect_low": effect - q * se,
             "effect_high": effect + q * se, "naive_effect": change[unit],
             "naive_low": change[unit] - setting.z * naive_se,
             "naive_high": change[unit] + setting.z * naive_se}  # fmt: skip
+    few = len(comps) < p.comparisons
+    row |= _synthetic(grid, unit, groups.index.to_numpy(), pre, post, row, few)
     return row | {"verdict": _verdict(row)}
 
 
-def _quantile(level: float, var: float, tau_part: float, units: int) -> float:
-    """Student's t quantile with Welch–Satterthwaite degrees of freedom: the τ² part of the
-    variance is estimated from ``units`` units (``units − 1`` df), the sampling part is not."""
-    df = np.inf if tau_part <= 0 else var**2 / (tau_part**2 / max(units - 1, 1))
-    return float(stats.t.ppf(0.5 + level / 2, df=df))
+def _synthetic(
+    grid: _Grid, unit: int, donors: np.ndarray, pre: slice, post: slice, row: dict[str, object],
+    few: bool,
+) -> dict[str, object]:  # fmt: skip
+    """A synthetic control beside the difference in differences when the pre-trends differ
+    (``pretrend_p`` below :data:`SYNTHETIC_WHEN_P`) or comparisons are fewer than asked:
+    donors are the level's units that did not act, observed every week of both periods."""
+    trend_p = row.get("pretrend_p")
+    unlike = isinstance(trend_p, float) and np.isfinite(trend_p) and trend_p < SYNTHETIC_WHEN_P
+    if not (unlike or few):
+        return {}
+    cols = slice(pre.start, post.stop)
+    n, s1 = grid.n[:, cols], grid.s1[:, cols]
+    seen = donors[(n[donors] > 0).all(axis=1)]
+    if len(seen) < 2 or not (n[unit] > 0).all():
+        return {}
+    means = s1 / np.where(n > 0, n, 1)
+    before = np.arange(cols.stop - cols.start) < pre.stop - pre.start
+    got = synthetic_control(means[unit], means[seen], before)
+    return {"synthetic_effect": got.effect, "synthetic_low": got.low,
+            "synthetic_high": got.high, "synthetic_level": round(got.level, 3)}  # fmt: skip
+
+
+def did_quantile(level: float, var: float, spread: Spread, weight: float) -> float:
+    """Student's t quantile with Welch–Satterthwaite degrees of freedom. The variance holds
+    ``weight`` × τ̂²; τ̂² = (a sum of squares − its sampling part) / df, so its own variance is
+    about 2 (τ² + v̄)² / df — it carries the noise of the sampling part it subtracts, not of τ²
+    alone. The sampling part of the variance (hundreds of answers) is taken as known."""
+    if spread.df < 2:
+        return float(stats.norm.ppf(0.5 + level / 2))
+    noise = weight * (spread.tau2 + spread.vbar)
+    df = var**2 * spread.df / noise**2 if noise > 0 else np.inf
+    return float(stats.t.ppf(0.5 + level / 2, df=max(df, 1.0)))
 
 
 def _verdict(row: dict[str, object]) -> str:

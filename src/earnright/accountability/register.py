@@ -5,9 +5,10 @@ behind it) and what is at stake (customers and revenue, where known). Issues com
 
 - files of kind ``issues`` (``origin`` empty: a file),
 - people: :func:`add_issue` (``earnright issue add``, origin ``person``),
-- the product: :func:`focus_issues` and :func:`incident_issues` turn focus items and
-  early-warning incidents into issues that :func:`sync_issues` adds once (their ids are derived
-  from what they are, so syncing again adds nothing).
+- the product: :func:`focus_issues`, :func:`incident_issues` and :func:`loss_issues` turn
+  focus items, early-warning incidents and the loss review's incident reasons with a material
+  excess into issues that :func:`sync_issues` adds once (their ids are derived from what they
+  are, so syncing again adds nothing).
 
 An issue is open until a decision names it (decisions are append-only; see
 :mod:`earnright.accountability.decisions`).
@@ -33,6 +34,7 @@ __all__ = [
     "add_issue",
     "focus_issues",
     "incident_issues",
+    "loss_issues",
     "now",
     "read_issues",
     "sync_issues",
@@ -135,6 +137,48 @@ def incident_issues(wh: Warehouse, indicators: dict[str, str]) -> pd.DataFrame:
             }
         )
     return _frame(rows)
+
+
+def loss_issues(
+    summary: pd.DataFrame, excess: pd.DataFrame, owners: Mapping[str, str], raised_at: datetime
+) -> pd.DataFrame:  # fmt: skip
+    """One issue per unit, period and incident of the loss summary (customers/losses.py
+    ``summarise_losses``) whose incident lost credibly more customers than comparable
+    unexposed ones (``excess``: its interval's low end above zero). At stake: the unit's part
+    of the excess and the value of those customers; the fix should move ``retention``.
+    ``owners``: an incident's owner by its id."""
+    bounds = {
+        str(d): (float(x), float(lo), float(hi))
+        for d, x, lo, hi in zip(excess.detail, excess.excess, excess.excess_low,
+                                excess.excess_high, strict=True)
+        if pd.notna(lo) and float(lo) > 0
+    }  # fmt: skip
+    rows = summary[(summary.reason == "incident") & summary.detail.isin(list(bounds))]
+    out = []
+    for r in rows.to_dict("records"):
+        incident = str(r["detail"]).split(" ")[0]
+        x, lo, hi = bounds[str(r["detail"])]
+        mine = float(r["excess"]) if pd.notna(r["excess"]) else 0.0
+        share = mine / r["customers"] if r["customers"] else 0.0
+        out.append(
+            {
+                "issue_id": f"loss:{r['unit_id']}:{incident}:{r['period']}",
+                "unit_id": r["unit_id"],
+                "title": f"Customers lost after {r['detail']}",
+                "owner": owners.get(incident),
+                "moment": r["moment"] or None,
+                "metric": "retention",
+                "evidence": f"{r['customers']} of the {r['lost']} customers lost in "
+                f"{r['period']} had been hit by {r['detail']}; the incident lost {x:.0f} "
+                f"more than comparable unexposed customers (95% {lo:.0f} to {hi:.0f}), "
+                f"{mine:.1f} of them here",
+                "customers_at_stake": mine,
+                "revenue_at_stake": float(r["value"]) * share,
+                "raised_at": raised_at,
+                "origin": "loss",
+            }
+        )
+    return _frame(out)
 
 
 def sync_issues(wh: Warehouse, found: pd.DataFrame) -> int:

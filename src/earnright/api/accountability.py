@@ -20,6 +20,11 @@ from earnright.periods import Grain, parse_period
 if TYPE_CHECKING:
     from datetime import datetime
 
+    import pandas as pd
+
+    from earnright.config import Config
+    from earnright.warehouse import Warehouse
+
 __all__ = [
     "AccountabilityMethods",
     "AgendaResult",
@@ -43,14 +48,15 @@ class IssuesResult(TableResult):
 
 
 class SyncResult(Result):
-    """Issues added to the register from focus items (``focus``) and incidents
-    (``incidents``)."""
+    """Issues added to the register from focus items (``focus``), incidents (``incidents``)
+    and the loss review's incident reasons with a material excess (``losses``)."""
 
     focus: int = 0
     incidents: int = 0
+    losses: int = 0
 
     def to_dict(self) -> Any:
-        return {"focus": self.focus, "incidents": self.incidents}
+        return {"focus": self.focus, "incidents": self.incidents, "losses": self.losses}
 
     def to_frame(self) -> Any:
         import pandas as pd
@@ -58,7 +64,8 @@ class SyncResult(Result):
         return pd.DataFrame([self.to_dict()])
 
     def _summary(self) -> str:
-        return f"{self.focus} from focus, {self.incidents} from incidents"
+        return (f"{self.focus} from focus, {self.incidents} from incidents, {self.losses} from "
+                "losses")  # fmt: skip
 
 
 class AgendaResult(TableResult):
@@ -155,8 +162,8 @@ class AccountabilityMethods(Operations):
         self, period: str | None = None, grain: Grain | str = Grain.month
     ) -> SyncResult:
         """Add to the register every focus item of the lowest level's units in ``period``
-        (default: the latest complete one) and every early-warning incident; syncing again
-        adds nothing new."""
+        (default: the latest complete one), every early-warning incident and every incident
+        reason of the loss review with a material excess; syncing again adds nothing new."""
         from earnright.accountability.register import (
             focus_issues,
             incident_issues,
@@ -176,7 +183,8 @@ class AccountabilityMethods(Operations):
                 notes = [] if choice.given else [choice.note]
             focus = sync_issues(wh, focus_issues(lists, now()))
             incidents = sync_issues(wh, incident_issues(wh, indicators))
-        return SyncResult(focus=focus, incidents=incidents, notes=notes)
+            losses = sync_issues(wh, _loss_issues(wh, self.config))
+        return SyncResult(focus=focus, incidents=incidents, losses=losses, notes=notes)
 
     def review(self, owner: str, week: str | None = None) -> AgendaResult:
         """The weekly review agenda of ``owner``: their issues open at the end of ``week``
@@ -237,6 +245,61 @@ class AccountabilityMethods(Operations):
         start = parse_since(since)
         with self.warehouse() as wh:
             report = measure_outcomes(wh, self.config, start)
+            frame = self._valued(wh, report.frame)
         return OutcomesResult.of(
-            report.frame, pooled=records(report.pooled), since=None if since is None else str(since)
+            frame, pooled=records(report.pooled), since=None if since is None else str(since)
         )
+
+    def _valued(self, wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
+        """The outcomes with the value of each NPS or driver effect in revenue where the
+        customer asset provides a point value at the unit's level (else empty values)."""
+        from earnright.accountability.value import point_question, value_effects
+
+        priced = frame.effect.notna() & frame.metric.map(
+            lambda m: point_question(self.config, str(m)) is not None
+        )
+        points = _point_values(wh, self.config, frame[priced].unit_id) if priced.any() else None
+        return value_effects(frame, points, self.config, self.config.outcomes.level)
+
+
+def _loss_issues(wh: Warehouse, config: Config) -> pd.DataFrame:
+    """The loss review's incident reasons with a material excess, per lowest-level unit and
+    month, as issues (empty without transactions)."""
+    import pandas as pd
+
+    from earnright.accountability.register import loss_issues, now
+    from earnright.customers.losses import explain_losses, summarise_losses
+
+    if not wh.count("transactions"):
+        return pd.DataFrame(columns=["issue_id", "unit_id"])
+    losses = explain_losses(wh, config, level=config.units.levels[-1], grain=Grain.month)
+    owners = wh.table("incidents").select("incident_id", "owner").to_pandas()
+    by_id = dict(zip(owners.incident_id.astype(str), owners.owner, strict=True))
+    return loss_issues(summarise_losses(losses), losses.incidents, by_id, now())
+
+
+def _point_values(wh: Warehouse, config: Config, unit_ids: pd.Series) -> pd.DataFrame | None:
+    """The point values (customers/pointvalue.py) at every level of ``unit_ids``; None when the
+    customer asset cannot provide them (no customers, transactions or respondents)."""
+    import pandas as pd
+
+    from earnright.customers.loyalty import respondent_summaries
+    from earnright.customers.pointvalue import active_customers, point_values
+    from earnright.errors import EarnrightError
+    from earnright.units import read_units, unit_ancestors
+
+    units = read_units(wh)
+    levels = sorted(set(units.set_index("unit_id").level.reindex(unit_ids).dropna()))
+    found = []
+    try:
+        respondents = respondent_summaries(wh, config)
+        for level in levels:
+            anc = unit_ancestors(units, config.units.levels, str(level))
+            homes = anc[["unit_id", "ancestor_id"]].rename(
+                columns={"unit_id": "home_unit_id", "ancestor_id": "unit_id"}
+            )
+            customers = active_customers(wh, respondents, homes)
+            found.append(point_values(respondents, config, homes, customers))
+    except EarnrightError:
+        return None
+    return pd.concat(found, ignore_index=True) if found else None

@@ -19,8 +19,8 @@ from earnright.cli.common import (
 from earnright.cli.output import Format, choose_format
 
 group = typer.Typer(
-    help="The issue register: add an issue, list them, or sync them from focus items and "
-    "incidents.",
+    help="The issue register: add an issue, list them, or sync them from focus items, "
+    "incidents and lost customers.",
     no_args_is_help=True,
 )
 
@@ -35,7 +35,7 @@ AGENDA_COLUMNS = ["issue_id", "unit_id", "title", "recommended", "action_kind", 
                   "decided_by"]  # fmt: skip
 OUTCOME_COLUMNS = [
     "action_id", "unit_id", "metric", "kind", "effect", "effect_low", "effect_high", "verdict",
-    "naive_effect", "pretrend_p", "detectable_at",
+    "naive_effect", "pretrend_p", "detectable_at", "value",
 ]  # fmt: skip
 
 
@@ -103,11 +103,13 @@ def sync(
     ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Add focus items (of the lowest level's units) and early-warning incidents to the
-    register as issues; syncing again adds nothing new."""
+    """Add focus items (of the lowest level's units), early-warning incidents and the loss
+    review's incident reasons with a material excess to the register as issues; syncing again
+    adds nothing new."""
     result = open_workspace(workspace).sync_issues(period=period)
     say_notes(result)
-    typer.echo(f"Added {result.focus} issues from focus items, {result.incidents} from incidents.")
+    typer.echo(f"Added {result.focus} issues from focus items, {result.incidents} from incidents, "
+               f"{result.losses} from lost customers.")  # fmt: skip
 
 
 def review(

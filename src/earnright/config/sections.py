@@ -361,3 +361,6 @@ class Outcomes(_Model):
     """How many matched units that did not act each action is compared with."""
     level: float = Field(default=0.95, gt=0.5, lt=1.0)
     """The confidence level of the effect's interval."""
+    retention_days: int = Field(default=28, ge=1, le=730)
+    """For the metric retention: a customer who bought at the unit in a week is retained when
+    they buy there again within this many days after that week."""
