@@ -483,7 +483,7 @@ def measure_demo(root: Path, stores: int, seed: int) -> list[dict[str, Any]]:
     """Run the demo; per planted incident its truth, Exposure and what this module makes of it."""
     from earnright.services.demo import run_demo
 
-    run = run_demo(root, stores=stores, seed=seed)
+    run = run_demo(root, stores=stores, seed=seed, loyalty_lapse=False)
     truth = json.loads(run.truth.read_text())
     ws = find_workspace(run.workspace)
     exposures = [exposure_of(i) for i in truth["incidents"]]

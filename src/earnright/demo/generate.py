@@ -23,7 +23,7 @@ from earnright.demo.customers import (
     customers_table,
     generate_customers,
 )
-from earnright.demo.incidents import Hurt, Incident, apply_incidents, plan_incidents
+from earnright.demo.incidents import Exposures, Hurt, Incident, apply_incidents, plan_incidents
 from earnright.demo.loyalty import loyalty_rng, plant_loyalty
 from earnright.demo.operations import metrics_table
 from earnright.demo.surveys import draw_listening, platform_group
@@ -73,6 +73,7 @@ class _Plan:
     params: StoreParams
     incidents: list[Incident]
     store_ids: pa.Array
+    loyalty_lapse: bool = True
 
 
 def _chunks(units: Units, params: StoreParams) -> list[tuple[int, int]]:
@@ -92,7 +93,7 @@ def _chunks(units: Units, params: StoreParams) -> list[tuple[int, int]]:
 
 def _simulate(
     stores: np.ndarray, plan: _Plan, first_customer: int, rng: np.random.Generator
-) -> tuple[Customers, Visits, Hurt, np.ndarray]:
+) -> tuple[Customers, Visits, Hurt, Exposures]:
     """A chunk's customers and their visits (sorted by store and time) after the incidents."""
     cal = plan.calendar
     customers = generate_customers(stores, plan.params, cal, first_customer, rng)
@@ -125,8 +126,11 @@ def _chunk(
     context = (ids, plan.store_ids, cal)
     firsts = (serials.invitations, serials.other)
     listening = draw_listening(visits, customers, params, hurt, context, firsts, rng)
-    planted = plant_loyalty(visits, customers, hurt, listening, cal, loyalty_rng(plan.seed, index))
-    visits, hurt, listening, loyalty = planted
+    rng_loyalty = loyalty_rng(plan.seed, index)
+    planted = plant_loyalty(
+        visits, customers, hurt, listening, cal, rng_loyalty, lapse=plan.loyalty_lapse
+    )
+    visits, hurt, listening, loyalty, cut = planted
     files.write("customers", customers_table(customers, *context))
     files.write("transactions", transactions_table(visits, *context, serials.transactions))
     files.write("invitations", listening.invitations)
@@ -137,7 +141,7 @@ def _chunk(
     truth.add("invitations", *listening.invited)
     truth.add("responses", *listening.responded)
     truth.add("other_feedback", *listening.other)
-    truth.exposure += exposure
+    truth.exposure += exposure.counts(cut)  # what the loyalty plant left of each incident
     truth.loyalty.add(*loyalty)
     serials.customers += len(customers)
     serials.transactions += len(visits)
@@ -153,6 +157,7 @@ def generate_company(
     seed: int = 7,
     end_month: str = "2026-09",
     progress: Progress | None = None,
+    loyalty_lapse: bool = True,
 ) -> GeneratedCompany:
     """Write a synthetic retail pharmacy chain and its planted truth into ``out_dir``.
 
@@ -181,7 +186,7 @@ def generate_company(
     params = build_store_params(stores, months, rng)
     incidents = plan_incidents(units, calendar, rng)
     store_ids = pa.array(units.store_ids, type=pa.string())
-    plan = _Plan(seed, calendar, units, params, incidents, store_ids)
+    plan = _Plan(seed, calendar, units, params, incidents, store_ids, loyalty_lapse)
     rows = {"units.csv": write_units_csv(units, out_dir / "units.csv")}
     truth = TruthBuilder(params, calendar, incidents)
     serials = _Serials()

@@ -20,7 +20,7 @@ from earnright.demo.company import Units
 from earnright.demo.customers import Customers
 from earnright.demo.questionnaire import APP, DAYPARTS, PLATFORMS, QUESTIONS, RX, STOCK, WAIT
 
-__all__ = ["Hurt", "Incident", "apply_incidents", "plan_incidents"]
+__all__ = ["Exposures", "Hurt", "Incident", "apply_incidents", "plan_incidents"]
 
 CHURN_WEEKS = 4
 SURVEY_TAIL_DAYS = 14
@@ -94,6 +94,25 @@ class Hurt:
     visit: np.ndarray
     driver: np.ndarray
     shift: np.ndarray
+
+
+@dataclass(frozen=True)
+class Exposures:
+    """Per incident: each customer's exposure day (NEVER if not exposed), and the customers
+    whose lapse the incident brought forward within the period with their new lapse day."""
+
+    days: list[np.ndarray]
+    lapsed: list[tuple[np.ndarray, np.ndarray]]
+
+    def counts(self, cut: np.ndarray) -> np.ndarray:
+        """(incidents, 2): customers exposed and extra lapses, given that customer c buys
+        nothing from day ``cut[c]`` on for another reason (a later plant): an exposure on or
+        after it never happened, nor a lapse it pre-empted."""
+        rows = [
+            (int((day < cut).sum()), int(((day[who] < cut[who]) & (when < cut[who])).sum()))
+            for day, (who, when) in zip(self.days, self.lapsed, strict=True)
+        ]
+        return np.array(rows, dtype=np.int64).reshape(len(rows), 2)
 
 
 def _kinds(count: int, regions: int) -> list[str]:
@@ -215,17 +234,21 @@ def apply_incidents(
     lapse: np.ndarray,
     context: tuple[np.ndarray, int],
     rng: np.random.Generator,
-) -> tuple[np.ndarray, Hurt, np.ndarray]:
+) -> tuple[np.ndarray, Hurt, Exposures]:
     """Apply incidents in start order: exposures, extra lapses, damaged survey visits.
 
     ``context`` is (the chunk's contiguous stores, days in the period). Returns the updated lapse
-    days, the damaged visits (indices into ``visits``, only visits before lapsing) and an
-    (incidents, 2) array of customers exposed and extra lapses within the period.
+    days, the damaged visits (indices into ``visits``, only visits before lapsing) and the
+    exposures (``Exposures.counts``: customers exposed and extra lapses within the period).
     """
     stores, days = context
     lo, hi = int(stores[0]), int(stores[-1]) + 1
     lapse = lapse.copy()
-    counts = np.zeros((len(incidents), 2), dtype=np.int64)
+    none = np.zeros(0, dtype=np.int64)
+    exposures = Exposures(
+        [np.full(len(customers), NEVER, dtype=np.int64) for _ in incidents],
+        [(none, none) for _ in incidents],
+    )
     parts: list[tuple[np.ndarray, int, float]] = []
     for i, incident in enumerate(incidents):
         local = incident.stores_within(lo, hi) - lo
@@ -240,7 +263,9 @@ def apply_incidents(
         who = np.flatnonzero(exposed < NEVER)
         churned = who[rng.uniform(size=len(who)) < incident.churn_effect]
         lapse_day = exposed[churned] + 1 + rng.integers(0, CHURN_WEEKS * 7, len(churned))
-        counts[i] = len(who), int((lapse_day < np.minimum(lapse[churned], days)).sum())
+        sooner = lapse_day < np.minimum(lapse[churned], days)
+        exposures.days[i][:] = exposed
+        exposures.lapsed[i] = (churned[sooner], lapse_day[sooner])
         lapse[churned] = np.minimum(lapse[churned], lapse_day)
         since = exposed[visits.customer] + incident.survey_lag_days
         hurt = visit_hit & (visits.day >= since) & (visits.day <= incident.survey_end)
@@ -250,4 +275,4 @@ def apply_incidents(
     driver = np.concatenate([np.full(len(p[0]), p[1]) for p in parts] + [np.zeros(0, np.int64)])
     shift = np.concatenate([np.full(len(p[0]), p[2]) for p in parts] + [np.zeros(0)])
     keep = alive[visit]
-    return lapse, Hurt(visit=visit[keep], driver=driver[keep], shift=shift[keep]), counts
+    return lapse, Hurt(visit=visit[keep], driver=driver[keep], shift=shift[keep]), exposures

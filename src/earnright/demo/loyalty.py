@@ -11,7 +11,10 @@ Each customer's **first** survey response in the period sets their behaviour fro
 - passives and customers whose first response has no ltr answer are unchanged.
 
 Visits after a detractor's new lapse day are removed with the invitations and feedback they
-carried, so the other planted truths (computed from the surviving visits) keep holding.
+carried, so the other planted truths (computed from the surviving visits) keep holding. A first
+answer that an incident damaged does not cut (the incident's planted extra churn stays exactly
+its own), and an incident's exposures and extra lapses count only what the cut left
+(``Exposures.counts``).
 
 The truth (:class:`LoyaltyTally`) records, per answer group of the first responses that have
 ``FOLLOW_UP_DAYS`` of follow-up before the calendar ends, how many there are and the realised
@@ -99,18 +102,23 @@ class LoyaltyTally:
 
 
 def _first_responses(
-    listening: Listening, visits: Visits, n_customers: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per customer: the time of their first survey response (NEVER if none) and its ltr."""
+    listening: Listening, visits: Visits, n_customers: int, hurt: Hurt
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer: the time of their first survey response (NEVER if none), its ltr, and
+    whether an incident damaged it."""
     visit, time, ltr = listening.surveys
     cust = visits.customer[visit]
     order = np.lexsort((time, cust))
-    cust, time, ltr = cust[order], time[order], ltr[order]
+    cust, time, ltr, visit = cust[order], time[order], ltr[order], visit[order]
     first = np.r_[True, cust[1:] != cust[:-1]] if len(cust) else np.zeros(0, dtype=bool)
     when = np.full(n_customers, NEVER, dtype=np.int64)
     answer = np.full(n_customers, np.nan)
     when[cust[first]], answer[cust[first]] = time[first], ltr[first]
-    return when, answer
+    damaged_visit = np.zeros(len(visits), dtype=bool)
+    damaged_visit[hurt.visit] = True
+    damaged = np.zeros(n_customers, dtype=bool)
+    damaged[cust[first]] = damaged_visit[visit[first]]
+    return when, answer, damaged
 
 
 def _groups(ltr: np.ndarray) -> np.ndarray:
@@ -179,18 +187,25 @@ def plant_loyalty(
     listening: Listening,
     calendar: Calendar,
     rng: np.random.Generator,
-) -> tuple[Visits, Hurt, Listening, tuple[np.ndarray, np.ndarray]]:
+    *,
+    lapse: bool = True,
+) -> tuple[Visits, Hurt, Listening, tuple[np.ndarray, np.ndarray], np.ndarray]:
     """Apply the plant (module doc) to a chunk: the surviving visits (promoters' amounts
-    raised), the incident damage and listening rows re-indexed to them, and the tally rows
-    (group, outcomes) of the first responses with full follow-up."""
-    when, ltr = _first_responses(listening, visits, len(customers))
+    raised), the incident damage and listening rows re-indexed to them, the tally rows
+    (group, outcomes) of the first responses with full follow-up, and each customer's cut
+    (the day from which a detractor buys nothing; NEVER for everyone else). ``lapse=False``
+    plants only the promoters' spend: detractors lapse as they would have."""
+    when, ltr, damaged = _first_responses(listening, visits, len(customers), hurt)
     group = _groups(ltr)
     daily = -np.log1p(-customers.hazard) / DAYS_PER_MONTH
     extra = rng.exponential(1.0, len(customers)) / np.maximum(
         (DETRACTOR_HAZARD_FACTOR - 1.0) * daily, 1e-12
     )
     answer_day = np.minimum(when // SECONDS_PER_DAY, NEVER)
-    cut = np.where(group == 2, np.minimum(answer_day + 1 + np.floor(extra), NEVER), NEVER)
+    # an answer an incident damaged does not cut: the incident's planted churn stays its own
+    cut = np.where(
+        lapse & (group == 2) & ~damaged, np.minimum(answer_day + 1 + np.floor(extra), NEVER), NEVER
+    )
     keep = visits.day < cut[visits.customer]
     lifted = (group[visits.customer] == 0) & (visits.time > when[visits.customer])
     raised = np.round(visits.amount * (1 + PROMOTER_SPEND_LIFT), 2)
@@ -206,7 +221,7 @@ def plant_loyalty(
     new_hurt = Hurt(visit=position[hurt.visit[hit]], driver=hurt.driver[hit], shift=hurt.shift[hit])
     kept = replace(visits, amount=amount).take(np.flatnonzero(keep))
     new_listening = _reindex(_filter_listening(listening, keep), position)
-    return kept, new_hurt, new_listening, tally
+    return kept, new_hurt, new_listening, tally, cut
 
 
 def _reindex(listening: Listening, position: np.ndarray) -> Listening:

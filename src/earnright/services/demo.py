@@ -143,11 +143,14 @@ def run_demo(
     seed: int = 7,
     progress: Progress | None = None,
     replace: bool = False,
+    loyalty_lapse: bool = True,
 ) -> DemoRun:
     """Generate, ingest, score and report; return where everything was written.
 
     ``out`` must be new or empty, or (with ``replace``) hold a previous demo, whose own files
     are removed first; WorkspaceError otherwise. Nothing the demo did not write is deleted.
+    ``loyalty_lapse=False`` leaves out the planted faster lapse of detractors (tests of an
+    incident's extra churn: docs/revenue-at-risk.md says why).
     """
     from earnright.demo import generate_company
 
@@ -155,7 +158,10 @@ def run_demo(
     out = out.expanduser().resolve()
     _prepare(out, replace)
     data = out / "data"
-    generate_company(data, stores=stores, months=months, seed=seed, progress=progress)
+    generate_company(
+        data, stores=stores, months=months, seed=seed, progress=progress,
+        loyalty_lapse=loyalty_lapse,
+    )  # fmt: skip
     ws = init_workspace(out, demo_config())
     run = DemoRun(workspace=out, truth=data / "truth.json", outputs={})
     with ws.warehouse() as wh:
