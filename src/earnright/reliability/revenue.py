@@ -52,6 +52,7 @@ from earnright.reliability.valuation import (
     customer_values,
     fit_lifetime,
     lifetime_values,
+    value_note,
 )
 from earnright.units import read_units, unit_ancestors
 from earnright.warehouse import Warehouse
@@ -460,7 +461,7 @@ def revenue_at_risk(
     data_end = context.data_end(as_of)
     valued = context.values.get(_value_key(exposure))
     n, value, value_basis = valued or context.value(wh, config, [exposure], as_of)[0]
-    notes = [*notes, _value_note(wh, context, as_of, value_basis)]
+    notes = [*notes, value_note(context.lifetime(wh, as_of), value_basis)]
     if value is None:
         notes = [*notes, "no transactions before the start to value the customers by"]
     if isinstance(effect, str):
@@ -495,11 +496,3 @@ def revenue_at_risk(
         notes=notes,
         value_basis=value_basis,
     )
-
-
-def _value_note(wh: Warehouse, context: RiskPass, as_of: datetime | None, basis: str) -> str:
-    """What the customers were valued at, and why not at their lifetime value."""
-    fit, why = context.lifetime(wh, as_of)
-    if basis == LIFETIME_VALUE and fit is not None:
-        return fit.note()
-    return f"customers valued at a year of spend: no lifetime value ({why or 'not fitted'})"

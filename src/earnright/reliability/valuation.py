@@ -42,6 +42,7 @@ __all__ = [
     "customer_values",
     "fit_lifetime",
     "lifetime_values",
+    "value_note",
 ]
 
 LIFETIME_VALUE: Final = "lifetime value"
@@ -200,3 +201,11 @@ def _summaries(rows: pd.DataFrame) -> pd.DataFrame:
             "m": np.where(x > 0, repeat.to_numpy() / np.clip(x, 1, None), 0.0),
         }
     )
+
+
+def value_note(fitted: tuple[LifetimeFit | None, str], basis: str) -> str:
+    """What the customers were valued at (``basis``), and why not at their lifetime value."""
+    fit, why = fitted
+    if basis == LIFETIME_VALUE and fit is not None:
+        return fit.note()
+    return f"customers valued at a year of spend: no lifetime value ({why or 'not fitted'})"
