@@ -4,6 +4,7 @@ a period just begun, a bad call)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -343,7 +344,9 @@ def test_without_repeat_buyers_the_losses_lifetime_value_is_null(tmp_path: Path)
         ("C3", "2026-04-01T10:00:00", 7.0),
     ]
     ws = build(tmp_path, people, visits, lapse_after_days=30)
-    frame = earnright.open_workspace(ws.root).losses(level="company", grain="month").to_frame()
+    result = earnright.open_workspace(ws.root).losses(level="company", grain="month")
+    frame = result.to_frame()
+    assert '"value_ltv": null' in json.dumps(result.to_dict())  # JSON null, not NaN
     assert int(frame.lost.iloc[0]) == 2  # C1 and C2, in February
     assert frame.value_ltv.isna().all() and frame.lost_ltv.isna().all()
     assert frame.lost_value.iloc[0] == pytest.approx(45.0)  # the year of spend is still there
