@@ -4,6 +4,7 @@ a period just begun, a bad call)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -311,3 +312,41 @@ def test_every_backend_finds_the_same_reasons(tmp_path: Path, warehouse_url: str
     add_feedback(ws, tmp_path, FEEDBACK)
     add_incident(ws)
     assert reasons_of(ws) == EXPECTED
+
+
+def test_losses_carry_the_ledgers_lifetime_value(tmp_path: Path) -> None:
+    """value_ltv beside value: each unit-period's lost_ltv is the ledger's lost_ltv, and the
+    primary reasons split it without remainder."""
+    from tests.customers.test_clv_backends import shop as many_buyers
+
+    people, visits = many_buyers(seed=3)
+    ws = build(tmp_path, [(c, home, NEW, seg) for c, home, _, seg in people], visits,
+               lapse_after_days=30)  # fmt: skip
+    api = earnright.open_workspace(ws.root)
+    for level, grain in (("store", "month"), ("company", "quarter")):
+        ledger = api.assets(level=level, grain=grain).to_frame()
+        losses = api.losses(level=level, grain=grain).to_frame()
+        lost = losses.groupby(["unit_id", "period"]).lost_ltv.first()
+        expected = ledger[ledger.lost > 0].set_index(["unit_id", "period"]).lost_ltv
+        assert expected.sum() > 0 and len(expected) > 3
+        assert lost.sort_index().to_numpy() == pytest.approx(
+            expected.sort_index().to_numpy(), abs=0.01
+        )
+        assert list(lost.sort_index().index) == list(expected.sort_index().index)
+        assert losses.value_ltv.notna().all() and (losses.value_ltv >= 0).all()
+
+
+def test_without_repeat_buyers_the_losses_lifetime_value_is_null(tmp_path: Path) -> None:
+    people = [("C1", "S1", NEW, "a"), ("C2", "S1", NEW, "a"), ("C3", "S2", NEW, "a")]
+    visits = [
+        ("C1", "2026-01-10T10:00:00", 40.0),
+        ("C2", "2026-01-12T10:00:00", 5.0),
+        ("C3", "2026-04-01T10:00:00", 7.0),
+    ]
+    ws = build(tmp_path, people, visits, lapse_after_days=30)
+    result = earnright.open_workspace(ws.root).losses(level="company", grain="month")
+    frame = result.to_frame()
+    assert '"value_ltv": null' in json.dumps(result.to_dict())  # JSON null, not NaN
+    assert int(frame.lost.iloc[0]) == 2  # C1 and C2, in February
+    assert frame.value_ltv.isna().all() and frame.lost_ltv.isna().all()
+    assert frame.lost_value.iloc[0] == pytest.approx(45.0)  # the year of spend is still there

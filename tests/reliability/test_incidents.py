@@ -88,6 +88,18 @@ def detect_afresh(workspace: Path) -> Workspace:
 
 
 @pytest.mark.slow
+def test_detected_incidents_store_and_show_their_value_basis(
+    detected: tuple[Workspace, dict[str, Any]],
+) -> None:
+    """The demo has thousands of repeat buyers: every incident is priced at lifetime value,
+    stored (migration 9) and shown in its record."""
+    with detected[0].warehouse(read_only=True) as wh:
+        found = list_incidents(wh)
+    assert found and all(i.value_basis == "lifetime value" for i in found)
+    assert all(i.record()["value_basis"] == "lifetime value" for i in found)
+
+
+@pytest.mark.slow
 def test_every_planted_incident_is_found_with_its_segment_and_nothing_else(
     detected: tuple[Workspace, dict[str, Any]],
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from earnright.reliability import revenue, valuation
 from earnright.reliability.revenue import Exposure, RiskPass, revenue_at_risk
+from earnright.reliability.valuation import YEAR_OF_SPEND
 from earnright.workspace import Workspace
 from tests.reliability.test_revenue import YEAR_DAYS, _churn_data, build_workspace
 
@@ -59,10 +60,12 @@ def test_a_pass_values_every_exposure_in_one_query_with_the_same_figures(
     assert together[0][0] == 5
     assert together[0][1] == pytest.approx(5 * 20.0 / (5 * 60) * YEAR_DAYS)
     assert together[1] == together[0]
-    assert together[2] == (5, 0.0)
-    assert together[4] == (0, 0.0)
+    # a handful of customers: too few repeat buyers for lifetime value, a year of spend instead
+    assert together[2] == (5, 0.0, YEAR_OF_SPEND)
+    assert together[4] == (0, 0.0, YEAR_OF_SPEND)
     for one, many, risk in zip(alone, together, priced, strict=True):
-        assert (one.customers_affected, one.customer_value) == pytest.approx(many)
+        assert (one.customers_affected, one.customer_value) == pytest.approx(many[:2])
+        assert one.value_basis == many[2] == YEAR_OF_SPEND
         assert risk == one
 
 

@@ -292,6 +292,25 @@ def test_observed_basis_multiplies_customers_value_and_churn(churn_ws: Workspace
     assert RevenueAtRisk.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
 
+def test_without_repeat_buyers_customers_are_valued_at_a_year_of_spend(tmp_path: Path) -> None:
+    """A tiny workspace where nobody bought twice: no lifetime value can be fitted, so the
+    incident falls back to a year of spend, and says so."""
+    customers = {f"C{i}": ("S1", "ios") for i in range(4)} | {"Z0": ("S3", "android")}
+    visits = [(f"C{i}", "S1", "2026-02-15T10:00:00", 30.0) for i in range(4)]
+    visits.append(("Z0", "S3", "2026-01-01T00:00:00", 1.0))  # the data start on Jan 1
+    ws = build_workspace(tmp_path, customers, visits)
+    # the app failed for iOS: it reaches the iOS customers active in the 28 days before
+    exposure = Exposure([{"platform": "ios"}], D("2026-03-02"), D("2026-03-03"))
+    with ws.warehouse(read_only=True) as wh:
+        result = revenue_at_risk(wh, ws.config, exposure)
+    assert result.value_basis == "a year of spend"
+    assert any("a year of spend" in n and "repeat buyers" in n for n in result.notes)
+    # 30 each, observed for the 60 days since Jan 1 (the data's start), annualised
+    assert result.customers_affected == 4
+    assert result.customer_value == pytest.approx(30.0 / 60 * YEAR_DAYS)
+    assert RevenueAtRisk.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
 def test_history_basis_prefers_the_same_indicator(churn_ws: Workspace) -> None:
     as_of = D("2026-04-15")  # after OLD's and OTHER's follow-up, before NOW's
     config = churn_ws.config
@@ -496,6 +515,7 @@ def measure_demo(root: Path, stores: int, seed: int) -> list[dict[str, Any]]:
                 {
                     **incident,
                     "data": run.truth.parent,
+                    "workspace": run.workspace,
                     "exposure": exposure,
                     "affected": int(affected_customers(wh, ws.config, exposure).count().execute()),
                     "effect": measure_extra_churn(wh, ws.config, exposure),
@@ -546,27 +566,80 @@ def test_demo_extra_churn_recovers_the_planted_effect(demo60: list[dict[str, Any
     assert late["risk"].revenue_at_risk_low <= late["risk"].revenue_at_risk
 
 
-@pytest.mark.slow
-def test_demo_customer_value_matches_a_direct_computation(demo60: list[dict[str, Any]]) -> None:
-    """Recompute one incident's value from the generated files with pandas."""
-    row = next(r for r in demo60 if r["metric"] == "out_of_stock_rate")
-    folder = row["data"]
-    tx = pd.read_parquet(folder / "transactions.parquet")
+def _demo_affected(row: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The demo's transactions (naive UTC) and the customers an incident hit, with pandas."""
+    tx = pd.read_parquet(row["data"] / "transactions.parquet")
     tx["occurred_at"] = tx.occurred_at.dt.tz_localize(None)  # naive UTC, as in the warehouse
-    customers = pd.read_parquet(folder / "customers.parquet").set_index("customer_id")
-    customers["joined_at"] = customers.joined_at.dt.tz_localize(None)
     start, end = row["exposure"].start, row["exposure"].end
     stores = row["stores"]
     hit = tx[tx.unit_id.isin(stores) & (tx.occurred_at >= start) & (tx.occurred_at < end)]
-    who = hit.customer_id.unique()
+    return tx, hit.customer_id.unique()
+
+
+@pytest.mark.slow
+def test_demo_incidents_are_priced_at_lifetime_value_computed_independently(
+    demo60: list[dict[str, Any]],
+) -> None:
+    """The demo has thousands of repeat buyers: each incident's customers are valued at their
+    lifetime value on the day it began; recompute it from the files with pandas (summaries)
+    and the published formulas (scoring) on the fit of every purchase up to the data's end."""
+    from earnright.customers.lifetime import score_customers
+
+    row = next(r for r in demo60 if r["metric"] == "out_of_stock_rate" and r["effect"])
+    tx, who = _demo_affected(row)
+    with find_workspace(row["workspace"]).warehouse(read_only=True) as wh:
+        fit = value.customer_lifetime_values(wh, tx.occurred_at.max())
+    cut = pd.Timestamp(row["exposure"].start).normalize()
+    days = tx[tx.customer_id.isin(who) & (tx.occurred_at < cut)].assign(
+        day=lambda f: f.occurred_at.dt.normalize()
+    )
+    daily = days.groupby(["customer_id", "day"], as_index=False).amount.sum()
+    per = daily.sort_values("day").groupby("customer_id").agg(
+        first=("day", "min"), last=("day", "max"), n=("day", "size"),
+        total=("amount", "sum"), first_spend=("amount", "first"),
+    ).reindex(who)  # fmt: skip
+    x = per.n.fillna(1).to_numpy() - 1
+    week = pd.Timedelta(days=7)
+    summaries = pd.DataFrame(
+        {
+            "x": x,
+            "t_x": ((per["last"] - per["first"]) / week).fillna(0).to_numpy(),
+            "T": ((cut - pd.Timedelta(days=1) - per["first"]) / week).fillna(0).to_numpy(),
+            "m": np.where(x > 0, (per.total - per.first_spend).fillna(0) / np.maximum(x, 1), 0),
+        }
+    )
+    assert (summaries.x > 0).sum() > 100 and summaries.x.eq(0).any()  # both kinds scored
+    ltv = score_customers(summaries, fit.bg.values, fit.gg.values, months=36, discount=0.01).ltv
+    risk = row["risk"]
+    assert risk.value_basis == "lifetime value"
+    assert any("lifetime value" in note for note in risk.notes)
+    assert risk.customers_affected == len(who)
+    assert risk.customer_value == pytest.approx(ltv.mean(), rel=1e-6)
+    assert risk.revenue_at_risk == pytest.approx(len(who) * ltv.mean() * risk.extra_churn, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_demo_year_of_spend_matches_a_direct_computation(demo60: list[dict[str, Any]]) -> None:
+    """The fallback basis (a year of spend) of one incident, recomputed with pandas."""
+    row = next(r for r in demo60 if r["metric"] == "out_of_stock_rate")
+    tx, who = _demo_affected(row)
+    customers = pd.read_parquet(row["data"] / "customers.parquet").set_index("customer_id")
+    customers["joined_at"] = customers.joined_at.dt.tz_localize(None)
+    start = row["exposure"].start
     lo = max(start - timedelta(days=365), tx.occurred_at.min())
     before = tx[tx.customer_id.isin(who) & (tx.occurred_at >= lo) & (tx.occurred_at < start)]
     first = before.groupby("customer_id").occurred_at.min().reindex(who)
     joined = customers.joined_at.reindex(who)
     since = np.maximum(np.fmin(joined, first).fillna(lo), lo)
     years = (start - since).dt.total_seconds().clip(lower=0).sum() / (YEAR_DAYS * 86_400)
-    assert row["risk"].customers_affected == len(who)
-    assert row["risk"].customer_value == pytest.approx(before.amount.sum() / years, rel=1e-9)
+    with find_workspace(row["workspace"]).warehouse(read_only=True) as wh:
+        config = find_workspace(row["workspace"]).config
+        exposed = affected_customers(wh, config, row["exposure"])
+        n, spend = value.customer_value(
+            wh, exposed, start, window=timedelta(days=365), first=tx.occurred_at.min()
+        )
+    assert n == len(who)
+    assert spend == pytest.approx(before.amount.sum() / years, rel=1e-9)
 
 
 @pytest.mark.slow

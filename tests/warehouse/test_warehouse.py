@@ -269,13 +269,13 @@ def test_the_word_edge_matches_whole_words_only(warehouse_url: str, tmp_path: Pa
 def test_a_version_2_warehouse_gains_the_churn_columns_and_keeps_its_rows(
     warehouse_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migrations 3 and 5 add columns to a table migration 2 created; a fresh warehouse has them
+    """Migrations 3, 5 and 9 add columns to a table migration 2 created; a fresh warehouse has them
     from its creation (TABLES is the final schema) and the migrations leave them alone."""
     import earnright.warehouse as warehouse
     from earnright.warehouse.schema import CHURN_COUNT_COLUMNS, TableSpec
 
     spec = TABLES["incidents"]
-    later = {*CHURN_COUNT_COLUMNS, "ended_at"}  # added by migrations 3 and 5
+    later = {*CHURN_COUNT_COLUMNS, "ended_at", "value_basis"}  # added by migrations 3, 5, 9
     old = {c: t for c, t in spec.columns.items() if c not in later}
     with monkeypatch.context() as patch:  # what earnright knew at version 2
         patch.setattr(warehouse, "MIGRATIONS", MIGRATIONS[:2])
@@ -288,7 +288,7 @@ def test_a_version_2_warehouse_gains_the_churn_columns_and_keeps_its_rows(
         assert wh.schema_version() == MIGRATIONS[-1].version >= 3
         rows = wh.table("incidents").execute()
         assert rows.incident_id.tolist() == ["I1"] and rows.status.tolist() == ["resolved"]
-        assert rows[[*CHURN_COUNT_COLUMNS, "ended_at"]].isna().all(axis=None)
+        assert rows[[*CHURN_COUNT_COLUMNS, "ended_at", "value_basis"]].isna().all(axis=None)
         migrated = wh.table("incidents").schema()
         wh.update("incidents", {"incident_id": "I1"}, {"churn_exposed": 7})
         assert wh.table("incidents").churn_exposed.execute().tolist() == [7]

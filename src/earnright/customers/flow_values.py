@@ -24,14 +24,16 @@ import numpy as np
 import pandas as pd
 
 from earnright.customers.assets import came_spells, went_spells
-from earnright.customers.value import customer_lifetime_values
+from earnright.customers.value import CustomerValues, customer_lifetime_values
 from earnright.errors import QueryError
 from earnright.periods import Grain
 from earnright.warehouse import Warehouse
 
-__all__ = ["LTV_COLUMNS", "lifetime_flows"]
+__all__ = ["LOST_COLUMNS", "LTV_COLUMNS", "lifetime_flows", "lost_lifetime_values"]
 
 LTV_COLUMNS = ["gained_ltv", "reactivated_ltv", "lost_ltv"]
+# what a lost spell carries to value it by (:func:`lost_lifetime_values`)
+LOST_COLUMNS = ["upto_days", "upto_spend", "first_day", "first_spend", "last"]
 _WEEK_DAYS = 7
 
 
@@ -44,8 +46,6 @@ def lifetime_flows(
 ) -> tuple[pd.DataFrame | None, str | None]:
     """(gained_ltv, reactivated_ltv and lost_ltv per unit key and period start ``ps``, None),
     or (None, why) when the lifetime-value models cannot be fitted."""
-    from earnright.customers.lifetime import score_customers
-
     first, as_of = span
     try:
         values = customer_lifetime_values(wh, as_of)
@@ -58,16 +58,23 @@ def lifetime_flows(
     came["reactivated_ltv"] = np.where(came.new, 0.0, came.ltv)
     came = came.groupby([*keys, "ps"], as_index=False)[["gained_ltv", "reactivated_ltv"]].sum()
     went = went_spells(spells, grain, as_of)
-    cols = ["upto_days", "upto_spend", "first_day", "first_spend", "last"]
-    went = went.select(*keys, "ps", *cols).to_pandas()
+    went = went.select(*keys, "ps", *LOST_COLUMNS).to_pandas()
+    went["lost_ltv"] = lost_lifetime_values(went, values)
+    went = went.groupby([*keys, "ps"], as_index=False)["lost_ltv"].sum()
+    out = came.merge(went, on=[*keys, "ps"], how="outer")
+    out["ps"] = pd.to_datetime(out["ps"]).astype("datetime64[us]")
+    return out, None
+
+
+def lost_lifetime_values(went: pd.DataFrame, values: CustomerValues) -> np.ndarray:
+    """The lifetime value each lost spell (a row with :data:`LOST_COLUMNS`) carried on the day
+    of its last purchase, on the fit of ``values`` (module doc: ``lost_ltv``)."""
+    from earnright.customers.lifetime import score_customers
+
     x = went.upto_days.astype(float) - 1
     age = (pd.to_datetime(went["last"]) - pd.to_datetime(went.first_day)).dt.days / _WEEK_DAYS
     repeat = went.upto_spend.astype(float) - went.first_spend.astype(float)
     m = np.where(x > 0, repeat / x.clip(lower=1), 0.0)
     history = pd.DataFrame({"x": x, "t_x": age, "T": age, "m": m})
     scored = score_customers(history, values.bg.values, values.gg.values, months=36, discount=0.01)
-    went["lost_ltv"] = scored.ltv.to_numpy()
-    went = went.groupby([*keys, "ps"], as_index=False)["lost_ltv"].sum()
-    out = came.merge(went, on=[*keys, "ps"], how="outer")
-    out["ps"] = pd.to_datetime(out["ps"]).astype("datetime64[us]")
-    return out, None
+    return scored.ltv.to_numpy()

@@ -22,7 +22,11 @@ lost (the *look-back* ``[last − lapse, lost)``):
 A customer may have several reasons; their *primary* reason is the first in that order. Every
 reason is one Ibis query over all lost customers; numpy finishes per customer row (no loop).
 The value of a loss is the ledger's ``lost_value``: their spend in the 365 days up to their
-last purchase (:data:`VALUE_HOOK` names where lifetime value will plug in).
+last purchase (:data:`VALUE_HOOK`), and beside it the ledger's ``lost_ltv``: the lifetime value
+they carried on the day of their last purchase (:data:`VALUE_LTV_HOOK`; BG/NBD and Gamma-Gamma
+fitted once on every purchase up to the data's end, :mod:`earnright.customers.flow_values`;
+null where the models cannot be fitted, too few repeat buyers). The summary's ``value_ltv`` and
+``lost_ltv`` sum it as ``value`` and ``lost_value`` sum the spend.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from scipy import stats
 
 from earnright.config import Config
 from earnright.customers.assets import _data_span, customer_spells
+from earnright.customers.flow_values import LOST_COLUMNS, lost_lifetime_values
 from earnright.customers.loss_incidents import (
     EXCESS_COLUMNS,
     incident_excesses,
@@ -45,6 +50,7 @@ from earnright.customers.loss_incidents import (
     incident_reasons,
     loss_keys,
 )
+from earnright.customers.value import customer_lifetime_values
 from earnright.errors import QueryError
 from earnright.periods import Grain, parse_period, period_label, truncate
 from earnright.units import read_units, unit_ancestors
@@ -56,6 +62,7 @@ __all__ = [
     "RECENT_DAYS",
     "SUMMARY_COLUMNS",
     "VALUE_HOOK",
+    "VALUE_LTV_HOOK",
     "Losses",
     "check_loss_period",
     "explain_losses",
@@ -76,7 +83,8 @@ RECENT_DAYS = 90  # the recent window of the visit test
 EARLIER_DAYS = 365  # at most this much earlier history is the customer's own rate
 DROP_P = 0.05
 DETRACTOR_MAX = 6
-VALUE_HOOK = "lost_value"  # the column valuing a loss; lifetime value replaces it when it lands
+VALUE_HOOK = "lost_value"  # the column valuing a loss in a year of spend
+VALUE_LTV_HOOK = "lost_ltv"  # … and in lifetime value (null where it cannot be fitted)
 _DAY = 86_400
 REASON_COLUMNS = ["customer_id", "lost_at", "reason", "detail", "moment", "comment", "at"]
 SUMMARY_COLUMNS = [
@@ -88,10 +96,12 @@ SUMMARY_COLUMNS = [
     "customers",
     "share",
     "value",
+    "value_ltv",
     "primary",
     "excess",
     "lost",
     "lost_value",
+    "lost_ltv",
 ]
 
 
@@ -119,7 +129,8 @@ def lost_customers(
 
     Columns: customer_id, home_unit_id, unit_id (at ``level``), ps (start of the period of
     ``grain`` they were lost in), last (day of the last purchase), lost_at, since (the look-back's
-    start), lost_value. Only ``period`` when given. (None, None) without transactions."""
+    start), lost_value, and what :func:`lost_lifetime_values` values them by (``LOST_COLUMNS``).
+    Only ``period`` when given. (None, None) without transactions."""
     span = _data_span(wh)
     if span is None:
         return None, None
@@ -138,7 +149,7 @@ def lost_customers(
         lost = lost.filter(lost.ps == ibis.literal(start))
     return lost.select(
         "customer_id", "home_unit_id", "unit_id", "ps", "opened", "last", "lost_at", "since",
-        lost_value=lost.value_out,
+        *(c for c in LOST_COLUMNS if c != "last"), lost_value=lost.value_out,
     ), span[1]  # fmt: skip
 
 
@@ -272,7 +283,7 @@ def explain_losses(
     if table is None:
         return Losses(_empty_lost(), pd.DataFrame(columns=REASON_COLUMNS), None)
     table = _cached(table)
-    lost = _finish_lost(table.to_pandas(), grain)
+    lost = _finish_lost(_with_ltv(wh, table.to_pandas(), as_of), grain)
     if lost.empty:
         return Losses(lost, pd.DataFrame(columns=REASON_COLUMNS), as_of)
     hits = incident_exposures(wh)
@@ -310,10 +321,19 @@ def _cached(table: ir.Table) -> ir.Table:
         return table
 
 
+def _with_ltv(wh: Warehouse, lost: pd.DataFrame, as_of: datetime | None) -> pd.DataFrame:
+    """``lost`` with ``lost_ltv``: the ledger's lifetime value of each loss (null without a fit)."""
+    try:
+        values = customer_lifetime_values(wh, as_of)
+    except QueryError:  # too few repeat buyers: the ledger's lost_ltv is empty too
+        return lost.assign(lost_ltv=np.nan)
+    return lost.assign(lost_ltv=lost_lifetime_values(lost, values) if len(lost) else [])
+
+
 def _empty_lost() -> pd.DataFrame:
     return pd.DataFrame(
         columns=["customer_id", "home_unit_id", "unit_id", "period", "last", "lost_at",
-                 "lost_value"]
+                 "lost_value", "lost_ltv"]
     )  # fmt: skip
 
 
@@ -323,6 +343,7 @@ def _finish_lost(lost: pd.DataFrame, grain: Grain) -> pd.DataFrame:
         out[col] = pd.to_datetime(out[col]).astype("datetime64[us]")
     out["period"] = period_label(out.ps, grain).to_numpy() if len(out) else []
     out["lost_value"] = out.lost_value.astype(float).fillna(0.0)
+    out["lost_ltv"] = out.lost_ltv.astype(float)
     out = out.astype({"customer_id": object, "home_unit_id": object, "unit_id": object})
     return out[_empty_lost().columns].sort_values(["unit_id", "lost_at", "customer_id"])
 
@@ -363,7 +384,7 @@ def summarise_losses(losses: Losses) -> pd.DataFrame:
     lost, reasons = losses.lost, losses.reasons
     if lost.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    cols = ["customer_id", "lost_at", "unit_id", "period", VALUE_HOOK]
+    cols = ["customer_id", "lost_at", "unit_id", "period", VALUE_HOOK, VALUE_LTV_HOOK]
     tagged = reasons.merge(lost[cols], on=["customer_id", "lost_at"])
     tagged["group"] = np.where(tagged.reason == "incident", tagged.detail, "")
     tagged["group"] = np.where(tagged.reason == "call", tagged.detail.str.split(" \\(by").str[0],
@@ -372,18 +393,22 @@ def summarise_losses(losses: Losses) -> pd.DataFrame:
     keys = ["unit_id", "period", "reason", "group", "moment"]
     each = tagged.drop_duplicates(["customer_id", "lost_at", "reason", "group", "moment"])
     out = each.groupby(keys, as_index=False).agg(
-        customers=("customer_id", "size"), value=(VALUE_HOOK, "sum")
-    )
+        customers=("customer_id", "size"), value=(VALUE_HOOK, "sum"),
+        value_ltv=(VALUE_LTV_HOOK, _sum_or_null),
+    )  # fmt: skip
     firsts = prim.groupby(keys, as_index=False).agg(primary=("primary", "sum"))
     out = out.merge(firsts, on=keys, how="left")
     totals = lost.groupby(["unit_id", "period"], as_index=False).agg(
-        lost=("customer_id", "size"), lost_value=(VALUE_HOOK, "sum")
-    )
+        lost=("customer_id", "size"), lost_value=(VALUE_HOOK, "sum"),
+        lost_ltv=(VALUE_LTV_HOOK, _sum_or_null),
+    )  # fmt: skip
     out = out.merge(totals, on=["unit_id", "period"])
     out["primary"] = out["primary"].fillna(0).astype(np.int64)
     out["share"] = (out.customers / out.lost).round(4)
     out["value"] = out.value.round(2)
     out["lost_value"] = out.lost_value.round(2)
+    out["value_ltv"] = out.value_ltv.round(2)
+    out["lost_ltv"] = out.lost_ltv.round(2)
     out = out.rename(columns={"group": "detail"})
     out["excess"] = _allocate_excess(out, losses.incidents)
     out["_rank"] = out.reason.map({r: i for i, r in enumerate(REASONS)})
@@ -391,6 +416,11 @@ def summarise_losses(losses: Losses) -> pd.DataFrame:
         ["unit_id", "period", "_rank", "customers"], ascending=[True, True, True, False]
     )
     return out[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def _sum_or_null(values: pd.Series) -> float:
+    """The sum, null when every value is (no lifetime value could be fitted)."""
+    return float(values.sum(min_count=1))
 
 
 def _allocate_excess(rows: pd.DataFrame, incidents: pd.DataFrame) -> pd.Series:

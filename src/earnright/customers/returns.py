@@ -20,6 +20,11 @@ point per customer::
 
 with a 95% interval by the delta method over the drop's and the value's sampling error. No
 worth with fewer than 10 answers from the touched customers on either side.
+
+Basis: both worths are **180 days of retained spend**, the basis the value of a point is
+estimated on; not lifetime value, and not the basis of the incident's ``revenue_at_risk``
+(lifetime value where it can be fitted, :mod:`earnright.reliability.revenue`). Putting a point on
+a lifetime basis means re-estimating it, not scaling it: not done (docs/growth.md).
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ __all__ = [
     "churn_counts",
     "customer_lifetime_values",
     "customer_value",
+    "lifetime_summaries",
     "transaction_range",
 ]
 
@@ -151,8 +152,22 @@ def customer_lifetime_values(
     """Fit BG/NBD and Gamma-Gamma on every purchase up to ``as_of`` (default: the latest
     transaction's day) of the customers with a home (``customers``), and score each of them
     (:class:`CustomerValues`). One engine pass builds the summaries; numpy finishes."""
-    from earnright.customers.histories import purchase_summaries
     from earnright.customers.lifetime import fit_models, score_customers
+
+    as_of, summaries = lifetime_summaries(wh, as_of)
+    bg, gg = fit_models(summaries)
+    frame = score_customers(summaries, bg.values, gg.values, months=months, discount=discount)
+    day = pd.Timestamp(as_of).normalize().to_pydatetime()
+    return CustomerValues(frame, day, bg, gg)
+
+
+def lifetime_summaries(
+    wh: Warehouse, as_of: datetime | None = None
+) -> tuple[datetime, pd.DataFrame]:
+    """``as_of`` (default: the latest transaction) and the purchase summaries up to it of the
+    customers with a home (:func:`earnright.customers.histories.purchase_summaries`): what
+    :func:`customer_lifetime_values` fits. QueryError without purchases."""
+    from earnright.customers.histories import purchase_summaries
 
     if as_of is None:
         as_of = transaction_range(wh)[1]
@@ -167,7 +182,4 @@ def customer_lifetime_values(
     if summaries.empty:
         raise QueryError(f"no purchases by {as_of:%Y-%m-%d} to value customers from",
                          argument="as_of")  # fmt: skip
-    bg, gg = fit_models(summaries)
-    frame = score_customers(summaries, bg.values, gg.values, months=months, discount=discount)
-    day = pd.Timestamp(as_of).normalize().to_pydatetime()
-    return CustomerValues(frame, day, bg, gg)
+    return as_of, summaries

@@ -48,6 +48,7 @@ OPTIONAL_FIELDS = (
     "ended_at",
     "resolved_at",
     "customer_value",
+    "value_basis",
     "extra_churn",
     "extra_churn_low",
     "extra_churn_high",

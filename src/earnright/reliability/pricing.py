@@ -94,7 +94,7 @@ def price_incidents(
     the transactions' range scanned once, and every incident's customers are valued in one
     engine query (:meth:`RiskPass.value`); the figures are the same as one at a time."""
     context = context or RiskPass.read(wh, config)
-    context.value(wh, config, [_exposure(i) for i in incidents])
+    context.value(wh, config, [_exposure(i) for i in incidents], as_of)
     for incident in incidents:  # in turn: one's churn measured here joins the next's history
         before = next((h for h in history if h.incident_id == incident.incident_id), None)
         if (
@@ -128,6 +128,7 @@ def _set_risk(
     )
     incident.customers_affected = risk.customers_affected
     incident.customer_value = risk.customer_value
+    incident.value_basis = risk.value_basis
     incident.extra_churn = risk.extra_churn
     incident.extra_churn_low = risk.extra_churn_low
     incident.extra_churn_high = risk.extra_churn_high

@@ -51,6 +51,9 @@ class Incident:
     # migration 5: the end (exclusive) of the failure measured on the segment's own series; the
     # exposure runs to it, not to the last alert (None: not measured, the last alert is used)
     ended_at: datetime | None = None
+    # migration 9: what customer_value is: "lifetime value" or "a year of spend" (issue 12;
+    # None: priced before migration 9, a year of spend)
+    value_basis: str | None = None
 
     @property
     def segments(self) -> list[dict[str, str]]:
@@ -81,6 +84,7 @@ class Incident:
             "owner": self.owner,
             "customers_affected": self.customers_affected,
             "customer_value": self.customer_value,
+            "value_basis": self.value_basis,
             "extra_churn": self.extra_churn,
             "extra_churn_low": self.extra_churn_low,
             "extra_churn_high": self.extra_churn_high,

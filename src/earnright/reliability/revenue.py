@@ -4,8 +4,10 @@
   end)``, in its hours of the day, with its customer attributes. A customer attribute (the app
   platform) reaches customers without a visit: there, every customer active at the segment's
   units in ``[start − active_window, end)`` counts.
-- Their value: spend over ``value_window`` before ``start`` per customer-year observed, annualised
-  (:func:`earnright.customers.customer_value`).
+- Their value: their lifetime value on the day ``start`` begins (BG/NBD and Gamma-Gamma fitted
+  once per pass; :func:`earnright.reliability.valuation.lifetime_values`) where the models can be
+  fitted, else a year of spend: spend over ``value_window`` before ``start`` per customer-year
+  observed, annualised (:func:`earnright.customers.customer_value`). ``value_basis`` says which.
 - :func:`measure_extra_churn`: the share of the exposed with no transaction in the follow-up
   ``[end + churn_window, … + FOLLOW_UP)`` against comparable unexposed customers (same window,
   attributes and hours, at units outside the segment): c = (p_e − p_c) / (1 − p_c) = 1 − r_e/r_c,
@@ -43,7 +45,15 @@ from earnright.reliability.churn import (
     pool_extra_churn,
     pool_history,
 )
-from earnright.reliability.valuation import customer_values
+from earnright.reliability.valuation import (
+    LIFETIME_VALUE,
+    YEAR_OF_SPEND,
+    LifetimeFit,
+    customer_values,
+    fit_lifetime,
+    lifetime_values,
+    value_note,
+)
 from earnright.units import read_units, unit_ancestors
 from earnright.warehouse import Warehouse
 
@@ -93,8 +103,10 @@ class RevenueAtRisk:
 
     ``basis``: ``observed`` (this exposure's own follow-up is complete and measured), ``history``
     (pooled from ``episodes`` earlier ones; the interval is for a new episode), ``none`` (no
-    estimate: the revenue figures are null). ``customer_value`` is annual revenue per affected
-    customer. ``extra_churn`` and its interval are clipped to [0, 1]; revenue = customers ×
+    estimate: the revenue figures are null). ``customer_value`` is what an affected customer is
+    worth on average, on ``value_basis``: ``lifetime value`` (expected discounted spend over 36
+    months) or ``a year of spend`` (annual revenue, where the lifetime value cannot be fitted).
+    ``extra_churn`` and its interval are clipped to [0, 1]; revenue = customers ×
     value × extra churn. ``follow_up_end``: when this exposure's own measurement is (or was)
     complete. ``notes`` name segment dimensions that were ignored and other caveats.
     """
@@ -111,6 +123,7 @@ class RevenueAtRisk:
     episodes: int = 0
     follow_up_end: datetime | None = None
     notes: list[str] = field(default_factory=list)
+    value_basis: str = YEAR_OF_SPEND
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -307,12 +320,14 @@ def _value_key(exposure: Exposure) -> tuple[Any, ...]:
 class RiskPass:
     """What pricing many exposures in one pass shares: the units (read once, each level's
     ancestors walked once), the transactions' first and last time (scanned once), and the
-    customers' values of the exposures :meth:`value` computed together (one query)."""
+    customers' values of the exposures :meth:`value` computed together (one query), on the
+    lifetime-value models fitted once (:meth:`lifetime`)."""
 
     units: UnitIndex
     first: datetime | None
     last: datetime | None
-    values: dict[tuple[Any, ...], tuple[int, float | None]] = field(default_factory=dict)
+    values: dict[tuple[Any, ...], tuple[int, float | None, str]] = field(default_factory=dict)
+    fitted: tuple[LifetimeFit | None, str] | None = None
 
     @classmethod
     def read(cls, wh: Warehouse, config: Config) -> RiskPass:
@@ -323,10 +338,23 @@ class RiskPass:
         """:func:`churn_data_end` from the range read once."""
         return self.last if as_of is None or self.last is None else min(as_of, self.last)
 
+    def lifetime(self, wh: Warehouse, as_of: datetime | None) -> tuple[LifetimeFit | None, str]:
+        """The lifetime-value fit up to :meth:`data_end` (None and why when it cannot be
+        fitted), fitted on the first call only: once per pass."""
+        if self.fitted is None:
+            end = self.data_end(as_of)
+            self.fitted = fit_lifetime(wh, end) if end else (None, "no transactions")
+        return self.fitted
+
     def value(
-        self, wh: Warehouse, config: Config, exposures: Sequence[Exposure]
-    ) -> list[tuple[int, float | None]]:
-        """Each exposure's affected customers and their mean annual value
+        self,
+        wh: Warehouse,
+        config: Config,
+        exposures: Sequence[Exposure],
+        as_of: datetime | None = None,
+    ) -> list[tuple[int, float | None, str]]:
+        """Each exposure's affected customers, their mean value and its basis: lifetime value
+        (:meth:`lifetime`) when it can be fitted, else a year of spend
         (:func:`earnright.customers.customer_value`), all in one engine query; kept for
         :func:`revenue_at_risk`."""
         todo: dict[tuple[Any, ...], Exposure] = {}
@@ -337,8 +365,13 @@ class RiskPass:
         for exposure in todo.values():
             terms = _resolve(wh, config, exposure, self.units)[0]
             groups.append((_union([_active(wh, t) for t in terms]), exposure.start))
-        window = config.reliability.value_window
-        found = customer_values(wh, groups, window=window, first=self.first) if groups else []
+        fit = self.lifetime(wh, as_of)[0] if groups else None
+        if fit is not None:
+            found = [(n, v, LIFETIME_VALUE) for n, v in lifetime_values(wh, groups, fit)]
+        else:
+            window = config.reliability.value_window
+            spend = customer_values(wh, groups, window=window, first=self.first) if groups else []
+            found = [(n, v, YEAR_OF_SPEND) for n, v in spend]
         self.values.update(zip(todo, found, strict=True))
         return [self.values[_value_key(e)] for e in exposures]
 
@@ -411,7 +444,8 @@ def revenue_at_risk(
     effect: ChurnEffect | Literal["measure"] | None = MEASURE,
     context: RiskPass | None = None,
 ) -> RevenueAtRisk:
-    """Customers affected × annual value × extra churn, with a 95% interval.
+    """Customers affected × value (lifetime value, else a year of spend) × extra churn, with a
+    95% interval.
 
     The extra churn is this exposure's own (basis ``observed``) when its follow-up is complete by
     ``as_of`` (default: the latest transaction), else pooled from ``history``, the measured
@@ -425,7 +459,9 @@ def revenue_at_risk(
     context = context or RiskPass.read(wh, config)
     terms, notes = _resolve(wh, config, exposure, context.units)
     data_end = context.data_end(as_of)
-    n, value = context.values.get(_value_key(exposure)) or context.value(wh, config, [exposure])[0]
+    valued = context.values.get(_value_key(exposure))
+    n, value, value_basis = valued or context.value(wh, config, [exposure], as_of)[0]
+    notes = [*notes, value_note(context.lifetime(wh, as_of), value_basis)]
     if value is None:
         notes = [*notes, "no transactions before the start to value the customers by"]
     if isinstance(effect, str):
@@ -458,4 +494,5 @@ def revenue_at_risk(
         episodes=episodes,
         follow_up_end=follow_up_window(config, exposure)[1],
         notes=notes,
+        value_basis=value_basis,
     )

@@ -183,6 +183,8 @@ TABLES: dict[str, TableSpec] = {
                 **CHURN_COUNT_COLUMNS,
                 # migration 5: the failure's end measured on its segment's series (exclusive)
                 "ended_at": _ts(),
+                # migration 9: customer_value's basis, "lifetime value" | "a year of spend"
+                "value_basis": S,
             },
             ("incident_id",),
         ),
@@ -371,5 +373,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         8,
         "accountability: issues, actions, decisions (append-only) and commitments",
         ("issues", "actions", "decisions", "commitments"),
+    ),
+    Migration(
+        9,
+        "incidents: the basis of the customer value (lifetime value or a year of spend)",
+        (),
+        (("incidents", "value_basis"),),
     ),
 )
