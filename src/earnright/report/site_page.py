@@ -95,7 +95,8 @@ def _race(data: dict[str, Any]) -> str:
     if not data["children"]:
         return ""
     rows = data["race"]
-    title = f"Horse race among the {rows[0]['level'] if rows else 'child'} units"
+    level = data["children"][0]["level"]
+    title = f"Horse race among its {level} units"
     if not rows:
         return f"<h2>{escape(title)}</h2><p>No ranking this month (see the notes).</p>"
     chart = race_chart(rows, f"{title}, {data['period']}", "NPS shrunk toward peers (95%)")
