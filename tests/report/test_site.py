@@ -14,6 +14,7 @@ from earnright.errors import QueryError
 from earnright.report.site import Site, page_path
 from earnright.report.site_page import number
 from earnright.services.demo import run_demo
+from tests.report.conftest import OfflinePage
 
 pytestmark = pytest.mark.slow
 
@@ -148,3 +149,40 @@ def test_one_store_one_month(tmp_path: Path) -> None:
     )  # 9, 10 against 0..6 and 0 again
     company = site.pages["C"].read_text(encoding="utf-8")
     assert "no store ranking" in company  # one store cannot be ranked: said, not hidden
+
+
+def test_pages_load_offline_in_chromium_and_drill_down(
+    site: Site, offline_page: OfflinePage
+) -> None:
+    company, store = site.pages["C"], site.pages["S0001"]
+    for page_file in (company, store):
+        requests: list[str] = []
+        errors: list[str] = []
+        with offline_page(page_file, requests) as page:
+            page.on("console", lambda m, seen=errors: seen.append(m.type))
+            page.reload()  # loaded again with the console watched
+            assert page.locator("h1").count() == 1 and page.locator("figure svg").count() >= 1
+            if page_file == company:
+                page.locator("ul.children a").first.click()
+                assert "/units/" in page.url and page.locator("nav a").count() == 1
+        assert requests[0] == page_file.as_uri() and "error" not in errors
+        assert all(r.startswith("file://") for r in requests)
+
+
+def test_hostile_unit_names_are_text(tmp_path: Path) -> None:
+    ws = create_workspace(tmp_path / "ws")
+    hostile = '<script>alert(1)</script> & "Co"'
+    quoted = '"' + hostile.replace('"', '""') + '"'
+    (tmp_path / "units.csv").write_text(
+        "unit_id,name,level,parent_id\nC,Solo,company,\nR1,All,region,C\n"
+        f"D1,One,district,R1\nS1,{quoted},store,D1\nS2,Two,store,D1\n"
+    )
+    rows = "".join(f"r{i},S{1 + i % 2},2026-09-{i % 28 + 1:02d},{i % 11},4\n" for i in range(40))
+    (tmp_path / "fb.csv").write_text("response_id,unit_id,responded_at,ltr,q_staff\n" + rows)
+    ws.ingest("units", tmp_path / "units.csv")
+    ws.ingest("feedback", tmp_path / "fb.csv")
+    site = ws.report_site(tmp_path / "out", period="2026-09")
+    for page in site.pages.values():
+        assert "<script" not in page.read_text(encoding="utf-8")
+    district = json.loads(site.pages["D1"].with_name("page.json").read_text())
+    assert hostile in [c["name"] for c in district["children"]]  # the twin keeps the real name
