@@ -125,6 +125,15 @@ def test_unit_builds_only_its_subtree_and_nothing_of_another_store(
                 assert f"{number(row['nps'])} ({number(row['nps_low'])} to" not in text
 
 
+def test_period_ends_the_trend_and_sets_the_race(demo: Workspace, tmp_path: Path) -> None:
+    built = demo.report_site(tmp_path, period="2026-08", unit="D001")
+    data = json.loads(built.pages["D001"].with_name("page.json").read_text())
+    assert data["period"] == "2026-08" and data["trend"][-1]["period"] == "2026-08"
+    ranked = demo.rank(level="store", period="2026-08").rows
+    expected = {r["unit_id"]: r["rank"] for r in ranked if r["peer_id"] == "D001"}
+    assert {r["unit_id"]: r["rank"] for r in data["race"]} == expected
+
+
 def test_unknown_unit_is_a_query_error(demo: Workspace, tmp_path: Path) -> None:
     with pytest.raises(QueryError, match="no unit 'nope'"):
         demo.report_site(tmp_path, unit="nope")

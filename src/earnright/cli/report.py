@@ -9,13 +9,21 @@ from typing import Annotated
 
 import typer
 
-from earnright.cli.common import LatestPeriodOpt, WorkspaceOpt, open_workspace
+from earnright.cli.common import WorkspaceOpt, open_workspace
 from earnright.cli.demo import _bars
 from earnright.cli.output import err_console
 from earnright.progress import Progress, ProgressLines
 
 OutOpt = Annotated[
     Path, typer.Option("--out", help="Folder to write the site to (created if missing).")
+]
+MonthOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help="The month, e.g. 2026-09 (default: the latest complete one).",
+        show_default=False,
+    ),
 ]
 UnitOpt = Annotated[
     str | None,
@@ -33,7 +41,7 @@ def register(app: typer.Typer) -> None:
 
 def report(
     out: OutOpt,
-    period: LatestPeriodOpt = None,
+    period: MonthOpt = None,
     unit: UnitOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
