@@ -20,6 +20,7 @@ from earnright.api.results import (
 )
 from earnright.config.values import DATA_KINDS
 from earnright.errors import QueryError
+from earnright.periods import Grain, Period
 from earnright.progress import Progress
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from earnright.config import Config
     from earnright.ingest import IngestResult
     from earnright.ingest.quarantine import ClearResult
+    from earnright.report.site import Site
     from earnright.services.report import Report
     from earnright.warehouse import Warehouse
     from earnright.workspace import Workspace as Location
@@ -280,3 +282,21 @@ class Operations:
         if folder is not None:
             built.write(Path(folder))
         return built
+
+    def report_site(
+        self,
+        out: str | Path,
+        period: Period | str | None = None,
+        unit: str | None = None,
+        progress: Progress | None = None,
+    ) -> Site:
+        """The report site written to ``out``: a page per unit (company, regions, districts,
+        stores) with its JSON twin ``page.json``, linked by drill-down, for the month
+        ``period`` (default: the latest complete one); only ``unit``'s subtree when given.
+        Every result is computed once for all units (:mod:`earnright.api.site`)."""
+        from earnright.api.site import gather_site
+        from earnright.report.site import write_site
+
+        label = None if period is None else Period.of(period, Grain.month).label
+        inputs = gather_site(self, label, progress)  # type: ignore[arg-type]
+        return write_site(inputs, Path(out), unit=unit, progress=progress)

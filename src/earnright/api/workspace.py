@@ -115,7 +115,8 @@ class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods):
     ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``, ``loyalty``,
     ``point_values``; accountability: ``issues``, ``add_issue``, ``sync_issues``, ``review``,
     ``decide``, ``commit``, ``commitments``, ``outcomes``; data:
-    ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page."""
+    ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page,
+    ``report_site`` the site of a page per unit."""
 
     def __repr__(self) -> str:
         return f"<Workspace {self.location.where} ({self.config.company.name})>"

@@ -133,6 +133,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loyalty",
         "Behavioural loyalty: what respondents did after answering, and the value of one point.",
     ),
+    "report": (
+        "report",
+        "Write the report site: a page and its JSON twin per unit, linked by drill-down.",
+    ),
     "demo": (
         "demo",
         "Generate the demo company (with planted truth) into a workspace and run the pipeline.",

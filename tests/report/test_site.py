@@ -1,0 +1,197 @@
+"""The report site: a page and its JSON twin per unit, links that resolve, --unit isolation."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from earnright.api import Workspace, create_workspace, open_workspace
+from earnright.errors import QueryError
+from earnright.report.site import Site, page_path
+from earnright.report.site_page import number
+from earnright.services.demo import run_demo
+from tests.report.conftest import OfflinePage
+
+pytestmark = pytest.mark.slow
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hrefs += [v for k, v in attrs if k == "href" and v is not None]
+
+
+def hrefs(page: Path) -> list[str]:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.hrefs
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    run = run_demo(tmp_path_factory.mktemp("site") / "ws", stores=6, months=4, seed=3)
+    return open_workspace(run.workspace)
+
+
+@pytest.fixture(scope="module")
+def site(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Site:
+    stages: list[str] = []
+    built = demo.report_site(
+        tmp_path_factory.mktemp("out"), progress=lambda s, d, t: stages.append(s)
+    )
+    assert "pages" in stages and "scorecard, ranking, focus" in stages  # progress lines
+    return built
+
+
+def units_of(ws: Workspace) -> list[dict[str, str]]:
+    from earnright.units import read_units
+
+    with ws.warehouse() as wh:
+        return read_units(wh).to_dict(orient="records")  # type: ignore[no-any-return]
+
+
+def test_every_unit_has_a_page_and_its_json_twin(demo: Workspace, site: Site) -> None:
+    ids = {str(u["unit_id"]) for u in units_of(demo)}
+    assert set(site.pages) == ids
+    for unit_id in ids:
+        page = site.folder / page_path(unit_id)
+        assert page.is_file() and page.with_name("page.json").is_file()
+        assert json.loads(page.with_name("page.json").read_text())["unit_id"] == unit_id
+
+
+def test_every_link_resolves_and_drills_down_and_back_up(site: Site) -> None:
+    pages = [site.index, *site.pages.values()]
+    for page in pages:
+        for href in hrefs(page):
+            assert not re.match(r"[a-z]+:", href), f"{page}: absolute link {href}"
+            assert (page.parent / href).resolve().is_file(), f"{page}: {href} does not resolve"
+    store = json.loads(site.pages["S0001"].with_name("page.json").read_text())
+    assert [a["level"] for a in store["ancestors"]] == ["company", "region", "district"]
+    district = store["ancestors"][-1]
+    down = hrefs(site.folder / page_path(district["unit_id"]))
+    assert "../S0001/page.html" in down
+
+
+def test_the_json_twin_holds_the_numbers_the_page_shows(site: Site) -> None:
+    for unit_id in ("C", "S0002"):
+        page = site.pages[unit_id].read_text(encoding="utf-8")
+        data = json.loads(site.pages[unit_id].with_name("page.json").read_text())
+        latest = next(r for r in data["trend"] if r["period"] == data["period"])
+        shown = f"NPS {number(latest['nps'])} ({number(latest['nps_low'])} to "
+        assert shown in page and f"from {number(latest['n'])} answers" in page
+        for row in data["trend"]:
+            assert f"<td>{row['period']}</td><td>{number(row['n'])}</td>" in page
+    twins = {u: json.loads(p.with_name("page.json").read_text()) for u, p in site.pages.items()}
+    racing = [u for u, data in twins.items() if data["race"]]
+    assert racing, "some page races its children"
+    for unit_id in racing:
+        page = site.pages[unit_id].read_text(encoding="utf-8")
+        for row in twins[unit_id]["race"]:
+            assert f"{number(row['estimate'])} ({number(row['estimate_low'])} to" in page
+            assert f">{row['name']}</a>" in page
+
+
+def test_charts_are_svg_with_titles_axes_and_alt_text(site: Site) -> None:
+    racing = next(
+        p for p in site.pages.values() if json.loads(p.with_name("page.json").read_text())["race"]
+    )
+    page = racing.read_text(encoding="utf-8")
+    assert page.count("<svg") == 2  # the trend and the horse race
+    assert '<figure role="img" aria-label="NPS of ' in page
+    for words in ("NPS by month", "Month", "NPS (points, 95% interval)", "Horse race", "Tier"):
+        assert words in page
+    assert "<script" not in page
+
+
+def test_unit_builds_only_its_subtree_and_nothing_of_another_store(
+    demo: Workspace, site: Site, tmp_path: Path
+) -> None:
+    own = demo.report_site(tmp_path / "mine", unit="S0002")
+    assert set(own.pages) == {"S0002"}
+    text = "".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*") if p.is_file())
+    stores = [u for u in units_of(demo) if u["level"] == "store" and u["unit_id"] != "S0002"]
+    for store in stores:
+        assert store["unit_id"] not in text and store["name"] not in text
+        other = json.loads(site.pages[store["unit_id"]].with_name("page.json").read_text())
+        for row in other["trend"]:  # its scores, as its own page prints them
+            if row["nps"] is not None:
+                assert f"{number(row['nps'])} ({number(row['nps_low'])} to" not in text
+
+
+def test_period_ends_the_trend_and_sets_the_race(demo: Workspace, tmp_path: Path) -> None:
+    built = demo.report_site(tmp_path, period="2026-08", unit="D001")
+    data = json.loads(built.pages["D001"].with_name("page.json").read_text())
+    assert data["period"] == "2026-08" and data["trend"][-1]["period"] == "2026-08"
+    ranked = demo.rank(level="store", period="2026-08").rows
+    expected = {r["unit_id"]: r["rank"] for r in ranked if r["peer_id"] == "D001"}
+    assert {r["unit_id"]: r["rank"] for r in data["race"]} == expected
+
+
+def test_unknown_unit_is_a_query_error(demo: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(QueryError, match="no unit 'nope'"):
+        demo.report_site(tmp_path, unit="nope")
+
+
+def test_one_store_one_month(tmp_path: Path) -> None:
+    ws = create_workspace(tmp_path / "ws")
+    (tmp_path / "units.csv").write_text(
+        "unit_id,name,level,parent_id\nC,Solo,company,\nR1,All,region,C\n"
+        "D1,One,district,R1\nS1,Only Store,store,D1\n"
+    )
+    rows = "".join(f"r{i},S1,2026-09-{i + 1:02d},{i % 11},4\n" for i in range(12))
+    (tmp_path / "fb.csv").write_text("response_id,unit_id,responded_at,ltr,q_staff\n" + rows)
+    ws.ingest("units", tmp_path / "units.csv")
+    ws.ingest("feedback", tmp_path / "fb.csv")
+    site = ws.report_site(tmp_path / "out", period="2026-09")
+    assert set(site.pages) == {"C", "R1", "D1", "S1"}
+    store = json.loads(site.pages["S1"].with_name("page.json").read_text())
+    assert [r["n"] for r in store["trend"]] == [12]
+    assert store["trend"][0]["nps"] == pytest.approx(
+        100 * (2 - 8) / 12
+    )  # 9, 10 against 0..6 and 0 again
+    company = site.pages["C"].read_text(encoding="utf-8")
+    assert "no store ranking" in company  # one store cannot be ranked: said, not hidden
+
+
+def test_pages_load_offline_in_chromium_and_drill_down(
+    site: Site, offline_page: OfflinePage
+) -> None:
+    company, store = site.pages["C"], site.pages["S0001"]
+    for page_file in (company, store):
+        requests: list[str] = []
+        errors: list[str] = []
+        with offline_page(page_file, requests) as page:
+            page.on("console", lambda m, seen=errors: seen.append(m.type))
+            page.reload()  # loaded again with the console watched
+            assert page.locator("h1").count() == 1 and page.locator("figure svg").count() >= 1
+            if page_file == company:
+                page.locator("ul.children a").first.click()
+                assert "/units/" in page.url and page.locator("nav a").count() == 1
+        assert requests[0] == page_file.as_uri() and "error" not in errors
+        assert all(r.startswith("file://") for r in requests)
+
+
+def test_hostile_unit_names_are_text(tmp_path: Path) -> None:
+    ws = create_workspace(tmp_path / "ws")
+    hostile = '<script>alert(1)</script> & "Co"'
+    quoted = '"' + hostile.replace('"', '""') + '"'
+    (tmp_path / "units.csv").write_text(
+        "unit_id,name,level,parent_id\nC,Solo,company,\nR1,All,region,C\n"
+        f"D1,One,district,R1\nS1,{quoted},store,D1\nS2,Two,store,D1\n"
+    )
+    rows = "".join(f"r{i},S{1 + i % 2},2026-09-{i % 28 + 1:02d},{i % 11},4\n" for i in range(40))
+    (tmp_path / "fb.csv").write_text("response_id,unit_id,responded_at,ltr,q_staff\n" + rows)
+    ws.ingest("units", tmp_path / "units.csv")
+    ws.ingest("feedback", tmp_path / "fb.csv")
+    site = ws.report_site(tmp_path / "out", period="2026-09")
+    for page in site.pages.values():
+        assert "<script" not in page.read_text(encoding="utf-8")
+    district = json.loads(site.pages["D1"].with_name("page.json").read_text())
+    assert hostile in [c["name"] for c in district["children"]]  # the twin keeps the real name
