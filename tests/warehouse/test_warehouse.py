@@ -58,6 +58,21 @@ def test_a_version_1_warehouse_is_upgraded_in_place(warehouse_url: str, tmp_path
         assert wh.count("schema_migrations") == len(MIGRATIONS)
 
 
+def test_a_warehouse_an_older_earnright_wrote_is_upgraded_before_it_is_read(
+    warehouse_url: str, tmp_path: Path
+) -> None:
+    """Opened only to read (report, warnings), a warehouse missing the newest migration's
+    column is upgraded first: its readers find the column."""
+    newest = MIGRATIONS[-1]
+    (table, column), *_ = newest.columns  # the newest migration adds a column
+    with connect(warehouse_url, tmp_path) as wh:
+        wh.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        wh.execute_sql(f"DELETE FROM schema_migrations WHERE version = {newest.version}")
+    with connect(warehouse_url, tmp_path, read_only=True) as wh:
+        assert wh.schema_version() == newest.version
+        assert column in wh.table(table).columns
+
+
 def test_processes_opening_a_new_database_at_once_migrate_it_once(
     warehouse_url: str, tmp_path: Path
 ) -> None:

@@ -293,13 +293,24 @@ def connect(
     """Open the warehouse at ``url`` (relative DuckDB paths are under ``base_dir``).
 
     ``memory_limit`` caps DuckDB's memory (e.g. ``"2GB"``); beyond it DuckDB spills to disk.
+    Pending migrations are applied on opening, also for reading: a warehouse an older
+    earnright wrote is upgraded once (opened for writing) before it is read.
     """
+    wh = _open(url, base_dir, read_only, memory_limit)
+    if not read_only:
+        wh.migrate()
+    elif 0 < wh.schema_version() < MIGRATIONS[-1].version:
+        wh.close()
+        with _open(url, base_dir, False, memory_limit) as writer:
+            writer.migrate()
+        wh = _open(url, base_dir, True, memory_limit)
+    return wh
+
+
+def _open(url: str, base_dir: Path, read_only: bool, memory_limit: str | None) -> Warehouse:
     dialect = dialect_for(url)
     try:
         con = dialect.open(url, base_dir, read_only=read_only, memory_limit=memory_limit)
     except Exception as exc:  # the backends raise many types; name the URL and the cause
         raise WarehouseError(f"cannot open the warehouse {redact_url(url)}: {exc}") from exc
-    wh = Warehouse(dialect(con), url)
-    if not read_only:
-        wh.migrate()
-    return wh
+    return Warehouse(dialect(con), url)
