@@ -107,7 +107,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "issue": (
         "accountability",
-        "The issue register: add an issue, list them, or sync them from focus items and incidents.",
+        "The issue register: add an issue, list them, or sync them from focus items, incidents "
+        "and lost customers.",
     ),
     "review": (
         "accountability",
