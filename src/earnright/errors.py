@@ -11,6 +11,8 @@ to fix it. Programming errors are not wrapped: they surface as ordinary Python e
     ├── WarehouseError             cannot open the warehouse, or its schema is newer than the code
     ├── IngestError                a whole file cannot be ingested (unreadable, missing columns)
     ├── QueryError                 a request names an unknown level, grain, period or unit
+    ├── SurveyLinkError            a survey link is not one earnright signed, or it has expired
+    ├── AlreadyAnswered            the survey of this invitation was answered already
     └── DeliveryError              an alert message could not be delivered
         ├── DeliveryFailed         one attempt failed (network, timeout, non-2xx, SMTP): retried
         └── TargetRefused          the target is refused by the address policy: never retried
@@ -19,12 +21,14 @@ to fix it. Programming errors are not wrapped: they surface as ordinary Python e
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyAnswered",
     "ConfigError",
     "DeliveryError",
     "DeliveryFailed",
     "EarnrightError",
     "IngestError",
     "QueryError",
+    "SurveyLinkError",
     "TargetRefused",
     "WarehouseError",
     "WorkspaceError",
@@ -72,6 +76,19 @@ class QueryError(EarnrightError):
     the command line spells ``--level``, ``--period`` …), so that each surface can say it its own
     way. ``argument`` is None when the error concerns no single argument.
     """
+
+
+class SurveyLinkError(EarnrightError):
+    """A survey link's token was not signed by this workspace (tampered, truncated, from
+    another workspace), names no invitation, or has expired (``expired`` is then True)."""
+
+    def __init__(self, message: str = "", *, expired: bool = False) -> None:
+        super().__init__(message, argument="token")
+        self.expired = expired
+
+
+class AlreadyAnswered(EarnrightError):
+    """The survey of this invitation was answered already: a second answer changes nothing."""
 
 
 class DeliveryError(EarnrightError):

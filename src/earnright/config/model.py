@@ -18,6 +18,7 @@ from earnright.config.sections import (
     Owner,
     Reliability,
     Source,
+    Survey,
     Units,
     Warehouse,
 )
@@ -59,6 +60,8 @@ class Config(_Model):
     """Decision rights: who may decide what alone, and who decides above that."""
     outcomes: Outcomes = Field(default_factory=Outcomes)
     """How the outcome of each action is measured."""
+    survey: Survey = Field(default_factory=Survey)
+    """The survey customers answer from personal links: links, language, reminders, cases."""
     warehouse: Warehouse = Field(default_factory=Warehouse)
     """The warehouse."""
 

@@ -25,6 +25,7 @@ __all__ = [
     "Reliability",
     "Right",
     "Source",
+    "Survey",
     "Units",
     "Warehouse",
 ]
@@ -364,3 +365,40 @@ class Outcomes(_Model):
     retention_days: int = Field(default=28, ge=1, le=730)
     """For the metric retention: a customer who bought at the unit in a week is retained when
     they buy there again within this many days after that week."""
+
+
+class Survey(_Model):
+    """The survey customers answer from a personal link (docs/survey.md).
+
+    A link is ``base_url``/s/TOKEN; the token is signed with a secret kept in the warehouse,
+    names its invitation and expires ``link_valid`` after the invitation was sent. Invitations
+    unanswered ``remind_after`` their sending get one reminder through the outbox, to the
+    targets of the ``[owners]`` team ``reminders_to`` (the company's email or SMS gateway). A
+    detractor's answer opens a case to be answered within ``answer_by``, alerting the store's
+    manager: the ``[owners]`` team ``unit:STORE`` (else that of the nearest unit above it),
+    else ``case_owner``.
+    """
+
+    base_url: str = "http://127.0.0.1:8765"
+    """Where customers reach earnright serve: links are BASE_URL/s/TOKEN."""
+    language: Literal["en", "fr", "de", "es", "nl"] = "en"
+    """The language of the survey form: en, fr, de, es or nl."""
+    link_valid: Duration = timedelta(days=30)
+    """How long after the invitation was sent its link can be answered, e.g. "30d"."""
+    remind_after: Duration = timedelta(days=3)
+    """An invitation still unanswered this long after it was sent gets a reminder, e.g. "3d"."""
+    reminders_to: str = ""
+    """The [owners] team whose webhooks and email get the reminders (your email or SMS gateway);
+    empty: no reminders are sent."""
+    answer_by: Duration = timedelta(hours=48)
+    """A detractor's case is to be answered within this long of the answer, e.g. "48h"."""
+    case_owner: str = ""
+    """The [owners] team alerted of a detractor's case when no unit:STORE team (nor one of a unit
+    above the store) is declared."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_base(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", url):
+            raise ValueError(f"base_url must be an http(s) URL without query, got {url!r}")
+        return url.rstrip("/")

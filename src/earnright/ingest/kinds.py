@@ -73,6 +73,7 @@ _SPECS: dict[str, KindSpec] = {
             "invitations",
             "invitations",
             {"invitation_id": "id", "unit_id": "id", "customer_id": "id", "sent_at": "timestamp"},
+            {"moment": "text"},
             unit_columns=("unit_id",),
             key=("invitation_id",),
         ),
@@ -382,11 +383,12 @@ def _check_kind(
         for col in spec.unit_columns:
             unknown = out[col].notna() & ~out[col].isin(known_units)
             rej.add(unknown, col, "unknown unit: ", out[col], " (ingest units first)")
-    if spec.kind == "feedback":
+    if spec.kind in ("feedback", "invitations"):
         moments = config.journey.moment_ids()
         if moments:
             odd = out["moment"].notna() & ~out["moment"].isin(moments)
             rej.add(odd, "moment", "unknown journey moment: ", out["moment"])
+    if spec.kind == "feedback":
         out["channel"] = out["channel"].str.lower().fillna("survey")
     if spec.kind == "metrics":
         _check_metric_values(out, rej)

@@ -85,7 +85,15 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec(
             "invitations",
-            {"invitation_id": S, "unit_id": S, "customer_id": S, "sent_at": _ts(), "batch_id": INT},
+            {
+                "invitation_id": S,
+                "unit_id": S,
+                "customer_id": S,
+                "sent_at": _ts(),
+                "batch_id": INT,
+                # migration 14: the journey moment the invitation asks about (its survey form)
+                "moment": S,
+            },
             ("invitation_id",),
         ),
         TableSpec(
@@ -309,6 +317,48 @@ TABLES: dict[str, TableSpec] = {
             {"commitment_id": S, "text": S, "made_by": S, "made_at": _ts()},
             ("commitment_id",),
         ),
+        # The survey (migration 14): the secret links are signed with; one answer per
+        # invitation (a unique index makes a second one fail, whoever sends it); reminders
+        # sent; detractors' cases and their follow-ups (append-only).
+        TableSpec("survey_secret", {"name": S, "secret": S, "created_at": _ts()}, ("name",)),
+        TableSpec(
+            "survey_answers",
+            {
+                "invitation_id": S,
+                "response_id": S,
+                "channel": S,  # form | api
+                "answered_at": _ts(),
+                "batch_id": INT,
+            },
+            ("invitation_id",),
+        ),
+        TableSpec(
+            "survey_reminders",
+            {"reminder_id": S, "invitation_id": S, "sent_at": _ts(), "messages": INT},
+            ("reminder_id",),
+        ),
+        TableSpec(
+            "survey_cases",
+            {
+                "case_id": S,
+                "invitation_id": S,
+                "response_id": S,
+                "unit_id": S,
+                "moment": S,
+                "customer_id": S,
+                "ltr": F,
+                "comment": S,
+                "manager": S,  # the [owners] team alerted
+                "opened_at": _ts(),
+                "answer_by": _ts(),
+            },
+            ("case_id",),
+        ),
+        TableSpec(
+            "survey_followups",
+            {"case_id": S, "note": S, "noted_by": S, "noted_at": _ts(), "closes": INT},
+            ("case_id", "noted_at"),
+        ),
     ]
 }
 
@@ -379,5 +429,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         "incidents: the basis of the customer value (lifetime value or a year of spend)",
         (),
         (("incidents", "value_basis"),),
+    ),
+    Migration(
+        14,
+        "the survey: link secret, one answer per invitation, reminders, detractors' cases",
+        ("survey_secret", "survey_answers", "survey_reminders", "survey_cases", "survey_followups"),
+        (("invitations", "moment"),),
+        (
+            "CREATE UNIQUE INDEX survey_answers_once ON survey_answers (invitation_id)",
+            "CREATE UNIQUE INDEX survey_reminders_once ON survey_reminders (reminder_id)",
+            "CREATE UNIQUE INDEX survey_secret_once ON survey_secret (name)",
+        ),
     ),
 )
