@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         WarningsResult,
         WatchResult,
     )
+    from earnright.api.survey import FollowupResult
     from earnright.api.workspace import (
         Workspace,
         create_demo,
@@ -62,6 +63,7 @@ __all__ = [
     "DetectResult",
     "DriversResult",
     "FocusResult",
+    "FollowupResult",
     "Grain",
     "HygieneResult",
     "IngestResults",
@@ -104,6 +106,7 @@ _HOMES |= dict.fromkeys(
     "earnright.api.accountability",
 )
 _HOMES |= dict.fromkeys(["LoyaltyResult", "PointValuesResult"], "earnright.api.loyalty")
+_HOMES |= {"FollowupResult": "earnright.api.survey"}
 
 
 def __getattr__(name: str) -> Any:

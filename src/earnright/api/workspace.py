@@ -33,6 +33,7 @@ from earnright.api.results import (
     ScorecardResult,
     WarningsResult,
 )
+from earnright.api.survey import SurveyMethods
 from earnright.errors import QueryError
 from earnright.periods import Grain, Period, choose_period, choose_periods, parse_period
 from earnright.progress import Progress
@@ -108,13 +109,14 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods):
+class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, SurveyMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
     ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``, ``loyalty``,
     ``point_values``; accountability: ``issues``, ``add_issue``, ``sync_issues``, ``review``,
-    ``decide``, ``commit``, ``commitments``, ``outcomes``; data:
+    ``decide``, ``commit``, ``commitments``, ``outcomes``; the survey: ``survey_links``,
+    ``survey_remind``, ``survey_rates``, ``survey_cases``, ``survey_followup``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page,
     ``report_site`` the site of a page per unit."""
 

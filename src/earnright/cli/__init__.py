@@ -134,6 +134,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loyalty",
         "Behavioural loyalty: what respondents did after answering, and the value of one point.",
     ),
+    "survey": (
+        "survey",
+        "The survey customers answer: personal links, reminders, response rates and "
+        "detractors' cases.",
+    ),
     "report": (
         "report",
         "Write the report site: a page and its JSON twin per unit, linked by drill-down.",

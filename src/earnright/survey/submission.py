@@ -120,7 +120,7 @@ def open_invitation(
 
 
 def _row(
-    invitation: Invitation, answers: Mapping[str, Any], asked: list[str], channel: str, at: datetime
+    invitation: Invitation, answers: Mapping[str, Any], asked: list[str], at: datetime
 ) -> pd.DataFrame:
     """The answer as the one-row chunk a feedback file would give (text, as read)."""
     row: dict[str, Any] = {
@@ -129,7 +129,7 @@ def _row(
         "unit_id": invitation.unit_id,
         "responded_at": at.isoformat(),
         "customer_id": invitation.customer_id,
-        "channel": channel,
+        "channel": "survey",  # a survey response, whichever way it came (form or API)
         "moment": invitation.moment,
         "comment": _text(answers.get("comment")),
     }
@@ -168,7 +168,7 @@ def submit_answer(
     at = _now(now)
     invitation, questions = open_invitation(wh, config, token, now=now)
     asked = [q.id for q in questions]
-    frame = _row(invitation, answers, asked, channel, at)
+    frame = _row(invitation, answers, asked, at)
     good, bad = validate_chunk(FEEDBACK, frame, config, asked, {invitation.unit_id})
     extra = _form_problems(answers, asked)
     if not bad.empty or extra:
