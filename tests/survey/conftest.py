@@ -60,15 +60,9 @@ INVITATIONS = [
 ]
 
 
-@pytest.fixture
-def survey_ws(tmp_path: Path, request: pytest.FixtureRequest) -> Workspace:
-    config = survey_config()
-    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgres":
-        cluster = request.getfixturevalue("pg_cluster")
-        config = with_url(
-            config, cluster.create_database(template=request.getfixturevalue("pg_migrated"))
-        )
-    ws = init_workspace(tmp_path / "ws", config)
+def make_survey_workspace(tmp_path: Path, config: Config | None = None) -> Workspace:
+    """The workspace: three stores' invitations (inv-5 sent long enough ago to be expired)."""
+    ws = init_workspace(tmp_path / "ws", config or survey_config())
     (tmp_path / "units.csv").write_text(UNITS_CSV)
     with ws.warehouse() as wh:
         store_config(wh, ws.config)
@@ -77,6 +71,17 @@ def survey_ws(tmp_path: Path, request: pytest.FixtureRequest) -> Workspace:
             wh, ws.config, "invitations", write_invitations(tmp_path / "inv.csv", INVITATIONS)
         )
     return ws
+
+
+@pytest.fixture
+def survey_ws(tmp_path: Path, request: pytest.FixtureRequest) -> Workspace:
+    config = survey_config()
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgres":
+        cluster = request.getfixturevalue("pg_cluster")
+        config = with_url(
+            config, cluster.create_database(template=request.getfixturevalue("pg_migrated"))
+        )
+    return make_survey_workspace(tmp_path, config)
 
 
 @pytest.fixture
