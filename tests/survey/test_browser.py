@@ -20,7 +20,7 @@ from tests.report.conftest import ARGS, CHROMIUM
 from tests.survey.conftest import NOW
 
 PHONE = {"width": 390, "height": 844}
-HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+HOSTILE = '</textarea><img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 
 @pytest.fixture
