@@ -24,7 +24,7 @@ import pandas as pd
 
 from earnright.config import Config, Journey
 from earnright.errors import QueryError
-from earnright.warehouse import Warehouse
+from earnright.warehouse import Warehouse, sql_value
 
 __all__ = [
     "Hierarchy",
@@ -34,6 +34,8 @@ __all__ = [
     "pick_level",
     "read_units",
     "unit_ancestors",
+    "unit_chain",
+    "unit_names",
     "unit_placements",
 ]
 
@@ -44,6 +46,32 @@ def read_units(wh: Warehouse) -> pd.DataFrame:
     """The current hierarchy: unit_id (str), name, level, parent_id; one row per unit."""
     units = wh.table("units").select(*UNIT_COLUMNS)
     return units.to_pyarrow().to_pandas().astype({"unit_id": str})
+
+
+def unit_names(wh: Warehouse, unit_ids: set[str]) -> dict[str, str]:
+    """The names of these units (one lookup; a unit without a name is named by its id)."""
+    if not unit_ids:
+        return {}
+    listed = ", ".join(sql_value(u) for u in sorted(unit_ids))
+    rows = wh.fetch(f"SELECT unit_id, name FROM units WHERE unit_id IN ({listed})")
+    return {str(u): str(n or u) for u, n in rows}
+
+
+def unit_chain(wh: Warehouse, unit_id: str) -> list[tuple[str, str]]:
+    """The unit and the units above it, nearest first, as (unit_id, name): one small lookup
+    per level, for a request about one unit (the survey's form and its cases)."""
+    chain: list[tuple[str, str]] = []
+    current: str | None = unit_id
+    while current is not None and current not in {u for u, _ in chain}:
+        rows = wh.fetch(
+            f"SELECT name, parent_id FROM units WHERE unit_id = {sql_value(current)} LIMIT 1"
+        )
+        if not rows:
+            break
+        name, parent = rows[0]
+        chain.append((current, name or current))
+        current = parent or None
+    return chain
 
 
 @dataclass

@@ -42,7 +42,7 @@ def server(survey_ws: Workspace) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     running.should_exit = True
     thread.join(timeout=10)
-    router.pool.close()  # type: ignore[attr-defined]
+    router.service.close()  # type: ignore[attr-defined]
 
 
 def _token(ws: Workspace, invitation: str) -> str:

@@ -25,7 +25,7 @@ def client(survey_ws: Workspace) -> Iterator[TestClient]:
     app.include_router(router)
     with TestClient(app) as c:
         yield c
-    router.pool.close()  # type: ignore[attr-defined]
+    router.service.close()  # type: ignore[attr-defined]
 
 
 def link(ws: Workspace, invitation: str) -> str:

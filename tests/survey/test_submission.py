@@ -97,8 +97,9 @@ def test_the_unique_index_refuses_a_racing_second_answer(
     token = token_of(swh, survey_ws, "inv-2")
     submit_answer(swh, survey_ws.config, token, {"ltr": "10"}, now=NOW)
     batches = swh.count("batches")
-    answered = iter([False, True])  # the pre-check misses it; the check after the failure sees it
-    monkeypatch.setattr(submission, "is_answered", lambda wh, i: next(answered))
+    real = submission.answered_among
+    checks = iter([lambda wh, ids: set()])  # the pre-check misses it; the one after sees it
+    monkeypatch.setattr(submission, "answered_among", lambda wh, ids: next(checks, real)(wh, ids))
     with pytest.raises(AlreadyAnswered):
         submit_answer(swh, survey_ws.config, token, {"ltr": "2"}, now=NOW)
     assert swh.count("feedback") == 1 and swh.count("batches") == batches
@@ -162,3 +163,29 @@ def test_concurrent_answers_to_one_invitation_make_one_row(
     assert sorted(outcomes) == ["accepted"] + ["already"] * 7
     with survey_ws.warehouse() as wh:
         assert wh.count("feedback") == 1 and wh.count("survey_answers") == 1
+
+
+def test_answers_arriving_together_are_one_batch_each_with_its_own_outcome(
+    swh: Warehouse, survey_ws: Workspace
+) -> None:
+    from earnright.survey import Submission, submit_answers
+
+    one, three = token_of(swh, survey_ws, "inv-1"), token_of(swh, survey_ws, "inv-3")
+    batches = swh.count("batches")
+    outcomes = submit_answers(swh, survey_ws.config, [
+        Submission(one, {"ltr": "4"}),  # a detractor: accepted, a case
+        Submission("forged.1.x", {"ltr": "9"}),
+        Submission(three, {"ltr": "12"}),  # quarantined, inv-3 stays open
+        Submission(one, {"ltr": "10"}),  # inv-1 again in the same batch: refused after it
+        Submission(token_of(swh, survey_ws, "inv-2"), {"osat": "5", "q_pay": "1"}),
+    ], now=NOW)  # fmt: skip
+    kinds = [getattr(o, "status", type(o).__name__) for o in outcomes]
+    assert kinds == ["accepted", "SurveyLinkError", "quarantined", "AlreadyAnswered",
+                     "quarantined"]  # fmt: skip
+    assert outcomes[0].case_id == "case-inv-1"  # type: ignore[union-attr]
+    assert outcomes[4].reasons == ["q_pay: not a question of this survey"]  # type: ignore[union-attr]
+    assert swh.count("batches") == batches + 1 and swh.count("feedback") == 1
+    q = swh.table("quarantine").execute().sort_values("line")
+    assert q.row_key.tolist() == ["survey-inv-3", "survey-inv-2"]
+    assert q.line.tolist() == [3, 5] and set(q.batch_id) == {batches + 1}
+    assert survey_links(swh, survey_ws.config, now=NOW).invitation_id.tolist().count("inv-3") == 1

@@ -11,17 +11,22 @@
   404 and 410 ``{detail}``.
 
 The routes parse, call one function of :mod:`earnright.survey` in a worker thread, and render.
-Every page is sent with a Content-Security-Policy that allows no script at all, no referrer (the
-token is in the URL) and no caching. Warehouse connections come from a small pool (PostgreSQL:
+Answers go through a :class:`Gatherer`: worker threads take every answer waiting (up to
+``MAX_GATHER``) and write them with one :func:`~earnright.survey.submit_answers` call, one check
+and one transaction, so a burst costs a few batches rather than a transaction each. Every page
+is sent with a Content-Security-Policy that allows no script at all, no referrer (the token is
+in the URL) and no caching. Warehouse connections come from a small pool (PostgreSQL:
 ``pool_size`` connections; DuckDB: one, the file's only writer).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -29,13 +34,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from earnright.errors import AlreadyAnswered, SurveyLinkError
-from earnright.survey import open_invitation, render_form, render_message, submit_answer
+from earnright.config import Config
+from earnright.errors import AlreadyAnswered, EarnrightError, SurveyLinkError
+from earnright.survey import (
+    Submission,
+    SubmitResult,
+    open_invitation,
+    render_form,
+    render_message,
+    submit_answers,
+)
 from earnright.warehouse import Warehouse
 from earnright.warehouse.dialect import DuckDB, dialect_for
 from earnright.workspace import Workspace
 
-__all__ = ["WarehousePool", "survey_router"]
+__all__ = ["Gatherer", "SurveyService", "WarehousePool", "survey_router"]
 
 T = TypeVar("T")
 HEADERS = {
@@ -46,6 +59,7 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 MAX_BODY = 64 * 1024
+MAX_GATHER = 64
 
 
 class WarehousePool:
@@ -83,6 +97,75 @@ class WarehousePool:
         self.made.clear()
 
 
+class Gatherer:
+    """Worker threads that write the answers waiting together (module doc)."""
+
+    def __init__(self, pool: WarehousePool, config: Config, workers: int) -> None:
+        self.pool, self.config = pool, config
+        self.waiting: queue.Queue[tuple[Submission, Future[Any]] | None] = queue.Queue()
+        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(workers)]
+        for thread in self.threads:
+            thread.start()
+
+    async def submit(self, submission: Submission) -> SubmitResult:
+        """The outcome of one answer; raises what refused it."""
+        future: Future[Any] = Future()
+        self.waiting.put((submission, future))
+        outcome = await asyncio.wrap_future(future)
+        if isinstance(outcome, EarnrightError):
+            raise outcome
+        return outcome
+
+    def _work(self) -> None:
+        while True:
+            first = self.waiting.get()
+            if first is None:
+                return
+            items = [first]
+            while len(items) < MAX_GATHER:
+                try:
+                    more = self.waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self.waiting.put(None)  # for this thread's next turn
+                    break
+                items.append(more)
+            self._write(items)
+
+    def _write(self, items: list[tuple[Submission, Future[Any]]]) -> None:
+        try:
+            with self.pool.warehouse() as wh:
+                outcomes = submit_answers(wh, self.config, [s for s, _ in items])
+        except Exception as exc:  # one failure answers every waiting request (a 500 each)
+            for _, future in items:
+                future.set_exception(exc)
+            return
+        for (_, future), outcome in zip(items, outcomes, strict=True):
+            future.set_result(outcome)
+
+    def close(self) -> None:
+        for _ in self.threads:
+            self.waiting.put(None)
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+
+class SurveyService:
+    """What the routes share: the warehouse pool and the answers' gatherer."""
+
+    def __init__(self, workspace: Workspace, pool_size: int) -> None:
+        size = 1 if dialect_for(workspace.config.warehouse.url) is DuckDB else pool_size
+        self.config = workspace.config
+        self.pool = WarehousePool(workspace, size)
+        self.gatherer = Gatherer(self.pool, self.config, size)
+
+    def close(self) -> None:
+        """Stop the workers and close the connections (on the app's shutdown)."""
+        self.gatherer.close()
+        self.pool.close()
+
+
 def _page(html: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
@@ -97,16 +180,15 @@ def _refusal(exc: Exception) -> tuple[int, str]:
 
 
 def survey_router(workspace: Workspace, *, pool_size: int = 4) -> APIRouter:
-    """The survey's routes over ``workspace`` (module doc); ``router.pool`` holds the
-    connections (close it on shutdown)."""
-    config = workspace.config
-    size = 1 if dialect_for(config.warehouse.url) is DuckDB else pool_size
-    pool = WarehousePool(workspace, size)
+    """The survey's routes over ``workspace`` (module doc); ``router.service`` holds the
+    connections and the workers (close it on the app's shutdown)."""
+    service = SurveyService(workspace, pool_size)
+    config = service.config
     router = APIRouter(tags=["survey"])
 
     async def run(work: Callable[[Warehouse], T]) -> T:
         def job() -> T:
-            with pool.warehouse() as wh:
+            with service.pool.warehouse() as wh:
                 return work(wh)
 
         return await run_in_threadpool(job)
@@ -125,7 +207,22 @@ def survey_router(workspace: Workspace, *, pool_size: int = 4) -> APIRouter:
     async def submit_form(token: str, request: Request) -> Response:
         form = await request.form()
         answers = {k: v for k, v in form.items() if isinstance(v, str)}
-        return await _answer_page(run, config, token, answers)
+        try:
+            result = await service.gatherer.submit(Submission(token, answers, "form"))
+        except (SurveyLinkError, AlreadyAnswered) as exc:
+            status, key = _refusal(exc)
+            return _page(render_message(config, key), status)
+        if result.status == "accepted":
+            return _page(render_message(config, "thanks"))
+        try:
+            invitation, questions = await run(lambda wh: open_invitation(wh, config, token))
+        except (SurveyLinkError, AlreadyAnswered) as exc:
+            return _page(render_message(config, _refusal(exc)[1]), _refusal(exc)[0])
+        html = render_form(
+            config, questions, action=f"/s/{token}", unit_name=invitation.unit_name,
+            values=answers, errors=result.reasons,
+        )  # fmt: skip
+        return _page(html, 422)
 
     @router.post("/api/v1/responses/{token}", status_code=201)
     async def submit_json(token: str, request: Request) -> JSONResponse:
@@ -136,39 +233,14 @@ def survey_router(workspace: Workspace, *, pool_size: int = 4) -> APIRouter:
             detail = "expected a JSON object of answers named by question id"
             return JSONResponse({"detail": detail}, status_code=422, headers=HEADERS)
         try:
-            result = await run(lambda wh: submit_answer(wh, config, token, answers, channel="api"))
+            result = await service.gatherer.submit(Submission(token, answers, "api"))
         except (SurveyLinkError, AlreadyAnswered) as exc:
             return JSONResponse({"detail": str(exc)}, status_code=_refusal(exc)[0], headers=HEADERS)
         status = 201 if result.status == "accepted" else 422
         return JSONResponse(result.to_dict(), status_code=status, headers=HEADERS)
 
-    router.pool = pool  # type: ignore[attr-defined]
+    router.service = service  # type: ignore[attr-defined]
     return router
-
-
-async def _answer_page(
-    run: Callable[[Callable[[Warehouse], Any]], Any], config: Any, token: str,
-    answers: dict[str, str],
-) -> Response:  # fmt: skip
-    def work(wh: Warehouse) -> Any:
-        result = submit_answer(wh, config, token, answers, channel="form")
-        if result.status == "accepted":
-            return result, None
-        return result, open_invitation(wh, config, token)
-
-    try:
-        result, reopened = await run(work)
-    except (SurveyLinkError, AlreadyAnswered) as exc:
-        status, key = _refusal(exc)
-        return _page(render_message(config, key), status)
-    if result.status == "accepted":
-        return _page(render_message(config, "thanks"))
-    invitation, questions = reopened
-    html = render_form(
-        config, questions, action=f"/s/{token}", unit_name=invitation.unit_name,
-        values=answers, errors=result.reasons,
-    )  # fmt: skip
-    return _page(html, 422)
 
 
 async def _json_answers(request: Request) -> dict[str, Any] | None:

@@ -22,11 +22,11 @@ import pandas as pd
 from earnright.config import Config
 from earnright.delivery import compose_message_id
 from earnright.errors import QueryError
-from earnright.units import read_units
+from earnright.units import unit_chain
 from earnright.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from earnright.survey.submission import Invitation
+    from earnright.survey.invitations import Invitation
 
 __all__ = [
     "CASE_COLUMNS",
@@ -52,15 +52,9 @@ def is_detractor(config: Config, answer: dict[str, Any]) -> bool:
 
 def manager_of(wh: Warehouse, config: Config, unit_id: str) -> str:
     """The [owners] team alerted of a case at ``unit_id`` (module doc), or ""."""
-    parents = read_units(wh).set_index("unit_id").parent_id.to_dict()
-    seen: set[str] = set()
-    unit: str | None = unit_id
-    while unit and unit not in seen:
-        seen.add(unit)
+    for unit, _ in unit_chain(wh, unit_id):
         if f"unit:{unit}" in config.owners:
             return f"unit:{unit}"
-        parent = parents.get(unit)
-        unit = None if parent is None or pd.isna(parent) else str(parent)
     return config.survey.case_owner
 
 
@@ -86,7 +80,7 @@ def open_case(
         "opened_at": at,
         "answer_by": at + config.survey.answer_by,
     }
-    wh.insert("survey_cases", {k: [v] for k, v in case.items()})
+    wh.insert_rows("survey_cases", [case])
     _alert(wh, config, case, invitation.unit_name, at)
     return str(case["case_id"])
 
@@ -105,14 +99,12 @@ def _alert(
     targets = [("webhook", u) for u in owner.webhooks] + [("email", a) for a in owner.email]
     if not targets:
         return
-    ids = [compose_message_id(case["case_id"], "case", c, t) for c, t in targets]
-    n = len(ids)
-    wh.insert("outbox", {
-        "message_id": ids, "incident_id": [case["case_id"]] * n, "event": ["case"] * n,
-        "channel": [c for c, _ in targets], "target": [t for _, t in targets],
-        "payload": [payload] * n, "status": ["pending"] * n, "attempts": [0] * n,
-        "next_attempt_at": [at] * n, "created_at": [at] * n,
-    })  # fmt: skip
+    wh.insert_rows("outbox", [{
+        "message_id": compose_message_id(case["case_id"], "case", channel, target),
+        "incident_id": case["case_id"], "event": "case", "channel": channel, "target": target,
+        "payload": payload, "status": "pending", "attempts": 0, "next_attempt_at": at,
+        "created_at": at,
+    } for channel, target in targets])  # fmt: skip
 
 
 def list_cases(wh: Warehouse, *, now: datetime, status: str = "all") -> pd.DataFrame:

@@ -1,57 +1,61 @@
-"""A survey answer in: checked by the feedback rules of file ingestion, written once.
+"""Survey answers in: checked by the feedback rules of file ingestion, written once.
 
-:func:`submit_answer` takes a token and the answers (fields named by question id, as the form
-and ``POST /api/v1/responses/{token}`` send them):
+:func:`submit_answers` takes submissions (a token and the answers, fields named by question id,
+as the form and ``POST /api/v1/responses/{token}`` send them), one or many at once (the server
+gathers those that arrive together), and gives each its outcome:
 
 1. the token must be genuine and unexpired (:mod:`earnright.survey.tokens`) and name an
-   invitation; an invitation answered already raises :class:`~earnright.errors.AlreadyAnswered`;
-2. the answers become one feedback row (response id ``survey-INVITATION``, the invitation's
-   unit, customer and moment, the time of the answer) checked by
-   :func:`earnright.ingest.kinds.validate_chunk`, the check every feedback file's rows pass, plus
-   the form's own: only this moment's questions and a comment, and at least one answer;
-3. a rejected answer is a batch with its row in quarantine (kind feedback, source
-   ``survey:CHANNEL``, the reason), and the invitation stays open so the customer can correct it;
-4. an accepted one is, in one transaction: a batch, the feedback row (new question columns
-   added as a file adds them), the invitation's row in ``survey_answers`` and, for a detractor,
-   the case and its alert (:mod:`earnright.survey.cases`). The unique index on
-   ``survey_answers`` makes a second answer to the same invitation fail whoever sends it and
-   whenever: its transaction rolls back, so it changes nothing.
+   invitation (else :class:`~earnright.errors.SurveyLinkError`); an invitation answered already
+   gets :class:`~earnright.errors.AlreadyAnswered`;
+2. the answers become feedback rows (response id ``survey-INVITATION``, the invitation's unit,
+   customer and moment, channel ``survey``, the time of the answer) checked together by
+   :func:`earnright.ingest.kinds.validate_chunk`, the check every feedback file's rows pass
+   (vectorised: checking many costs about what checking one does), plus the form's own: only
+   the moment's questions and a comment, at least one answer, no NUL character;
+3. in one transaction, as one ingest batch (source ``survey:CHANNEL``): the accepted rows (new
+   question columns added as a file adds them), their invitations' rows in ``survey_answers``,
+   a detractor's case and its alert (:mod:`earnright.survey.cases`), and the rejected rows in
+   quarantine with their reasons (those invitations stay open, to be answered correctly).
+
+The unique index on ``survey_answers`` makes a second answer to an invitation fail whoever
+sends it and whenever: the batch's transaction rolls back and its submissions are tried one by
+one, so only the late one is refused and nothing else changes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Union
+from weakref import WeakKeyDictionary
 
 import pandas as pd
 
 from earnright.config import Config
-from earnright.errors import AlreadyAnswered, SurveyLinkError
+from earnright.errors import AlreadyAnswered, EarnrightError, SurveyLinkError
 from earnright.ingest.kinds import KINDS, raw_json, validate_chunk
 from earnright.survey.cases import open_case
-from earnright.survey.form import FormQuestion, form_questions
+from earnright.survey.form import form_questions
+from earnright.survey.invitations import Invitation, answered_among, find_invitations
 from earnright.survey.tokens import link_secret, verify_token
 from earnright.warehouse import Warehouse
 
-__all__ = ["Invitation", "SubmitResult", "find_invitation", "open_invitation", "submit_answer"]
+__all__ = ["Submission", "SubmitResult", "submit_answer", "submit_answers"]
 
 FEEDBACK = KINDS["feedback"]
 MAX_FIELD = 4000
+Outcome = Union["SubmitResult", EarnrightError]
 
 
 @dataclass(frozen=True)
-class Invitation:
-    """An invitation as the survey needs it."""
+class Submission:
+    """One submission: the link's token, the answers by question id, and how it came."""
 
-    invitation_id: str
-    unit_id: str
-    unit_name: str
-    customer_id: str | None
-    moment: str | None
-    sent_at: datetime
+    token: str
+    answers: Mapping[str, Any]
+    channel: str = "form"
 
 
 @dataclass
@@ -80,51 +84,81 @@ def _now(now: datetime | None) -> datetime:
     return current.astimezone(UTC).replace(tzinfo=None) if current.tzinfo else current
 
 
-def find_invitation(wh: Warehouse, invitation_id: str) -> Invitation | None:
-    """The invitation with this id and its unit's name, or None."""
-    inv, units = wh.table("invitations"), wh.table("units")
-    rows = (
-        inv.filter(inv.invitation_id == invitation_id)
-        .left_join(units, inv.unit_id == units.unit_id)
-        .select(
-            inv.invitation_id, inv.unit_id, units.name, inv.customer_id, inv.moment, inv.sent_at
-        )
-        .limit(1)
-        .to_pyarrow()
-        .to_pylist()
-    )
-    if not rows:
-        return None
-    r = rows[0]
-    return Invitation(r["invitation_id"], r["unit_id"], r["name"] or r["unit_id"],
-                      r["customer_id"], r["moment"], r["sent_at"])  # fmt: skip
+def submit_answer(
+    wh: Warehouse,
+    config: Config,
+    token: str,
+    answers: Mapping[str, Any],
+    *,
+    channel: str = "form",
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Check and write one survey answer (module doc); raises what refuses it."""
+    outcome = submit_answers(wh, config, [Submission(token, answers, channel)], now=now)[0]
+    if isinstance(outcome, EarnrightError):
+        raise outcome
+    return outcome
 
 
-def is_answered(wh: Warehouse, invitation_id: str) -> bool:
-    answers = wh.table("survey_answers")
-    return bool(answers.filter(answers.invitation_id == invitation_id).count().execute())
+def submit_answers(
+    wh: Warehouse, config: Config, submissions: Sequence[Submission], *,
+    now: datetime | None = None,
+) -> list[Outcome]:  # fmt: skip
+    """Check and write these answers (module doc): one outcome each, in order."""
+    outcomes: list[Outcome | None] = [None] * len(submissions)
+    ids: dict[int, str] = {}
+    secret = link_secret(wh)
+    for k, sub in enumerate(submissions):
+        try:
+            ids[k] = verify_token(secret, sub.token, now=now)
+        except SurveyLinkError as exc:
+            outcomes[k] = exc
+    found = find_invitations(wh, set(ids.values()))
+    answered = answered_among(wh, set(ids.values()))
+    live: dict[int, Invitation] = {}
+    later: list[int] = []  # a second submission for an invitation in this batch: after it
+    for k, invitation_id in ids.items():
+        if invitation_id not in found:
+            outcomes[k] = SurveyLinkError("this survey link names no invitation of this workspace")
+        elif invitation_id in answered:
+            outcomes[k] = AlreadyAnswered(f"invitation {invitation_id} was answered already")
+        elif invitation_id in {i.invitation_id for i in live.values()}:
+            later.append(k)
+        else:
+            live[k] = found[invitation_id]
+    if live:
+        _write(wh, config, {k: (submissions[k], inv) for k, inv in live.items()}, now, outcomes)
+    for k in later:
+        outcomes[k] = submit_answers(wh, config, [submissions[k]], now=now)[0]
+    return [o for o in outcomes if o is not None]
 
 
-def open_invitation(
-    wh: Warehouse, config: Config, token: str, *, now: datetime | None = None
-) -> tuple[Invitation, list[FormQuestion]]:
-    """The invitation a token names and its form's questions; SurveyLinkError for a forged,
-    expired or unknown link, AlreadyAnswered once it was answered."""
-    invitation_id = verify_token(link_secret(wh), token, now=now)
-    invitation = find_invitation(wh, invitation_id)
-    if invitation is None:
-        raise SurveyLinkError("this survey link names no invitation of this workspace")
-    if is_answered(wh, invitation_id):
-        raise AlreadyAnswered(f"invitation {invitation_id} was answered already")
-    return invitation, form_questions(config, invitation.moment)
+def _write(
+    wh: Warehouse, config: Config, items: dict[int, tuple[Submission, Invitation]],
+    now: datetime | None, outcomes: list[Outcome | None],
+) -> None:  # fmt: skip
+    """Check and store these submissions in one batch; one by one if that batch fails."""
+    try:
+        for k, outcome in _store(wh, config, items, _now(now)).items():
+            outcomes[k] = outcome
+    except Exception:
+        if len(items) == 1:
+            ((k, (sub, invitation)),) = items.items()
+            if answered_among(wh, {invitation.invitation_id}):  # another one won the race
+                outcomes[k] = AlreadyAnswered(
+                    f"invitation {invitation.invitation_id} was answered already"
+                )
+                return
+            raise
+        for k, (sub, _) in items.items():
+            outcomes[k] = submit_answers(wh, config, [sub], now=now)[0]
 
 
-def _row(
-    invitation: Invitation, answers: Mapping[str, Any], asked: list[str], at: datetime
-) -> pd.DataFrame:
-    """The answer as the one-row chunk a feedback file would give (text, as read)."""
+def _row(invitation: Invitation, answers: Mapping[str, Any], asked: list[str], line: int,
+         at: datetime) -> dict[str, Any]:  # fmt: skip
+    """The answer as a feedback file's row would give it (text, as read)."""
     row: dict[str, Any] = {
-        "_line": 1,
+        "_line": line,
         "response_id": f"survey-{invitation.invitation_id}",
         "unit_id": invitation.unit_id,
         "responded_at": at.isoformat(),
@@ -133,9 +167,7 @@ def _row(
         "moment": invitation.moment,
         "comment": _text(answers.get("comment")),
     }
-    row |= {q: _text(answers.get(q)) for q in asked}
-    frame = pd.DataFrame([row])
-    return frame.astype({c: "string" for c in frame.columns if c != "_line"})
+    return row | {q: _text(answers.get(q)) for q in asked}
 
 
 def _text(value: Any) -> str | None:
@@ -152,97 +184,133 @@ def _form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[s
     given = [k for k in allowed if str(answers.get(k) or "").strip()]
     if not given:
         problems.append(("(answers)", "(answers): no answer given"))
+    nul = [k for k in allowed if "\x00" in str(answers.get(k) or "")]
+    problems += [(k, f"{k}: contains a NUL character") for k in nul]
     return problems
 
 
-def submit_answer(
-    wh: Warehouse,
-    config: Config,
-    token: str,
-    answers: Mapping[str, Any],
-    *,
-    channel: str = "form",
-    now: datetime | None = None,
-) -> SubmitResult:
-    """Check and write one survey answer (module doc); the token is the authorisation."""
-    at = _now(now)
-    invitation, questions = open_invitation(wh, config, token, now=now)
-    asked = [q.id for q in questions]
-    frame = _row(invitation, answers, asked, at)
-    good, bad = validate_chunk(FEEDBACK, frame, config, asked, {invitation.unit_id})
-    extra = _form_problems(answers, asked)
-    if not bad.empty or extra:
-        reasons = [*bad.reason.tolist(), *(reason for _, reason in extra)]
-        _quarantine(wh, invitation, frame, bad, extra, channel, at)
-        return SubmitResult("quarantined", invitation.invitation_id, reasons=reasons)
-    return _accept(wh, config, invitation, good.drop(columns="_line"), channel, at)
+def _checked(
+    config: Config, items: dict[int, tuple[Submission, Invitation]], at: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[int, list[tuple[str, str]]]]:
+    """The rows checked together: (accepted, rejected, the form's problems by line)."""
+    rows, problems, columns = [], {}, set()
+    for k, (sub, invitation) in items.items():
+        asked = [q.id for q in form_questions(config, invitation.moment)]
+        columns |= set(asked)
+        rows.append(_row(invitation, sub.answers, asked, k + 1, at))
+        problems[k + 1] = _form_problems(sub.answers, asked)
+    frame = pd.DataFrame(rows)
+    text = [c for c in frame.columns if c != "_line"]
+    frame = frame.astype({c: "string" for c in text})
+    units = {inv.unit_id for _, inv in items.values()}
+    good, bad = validate_chunk(FEEDBACK, frame, config, sorted(columns), units)
+    return frame, good, bad, problems
 
 
-def _accept(
-    wh: Warehouse, config: Config, invitation: Invitation, good: pd.DataFrame, channel: str,
+def _store(
+    wh: Warehouse, config: Config, items: dict[int, tuple[Submission, Invitation]],
     at: datetime,
-) -> SubmitResult:  # fmt: skip
-    response_id = str(good.response_id.iloc[0])
-    case_id = None
-    try:
-        with wh.transaction():
-            wh.lock("ingest")  # batch ids and new question columns, in turn with file ingests
-            batch_id = _next_batch(wh)
-            questions = [c for c in good.columns if config.question(c) is not None]
-            wh.add_open_columns("feedback", questions, batch_id)
-            row = {c: [_value(good[c].iloc[0])] for c in good.columns}
-            wh.insert("feedback", row | {"batch_id": [batch_id]})
-            wh.insert("survey_answers", {
-                "invitation_id": [invitation.invitation_id], "response_id": [response_id],
-                "channel": [channel], "answered_at": [at], "batch_id": [batch_id],
-            })  # fmt: skip
-            _record_batch(wh, invitation, channel, batch_id, accepted=1, at=at)
-            answer = {c: _value(good[c].iloc[0]) for c in good.columns}
-            case_id = open_case(wh, config, invitation, answer, at)
-    except Exception as exc:
-        if is_answered(wh, invitation.invitation_id):  # another submission won the race
-            message = f"invitation {invitation.invitation_id} was answered already"
-            raise AlreadyAnswered(message) from exc
-        raise
-    return SubmitResult("accepted", invitation.invitation_id, response_id, case_id)
+) -> dict[int, Outcome]:  # fmt: skip
+    frame, good, bad, problems = _checked(config, items, at)
+    reasons = {int(line): [r] for line, r in zip(bad.line, bad.reason, strict=True)}
+    for line, found in problems.items():
+        if found:
+            reasons.setdefault(line, []).extend(r for _, r in found)
+    accepted = good[~good._line.isin(list(reasons))]
+    channel = next(iter(items.values()))[0].channel
+    outcomes: dict[int, Outcome] = {}
+    with wh.transaction():
+        wh.lock("ingest")  # batch ids and new question columns, in turn with file ingests
+        batch_id = _next_batch(wh)
+        questions = [c for c in accepted.columns if config.question(c) is not None]
+        _ensure_questions(wh, questions, batch_id)
+        stored = _insert_answers(wh, config, items, accepted, batch_id, at)
+        _insert_rejects(wh, frame, reasons, problems, batch_id, channel)
+        _record_batch(wh, channel, batch_id, len(items), len(accepted), at)
+    for k, (_, invitation) in items.items():
+        if k + 1 in reasons:
+            outcomes[k] = SubmitResult("quarantined", invitation.invitation_id,
+                                       reasons=reasons[k + 1])  # fmt: skip
+        else:
+            outcomes[k] = stored[k]
+    return outcomes
+
+
+def _insert_answers(
+    wh: Warehouse, config: Config, items: dict[int, tuple[Submission, Invitation]],
+    accepted: pd.DataFrame, batch_id: int, at: datetime,
+) -> dict[int, SubmitResult]:  # fmt: skip
+    """The accepted rows, their survey_answers rows and the detractors' cases."""
+    rows = [{str(c): _value(v) for c, v in r.items() if c != "_line"} | {"batch_id": batch_id}
+            for r in accepted.to_dict("records")]  # fmt: skip
+    if not rows:
+        return {}
+    wh.insert_rows("feedback", rows)
+    results: dict[int, SubmitResult] = {}
+    answers = []
+    for line, row in zip(accepted._line, rows, strict=True):
+        sub, invitation = items[int(line) - 1]
+        answers.append({"invitation_id": invitation.invitation_id,
+                        "response_id": row["response_id"], "channel": sub.channel,
+                        "answered_at": at, "batch_id": batch_id})  # fmt: skip
+        case_id = open_case(wh, config, invitation, row, at)
+        results[int(line) - 1] = SubmitResult("accepted", invitation.invitation_id,
+                                              row["response_id"], case_id)  # fmt: skip
+    wh.insert_rows("survey_answers", answers)
+    return results
 
 
 def _value(value: Any) -> Any:
     """A cell as the warehouse takes it: missing (NaN, NA, NaT) as None."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value  # numpy scalars as Python ones
 
 
 def _next_batch(wh: Warehouse) -> int:
-    return int(wh.table("batches").batch_id.max().fill_null(0).execute()) + 1
+    return int(wh.fetch("SELECT COALESCE(MAX(batch_id), 0) + 1 FROM batches")[0][0])
+
+
+_KNOWN_COLUMNS: WeakKeyDictionary[Warehouse, set[str]] = WeakKeyDictionary()  # columns seen
+
+
+def _ensure_questions(wh: Warehouse, questions: list[str], batch_id: int) -> None:
+    """Add the question columns feedback lacks, as a file's batch would (columns are never
+    dropped, so the ones seen once are remembered)."""
+    known = _KNOWN_COLUMNS.setdefault(wh, set())
+    if set(questions) <= known:
+        return
+    wh.add_open_columns("feedback", questions, batch_id)
+    known |= set(wh.table("feedback").columns)
 
 
 def _record_batch(
-    wh: Warehouse, invitation: Invitation, channel: str, batch_id: int, *, accepted: int,
-    at: datetime,
-) -> None:  # fmt: skip
-    digest = hashlib.sha256(f"survey|{invitation.invitation_id}|{at.isoformat()}".encode())
-    wh.insert("batches", {
-        "batch_id": [batch_id], "kind": ["feedback"], "source": [f"survey:{channel}"],
-        "sha256": [digest.hexdigest()], "rows_read": [1], "rows_accepted": [accepted],
-        "rows_quarantined": [1 - accepted], "rows_duplicate": [0], "started_at": [at],
-        "finished_at": [at],
-    })  # fmt: skip
+    wh: Warehouse, channel: str, batch_id: int, read: int, accepted: int, at: datetime
+) -> None:
+    digest = hashlib.sha256(f"survey|{batch_id}|{at.isoformat()}".encode())
+    wh.insert_rows("batches", [{
+        "batch_id": batch_id, "kind": "feedback", "source": f"survey:{channel}",
+        "sha256": digest.hexdigest(), "rows_read": read, "rows_accepted": accepted,
+        "rows_quarantined": read - accepted, "rows_duplicate": 0, "started_at": at,
+        "finished_at": at,
+    }])  # fmt: skip
 
 
-def _quarantine(
-    wh: Warehouse, invitation: Invitation, frame: pd.DataFrame, bad: pd.DataFrame,
-    extra: list[tuple[str, str]], channel: str, at: datetime,
+def _insert_rejects(
+    wh: Warehouse, frame: pd.DataFrame, reasons: dict[int, list[str]],
+    problems: dict[int, list[tuple[str, str]]], batch_id: int, channel: str,
 ) -> None:  # fmt: skip
-    fields = [*bad.field.tolist(), *(f for f, _ in extra)]
-    reasons = [*bad.reason.tolist(), *(r for _, r in extra)]
-    with wh.transaction():
-        wh.lock("ingest")
-        batch_id = _next_batch(wh)
-        wh.insert("quarantine", {
-            "batch_id": [batch_id], "kind": ["feedback"], "source": [f"survey:{channel}"],
-            "line": [1], "field": ["; ".join(fields)], "reason": ["; ".join(reasons)],
-            "raw": raw_json(frame).tolist(), "row_key": [f"survey-{invitation.invitation_id}"],
-        })  # fmt: skip
-        _record_batch(wh, invitation, channel, batch_id, accepted=0, at=at)
+    if not reasons:
+        return
+    rows = frame.set_index("_line", drop=False)
+    raws = raw_json(rows.loc[sorted(reasons)])
+    out = []
+    for line, raw in zip(sorted(reasons), raws, strict=True):
+        fields = [r.split(":", 1)[0] for r in reasons[line]]
+        out.append({"batch_id": batch_id, "kind": "feedback", "source": f"survey:{channel}",
+                    "line": line, "field": "; ".join(dict.fromkeys(fields)),
+                    "reason": "; ".join(reasons[line]), "raw": raw,
+                    "row_key": rows.loc[line, "response_id"]})  # fmt: skip
+    wh.insert_rows("quarantine", out)

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime
+from weakref import WeakKeyDictionary
 
 from earnright.errors import SurveyLinkError
 from earnright.warehouse import Warehouse
@@ -24,7 +25,7 @@ __all__ = ["link_secret", "sign_token", "verify_token"]
 
 SECRET_NAME = "links"
 SIGNATURE_BYTES = 16
-_CACHE: dict[str, bytes] = {}
+_CACHE: WeakKeyDictionary[Warehouse, bytes] = WeakKeyDictionary()  # per open warehouse
 
 
 def _b64(data: bytes) -> str:
@@ -38,7 +39,7 @@ def _unb64(text: str) -> bytes:
 def link_secret(wh: Warehouse) -> bytes:
     """The warehouse's link secret, made on first use (two processes making it at once keep
     the first one stored)."""
-    cached = _CACHE.get(wh.url)
+    cached = _CACHE.get(wh)
     if cached is not None:
         return cached
     found = _stored_secret(wh)
@@ -56,7 +57,7 @@ def link_secret(wh: Warehouse) -> bytes:
         found = _stored_secret(wh)
         if found is None:
             raise SurveyLinkError("the survey link secret could not be stored in the warehouse")
-    _CACHE[wh.url] = found
+    _CACHE[wh] = found
     return found
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "Warehouse",
     "connect",
     "redact_url",
+    "sql_value",
 ]
 
 STAGE_PREFIX = "_stage_"
@@ -43,6 +44,11 @@ STAGE_PREFIX = "_stage_"
 def redact_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (for messages and logs)."""
     return re.sub(r"^([a-z]+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def sql_value(value: Any) -> str:
+    """A SQL literal for a Python value (strings escaped; timestamps as naive UTC)."""
+    return _literal(value)
 
 
 def _literal(value: Any) -> str:
@@ -110,6 +116,21 @@ class Warehouse:
         """This warehouse seen through ``filters`` (table name -> the rows to show), for reading:
         it shares the connection, and closing it leaves the connection open."""
         return _View(self, filters)
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one SQL query as tuples: for small lookups where compiling an Ibis
+        expression would cost more than the query (build literals with :func:`sql_value`)."""
+        return self.dialect.fetch(sql)
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert a few rows (column -> value; the first row's columns) with one ``INSERT …
+        VALUES`` (inside any transaction): no staging, for the small writes of a request."""
+        if not rows:
+            return
+        names = list(rows[0])
+        cols = ", ".join(_quote(c) for c in names)
+        values = ", ".join("(" + ", ".join(_literal(r.get(c)) for c in names) + ")" for r in rows)
+        self.execute_sql(f"INSERT INTO {_quote(table)} ({cols}) VALUES {values}")
 
     def list_tables(self) -> list[str]:
         return list(self.con.list_tables())

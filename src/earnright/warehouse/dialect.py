@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -67,6 +67,14 @@ class Dialect:
     def execute(self, sql: str) -> None:
         """Run one or more SQL statements that return nothing."""
         self.con.raw_sql(sql).close()
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one query, as tuples (small lookups on a hot path; no Ibis compile)."""
+        cursor = self.con.raw_sql(sql)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -203,6 +211,9 @@ class DuckDB(Dialect):
     def execute(self, sql: str) -> None:
         self.con.raw_sql(sql)  # returns the connection itself, not a cursor: nothing to close
 
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        return list(self.con.con.execute(sql).fetchall())
+
     def append_arrow(self, table: str, data: pa.Table) -> None:
         """The Arrow table is scanned in place and released at once (an Ibis memtable would stay
         registered, and its memory held, until garbage collection)."""
@@ -247,6 +258,11 @@ class Postgres(Dialect):
         # at once (the connection autocommits).
         with self.con.con.cursor() as cur:
             cur.execute(sql)
+
+    def fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.con.con.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall())
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
