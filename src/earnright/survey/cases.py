@@ -58,11 +58,19 @@ def manager_of(wh: Warehouse, config: Config, unit_id: str) -> str:
     return config.survey.case_owner
 
 
+def _manager(wh: Warehouse, config: Config, unit_id: str, known: dict[str, str]) -> str:
+    if unit_id not in known:
+        known[unit_id] = manager_of(wh, config, unit_id)
+    return known[unit_id]
+
+
 def open_case(
-    wh: Warehouse, config: Config, invitation: Invitation, answer: dict[str, Any], at: datetime
-) -> str | None:
+    wh: Warehouse, config: Config, invitation: Invitation, answer: dict[str, Any], at: datetime,
+    managers: dict[str, str] | None = None,
+) -> str | None:  # fmt: skip
     """For a detractor's answer, store the case and enqueue its alert (inside the caller's
-    transaction); return the case id, or None for any other answer."""
+    transaction); return the case id, or None for any other answer. ``managers`` remembers
+    each unit's manager across the answers of one batch."""
     if not is_detractor(config, answer):
         return None
     nps = config.question_of_kind("nps")
@@ -76,7 +84,7 @@ def open_case(
         "customer_id": invitation.customer_id,
         "ltr": float(answer[nps.id]),
         "comment": answer.get("comment"),
-        "manager": manager_of(wh, config, invitation.unit_id),
+        "manager": _manager(wh, config, invitation.unit_id, {} if managers is None else managers),
         "opened_at": at,
         "answer_by": at + config.survey.answer_by,
     }

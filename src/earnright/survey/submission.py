@@ -247,13 +247,14 @@ def _insert_answers(
         return {}
     wh.insert_rows("feedback", rows)
     results: dict[int, SubmitResult] = {}
-    answers = []
+    answers: list[dict[str, Any]] = []
+    managers: dict[str, str] = {}
     for line, row in zip(accepted._line, rows, strict=True):
         sub, invitation = items[int(line) - 1]
         answers.append({"invitation_id": invitation.invitation_id,
                         "response_id": row["response_id"], "channel": sub.channel,
                         "answered_at": at, "batch_id": batch_id})  # fmt: skip
-        case_id = open_case(wh, config, invitation, row, at)
+        case_id = open_case(wh, config, invitation, row, at, managers)
         results[int(line) - 1] = SubmitResult("accepted", invitation.invitation_id,
                                               row["response_id"], case_id)  # fmt: skip
     wh.insert_rows("survey_answers", answers)
