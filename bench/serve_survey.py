@@ -135,9 +135,17 @@ def start_server(root: Path, pool: int) -> tuple[subprocess.Popen[bytes], str]:
 
 
 async def _post(client: Any, token: str, body: dict[str, Any]) -> tuple[int, float]:
+    """The status (0: no answer, the connection failed) and the latency in ms."""
+    import httpx
+
     start = time.perf_counter()
-    response = await client.post(f"/api/v1/responses/{token}", json=body)
-    return response.status_code, (time.perf_counter() - start) * 1000.0
+    try:
+        response = await client.post(f"/api/v1/responses/{token}", json=body)
+        code = response.status_code
+    except httpx.HTTPError as exc:
+        say(f"request failed: {type(exc).__name__} {exc}")
+        code = 0
+    return code, (time.perf_counter() - start) * 1000.0
 
 
 async def closed_loop(base: str, toks: list[str], clients: int) -> dict[str, Any]:
@@ -275,7 +283,8 @@ def report(args: argparse.Namespace, found: dict[str, Any]) -> dict[str, Any]:
                  and args.rate >= GOAL_RATE)  # fmt: skip
     return {
         "bench": "serve_survey", "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_average_1m": round(os.getloadavg()[0], 1)},
         "settings": {k: getattr(args, k) for k in ("stores", "closed", "rate", "seconds",
                                                    "clients", "pool", "baseline", "smoke")},
         "goal": {"per_s": GOAL_RATE, "p99_ms": GOAL_P99_MS, "met": meets},
@@ -285,7 +294,8 @@ def report(args: argparse.Namespace, found: dict[str, Any]) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     lines = ["# Survey submissions through the server (PostgreSQL)", "",
-             f"{result['when']}, {result['machine']['cpus']} CPUs; settings "
+             f"{result['when']}, {result['machine']['cpus']} CPUs (load average "
+             f"{result['machine']['load_average_1m']} at the end: the machine is shared); settings "
              f"`{json.dumps(result['settings'])}`.", "",
              "| run | answers | per s | p50 ms | p99 ms | max ms | status |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip

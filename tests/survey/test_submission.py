@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -189,3 +190,17 @@ def test_answers_arriving_together_are_one_batch_each_with_its_own_outcome(
     assert q.row_key.tolist() == ["survey-inv-3", "survey-inv-2"]
     assert q.line.tolist() == [3, 5] and set(q.batch_id) == {batches + 1}
     assert survey_links(swh, survey_ws.config, now=NOW).invitation_id.tolist().count("inv-3") == 1
+
+
+def test_an_invitation_naming_an_unknown_moment_is_quarantined(
+    swh: Warehouse, survey_ws: Workspace, tmp_path: Path
+) -> None:
+    from earnright.ingest import ingest_file
+    from tests.survey.conftest import write_invitations
+
+    path = write_invitations(tmp_path / "more.csv", [("inv-9", "S1", "c9", SENT, "nowhere")])
+    result = ingest_file(swh, survey_ws.config, "invitations", path)
+    assert (result.accepted, result.quarantined) == (0, 1)
+    assert swh.table("quarantine").reason.execute().tolist() == [
+        "moment: unknown journey moment: 'nowhere'"
+    ]

@@ -11,9 +11,10 @@
   404 and 410 ``{detail}``.
 
 The routes parse, call one function of :mod:`earnright.survey` in a worker thread, and render.
-Answers go through a :class:`Gatherer`: worker threads take every answer waiting (up to
-``MAX_GATHER``) and write them with one :func:`~earnright.survey.submit_answers` call, one check
-and one transaction, so a burst costs a few batches rather than a transaction each. Every page
+Answers go through a :class:`Gatherer`: one worker thread takes every answer waiting (up to
+``MAX_GATHER``) and writes them with one :func:`~earnright.survey.submit_answers` call, one check
+and one transaction, so a burst costs a few batches rather than a transaction each (batches
+take the ingest lock in turn anyway, so more workers would only contend). Every page
 is sent with a Content-Security-Policy that allows no script at all, no referrer (the token is
 in the URL) and no caching. Warehouse connections come from a small pool (PostgreSQL:
 ``pool_size`` connections; DuckDB: one, the file's only writer).
@@ -59,7 +60,7 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 MAX_BODY = 64 * 1024
-MAX_GATHER = 64
+MAX_GATHER = 256
 
 
 class WarehousePool:
@@ -158,7 +159,7 @@ class SurveyService:
         size = 1 if dialect_for(workspace.config.warehouse.url) is DuckDB else pool_size
         self.config = workspace.config
         self.pool = WarehousePool(workspace, size)
-        self.gatherer = Gatherer(self.pool, self.config, size)
+        self.gatherer = Gatherer(self.pool, self.config, 1)
 
     def close(self) -> None:
         """Stop the workers and close the connections (on the app's shutdown)."""
