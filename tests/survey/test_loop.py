@@ -130,5 +130,5 @@ def test_a_cases_follow_up_is_recorded(swh: Warehouse, survey_ws: Workspace) -> 
     assert list_cases(swh, now=NOW, status="open").empty
     with pytest.raises(QueryError, match="no case 'case-x'"):
         record_followup(swh, "case-x", "note", "Dana", now=NOW)
-    with pytest.raises(QueryError, match="--note"):
+    with pytest.raises(QueryError, match="needs a `note`"):
         record_followup(swh, case_id, " ", "Dana", now=NOW)

@@ -208,22 +208,7 @@ def survey_router(workspace: Workspace, *, pool_size: int = 4) -> APIRouter:
     async def submit_form(token: str, request: Request) -> Response:
         form = await request.form()
         answers = {k: v for k, v in form.items() if isinstance(v, str)}
-        try:
-            result = await service.gatherer.submit(Submission(token, answers, "form"))
-        except (SurveyLinkError, AlreadyAnswered) as exc:
-            status, key = _refusal(exc)
-            return _page(render_message(config, key), status)
-        if result.status == "accepted":
-            return _page(render_message(config, "thanks"))
-        try:
-            invitation, questions = await run(lambda wh: open_invitation(wh, config, token))
-        except (SurveyLinkError, AlreadyAnswered) as exc:
-            return _page(render_message(config, _refusal(exc)[1]), _refusal(exc)[0])
-        html = render_form(
-            config, questions, action=f"/s/{token}", unit_name=invitation.unit_name,
-            values=answers, errors=result.reasons,
-        )  # fmt: skip
-        return _page(html, 422)
+        return await _form_answer(service, run, token, answers)
 
     @router.post("/api/v1/responses/{token}", status_code=201)
     async def submit_json(token: str, request: Request) -> JSONResponse:
@@ -242,6 +227,27 @@ def survey_router(workspace: Workspace, *, pool_size: int = 4) -> APIRouter:
 
     router.service = service  # type: ignore[attr-defined]
     return router
+
+
+async def _form_answer(
+    service: SurveyService, run: Callable[[Callable[[Warehouse], Any]], Any], token: str,
+    answers: dict[str, str],
+) -> Response:  # fmt: skip
+    """The page after a form's answers: thanks, or the form again with the reasons."""
+    config = service.config
+    try:
+        result = await service.gatherer.submit(Submission(token, answers, "form"))
+        if result.status == "accepted":
+            return _page(render_message(config, "thanks"))
+        invitation, questions = await run(lambda wh: open_invitation(wh, config, token))
+    except (SurveyLinkError, AlreadyAnswered) as exc:
+        status, key = _refusal(exc)
+        return _page(render_message(config, key), status)
+    html = render_form(
+        config, questions, action=f"/s/{token}", unit_name=invitation.unit_name,
+        values=answers, errors=result.reasons,
+    )  # fmt: skip
+    return _page(html, 422)
 
 
 async def _json_answers(request: Request) -> dict[str, Any] | None:

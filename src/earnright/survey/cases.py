@@ -140,7 +140,7 @@ def record_followup(
 ) -> dict[str, Any]:
     """Append a follow-up to ``case_id``; QueryError for an unknown case or an empty note."""
     if not note.strip() or not by.strip():
-        raise QueryError("a follow-up needs a --note saying what was done and --by who did it",
+        raise QueryError("a follow-up needs a `note` saying what was done and `by` who did it",
                          argument="note")  # fmt: skip
     t = wh.table("survey_cases")
     if not t.filter(t.case_id == case_id).count().execute():
