@@ -274,8 +274,10 @@ class Warehouse:
             if migration.version <= current:
                 continue
             with self.transaction():
+                existing = set(self.con.list_tables())  # re-applied: its tables are there
                 for name in migration.tables:
-                    self.con.create_table(name, schema=ibis.schema(TABLES[name].columns))
+                    if name not in existing:
+                        self.con.create_table(name, schema=ibis.schema(TABLES[name].columns))
                 for table, column in migration.columns:
                     if column not in self.table(table).columns:
                         self.add_column(table, column, TABLES[table].columns[column])

@@ -436,9 +436,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("survey_secret", "survey_answers", "survey_reminders", "survey_cases", "survey_followups"),
         (("invitations", "moment"),),
         (
-            "CREATE UNIQUE INDEX survey_answers_once ON survey_answers (invitation_id)",
-            "CREATE UNIQUE INDEX survey_reminders_once ON survey_reminders (reminder_id)",
-            "CREATE UNIQUE INDEX survey_secret_once ON survey_secret (name)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS survey_answers_once "
+            "ON survey_answers (invitation_id)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS survey_reminders_once "
+            "ON survey_reminders (reminder_id)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS survey_secret_once ON survey_secret (name)",
         ),
     ),
 )
