@@ -91,7 +91,7 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(EarnrightError)
     async def refused(request: Request, exc: EarnrightError) -> Response:
-        status = 404 if isinstance(exc, OutOfScope) else 403 if isinstance(exc, NotAllowed) else 422
+        status = 404 if isinstance(exc, OutOfScope) else 403 if isinstance(exc, NotAllowed) else 400
         if _is_api(request):
             return JSONResponse({"detail": str(exc), "argument": exc.argument}, status)
         from earnright.serve.layout import message_page

@@ -80,7 +80,7 @@ def table(rows: list[dict[str, Any]], columns: list[str], link: str | None = Non
 
 
 def message_page(request: Request, status: int, text: str) -> HTMLResponse:
-    titles = {403: "Not allowed", 404: "Not found", 422: "Cannot do that"}
+    titles = {400: "Cannot do that", 403: "Not allowed", 404: "Not found"}
     title = titles.get(status, "Problem")
     body = f'<h1>{escape(title)}</h1><p class="error">{escape(text)}</p><a href="/">Home</a>'
     return HTMLResponse(document(title, body), status_code=status)

@@ -2,17 +2,18 @@
 
 Each route parses, authorises (the caller's :class:`~earnright.serve.scope.Scope`), calls one
 service of :mod:`earnright.serve.services`, and returns its result. 401: not signed in; 404:
-unknown or outside the scope (never told apart); 403: the role lacks the verb; 422: a bad
-argument (the message names it).
+unknown or outside the scope (never told apart); 403: the role lacks the verb; 400: a bad
+argument (the message names it); 422: a request that does not parse.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
+from earnright.periods import Grain
 from earnright.serve.auth import Caller, caller_of, check_csrf, client_address
 from earnright.serve.services import Services
 
@@ -30,13 +31,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "not signed in"),
         (403, "the role does not allow it"),
         (404, "unknown, or outside the caller's scope"),
-        (422, "a bad argument"),
+        (400, "a bad argument (an unknown level, a period without data …)"),
     ]
 }
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
 
 Row = dict[str, Any]
-Period = Annotated[str | None, Field(pattern=r"^\d{4}(-\d{2}|-Q[1-4]|-W\d{2})?$")]
+Period = Annotated[str | None, Query(pattern=r"^\d{4}(-\d{2}|-Q[1-4]|-W\d{2})?$")]
 
 
 def _caller(request: Request) -> Caller:
@@ -76,7 +77,7 @@ def me(who: Who) -> Row:
 
 @router.get("/scorecard")
 def scorecard(
-    who: Who, svc: Svc, level: str = "store", grain: str | None = None, period: Period = None
+    who: Who, svc: Svc, level: str = "store", grain: Grain | None = None, period: Period = None
 ) -> list[Row]:
     """``earnright scorecard --format json``: the rows of the units the caller sees."""
     return svc.scorecard(who.scope, level, grain, period)

@@ -14,6 +14,7 @@ from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from earnright.errors import QueryError
+from earnright.periods import Grain
 from earnright.report.site import SiteIndex, page_data, subtree
 from earnright.serve import users
 from earnright.serve.scope import Scope, scope_for
@@ -99,7 +100,7 @@ class Services:
 
     # -- listening -----------------------------------------------------------------------------
     def scorecard(
-        self, scope: Scope, level: str, grain: str | None, period: str | None
+        self, scope: Scope, level: str, grain: Grain | None, period: str | None
     ) -> list[dict[str, Any]]:
         """``earnright scorecard --format json``'s rows of the units seen."""
         with self.guard():
