@@ -148,3 +148,22 @@ def clients(app: Any) -> dict[str, TestClient]:
 
 def here() -> Path:
     return Path(__file__).parent
+
+
+def demo_on_postgres(data: Path, root: Path, url: str) -> Any:
+    """A workspace at ``root`` whose warehouse is the PostgreSQL database ``url``, holding the
+    demo's generated files from ``data`` (ingested as `earnright ingest` does)."""
+    from earnright.config import Config
+    from earnright.services.demo import FILES, demo_config
+
+    config: Config = demo_config()
+    config = config.model_copy(
+        update={"warehouse": config.warehouse.model_copy(update={"url": url})}
+    )
+    from earnright.workspace import init_workspace
+
+    init_workspace(root, config)
+    ws = earnright.open_workspace(root)
+    for kind, name in FILES:
+        ws.ingest(kind, data / name)
+    return ws
