@@ -4,7 +4,6 @@ honoured by another, requests run side by side, and the numbers equal the comman
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from earnright.report.site_page import render_page
 from earnright.serve import users
 from earnright.serve.auth import (
     COOKIE,
@@ -155,14 +154,11 @@ def unit_page(
 ) -> Response:
     """A unit's report page for the caller's scope; ``moment`` narrows its reliability and
     incidents to one moment."""
-    data = svc.unit_page(who.scope, unit_id, period or None)
-    if moment:
-        data["reliability"] = [r for r in data["reliability"] if r["moment"] == moment]
-        data["incidents"] = [i for i in data["incidents"] if i.get("moment") == moment]
+    html = svc.unit_html(who.scope, unit_id, period or None, moment or None)
     moments = svc.ws.config.journey.moment_ids()
     top = bar(who, filters_form(f"/units/{unit_id}", period, moment, moments))
     comments = f'<p><a href="/comments?unit={escape(unit_id)}">Customer comments</a></p>'
-    page = with_bar(render_page(data), top + comments, f"/api/v1/units/{unit_id}")
+    page = with_bar(html, top + comments, f"/api/v1/units/{unit_id}")
     return HTMLResponse(page)
 
 

@@ -17,7 +17,7 @@ from earnright.errors import QueryError
 from earnright.periods import Grain
 from earnright.report.site import SiteIndex, page_data, subtree
 from earnright.serve import users
-from earnright.serve.scope import Scope, scope_for
+from earnright.serve.scope import Role, Scope, scope_for
 from earnright.serve.site_cache import SiteCache
 from earnright.units import read_units
 
@@ -47,6 +47,7 @@ class Services:
         self.ws = ws
         self.single = ws.config.warehouse.url.startswith("duckdb")
         self._lock = threading.RLock()
+        self._local = threading.local()
         self.site = SiteCache(ws, self.guard, refresh)
 
     def guard(self) -> Any:
@@ -54,8 +55,21 @@ class Services:
 
     @contextmanager
     def warehouse(self, read_only: bool = True) -> Iterator[Warehouse]:
-        with self.guard(), self.ws.warehouse(read_only=read_only) as wh:
-            yield wh
+        """The warehouse for one short read or write. DuckDB: opened for the block, under the
+        process's lock. PostgreSQL: each worker thread keeps its own connection open."""
+        if self.single:
+            with self._lock, self.ws.warehouse(read_only=read_only) as opened:
+                yield opened
+            return
+        kept: Warehouse | None = getattr(self._local, "wh", None)
+        if kept is None:
+            kept = self._local.wh = self.ws.location.warehouse(read_only=False)
+        try:
+            yield kept
+        except BaseException:
+            self._local.wh = None  # a connection in an unknown state is not reused
+            kept.close()
+            raise
 
     # -- people ------------------------------------------------------------------------------
     def scope(self, user: dict[str, Any]) -> Scope:
@@ -84,6 +98,21 @@ class Services:
         for link in [*data["ancestors"], *data["children"], *data["race"]]:
             link["href"] = f"/units/{link['unit_id']}" if link["unit_id"] in visible else None
         return data
+
+    def unit_html(self, scope: Scope, unit_id: str, period: str | None, moment: str | None) -> str:
+        """The unit's page as HTML (:meth:`unit_page`, ``moment`` narrowing its reliability
+        and incidents), drawn once per scope and kept with the site's inputs."""
+        from earnright.report.site_page import render_page
+
+        key = (unit_id, period, moment, scope.units, scope.moments, scope.role is Role.owner)
+        found = self.site.pages.get(key)
+        if found is None:
+            data = self.unit_page(scope, unit_id, period)
+            if moment:
+                data["reliability"] = [r for r in data["reliability"] if r["moment"] == moment]
+                data["incidents"] = [i for i in data["incidents"] if i.get("moment") == moment]
+            found = self.site.pages[key] = render_page(data)
+        return found
 
     def moment_page(self, scope: Scope, moment: str, period: str | None) -> dict[str, Any]:
         """A moment's indicators over every unit, and its incidents."""

@@ -44,6 +44,9 @@ class SiteCache:
         self.ws, self.guard, self.refresh = ws, guard, refresh
         self.entries: dict[str | None, _Entry] = {}
         self.gathering = threading.Lock()
+        # pages drawn from the current inputs, by unit, period, filters and scope; emptied
+        # whenever the inputs are gathered again
+        self.pages: dict[tuple[Any, ...], str] = {}
 
     def inputs(self, period: str | None) -> SiteInputs:
         entry = self.entries.get(period)
@@ -59,6 +62,7 @@ class SiteCache:
                 with self.guard():
                     inputs = gather_site(self.ws, period, None)
                 entry = _Entry(inputs, version, 0.0)
+                self.pages = {}
             entry.checked = time.monotonic()
             self.entries[period] = entry
             return entry.inputs
