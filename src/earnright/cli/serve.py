@@ -43,8 +43,11 @@ def serve(
     ws = open_workspace(workspace)
     app = create_app(ws, refresh=refresh)
     if app.state.services.single:
-        say("DuckDB warehouse: one server process owns it (other earnright commands wait until "
-            "it stops); for several users at once, use PostgreSQL (docs/serve.md).")  # fmt: skip
+        say(
+            "DuckDB warehouse: this one server process serves it (another earnright command "
+            "on the same file may find it busy); for several users, use PostgreSQL "
+            "(docs/serve.md)."
+        )
     say("Computing the pages (once; again when data change) …")
     app.state.services.site.inputs(None)
     say(f"Serving {ws.config.company.name} on http://{host}:{port}/ (Ctrl-C stops)")
