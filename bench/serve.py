@@ -192,6 +192,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "requests_per_s": rate, "first_view_ms": first, "baseline_ms": scratch * 1000,
         "baseline_over_p50": scratch * 1000 / p50, "goal_p99_ms": GOAL_P99_MS,
         "meets_goal": p99 < GOAL_P99_MS, "cores": os.cpu_count(),
+        "load_average_1min_at_end": os.getloadavg()[0],
         "python": platform.python_version(), "at": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }  # fmt: skip
 
@@ -201,7 +202,8 @@ def report(found: dict[str, Any]) -> str:
         "# earnright serve: a store's page on PostgreSQL\n\n"
         f"Demo company of {found['stores']} stores, {found['months']} months; "
         f"{found['requests']} random store pages, {found['concurrency']} at a time, from a "
-        f"load generator on 127.0.0.1; {found['cores']} cores shared by server and generator.\n\n"
+        f"load generator on 127.0.0.1; {found['cores']} cores shared by server and generator "
+        f"(load average {found['load_average_1min_at_end']:.1f} at the end of the run).\n\n"
         "| measure | value |\n|---|---|\n"
         f"| p50 | {found['p50_ms']:.1f} ms |\n| p99 | {found['p99_ms']:.1f} ms "
         f"(goal < {found['goal_p99_ms']:.0f} ms: {'met' if found['meets_goal'] else 'NOT met'}) |\n"
