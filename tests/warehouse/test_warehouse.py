@@ -47,6 +47,8 @@ def test_a_version_1_warehouse_is_upgraded_in_place(warehouse_url: str, tmp_path
         wh.execute_sql("DROP TABLE workspace_config; DROP TABLE loss_calls")
         wh.execute_sql("DROP TABLE issues; DROP TABLE actions; DROP TABLE decisions")
         wh.execute_sql("DROP TABLE commitments")
+        wh.execute_sql("DROP TABLE users; DROP TABLE api_tokens; DROP TABLE sessions")
+        wh.execute_sql("DROP TABLE audit_log")
         wh.execute_sql("DELETE FROM schema_migrations WHERE version > 1")
     with connect(warehouse_url, tmp_path) as wh:
         assert wh.schema_version() == MIGRATIONS[-1].version
@@ -62,15 +64,19 @@ def test_a_warehouse_an_older_earnright_wrote_is_upgraded_before_it_is_read(
     warehouse_url: str, tmp_path: Path
 ) -> None:
     """Opened only to read (report, warnings), a warehouse missing the newest migration's
-    column is upgraded first: its readers find the column."""
+    tables and columns is upgraded first: its readers find them."""
     newest = MIGRATIONS[-1]
-    (table, column), *_ = newest.columns  # the newest migration adds a column
+    assert newest.tables or newest.columns
     with connect(warehouse_url, tmp_path) as wh:
-        wh.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
+        for name in newest.tables:
+            wh.execute_sql(f"DROP TABLE {name}")
+        for table, column in newest.columns:
+            wh.execute_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
         wh.execute_sql(f"DELETE FROM schema_migrations WHERE version = {newest.version}")
     with connect(warehouse_url, tmp_path, read_only=True) as wh:
         assert wh.schema_version() == newest.version
-        assert column in wh.table(table).columns
+        assert set(newest.tables) <= set(wh.list_tables())
+        assert all(column in wh.table(table).columns for table, column in newest.columns)
 
 
 def test_processes_opening_a_new_database_at_once_migrate_it_once(

@@ -143,6 +143,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "report",
         "Write the report site: a page and its JSON twin per unit, linked by drill-down.",
     ),
+    "serve": (
+        "serve",
+        "Serve the report's pages and the REST API to signed-in people, each within their scope.",
+    ),
+    "users": (
+        "serve",
+        "People who sign in to earnright serve: add them with a role, list, disable.",
+    ),
+    "tokens": ("serve", "API tokens for earnright serve: each carries its user's scope."),
     "demo": (
         "demo",
         "Generate the demo company (with planted truth) into a workspace and run the pipeline.",

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from earnright.api.site import SiteInputs
     from earnright.progress import Progress
 
-__all__ = ["Site", "page_data", "page_path", "subtree", "write_site"]
+__all__ = ["Site", "SiteIndex", "page_data", "page_path", "subtree", "write_site"]
 
 TREND = ("period", "n", "nps", "nps_low", "nps_high", "csat", "csat_low", "csat_high")
 TREND_EXTRA = ("responses", "invitations", "response_rate")
@@ -131,6 +131,9 @@ class _Index:
             found.insert(0, str(parent))
             parent = self.units[str(parent)]["parent_id"]
         return found
+
+
+SiteIndex = _Index  # public name: the server builds one per signed-in scope (serve/pages.py)
 
 
 def page_data(inputs: SiteInputs, index: _Index, unit_id: str) -> dict[str, Any]:

@@ -312,6 +312,48 @@ TABLES: dict[str, TableSpec] = {
             },
             ("decision_id",),
         ),
+        # migration 13: the server's people, their API tokens and sessions (hashes only), and
+        # the audit log of sign-ins and of decisions recorded through the server
+        TableSpec(
+            "users",
+            {
+                "user_name": S,
+                "role": S,  # admin | executive | manager | owner | analyst
+                "unit_id": S,  # a manager's unit (they see its subtree)
+                "moments": S,  # an owner's moments, comma-separated
+                "password_hash": S,  # argon2id
+                "disabled_at": _ts(),
+                "created_at": _ts(),
+            },
+            ("user_name",),
+        ),
+        TableSpec(
+            "api_tokens",
+            {
+                "token_id": S,
+                "user_name": S,
+                "token_hash": S,
+                "created_at": _ts(),
+                "revoked_at": _ts(),
+            },
+            ("token_id",),
+        ),
+        TableSpec(
+            "sessions",
+            {
+                "session_hash": S,
+                "user_name": S,
+                "csrf": S,
+                "created_at": _ts(),
+                "expires_at": _ts(),
+            },
+            ("session_hash",),
+        ),
+        TableSpec(
+            "audit_log",
+            {"at": _ts(), "user_name": S, "event": S, "object": S, "detail": S, "address": S},
+            ("at", "user_name", "event"),
+        ),
         TableSpec(
             "commitments",
             {"commitment_id": S, "text": S, "made_by": S, "made_at": _ts()},
@@ -429,6 +471,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "incidents: the basis of the customer value (lifetime value or a year of spend)",
         (),
         (("incidents", "value_basis"),),
+    ),
+    Migration(
+        13,
+        "serve: users, API tokens, sessions and the audit log",
+        ("users", "api_tokens", "sessions", "audit_log"),
     ),
     Migration(
         14,
