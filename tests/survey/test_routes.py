@@ -116,3 +116,16 @@ def test_the_json_twin(client: TestClient, survey_ws: Workspace) -> None:
     with survey_ws.warehouse() as wh:
         answers = wh.table("survey_answers").execute()
     assert answers.channel.tolist() == ["api"]
+
+
+def test_earnright_serve_mounts_the_survey_without_sign_in(survey_ws: Workspace) -> None:
+    from earnright.serve.app import create_app
+
+    with TestClient(create_app(survey_ws)) as c:
+        path = link(survey_ws, "inv-1")
+        assert c.get(path, follow_redirects=False).status_code == 200
+        done = c.post(path, data={"ltr": "9", "osat": "4"}, follow_redirects=False)
+        assert done.status_code == 200 and "Thank you" in done.text
+        assert c.get("/api/v1/scorecard", follow_redirects=False).status_code == 401
+    with survey_ws.warehouse() as wh:
+        assert wh.table("feedback").execute().ltr.tolist() == [9.0]

@@ -1,15 +1,17 @@
 """The server's ASGI app: ``create_app(workspace) -> FastAPI``.
 
 Routes come from :mod:`earnright.serve.pages` (HTML), :mod:`earnright.serve.rest` (``/api/v1``)
-and any extra routers: those in :data:`EXTRA_ROUTERS` and those passed as ``routers`` (the survey's
-``earnright.serve.survey_routes.router`` is mounted this way). An extra router reaches the
+the survey customers answer (:func:`earnright.serve.survey_routes.survey_router`, public: its
+links carry their own authorisation), and any extra routers: those in :data:`EXTRA_ROUTERS` and
+those passed as ``routers``. An extra router reaches the
 workspace's services through ``request.app.state.services`` and the signed-in person through
 :func:`earnright.serve.auth.caller_of`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXTRA_ROUTERS", "SECURITY_HEADERS", "create_app"]
 
-# Routers every app includes after its own (the lead adds the survey's here).
+# Routers every app includes after its own and the survey's.
 EXTRA_ROUTERS: list[APIRouter] = []
 
 SECURITY_HEADERS = {
@@ -49,8 +51,17 @@ def create_app(
     """The server over ``workspace``: pages, ``/api/v1``, ``/openapi.json``, and ``routers``.
     ``refresh``: seconds a page may lag new data (:mod:`earnright.serve.site_cache`)."""
     from earnright.serve import pages, rest
+    from earnright.serve.survey_routes import survey_router
+
+    survey = survey_router(workspace)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        survey.service.close()  # type: ignore[attr-defined]
 
     app = FastAPI(
+        lifespan=lifespan,
         title="earnright",
         version="1",
         description="The scorecard, ranking, focus, incidents and decisions each signed-in "
@@ -62,6 +73,7 @@ def create_app(
     app.state.limiter = LoginLimiter(login_attempts)
     app.include_router(rest.router)
     app.include_router(pages.router)
+    app.include_router(survey)
     for router in [*EXTRA_ROUTERS, *routers]:
         app.include_router(router)
     _handle_errors(app)
