@@ -138,6 +138,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "report",
         "Write the report site: a page and its JSON twin per unit, linked by drill-down.",
     ),
+    "pack": (
+        "pack",
+        "The monthly leadership pack: the customer asset ledger first, then risk, reliability, "
+        "listening, decisions, the Customer Room and the maturity map.",
+    ),
     "demo": (
         "demo",
         "Generate the demo company (with planted truth) into a workspace and run the pipeline.",

@@ -16,6 +16,7 @@ from earnright.config.sections import (
     Listening,
     Outcomes,
     Owner,
+    Pack,
     Reliability,
     Source,
     Units,
@@ -59,6 +60,8 @@ class Config(_Model):
     """Decision rights: who may decide what alone, and who decides above that."""
     outcomes: Outcomes = Field(default_factory=Outcomes)
     """How the outcome of each action is measured."""
+    pack: Pack = Field(default_factory=Pack)
+    """The monthly leadership pack: who gets it by email."""
     warehouse: Warehouse = Field(default_factory=Warehouse)
     """The warehouse."""
 

@@ -309,6 +309,13 @@ TABLES: dict[str, TableSpec] = {
             {"commitment_id": S, "text": S, "made_by": S, "made_at": _ts()},
             ("commitment_id",),
         ),
+        # migration 12: the maturity figures of each monthly pack, so the next pack can say
+        # what changed since (earnright pack)
+        TableSpec(
+            "packs",
+            {"unit_id": S, "period": S, "figures": S, "made_at": _ts()},
+            ("unit_id", "period"),
+        ),
     ]
 }
 
@@ -380,4 +387,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         (),
         (("incidents", "value_basis"),),
     ),
+    Migration(12, "the monthly pack's maturity figures, for the next pack's trend", ("packs",)),
 )
