@@ -87,7 +87,7 @@ def queue_packs(ws: Workspace, period: str | None, *, now: datetime | None = Non
             built[person.unit] = (path, ws.pack(path, period=label, unit=person.unit).data)
         path, pack = built[person.unit]
         subject, body = pack_email_text(pack)
-        payload = {"kind": PACK_EVENT, "subject": subject, "body": body,
+        payload = {"kind": PACK_EVENT, "subject": subject, "body": f"{person.name},\n\n{body}",
                    "attachment": str(path), "period": label, "unit": person.unit,
                    "recipient": person.name}  # fmt: skip
         with ws.warehouse(read_only=False) as wh, wh.transaction():

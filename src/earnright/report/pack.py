@@ -27,6 +27,7 @@ __all__ = ["FORMATS", "render_pack", "write_pack"]
 FORMATS = (".pdf", ".html", ".xlsx", ".json")
 STYLE = (
     "@page{size:A4 landscape;margin:14mm}"
+    "@media screen{body{max-width:1200px;margin:1em auto;padding:0 1em}}"
     "body{font-family:'DejaVu Sans',sans-serif;color:#222;font-size:10pt}"
     "h1{font-size:16pt;margin:0 0 .3em} h2{font-size:13pt;border-bottom:1px solid #999;"
     "margin-top:1.2em} h3{font-size:11pt;margin:.8em 0 .2em}"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["COMMENTS_PER_MOMENT", "customer_room", "moment_survey"]
 
 COMMENTS_PER_MOMENT = 6
-THEMES_NOTE = "comments are shown as stored; themes and sentiment per comment are not available yet"
+THEMES_NOTE = "Comments are shown as stored; themes and sentiment per comment are not available yet"
 
 
 def _feedback(wh: Any, below: list[str], period: str) -> ir.Table:
