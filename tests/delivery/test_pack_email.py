@@ -4,6 +4,7 @@ once, and a second run in the same month sends nothing new."""
 from __future__ import annotations
 
 import email
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -34,11 +35,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _with_relay(root: Path, port: int) -> Workspace:
-    with (root / "earnright.toml").open("a") as config:
-        config.write(
-            f'\n[delivery]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\n'
-            'email_from = "packs@example.com"\n'
-        )
+    config = root / "earnright.toml"
+    text = re.sub(r'(?m)^smtp_host = ".*"$', 'smtp_host = "127.0.0.1"', config.read_text())
+    config.write_text(re.sub(r"(?m)^smtp_port = \d+$", f"smtp_port = {port}", text))
     return open_workspace(root)
 
 

@@ -106,10 +106,12 @@ def test_every_table_is_in_the_workbook_with_numbers_as_numbers(
     assert book.sheetnames == list(pack_tables(pack))
     ledger = {c.value: v.value for c, v in zip(book["ledger"][1], book["ledger"][2], strict=True)}
     assert ledger["lost"] == pack["ledger"]["row"]["lost"] and isinstance(ledger["lost"], int)
-    race = book["horse race"]
-    header = [c.value for c in race[1]]
-    estimates = [row[header.index("estimate")].value for row in race.iter_rows(min_row=2)]
-    assert estimates and all(isinstance(v, float) for v in estimates)
+    sheet = book["reliability"]
+    header = [c.value for c in sheet[1]]
+    shares = [row[header.index("attainment")].value for row in sheet.iter_rows(min_row=2)]
+    assert shares and all(isinstance(v, int | float) for v in shares)  # 1.0 is read back as 1
+    goods = [row[header.index("good")].value for row in sheet.iter_rows(min_row=2)]
+    assert all(isinstance(v, int) for v in goods)
     survey = book["room survey"]
     head = [c.value for c in survey[1]]
     assert any(isinstance(r[head.index("nps")].value, float) for r in survey.iter_rows(min_row=2))
@@ -147,7 +149,8 @@ def test_an_unknown_unit_or_format_is_a_clear_error(demo: Workspace, tmp_path: P
 def test_the_maturity_map_compares_with_the_last_pack(demo: Workspace, tmp_path: Path) -> None:
     first = demo.pack(tmp_path / "aug.json", period="2026-08").data["maturity"]
     assert first["previous_period"] is None and "first pack" in first["trend_missing"]
-    second = demo.pack(tmp_path / "sep.json", period=PERIOD).data["maturity"]
+    data = demo.pack(tmp_path / "sep.json", period=PERIOD).data
+    second = data["maturity"]
     assert second["previous_period"] == "2026-08"
     before = {s["sign"]: s["value"] for s in first["signs"]}
     for sign in second["signs"]:
@@ -167,7 +170,13 @@ def test_the_maturity_map_compares_with_the_last_pack(demo: Workspace, tmp_path:
             "SELECT count(*), count(*) FILTER (WHERE moment IS NOT NULL AND moment <> '') "
             "FROM feedback WHERE responded_at >= '2026-09-01' AND responded_at < '2026-10-01'"
         ).fetchone()
-    assert (tied["m"], tied["k"]) == counts and tied["low"] < tied["value"] < tied["high"]
+    assert (tied["m"], tied["k"]) == counts and tied["low"] <= tied["value"] <= tied["high"] + 1e-12
+    known = signs["lost customers whose reason is known"]
+    unknown = sum(r["customers"] for r in data["ledger"]["reasons"] if r["reason"] == "no_signal")
+    assert (known["m"], known["k"]) == (data["ledger"]["row"]["lost"], known["m"] - unknown)
+    stores = signs["stores with a credible monthly score"]
+    shown = [r for r in demo.scorecard(level="store", period=PERIOD).rows if r["nps"] is not None]
+    assert (stores["m"], stores["k"]) == (6, len(shown))
     owners = sum(bool(m.owner) for s in demo.config.journey.stages for m in s.moments)
     assert signs["moments with a named owner"]["k"] == owners
 
@@ -185,8 +194,9 @@ def _tiny(tmp_path: Path) -> Workspace:
     )
     answers = [10, 9, 9, 8, 7, 7, 3, 0, 10, 8]  # 4 promoters, 2 detractors of 10: NPS 20
     waits = [5, 4, 4, 3, 3, 2, 1, 1, 5, 2]  # mean 3.0
+    said = ["=1+1"] + ["<script>slow</script>"] * 9
     rows = "".join(
-        f"r{i},S1,2026-09-{i + 2:02d},{a},{w},checkout,{'=1+1' if i == 0 else 'slow'}\n"
+        f"r{i},S1,2026-09-{i + 2:02d},{a},{w},checkout,{said[i]}\n"
         for i, (a, w) in enumerate(zip(answers, waits, strict=True))
     )
     (tmp_path / "fb.csv").write_text("response_id,unit_id,responded_at,ltr,q_wait,moment,comment\n"
@@ -217,6 +227,7 @@ def test_the_customer_room_shows_the_moments_answers(tmp_path: Path) -> None:
     assert "no reliability indicators" in data["reliability"]["missing"]
     html = render_pack(data)
     assert "Not available: no customer asset ledger" in html
+    assert "<script" not in html and "&lt;script&gt;slow&lt;/script&gt;" in html
 
 
 def test_a_formula_in_a_comment_is_text_in_the_workbook(tmp_path: Path) -> None:

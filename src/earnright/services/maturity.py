@@ -18,6 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from earnright.errors import EarnrightError
 from earnright.periods import Grain, parse_period
 from earnright.stats.intervals import wilson_interval
 
@@ -89,7 +90,10 @@ def _listening(ws: Workspace, scope: dict[str, Any], period: str, pack: dict[str
     leaf = scope["levels"][-1]
     stores = [u for u in scope["units"] if u["level"] == leaf and str(u["unit_id"]) in
               set(scope["below"])]  # fmt: skip
-    rows = ws.scorecard(level=leaf, grain=Grain.month, period=period).rows
+    try:
+        rows = ws.scorecard(level=leaf, grain=Grain.month, period=period).rows
+    except EarnrightError:
+        rows = []  # no answers in the month: no store has a credible score
     mine = {str(u["unit_id"]) for u in stores}
     credible = sum(1 for r in rows if r["unit_id"] in mine and r.get("nps") is not None)
     score = pack["listening"].get("score") or {}
@@ -146,8 +150,9 @@ def _leadership(wh: Warehouse, ws: Workspace, scope: dict[str, Any], period: str
     decided = [str(x) for x in ids.to_pandas()]
     measured = 0
     if decided:
-        outcomes = ws.outcomes().rows
-        measured = sum(1 for o in outcomes if o["action_id"] in set(decided)
+        found = scope.get("outcomes")
+        rows = ws.outcomes().rows if found is None else found.to_dict(orient="records")
+        measured = sum(1 for o in rows if o["action_id"] in set(decided)
                        and o.get("verdict") in MEASURED)  # fmt: skip
     c = wh.table("commitments")
     made = [str(x) for x in c.filter(c.made_at < end).commitment_id.to_pandas()]

@@ -224,10 +224,14 @@ RACE = ("unit_id", "name", "n", "raw", "estimate", "estimate_low", "estimate_hig
 def _listening(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, Any]:
     """The root unit's scorecard in the month and the horse race among its children."""
     levels, level = scope["levels"], scope["level"]
-    rows = ws.scorecard(level=level, grain=Grain.month, period=period).rows
+    why = f"no survey answers in {period}"
+    try:
+        rows = ws.scorecard(level=level, grain=Grain.month, period=period).rows
+    except EarnrightError as error:
+        rows, why = [], f"no scorecard: {error}"
     own = next((r for r in rows if r["unit_id"] == scope["root"]), None)
     score = None if own is None else {k: own.get(k) for k in SCORE}
-    out: dict[str, Any] = {"missing": None if own else f"no survey answers in {period}",
+    out: dict[str, Any] = {"missing": None if own else why,
                            "score": score, "race": [], "race_level": None,
                            "race_missing": None}  # fmt: skip
     below = levels.index(level) + 1
@@ -264,6 +268,7 @@ def _decisions(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, A
         outcomes = ws.outcomes().to_frame()
     except EarnrightError:
         outcomes = pd.DataFrame(columns=["action_id"])
+    scope["outcomes"] = outcomes  # the maturity map counts the measured ones
     keep = [c for c in ("action_id", "effect", "effect_low", "effect_high", "verdict", "note")
             if c in outcomes.columns]  # fmt: skip
     merged = taken.merge(outcomes[keep], left_on="decision_id", right_on="action_id", how="left")
