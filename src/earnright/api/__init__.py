@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from earnright.api.customers import AssetsResult, ClvResult
     from earnright.api.losses import LossCallResult, LossesResult, LossReviewResult
     from earnright.api.loyalty import LoyaltyResult, PointValuesResult
+    from earnright.api.pack import PackEmailResult, PackResult
     from earnright.api.results import (
         ChangesResult,
         CredibilityResult,
@@ -73,6 +74,8 @@ __all__ = [
     "LoyaltyResult",
     "NeededResult",
     "OutcomesResult",
+    "PackEmailResult",
+    "PackResult",
     "Period",
     "PointValuesResult",
     "QuarantineResult",
@@ -104,6 +107,7 @@ _HOMES |= dict.fromkeys(
     "earnright.api.accountability",
 )
 _HOMES |= dict.fromkeys(["LoyaltyResult", "PointValuesResult"], "earnright.api.loyalty")
+_HOMES |= dict.fromkeys(["PackEmailResult", "PackResult"], "earnright.api.pack")
 
 
 def __getattr__(name: str) -> Any:
