@@ -44,4 +44,7 @@ def interval_chart(
     channel = spec["layer"][0]["encoding"]["x"]
     channel["title"], channel["scale"]["domain"] = axis, list(domain)
     spec["height"] = max(40, 22 * len(drawn))
+    # labels measured in the font the PDF draws them with, and room to spare on the left
+    spec["config"] = spec.get("config", {}) | {"font": "DejaVu Sans", "axis": {"labelLimit": 330}}
+    spec["padding"] = {"left": 24, "right": 8, "top": 5, "bottom": 5}
     return _svg(spec)
