@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo test lint typecheck unit bench bench-clv clean chromium postgres lock
+.PHONY: demo test lint typecheck unit bench bench-clv clean chromium poppler postgres lock
 
 # Exactly the locked tree (versions and hashes in requirements.lock), then earnright itself with
 # no further resolution. `make lock` re-locks after a change to pyproject.toml (docs/dependencies.md).
@@ -32,12 +32,17 @@ chromium:
 	@command -v chromium >/dev/null || { \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium; }
 
+# The pack's PDF tests read it with Debian's poppler-utils (pdftotext, pdftoppm).
+poppler:
+	@command -v pdftotext >/dev/null || { \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq poppler-utils; }
+
 # PostgreSQL tests start their own throwaway server from Debian's binaries (installed if missing).
 postgres:
 	@sh scripts/postgres.sh
 
 # EARNRIGHT_REQUIRE_DATA=1 (set by .ci/run): a test that needs ../shared/data fails, not skips.
-unit: $(STAMP) chromium postgres
+unit: $(STAMP) chromium poppler postgres
 	EARNRIGHT_REQUIRE_DATA=$(EARNRIGHT_REQUIRE_DATA) $(BIN)/pytest
 
 test: lint typecheck unit

@@ -78,7 +78,7 @@ def test_every_command_has_a_section() -> None:
     early_warning = {"localize", "detect", "reliability", "warnings", "watch"}
     assets = {"assets", "clv", "losses", "loss-review", "loss-call", "loyalty"}
     accountability = {"issue", "review", "decide", "commit", "commitments", "outcomes"}
-    reports = {"report"}
+    reports = {"report", "pack"}
     survey = {"survey"}
     serving = {"serve", "users", "tokens"}
     everything = foundation | listening | early_warning | assets | accountability | reports

@@ -195,3 +195,28 @@ def test_hostile_unit_names_are_text(tmp_path: Path) -> None:
         assert "<script" not in page.read_text(encoding="utf-8")
     district = json.loads(site.pages["D1"].with_name("page.json").read_text())
     assert hostile in [c["name"] for c in district["children"]]  # the twin keeps the real name
+
+
+def test_unit_computes_only_what_its_subtrees_pages_show(
+    demo: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store's site needs its district's scorecard (its peers' means) and its own, and no
+    ranking (a store has no children to race): nothing else is computed or kept."""
+    from earnright.api.site import gather_site
+
+    calls: list[tuple[str, str]] = []
+    for name in ("scorecard", "rank", "focus"):
+        method = getattr(demo, name)
+
+        def spy(*args: object, _m: object = method, _n: str = name, **kw: object) -> object:
+            calls.append((_n, str(kw.get("level"))))
+            return _m(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(demo, name, spy)
+    inputs = gather_site(demo, None, None, unit="S0002")
+    assert sorted(set(calls)) == [("focus", "store"), ("scorecard", "district"),
+                                  ("scorecard", "store")]  # fmt: skip
+    district = next(str(u["parent_id"]) for u in units_of(demo) if u["unit_id"] == "S0002")
+    assert {r["unit_id"] for r in inputs.scorecard} == {"S0002", district}
+    assert set(inputs.focus) <= {"S0002"} and inputs.rankings == {}
+    assert "S0001" not in {str(u["unit_id"]) for u in inputs.units}

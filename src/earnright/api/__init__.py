@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from earnright.api.customers import AssetsResult, ClvResult
     from earnright.api.losses import LossCallResult, LossesResult, LossReviewResult
     from earnright.api.loyalty import LoyaltyResult, PointValuesResult
+    from earnright.api.pack import PackEmailResult, PackResult
     from earnright.api.results import (
         ChangesResult,
         CredibilityResult,
@@ -75,6 +76,8 @@ __all__ = [
     "LoyaltyResult",
     "NeededResult",
     "OutcomesResult",
+    "PackEmailResult",
+    "PackResult",
     "Period",
     "PointValuesResult",
     "QuarantineResult",
@@ -107,6 +110,7 @@ _HOMES |= dict.fromkeys(
 )
 _HOMES |= dict.fromkeys(["LoyaltyResult", "PointValuesResult"], "earnright.api.loyalty")
 _HOMES |= {"FollowupResult": "earnright.api.survey"}
+_HOMES |= dict.fromkeys(["PackEmailResult", "PackResult"], "earnright.api.pack")
 
 
 def __getattr__(name: str) -> Any:

@@ -298,5 +298,5 @@ class Operations:
         from earnright.report.site import write_site
 
         label = None if period is None else Period.of(period, Grain.month).label
-        inputs = gather_site(self, label, progress)  # type: ignore[arg-type]
+        inputs = gather_site(self, label, progress, unit)  # type: ignore[arg-type]
         return write_site(inputs, Path(out), unit=unit, progress=progress)

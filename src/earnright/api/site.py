@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from earnright.errors import EarnrightError
+from earnright.errors import EarnrightError, QueryError
 from earnright.periods import Grain, choose_period
 from earnright.units import read_units
 
@@ -46,34 +46,55 @@ def _stage(progress: Progress | None, stage: str, done: int, total: int) -> None
         progress(stage, done, total)
 
 
-def gather_site(ws: Workspace, period: str | None, progress: Progress | None) -> SiteInputs:
+def _needed(levels: list[str], level: str | None) -> tuple[list[str], list[str], list[str]]:
+    """The levels whose scorecard, ranking and focus lists the pages of a ``level`` unit's
+    subtree show: scorecards from its parent's level down (a page compares its driver means
+    with its parent's), rankings below it (a page races its children), focus from it down."""
+    i = levels.index(level) if level is not None else 0
+    return levels[max(i - 1, 0) :], levels[i + 1 :], [v for v in levels[i:] if v != levels[0]]
+
+
+def gather_site(
+    ws: Workspace, period: str | None, progress: Progress | None, unit: str | None = None
+) -> SiteInputs:
     """Compute every result of the site (module doc) for the month ``period`` (default: the
-    latest complete month)."""
+    latest complete month); with ``unit``, only what the pages of its subtree show (its
+    parent's scorecard, the races below it) and nothing of units outside it."""
     config, levels = ws.config, list(ws.config.units.levels)
     with ws.warehouse() as wh:
         choice = choose_period(wh, Grain.month, period)
         units = read_units(wh)
     units = units.astype(object).where(units.notna(), None)
+    keep = _kept(units, unit)
+    level = None if keep is None else str(units.loc[units.unit_id == unit, "level"].iloc[0])
+    cards, races, lists = _needed(levels, level)
     notes: list[str] = []
     scorecard: list[dict[str, Any]] = []
     rankings: dict[str, list[dict[str, Any]]] = {}
     focus: dict[str, dict[str, Any]] = {}
-    total = 2 * len(levels)
-    for done, level in enumerate(levels):
+    total = 2 * len(cards)
+    for done, level in enumerate(cards):
         _stage(progress, "scorecard, ranking, focus", 2 * done, total)
         rows = ws.scorecard(level=level, grain=Grain.month).rows
         scorecard += [r for r in rows if str(r["period"]) <= choice.label]
-        if level == levels[0]:
-            continue  # the top unit has no peers to rank or to fall behind
-        rankings[level] = _ranking(ws, level, choice.label, notes)
+        if level in races:
+            rankings[level] = _ranking(ws, level, choice.label, notes)
         _stage(progress, "scorecard, ranking, focus", 2 * done + 1, total)
-        focus |= {f["unit_id"]: f for f in _focus(ws, level, choice.label, notes)}
+        if level in lists:
+            focus |= {f["unit_id"]: f for f in _focus(ws, level, choice.label, notes)}
     _stage(progress, "scorecard, ranking, focus", total, total)
+    if keep is not None:
+        scorecard = [r for r in scorecard if r["unit_id"] in keep]
+        rankings = {lv: [r for r in rows if r["unit_id"] in keep] for lv, rows in rankings.items()}
+        focus = {u: f for u, f in focus.items() if u in keep}
+        units = units[units.unit_id.isin(keep)]
     _stage(progress, "reliability and incidents", 0, 1)
     reliability = None
     if config.journey.indicators():
         reliability = ws.reliability(period=choice.label).to_dict()
-    warnings = ws.warnings(status="all")
+    incidents = ws.warnings(status="all").rows
+    if keep is not None:
+        incidents = _incidents_within(incidents, units, levels, str(unit))
     _stage(progress, "reliability and incidents", 1, 1)
     columns = {str(c)[: -len("_mean")] for r in scorecard[:1] for c in r if c.endswith("_mean")}
     drivers = {c: _label(ws, c) for c in sorted(columns)}
@@ -82,8 +103,37 @@ def gather_site(ws: Workspace, period: str | None, progress: Progress | None) ->
         company=config.company.name, levels=levels, period=choice.label,
         period_reason=choice.reason, units=rows,
         scorecard=scorecard, rankings=rankings, focus=focus, reliability=reliability,
-        incidents=warnings.rows, drivers=drivers, currency=config.company.currency, notes=notes,
+        incidents=incidents, drivers=drivers, currency=config.company.currency, notes=notes,
     )  # fmt: skip
+
+
+def _incidents_within(
+    incidents: list[dict[str, Any]], units: Any, levels: list[str], unit: str
+) -> list[dict[str, Any]]:
+    """The incidents that concern ``unit``'s subtree, each cut to its part inside it."""
+    from earnright.services.pack import subtree_ids, within_subtree
+
+    rows = [{str(k): v for k, v in u.items()} for u in units.to_dict(orient="records")]
+    level = next(str(u["level"]) for u in rows if str(u["unit_id"]) == unit)
+    scope = {"below": subtree_ids(rows, unit), "levels": levels, "level": level}
+    return [row for ok, row in (within_subtree(i, scope) for i in incidents) if ok]
+
+
+def _kept(units: Any, unit: str | None) -> set[str] | None:
+    """``unit``'s subtree and its ancestors (None: every unit); QueryError when unknown."""
+    if unit is None:
+        return None
+    if unit not in set(units.unit_id.astype(str)):
+        raise QueryError(f"no unit '{unit}' in the workspace's hierarchy", argument="unit")
+    from earnright.services.pack import subtree_ids
+
+    rows = [{str(k): v for k, v in u.items()} for u in units.to_dict(orient="records")]
+    parents = {str(u["unit_id"]): u["parent_id"] for u in rows}
+    keep, parent = set(subtree_ids(rows, unit)), parents.get(unit)
+    while parent is not None and str(parent) in parents and str(parent) not in keep:
+        keep.add(str(parent))
+        parent = parents[str(parent)]
+    return keep
 
 
 def _label(ws: Workspace, column: str) -> str:

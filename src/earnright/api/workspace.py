@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from earnright.api.accountability import AccountabilityMethods
 from earnright.api.customers import CustomerMethods
 from earnright.api.loyalty import LoyaltyMethods
+from earnright.api.pack import PackMethods
 from earnright.api.results import (
     ChangesResult,
     CredibilityResult,
@@ -109,7 +110,9 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, SurveyMethods):
+class Workspace(
+    CustomerMethods, LoyaltyMethods, AccountabilityMethods, SurveyMethods, PackMethods
+):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
@@ -118,7 +121,8 @@ class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, SurveyMe
     ``decide``, ``commit``, ``commitments``, ``outcomes``; the survey: ``survey_links``,
     ``survey_remind``, ``survey_rates``, ``survey_cases``, ``survey_followup``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page,
-    ``report_site`` the site of a page per unit."""
+    ``report_site`` the site of a page per unit, ``pack`` the monthly pack and ``email_packs``
+    sends it."""
 
     def __repr__(self) -> str:
         return f"<Workspace {self.location.where} ({self.config.company.name})>"

@@ -152,6 +152,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "People who sign in to earnright serve: add them with a role, list, disable.",
     ),
     "tokens": ("serve", "API tokens for earnright serve: each carries its user's scope."),
+    "pack": (
+        "pack",
+        "The monthly leadership pack: the customer asset ledger first, then risk, reliability, "
+        "listening, decisions, the Customer Room and the maturity map.",
+    ),
     "demo": (
         "demo",
         "Generate the demo company (with planted truth) into a workspace and run the pipeline.",

@@ -40,7 +40,8 @@ def demo(
     """Generate the demo company (with planted truth) into a workspace and run the pipeline.
 
     Writes data/ (the generated files and truth.json), the warehouse, and results/ (the
-    scorecard as CSV, Parquet and a self-contained HTML page). --out must be new or empty; a
+    scorecard as CSV, Parquet and a self-contained HTML page, the report site in results/site/
+    and the month's pack in results/pack.pdf). --out must be new or empty; a
     previous demo there is replaced only with --replace, which removes the demo's own files
     and nothing else. Any other non-empty directory is refused. Progress goes to stderr: bars
     on a terminal, plain lines (one per pass start and end, tenth, and 10 s) otherwise.

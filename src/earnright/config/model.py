@@ -16,6 +16,7 @@ from earnright.config.sections import (
     Listening,
     Outcomes,
     Owner,
+    Pack,
     Reliability,
     Source,
     Survey,
@@ -62,6 +63,8 @@ class Config(_Model):
     """How the outcome of each action is measured."""
     survey: Survey = Field(default_factory=Survey)
     """The survey customers answer from personal links: links, language, reminders, cases."""
+    pack: Pack = Field(default_factory=Pack)
+    """The monthly leadership pack: who gets it by email."""
     warehouse: Warehouse = Field(default_factory=Warehouse)
     """The warehouse."""
 

@@ -290,6 +290,25 @@ class Delivery(_Model):
     """The sender address of alert emails."""
 
 
+class Recipient(_Model):
+    """One person who gets the monthly pack by email (earnright pack --email)."""
+
+    name: str = Field(min_length=1)
+    """The recipient's name, as the pack's email greets them."""
+    email: str = Field(min_length=3)
+    """The address the pack is emailed to."""
+    unit: str | None = None
+    """The unit whose subtree their pack covers (a store manager: their store); empty: the
+    whole company."""
+
+
+class Pack(_Model):
+    """The monthly leadership pack: who gets it by email."""
+
+    recipients: list[Recipient] = Field(default_factory=list)
+    """The people who get the pack, one [[pack.recipients]] table each."""
+
+
 class Warehouse(_Model):
     url: str = "duckdb:///earnright.duckdb"
     """Where the warehouse lives: duckdb:///FILE (relative to the workspace), duckdb:////ABS/PATH

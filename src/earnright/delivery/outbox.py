@@ -264,8 +264,16 @@ def send_webhook_message(message: OutboxMessage, delivery: Delivery) -> None:
 
 
 def send_email_message(message: OutboxMessage, delivery: Delivery) -> None:
-    """The real email sender: one plain-text message through the SMTP relay."""
-    subject, body = compose_email(message.payload)
+    """The real email sender: one plain-text message through the SMTP relay (a monthly pack's
+    message, ``kind`` = ``pack``, carries its PDF as an attachment)."""
+    payload = message.payload
+    if payload.get("kind") == "pack":
+        from pathlib import Path
+
+        attached = [Path(payload["attachment"])]
+        send_mail(message.target, payload["subject"], payload["body"], delivery, attached)
+        return
+    subject, body = compose_email(payload)
     send_mail(message.target, subject, body, delivery)
 
 

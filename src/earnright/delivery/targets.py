@@ -34,8 +34,10 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -283,8 +285,11 @@ def post_webhook(
     return status
 
 
-def send_mail(to: str, subject: str, body: str, delivery: Delivery) -> None:
-    """Send a plain-text email through the configured SMTP relay; DeliveryFailed on failure."""
+def send_mail(
+    to: str, subject: str, body: str, delivery: Delivery, attachments: Sequence[Path] = ()
+) -> None:
+    """Send a plain-text email (with ``attachments``, e.g. a PDF) through the configured SMTP
+    relay; DeliveryFailed on failure (also when an attachment cannot be read)."""
     if not delivery.smtp_host:
         raise DeliveryFailed("no SMTP relay: set smtp_host (and smtp_port) in [delivery]")
     if not to or any(c in to for c in "\r\n,"):
@@ -294,6 +299,13 @@ def send_mail(to: str, subject: str, body: str, delivery: Delivery) -> None:
     message["To"] = to
     message["Subject"] = " ".join(subject.split())  # one line: no header injection
     message.set_content(body)
+    for path in attachments:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot attach {path}: {exc.strerror or exc}") from exc
+        kind = "pdf" if path.suffix.lower() == ".pdf" else "octet-stream"
+        message.add_attachment(data, maintype="application", subtype=kind, filename=path.name)
     try:
         with smtplib.SMTP(
             delivery.smtp_host, delivery.smtp_port, timeout=delivery.timeout_seconds

@@ -5,7 +5,8 @@ truth, create the workspace with the matching config, ingest every file through 
 ingestion path, compute the scorecard at every level, rank the stores and draw up their focus
 lists, rate the reliability of every journey moment, replay early warning over the whole history
 (incidents with the segment hurt and the revenue at risk), and write it all as CSV, Parquet, JSON
-and a self-contained HTML page (the report service, :mod:`earnright.services.report`).
+and a self-contained HTML page (the report service, :mod:`earnright.services.report`), the
+report site of a page per unit (``results/site``) and the monthly pack (``results/pack.pdf``).
 
 The demo never deletes what it did not write. It fills an empty (or new) directory; a non-empty
 one is refused unless ``replace`` is given and the directory holds the demo's marker, and then
@@ -15,6 +16,8 @@ results) are removed: anything else a user put there is kept.
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +42,7 @@ __all__ = [
 ]
 
 MARKER = ".earnright-demo"
+PACK_FILE = "results/pack.pdf"  # the monthly pack of the latest complete month (earnright pack)
 # Ingest order matters only for units, which every other kind refers to.
 FILES = [
     ("units", "units.csv"),
@@ -57,9 +61,13 @@ DEMO_FILES = (
     "earnright.duckdb",
     "earnright.duckdb.wal",
     *(f"results/{name}" for name in REPORT_FILES.values()),
+    PACK_FILE,
     MARKER,
 )
 DEMO_DIRS = ("data", "results")  # removed only when the demo's files were all they held
+# the report site (earnright report): only its own files are removed, as a pattern under it
+SITE_DIR = "results/site"
+SITE_FILE = re.compile(r"index\.html|units/[A-Za-z0-9_.-]+/page\.(html|json)")
 
 
 @dataclass
@@ -129,10 +137,27 @@ def remove_demo_files(out: Path) -> None:
             path.unlink()
         elif path.exists():
             raise WorkspaceError(f"{path} is not a file the demo wrote; move it and run again")
+    _remove_site(out / SITE_DIR)
     for name in DEMO_DIRS:
         path = out / name
         if path.is_dir() and not any(path.iterdir()):
             path.rmdir()
+
+
+def _remove_site(site: Path) -> None:
+    """Remove the report site's own files (``SITE_FILE``) and the folders they leave empty."""
+    if site.is_symlink():
+        raise WorkspaceError(f"{site} is a symbolic link; the demo will not write there")
+    if not site.is_dir():
+        return
+    for path in site.rglob("*"):
+        if path.is_file() and SITE_FILE.fullmatch(path.relative_to(site).as_posix()):
+            path.unlink()
+    for folder in sorted((p for p in site.rglob("*") if p.is_dir()), reverse=True):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if not any(site.iterdir()):
+        shutil.rmtree(site)
 
 
 def run_demo(
@@ -179,8 +204,20 @@ def run_demo(
     run.outputs = built.write(out / "results")
     if progress:
         progress("results", 1, 1)
+    run.outputs |= _site_and_pack(out, progress)
     run.seconds = time.monotonic() - started
     return run
+
+
+def _site_and_pack(out: Path, progress: Progress | None) -> dict[str, Path]:
+    """The report site (every unit's page) and the monthly pack of the latest complete month,
+    as ``earnright report`` and ``earnright pack`` write them."""
+    from earnright.api import open_workspace
+
+    ws = open_workspace(out)
+    site = ws.report_site(out / SITE_DIR, progress=progress)
+    ws.pack(out / PACK_FILE, progress=progress)
+    return {"site": site.index, "pack": out / PACK_FILE}
 
 
 def _stage(progress: Progress, stage: str) -> StepProgress:

@@ -400,6 +400,12 @@ TABLES: dict[str, TableSpec] = {
             "survey_followups",
             {"case_id": S, "note": S, "noted_by": S, "noted_at": _ts(), "closes": INT},
             ("case_id", "noted_at"),
+        # migration 12: the maturity figures of each monthly pack, so the next pack can say
+        # what changed since (earnright pack)
+        TableSpec(
+            "packs",
+            {"unit_id": S, "period": S, "figures": S, "made_at": _ts()},
+            ("unit_id", "period"),
         ),
     ]
 }
@@ -472,6 +478,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (),
         (("incidents", "value_basis"),),
     ),
+    Migration(12, "the monthly pack's maturity figures, for the next pack's trend", ("packs",)),
     Migration(
         13,
         "serve: users, API tokens, sessions and the audit log",
