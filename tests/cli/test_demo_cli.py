@@ -39,6 +39,8 @@ def first_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     code, err = _demo(ws)  # a new folder needs no flag
     assert code == 0, err
     assert (ws / MARKER).read_text().count("data/truth.json") == 1  # says what --replace removes
+    assert (ws / "results" / "pack.pdf").stat().st_size > 0  # the command writes the documents
+    assert (ws / "results" / "site" / "index.html").exists()
     return ws
 
 

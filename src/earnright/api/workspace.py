@@ -97,8 +97,9 @@ def create_demo(
     from earnright.services.demo import run_demo
 
     run = run_demo(
-        Path(out), stores=stores, months=months, seed=seed, progress=progress, replace=replace
-    )
+        Path(out), stores=stores, months=months, seed=seed, progress=progress, replace=replace,
+        documents=True,
+    )  # fmt: skip
     return open_workspace(run.workspace)
 
 
@@ -110,9 +111,7 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(
-    CustomerMethods, LoyaltyMethods, AccountabilityMethods, SurveyMethods, PackMethods
-):
+class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, SurveyMethods, PackMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:

@@ -50,8 +50,9 @@ def demo(
     shown = _bars() if err_console.is_terminal else ProgressLines(sys.stderr)
     with shown as progress:
         run: DemoRun = run_demo(
-            out, stores=stores, months=months, seed=seed, progress=progress, replace=replace
-        )
+            out, stores=stores, months=months, seed=seed, progress=progress, replace=replace,
+            documents=True,
+        )  # fmt: skip
     typer.echo(
         f"Demo company: {stores} stores, {months} months, seed {seed}, in {run.seconds:.1f} s"
     )

@@ -169,13 +169,16 @@ def run_demo(
     progress: Progress | None = None,
     replace: bool = False,
     loyalty_lapse: bool = True,
+    documents: bool = False,
 ) -> DemoRun:
     """Generate, ingest, score and report; return where everything was written.
 
     ``out`` must be new or empty, or (with ``replace``) hold a previous demo, whose own files
     are removed first; WorkspaceError otherwise. Nothing the demo did not write is deleted.
     ``loyalty_lapse=False`` leaves out the planted faster lapse of detractors (tests of an
-    incident's extra churn: docs/revenue-at-risk.md says why).
+    incident's extra churn: docs/revenue-at-risk.md says why). ``documents`` also writes the
+    report site and the monthly pack (``earnright demo`` does; most tests need neither, and
+    they nearly double the run).
     """
     from earnright.demo import generate_company
 
@@ -204,7 +207,8 @@ def run_demo(
     run.outputs = built.write(out / "results")
     if progress:
         progress("results", 1, 1)
-    run.outputs |= _site_and_pack(out, progress)
+    if documents:
+        run.outputs |= _site_and_pack(out, progress)
     run.seconds = time.monotonic() - started
     return run
 

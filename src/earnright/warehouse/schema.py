@@ -400,6 +400,7 @@ TABLES: dict[str, TableSpec] = {
             "survey_followups",
             {"case_id": S, "note": S, "noted_by": S, "noted_at": _ts(), "closes": INT},
             ("case_id", "noted_at"),
+        ),
         # migration 12: the maturity figures of each monthly pack, so the next pack can say
         # what changed since (earnright pack)
         TableSpec(
