@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, model_validator
 
 from earnright.config.journey import DriverDefaults, Indicator, Journey, Moment, Question
+from earnright.config.privacy import Privacy
 from earnright.config.sections import (
     Assets,
     Company,
@@ -59,6 +60,8 @@ class Config(_Model):
     """Decision rights: who may decide what alone, and who decides above that."""
     outcomes: Outcomes = Field(default_factory=Outcomes)
     """How the outcome of each action is measured."""
+    privacy: Privacy = Field(default_factory=Privacy)
+    """Identifiers masked out of free text on ingest; what forgetting a customer keeps."""
     warehouse: Warehouse = Field(default_factory=Warehouse)
     """The warehouse."""
 
