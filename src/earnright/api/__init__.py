@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from earnright.api.customers import AssetsResult, ClvResult
     from earnright.api.losses import LossCallResult, LossesResult, LossReviewResult
     from earnright.api.loyalty import LoyaltyResult, PointValuesResult
+    from earnright.api.privacy import ForgetResult, ForgottenResult
     from earnright.api.results import (
         ChangesResult,
         CredibilityResult,
@@ -62,6 +63,8 @@ __all__ = [
     "DetectResult",
     "DriversResult",
     "FocusResult",
+    "ForgetResult",
+    "ForgottenResult",
     "Grain",
     "HygieneResult",
     "IngestResults",
@@ -104,6 +107,7 @@ _HOMES |= dict.fromkeys(
     "earnright.api.accountability",
 )
 _HOMES |= dict.fromkeys(["LoyaltyResult", "PointValuesResult"], "earnright.api.loyalty")
+_HOMES |= dict.fromkeys(["ForgetResult", "ForgottenResult"], "earnright.api.privacy")
 
 
 def __getattr__(name: str) -> Any:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from earnright.api.accountability import AccountabilityMethods
 from earnright.api.customers import CustomerMethods
 from earnright.api.loyalty import LoyaltyMethods
+from earnright.api.privacy import PrivacyMethods
 from earnright.api.results import (
     ChangesResult,
     CredibilityResult,
@@ -108,13 +109,14 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods):
+class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, PrivacyMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
     ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``, ``loyalty``,
     ``point_values``; accountability: ``issues``, ``add_issue``, ``sync_issues``, ``review``,
-    ``decide``, ``commit``, ``commitments``, ``outcomes``; data:
+    ``decide``, ``commit``, ``commitments``, ``outcomes``; privacy: ``forget``, ``forgotten``;
+    data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page,
     ``report_site`` the site of a page per unit."""
 

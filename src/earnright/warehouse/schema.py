@@ -309,6 +309,23 @@ TABLES: dict[str, TableSpec] = {
             {"commitment_id": S, "text": S, "made_by": S, "made_at": _ts()},
             ("commitment_id",),
         ),
+        # migration 10: customers forgotten (earnright forget): who asked, when, why, what was
+        # changed where. The customer id is not kept: only a salted, slow hash of it, so that
+        # forgetting the same customer again is recognised.
+        TableSpec(
+            "forgotten",
+            {
+                "forget_id": S,
+                "id_hash": S,
+                "salt": S,
+                "reason": S,
+                "requested_by": S,
+                "forgotten_at": _ts(),
+                "tables": S,  # JSON: table -> rows changed
+                "rows": INT,
+            },
+            ("forget_id",),
+        ),
     ]
 }
 
@@ -380,4 +397,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         (),
         (("incidents", "value_basis"),),
     ),
+    Migration(10, "customers forgotten: the record of each erasure", ("forgotten",)),
 )
