@@ -5,6 +5,7 @@ examples, and the ingest path storing only masked text, quarantine included."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import get_args
@@ -188,3 +189,50 @@ def test_masking_off_keeps_the_text(wh: Warehouse, config: Config, tmp_path: Pat
     stored, quarantine = _ingest(wh, off, tmp_path)
     assert "ana.lima@example.com" in stored.comment.iloc[0]
     assert "+44 20 7946 0958" in quarantine.raw.iloc[0]
+
+
+# Test cases of Microsoft Presidio's own recognizer tests (presidio-analyzer/tests/
+# test_{credit_card,email,ip,phone}_recognizer.py): an outside reference of what must be found
+# and what must not. (Presidio also finds "192.168.1.1.1"'s first four parts; earnright takes a
+# five-part dotted number for a version, not an address.)
+PRESIDIO_FOUND = [
+    ("4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881", ["card"] * 3),
+    *[(n, ["card"]) for n in ["122000000000003", "371449635398431", "5555555555554444",
+      "5019717010103742", "30569309025904", "6011000400000000", "3528000700000000",
+      "6759649826438453", "4111111111111111", "4917300800000000", "4484070000000000"]],
+    ("my credit card: 122000000000003", ["card"]),
+    ("try one of this emails: info@presidio.site or anotherinfo@presidio.site", ["email"] * 2),
+    ("microsoft.com 192.168.0.1", ["ip"]),
+    ("microsoft.com 684D:1111:222:3333:4444:5555:6:77", ["ip"]),
+    ("2400:c401::5054:ff:fe1b:b031", ["ip"]),
+    ("Server IP: 2001:db8::1", ["ip"]),
+    ("(192.168.1.1)", ["ip"]),
+    ("IP: 192.168.1.1.", ["ip"]),
+    ("192.168.2.1@eth0", ["ip"]),
+    ("Primary: 10.0.0.1, Secondary: 172.16.0.1", ["ip", "ip"]),
+    ("My US number is (415) 555-0132, and my international one is +1 415 555 0132",
+     ["phone", "phone"]),
+    ("My Israeli number is 09-7625400", ["phone"]),
+    ("_: (415)555-0132", ["phone"]),
+    ("US: 415-555-0132", ["phone"]),
+    ("Brazil: +55 11 98456 5666", ["phone"]),
+]  # fmt: skip
+PRESIDIO_NOT_FOUND = [
+    "4012-8888-8888-1882", "my credit card number is 36168002586008", "the email is info@presidio.",
+    "my ip: 192.168.0", "684D:1111:222:3333:4444:5555:77", "MAC address aa:bb:cc:dd:ee:ff",
+    "Time 12:34:56", "Ratio 1:2:3:4", "Version 1.2.3", "Port 80:443", "std::cout",
+    "MyClass::toString", "IP192.168.1.1text", "text192.168.1.1", "256.256.256.256",
+    "192.168.1.256", "300.168.1.1", "12345:db8::1", "2001::db8::1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "kinds"), PRESIDIO_FOUND)
+def test_presidios_test_cases_are_found(text: str, kinds: list[str]) -> None:
+    assert [f.kind for f in find_identifiers(text)] == kinds
+
+
+@pytest.mark.parametrize("text", PRESIDIO_NOT_FOUND)
+def test_presidios_non_identifiers_are_left_alone(text: str) -> None:
+    found = find_identifiers(text)
+    dotted = re.fullmatch(r"[\d.]+", text)  # 12 digits in groups: taken for a phone number
+    assert found == [] or (dotted and [f.kind for f in found] == ["phone"])

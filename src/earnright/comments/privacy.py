@@ -18,6 +18,7 @@ digits in a phone-like run); only those go through the detectors.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -57,9 +58,13 @@ CARD = re.compile(r"(?<![\w.,-])\d(?:[ -]?\d){12,18}(?![\w]|[.,-]\d)")
 SSN = re.compile(r"(?<![\w.,/-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w]|[.,/-]\d)")
 OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IP = re.compile(rf"(?<![\w.]){OCTET}(?:\.{OCTET}){{3}}(?![\w]|\.\d)")
+IPV6 = re.compile(
+    r"(?<![\w:.])(?=[0-9A-Fa-f:]*[0-9A-Fa-f])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?![\w:])"
+)
 PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .\-]?\(?\d{1,5}\)?){2,6}(?![\w]|[.\-]\d)")
 PHONE_GROUPS = re.compile(
-    r"(?<![\w.,/:+-])(?:\(\d{2,5}\)|\d{2,5})(?:[ .\-]\d{2,8}){1,4}(?![\w]|[.,/:\-]\d)"
+    r"(?<![\w.,/:+-])(?:\(\d{2,5}\)[ .\-]?\d{2,8}|\d{2,5}[ .\-]\d{2,8})(?:[ .\-]\d{2,8}){0,3}"
+    r"(?![\w]|[.,/:\-]\d)"
 )
 PHONE_BARE = re.compile(r"(?<![\w.,/:+-])\d{9,12}(?![\w]|[.,/:\-]\d)")
 PHONE_WORDS = re.compile(
@@ -77,7 +82,10 @@ DATE = re.compile(
     r"(?:0?[1-9]|[12]\d|3[01])([./-])(?:0?[1-9]|1[0-2])\2(?:\d{4}|\d{2}))\b"
 )
 # Could the text hold an identifier? (RE2, for Arrow; the detectors decide)
-PREFILTER = r"@|://|(?i:www\.)|\d(?:[ ().\-/+]{0,3}\d){6}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
+PREFILTER = (
+    r"@|://|(?i:www\.)|\d(?:[ ().\-/+]{0,3}\d){6}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|"
+    r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}"
+)
 CONTEXT = 30  # characters before a number searched for words such as "call" or "order"
 
 # IBAN lengths by country (ISO 13616 registry)
@@ -128,7 +136,7 @@ def _digits(text: str) -> str:
 def _card(text: str, m: re.Match[str]) -> tuple[int, int] | None:
     digits = _digits(m.group())
     starts = digits[0] in "456" or digits[:2] in {"34", "37", "30", "36", "38", "35", "22"}
-    starts = starts or "2221" <= digits[:4] <= "2720"
+    starts = starts or "2221" <= digits[:4] <= "2720" or (digits[0] == "1" and len(digits) == 15)
     if starts and len(set(digits)) > 1 and luhn_valid(digits):
         return m.span()
     return None
@@ -185,6 +193,15 @@ def _phone_bare(text: str, m: re.Match[str]) -> tuple[int, int] | None:
     return m.span() if _phone_words(text, m.start())[0] else None
 
 
+def _ipv6(text: str, m: re.Match[str]) -> tuple[int, int] | None:
+    """An IPv6 address (the standard library decides; ``::`` alone is none)."""
+    try:
+        address = ipaddress.IPv6Address(m.group())
+    except ValueError:
+        return None
+    return m.span() if not address.is_unspecified else None
+
+
 def _plain(text: str, m: re.Match[str]) -> tuple[int, int] | None:
     return m.span()
 
@@ -196,7 +213,7 @@ DETECTORS: dict[str, tuple[tuple[re.Pattern[str], Check], ...]] = {
     "iban": ((IBAN, _iban),),
     "card": ((CARD, _card),),
     "ssn": ((SSN, _plain),),
-    "ip": ((IP, _plain),),
+    "ip": ((IP, _plain), (IPV6, _ipv6)),
     "phone": ((PHONE_INTL, _phone_intl), (PHONE_GROUPS, _phone_groups), (PHONE_BARE, _phone_bare)),
 }
 
