@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 __all__ = [
     "FREE_TEXT",
+    "GUARDS",
     "IDENTIFIER_KINDS",
     "PLACEHOLDERS",
     "QUARANTINE_TEXT",
@@ -81,11 +82,18 @@ DATE = re.compile(
     r"\b(?:\d{4}([./-])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])|"
     r"(?:0?[1-9]|[12]\d|3[01])([./-])(?:0?[1-9]|1[0-2])\2(?:\d{4}|\d{2}))\b"
 )
-# Could the text hold an identifier? (RE2, for Arrow; the detectors decide)
-PREFILTER = (
-    r"@|://|(?i:www\.)|\d(?:[ ().\-/+]{0,3}\d){6}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|"
-    r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}"
-)
+# Could a text hold an identifier of each kind? One pattern per kind that both Arrow's RE2 (a
+# whole column at once) and Python's re (one text) read the same way; the detectors decide.
+GUARDS = {
+    "email": r"@",
+    "url": r"://|(?i:www\.)",
+    "iban": r"[A-Z]{2}\d{2}",
+    "card": r"\d(?:[ -]?\d){12}",
+    "ssn": r"\d{3}-\d{2}-\d{4}",
+    "ip": r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|(?:[0-9A-Fa-f]{0,4}:){3}|::[0-9A-Fa-f]",
+    "phone": r"\+\s?\d|\d(?:[ ()./\-]{0,2}\d){6}",
+}
+_GUARDS = {kind: re.compile(pattern) for kind, pattern in GUARDS.items()}
 CONTEXT = 30  # characters before a number searched for words such as "call" or "order"
 
 # IBAN lengths by country (ISO 13616 registry)
@@ -222,11 +230,16 @@ def find_identifiers(text: str, kinds: Iterable[str] = IDENTIFIER_KINDS) -> list
     """The identifiers in ``text`` of the given kinds, in order, none overlapping (a kind
     earlier in :data:`IDENTIFIER_KINDS` claims its text first)."""
     wanted = set(kinds)
+    return _find(text, [k for k in IDENTIFIER_KINDS if k in wanted and _GUARDS[k].search(text)])
+
+
+def _find(text: str, kinds: list[str]) -> list[Found]:
+    """The identifiers of ``kinds`` (in claiming order; their guards passed)."""
     found: list[Found] = []
-    for kind in IDENTIFIER_KINDS:
-        if kind not in wanted:
-            continue
+    for kind in kinds:
         for pattern, check in DETECTORS[kind]:
+            if pattern is PHONE_INTL and "+" not in text:
+                continue
             for m in pattern.finditer(text):
                 span = check(text, m)
                 if span is None or any(f.start < span[1] and span[0] < f.end for f in found):
@@ -235,12 +248,16 @@ def find_identifiers(text: str, kinds: Iterable[str] = IDENTIFIER_KINDS) -> list
     return sorted(found, key=lambda f: f.start)
 
 
-def mask_text(text: str, kinds: Iterable[str] = IDENTIFIER_KINDS) -> str:
-    """``text`` with each identifier of ``kinds`` replaced by its placeholder (``[EMAIL]`` …)."""
+def _replaced(text: str, found: list[Found]) -> str:
     out = text
-    for f in reversed(find_identifiers(text, kinds)):
+    for f in reversed(found):
         out = out[: f.start] + PLACEHOLDERS[f.kind] + out[f.end :]
     return out
+
+
+def mask_text(text: str, kinds: Iterable[str] = IDENTIFIER_KINDS) -> str:
+    """``text`` with each identifier of ``kinds`` replaced by its placeholder (``[EMAIL]`` …)."""
+    return _replaced(text, find_identifiers(text, kinds))
 
 
 class Masker:
@@ -252,22 +269,37 @@ class Masker:
         if unknown:
             raise ValueError(f"unknown identifier kinds {sorted(unknown)}")
 
+    def flags(self, values: pd.Series) -> dict[str, np.ndarray]:
+        """Per kind, which texts its guard lets through (Arrow's RE2 over the whole column)."""
+        arr = pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
+        return {
+            kind: pc.fill_null(pc.match_substring_regex(arr, GUARDS[kind]), False).to_numpy(
+                zero_copy_only=False
+            )
+            for kind in self.kinds
+        }
+
     def candidates(self, values: pd.Series) -> np.ndarray:
-        """Positions of the texts the pre-filter lets through (those that may hold one)."""
+        """Positions of the texts some guard lets through (those that may hold one)."""
         if values.empty or not self.kinds:
             return np.zeros(0, dtype=np.int64)
-        arr = pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
-        hit = pc.fill_null(pc.match_substring_regex(arr, PREFILTER), False)
-        return np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+        return np.flatnonzero(np.logical_or.reduce(list(self.flags(values).values())))
 
     def mask(self, values: pd.Series) -> tuple[pd.Series, int]:
         """The texts masked, and how many were changed; missing values stay missing."""
-        rows = self.candidates(values)
+        if values.empty or not self.kinds:
+            return values, 0
+        flags = self.flags(values)
+        matrix = np.column_stack([flags[k] for k in self.kinds])
+        rows = np.flatnonzero(matrix.any(axis=1))
         if not len(rows):
             return values, 0
         out = values.astype("string").copy()
         picked = out.iloc[rows]
-        masked = [mask_text(str(t), self.kinds) for t in picked]
+        masked = [
+            _replaced(text, _find(text, [k for k, on in zip(self.kinds, row, strict=True) if on]))
+            for text, row in zip(picked.astype(str), matrix[rows], strict=True)
+        ]
         changed = int(sum(a != b for a, b in zip(picked, masked, strict=True)))
         out.iloc[rows] = pd.Series(masked, index=picked.index, dtype="string")
         return out, changed
