@@ -13,6 +13,7 @@ from typing import get_args
 import pandas as pd
 import pytest
 
+import earnright
 from earnright.comments.privacy import (
     IDENTIFIER_KINDS,
     PLACEHOLDERS,
@@ -28,6 +29,7 @@ from earnright.config.privacy import IdentifierKind
 from earnright.demo.identifiers import iban_of, luhn_complete, planted_comments
 from earnright.ingest import ingest_file
 from earnright.warehouse import Warehouse
+from earnright.workspace import Workspace
 
 # Test numbers the card networks publish (Stripe / PayPal test cards)
 TEST_CARDS = ["4111 1111 1111 1111", "5555 5555 5555 4444", "3782 822463 10005",
@@ -236,3 +238,17 @@ def test_presidios_non_identifiers_are_left_alone(text: str) -> None:
     found = find_identifiers(text)
     dotted = re.fullmatch(r"[\d.]+", text)  # 12 digits in groups: taken for a phone number
     assert found == [] or (dotted and [f.kind for f in found] == ["phone"])
+
+
+def test_a_recorded_loss_call_is_masked(workspace: Workspace) -> None:
+    root = workspace.root.parent
+    (root / "customers.csv").write_text("customer_id,home_unit_id,joined_at\nc1,S1,2026-01-01\n")
+    with workspace.warehouse() as wh:
+        ingest_file(wh, workspace.config, "units", root / "units.csv")
+        ingest_file(wh, workspace.config, "customers", root / "customers.csv")
+    ws = earnright.open_workspace(workspace.root)
+    said = "moved; call me on +44 20 7946 0958 or ana@example.com"
+    (row,) = ws.record_loss_call("c1", said, "ana").to_dict()
+    assert row["outcome"] == "moved; call me on [PHONE] or [EMAIL]"
+    with ws.warehouse() as wh:
+        assert list(wh.table("loss_calls").outcome.execute()) == [row["outcome"]]
