@@ -91,7 +91,9 @@ GUARDS = {
     "card": r"\d(?:[ -]?\d){12}",
     "ssn": r"\d{3}-\d{2}-\d{4}",
     "ip": r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|(?:[0-9A-Fa-f]{0,4}:){3}|::[0-9A-Fa-f]",
-    "phone": r"\+\s?\d|\d(?:[ ()./\-]{0,2}\d){6}",
+    # 9 digits in groups, or 7 after a word such as "call" (PHONE_WORDS; CONTEXT characters)
+    "phone": r"\+\s?\d|\d(?:[ ().\-]{0,2}\d){8}|(?i:call|phone|tel|mobile|cell|ring|text|sms|"
+    r"whats ?app|fax|contact|reach)(?s:.){0,30}\d(?:[ ().\-]{0,2}\d){6}",
 }
 _GUARDS = {kind: re.compile(pattern) for kind, pattern in GUARDS.items()}
 CONTEXT = 30  # characters before a number searched for words such as "call" or "order"
@@ -270,14 +272,21 @@ class Masker:
             raise ValueError(f"unknown identifier kinds {sorted(unknown)}")
 
     def flags(self, values: pd.Series) -> dict[str, np.ndarray]:
-        """Per kind, which texts its guard lets through (Arrow's RE2 over the whole column)."""
+        """Per kind, which texts its guard lets through: one RE2 pass (Arrow) over the whole
+        column with every guard at once, then each kind's guard over the texts that passed."""
         arr = pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
-        return {
-            kind: pc.fill_null(pc.match_substring_regex(arr, GUARDS[kind]), False).to_numpy(
-                zero_copy_only=False
-            )
-            for kind in self.kinds
-        }
+        union = "|".join(f"(?:{GUARDS[kind]})" for kind in self.kinds)
+        hit = pc.fill_null(pc.match_substring_regex(arr, union), False)
+        rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+        passed = arr.take(pa.array(rows))
+        out = {}
+        for kind in self.kinds:
+            flag = np.zeros(len(values), dtype=bool)
+            if len(rows):
+                found = pc.fill_null(pc.match_substring_regex(passed, GUARDS[kind]), False)
+                flag[rows] = found.to_numpy(zero_copy_only=False)
+            out[kind] = flag
+        return out
 
     def candidates(self, values: pd.Series) -> np.ndarray:
         """Positions of the texts some guard lets through (those that may hold one)."""
