@@ -81,8 +81,9 @@ def test_every_command_has_a_section() -> None:
     reports = {"report", "pack"}
     survey = {"survey"}
     serving = {"serve", "users", "tokens"}
+    privacy = {"forget", "forgotten"}
     everything = foundation | listening | early_warning | assets | accountability | reports
-    everything |= survey | serving
+    everything |= survey | serving | privacy
     assert set(COMMANDS) == everything
     assert {"quarantine list", "quarantine clear"} < set(LEAVES)
     assert set(SECTIONS) == set(LEAVES)

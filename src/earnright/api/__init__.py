@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from earnright.api.losses import LossCallResult, LossesResult, LossReviewResult
     from earnright.api.loyalty import LoyaltyResult, PointValuesResult
     from earnright.api.pack import PackEmailResult, PackResult
+    from earnright.api.privacy import ForgetResult, ForgottenResult
     from earnright.api.results import (
         ChangesResult,
         CredibilityResult,
@@ -65,6 +66,8 @@ __all__ = [
     "DriversResult",
     "FocusResult",
     "FollowupResult",
+    "ForgetResult",
+    "ForgottenResult",
     "Grain",
     "HygieneResult",
     "IngestResults",
@@ -111,6 +114,7 @@ _HOMES |= dict.fromkeys(
 _HOMES |= dict.fromkeys(["LoyaltyResult", "PointValuesResult"], "earnright.api.loyalty")
 _HOMES |= {"FollowupResult": "earnright.api.survey"}
 _HOMES |= dict.fromkeys(["PackEmailResult", "PackResult"], "earnright.api.pack")
+_HOMES |= dict.fromkeys(["ForgetResult", "ForgottenResult"], "earnright.api.privacy")
 
 
 def __getattr__(name: str) -> Any:

@@ -113,6 +113,7 @@ class LossMethods(Operations):
         reason with the highest confidence. ``at`` defaults to now (UTC)."""
         import pandas as pd
 
+        from earnright.comments.privacy import mask_free_text
         from earnright.customers.loss_review import record_loss_call
         from earnright.reliability.records import utcnow
 
@@ -120,6 +121,8 @@ class LossMethods(Operations):
             when = utcnow() if at is None else pd.Timestamp(at).to_pydatetime()
         except (ValueError, TypeError) as exc:
             raise QueryError(f"'{at}' is not a date and time", argument="at") from exc
+        privacy = self.config.privacy  # what the customer said, identifiers masked
+        reason = mask_free_text(reason, privacy.mask_comments, privacy.identifiers)
         with self.warehouse(read_only=False) as wh:
             row = record_loss_call(
                 wh, customer_id, outcome=reason, caller=by, called_at=when,

@@ -22,6 +22,7 @@ from earnright.api.accountability import AccountabilityMethods
 from earnright.api.customers import CustomerMethods
 from earnright.api.loyalty import LoyaltyMethods
 from earnright.api.pack import PackMethods
+from earnright.api.privacy import PrivacyMethods
 from earnright.api.results import (
     ChangesResult,
     CredibilityResult,
@@ -111,14 +112,22 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, SurveyMethods, PackMethods):
+class Workspace(
+    CustomerMethods,
+    LoyaltyMethods,
+    AccountabilityMethods,
+    SurveyMethods,
+    PackMethods,
+    PrivacyMethods,
+):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
     ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``, ``loyalty``,
     ``point_values``; accountability: ``issues``, ``add_issue``, ``sync_issues``, ``review``,
     ``decide``, ``commit``, ``commitments``, ``outcomes``; the survey: ``survey_links``,
-    ``survey_remind``, ``survey_rates``, ``survey_cases``, ``survey_followup``; data:
+    ``survey_remind``, ``survey_rates``, ``survey_cases``, ``survey_followup``; privacy:
+    ``forget``, ``forgotten``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page,
     ``report_site`` the site of a page per unit, ``pack`` the monthly pack and ``email_packs``
     sends it."""

@@ -139,6 +139,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "The survey customers answer: personal links, reminders, response rates and "
         "detractors' cases.",
     ),
+    "forget": (
+        "privacy",
+        "Erase a customer's personal data from every table, keeping the ledger's numbers.",
+    ),
+    "forgotten": (
+        "privacy",
+        "The record of every customer forgotten: when, who asked, why, rows per table.",
+    ),
     "report": (
         "report",
         "Write the report site: a page and its JSON twin per unit, linked by drill-down.",

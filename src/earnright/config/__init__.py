@@ -12,6 +12,7 @@ base model) and within its range, and every duration between one second and ten 
 
 from earnright.config.journey import DriverDefaults, Indicator, Journey, Moment, Question, Stage
 from earnright.config.model import Config, load_config, validate_config
+from earnright.config.privacy import Privacy
 from earnright.config.render import render_config
 from earnright.config.sections import (
     QUALTRICS_COLUMNS,
@@ -66,6 +67,7 @@ __all__ = [
     "Moment",
     "Outcomes",
     "Owner",
+    "Privacy",
     "Question",
     "Reliability",
     "Right",

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, model_validator
 
 from earnright.config.journey import DriverDefaults, Indicator, Journey, Moment, Question
+from earnright.config.privacy import Privacy
 from earnright.config.sections import (
     Assets,
     Company,
@@ -65,6 +66,8 @@ class Config(_Model):
     """The survey customers answer from personal links: links, language, reminders, cases."""
     pack: Pack = Field(default_factory=Pack)
     """The monthly leadership pack: who gets it by email."""
+    privacy: Privacy = Field(default_factory=Privacy)
+    """Identifiers masked out of free text on ingest; what forgetting a customer keeps."""
     warehouse: Warehouse = Field(default_factory=Warehouse)
     """The warehouse."""
 

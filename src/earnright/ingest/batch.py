@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
+from earnright.comments.privacy import FREE_TEXT, QUARANTINE_TEXT, Masker, mask_columns
 from earnright.config import Config, Source
 from earnright.errors import IngestError
 from earnright.ingest.hierarchy import UnitChanges, apply_unit_changes, check_parents
@@ -228,6 +229,8 @@ class _Staging:
         self.today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0)
         self.today = self.today.replace(microsecond=0)
         self.tally = Tally()
+        privacy = config.privacy  # identifiers masked out of free text before it is stored
+        self.masker = Masker(privacy.identifiers) if privacy.mask_comments else None
 
     def _known_units(self) -> set[str] | None:
         if not self.spec.unit_columns:
@@ -247,6 +250,8 @@ class _Staging:
                 good, bad = check_parents(self.wh, self.config, good, bad, self.today)
             if self.spec.kind == "metrics":
                 good["row_key"] = metric_row_key(good, self.open_cols)
+            if self.masker is not None:
+                mask_columns(good, FREE_TEXT.get(self.spec.kind, ()), self.masker)
             assert self.arrow_schema is not None and self.rows is not None
             table = pa.Table.from_pandas(
                 good[self.arrow_schema.names], schema=self.arrow_schema, preserve_index=False
@@ -267,6 +272,9 @@ class _Staging:
     def add_rejects(self, bad: pd.DataFrame, result: IngestResult) -> None:
         if bad.empty:
             return
+        if self.masker is not None:
+            bad = bad.copy()
+            mask_columns(bad, QUARANTINE_TEXT, self.masker)
         bad = self.tally.keep(bad)  # every row counted by reason; raw text of the first N
         table = pa.Table.from_pandas(
             bad[QUARANTINE_SCHEMA.names], schema=QUARANTINE_SCHEMA, preserve_index=False

@@ -408,6 +408,23 @@ TABLES: dict[str, TableSpec] = {
             {"unit_id": S, "period": S, "figures": S, "made_at": _ts()},
             ("unit_id", "period"),
         ),
+        # migration 10: customers forgotten (earnright forget): who asked, when, why, what was
+        # changed where. The customer id is not kept: only a salted, slow hash of it, so that
+        # forgetting the same customer again is recognised.
+        TableSpec(
+            "forgotten",
+            {
+                "forget_id": S,
+                "id_hash": S,
+                "salt": S,
+                "reason": S,
+                "requested_by": S,
+                "forgotten_at": _ts(),
+                "tables": S,  # JSON: table -> rows changed
+                "rows": INT,
+            },
+            ("forget_id",),
+        ),
     ]
 }
 
@@ -479,6 +496,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         (),
         (("incidents", "value_basis"),),
     ),
+    Migration(10, "customers forgotten: the record of each erasure", ("forgotten",)),
     Migration(12, "the monthly pack's maturity figures, for the next pack's trend", ("packs",)),
     Migration(
         13,
