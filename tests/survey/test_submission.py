@@ -204,3 +204,12 @@ def test_an_invitation_naming_an_unknown_moment_is_quarantined(
     assert swh.table("quarantine").reason.execute().tolist() == [
         "moment: unknown journey moment: 'nowhere'"
     ]
+
+
+def test_a_comment_is_masked_as_a_files_would_be(swh: Warehouse, survey_ws: Workspace) -> None:
+    said = "Call me on +44 20 7946 0958 or mail jo.bloggs@example.com, the queue was awful"
+    token = token_of(swh, survey_ws, "inv-1")
+    submit_answer(swh, survey_ws.config, token, {"ltr": "2", "comment": said}, now=NOW)
+    stored = swh.table("feedback").comment.execute().tolist()
+    case = swh.table("survey_cases").comment.execute().tolist()
+    assert stored == case == ["Call me on [PHONE] or mail [EMAIL], the queue was awful"]

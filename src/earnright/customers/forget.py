@@ -41,7 +41,11 @@ __all__ = ["ERASED_TEXT", "FORGET_TABLE", "ForgetReport", "forget_customer", "id
 
 FORGET_TABLE = "forgotten"
 # the free text a customer wrote or said, erased when they are forgotten
-ERASED_TEXT: dict[str, tuple[str, ...]] = {"feedback": ("comment",), "loss_calls": ("outcome",)}
+ERASED_TEXT: dict[str, tuple[str, ...]] = {
+    "feedback": ("comment",),
+    "loss_calls": ("outcome",),
+    "survey_cases": ("comment",),  # a detractor's comment, copied to their case
+}
 NOT_SCANNED = {FORGET_TABLE, "schema_migrations", "quarantine"}
 HASH_ROUNDS = 200_000  # PBKDF2-SHA256: about 0.1 s a guess for whoever holds the warehouse
 

@@ -35,6 +35,7 @@ import pandas as pd
 
 from earnright.config import Config
 from earnright.errors import AlreadyAnswered, EarnrightError, SurveyLinkError
+from earnright.comments.privacy import FREE_TEXT, Masker, mask_columns
 from earnright.ingest.kinds import KINDS, raw_json, validate_chunk
 from earnright.survey.cases import open_case
 from earnright.survey.form import form_questions
@@ -204,6 +205,10 @@ def _checked(
     frame = frame.astype({c: "string" for c in text})
     units = {inv.unit_id for _, inv in items.values()}
     good, bad = validate_chunk(FEEDBACK, frame, config, sorted(columns), units)
+    if config.privacy.mask_comments:  # as file ingestion does: raw identifiers never stored
+        masker = Masker(config.privacy.identifiers)
+        for rows_ in (frame, good):
+            mask_columns(rows_, FREE_TEXT["feedback"], masker)
     return frame, good, bad, problems
 
 
