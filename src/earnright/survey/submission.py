@@ -33,9 +33,9 @@ from weakref import WeakKeyDictionary
 
 import pandas as pd
 
+from earnright.comments.privacy import FREE_TEXT, Masker, mask_columns
 from earnright.config import Config
 from earnright.errors import AlreadyAnswered, EarnrightError, SurveyLinkError
-from earnright.comments.privacy import FREE_TEXT, Masker, mask_columns
 from earnright.ingest.kinds import KINDS, raw_json, validate_chunk
 from earnright.survey.cases import open_case
 from earnright.survey.form import form_questions
