@@ -211,8 +211,8 @@ def _confirmed(
     alerts = []
     for k in np.flatnonzero(z >= CONFIRM_Z):
         key = total.index[rows[k]]
-        values = (key,) if not isinstance(key, tuple) else key
-        segment = format_cause(dict(zip(kind, map(str, values), strict=True))) if kind else ""
+        named = (key,) if not isinstance(key, tuple) else key
+        segment = format_cause(dict(zip(kind, map(str, named), strict=True))) if kind else ""
         when = _time(int(total.columns[ends[k]]), step)
         score = round(float(burn[k]), 6)
         alerts.append(Alert(indicator.id, segment, RULE, "ticket", when, when + step, score))
