@@ -1,5 +1,5 @@
 """The departure watch's confirmation, all candidates at once (earnright.reliability.departures
-``_confirmed``), against the reference: one frame per candidate through
+``confirm_windows``), against the reference: one frame per candidate through
 :func:`earnright.reliability.episode.window_departure`, the code it replaced (issue 18: at a
 thousand stores the per-candidate frames were a fifth of detection)."""
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from earnright.config import Config, Indicator
-from earnright.reliability.departures import _confirmed
+from earnright.reliability.departures import confirm_windows
 from earnright.reliability.episode import BASELINE, CONFIRM_Z, window_departure
 
 EVENTS = Indicator(id="ok", name="ok", metric="m", measure="events", target=0.99)
@@ -98,7 +98,7 @@ def test_all_candidates_at_once_confirm_exactly_what_one_frame_each_did(
         sums = _sums(seed, buckets, 6.0)
         found = _candidates(sums, width, seed)
         want = _reference(("store",), sums, found, indicator, config, width)
-        got = _confirmed(("store",), sums, found, indicator, (config, width))
+        got = confirm_windows(("store",), sums, found, indicator, (config, width))
         step_s = config.reliability.step.total_seconds()
         have = [
             (a.segment.split("=")[1], int(a.bucket.timestamp() // step_s), a.score) for a in got

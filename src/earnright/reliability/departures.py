@@ -44,7 +44,7 @@ from earnright.reliability.segment import leaf_dims
 from earnright.reliability.windows import window_lengths
 from earnright.warehouse import Warehouse
 
-__all__ = ["FACTOR", "RULE", "departure_alerts", "last_scanned", "watched_kinds"]
+__all__ = ["FACTOR", "RULE", "confirm_windows", "departure_alerts", "last_scanned", "watched_kinds"]
 
 RULE = "departure"
 FACTOR = 2.0  # a failure at 3x the budget can realise 2.5x in a day: the departure decides
@@ -143,7 +143,7 @@ def _kind_alerts(
     alerts: dict[tuple[str, datetime], Alert] = {}
     for width in [1, *window_lengths(config.reliability.step)]:
         found = _burning(sums, indicator, config, (span[0], width))
-        for alert in _confirmed(kind, sums, found, indicator, (config, width)):
+        for alert in confirm_windows(kind, sums, found, indicator, (config, width)):
             alerts.setdefault((alert.segment, alert.bucket), alert)
     return list(alerts.values())
 
@@ -182,7 +182,7 @@ def _burning(
     return [(int(r), int(ends[c])) for r, c in zip(rows[clear], cols_at[clear], strict=True)]
 
 
-def _confirmed(
+def confirm_windows(
     kind: tuple[str, ...],
     sums: dict[str, pd.DataFrame],
     found: list[tuple[int, int]],
