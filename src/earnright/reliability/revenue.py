@@ -328,6 +328,7 @@ class RiskPass:
     last: datetime | None
     values: dict[tuple[Any, ...], tuple[int, float | None, str]] = field(default_factory=dict)
     fitted: tuple[LifetimeFit | None, str] | None = None
+    fitted_end: datetime | None = None  # the data end ``fitted`` was fitted up to
 
     @classmethod
     def read(cls, wh: Warehouse, config: Config) -> RiskPass:
@@ -340,10 +341,12 @@ class RiskPass:
 
     def lifetime(self, wh: Warehouse, as_of: datetime | None) -> tuple[LifetimeFit | None, str]:
         """The lifetime-value fit up to :meth:`data_end` (None and why when it cannot be
-        fitted), fitted on the first call only: once per pass."""
-        if self.fitted is None:
-            end = self.data_end(as_of)
+        fitted), fitted once per data end: once per pass (a detection run shares its pass
+        across indicators, so the models are fitted once, not once per indicator)."""
+        end = self.data_end(as_of)
+        if self.fitted is None or self.fitted_end != end:
             self.fitted = fit_lifetime(wh, end) if end else (None, "no transactions")
+            self.fitted_end = end
         return self.fitted
 
     def value(
@@ -359,8 +362,8 @@ class RiskPass:
         :func:`revenue_at_risk`."""
         todo: dict[tuple[Any, ...], Exposure] = {}
         for exposure in exposures:
-            if _value_key(exposure) not in self.values:
-                todo.setdefault(_value_key(exposure), exposure)
+            if self.key(exposure, as_of) not in self.values:
+                todo.setdefault(self.key(exposure, as_of), exposure)
         groups = []
         for exposure in todo.values():
             terms = _resolve(wh, config, exposure, self.units)[0]
@@ -373,7 +376,12 @@ class RiskPass:
             spend = customer_values(wh, groups, window=window, first=self.first) if groups else []
             found = [(n, v, YEAR_OF_SPEND) for n, v in spend]
         self.values.update(zip(todo, found, strict=True))
-        return [self.values[_value_key(e)] for e in exposures]
+        return [self.values[self.key(e, as_of)] for e in exposures]
+
+    def key(self, exposure: Exposure, as_of: datetime | None) -> tuple[Any, ...]:
+        """What a customer value kept in :attr:`values` depends on: the exposure's segments
+        and window, and the data end its lifetime-value fit reaches."""
+        return _value_key(exposure), self.data_end(as_of)
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -459,7 +467,7 @@ def revenue_at_risk(
     context = context or RiskPass.read(wh, config)
     terms, notes = _resolve(wh, config, exposure, context.units)
     data_end = context.data_end(as_of)
-    valued = context.values.get(_value_key(exposure))
+    valued = context.values.get(context.key(exposure, as_of))
     n, value, value_basis = valued or context.value(wh, config, [exposure], as_of)[0]
     notes = [*notes, value_note(context.lifetime(wh, as_of), value_basis)]
     if value is None:
