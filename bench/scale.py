@@ -254,19 +254,38 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _baseline(path: Path | None) -> dict[str, Any] | None:
+    """An earlier run's results (read at the end: it may be running meanwhile), if there."""
+    if path is None:
+        return None
+    if not path.exists():
+        say(f"no baseline at {path}: results without one")
+        return None
+    return dict(json.loads(path.read_text()))
+
+
 def _baseline_table(result: dict[str, Any]) -> list[str]:
+    """The baseline's CPU seconds per pass beside this run's, at every size either measured
+    (a size only the baseline ran shows its figures alone), and the baseline's
+    extrapolation."""
     base = {s["stores"]: _cpu(s) for s in result["baseline"]["sizes"]}
+    here = {s["stores"]: _cpu(s) for s in result["sizes"]}
     out = ["", f"## CPU seconds against the baseline ({result['baseline']['started']})", ""]
     out += ["| pass | stores | baseline | this run | this / baseline |"]
     out += ["|---|---:|---:|---:|---:|"]
-    for size in result["sizes"]:
-        before = base.get(size["stores"], {})
+    for stores in sorted(base.keys() | here.keys()):
         for name in PASSES:
-            old, new = before.get(name), _cpu(size).get(name)
-            if old is None or new is None:
+            old, new = base.get(stores, {}).get(name), here.get(stores, {}).get(name)
+            if old is None and new is None:
                 continue
-            ratio = f"{new / old:.2f}" if old > 0 else ""
-            out.append(f"| {name} | {size['stores']:,} | {old:.1f} | {new:.1f} | {ratio} |")
+            ratio = f"{new / old:.2f}" if old and new is not None else ""
+            cells = ["" if v is None else f"{v:.1f}" for v in (old, new)]
+            out.append(f"| {name} | {stores:,} | {cells[0]} | {cells[1]} | {ratio} |")
+    extrapolated = result["baseline"].get("extrapolated") or {}
+    if extrapolated:
+        total = sum(extrapolated.values())
+        out += ["", f"The baseline extrapolated to {TARGET:,} stores (not a run): {total:,.0f} "]
+        out[-1] += "CPU s, " + ", ".join(f"{n} {v:,.0f}" for n, v in extrapolated.items()) + "."
     return out
 
 
@@ -310,7 +329,7 @@ def run(args: argparse.Namespace, data: Path, output: Path) -> int:
         "seed": args.seed,
         "sizes": sizes,
         "scaling": scaling(sizes),
-        "baseline": json.loads(args.baseline.read_text()) if args.baseline else None,
+        "baseline": _baseline(args.baseline),
         "check": (
             "FAILED: " + ", ".join(problems)
             if problems

@@ -72,3 +72,29 @@ def test_passes_are_extrapolated_by_their_growth_and_never_below_linear() -> Non
         "focus": 40.0,  # sublinear growth is taken as linear
     }
     assert scale.extrapolate(sizes[:1], scale.scaling(sizes[:1]), 10_000) == {}
+
+
+def test_a_baseline_is_set_beside_the_run_with_the_ratio_of_cpu_seconds() -> None:
+    size = {"stores": 60, "wall_s": 9.0, "peak_rss_gb": 0.5, "passes": {"detection": 8.0}}
+    result = {
+        "started": "now",
+        "command": "bench/scale.py",
+        "months": 24,
+        "machine": {"cpus": 2},
+        "elapsed": 9.0,
+        "sizes": [size | {"cpu_s": 6.0, "cpu_passes": {"detection": 5.0}}],
+        "scaling": [],
+        "check": "ok",
+        "baseline": {
+            "started": "before",
+            "sizes": [
+                {"stores": 60, "cpu_passes": {"detection": 10.0}},
+                {"stores": 1000, "cpu_passes": {"detection": 150.0}},
+            ],
+            "extrapolated": {"detection": 1500.0},
+        },
+    }
+    text = _scale().markdown(result)
+    assert "| detection | 60 | 10.0 | 5.0 | 0.50 |" in text
+    assert "| detection | 1,000 | 150.0 |  |  |" in text  # a size only the baseline ran
+    assert "(not a run): 1,500 CPU s, detection 1,500." in text
