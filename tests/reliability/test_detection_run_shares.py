@@ -57,7 +57,7 @@ def test_a_run_fits_lifetime_value_once_with_the_figures_of_a_fit_per_indicator(
     lifetime, value = RiskPass.lifetime, RiskPass.value
 
     def refit(self: RiskPass, *args: Any) -> Any:
-        self.fitted = None
+        self.fitted.clear()
         return lifetime(self, *args)
 
     def revalue(self: RiskPass, *args: Any) -> Any:
