@@ -3,6 +3,8 @@
     python bench/scale.py [--stores 60 1000] [--months 24] [--seed 7] [--data DIR]
     python bench/scale.py --stores 10000          # the issue-18 target: < 10 min, < 8 GB
     python bench/scale.py --smoke                 # CI: seconds, results in a temporary folder
+    python bench/scale.py --baseline OLD.json     # CPU per pass against an earlier run's
+
 
 Each size runs ``earnright demo --out DIR --stores N --months M --replace`` (the CLI, in its own
 process, output piped: the plain progress lines of :mod:`earnright.progress` time the passes)
@@ -10,8 +12,13 @@ and records, per pass, the wall time from the end of the previous pass to the en
 generation (``stores``, ``truth``), ingestion (each file), scorecard, ranking, focus,
 reliability, the customer asset ledger, detection (scanning, grouping, localising and
 pricing the incidents) and results and page; with the process's peak RSS (``ru_maxrss`` of
-the child). Between sizes it reports the time per store of each pass and the exponent
-``log(t2/t1) / log(n2/n1)`` (1: linear in the number of stores).
+the child). Each pass also gets its CPU seconds (user + system, every thread of the child, the
+engine's too, read from /proc as each progress line arrives): on a shared machine the wall time
+is set by the load, the CPU time by the code. Between sizes it reports the CPU time per store of
+each pass and the exponent ``log(t2/t1) / log(n2/n1)`` (1: linear in the number of stores), and
+extrapolates each pass's CPU seconds to 10,000 stores from the two largest sizes by that
+exponent (an extrapolation, not a run). ``--baseline`` puts an earlier run's CPU seconds per
+pass (its scale.json) beside this one's, with their ratio.
 
 Check: on the smallest size, detection is run again from scratch on a copy of the workspace
 with one detector object per series (the reference path), and must give the same alerts (ids
@@ -40,6 +47,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
+TARGET = 10_000  # stores: the issue-18 target, extrapolated to
 LINE = re.compile(r"^\[ *([\d.]+) s\] (.+?): (started|done|[\d,]+ of [\d,]+)")
 # passes, in order, and the progress stages each is made of
 PASSES = {
@@ -67,11 +75,12 @@ def run_size(out: Path, stores: int, months: int, seed: int) -> dict[str, Any]:
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(BENCH)])}
     started = time.monotonic()
     child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines = []
+    lines, cpu = [], []
     assert child.stderr is not None
     for raw in child.stderr:
         line = raw.decode(errors="replace").rstrip()
         lines.append(line)
+        cpu.append(cpu_seconds(child.pid))  # read as the line arrives (it is flushed at once)
         say(f"  {stores:>6} stores {line}")
     child.stdout and child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
@@ -84,19 +93,33 @@ def run_size(out: Path, stores: int, months: int, seed: int) -> dict[str, Any]:
         "wall_s": round(time.monotonic() - started, 2),
         "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 3),  # KiB on Linux
         "passes": pass_times(lines),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "cpu_passes": pass_times(lines, cpu),
     }
 
 
-def pass_times(lines: list[str]) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process ``pid`` has used so far, all its threads (the
+    engine's too); 0 where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pass_times(lines: list[str], clock: list[float] | None = None) -> dict[str, float]:
     """Seconds per pass: from the end of the pass that ended before it (in the order the demo
     runs them: detection runs right after ingestion) to the last line of this one (the ranking
-    and focus stage is split at its halfway line)."""
+    and focus stage is split at its halfway line). The time of a line is the one it prints
+    (wall seconds), or with ``clock`` the one read when it arrived (the child's CPU seconds)."""
     ends: dict[str, float] = {}
-    for line in lines:
+    for number, line in enumerate(lines):
         found = LINE.match(line)
         if not found:
             continue
-        at, stage, what = float(found[1]), found[2], found[3]
+        at = float(found[1]) if clock is None else clock[number]
+        stage, what = found[2], found[3]
         if stage == "ranking and focus lists":
             name = "ranking" if what.startswith("1 of") or what == "started" else "focus"
             ends[name] = at
@@ -150,12 +173,13 @@ def _detection_tables(wh: Any) -> dict[str, Any]:
 
 
 def scaling(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per pass and consecutive sizes: ms per store at each and the exponent of the growth."""
+    """Per pass and consecutive sizes: CPU ms per store at each and the exponent of the
+    growth."""
     rows = []
     for small, large in itertools.pairwise(sizes):
         ratio = large["stores"] / small["stores"]
         for name in PASSES:
-            t1, t2 = small["passes"].get(name), large["passes"].get(name)
+            t1, t2 = _cpu(small).get(name), _cpu(large).get(name)
             if t1 is None or t2 is None:
                 continue
             exponent = math.log(t2 / t1) / math.log(ratio) if t1 > 0 and t2 > 0 else None
@@ -172,6 +196,30 @@ def scaling(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _cpu(size: dict[str, Any]) -> dict[str, float]:
+    return size.get("cpu_passes") or {}
+
+
+def extrapolate(
+    sizes: list[dict[str, Any]], scaling_rows: list[dict[str, Any]], to: int
+) -> dict[str, float]:
+    """CPU seconds per pass at ``to`` stores, from the largest size measured and the exponent
+    between the two largest (at least 1: a pass is not taken to grow slower than the stores)."""
+    if len(sizes) < 2 or sizes[-1]["stores"] >= to:
+        return {}
+    last = sizes[-1]
+    growth = {r["pass"]: r["exponent"] for r in scaling_rows if r["to"] == last["stores"]}
+    out = {}
+    for name, seconds in _cpu(last).items():
+        exponent = max(1.0, growth.get(name) or 1.0)
+        out[name] = round(seconds * (to / last["stores"]) ** exponent, 1)
+    return out
+
+
+def _row(name: str, cells: list[Any], fmt: str = "{:.1f}") -> str:
+    return f"| {name} | " + " | ".join("" if c is None else fmt.format(c) for c in cells) + " |"
+
+
 def markdown(result: dict[str, Any]) -> str:
     sizes = result["sizes"]
     out = ["# Scale: the demo end to end, pass by pass", ""]
@@ -179,27 +227,66 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['started']} · `{result['command']}` · {result['months']} months · "
         f"{result['machine']['cpus']} CPUs · {result['elapsed']:.0f} s"
     )
-    out += ["", "## Seconds per pass", ""]
-    out.append("| pass | " + " | ".join(f"{s['stores']:,} stores" for s in sizes) + " |")
-    out.append("|---|" + "---:|" * len(sizes))
-    for name in PASSES:
-        cells = [s["passes"].get(name) for s in sizes]
-        out.append(
-            f"| {name} | " + " | ".join("" if c is None else f"{c:.1f}" for c in cells) + " |"
-        )
-    walls = " | ".join(f"**{s['wall_s']:.1f}**" for s in sizes)
-    out.append(f"| **end to end** (with start-up) | {walls} |")
-    out.append("| peak RSS (GB) | " + " | ".join(f"{s['peak_rss_gb']:.2f}" for s in sizes) + " |")
+    heads = " | ".join(f"{s['stores']:,} stores" for s in sizes)
+    for title, key in (("CPU seconds per pass", "cpu_passes"), ("Wall seconds per pass", "passes")):
+        out += ["", f"## {title}", "", f"| pass | {heads} |", "|---|" + "---:|" * len(sizes)]
+        out += [_row(n, [(s.get(key) or {}).get(n) for s in sizes]) for n in PASSES]
+    out.append(_row("**CPU, whole process**", [s.get("cpu_s") for s in sizes]))
+    out.append(_row("**wall, end to end** (with start-up)", [s["wall_s"] for s in sizes]))
+    out.append(_row("peak RSS (GB)", [s["peak_rss_gb"] for s in sizes], "{:.2f}"))
     if result["scaling"]:
-        out += ["", "## Growth with the number of stores", ""]
-        out.append("| pass | sizes | ms per store | exponent (1 = linear) |")
+        out += ["", "## Growth of the CPU time with the number of stores", ""]
+        out.append("| pass | sizes | CPU ms per store | exponent (1 = linear) |")
         out.append("|---|---|---:|---:|")
         for row in result["scaling"]:
             per = f"{row['ms_per_store_from']:.1f} → {row['ms_per_store_to']:.1f}"
             exp = "" if row["exponent"] is None else f"{row['exponent']:.2f}"
             out.append(f"| {row['pass']} | {row['from']:,} → {row['to']:,} | {per} | {exp} |")
+    if result.get("extrapolated"):
+        out += ["", f"## Extrapolated to {TARGET:,} stores (not a run)", ""]
+        out.append("CPU seconds, from the largest size by the exponent above (at least 1):")
+        out += ["", "| pass | CPU s |", "|---|---:|"]
+        out += [_row(n, [v]) for n, v in result["extrapolated"].items()]
+        out.append(_row("**sum**", [sum(result["extrapolated"].values())]))
+    if result.get("baseline"):
+        out += _baseline_table(result)
     out += ["", f"Check: {result['check']}", ""]
     return "\n".join(out)
+
+
+def _baseline(path: Path | None) -> dict[str, Any] | None:
+    """An earlier run's results (read at the end: it may be running meanwhile), if there."""
+    if path is None:
+        return None
+    if not path.exists():
+        say(f"no baseline at {path}: results without one")
+        return None
+    return dict(json.loads(path.read_text()))
+
+
+def _baseline_table(result: dict[str, Any]) -> list[str]:
+    """The baseline's CPU seconds per pass beside this run's, at every size either measured
+    (a size only the baseline ran shows its figures alone), and the baseline's
+    extrapolation."""
+    base = {s["stores"]: _cpu(s) for s in result["baseline"]["sizes"]}
+    here = {s["stores"]: _cpu(s) for s in result["sizes"]}
+    out = ["", f"## CPU seconds against the baseline ({result['baseline']['started']})", ""]
+    out += ["| pass | stores | baseline | this run | this / baseline |"]
+    out += ["|---|---:|---:|---:|---:|"]
+    for stores in sorted(base.keys() | here.keys()):
+        for name in PASSES:
+            old, new = base.get(stores, {}).get(name), here.get(stores, {}).get(name)
+            if old is None and new is None:
+                continue
+            ratio = f"{new / old:.2f}" if old and new is not None else ""
+            cells = ["" if v is None else f"{v:.1f}" for v in (old, new)]
+            out.append(f"| {name} | {stores:,} | {cells[0]} | {cells[1]} | {ratio} |")
+    extrapolated = result["baseline"].get("extrapolated") or {}
+    if extrapolated:
+        total = sum(extrapolated.values())
+        out += ["", f"The baseline extrapolated to {TARGET:,} stores (not a run): {total:,.0f} "]
+        out[-1] += "CPU s, " + ", ".join(f"{n} {v:,.0f}" for n, v in extrapolated.items()) + "."
+    return out
 
 
 def main() -> int:
@@ -210,6 +297,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="CI: 6 and 12 stores, 2 months")
     parser.add_argument("--data", type=Path, default=None, help="where the demos are made")
     parser.add_argument("--output", type=Path, default=None, help="default bench/results")
+    parser.add_argument("--baseline", type=Path, default=None, help="an earlier scale.json")
     args = parser.parse_args()
     if args.smoke:
         args.stores, args.months = [6, 12], 2
@@ -241,6 +329,7 @@ def run(args: argparse.Namespace, data: Path, output: Path) -> int:
         "seed": args.seed,
         "sizes": sizes,
         "scaling": scaling(sizes),
+        "baseline": _baseline(args.baseline),
         "check": (
             "FAILED: " + ", ".join(problems)
             if problems
@@ -248,6 +337,7 @@ def run(args: argparse.Namespace, data: Path, output: Path) -> int:
             f"series give the same alerts and incidents ({counts})"
         ),
     }
+    result["extrapolated"] = extrapolate(sizes, result["scaling"], TARGET)
     result["elapsed"] = time.monotonic() - started
     output.mkdir(parents=True, exist_ok=True)
     (output / "scale.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -40,3 +40,61 @@ def test_passes_are_timed_in_the_order_they_ran() -> None:
         "detection": 131.7,
         "results and page": 44.1,
     }
+
+
+def test_cpu_seconds_per_pass_come_from_the_clock_read_as_each_line_arrived() -> None:
+    lines = [
+        "[    1.0 s] truth: done (1 of 1, 100%) in 0.2 s",
+        "a line that is no progress line",
+        "[    9.0 s] ingestion: done (6 of 6, 100%) in 8.0 s",
+        "[   30.0 s] detection: done (4 of 4, 100%) in 21.0 s",
+    ]
+    cpu = [0.5, 0.7, 4.0, 6.5]  # the child's CPU seconds when each line came
+    times = _scale().pass_times(lines, cpu)
+    assert times == {"generation": 0.5, "ingestion": 3.5, "detection": 2.5}
+
+
+def test_passes_are_extrapolated_by_their_growth_and_never_below_linear() -> None:
+    scale = _scale()
+    sizes = [
+        {"stores": 100, "cpu_passes": {"ingestion": 10.0, "detection": 4.0, "focus": 2.0}},
+        {"stores": 1000, "cpu_passes": {"ingestion": 100.0, "detection": 400.0, "focus": 4.0}},
+    ]
+    rows = scale.scaling(sizes)
+    assert {r["pass"]: r["exponent"] for r in rows} == {
+        "ingestion": 1.0,
+        "detection": 2.0,
+        "focus": 0.3,
+    }
+    assert scale.extrapolate(sizes, rows, 10_000) == {
+        "ingestion": 1000.0,  # linear: 10 times
+        "detection": 40000.0,  # squared: 100 times
+        "focus": 40.0,  # sublinear growth is taken as linear
+    }
+    assert scale.extrapolate(sizes[:1], scale.scaling(sizes[:1]), 10_000) == {}
+
+
+def test_a_baseline_is_set_beside_the_run_with_the_ratio_of_cpu_seconds() -> None:
+    size = {"stores": 60, "wall_s": 9.0, "peak_rss_gb": 0.5, "passes": {"detection": 8.0}}
+    result = {
+        "started": "now",
+        "command": "bench/scale.py",
+        "months": 24,
+        "machine": {"cpus": 2},
+        "elapsed": 9.0,
+        "sizes": [size | {"cpu_s": 6.0, "cpu_passes": {"detection": 5.0}}],
+        "scaling": [],
+        "check": "ok",
+        "baseline": {
+            "started": "before",
+            "sizes": [
+                {"stores": 60, "cpu_passes": {"detection": 10.0}},
+                {"stores": 1000, "cpu_passes": {"detection": 150.0}},
+            ],
+            "extrapolated": {"detection": 1500.0},
+        },
+    }
+    text = _scale().markdown(result)
+    assert "| detection | 60 | 10.0 | 5.0 | 0.50 |" in text
+    assert "| detection | 1,000 | 150.0 |  |  |" in text  # a size only the baseline ran
+    assert "(not a run): 1,500 CPU s, detection 1,500." in text

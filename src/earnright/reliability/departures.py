@@ -38,17 +38,17 @@ from earnright.reliability.episode import (
     CONFIRM_Z,
     MIN_BASELINE_BUCKETS,
     leaf_buckets,
-    window_departure,
 )
 from earnright.reliability.localize import format_cause
 from earnright.reliability.segment import leaf_dims
 from earnright.reliability.windows import window_lengths
 from earnright.warehouse import Warehouse
 
-__all__ = ["FACTOR", "RULE", "departure_alerts", "last_scanned", "watched_kinds"]
+__all__ = ["FACTOR", "RULE", "confirm_windows", "departure_alerts", "last_scanned", "watched_kinds"]
 
 RULE = "departure"
 FACTOR = 2.0  # a failure at 3x the budget can realise 2.5x in a day: the departure decides
+SUMS = ("good", "total", "vsum")
 BLOCK = 128  # new buckets per engine scan (with their baseline): bounds the arrays
 
 
@@ -143,7 +143,7 @@ def _kind_alerts(
     alerts: dict[tuple[str, datetime], Alert] = {}
     for width in [1, *window_lengths(config.reliability.step)]:
         found = _burning(sums, indicator, config, (span[0], width))
-        for alert in _confirmed(kind, sums, found, indicator, (config, width)):
+        for alert in confirm_windows(kind, sums, found, indicator, (config, width)):
             alerts.setdefault((alert.segment, alert.bucket), alert)
     return list(alerts.values())
 
@@ -182,7 +182,7 @@ def _burning(
     return [(int(r), int(ends[c])) for r, c in zip(rows[clear], cols_at[clear], strict=True)]
 
 
-def _confirmed(
+def confirm_windows(
     kind: tuple[str, ...],
     sums: dict[str, pd.DataFrame],
     found: list[tuple[int, int]],
@@ -190,33 +190,100 @@ def _confirmed(
     setting: tuple[Config, int],
 ) -> list[Alert]:
     """The candidates (windows of ``setting[1]`` buckets) whose robust departure, as the
-    confirmation measures it, is clear."""
-    total, good, vsum = sums["total"], sums["good"], sums["vsum"]
+    confirmation measures it (:func:`earnright.reliability.episode.window_departure` on the
+    segment's buckets from ``BASELINE`` before the window), is clear: all candidates at once,
+    each a row of arrays (:func:`_window_z`)."""
+    if not found:
+        return []
+    total = sums["total"]
     config, width = setting
     step = config.reliability.step
-    base = int(BASELINE / step)
+    rows = np.array([r for r, _ in found], dtype=np.int64)
+    ends = np.array([c for _, c in found], dtype=np.int64)
+    span = int(BASELINE / step) + width  # the columns each candidate's frame may reach
+    cols = ends[:, None] + np.arange(1 - span, 1)[None, :]
+    inside = cols >= 0
+    picked = {}
+    for name in SUMS:
+        values = sums[name].to_numpy(float)
+        picked[name] = np.where(inside, values[rows[:, None], np.maximum(cols, 0)], 0.0)
+    z, burn = _window_z(picked, indicator, width)
     alerts = []
-    for row, col in found:
-        cols = total.columns[max(col + 1 - width - base, 0) : col + 1]
-        frame = pd.DataFrame(
-            {
-                "good": good.iloc[row][cols],
-                "total": total.iloc[row][cols],
-                "vsum": vsum.iloc[row][cols],
-            }
-        )
-        frame = frame[frame.total > 0]
-        bucket = int(total.columns[col])
-        z = window_departure(frame, indicator, bucket + 1 - width, width)
-        if bucket not in z.index or float(z[bucket]) < CONFIRM_Z:
-            continue
-        key = total.index[row]
-        values = (key,) if not isinstance(key, tuple) else key
-        segment = format_cause(dict(zip(kind, map(str, values), strict=True))) if kind else ""
-        window = frame[frame.index > bucket - width]
-        burn = (1 - window.good.sum() / window.total.sum()) / indicator.error_budget
-        when = _time(bucket, step)
-        alerts.append(
-            Alert(indicator.id, segment, RULE, "ticket", when, when + step, round(float(burn), 6))
-        )
+    for k in np.flatnonzero(z >= CONFIRM_Z):
+        key = total.index[rows[k]]
+        named = (key,) if not isinstance(key, tuple) else key
+        segment = format_cause(dict(zip(kind, map(str, named), strict=True))) if kind else ""
+        when = _time(int(total.columns[ends[k]]), step)
+        score = round(float(burn[k]), 6)
+        alerts.append(Alert(indicator.id, segment, RULE, "ticket", when, when + step, score))
     return alerts
+
+
+def _window_z(
+    picked: dict[str, np.ndarray], indicator: Indicator, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate (row; the last column is its bucket): the departure of the window of
+    ``width`` buckets ending there from the windows of that length wholly before it, whose
+    buckets lie from the first bucket with events on (NaN: too short a baseline), and its burn.
+    The same arithmetic as :func:`earnright.reliability.episode.departure` on
+    :func:`earnright.reliability.windows.rolled` sums, row by row."""
+    total = picked["total"]
+    n, span = total.shape
+    seen = total > 0
+    first = np.where(seen.any(axis=1), seen.argmax(axis=1), span)  # first bucket with events
+    last = span - 1 - seen[:, ::-1].argmax(axis=1)  # the newest bucket with events
+    pad = np.zeros((n, 1))
+    win = {}
+    for name, values in picked.items():
+        cum = np.hstack([pad, np.cumsum(values, axis=1)])
+        win[name] = cum[:, width:] - cum[:, :-width]  # window ending at column e: e + width - 1
+    end = np.arange(width - 1, span)[None, :]
+    valid = (end - width + 1 >= first[:, None]) & (end <= last[:, None]) & (win["total"] > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if indicator.measure == "events":
+            value = 1.0 - win["good"] / win["total"]
+        else:
+            value = win["vsum"] / win["total"]
+            if indicator.good_when == "above":
+                value = -value
+    base = valid & (end < span - width) & ~np.isnan(value)
+    z = _z_last(value, base, win, indicator)
+    z[~valid[:, -1]] = np.nan  # the candidate's own window has no events at its end
+    with np.errstate(divide="ignore", invalid="ignore"):  # NaN where z is NaN too
+        burn = (1 - win["good"][:, -1] / win["total"][:, -1]) / indicator.error_budget
+    return z, burn
+
+
+def _z_last(
+    value: np.ndarray, base: np.ndarray, win: dict[str, np.ndarray], indicator: Indicator
+) -> np.ndarray:
+    """Per row: how many robust spreads the last window's ``value`` is worse than the
+    windows ``base`` (the median, or for events the pooled bad share; 1.4826 × MAD, or the
+    standard deviation when that is 0), for events no more than the exact binomial tail
+    allows; NaN where fewer than ``MIN_BASELINE_BUCKETS`` windows are in the baseline."""
+    held = np.where(base, value, np.nan)
+    count = base.sum(axis=1)
+    enough = count >= MIN_BASELINE_BUCKETS
+    z = np.full(len(value), np.nan)
+    if not enough.any():
+        return z
+    held, count, now = held[enough], count[enough], value[enough, -1]
+    if indicator.measure == "events":
+        good = np.where(base, win["good"], 0.0)[enough].sum(axis=1)
+        total = np.where(base, win["total"], 0.0)[enough].sum(axis=1)
+        center = 1.0 - good / total
+    else:
+        center = np.nanmedian(held, axis=1)
+    spread = 1.4826 * np.nanmedian(np.abs(held - center[:, None]), axis=1)
+    flat = spread == 0.0
+    if flat.any():
+        spread[flat] = np.where(count[flat] > 1, np.nanstd(held[flat], axis=1, ddof=1), 0.0)
+    out = np.nan_to_num((now - center) / np.maximum(spread, 1e-9), nan=0.0)
+    if indicator.measure == "events":
+        p = np.minimum(np.maximum(center, 0.5 / np.maximum(total, 1.0)), 1 - 1e-9)
+        n_now = win["total"][enough, -1]
+        bad = np.round(n_now - win["good"][enough, -1])
+        tail = stats.binom.sf(bad - 1, np.round(n_now), p)
+        out = np.minimum(out, stats.norm.isf(np.clip(tail, 1e-300, 1.0)))
+    z[enough] = out
+    return z

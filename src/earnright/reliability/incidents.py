@@ -46,6 +46,7 @@ from earnright.reliability.records import (
     save_incident,
     utcnow,
 )
+from earnright.reliability.revenue import RiskPass
 from earnright.reliability.segment import leaf_dims
 from earnright.units import ancestors_by_level
 from earnright.warehouse import Warehouse
@@ -304,9 +305,15 @@ def _event(incident: Incident, opened: set[str]) -> str:
 
 
 def _scan_and_group(
-    wh: Warehouse, config: Config, pair: tuple[Moment, Indicator], run: DetectionRun
+    wh: Warehouse,
+    config: Config,
+    pair: tuple[Moment, Indicator],
+    run: DetectionRun,
+    risk: RiskPass | None = None,
 ) -> None:
-    """Everything one indicator's pass writes (call inside a transaction); updates ``run``."""
+    """Everything one indicator's pass writes (call inside a transaction); updates ``run``.
+    ``risk``: what pricing shares across the run's indicators (the units, the transactions'
+    range, the lifetime-value fit and the customers' values, none of which detection changes)."""
     moment, indicator = pair
     settings = config.reliability
     after = last_scanned(wh, indicator)  # before the scan moves it on
@@ -341,8 +348,9 @@ def _scan_and_group(
             )
         incident.ended_at = failing[1] if failing else None
     grouping.merge_same_failure(judge.overlaps)
-    history = settle_churn(wh, config, clock, pending=grouping.touched)
-    price_incidents(wh, config, list(grouping.touched.values()), history, clock)
+    risk = risk or RiskPass.read(wh, config)
+    history = settle_churn(wh, config, clock, pending=grouping.touched, context=risk)
+    price_incidents(wh, config, list(grouping.touched.values()), history, clock, risk)
     for incident in grouping.touched.values():
         incident.updated_at = utcnow()
         save_incident(wh, incident)
@@ -390,12 +398,13 @@ def run_detection(
     """
     run = DetectionRun(data_until=now or _data_until(wh, config))
     pairs = config.journey.indicators()
+    risk = RiskPass.read(wh, config) if pairs else None  # one lifetime-value fit per run
     for done, pair in enumerate(pairs):
         if progress:
             progress("detection", done, len(pairs))
         with wh.transaction():
             wh.lock("detection")  # two watchers on one PostgreSQL database take turns
-            _scan_and_group(wh, config, pair, run)
+            _scan_and_group(wh, config, pair, run, risk)
     if progress:
         progress("detection", len(pairs), len(pairs))
     return run

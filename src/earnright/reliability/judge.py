@@ -80,11 +80,19 @@ class Judge:
     spans: dict[tuple[str, str], Span | None] = field(default_factory=dict)
     leaves: dict[Span, pd.DataFrame] = field(default_factory=dict)
     overlapping: dict[tuple[str, str], bool] = field(default_factory=dict)
+    held_dims: tuple[list[str], list[str]] | None = field(default=None, repr=False)
+
+    def dims(self) -> tuple[list[str], list[str]]:
+        """:func:`leaf_dims`, read once per pass (each call asks the engine for the metrics
+        columns: thousands of calls at a thousand stores)."""
+        if self.held_dims is None:
+            self.held_dims = leaf_dims(self.wh, self.config, self.indicator)
+        return self.held_dims
 
     def cube(self) -> LeafCube:
         """The indicator's leaves per bucket from ``since``, scanned once."""
         if self.held is None:
-            where = (self.ancestors, leaf_dims(self.wh, self.config, self.indicator)[1])
+            where = (self.ancestors, self.dims()[1])
             self.held = LeafCube.scan(self.wh, self.config, self.indicator, where, self.since)
         return self.held
 
@@ -93,8 +101,9 @@ class Judge:
         window = (incident.started_at, until or incident.last_alert_at)
         key = (incident.incident_id, *window)
         if key not in self.located:
+            held = (self.cube(), self.dims())
             self.located[key] = localize_episode(
-                self.wh, self.config, self.indicator, window, self.ancestors, self.cube()
+                self.wh, self.config, self.indicator, window, self.ancestors, *held
             )
         return self.located[key]
 
@@ -149,7 +158,7 @@ class Judge:
         """The incident's failure on its segment's series (once per incident and segment)."""
         key = (incident.incident_id, incident.segment)
         if key not in self.spans:
-            dims = leaf_dims(self.wh, self.config, self.indicator)[1]
+            dims = self.dims()[1]
             where = (incident.segments, self.ancestors, dims)
             anchor = incident.detected_at - self.config.reliability.step  # first alert's bucket
             self.spans[key] = failure_span(
@@ -194,7 +203,7 @@ class Judge:
         if failing not in self.leaves:
             lookback = max((a.long for a in self.config.reliability.burn_alerts), default=BASELINE)
             span = (failing.start - lookback - BASELINE, failing.end)
-            where = (self.ancestors, leaf_dims(self.wh, self.config, self.indicator)[1])
+            where = (self.ancestors, self.dims()[1])
             held = self.cube().leaf_buckets(span)
             if held is None:
                 held = leaf_buckets(self.wh, self.config, self.indicator, where, span)
@@ -213,7 +222,7 @@ class Judge:
         return rest_departure(per, self.indicator, parts, bidx, windowed) >= z
 
     def _narrow(self, per: pd.DataFrame, bidx: tuple[int, int]) -> str:
-        levels, metric_dims = leaf_dims(self.wh, self.config, self.indicator)
+        levels, metric_dims = self.dims()
         top = [d for d in self.config.units.levels if d in levels][:1]
         found: dict[str, str] = {}
         for dim in [*top, *metric_dims]:

@@ -310,10 +310,10 @@ def _control_terms(terms: list[_Term]) -> list[_Term]:
 # -- a pass over many exposures -----------------------------------------------------------------
 
 
-def _value_key(exposure: Exposure) -> tuple[Any, ...]:
-    """What an exposure's customer value depends on: its segments and window."""
+def _value_key(exposure: Exposure, end: datetime | None) -> tuple[Any, ...]:
+    """What an exposure's customer value depends on: its segments, window and data end."""
     segments = tuple(tuple(sorted(s.items())) for s in exposure.segments)
-    return segments, exposure.start, exposure.end
+    return segments, exposure.start, exposure.end, end
 
 
 @dataclass
@@ -327,7 +327,7 @@ class RiskPass:
     first: datetime | None
     last: datetime | None
     values: dict[tuple[Any, ...], tuple[int, float | None, str]] = field(default_factory=dict)
-    fitted: tuple[LifetimeFit | None, str] | None = None
+    fitted: dict[datetime | None, tuple[LifetimeFit | None, str]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, wh: Warehouse, config: Config) -> RiskPass:
@@ -339,12 +339,12 @@ class RiskPass:
         return self.last if as_of is None or self.last is None else min(as_of, self.last)
 
     def lifetime(self, wh: Warehouse, as_of: datetime | None) -> tuple[LifetimeFit | None, str]:
-        """The lifetime-value fit up to :meth:`data_end` (None and why when it cannot be
-        fitted), fitted on the first call only: once per pass."""
-        if self.fitted is None:
-            end = self.data_end(as_of)
-            self.fitted = fit_lifetime(wh, end) if end else (None, "no transactions")
-        return self.fitted
+        """The lifetime-value fit up to :meth:`data_end` (None and why if it cannot be fitted),
+        fitted once per data end: once per pass (a detection run shares one)."""
+        end = self.data_end(as_of)
+        if end not in self.fitted:
+            self.fitted[end] = fit_lifetime(wh, end) if end else (None, "no transactions")
+        return self.fitted[end]
 
     def value(
         self,
@@ -358,9 +358,10 @@ class RiskPass:
         (:func:`earnright.customers.customer_value`), all in one engine query; kept for
         :func:`revenue_at_risk`."""
         todo: dict[tuple[Any, ...], Exposure] = {}
+        end = self.data_end(as_of)  # the lifetime-value fit's: values are kept per data end
         for exposure in exposures:
-            if _value_key(exposure) not in self.values:
-                todo.setdefault(_value_key(exposure), exposure)
+            if _value_key(exposure, end) not in self.values:
+                todo.setdefault(_value_key(exposure, end), exposure)
         groups = []
         for exposure in todo.values():
             terms = _resolve(wh, config, exposure, self.units)[0]
@@ -373,7 +374,7 @@ class RiskPass:
             spend = customer_values(wh, groups, window=window, first=self.first) if groups else []
             found = [(n, v, YEAR_OF_SPEND) for n, v in spend]
         self.values.update(zip(todo, found, strict=True))
-        return [self.values[_value_key(e)] for e in exposures]
+        return [self.values[_value_key(e, end)] for e in exposures]
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -459,7 +460,7 @@ def revenue_at_risk(
     context = context or RiskPass.read(wh, config)
     terms, notes = _resolve(wh, config, exposure, context.units)
     data_end = context.data_end(as_of)
-    valued = context.values.get(_value_key(exposure))
+    valued = context.values.get(_value_key(exposure, data_end))
     n, value, value_basis = valued or context.value(wh, config, [exposure], as_of)[0]
     notes = [*notes, value_note(context.lifetime(wh, as_of), value_basis)]
     if value is None:

@@ -100,11 +100,12 @@ def localize_episode(
     window: tuple[datetime, datetime],
     ancestors: pd.DataFrame,
     cube: LeafCube | None = None,
+    split: tuple[list[str], list[str]] | None = None,
 ) -> str | None:
     """The root causes of the indicator in ``window`` ("" when every leaf moved alike, or none
     departed), or None when there is nothing to search. ``cube``: the pass's leaves in memory,
-    if any (see :func:`leaf_sums`)."""
-    levels, metric_dims = leaf_dims(wh, config, indicator)
+    if any (see :func:`leaf_sums`); ``split``: :func:`leaf_dims`, when the caller holds it."""
+    levels, metric_dims = split or leaf_dims(wh, config, indicator)
     if not levels and not metric_dims:
         return None
     leaves = leaf_sums(wh, config, indicator, metric_dims, window, cube)
