@@ -119,9 +119,10 @@ def test_the_json_twin(client: TestClient, survey_ws: Workspace) -> None:
 
 
 def test_earnright_serve_mounts_the_survey_without_sign_in(survey_ws: Workspace) -> None:
+    from earnright.api.workspace import Workspace as ApiWorkspace
     from earnright.serve.app import create_app
 
-    with TestClient(create_app(survey_ws)) as c:
+    with TestClient(create_app(ApiWorkspace(survey_ws))) as c:
         path = link(survey_ws, "inv-1")
         assert c.get(path, follow_redirects=False).status_code == 200
         done = c.post(path, data={"ltr": "9", "osat": "4"}, follow_redirects=False)

@@ -18,7 +18,8 @@ import pytest
 from earnright.errors import WarehouseError
 from earnright.warehouse import connect, redact_url
 from earnright.warehouse.dialect import Dialect
-from earnright.warehouse.schema import MIGRATIONS, TABLES
+from earnright.warehouse.migrations import MIGRATIONS
+from earnright.warehouse.schema import TABLES
 from tests.postgres import find_binaries
 
 

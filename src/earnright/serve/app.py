@@ -53,7 +53,7 @@ def create_app(
     from earnright.serve import pages, rest
     from earnright.serve.survey_routes import survey_router
 
-    survey = survey_router(workspace)
+    survey = survey_router(workspace.location)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -24,7 +24,8 @@ import pyarrow as pa
 from earnright.errors import WarehouseError
 from earnright.warehouse.dialect import Dialect, dialect_for
 from earnright.warehouse.dialect import quote as _quote
-from earnright.warehouse.schema import DATA_KINDS, MIGRATIONS, OPEN_COLUMN_TYPE, TABLES, TableSpec
+from earnright.warehouse.migrations import MIGRATIONS
+from earnright.warehouse.schema import DATA_KINDS, OPEN_COLUMN_TYPE, TABLES, TableSpec
 
 __all__ = [
     "DATA_KINDS",
