@@ -17,6 +17,15 @@ from earnright.demo.company import (
     build_units,
     write_units_csv,
 )
+from earnright.demo.company_actions import (
+    PlannedAction,
+    adjust_lapse,
+    plan_actions,
+    raise_spend,
+    retention_truth,
+    shift_intercepts,
+    write_actions,
+)
 from earnright.demo.customers import (
     Customers,
     customer_ids,
@@ -49,12 +58,14 @@ class GeneratedCompany:
     metrics: Path
     truth: Path
     rows: dict[str, int] = field(default_factory=dict)
+    actions: Path | None = None  # actions.csv: the planted actions (the actions kind)
 
     @property
     def files(self) -> dict[str, Path]:
         """Every file written, by file name."""
         paths = (self.units, self.customers, self.transactions, self.invitations, self.feedback)
-        return {p.name: p for p in (*paths, self.metrics, self.truth)}
+        extra = () if self.actions is None else (self.actions,)
+        return {p.name: p for p in (*paths, self.metrics, *extra, self.truth)}
 
 
 @dataclass
@@ -74,6 +85,7 @@ class _Plan:
     incidents: list[Incident]
     store_ids: pa.Array
     loyalty_lapse: bool = True
+    actions: tuple[PlannedAction, ...] = ()
 
 
 def _chunks(units: Units, params: StoreParams) -> list[tuple[int, int]]:
@@ -92,9 +104,11 @@ def _chunks(units: Units, params: StoreParams) -> list[tuple[int, int]]:
 
 
 def _simulate(
-    stores: np.ndarray, plan: _Plan, first_customer: int, rng: np.random.Generator
-) -> tuple[Customers, Visits, Hurt, Exposures]:
-    """A chunk's customers and their visits (sorted by store and time) after the incidents."""
+    stores: np.ndarray, plan: _Plan, first_customer: int, rng: np.random.Generator,
+    effects: dict[str, float],
+) -> tuple[Customers, Visits, Hurt, Exposures]:  # fmt: skip
+    """A chunk's customers and their visits (sorted by store and time) after the incidents
+    and the planted retention actions (their realised effects added to ``effects``)."""
     cal = plan.calendar
     customers = generate_customers(stores, plan.params, cal, first_customer, rng)
     lapse = draw_lapse_days(customers, rng)
@@ -102,6 +116,11 @@ def _simulate(
     lapse, hurt, exposure = apply_incidents(
         plan.incidents, customers, visits, lapse, (stores, cal.days), rng
     )
+    acted = adjust_lapse(list(plan.actions), customers.home, lapse, stores)
+    effects.update(
+        retention_truth(list(plan.actions), visits, (customers.home, lapse), cal, stores)
+    )
+    lapse = acted
     alive = np.flatnonzero(visits.day < lapse[visits.customer])
     order = alive[np.lexsort((visits.time[alive], visits.store[alive]))]
     position = np.full(len(visits), -1, dtype=np.int64)
@@ -121,7 +140,8 @@ def _chunk(
     """Generate, write and add to the truth everything about one chunk of stores."""
     rng = np.random.default_rng([plan.seed, index])
     cal, params = plan.calendar, plan.params
-    customers, visits, hurt, exposure = _simulate(stores, plan, serials.customers, rng)
+    effects = truth.action_effects
+    customers, visits, hurt, exposure = _simulate(stores, plan, serials.customers, rng, effects)
     ids = customer_ids(customers)
     context = (ids, plan.store_ids, cal)
     firsts = (serials.invitations, serials.other)
@@ -131,11 +151,14 @@ def _chunk(
         visits, customers, hurt, listening, cal, rng_loyalty, lapse=plan.loyalty_lapse
     )
     visits, hurt, listening, loyalty, cut = planted
+    visits, spent = raise_spend(list(plan.actions), visits, cal, stores)
+    effects.update(spent)
     files.write("customers", customers_table(customers, *context))
     files.write("transactions", transactions_table(visits, *context, serials.transactions))
     files.write("invitations", listening.invitations)
     files.write("feedback", listening.feedback)
-    metrics = metrics_table(stores, customers, params, plan.incidents, (plan.store_ids, cal), rng)
+    context_m = (plan.store_ids, cal)
+    metrics = metrics_table(stores, customers, params, plan.incidents, context_m, rng, plan.actions)
     files.write("metrics", metrics)
     truth.add_visits(visits, platform_group(customers.platform[visits.customer]), hurt)
     truth.add("invitations", *listening.invited)
@@ -172,8 +195,10 @@ def generate_company(
     at poor stores); incidents that degrade one metric for one segment of some units, raise the
     hurt customers' lapse probability and, lagged, worsen their survey answers; from each
     customer's first survey answer on, detractors lapse faster and promoters spend more
-    (``earnright.demo.loyalty``). ``truth.json``
-    holds the exact expectations (see ``earnright.demo.truth``).
+    (``earnright.demo.loyalty``); a few stores' actions with known effects on NPS, spend,
+    retention and the short-queue indicator, written as ``actions.csv``
+    (``earnright.demo.company_actions``). ``truth.json`` holds the exact expectations (see
+    ``earnright.demo.truth``).
 
     ``progress(stage, done, total)`` is called with stage ``"stores"`` (stores done) after each
     chunk of stores and ``"truth"`` when the truth is written.
@@ -186,9 +211,13 @@ def generate_company(
     params = build_store_params(stores, months, rng)
     incidents = plan_incidents(units, calendar, rng)
     store_ids = pa.array(units.store_ids, type=pa.string())
-    plan = _Plan(seed, calendar, units, params, incidents, store_ids, loyalty_lapse)
+    planned = plan_actions(units, calendar, incidents, seed)
+    params = shift_intercepts(params, planned, calendar)
+    plan = _Plan(seed, calendar, units, params, incidents, store_ids, loyalty_lapse,
+                 tuple(planned))  # fmt: skip
     rows = {"units.csv": write_units_csv(units, out_dir / "units.csv")}
-    truth = TruthBuilder(params, calendar, incidents)
+    rows["actions.csv"] = write_actions(planned, units, calendar, out_dir / "actions.csv")
+    truth = TruthBuilder(params, calendar, incidents, planned)
     serials = _Serials()
     report = progress or (lambda stage, done, total: None)
     report("stores", 0, stores)
@@ -212,4 +241,5 @@ def generate_company(
         metrics=p["metrics"],
         truth=out_dir / "truth.json",
         rows=rows,
+        actions=out_dir / "actions.csv",
     )
