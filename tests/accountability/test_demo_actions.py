@@ -67,3 +67,31 @@ def test_verdicts_follow_the_planted_effects(planted: tuple[pd.DataFrame, pd.Dat
     expected = large.effect_true.map(lambda e: "worked" if e > 0 else "made it worse")
     assert (large.verdict == expected).all(), large
     assert (both[~both.complete].verdict == "too early").all()
+
+
+def test_spend_and_retention_effects_carry_their_value_in_revenue(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """Spend: the value over the measurement window (the horizon's share of it) holds the
+    planted extra revenue; retention: the value holds the planted effect × the same base
+    (the customers' lifetime value); both are signed like the effect."""
+    from earnright.accountability.value import HORIZON_DAYS
+
+    out, truth = planted
+    both = out.merge(truth[["action_id", "effect", "revenue", "complete"]], on="action_id",
+                     suffixes=("", "_true"))  # fmt: skip
+    spend = both[(both.metric == "spend") & both.complete]
+    share = 7 * 8 / HORIZON_DAYS  # the window's share of the horizon
+    assert spend.value.notna().all() and len(spend) >= 2
+    assert (
+        (spend.value_low * share <= spend.revenue) & (spend.revenue <= spend.value_high * share)
+    ).all()
+    kept = both[(both.metric == "retention") & both.complete]
+    assert kept.value.notna().all() and len(kept) >= 2
+    base = kept.value / (kept.effect / 100)
+    assert (base > 0).all()
+    planted_value = kept.effect_true / 100 * base
+    assert ((kept.value_low <= planted_value) & (planted_value <= kept.value_high)).all()
+    assert (kept.value_low < kept.value).all() and (kept.value < kept.value_high).all()
+    for frame in (spend, kept):
+        assert (frame.value * frame.effect >= 0).all()

@@ -41,6 +41,7 @@ from scipy import stats
 from earnright.accountability.metrics import UNMEASURED, weekly_stats
 from earnright.accountability.synthetic import synthetic_control
 from earnright.config import Config, Outcomes
+from earnright.errors import QueryError
 from earnright.units import read_units
 from earnright.warehouse import Warehouse
 
@@ -354,16 +355,19 @@ def measure_outcomes(
     units = read_units(wh)
     rows = []
     for metric, group in chosen.groupby("metric", sort=True):
-        setting = None
+        setting, why = None, f"no {metric} data"
         if metric not in UNMEASURED:
-            weekly = weekly_stats(wh, config, str(metric))
+            try:
+                weekly = weekly_stats(wh, config, str(metric))
+            except QueryError as exc:  # e.g. no answers to the question at all yet
+                weekly, why = pd.DataFrame(), str(exc)
             if not weekly.empty:
                 setting = _Setting(_Grid.of(weekly), units, config.outcomes)
         for _, action in group.sort_values("started_at").iterrows():
             base = {c: action.get(c) for c in ("action_id", "unit_id", "metric", "kind")}
             base |= {"started_at": action.started_at, "expected_effect": action.expected_effect}
             if setting is None:
-                rows.append(base | {"verdict": "not measurable", "note": f"no {metric} data"})
+                rows.append(base | {"verdict": "not measurable", "note": why})
                 continue
             found = _measure(action, setting, _acting(actions, action, config.outcomes))
             rows.append(base | found)

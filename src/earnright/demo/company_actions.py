@@ -225,12 +225,14 @@ def retention_truth(
     return found
 
 
-def raise_spend(planned: list[PlannedAction], visits: Visits, calendar: Calendar,
-                stores: np.ndarray) -> tuple[Visits, dict[str, float]]:  # fmt: skip
+def raise_spend(
+    planned: list[PlannedAction], visits: Visits, calendar: Calendar, stores: np.ndarray
+) -> tuple[Visits, dict[str, float], dict[str, float]]:  # fmt: skip
     """Visits with each spend action's store's purchases from its effect day × (1 + size),
-    and each action's realised effect on spend per customer-week in its window."""
+    each action's realised effect on spend per customer-week in its window and the extra
+    revenue over the window."""
     amount = visits.amount.copy()
-    found = {}
+    found, revenue = {}, {}
     for a in _store_actions(planned, "spend", stores):
         after = (visits.store == a.store) & (visits.day >= a.effect_day)
         amount[after] = np.round(amount[after] * (1 + a.size), 2)
@@ -241,7 +243,8 @@ def raise_spend(planned: list[PlannedAction], visits: Visits, calendar: Calendar
         _, group = np.unique(keys, return_inverse=True)
         extra = np.bincount(group, weights=amount[sel] - visits.amount[sel])
         found[a.action_id] = float(extra.mean()) if len(extra) else np.nan
-    return replace(visits, amount=amount), found
+        revenue[a.action_id] = round(float(extra.sum()), 2)
+    return replace(visits, amount=amount), found, revenue
 
 
 def scale_queues(planned: list[PlannedAction], queue: np.ndarray, stores: np.ndarray) -> None:
@@ -310,8 +313,10 @@ def write_actions(planned: list[PlannedAction], units: Units, calendar: Calendar
 
 
 def truth_records(planned: list[PlannedAction], units: Units, calendar: Calendar,
-                  effects: dict[str, float]) -> list[dict[str, Any]]:  # fmt: skip
-    """The truth of each action: its plan and its effect over the window (``effect``)."""
+                  effects: dict[str, float],
+                  revenue: dict[str, float]) -> list[dict[str, Any]]:  # fmt: skip
+    """The truth of each action: its plan, its effect over the window (``effect``) and, for
+    spend, the extra revenue over the window (``revenue``; else null)."""
     out = []
     for a in planned:
         record = asdict(a) | {"unit_id": units.store_ids[a.store],
@@ -319,5 +324,6 @@ def truth_records(planned: list[PlannedAction], units: Units, calendar: Calendar
                               "effect_date": calendar.iso_date(a.effect_day)}  # fmt: skip
         record.pop("store")
         record["effect"] = round(float(effects.get(a.action_id, np.nan)), 6)
+        record["revenue"] = revenue.get(a.action_id)
         out.append(record)
     return out

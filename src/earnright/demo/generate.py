@@ -151,8 +151,9 @@ def _chunk(
         visits, customers, hurt, listening, cal, rng_loyalty, lapse=plan.loyalty_lapse
     )
     visits, hurt, listening, loyalty, cut = planted
-    visits, spent = raise_spend(list(plan.actions), visits, cal, stores)
+    visits, spent, revenue = raise_spend(list(plan.actions), visits, cal, stores)
     effects.update(spent)
+    truth.action_revenue.update(revenue)
     files.write("customers", customers_table(customers, *context))
     files.write("transactions", transactions_table(visits, *context, serials.transactions))
     files.write("invitations", listening.invitations)

@@ -51,6 +51,7 @@ class TruthBuilder:
         self.params, self.calendar, self.incidents = params, calendar, incidents
         self.actions = actions or []
         self.action_effects: dict[str, float] = {}  # realised effects (spend, retention)
+        self.action_revenue: dict[str, float] = {}  # realised extra revenue (spend)
         shape = (len(params.quality), calendar.months)
         self._cells = shape[0] * shape[1]
         self.undamaged = np.zeros((*shape, 2))  # visits by platform group
@@ -213,7 +214,7 @@ class TruthBuilder:
                 effects[a.action_id] = nps_truth(a, self.params, self.calendar, share)
             elif a.metric == "short_queue":
                 effects[a.action_id] = queue_truth(a, self.params, self.calendar)
-        return truth_records(self.actions, units, self.calendar, effects)
+        return truth_records(self.actions, units, self.calendar, effects, self.action_revenue)
 
     def write(self, units: Units, seed: int, path: Path) -> None:
         """Write ``truth.json`` with sorted keys, indented two levels deep (see ``dumps``)."""
