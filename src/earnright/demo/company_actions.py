@@ -10,7 +10,9 @@ incidents' planted churn stays their own), on one metric each (:data:`TEMPLATE`)
 - ``retention``: the store's own customers still buying on the effect day lapse at ``size``
   times their hazard from then on (memoryless: the remaining time ÷ ``size``); a customer's
   visits are drawn up to their lapse, so a retention action can only harm (or do nothing);
-- ``short_queue`` (a reliability indicator): queue waits × ``size`` from the effect day on.
+- ``short_queue`` (a reliability indicator): queue waits × ``size`` from the effect day on;
+  only shorter (or unchanged) waits, at the free store with the longest ones: a store whose
+  waits grew would be an incident the demo did not plan (its truth lists every incident).
 
 Sizes include zero effects, harmful ones, delayed ones and an action too recent to judge. The
 planted random stream is its own (``[seed, STREAM]``): every other draw of the demo is
@@ -37,8 +39,10 @@ from earnright.demo import answers
 from earnright.demo.behaviour import NEVER, WEEKDAY_WEIGHT, Visits
 from earnright.demo.calendar import SECONDS_PER_DAY, Calendar
 from earnright.demo.company import StoreParams, Units, operations_factor
-from earnright.demo.incidents import Incident
+from earnright.demo.incidents import Hurt, Incident
+from earnright.demo.loyalty import _filter_listening, _reindex
 from earnright.demo.questionnaire import DEMO_JOURNEY, MOMENT_OFFSETS, MOMENT_PROBS
+from earnright.demo.surveys import Listening
 
 __all__ = [
     "TEMPLATE",
@@ -64,11 +68,11 @@ TEMPLATE: tuple[tuple[str, str, float, int, bool], ...] = (
     ("nps", "service_fix", 1.5, 0, False),
     ("spend", "promotion", 0.4, 0, False),
     ("retention", "operational_fix", 25.0, 0, False),
-    ("short_queue", "operational_fix", 3.0, 0, False),
+    ("short_queue", "operational_fix", 0.5, 0, False),
     ("nps", "staffing", -1.5, 0, False),
     ("nps", "training", 0.0, 0, False),
     ("spend", "promotion", 0.0, 0, False),
-    ("short_queue", "staffing", 0.5, 0, False),
+    ("short_queue", "staffing", 1.0, 0, False),
     ("nps", "training", 1.5, 3, False),
     ("nps", "service_fix", 1.0, 0, True),
     ("retention", "loyalty", 1.0, 0, False),
@@ -141,14 +145,20 @@ def _acting_stores(units: Units, hit: set[int], rng: np.random.Generator) -> lis
     return stores
 
 
-def plan_actions(units: Units, calendar: Calendar, incidents: list[Incident],
-                 seed: int) -> list[PlannedAction]:  # fmt: skip
+def plan_actions(units: Units, params: StoreParams, calendar: Calendar,
+                 incidents: list[Incident], seed: int) -> list[PlannedAction]:  # fmt: skip
     """The actions of :data:`TEMPLATE` that fit the company, one per ``STORES_PER_ACTION``
-    stores, at stores no incident touched (:func:`_acting_stores`)."""
+    stores, at stores no incident touched (:func:`_acting_stores`); a queue improvement at the
+    one of them with the longest waits."""
     rng = np.random.default_rng([seed, STREAM])
     hit = set().union(*(set(i.stores.tolist()) for i in incidents)) if incidents else set()
     stores = _acting_stores(units, hit, rng)
     count = min(len(TEMPLATE), units.stores // STORES_PER_ACTION, len(stores))
+    queue = operations_factor(params)["queue"]
+    for i, (metric, _, size, _, _) in enumerate(TEMPLATE[:count]):
+        if metric == "short_queue" and size < 1:
+            j = i + int(np.argmax(queue[stores[i:]]))
+            stores[i], stores[j] = stores[j], stores[i]
     planned = []
     for i, (metric, kind, size, delay, recent) in enumerate(TEMPLATE[:count]):
         days = _start(metric, delay, recent, calendar, rng)
@@ -185,6 +195,23 @@ def adjust_lapse(planned: list[PlannedAction], home: np.ndarray, lapse: np.ndarr
         moved = np.full(len(rest), float(NEVER)) if a.size == 0 else a.effect_day + rest / a.size
         out[sel] = np.minimum(np.floor(moved), NEVER).astype(np.int64)
     return out
+
+
+def cut_visits(
+    visits: Visits, hurt: Hurt, listening: Listening, cut: np.ndarray
+) -> tuple[Visits, Hurt, Listening]:  # fmt: skip
+    """The visits before each customer's ``cut`` day, with the incident damage and listening
+    rows re-indexed to them (as the loyalty plant cuts detractors' visits)."""
+    keep = visits.day < cut[visits.customer]
+    if keep.all():
+        return visits, hurt, listening
+    position = np.full(len(visits), -1, dtype=np.int64)
+    position[keep] = np.arange(int(keep.sum()))
+    hit = keep[hurt.visit]
+    kept_hurt = Hurt(visit=position[hurt.visit[hit]], driver=hurt.driver[hit],
+                     shift=hurt.shift[hit])  # fmt: skip
+    kept = _reindex(_filter_listening(listening, keep), position)
+    return visits.take(np.flatnonzero(keep)), kept_hurt, kept
 
 
 def _weeks(calendar: Calendar, day: np.ndarray) -> np.ndarray:
