@@ -131,7 +131,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['rates']}, "
         f"{result['seconds']:.0f} s, {result['when']}",
         "",
-        "| | difference in differences | naive before/after |",
+        "| | earnright (DiD; synthetic control where credible) | naive before/after |",
         "|---|---|---|",
         f"| 95% interval coverage | {s['coverage']} | {s['naive_coverage']} |",
         f"| zero effects called worked | {s['false_worked']} | {s['naive_false_worked']} |",

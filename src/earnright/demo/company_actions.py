@@ -55,6 +55,7 @@ __all__ = [
     "retention_truth",
     "scale_queues",
     "shift_intercepts",
+    "spend_truth",
     "write_actions",
 ]  # fmt: skip
 
@@ -252,26 +253,33 @@ def retention_truth(
     return found
 
 
-def raise_spend(
-    planned: list[PlannedAction], visits: Visits, calendar: Calendar, stores: np.ndarray
-) -> tuple[Visits, dict[str, float], dict[str, float]]:  # fmt: skip
-    """Visits with each spend action's store's purchases from its effect day × (1 + size),
-    each action's realised effect on spend per customer-week in its window and the extra
-    revenue over the window."""
+def raise_spend(planned: list[PlannedAction], visits: Visits, stores: np.ndarray) -> Visits:
+    """Visits with each spend action's store's purchases from its effect day × (1 + size)."""
     amount = visits.amount.copy()
-    found, revenue = {}, {}
     for a in _store_actions(planned, "spend", stores):
         after = (visits.store == a.store) & (visits.day >= a.effect_day)
         amount[after] = np.round(amount[after] * (1 + a.size), 2)
+    return replace(visits, amount=amount)
+
+
+def spend_truth(
+    planned: list[PlannedAction], visits: Visits, calendar: Calendar, stores: np.ndarray
+) -> tuple[dict[str, float], dict[str, float]]:  # fmt: skip
+    """Each spend action's realised effect on spend per customer-week in its window (the
+    final amounts less the same ÷ (1 + size) after the effect day: what they would have been)
+    and the extra revenue over the window."""
+    found, revenue = {}, {}
+    week = _weeks(calendar, visits.day)
+    for a in _store_actions(planned, "spend", stores):
         first, last = a.window(calendar)
-        week = _weeks(calendar, visits.day)
         sel = (visits.store == a.store) & (week >= first) & (week < last)
-        keys = visits.customer[sel] * 10_000 + week[sel]
-        _, group = np.unique(keys, return_inverse=True)
-        extra = np.bincount(group, weights=amount[sel] - visits.amount[sel])
+        after = visits.day[sel] >= a.effect_day
+        extra_each = np.where(after, visits.amount[sel] * a.size / (1 + a.size), 0.0)
+        _, group = np.unique(visits.customer[sel] * 10_000 + week[sel], return_inverse=True)
+        extra = np.bincount(group, weights=extra_each)
         found[a.action_id] = float(extra.mean()) if len(extra) else np.nan
         revenue[a.action_id] = round(float(extra.sum()), 2)
-    return replace(visits, amount=amount), found, revenue
+    return found, revenue
 
 
 def scale_queues(planned: list[PlannedAction], queue: np.ndarray, stores: np.ndarray) -> None:

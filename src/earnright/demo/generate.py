@@ -33,6 +33,7 @@ from earnright.demo.company_actions import (
     raise_spend,
     retention_truth,
     shift_intercepts,
+    spend_truth,
     write_actions,
 )
 from earnright.demo.customers import (
@@ -177,12 +178,13 @@ def _chunk(
     firsts = (serials.invitations, serials.other)
     listening = _listen(stores, plan, (visits, customers, hurt), (context, firsts), rng)
     visits, hurt, listening = cut_visits(visits, hurt, listening, acted)
+    visits = raise_spend(list(plan.actions), visits, stores)  # before the loyalty plant tallies
     rng_loyalty = loyalty_rng(plan.seed, index)
     planted = plant_loyalty(
         visits, customers, hurt, listening, cal, rng_loyalty, lapse=plan.loyalty_lapse
     )
     visits, hurt, listening, loyalty, cut = planted
-    visits, spent, revenue = raise_spend(list(plan.actions), visits, cal, stores)
+    spent, revenue = spend_truth(list(plan.actions), visits, cal, stores)
     effects.update(spent)
     truth.action_revenue.update(revenue)
     files.write("customers", customers_table(customers, *context))
