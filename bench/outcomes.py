@@ -17,7 +17,12 @@ with the default ``[outcomes]`` settings, and the results are scored against the
   worse (negative);
 - **bias**: the mean of estimate − planted, both methods (the company drifts upward, as real
   companies do, so before/after is biased);
-- **too early**: actions whose post-period had not passed, all of which must say so.
+- **too early**: actions whose post-period had not passed, all of which must say so;
+- **synthetic-control verdicts**: the same companies, and a second layout where each district
+  has only three stores (``few``: one acting store has at most two comparable siblings), are
+  scored on the actions whose verdict the synthetic control decided (``estimator``): its
+  coverage and zero effects called worked, beside the difference in differences' on the same
+  actions (``did_low``, ``did_high``).
 
 No parameter is tuned: the defaults are measured. Seeds from 100 (``--first-seed 100``, written
 to outcomes.heldout.*) are a second sample the method was not developed on.
@@ -47,16 +52,37 @@ from earnright.demo.actions import plant_actions
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def run_one(folder: Path, seed: int, rate: float) -> pd.DataFrame:
+LAYOUTS = {"main": {"stores": 8}, "few": {"regions": 4, "districts": 4, "stores": 3}}
+SYNTHETIC = "synthetic control"
+
+
+def run_one(folder: Path, seed: int, rate: float, layout: str = "main") -> pd.DataFrame:
     """One planted company, measured through the public API, merged with its truth."""
-    planted = plant_actions(folder / "data", seed=seed, rate=rate, stores=8)
+    planted = plant_actions(folder / "data", seed=seed, rate=rate, **LAYOUTS[layout])
     ws = earnright.create_workspace(folder / "ws")
     for kind in ("units", "feedback", "actions"):
         ws.ingest(kind, folder / "data" / f"{kind}.csv")
     got = ws.outcomes().to_frame()
     truth = planted.truth[["action_id", "effect", "planted", "delay", "complete"]]
     merged = got.merge(truth.rename(columns={"effect": "truth"}), on="action_id")
-    return merged.assign(seed=seed, rate=rate)
+    return merged.assign(seed=seed, rate=rate, layout=layout)
+
+
+def score_synthetic(rows: pd.DataFrame) -> dict[str, Any]:
+    """The actions whose verdict the synthetic control decided: its coverage and zero effects
+    called worked, and the difference in differences' on the same actions."""
+    m = rows[rows.effect.notna() & (rows.estimator == SYNTHETIC)]
+    zero = m[m.truth == 0]
+    return {
+        "measured": int(rows.effect.notna().sum()),
+        "synthetic_decided": len(m),
+        "coverage": _share((m.effect_low <= m.truth) & (m.truth <= m.effect_high)),
+        "did_coverage": _share((m.did_low <= m.truth) & (m.truth <= m.did_high)),
+        "zero_effects": len(zero),
+        "false_worked": _share(zero.verdict == "worked"),
+        "did_false_worked": _share(zero.did_low > 0),
+        "mean_level": None if m.empty else round(float(m.synthetic_level.mean()), 3),
+    }
 
 
 def _share(mask: pd.Series) -> float | None:
@@ -105,7 +131,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['rates']}, "
         f"{result['seconds']:.0f} s, {result['when']}",
         "",
-        "| | difference in differences | naive before/after |",
+        "| | earnright (DiD; synthetic control where credible) | naive before/after |",
         "|---|---|---|",
         f"| 95% interval coverage | {s['coverage']} | {s['naive_coverage']} |",
         f"| zero effects called worked | {s['false_worked']} | {s['naive_false_worked']} |",
@@ -129,6 +155,29 @@ def markdown(result: dict[str, Any]) -> str:
     for rate, r in result["by_rate"].items():
         lines.append(f"| {rate} | {r['coverage']} | {r['naive_coverage']} | "
                      f"{r['false_worked']} | {r['bias']} |")  # fmt: skip
+    lines += ["", "Verdicts the synthetic control decided (placebo interval; the difference in "
+              "differences on the same actions beside it). Layout `few`: three stores a district:",
+              "", "| layout | measured | synthetic decided | coverage | DiD coverage | zero "
+              "effects | called worked | DiD called worked | mean placebo level |",
+              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for layout, r in result["synthetic"].items():
+        keys = (
+            "measured",
+            "synthetic_decided",
+            "coverage",
+            "did_coverage",
+            "zero_effects",
+            "false_worked",
+            "did_false_worked",
+            "mean_level",
+        )
+        cells = [r[k] for k in keys]
+        lines.append(f"| {layout} | " + " | ".join(str(c) for c in cells) + " |")
+    few = result.get("few")
+    if few:
+        lines += ["", f"Layout `few`, every measured action: coverage {few['coverage']}, "
+                  f"zero effects called worked {few['false_worked']} "
+                  f"({few['measured']} measured)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -145,9 +194,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for rate in rates:
             for seed in range(args.first_seed, args.first_seed + seeds):
-                frames.append(run_one(Path(tmp) / f"r{rate:g}s{seed}", seed, rate))
-                print(f"rate {rate:g} seed {seed}: {len(frames[-1])} actions", file=sys.stderr)
-    rows = pd.concat(frames, ignore_index=True)
+                for layout in LAYOUTS:
+                    folder = Path(tmp) / f"{layout}r{rate:g}s{seed}"
+                    frames.append(run_one(folder, seed, rate, layout))
+                    print(f"{layout} rate {rate:g} seed {seed}: {len(frames[-1])} actions",
+                          file=sys.stderr)  # fmt: skip
+    both = pd.concat(frames, ignore_index=True)
+    rows = both[both.layout == "main"]
     result = {
         "command": " ".join(["python bench/outcomes.py", *sys.argv[1:]]),
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": platform.machine(),
@@ -155,6 +208,8 @@ def main() -> int:
         "seconds": time.time() - start,
         "overall": score(rows), "power": power(rows),
         "by_rate": {f"{r:g}": score(g) for r, g in rows.groupby("rate")},
+        "synthetic": {lay: score_synthetic(g) for lay, g in both.groupby("layout")},
+        "few": score(both[both.layout == "few"]),
     }  # fmt: skip
     print(markdown(result))
     s = result["overall"]

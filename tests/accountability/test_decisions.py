@@ -113,6 +113,27 @@ def test_commitments_count_the_decisions_that_practise_them(ws: earnright.Worksp
     assert frame.loc[kept, "decisions"] == 1 and frame.decisions.sum() == 1
 
 
+def test_commitment_outcomes_show_each_decision_and_its_measured_outcome(
+    ws: earnright.Workspace,
+) -> None:
+    """Per commitment, each decision pointing to it with its action's outcome (here: no NPS
+    answers yet, so not measurable, as ``outcomes`` says); a commitment no decision practises
+    says so."""
+    kept = ws.commit("We will answer every complaint within a day", "ceo")
+    idle = ws.commit("We will not charge for delivery", "ceo")
+    issue = ws.add_issue("S1", "Complaints unanswered", "store-ops", metric="nps")
+    made = [ws.decide(issue, f"round {i}", "store-ops", kind="staffing", commitment=kept)
+            for i in (1, 2)]  # fmt: skip
+    rows = ws.commitment_outcomes().to_frame()
+    mine = rows[rows.commitment_id == kept]
+    assert set(mine.decision_id) == {m.decision["decision_id"] for m in made}
+    assert set(mine.issue_id) == {issue} and set(mine.metric) == {"nps"}
+    verdicts = ws.outcomes().to_frame().set_index("action_id").verdict
+    assert (mine.verdict == mine.decision_id.map(verdicts)).all()
+    (other,) = rows[rows.commitment_id == idle].itertuples()
+    assert other.verdict == "no decision" and pd.isna(other.decision_id)
+
+
 def test_review_lists_open_issues_and_whose_they_are(ws: earnright.Workspace) -> None:
     ws.add_issue("S1", "Slow checkout", "store-ops", metric="nps", revenue_at_stake=9000.0)
     ws.add_issue("S2", "Empty shelves", "store-ops", metric="nps", revenue_at_stake=100.0)

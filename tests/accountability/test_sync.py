@@ -91,3 +91,58 @@ def test_loss_reasons_with_material_excess_become_issues_once(
     with demo_ws.warehouse(read_only=False) as wh:
         assert sync_issues(wh, found.reset_index()) == 2
         assert sync_issues(wh, found.reset_index()) == 0
+
+
+def test_complaints_and_call_reasons_of_lost_customers_become_issues() -> None:
+    """A complaint moment or loss-call reason that is some lost customer's primary reason is an
+    issue of the unit and month, owned by the moment's owner (else the fallback), with the
+    latest words as evidence and those customers and their value at stake; a reason no loss
+    has as primary (an incident outranked it) and detractor answers are not."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    from earnright.accountability.register import reason_issues
+
+    summary = pd.DataFrame(
+        {
+            "unit_id": ["S1", "S1", "S2", "S2", "S1"],
+            "period": ["2026-03"] * 5,
+            "reason": ["complaint", "call", "complaint", "detractor", "complaint"],
+            "detail": ["", "price", "", "", ""],
+            "moment": ["checkout", "", "pickup", "checkout", "service"],
+            "customers": [4, 2, 1, 6, 3],
+            "primary": [3, 2, 0, 6, 1],
+            "value": [800.0, 300.0, 50.0, 900.0, 90.0],
+            "lost": [40, 40, 30, 30, 40],
+        }
+    )
+    reasons = pd.DataFrame(
+        {
+            "unit_id": ["S1", "S1", "S1"],
+            "period": ["2026-03"] * 3,
+            "reason": ["complaint", "complaint", "call"],
+            "detail": ["complaint", "complaint", "price (by ana)"],
+            "moment": ["checkout", "checkout", None],
+            "comment": ["Slow till.", "Queue far too long.", "Cheaper elsewhere"],
+            "at": pd.to_datetime(["2026-01-03", "2026-02-01", "2026-03-20"]),
+        }
+    )
+    at = datetime(2026, 4, 1)
+    found = reason_issues(summary, reasons, {"checkout": "store-ops"}, "unit:{unit}", at)
+    found = found.set_index("issue_id")
+    assert sorted(found.index) == [
+        "loss:S1:call:price:2026-03",
+        "loss:S1:complaint:checkout:2026-03",
+        "loss:S1:complaint:service:2026-03",
+    ]
+    checkout = found.loc["loss:S1:complaint:checkout:2026-03"]
+    assert (checkout.owner, checkout.moment, checkout.metric) == ("store-ops", "checkout",
+                                                                  "retention")  # fmt: skip
+    assert checkout.customers_at_stake == 3.0
+    assert checkout.revenue_at_stake == pytest.approx(800 * 3 / 4)
+    assert checkout.evidence.startswith("3 of the 40 customers lost in 2026-03 complained")
+    assert '"Queue far too long."' in checkout.evidence
+    call = found.loc["loss:S1:call:price:2026-03"]
+    assert call.owner == "unit:S1" and '"Cheaper elsewhere"' in call.evidence
+    assert found.loc["loss:S1:complaint:service:2026-03"].owner == "unit:S1"

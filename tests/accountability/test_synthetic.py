@@ -50,3 +50,48 @@ def test_placebo_interval_covers_at_its_level() -> None:
         got = synthetic_control(y, donors, pre)
         covered += got.low <= 0.0 <= got.high
     assert covered / runs >= 1 - 2 / 12 - 0.05
+
+
+def _many_donors(rng: np.random.Generator, noise: float) -> tuple[np.ndarray, ...]:
+    """24 donors mixing the two paths; the acting unit's own noise is ``noise``."""
+    weeks, pre = 30, np.arange(30) < 20
+    t = np.arange(weeks)
+    paths = np.vstack([0.8 * t, -0.5 * t + 3 * np.sin(t / 3)])
+    share = np.linspace(0, 1, 24)
+    donors = 40 + np.column_stack([share, 1 - share]) @ paths + rng.normal(0, 1.0, (24, weeks))
+    y = 20 + np.array([0.7, 0.3]) @ paths + rng.normal(0, noise, weeks)
+    return y, donors, pre
+
+
+def test_credible_needs_enough_donors_and_a_good_pre_period_fit() -> None:
+    """It may decide a verdict with 24 donors (level 0.92) and a fit like its placebos'; not
+    with 11 donors (level 0.83), nor when the unit is followed far worse than its placebos."""
+    rng = np.random.default_rng(3)
+    assert synthetic_control(*_many_donors(rng, 1.0)).credible
+    assert not synthetic_control(*_many_donors(rng, 6.0)).credible
+    y, donors, pre = _company(rng, 0.0)
+    assert not synthetic_control(y, donors, pre).credible
+
+
+def test_the_synthetic_control_decides_where_one_unit_has_few_comparisons(tmp_path) -> None:
+    """Three stores a district: an acting store has at most two comparable siblings. Where the
+    synthetic control is credible, it is the estimate and decides the verdict (``estimator``),
+    the difference in differences staying in ``did_*``; elsewhere the DiD decides."""
+    import earnright
+    from earnright.demo.actions import plant_actions
+
+    plant_actions(tmp_path / "data", seed=0, rate=30.0, regions=4, districts=4, stores=3)
+    ws = earnright.create_workspace(tmp_path / "ws")
+    for kind in ("units", "feedback", "actions"):
+        ws.ingest(kind, tmp_path / "data" / f"{kind}.csv")
+    out = ws.outcomes().to_frame()
+    measured = out[out.effect.notna()]
+    synthetic = measured[measured.estimator == "synthetic control"]
+    did = measured[measured.estimator == "difference in differences"]
+    assert len(synthetic) >= 2 and len(did) >= 2
+    assert (synthetic.effect == synthetic.synthetic_effect).all()
+    assert (synthetic.effect_low == synthetic.synthetic_low).all()
+    assert (synthetic.synthetic_level >= 0.9).all()
+    assert (did.effect == did.did_effect).all() and (did.effect_low == did.did_low).all()
+    worked = synthetic.effect_low > 0
+    assert ((synthetic.verdict == "worked") == worked).all()

@@ -56,3 +56,44 @@ def test_nps_and_driver_effects_take_their_units_point_value() -> None:
     assert got.loc["A1", "value_low"] == pytest.approx(5000 - z * 1000 * 4 / z)
     assert got.loc["A2", "value"] == -1000.0
     assert got[["value", "value_low"]].loc[["A3", "A4"]].isna().all().all()
+
+
+def test_spend_and_retention_effects_are_priced_over_the_horizon() -> None:
+    """Spend: 2.0 a customer-week × 80 customer-weeks over 8 weeks (10 a week) × 180/7 weeks;
+    the count is exact, so the interval scales. Retention: −5 points × a base of 40,000 of
+    lifetime value known to ±1,000 (se): Goodman's interval."""
+    from earnright.accountability.value import HORIZON_DAYS, retention_bases
+
+    config = Config.model_validate({})
+    frame = pd.DataFrame(
+        {
+            "action_id": ["A1", "A2", "A3"],
+            "unit_id": ["S1", "S2", "S3"],
+            "metric": ["spend", "retention", "csat"],
+            "effect": [2.0, -5.0, 4.0],
+            "effect_low": [0.5, -8.0, 1.0],
+            "effect_high": [3.5, -2.0, 7.0],
+            "post_n": [80, 400, 50],
+        }
+    )
+    bases = pd.DataFrame({"action_id": ["A2"], "unit_id": ["S2"], "customers": [100],
+                          "ltv": [40_000.0], "ltv_se": [1_000.0]})  # fmt: skip
+    got = value_effects(frame, None, config, 0.95, bases).set_index("action_id")
+    weeks = HORIZON_DAYS / 7
+    assert got.loc["A1", "value"] == pytest.approx(2.0 * 10 * weeks)
+    assert got.loc["A1", "value_low"] == pytest.approx(0.5 * 10 * weeks)
+    est, low, high = product_interval(
+        np.array([-0.05]), np.array([0.03 / 1.959964]), np.array([40_000.0]),
+        np.array([1_000.0]), 0.95,
+    )  # fmt: skip
+    assert got.loc["A2", "value"] == pytest.approx(-2000.0) == pytest.approx(est[0])
+    assert (got.loc["A2", "value_low"], got.loc["A2", "value_high"]) == pytest.approx(
+        (low[0], high[0])
+    )
+    assert np.isnan(got.loc["A3", "value"])  # no bridge from CSAT to revenue
+    values = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "home_unit_id": ["S1", "S1", "S2"],
+                           "ltv": [10.0, 30.0, 5.0]})  # fmt: skip
+    homes = pd.DataFrame({"home_unit_id": ["S1", "S2"], "unit_id": ["D1", "D1"]})
+    (row,) = retention_bases(values, homes).itertuples()
+    assert (row.unit_id, row.customers, row.ltv) == ("D1", 3, 45.0)
+    assert row.ltv_se == pytest.approx(np.sqrt(3) * np.std([10.0, 30.0, 5.0], ddof=1))

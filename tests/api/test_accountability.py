@@ -25,4 +25,9 @@ def test_issues_review_decide_commitments_and_outcomes_match_their_commands(copy
     outcomes = cli("outcomes", *where)
     assert same(outcomes, ws.outcomes().to_dict()) == []
     assert made["decision_id"] in {r["action_id"] for r in outcomes}
-    assert {r["verdict"] for r in outcomes} <= {"too early", "not measurable"}
+    decided = {r["verdict"] for r in outcomes if r["action_id"] == made["decision_id"]}
+    assert decided <= {"too early", "not measurable"}
+    practice = cli("commitments", "--outcomes", *where)
+    assert same(practice, ws.commitment_outcomes().to_dict()) == []
+    (row,) = [r for r in practice if r["commitment_id"] == kept]
+    assert row["decision_id"] == made["decision_id"] and row["verdict"] in decided

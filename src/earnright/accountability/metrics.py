@@ -4,7 +4,8 @@ An action names ``nps``, ``csat``, a question id (a driver), a reliability indic
 ``spend`` or ``retention``. For each, the engine returns per unit and week the count ``n``, the
 sum ``s1`` and the sum of squares ``s2`` of one observation per row: a response's NPS score
 (+100 promoter, 0 passive, −100 detractor), a CSAT answer's top-2-box (0 or 100), a driver
-answer, an indicator observation's good share (or value); for ``spend`` a customer's spend at
+answer, a reliability indicator's good share in % per metrics row (higher is better: events
+good of total, or a reading on the good side of the threshold); for ``spend`` a customer's spend at
 the unit in the week (one observation per customer and week: spend per customer, not per
 purchase) and for ``retention`` whether a customer who bought at the unit in the week bought
 there again within ``[outcomes] retention_days`` after it (100 or 0; weeks whose follow-up has
@@ -17,7 +18,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from earnright.config import Config
+from earnright.config import Config, Indicator
 from earnright.errors import QueryError
 from earnright.warehouse import Warehouse
 
@@ -65,18 +66,31 @@ def _customer_weeks(wh: Warehouse, metric: str, days: int) -> ir.Table:
     return rows.filter(rows.at <= horizon.to_pydatetime())
 
 
+def _indicator_rows(wh: Warehouse, indicator: Indicator) -> ir.Table:
+    """One row per metrics row of the indicator's metric: the share of its events that were
+    good, in % (an events indicator: 100 × good / total; a threshold indicator: 100 when the
+    value is at or on the good side of the threshold, else 0), so higher is always better."""
+    m = wh.table("metrics")
+    m = m.filter(m.metric == indicator.metric)
+    if indicator.measure == "threshold":
+        ok = m.value <= indicator.threshold
+        if indicator.good_when == "above":
+            ok = m.value >= indicator.threshold
+        m = m.filter(m.value.notnull())
+        share = ibis.cases((ok, 100.0), else_=0.0)
+    else:
+        m = m.filter(m.total > 0)
+        share = 100.0 * m.good.cast("float64") / m.total.cast("float64")
+    return m.select(unit_id=m.unit_id, at=m.observed_at, y=share.name("y"))
+
+
 def _rows(wh: Warehouse, config: Config, metric: str) -> ir.Table:
     """One row per observation: unit_id, at (timestamp), y (float)."""
     if metric in ("spend", "retention"):
         return _customer_weeks(wh, metric, config.outcomes.retention_days)
     indicators = {ind.id: ind for _, ind in config.journey.indicators()}
     if metric in indicators:
-        m = wh.table("metrics")
-        m = m.filter(m.metric == indicators[metric].metric)
-        share = (m.good.cast("float64") / m.total.nullif(0).cast("float64")).fill_null(m.value)
-        return m.select(unit_id=m.unit_id, at=m.observed_at, y=share).filter(
-            lambda t: t.y.notnull()
-        )
+        return _indicator_rows(wh, indicators[metric])
     fb, score = _feedback_scores(wh, config, metric)
     return fb.select(unit_id=fb.unit_id, at=fb.responded_at, y=score.name("y"))
 

@@ -22,7 +22,10 @@ Verdicts: ``worked`` (interval above zero), ``made it worse`` (below zero), ``no
 effect``, ``too early`` (the post-period has not passed; ``detectable_at`` is the date by
 which an effect of the expected size, else the post-period's end, could be detected at the
 unit's rate of observations, with 80% power), or ``not measurable`` (no data or no comparison
-units; ``note`` says which). Actions of one kind on one metric are pooled by
+units; ``note`` says which). When the pre-trends differ or comparisons are few, a synthetic
+control is fitted; when credible it is the estimate and decides the verdict (``estimator``;
+the difference in differences stays in ``did_*``). Actions of one kind on one metric are
+pooled by
 DerSimonian–Laird random effects (:func:`pool_effects`).
 """
 
@@ -38,6 +41,7 @@ from scipy import stats
 from earnright.accountability.metrics import UNMEASURED, weekly_stats
 from earnright.accountability.synthetic import synthetic_control
 from earnright.config import Config, Outcomes
+from earnright.errors import QueryError
 from earnright.units import read_units
 from earnright.warehouse import Warehouse
 
@@ -50,8 +54,10 @@ OUTCOME_COLUMNS = [
     "action_id", "unit_id", "metric", "kind", "started_at", "effect", "effect_low",
     "effect_high", "verdict", "comparison_units", "naive_effect", "naive_low", "naive_high",
     "pretrend_p", "pre_n", "post_n", "mde", "detectable_at", "expected_effect", "note",
-    "synthetic_effect", "synthetic_low", "synthetic_high", "synthetic_level",
+    "synthetic_effect", "synthetic_low", "synthetic_high", "synthetic_level", "estimator",
+    "did_effect", "did_low", "did_high",
 ]  # fmt: skip
+DID, SYNTHETIC = "difference in differences", "synthetic control"
 SYNTHETIC_WHEN_P = 0.10  # pre-trends this unlike (or too few comparisons): add a synthetic control
 POOLED_COLUMNS = ["kind", "metric", "actions", "effect", "effect_low", "effect_high", "tau"]
 WEEK = pd.Timedelta(weeks=1)
@@ -271,6 +277,8 @@ def _measure(action: pd.Series, setting: _Setting, acting: set[str]) -> dict[str
             "effect_high": effect + q * se, "naive_effect": change[unit],
             "naive_low": change[unit] - setting.z * naive_se,
             "naive_high": change[unit] + setting.z * naive_se}  # fmt: skip
+    row |= {"did_effect": effect, "did_low": row["effect_low"], "did_high": row["effect_high"],
+            "estimator": DID}  # fmt: skip
     few = len(comps) < p.comparisons
     row |= _synthetic(grid, unit, groups.index.to_numpy(), pre, post, row, few)
     return row | {"verdict": _verdict(row)}
@@ -282,7 +290,9 @@ def _synthetic(
 ) -> dict[str, object]:  # fmt: skip
     """A synthetic control beside the difference in differences when the pre-trends differ
     (``pretrend_p`` below :data:`SYNTHETIC_WHEN_P`) or comparisons are fewer than asked:
-    donors are the level's units that did not act, observed every week of both periods."""
+    donors are the level's units that did not act, observed every week of both periods. When
+    it is credible (``SyntheticResult.credible``) it is the estimate (``effect`` and its
+    interval) and decides the verdict (``estimator``)."""
     trend_p = row.get("pretrend_p")
     unlike = isinstance(trend_p, float) and np.isfinite(trend_p) and trend_p < SYNTHETIC_WHEN_P
     if not (unlike or few):
@@ -295,8 +305,13 @@ def _synthetic(
     means = s1 / np.where(n > 0, n, 1)
     before = np.arange(cols.stop - cols.start) < pre.stop - pre.start
     got = synthetic_control(means[unit], means[seen], before)
-    return {"synthetic_effect": got.effect, "synthetic_low": got.low,
-            "synthetic_high": got.high, "synthetic_level": round(got.level, 3)}  # fmt: skip
+    found: dict[str, object] = {"synthetic_effect": got.effect, "synthetic_low": got.low,
+                                "synthetic_high": got.high,
+                                "synthetic_level": round(got.level, 3)}  # fmt: skip
+    if got.credible:
+        found |= {"effect": got.effect, "effect_low": got.low, "effect_high": got.high,
+                  "estimator": SYNTHETIC}  # fmt: skip
+    return found
 
 
 def did_quantile(level: float, var: float, spread: Spread, weight: float) -> float:
@@ -340,16 +355,19 @@ def measure_outcomes(
     units = read_units(wh)
     rows = []
     for metric, group in chosen.groupby("metric", sort=True):
-        setting = None
+        setting, why = None, f"no {metric} data"
         if metric not in UNMEASURED:
-            weekly = weekly_stats(wh, config, str(metric))
+            try:
+                weekly = weekly_stats(wh, config, str(metric))
+            except QueryError as exc:  # e.g. no answers to the question at all yet
+                weekly, why = pd.DataFrame(), str(exc)
             if not weekly.empty:
                 setting = _Setting(_Grid.of(weekly), units, config.outcomes)
         for _, action in group.sort_values("started_at").iterrows():
             base = {c: action.get(c) for c in ("action_id", "unit_id", "metric", "kind")}
             base |= {"started_at": action.started_at, "expected_effect": action.expected_effect}
             if setting is None:
-                rows.append(base | {"verdict": "not measurable", "note": f"no {metric} data"})
+                rows.append(base | {"verdict": "not measurable", "note": why})
                 continue
             found = _measure(action, setting, _acting(actions, action, config.outcomes))
             rows.append(base | found)
@@ -360,13 +378,17 @@ def measure_outcomes(
 
 def pool_effects(frame: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Per kind and metric, the DerSimonian–Laird random-effects pooled effect of the
-    measured actions (their intervals give their variances)."""
+    measured actions' difference in differences (``did_*``, else ``effect*``; their intervals
+    give their variances: a synthetic control's placebo interval is not a normal one)."""
     z = stats.norm.ppf(0.5 + level / 2)
     rows = []
-    measured = frame[frame.effect.notna() & frame.effect_low.notna()]
+    cols = ["did_effect", "did_low", "did_high"]
+    if not set(cols) <= set(frame.columns):
+        cols = ["effect", "effect_low", "effect_high"]
+    measured = frame[frame[cols[0]].notna() & frame[cols[1]].notna()]
     for (kind, metric), g in measured.groupby(["kind", "metric"], sort=True):
-        y = g.effect.to_numpy(float)
-        v = ((g.effect_high - g.effect_low).to_numpy(float) / (2 * z)) ** 2
+        y = g[cols[0]].to_numpy(float)
+        v = ((g[cols[2]] - g[cols[1]]).to_numpy(float) / (2 * z)) ** 2
         w = 1 / v
         fixed = (w * y).sum() / w.sum()
         q = (w * (y - fixed) ** 2).sum()

@@ -5,10 +5,11 @@ behind it) and what is at stake (customers and revenue, where known). Issues com
 
 - files of kind ``issues`` (``origin`` empty: a file),
 - people: :func:`add_issue` (``earnright issue add``, origin ``person``),
-- the product: :func:`focus_issues`, :func:`incident_issues` and :func:`loss_issues` turn
-  focus items, early-warning incidents and the loss review's incident reasons with a material
-  excess into issues that :func:`sync_issues` adds once (their ids are derived from what they
-  are, so syncing again adds nothing).
+- the product: :func:`focus_issues`, :func:`incident_issues`, :func:`loss_issues` and
+  :func:`reason_issues` turn focus items, early-warning incidents, the loss review's incident
+  reasons with a material excess, and the complaints and loss-call reasons lost customers gave
+  into issues that :func:`sync_issues` adds once (their ids are derived from what they are, so
+  syncing again adds nothing).
 
 An issue is open until a decision names it (decisions are append-only; see
 :mod:`earnright.accountability.decisions`).
@@ -20,6 +21,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -37,6 +39,7 @@ __all__ = [
     "loss_issues",
     "now",
     "read_issues",
+    "reason_issues",
     "sync_issues",
 ]
 
@@ -179,6 +182,60 @@ def loss_issues(
             }
         )
     return _frame(out)
+
+
+TOLD = {"complaint": "complained about", "call": "said on a loss call"}
+
+
+def reason_issues(
+    summary: pd.DataFrame, reasons: pd.DataFrame, owners: Mapping[str, str], fallback: str,
+    raised_at: datetime,
+) -> pd.DataFrame:  # fmt: skip
+    """One issue per unit, period, and complaint moment or loss-call reason of the loss summary
+    (customers/losses.py ``summarise_losses``) that is the primary reason of at least one
+    lost customer: what customers told before they left. Evidence: how many of the period's
+    lost customers, and their latest words (``reasons``: the loss review's reason rows with
+    comments); at stake: those customers and their value. ``owners``: a moment's owner;
+    ``fallback``: who reviews losses naming no owned moment (``{unit}`` is the unit)."""
+    rows = summary[summary.reason.isin(list(TOLD)) & (summary.primary > 0)]
+    out = []
+    for r in rows.to_dict("records"):
+        moment = str(r["moment"] or "")
+        subject = moment if r["reason"] == "complaint" else str(r["detail"] or "no reason")
+        words = _latest_words(reasons, r)
+        share = r["primary"] / r["customers"] if r["customers"] else 0.0
+        evidence = (f"{r['primary']} of the {r['lost']} customers lost in {r['period']} "
+                    f"{TOLD[r['reason']]} {subject or 'the store'} before they left")  # fmt: skip
+        out.append(
+            {
+                "issue_id": f"loss:{r['unit_id']}:{r['reason']}:{subject}:{r['period']}",
+                "unit_id": r["unit_id"],
+                "title": f"Lost customers {TOLD[r['reason']]} {subject or 'the store'}",
+                "owner": owners.get(moment) or fallback.format(unit=r["unit_id"]),
+                "moment": moment or None,
+                "metric": "retention",
+                "evidence": evidence + (f': "{words}"' if words else ""),
+                "customers_at_stake": float(r["primary"]),
+                "revenue_at_stake": float(r["value"]) * share,
+                "raised_at": raised_at,
+                "origin": "loss",
+            }
+        )
+    return _frame(out)
+
+
+def _latest_words(reasons: pd.DataFrame, row: Mapping[Any, Any]) -> str:
+    """The latest comment of the loss review's reason rows behind a summary row."""
+    if reasons.empty or "unit_id" not in reasons:
+        return ""
+    mine = reasons[(reasons.unit_id == row["unit_id"]) & (reasons.period == row["period"])
+                   & (reasons.reason == row["reason"])]  # fmt: skip
+    if row["reason"] == "complaint":
+        mine = mine[mine.moment.fillna("") == (row["moment"] or "")]
+    else:
+        mine = mine[mine.detail.fillna("").str.split(" \\(by").str[0] == (row["detail"] or "")]
+    said = mine.dropna(subset=["comment"]).sort_values("at")
+    return "" if said.empty else str(said.comment.iloc[-1])[:200]
 
 
 def sync_issues(wh: Warehouse, found: pd.DataFrame) -> int:

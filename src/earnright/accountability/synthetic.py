@@ -10,6 +10,11 @@ treated as if it had acted and fitted from the others: its placebo effect is wha
 finds where nothing happened. The interval is the effect minus the largest and smallest
 placebo effects; with J placebos it covers with probability about 1 − 2/(J + 1) (reported as
 ``level``), exact when the acting unit is exchangeable with its donors.
+
+The fit of each series is its pre-period root mean squared gap (RMSPE); the acting unit's fit
+beside its placebos' says whether the synthetic control followed it before it acted (Abadie et
+al. leave out placebos fitted far worse than the unit; here a unit fitted worse than
+``FIT_QUANTILE`` of its placebos is not credible: :attr:`SyntheticResult.credible`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from scipy.optimize import nnls
 __all__ = ["SyntheticResult", "fit_weights", "synthetic_control"]
 
 SUM_PENALTY = 1e3  # the weight of the Σw = 1 row in the least squares
+FIT_QUANTILE = 0.9  # a unit fitted worse before than this share of its placebos: not credible
+MIN_LEVEL = 0.9  # fewer donors (19) give a placebo interval too short of 95% to decide
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,16 @@ class SyntheticResult:
     level: float
     weights: np.ndarray
     placebos: np.ndarray
+    fit: float = float("nan")  # the unit's pre-period RMSPE
+    placebo_fits: np.ndarray | None = None  # each placebo's
+
+    @property
+    def credible(self) -> bool:
+        """Whether it may decide the verdict: enough donors for an interval near 95%
+        (``MIN_LEVEL``) and a pre-period fit no worse than ``FIT_QUANTILE`` of the placebos'."""
+        if self.level < MIN_LEVEL or self.placebo_fits is None or not np.isfinite(self.fit):
+            return False
+        return bool(self.fit <= np.quantile(self.placebo_fits, FIT_QUANTILE))
 
 
 def fit_weights(y: np.ndarray, donors: np.ndarray) -> np.ndarray:
@@ -43,12 +60,16 @@ def fit_weights(y: np.ndarray, donors: np.ndarray) -> np.ndarray:
     return w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
 
 
-def _effect(y: np.ndarray, donors: np.ndarray, pre: np.ndarray) -> tuple[float, np.ndarray]:
+def _effect(
+    y: np.ndarray, donors: np.ndarray, pre: np.ndarray
+) -> tuple[float, np.ndarray, float]:  # fmt: skip
+    """The effect, the weights and the pre-period RMSPE of one fit."""
     yc = y - y[pre].mean()
     dc = donors - donors[:, pre].mean(axis=1, keepdims=True)
     w = fit_weights(yc[pre], dc[:, pre])
     gap = yc - w @ dc
-    return float(gap[~pre].mean() - gap[pre].mean()), w
+    fit = float(np.sqrt(((gap[pre] - gap[pre].mean()) ** 2).mean()))
+    return float(gap[~pre].mean() - gap[pre].mean()), w, fit
 
 
 def synthetic_control(y: np.ndarray, donors: np.ndarray, pre: np.ndarray) -> SyntheticResult:
@@ -56,10 +77,10 @@ def synthetic_control(y: np.ndarray, donors: np.ndarray, pre: np.ndarray) -> Syn
     at least 2), with its placebo-in-space interval (module doc)."""
     if donors.shape[0] < 2 or pre.sum() < 2 or (~pre).sum() < 1:
         raise ValueError("a synthetic control needs 2 donors, 2 weeks before and 1 after")
-    effect, w = _effect(y, donors, pre)
-    placebos = np.array(
-        [_effect(donors[j], np.delete(donors, j, axis=0), pre)[0] for j in range(len(donors))]
-    )
+    effect, w, fit = _effect(y, donors, pre)
+    runs = [_effect(donors[j], np.delete(donors, j, axis=0), pre) for j in range(len(donors))]
+    placebos = np.array([r[0] for r in runs])
+    fits = np.array([r[2] for r in runs])
     level = 1 - 2 / (len(donors) + 1)
     return SyntheticResult(effect, effect - placebos.max(), effect - placebos.min(), level, w,
-                           placebos)  # fmt: skip
+                           placebos, fit, fits)  # fmt: skip

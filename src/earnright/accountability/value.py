@@ -10,8 +10,22 @@ customers' spend after their first response), so the variance of the product is 
     Var(x·y) = y² σx² + x² σy² + σx² σy²
 
 and the interval is the normal one at the outcomes' level (each factor's standard error is
-its interval's half-width ÷ its quantile). Metrics without a point value
-(retention, spend, indicators, CSAT) keep empty values.
+its interval's half-width ÷ its quantile).
+
+Spend and retention are priced over the same horizon (``HORIZON_DAYS``, the point value's):
+
+- ``spend``: the effect (per customer-week) × the unit's customers a week (its post-period
+  customer-weeks ÷ its weeks) × the horizon's weeks; the customers are counted, not
+  estimated, so the interval is the effect's scaled;
+- ``retention``: the effect (points of % of a week's customers buying again) ÷ 100 × the
+  unit's customers' summed lifetime value over the horizon as of the action's start (before
+  it could move them; :func:`earnright.customers.value.customer_lifetime_values`, months = 6,
+  per home unit): each customer the action keeps (or loses) is worth their expected spend.
+  Goodman's formula again, the sum's standard error √n × the customers' standard deviation
+  of value.
+
+A synthetic control's placebo interval is taken as normal for its standard error. CSAT and
+reliability indicators have no bridge to revenue yet: their values stay empty.
 """
 
 from __future__ import annotations
@@ -23,9 +37,14 @@ from scipy import stats
 from earnright.config import Config
 from earnright.stats import Z95
 
-__all__ = ["VALUE_COLUMNS", "point_question", "product_interval", "value_effects"]
+__all__ = [
+    "BASE_COLUMNS", "HORIZON_DAYS", "VALUE_COLUMNS", "point_question", "product_interval",
+    "retention_bases", "value_effects",
+]  # fmt: skip
 
 VALUE_COLUMNS = ["value", "value_low", "value_high"]
+BASE_COLUMNS = ["unit_id", "customers", "ltv", "ltv_se"]  # per unit: the retention base
+HORIZON_DAYS = 180  # the horizon of every value: the point value's
 ALL = "all"
 
 
@@ -50,14 +69,23 @@ def product_interval(
 
 
 def value_effects(
-    frame: pd.DataFrame, points: pd.DataFrame | None, config: Config, level: float
+    frame: pd.DataFrame, points: pd.DataFrame | None, config: Config, level: float,
+    bases: pd.DataFrame | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """``frame`` (outcome rows) with :data:`VALUE_COLUMNS`: each measured NPS or driver
-    effect × the point value of its question at its unit (``points``: POINT_COLUMNS rows)."""
+    effect × the point value of its question at its unit (``points``: POINT_COLUMNS rows),
+    each spend effect over the horizon and, with ``bases`` (:data:`BASE_COLUMNS` with
+    ``action_id``), each retention effect × its unit's customers' lifetime value (module
+    doc)."""
     out = frame.copy()
     for col in VALUE_COLUMNS:
         out[col] = np.nan
-    if points is None or points.empty or out.empty:
+    if out.empty:
+        return out
+    _spend_values(out, config.outcomes.post_weeks)
+    if bases is not None and not bases.empty:
+        _retention_values(out, bases, level)
+    if points is None or points.empty:
         return out
     z = stats.norm.ppf(0.5 + level / 2)
     unit_rows = points[points.moment == ALL].drop_duplicates(["question", "unit_id"])
@@ -70,5 +98,48 @@ def value_effects(
     effect = out.effect.to_numpy(float)
     effect_se = (out.effect_high - out.effect_low).to_numpy(float) / (2 * z)
     est, low, high = product_interval(effect, effect_se, value, value_se, level)
-    out["value"], out["value_low"], out["value_high"] = est, low, high
+    priced = np.isfinite(est)
+    out.loc[priced, "value"], out.loc[priced, "value_low"] = est[priced], low[priced]
+    out.loc[priced, "value_high"] = high[priced]
     return out
+
+
+def _spend_values(out: pd.DataFrame, post_weeks: int) -> None:
+    """Spend effects × customers a week × the horizon's weeks (in place)."""
+    rows = (out.metric == "spend") & out.effect.notna()
+    if not rows.any():
+        return
+    weekly = out.loc[rows, "post_n"].astype(float) / post_weeks
+    scale = weekly * HORIZON_DAYS / 7
+    for col, source in zip(VALUE_COLUMNS, ("effect", "effect_low", "effect_high"), strict=True):
+        out.loc[rows, col] = out.loc[rows, source].astype(float) * scale
+
+
+def _retention_values(out: pd.DataFrame, bases: pd.DataFrame, level: float) -> None:
+    """Retention effects ÷ 100 × the unit's customers' lifetime value (in place)."""
+    rows = (out.metric == "retention") & out.effect.notna()
+    if not rows.any():
+        return
+    z = stats.norm.ppf(0.5 + level / 2)
+    base = bases.set_index("action_id").reindex(out.loc[rows, "action_id"].astype(str))
+    x = out.loc[rows, "effect"].to_numpy(float) / 100
+    x_se = (out.loc[rows, "effect_high"] - out.loc[rows, "effect_low"]).to_numpy(float)
+    est, low, high = product_interval(x, x_se / (2 * z) / 100, base.ltv.to_numpy(float),
+                                      base.ltv_se.to_numpy(float), level)  # fmt: skip
+    out.loc[rows, "value"], out.loc[rows, "value_low"], out.loc[rows, "value_high"] = (
+        est,
+        low,
+        high,
+    )
+
+
+def retention_bases(values: pd.DataFrame, homes: pd.DataFrame) -> pd.DataFrame:
+    """Per unit (:data:`BASE_COLUMNS`): its customers, their summed lifetime value and its
+    standard error (√n × their standard deviation). ``values``: customer_id, home_unit_id,
+    ltv; ``homes``: home_unit_id → unit_id (the acting units' level)."""
+    frame = values.assign(home_unit_id=values.home_unit_id.astype(str))
+    frame = frame.merge(homes.astype(str), on="home_unit_id")
+    g = frame.groupby("unit_id", sort=True).ltv
+    out = pd.DataFrame({"customers": g.size(), "ltv": g.sum(), "sd": g.std(ddof=1)})
+    out["ltv_se"] = np.sqrt(out.customers) * out.sd.fillna(0.0)
+    return out.reset_index()[BASE_COLUMNS]

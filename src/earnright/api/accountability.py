@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 ISSUE_STATUSES = ("open", "decided", "all")
+COMMITMENT_OUTCOME = ["verdict", "effect", "effect_low", "effect_high", "estimator", "value",
+                      "value_low", "value_high"]  # fmt: skip
 
 
 class IssuesResult(TableResult):
@@ -49,7 +51,8 @@ class IssuesResult(TableResult):
 
 class SyncResult(Result):
     """Issues added to the register from focus items (``focus``), incidents (``incidents``)
-    and the loss review's incident reasons with a material excess (``losses``)."""
+    and the loss review (``losses``: incident reasons with a material excess, and the
+    complaints and loss-call reasons lost customers gave)."""
 
     focus: int = 0
     incidents: int = 0
@@ -233,6 +236,39 @@ class AccountabilityMethods(Operations):
         c["decisions"] = c.commitment_id.map(counts).fillna(0).astype("int64")
         return TableResult.of(c.sort_values("made_at").reset_index(drop=True))
 
+    def commitment_outcomes(self) -> TableResult:
+        """Which commitments were put into practice, and did it work: per commitment, each
+        decision (= action) pointing to it with its issue, unit, metric, who decided and
+        when, and its measured outcome (``verdict``, ``effect`` with its interval,
+        ``estimator``, ``value``); a commitment no decision points to has one row with
+        ``verdict`` "no decision"."""
+        import pandas as pd
+
+        from earnright.accountability.outcomes import measure_outcomes
+
+        with self.warehouse() as wh:
+            c = wh.table("commitments").to_pandas()
+            d = wh.table("decisions").to_pandas()
+            d = d[d.commitment_id.notna()]
+            ids = set(d.decision_id)
+            measured = None
+            if ids:
+                frame = measure_outcomes(wh, self.config).frame
+                measured = self._valued(wh, frame[frame.action_id.isin(ids)])
+        keep = ["decision_id", "commitment_id", "issue_id", "unit_id", "metric", "action",
+                "decided_by", "decided_at"]  # fmt: skip
+        rows = c.merge(d[keep], on="commitment_id", how="left")
+        if measured is not None:
+            cols = ["action_id", *COMMITMENT_OUTCOME]
+            rows = rows.merge(measured[cols], left_on="decision_id", right_on="action_id",
+                              how="left").drop(columns="action_id")  # fmt: skip
+        for col in COMMITMENT_OUTCOME:
+            if col not in rows:
+                rows[col] = pd.NA
+        rows["verdict"] = rows.verdict.where(rows.decision_id.notna(), "no decision")
+        rows = rows.sort_values(["made_at", "commitment_id", "decided_at"], na_position="last")
+        return TableResult.of(rows.reset_index(drop=True))
+
     def outcomes(self, since: Any = None) -> OutcomesResult:
         """Every action's (started ``since`` a date) effect on its metric by
         difference-in-differences against matched units that did not act: the interval,
@@ -251,23 +287,28 @@ class AccountabilityMethods(Operations):
         )
 
     def _valued(self, wh: Warehouse, frame: pd.DataFrame) -> pd.DataFrame:
-        """The outcomes with the value of each NPS or driver effect in revenue where the
-        customer asset provides a point value at the unit's level (else empty values)."""
+        """The outcomes with the value of each effect in revenue where the customer asset
+        provides it (docs/accountability.md "Value"): NPS and driver effects × a point value
+        at the unit's level, spend over the horizon, retention × the customers' lifetime
+        value; else empty values."""
         from earnright.accountability.value import point_question, value_effects
 
         priced = frame.effect.notna() & frame.metric.map(
             lambda m: point_question(self.config, str(m)) is not None
         )
         points = _point_values(wh, self.config, frame[priced].unit_id) if priced.any() else None
-        return value_effects(frame, points, self.config, self.config.outcomes.level)
+        kept = frame.effect.notna() & (frame.metric == "retention")
+        bases = _retention_bases(wh, self.config, frame[kept]) if kept.any() else None
+        return value_effects(frame, points, self.config, self.config.outcomes.level, bases)
 
 
 def _loss_issues(wh: Warehouse, config: Config) -> pd.DataFrame:
-    """The loss review's incident reasons with a material excess, per lowest-level unit and
-    month, as issues (empty without transactions)."""
+    """The loss review's incident reasons with a material excess, and the complaints and
+    loss-call reasons lost customers gave, per lowest-level unit and month, as issues (empty
+    without transactions)."""
     import pandas as pd
 
-    from earnright.accountability.register import loss_issues, now
+    from earnright.accountability.register import loss_issues, now, reason_issues
     from earnright.customers.losses import explain_losses, summarise_losses
 
     if not wh.count("transactions"):
@@ -275,7 +316,46 @@ def _loss_issues(wh: Warehouse, config: Config) -> pd.DataFrame:
     losses = explain_losses(wh, config, level=config.units.levels[-1], grain=Grain.month)
     owners = wh.table("incidents").select("incident_id", "owner").to_pandas()
     by_id = dict(zip(owners.incident_id.astype(str), owners.owner, strict=True))
-    return loss_issues(summarise_losses(losses), losses.incidents, by_id, now())
+    summary = summarise_losses(losses)
+    at = now()
+    by_moment = {m.id: m.owner for s in config.journey.stages for m in s.moments if m.owner}
+    told = losses.reasons.merge(
+        losses.lost[["customer_id", "lost_at", "unit_id", "period"]], on=["customer_id", "lost_at"]
+    )
+    fallback = config.assets.review_owner or "unit:{unit}"
+    return pd.concat(
+        [loss_issues(summary, losses.incidents, by_id, at),
+         reason_issues(summary, told, by_moment, fallback, at)], ignore_index=True,
+    )  # fmt: skip
+
+
+def _retention_bases(wh: Warehouse, config: Config, rows: pd.DataFrame) -> pd.DataFrame | None:
+    """Per retention action (``rows``: action_id, unit_id, started_at), its unit's customers'
+    summed lifetime value over the value horizon as of the action's start
+    (accountability/value.py); None without customers and transactions to value them."""
+    import pandas as pd
+
+    from earnright.accountability.value import HORIZON_DAYS, retention_bases
+    from earnright.customers.value import customer_lifetime_values
+    from earnright.errors import EarnrightError
+    from earnright.units import read_units, unit_ancestors
+
+    units = read_units(wh).set_index("unit_id")
+    found = []
+    for started, group in rows.groupby("started_at"):
+        as_of = pd.Timestamp(str(started)).to_pydatetime()
+        try:
+            values = customer_lifetime_values(wh, as_of, months=round(HORIZON_DAYS / 30)).frame
+        except EarnrightError:
+            continue
+        for action_id, unit_id in zip(group.action_id, group.unit_id.astype(str), strict=True):
+            level = units.level.get(unit_id)
+            anc = unit_ancestors(units.reset_index(), config.units.levels, str(level))
+            homes = anc[anc.ancestor_id == unit_id][["unit_id", "ancestor_id"]].rename(
+                columns={"unit_id": "home_unit_id", "ancestor_id": "unit_id"}
+            )
+            found.append(retention_bases(values, homes).assign(action_id=str(action_id)))
+    return pd.concat(found, ignore_index=True) if found else None
 
 
 def _point_values(wh: Warehouse, config: Config, unit_ids: pd.Series) -> pd.DataFrame | None:

@@ -189,10 +189,19 @@ def commit(
     typer.echo(open_workspace(workspace).commit(text, by))
 
 
-def commitments(workspace: WorkspaceOpt = None, fmt: FormatOpt = None,
-                output: OutputOpt = None) -> None:  # fmt: skip
-    """Every leadership commitment, and how many decisions put it into practice."""
-    result = open_workspace(workspace).commitments()
+def commitments(
+    outcomes: Annotated[
+        bool, typer.Option("--outcomes", help="Each decision putting it into practice and its "
+                           "measured outcome.")
+    ] = False,
+    workspace: WorkspaceOpt = None, fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Every leadership commitment, and how many decisions put it into practice.
+
+    --outcomes: one row per commitment and decision, with the decision's measured outcome
+    (a commitment no decision points to: verdict "no decision")."""
+    ws = open_workspace(workspace)
+    result = ws.commitment_outcomes() if outcomes else ws.commitments()
     render(result, choose_format(fmt, output), output, title="Commitments")
 
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from earnright.demo.calendar import SECONDS_PER_DAY, Calendar
 from earnright.demo.company import StoreParams, operations_factor
+from earnright.demo.company_actions import PlannedAction, scale_queues
 from earnright.demo.customers import Customers
 from earnright.demo.incidents import Incident
 from earnright.demo.questionnaire import APP_PLATFORMS, DAYPARTS
@@ -111,16 +112,19 @@ def metrics_table(
     incidents: list[Incident],
     context: tuple[pa.Array, Calendar],
     rng: np.random.Generator,
+    actions: tuple[PlannedAction, ...] = (),
 ) -> pa.Table:
     """The rows of ``metrics.parquet`` for a contiguous range of ``stores``.
 
     Planted: every incident's metric is degraded for its segment (platform or daypart) in its
     stores from ``start`` to ``end``: queue and prescription minutes multiplied by the
-    severity, the out-of-stock rate raised by it, the app error rate set to it.
+    severity, the out-of-stock rate raised by it, the app error rate set to it; the planted
+    short-queue ``actions`` scale their store's queue waits from their effect day on.
     """
     store_ids, calendar = context
     levels = _levels(stores, params, calendar, rng)
     _plant(levels, stores, incidents, rng)
+    scale_queues(list(actions), levels["queue"], stores)
     good, total = _app_counts(stores, customers, levels["app"], calendar, rng)
     shape = (len(stores), calendar.days, len(_SLOT_METRIC))
     value = np.full(shape, np.nan)

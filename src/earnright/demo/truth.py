@@ -20,6 +20,7 @@ from earnright.demo import answers
 from earnright.demo.behaviour import Visits
 from earnright.demo.calendar import Calendar
 from earnright.demo.company import COMPANY_WEIGHTS, DRIVER_BASE, StoreParams, Units
+from earnright.demo.company_actions import PlannedAction, nps_truth, queue_truth, truth_records
 from earnright.demo.incidents import Hurt, Incident
 from earnright.demo.loyalty import LoyaltyTally
 from earnright.demo.questionnaire import (
@@ -43,8 +44,14 @@ def _r(value: float) -> float:
 class TruthBuilder:
     """Accumulates per store-month sufficient statistics chunk by chunk, then writes the truth."""
 
-    def __init__(self, params: StoreParams, calendar: Calendar, incidents: list[Incident]) -> None:
+    def __init__(
+        self, params: StoreParams, calendar: Calendar, incidents: list[Incident],
+        actions: list[PlannedAction] | None = None,
+    ) -> None:  # fmt: skip
         self.params, self.calendar, self.incidents = params, calendar, incidents
+        self.actions = actions or []
+        self.action_effects: dict[str, float] = {}  # realised effects (spend, retention)
+        self.action_revenue: dict[str, float] = {}  # realised extra revenue (spend)
         shape = (len(params.quality), calendar.months)
         self._cells = shape[0] * shape[1]
         self.undamaged = np.zeros((*shape, 2))  # visits by platform group
@@ -193,8 +200,21 @@ class TruthBuilder:
             },
             "incidents": incidents,
             "loyalty": self.loyalty.to_truth(),
+            "actions": self._actions(units),
             **self._per_store(units),
         }
+
+    def _actions(self, units: Units) -> list[dict[str, Any]]:
+        """The planted actions with their effect over the window (company_actions.py)."""
+        share = self.undamaged.sum(axis=(0, 1))
+        share = share / share.sum() if share.sum() > 0 else np.array([0.75, 0.25])
+        effects = dict(self.action_effects)
+        for a in self.actions:
+            if a.metric == "nps":
+                effects[a.action_id] = nps_truth(a, self.params, self.calendar, share)
+            elif a.metric == "short_queue":
+                effects[a.action_id] = queue_truth(a, self.params, self.calendar)
+        return truth_records(self.actions, units, self.calendar, effects, self.action_revenue)
 
     def write(self, units: Units, seed: int, path: Path) -> None:
         """Write ``truth.json`` with sorted keys, indented two levels deep (see ``dumps``)."""

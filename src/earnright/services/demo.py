@@ -51,6 +51,7 @@ FILES = [
     ("invitations", "invitations.parquet"),
     ("feedback", "feedback.parquet"),
     ("metrics", "metrics.parquet"),
+    ("actions", "actions.csv"),
 ]
 # Every file the demo writes, relative to --out; only these are removed by a replacing run. A
 # fixed list, never read from the marker (a marker could be copied or written by anyone).
