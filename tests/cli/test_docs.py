@@ -79,7 +79,9 @@ def test_every_command_has_a_section() -> None:
     assets = {"assets", "clv", "losses", "loss-review", "loss-call", "loyalty"}
     accountability = {"issue", "review", "decide", "commit", "commitments", "outcomes"}
     reports = {"report"}
+    comments = {"comments", "themes"}
     everything = foundation | listening | early_warning | assets | accountability | reports
+    everything |= comments
     assert set(COMMANDS) == everything
     assert {"quarantine list", "quarantine clear"} < set(LEAVES)
     assert set(SECTIONS) == set(LEAVES)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earnright.api.accountability import AccountabilityMethods
+from earnright.api.comments import CommentMethods
 from earnright.api.customers import CustomerMethods
 from earnright.api.loyalty import LoyaltyMethods
 from earnright.api.results import (
@@ -108,13 +109,14 @@ def resolve_period(grain: Grain | str | None, period: PeriodArg) -> tuple[Grain,
     return chosen.grain, chosen.label
 
 
-class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods):
+class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, CommentMethods):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
     reliability: ``reliability``, ``warnings``, ``watch``, ``localize``, ``detect``; customers:
     ``assets``, ``clv``, ``losses``, ``loss_review``, ``record_loss_call``, ``loyalty``,
     ``point_values``; accountability: ``issues``, ``add_issue``, ``sync_issues``, ``review``,
-    ``decide``, ``commit``, ``commitments``, ``outcomes``; data:
+    ``decide``, ``commit``, ``commitments``, ``outcomes``; comments: ``comments``, ``themes``,
+    ``discover_themes``, ``label_comments``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page,
     ``report_site`` the site of a page per unit."""
 

@@ -134,6 +134,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loyalty",
         "Behavioural loyalty: what respondents did after answering, and the value of one point.",
     ),
+    "comments": (
+        "comments",
+        "Sentiment and themes of every comment in a CSV file, one result per row, in order.",
+    ),
+    "themes": (
+        "comments",
+        "Each theme per unit: comments, share and sentiment, and changes beyond noise.",
+    ),
     "report": (
         "report",
         "Write the report site: a page and its JSON twin per unit, linked by drill-down.",

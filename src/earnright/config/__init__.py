@@ -26,6 +26,7 @@ from earnright.config.sections import (
     Reliability,
     Right,
     Source,
+    Theme,
     Units,
     Warehouse,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "Right",
     "Source",
     "Stage",
+    "Theme",
     "Units",
     "Warehouse",
     "format_duration",

@@ -25,6 +25,7 @@ __all__ = [
     "Reliability",
     "Right",
     "Source",
+    "Theme",
     "Units",
     "Warehouse",
 ]
@@ -364,3 +365,28 @@ class Outcomes(_Model):
     retention_days: int = Field(default=28, ge=1, le=730)
     """For the metric retention: a customer who bought at the unit in a week is retained when
     they buy there again within this many days after that week."""
+
+
+class Theme(_Model):
+    """One theme of the comment codeframe: what customers talk about, in a line and examples.
+
+    A comment gets every theme whose description and examples it is close enough to in meaning
+    (docs/comments.md, "Themes"); ``moment`` ties the theme to a journey moment.
+    """
+
+    name: str = Field(min_length=1, max_length=80)
+    """The theme's name, as reports and the comments command print it (unique)."""
+    description: str = Field(min_length=1, max_length=500)
+    """One line in customers' words saying what the theme is about, e.g. "long queues and waiting
+    to pay at the till"."""
+    examples: list[str] = Field(default_factory=list, max_length=50)
+    """Example phrases customers use for it (optional; they sharpen the match)."""
+    moment: str = ""
+    """The journey moment the theme belongs to (a moment id of [journey]; empty: any moment)."""
+
+    @field_validator("name", "description")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
