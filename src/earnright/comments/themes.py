@@ -1,20 +1,24 @@
 """Themes: which codeframe themes each comment is about, with a confidence.
 
 A theme is known by its phrases: its one-line description and its examples, each embedded
-(``earnright.comments.embed``). A comment is split into sentences; its *similarity* to a theme
-is the highest cosine between any of its sentences and any of the theme's phrases (or their
-mean, the theme's centre). So a comment that speaks of two things matches both, and a closing
-"Thank you!" does not dilute the sentence that carries the theme.
+(``earnright.comments.embed``), and by their words. A comment is split into sentences (and
+clauses joined by "but"); each sentence's *score* for a theme is
 
-A comment gets every theme whose similarity reaches ``threshold`` (zero, one or several), most
-confident first. The confidence is the similarity mapped onto [0, 1] by
-``(similarity - threshold) / (1 - threshold)`` scaled to ``[0.5, 1]`` for assigned themes, so 0.5
-is "just over the line" and 1 a sentence identical to a phrase. The threshold was tuned on
-half of the demo company's planted comments and checked on the other half
-(docs/comments.md, "Themes"; tests/comments/test_themes.py).
+- the highest cosine between the sentence and any of the theme's phrases, plus
+- ``LEXICAL`` × the inverse-theme-frequency weight of the word stems it shares with the theme's
+  name, description and examples (a word in one theme's phrases weighs log(1 + themes), one in
+  every theme's weighs log 2) — static embeddings blur topics that share a tone, words do not;
+
+a comment's score is its best sentence's, so a comment that speaks of two things scores on both,
+and a closing "Thank you!" does not dilute the sentence that carries the theme. A comment gets
+every theme whose score reaches ``THRESHOLD`` and is within ``MARGIN`` of its best theme's (zero,
+one or several), most confident first; the confidence is ``0.5 + (score − THRESHOLD)`` clipped
+to [0.5, 1]: 0.5 just over the line. ``LEXICAL``, ``THRESHOLD`` and ``MARGIN`` were tuned on half
+of the demo company's comment bank and measured on the other half (bench/themes.py; the figures
+are in docs/comments.md, "Themes").
 
 The themes file of ``earnright comments --themes`` is TOML: ``[[themes]]`` tables with ``name``,
-``description`` and optional ``examples`` (and ``moment``), as in the config.
+``description`` and optional ``examples`` (and ``moment``, ``question``), as in the config.
 """
 
 from __future__ import annotations
@@ -34,22 +38,37 @@ from earnright.config import Theme
 from earnright.errors import ConfigError
 
 __all__ = [
+    "LEXICAL",
+    "MARGIN",
     "THRESHOLD",
     "Codeframe",
     "ThemeMatch",
     "assign_themes",
     "load_themes",
+    "matches_of",
     "sentences",
+    "stems",
     "taxonomy_version",
 ]
 
-THRESHOLD = 0.55  # cosine similarity a sentence needs to a theme's phrase (tuned, module doc)
+LEXICAL = 0.15  # weight of the shared word stems (tuned, module doc)
+THRESHOLD = 0.85  # the score a theme needs (tuned, module doc)
+MARGIN = 0.1  # how far below the comment's best theme another may score and still count
+_SUFFIXES = ("liness", "iness", "ness", "ings", "ing", "ers", "ed", "ly", "es", "s")
+_STOP_TEXT = (
+    "about after again all also and any are because been but can could did does for from had "
+    "has have how into just more most not now off once only other our out over same she should "
+    "some such than that the their them then there these they this those too under very was "
+    "were what when where which while who why will with would you your"
+)
+_STOP = frozenset(_STOP_TEXT.split())
+_WORDS = re.compile(r"[a-z]+")
 _SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:but|although|though|however)\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class ThemeMatch:
-    """One theme of one comment: its name, similarity and confidence in [0.5, 1]."""
+    """One theme of one comment: its name, score (``similarity``) and confidence in [0.5, 1]."""
 
     name: str
     similarity: float
@@ -61,6 +80,18 @@ def sentences(text: str | None) -> list[str]:
     if not text or not isinstance(text, str):
         return []
     return [s.strip() for s in _SPLIT.split(text) if s and s.strip()]
+
+
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def stems(text: str) -> set[str]:
+    """The content-word stems of a text (lower case, no stop words, 3+ letters)."""
+    return {_stem(w) for w in _WORDS.findall(text.lower()) if len(w) > 2 and w not in _STOP}
 
 
 def load_themes(path: Path) -> list[Theme]:
@@ -114,6 +145,7 @@ class Codeframe:
     themes: tuple[Theme, ...]
     phrases: np.ndarray  # (phrases, dimension), L2-normalised
     owner: np.ndarray  # (phrases,) index into themes
+    words: tuple[dict[str, float], ...]  # per theme: its stems and their weights
 
     @classmethod
     def of(cls, themes: Sequence[Theme]) -> Codeframe:
@@ -131,49 +163,73 @@ class Codeframe:
         if centres:
             vectors = np.vstack([vectors, np.asarray(centres, dtype=np.float32)])
             owner += list(range(len(themes)))
-        return cls(tuple(themes), vectors, np.asarray(owner, dtype=np.int64))
+        return cls(tuple(themes), vectors, np.asarray(owner, dtype=np.int64), _weights(themes))
+
+    def lexical(self, sentence: str) -> np.ndarray:
+        """(themes,): the summed weights of the stems the sentence shares with each theme."""
+        found = stems(sentence)
+        return np.array([sum(w.get(s, 0.0) for s in found) for w in self.words], np.float32)
 
     def similarity(self, texts: Sequence[str | None]) -> np.ndarray:
-        """(len(texts), themes): each comment's highest sentence-to-phrase cosine per theme
-        (−1 where the comment has no sentence)."""
+        """(len(texts), themes): each comment's best sentence's score per theme (module doc;
+        −1 where the comment has no sentence)."""
         parts = [sentences(t) for t in texts]
         counts = np.array([len(p) for p in parts], dtype=np.int64)
         out = np.full((len(texts), len(self.themes)), -1.0, dtype=np.float32)
         if not counts.sum() or not self.themes:
             return out
-        vectors = _embed([s for p in parts for s in p])
-        cos = vectors @ self.phrases.T  # (sentences, phrases)
+        flat = [s for p in parts for s in p]
+        cos = _embed(flat) @ self.phrases.T  # (sentences, phrases)
         per_theme = np.full((len(cos), len(self.themes)), -1.0, dtype=np.float32)
         for k in range(len(self.themes)):
             per_theme[:, k] = cos[:, self.owner == k].max(axis=1)
+        per_theme += LEXICAL * np.stack([self.lexical(s) for s in flat])
         present = counts > 0
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[present]
         out[present] = np.maximum.reduceat(per_theme, starts, axis=0)
         return out
 
 
+def _weights(themes: Sequence[Theme]) -> tuple[dict[str, float], ...]:
+    """Per theme, its stems weighted by log(1 + themes / themes using the stem)."""
+    own = [
+        set().union(stems(t.name), stems(t.description), *(stems(e) for e in t.examples))
+        for t in themes
+    ]
+    used: dict[str, int] = {}
+    for words in own:
+        for w in words:
+            used[w] = used.get(w, 0) + 1
+    return tuple({w: float(np.log1p(len(themes) / used[w])) for w in words} for words in own)
+
+
 def assign_themes(
     texts: Sequence[str | None],
     themes: Sequence[Theme] | Codeframe,
     threshold: float = THRESHOLD,
+    margin: float = MARGIN,
 ) -> list[list[ThemeMatch]]:
     """Each comment's themes (zero, one or several), most confident first."""
     frame = themes if isinstance(themes, Codeframe) else Codeframe.of(themes)
     sim = frame.similarity(texts)
-    return matches_of(sim, [t.name for t in frame.themes], threshold)
+    return matches_of(sim, [t.name for t in frame.themes], threshold, margin)
 
 
-def matches_of(sim: np.ndarray, names: Sequence[str], threshold: float) -> list[list[ThemeMatch]]:
-    """The themes at or over ``threshold`` per row of ``sim``, most similar first."""
+def matches_of(
+    sim: np.ndarray, names: Sequence[str], threshold: float, margin: float = MARGIN
+) -> list[list[ThemeMatch]]:
+    """The themes at or over ``threshold`` and within ``margin`` of the best, per row of
+    ``sim``, best first."""
     order = np.argsort(-sim, axis=1, kind="stable")
     out: list[list[ThemeMatch]] = []
     for row, ranked in zip(sim, order, strict=True):
         found = []
+        floor = max(threshold, float(row[ranked[0]]) - margin) if len(ranked) else threshold
         for k in ranked:
             s = float(row[k])
-            if s < threshold:
+            if s < floor:
                 break
-            confidence = 0.5 + 0.5 * (s - threshold) / max(1.0 - threshold, 1e-9)
-            found.append(ThemeMatch(names[k], round(s, 4), round(min(confidence, 1.0), 4)))
+            confidence = min(max(0.5 + (s - threshold), 0.5), 1.0)
+            found.append(ThemeMatch(names[k], round(s, 4), round(confidence, 4)))
         out.append(found)
     return out

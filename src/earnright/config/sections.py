@@ -383,6 +383,9 @@ class Theme(_Model):
     """Example phrases customers use for it (optional; they sharpen the match)."""
     moment: str = ""
     """The journey moment the theme belongs to (a moment id of [journey]; empty: any moment)."""
+    question: str = ""
+    """The driver question the theme speaks to, e.g. "q_wait" (optional): focus shows the
+    theme's comments as the evidence behind that driver."""
 
     @field_validator("name", "description")
     @classmethod
