@@ -247,11 +247,13 @@ class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, CommentM
         shrink: bool = True,
         source: str | Path | Any = None,
         cluster: str | None = None,
+        themes: bool = False,
     ) -> DriversResult:
         """Key drivers: how much of ``outcome`` each driver explains (LMG and relative weight
         with 95% intervals), per unit of ``level`` (or only ``unit``) over ``period`` (default:
         every period). With ``source`` (a CSV, Parquet or JSON Lines path, a pandas DataFrame or
-        an Ibis table) the whole table is one sample and the workspace is not read."""
+        an Ibis table) the whole table is one sample and the workspace is not read. With
+        ``themes`` the drivers are the config's themes: whether a comment mentions each."""
         from earnright.api.listening import drivers_result, table_drivers
 
         options: dict[str, Any] = {
@@ -261,9 +263,10 @@ class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, CommentM
             "seed": seed,
         }
         if source is not None:
-            if level or unit or period or by_moment is not None:
+            if level or unit or period or by_moment is not None or themes:
                 raise QueryError(
-                    "level, unit, period and by_moment choose from the workspace's feedback; "
+                    "level, unit, period, by_moment and themes choose from the workspace's "
+                    "feedback; "
                     "with a source the whole table is one sample",
                     argument="source",
                 )
@@ -275,7 +278,7 @@ class Workspace(CustomerMethods, LoyaltyMethods, AccountabilityMethods, CommentM
             )
         grain, label = resolve_period(grain, period)
         options |= {"level": level, "unit": unit, "grain": grain, "period": label}
-        options |= {"by_moment": by_moment, "shrink": shrink}
+        options |= {"by_moment": by_moment, "shrink": shrink, "themes": themes}
         with self.warehouse() as wh:
             _, note = choose_periods(wh, grain, label)
             found = drivers_result(wh, self.config, options)

@@ -2,9 +2,10 @@
 
 ``read_comments`` reads one column of a CSV file the way people's files come: a byte-order mark,
 quoted newlines, commas inside quotes, semicolon- or tab-separated, empty cells (a blank comment,
-neutral with no theme). A missing column, an empty or undecodable file stop with one message
-naming the file (and the column). ``label_comments`` gives every text its sentiment (negative /
-neutral / positive with a score in [-1, 1]) and its themes, most confident first.
+neutral with no theme; in a file of one column, a blank line is one too). A missing column, an
+empty or undecodable file stop with one message naming the file (and the column).
+``label_comments`` gives every text its sentiment (negative / neutral / positive with a score in
+[-1, 1]) and its themes, most confident first.
 """
 
 from __future__ import annotations
@@ -75,10 +76,11 @@ def read_comments(path: Path, column: str) -> list[str | None]:
     if not head.strip():
         raise IngestError(f"{path}: the file is empty; expected a header row naming {column!r}")
     sep = _delimiter(path, head)
+    single = sep not in head.splitlines()[0]  # one column: a blank line is an empty comment
     try:
         frame = pd.read_csv(
             path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-            skipinitialspace=False, engine="c",
+            skip_blank_lines=not single, engine="c",
         )  # fmt: skip
     except UnicodeDecodeError as exc:
         raise IngestError(f"{path}: not UTF-8 text ({exc.reason})") from exc

@@ -9,10 +9,11 @@ clauses joined by "but"); each sentence's *score* for a theme is
   name, description and examples (a word in one theme's phrases weighs log(1 + themes), one in
   every theme's weighs log 2) — static embeddings blur topics that share a tone, words do not;
 
-a comment's score is its best sentence's, so a comment that speaks of two things scores on both,
-and a closing "Thank you!" does not dilute the sentence that carries the theme. A comment gets
-every theme whose score reaches ``THRESHOLD`` and is within ``MARGIN`` of its best theme's (zero,
-one or several), most confident first; the confidence is ``0.5 + (score − THRESHOLD)`` clipped
+within a sentence, only the themes within ``MARGIN`` of the sentence's best one count, and a
+comment's score for a theme is its best sentence's. So a comment that speaks of two things in two
+sentences scores on both, and a closing "Thank you!" does not dilute the sentence that carries
+the theme. A comment gets every theme whose score reaches ``THRESHOLD`` (zero, one or several),
+most confident first; the confidence is ``0.5 + (score − THRESHOLD)`` clipped
 to [0.5, 1]: 0.5 just over the line. ``LEXICAL``, ``THRESHOLD`` and ``MARGIN`` were tuned on half
 of the demo company's comment bank and measured on the other half (bench/themes.py; the figures
 are in docs/comments.md, "Themes").
@@ -53,7 +54,7 @@ __all__ = [
 
 LEXICAL = 0.15  # weight of the shared word stems (tuned, module doc)
 THRESHOLD = 0.85  # the score a theme needs (tuned, module doc)
-MARGIN = 0.1  # how far below the comment's best theme another may score and still count
+MARGIN = 0.1  # how far below a sentence's best theme another may score and still count
 _SUFFIXES = ("liness", "iness", "ness", "ings", "ing", "ers", "ed", "ly", "es", "s")
 _STOP_TEXT = (
     "about after again all also and any are because been but can could did does for from had "
@@ -170,7 +171,7 @@ class Codeframe:
         found = stems(sentence)
         return np.array([sum(w.get(s, 0.0) for s in found) for w in self.words], np.float32)
 
-    def similarity(self, texts: Sequence[str | None]) -> np.ndarray:
+    def similarity(self, texts: Sequence[str | None], margin: float = MARGIN) -> np.ndarray:
         """(len(texts), themes): each comment's best sentence's score per theme (module doc;
         −1 where the comment has no sentence)."""
         parts = [sentences(t) for t in texts]
@@ -184,6 +185,8 @@ class Codeframe:
         for k in range(len(self.themes)):
             per_theme[:, k] = cos[:, self.owner == k].max(axis=1)
         per_theme += LEXICAL * np.stack([self.lexical(s) for s in flat])
+        best = per_theme.max(axis=1, keepdims=True)
+        per_theme = np.where(per_theme >= best - margin, per_theme, -1.0).astype(np.float32)
         present = counts > 0
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[present]
         out[present] = np.maximum.reduceat(per_theme, starts, axis=0)
@@ -211,23 +214,19 @@ def assign_themes(
 ) -> list[list[ThemeMatch]]:
     """Each comment's themes (zero, one or several), most confident first."""
     frame = themes if isinstance(themes, Codeframe) else Codeframe.of(themes)
-    sim = frame.similarity(texts)
-    return matches_of(sim, [t.name for t in frame.themes], threshold, margin)
+    sim = frame.similarity(texts, margin)
+    return matches_of(sim, [t.name for t in frame.themes], threshold)
 
 
-def matches_of(
-    sim: np.ndarray, names: Sequence[str], threshold: float, margin: float = MARGIN
-) -> list[list[ThemeMatch]]:
-    """The themes at or over ``threshold`` and within ``margin`` of the best, per row of
-    ``sim``, best first."""
+def matches_of(sim: np.ndarray, names: Sequence[str], threshold: float) -> list[list[ThemeMatch]]:
+    """The themes at or over ``threshold`` per row of ``sim``, best first."""
     order = np.argsort(-sim, axis=1, kind="stable")
     out: list[list[ThemeMatch]] = []
     for row, ranked in zip(sim, order, strict=True):
         found = []
-        floor = max(threshold, float(row[ranked[0]]) - margin) if len(ranked) else threshold
         for k in ranked:
             s = float(row[k])
-            if s < floor:
+            if s < threshold:
                 break
             confidence = min(max(0.5 + (s - threshold), 0.5), 1.0)
             found.append(ThemeMatch(names[k], round(s, 4), round(confidence, 4)))

@@ -57,7 +57,7 @@ def _scan(
         keep = keep & (fb.moment == moment)
     fb = fb.filter(keep).select("response_id", "unit_id", "responded_at")
     fb = attach_ancestors(fb, ancestors, "responded_at")
-    fb = fb.mutate(current=(fb.responded_at >= middle).cast("int64"))
+    fb = fb.mutate(current=(fb.responded_at >= middle).ifelse(1, 0))  # PostgreSQL: no bool->int8
     totals = fb.group_by(["ancestor_id", "current"]).aggregate(comments=fb.count())
     labels = wh.table("comment_labels").select("response_id", "sentiment_score")
     themes = wh.table("comment_themes").select("response_id", "theme")
