@@ -30,6 +30,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,7 @@ def sentences(text: str | None) -> list[str]:
     return [s.strip() for s in _SPLIT.split(text) if s and s.strip()]
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -166,31 +168,51 @@ class Codeframe:
             owner += list(range(len(themes)))
         return cls(tuple(themes), vectors, np.asarray(owner, dtype=np.int64), _weights(themes))
 
-    def lexical(self, sentence: str) -> np.ndarray:
-        """(themes,): the summed weights of the stems the sentence shares with each theme."""
-        found = stems(sentence)
-        return np.array([sum(w.get(s, 0.0) for s in found) for w in self.words], np.float32)
+    def lexical(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), themes): the summed weights of the stems each text shares with each
+        theme."""
+        names = sorted({w for words in self.words for w in words})
+        index = {w: i for i, w in enumerate(names)}
+        weight = np.array([[words.get(w, 0.0) for words in self.words] for w in names])
+        rows, cols = [], []
+        for i, text in enumerate(texts):
+            for stem in stems(text):
+                j = index.get(stem)
+                if j is not None:
+                    rows.append(i)
+                    cols.append(j)
+        out = np.zeros((len(texts), len(self.words)), dtype=np.float32)
+        if rows:
+            np.add.at(out, np.asarray(rows), weight[np.asarray(cols)].astype(np.float32))
+        return out
 
     def similarity(self, texts: Sequence[str | None], margin: float = MARGIN) -> np.ndarray:
         """(len(texts), themes): each comment's best sentence's score per theme (module doc;
-        −1 where the comment has no sentence)."""
+        −1 where the comment has no sentence). Each distinct sentence is scored once."""
         parts = [sentences(t) for t in texts]
         counts = np.array([len(p) for p in parts], dtype=np.int64)
         out = np.full((len(texts), len(self.themes)), -1.0, dtype=np.float32)
         if not counts.sum() or not self.themes:
             return out
-        flat = [s for p in parts for s in p]
-        cos = _embed(flat) @ self.phrases.T  # (sentences, phrases)
-        per_theme = np.full((len(cos), len(self.themes)), -1.0, dtype=np.float32)
-        for k in range(len(self.themes)):
-            per_theme[:, k] = cos[:, self.owner == k].max(axis=1)
-        per_theme += LEXICAL * np.stack([self.lexical(s) for s in flat])
-        best = per_theme.max(axis=1, keepdims=True)
-        per_theme = np.where(per_theme >= best - margin, per_theme, -1.0).astype(np.float32)
+        distinct, where = np.unique(
+            np.array([s for p in parts for s in p], dtype=object), return_inverse=True
+        )
+        per_theme = self._sentence_scores(list(distinct), margin)[where]
         present = counts > 0
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))[present]
         out[present] = np.maximum.reduceat(per_theme, starts, axis=0)
         return out
+
+    def _sentence_scores(self, flat: list[str], margin: float) -> np.ndarray:
+        """(sentences, themes): best phrase cosine plus the word overlap; −1 where a theme is
+        more than ``margin`` below the sentence's best."""
+        cos = _embed(flat) @ self.phrases.T  # (sentences, phrases)
+        per_theme = np.full((len(cos), len(self.themes)), -1.0, dtype=np.float32)
+        for k in range(len(self.themes)):
+            per_theme[:, k] = cos[:, self.owner == k].max(axis=1)
+        per_theme += LEXICAL * self.lexical(flat)
+        best = per_theme.max(axis=1, keepdims=True)
+        return np.where(per_theme >= best - margin, per_theme, -1.0).astype(np.float32)
 
 
 def _weights(themes: Sequence[Theme]) -> tuple[dict[str, float], ...]:
