@@ -54,3 +54,23 @@ def test_discovery_is_the_commands_json(demo: DemoRun, ws: earnright.Workspace) 
     assert mine.comments > mine.unthemed > 0
     for p in mine.proposals:
         assert p["size"] >= 10 and p["words"] and p["examples"]
+
+
+def test_themes_as_drivers_is_the_commands_json(demo: DemoRun, ws: earnright.Workspace) -> None:
+    mine = ws.drivers(themes=True, bootstrap=0)
+    assert not same(mine.to_dict(), cli("drivers", "--themes", "--bootstrap", "0", "-w",
+                                        str(demo.workspace)))  # fmt: skip
+    (result,) = mine.results
+    assert {d.driver for d in result.drivers} == {
+        f"theme:{t}" for t in ("staff", "wait", "stock", "prescription", "cleanliness", "app")
+    }
+
+
+def test_an_unknown_moment_names_the_declared_ones(ws: earnright.Workspace) -> None:
+    import pytest
+
+    from earnright.errors import QueryError
+
+    with pytest.raises(QueryError, match="checkout") as caught:
+        ws.themes(moment="till")
+    assert caught.value.argument == "moment"
