@@ -7,8 +7,9 @@ comments) is kept. A cluster becomes a *proposal* when it holds at least ``min_s
 and is tight (its comments' mean cosine to their centre is at least ``min_cohesion``). Each
 proposal is named by its typical words: the words (no stop words) most over-represented in it
 against all unthemed comments, weighted by how many of its comments use them (a smoothed lift);
-it comes with the comments nearest its centre, for a person to read and, if it is a real theme,
-add to the config's ``[[themes]]`` with a description. Nothing is added by itself.
+it comes with the comments nearest its centre (no two starting with the same sentence), for a
+person to read and, if it is a real theme, add to the config's ``[[themes]]`` with a
+description. Nothing is added by itself.
 """
 
 from __future__ import annotations
@@ -112,6 +113,22 @@ def _cluster(x: np.ndarray, max_k: int, seed: int) -> np.ndarray:
     return best_labels
 
 
+def _distinct(texts: Sequence[str], limit: int) -> list[str]:
+    """The first ``limit`` texts whose first sentence differs (no near-copies as examples)."""
+    from earnright.comments.themes import sentences
+
+    seen: set[str] = set()
+    out = []
+    for text in texts:
+        first = (sentences(text) or [text])[0].lower()
+        if first not in seen:
+            seen.add(first)
+            out.append(text)
+        if len(out) == limit:
+            break
+    return out
+
+
 def discover_themes(
     texts: Sequence[str | None],
     *,
@@ -146,7 +163,7 @@ def discover_themes(
         members = [everyone[i] for i in idx]
         words = typical_words(members, everyone)
         nearest = idx[np.argsort(-closeness, kind="stable")]
-        shown = list(dict.fromkeys(everyone[i] for i in nearest))[:examples]
+        shown = _distinct([everyone[i] for i in nearest], examples)
         out.append(
             Proposal(
                 name=" / ".join(words[:3]) or f"group {k + 1}",
