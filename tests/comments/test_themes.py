@@ -10,6 +10,7 @@ import pytest
 from earnright.comments.themes import (
     Codeframe,
     assign_themes,
+    fragments,
     load_themes,
     sentences,
     taxonomy_version,
@@ -65,12 +66,14 @@ def test_a_comment_gets_zero_one_or_several_themes_most_confident_first(
     frame: Codeframe,
 ) -> None:
     two = "The queue at the till was far too long. The staff were rude and ignored me."
+    clauses = "The queue at the till was far too long, and the cashier was rude."
     one = "Half of what I came for was out of stock."
     none = ["Thank you!", "", None, "   "]
-    found = assign_themes([two, one, *none], frame)
+    found = assign_themes([two, clauses, one, *none], frame)
     assert {m.name for m in found[0]} == {"wait", "staff"}
-    assert [m.name for m in found[1]] == ["stock"]
-    assert found[2:] == [[], [], [], []]
+    assert {m.name for m in found[1]} == {"wait", "staff"}
+    assert [m.name for m in found[2]] == ["stock"]
+    assert found[3:] == [[], [], [], []]
     for ms in found:
         assert [m.confidence for m in ms] == sorted((m.confidence for m in ms), reverse=True)
         assert all(0.5 <= m.confidence <= 1.0 for m in ms)
@@ -87,6 +90,9 @@ def test_sentences_split_on_stops_and_but() -> None:
         "Quick checkout", "the floor was dirty.", "Thanks!", "Bye",
     ]  # fmt: skip
     assert sentences(None) == [] and sentences("  ") == []
+    assert fragments("Long queue, and the cashier was rude.") == [
+        "Long queue, and the cashier was rude.", "the cashier was rude.",
+    ]  # fmt: skip
 
 
 def test_the_version_changes_with_the_themes() -> None:

@@ -2,7 +2,8 @@
 
 A theme is known by its phrases: its one-line description and its examples, each embedded
 (``earnright.comments.embed``), and by their words. A comment is split into sentences (and
-clauses joined by "but"); each sentence's *score* for a theme is
+clauses joined by "but"; a sentence joining clauses by a comma or "and the" also counts each
+clause of three words or more); each sentence's *score* for a theme is
 
 - the highest cosine between the sentence and any of the theme's phrases, plus
 - ``LEXICAL`` × the inverse-theme-frequency weight of the word stems it shares with the theme's
@@ -46,6 +47,7 @@ __all__ = [
     "Codeframe",
     "ThemeMatch",
     "assign_themes",
+    "fragments",
     "load_themes",
     "matches_of",
     "sentences",
@@ -66,6 +68,10 @@ _STOP_TEXT = (
 _STOP = frozenset(_STOP_TEXT.split())
 _WORDS = re.compile(r"[a-z]+")
 _SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+|\s+(?:but|although|though|however)\s+", re.IGNORECASE)
+_CLAUSE = re.compile(
+    r",\s*(?:and\s+)?|\s+and\s+(?=(?:the|my|a|an|their|it|they|i)\b)", re.IGNORECASE
+)
+CLAUSE_WORDS = 3  # a clause needs this many words to be scored on its own
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,18 @@ def sentences(text: str | None) -> list[str]:
     if not text or not isinstance(text, str):
         return []
     return [s.strip() for s in _SPLIT.split(text) if s and s.strip()]
+
+
+def fragments(text: str | None) -> list[str]:
+    """The sentences of a comment and, of a sentence joining clauses by a comma or "and the"
+    (…), each clause of ``CLAUSE_WORDS`` words or more: what is scored against the themes."""
+    out = []
+    for sentence in sentences(text):
+        out.append(sentence)
+        parts = [p.strip() for p in _CLAUSE.split(sentence) if p and p.strip()]
+        if len(parts) > 1:
+            out += [p for p in parts if len(p.split()) >= CLAUSE_WORDS]
+    return out
 
 
 @lru_cache(maxsize=65536)
@@ -189,7 +207,7 @@ class Codeframe:
     def similarity(self, texts: Sequence[str | None], margin: float = MARGIN) -> np.ndarray:
         """(len(texts), themes): each comment's best sentence's score per theme (module doc;
         −1 where the comment has no sentence). Each distinct sentence is scored once."""
-        parts = [sentences(t) for t in texts]
+        parts = [fragments(t) for t in texts]
         counts = np.array([len(p) for p in parts], dtype=np.int64)
         out = np.full((len(texts), len(self.themes)), -1.0, dtype=np.float32)
         if not counts.sum() or not self.themes:
