@@ -516,7 +516,7 @@ def test_a_driver_with_a_theme_takes_the_comments_of_that_theme(tmp_path: Path) 
     """With a theme naming q_wait as its question, the evidence is the comments labelled with
     it; the keyword path (no themes) cannot see these words."""
     frame = _feedback()
-    frame["comment"] = frame.comment.replace(QUEUE, SLOW)
+    frame["comment"] = frame.comment.replace({QUEUE: SLOW, BOTH: SLOW})
     frame.to_parquet(tmp_path / "fb.parquet")
     (tmp_path / "units.csv").write_text(UNITS)
     themes = [
