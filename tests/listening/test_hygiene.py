@@ -390,8 +390,7 @@ def test_comment_tone_is_the_sentiment_label_stored_on_ingest(
 ) -> None:
     """Praise the word lists miss ("superb") is positive by the model's label; a comment with
     no label falls back on the word lists."""
-    from earnright.listening.hygiene.scans import _answer_scan, with_sentiment
-    from earnright.periods import Grain
+    from earnright.listening.hygiene.scans import labelled_tone, with_sentiment
 
     texts = ["Superb, would shop here again.", "Absolutely brilliant service.", "Awful."]
     frame = pd.DataFrame({
@@ -400,13 +399,11 @@ def test_comment_tone_is_the_sentiment_label_stored_on_ingest(
     })  # fmt: skip
     frame.to_parquet(tmp_path / "fb.parquet")
     ingest_file(wh, config, "feedback", tmp_path / "fb.parquet")
-    nps = config.question_of_kind("nps")
-    assert nps is not None
-    fb = wh.table("feedback").mutate(ancestor_id=ibis.literal("S1"))
+    fb = wh.table("feedback")
 
     def positives(table: Any) -> int:
-        scan = _answer_scan(table, nps, [], Grain.month, wh.dialect.word_edge)
-        return int(scan.positive.sum().execute())
+        _, positive = labelled_tone(table, wh.dialect.word_edge)
+        return int(table.mutate(p=positive).p.sum().execute())
 
     assert positives(with_sentiment(wh, fb)) == 2  # the model's labels
     assert positives(fb) == 0  # the word lists know neither word

@@ -147,6 +147,16 @@ class CommentMethods(Operations):
         with self.warehouse(read_only=False) as wh:
             return label_feedback(wh, self.config)
 
+    def _relabel(self) -> None:
+        """Relabel when the themes or the model changed (a write only then)."""
+        from earnright.comments.store import label_feedback, labels_current
+
+        with self.warehouse() as wh:
+            if labels_current(wh, self.config):
+                return
+        with self.warehouse(read_only=False) as wh:
+            label_feedback(wh, self.config)
+
     def themes(
         self,
         level: str = "store",
@@ -162,12 +172,11 @@ class CommentMethods(Operations):
         period, ``flagged`` beyond noise at false discovery rate ``fdr``; comments of
         ``moment`` only if given. Relabels first if the config's themes changed."""
         from earnright.api.workspace import resolve_period
-        from earnright.comments.store import label_feedback
         from earnright.comments.trend import theme_trends
 
         grain, label = resolve_period(grain, period)
-        with self.warehouse(read_only=False) as wh:
-            label_feedback(wh, self.config)
+        self._relabel()
+        with self.warehouse() as wh:
             frame, chosen = theme_trends(
                 wh, self.config, level=level, grain=grain, period=label, moment=moment,
                 fdr=fdr, min_n=min_n,
@@ -194,11 +203,11 @@ class CommentMethods(Operations):
         ``period`` and of ``moment`` if given; at most ``limit`` of them, the newest)."""
         from earnright.api.workspace import resolve_period
         from earnright.comments.discovery import discover_themes
-        from earnright.comments.store import label_feedback, unthemed_comments
+        from earnright.comments.store import unthemed_comments
 
         grain, label = resolve_period(grain, period)
-        with self.warehouse(read_only=False) as wh:
-            label_feedback(wh, self.config)
+        self._relabel()
+        with self.warehouse() as wh:
             texts, total = unthemed_comments(wh, grain, label, moment, limit)
         found = discover_themes(texts, max_proposals=max_proposals, min_size=min_size, seed=seed)
         return ThemeProposalsResult(

@@ -25,7 +25,14 @@ from earnright.config import Config
 from earnright.periods import Grain, parse_period
 from earnright.warehouse import Warehouse
 
-__all__ = ["BATCH", "current_version", "label_feedback", "stale_labels", "unthemed_comments"]
+__all__ = [
+    "BATCH",
+    "current_version",
+    "label_feedback",
+    "labels_current",
+    "stale_labels",
+    "unthemed_comments",
+]
 
 BATCH = 50_000  # comments labelled and written at once
 
@@ -57,6 +64,19 @@ def stale_labels(wh: Warehouse, version: str) -> None:
         f"DELETE FROM comment_themes WHERE version <> '{v}' OR NOT EXISTS (SELECT 1 FROM "
         "comment_labels l WHERE l.response_id = comment_themes.response_id)"
     )
+
+
+def labels_current(wh: Warehouse, config: Config) -> bool:
+    """Whether every comment is labelled under the current version (no write needed; False
+    for a warehouse older than the labels, which opening it for writing migrates)."""
+    if "comment_labels" not in wh.list_tables():
+        return False
+    labels = wh.table("comment_labels")
+    if int(labels.filter(labels.version != current_version(config)).count().execute()):
+        return False
+    fb = wh.table("feedback")
+    fb = fb.filter(fb.comment.notnull())
+    return int(fb.anti_join(labels, "response_id").count().execute()) == 0
 
 
 def label_feedback(

@@ -4,8 +4,10 @@ Up to ``comments`` comments per item from the unit's responses that scored the d
 the scale's midpoint and are about it. A driver that a theme of the config's ``[[themes]]``
 names as its ``question`` takes the comments whose most confident theme is that one (the labels
 stored on ingest, ``earnright.comments.store``), most confident first. A driver no theme speaks
-to falls back on keywords: comments that mention its words (from the question's label and a
-small synonym list, ``driver_keywords``) more than any other driver's. One query per path.
+to falls back on keywords (so does every driver while the comments' labels are not current:
+an older warehouse, themes edited since): comments that mention its words (from the question's
+label and a small synonym list, ``driver_keywords``) more than any other driver's. One query
+per path.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from earnright.comments.store import labels_current
 from earnright.config import Config, Question
 from earnright.units import attach_ancestors
 from earnright.warehouse import Warehouse
@@ -141,7 +144,7 @@ def pick_comments(
     if wanted.empty or limit <= 0:
         return pd.DataFrame(columns=COLUMNS)
     themes = driver_themes(config)
-    if themes and "comment_themes" in view.list_tables():
+    if themes and labels_current(view, config):
         by_theme = wanted.driver.isin(list(themes))
         parts = [
             _by_theme(view, config, wanted[by_theme], ancestors, limit, themes),

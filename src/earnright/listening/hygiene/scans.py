@@ -27,6 +27,7 @@ __all__ = [
     "POSITIVE_WORDS",
     "comment_tone",
     "driver_questions",
+    "labelled_tone",
     "period_cells",
     "period_window",
     "with_sentiment",
@@ -79,6 +80,15 @@ def comment_tone(
     return commented, commented & (count(POSITIVE_WORDS) > count(NEGATIVE_WORDS))
 
 
+def labelled_tone(fb: ir.Table, edge: str = r"\b") -> tuple[ir.BooleanColumn, ir.BooleanColumn]:
+    """(commented, positive) of each row of ``fb``: positive by its ``sentiment`` label where
+    it has one (``with_sentiment``), else by the word lists (``comment_tone``)."""
+    commented, positive = comment_tone(fb.comment, edge)
+    if "sentiment" in fb.columns:
+        positive = commented & fb.sentiment.isnull().ifelse(positive, fb.sentiment == "positive")
+    return commented, positive
+
+
 def with_sentiment(wh: Warehouse, fb: ir.Table) -> ir.Table:
     """``fb`` with each comment's ``sentiment`` label stored on ingest (null where none), when
     the warehouse holds labels (``earnright.comments.store``)."""
@@ -109,9 +119,7 @@ def _answer_scan(
     crossed with its comment (none, positive, other).
     """
     mean = _driver_score(fb, drivers)
-    commented, positive = comment_tone(fb.comment, edge)
-    if "sentiment" in fb.columns:  # the model's label where the comment has one
-        positive = commented & fb.sentiment.isnull().ifelse(positive, fb.sentiment == "positive")
+    commented, positive = labelled_tone(fb, edge)
     level = mean.isnull().ifelse(0, (mean * BUCKETS).round().cast("int64") + 1)
     tone = positive.ifelse(1, commented.ifelse(2, 0))
     fb = fb.mutate(
