@@ -1,4 +1,4 @@
-"""Train the shipped sentiment head on the shipped static embeddings (offline, numpy + scipy).
+"""Train the shipped sentiment head on the shipped static model's features (offline, numpy + scipy).
 
     python scripts/distil_head.py [--data ../shared/data/sentiment] [--l2 0.01]
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from earnright.comments.embed import embed
 from earnright.comments.labelled import UCI_SOURCES, read_clothing, read_uci
+from earnright.comments.sentiment import features
 from earnright.comments.train import fit_head
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT, help="the head file written")
     args = ap.parse_args()
     frame = labelled(args.data)
-    head = fit_head(embed(frame.text.tolist()), frame.label.tolist(), l2=args.l2)
+    head = fit_head(features(frame.text.tolist()), frame.label.tolist(), l2=args.l2)
     np.savez(args.out, weights=head.weights, bias=head.bias)
     print(f"wrote {args.out} from {len(frame)} texts: {frame.groupby('source').size().to_dict()}")
 

