@@ -82,8 +82,9 @@ def test_every_command_has_a_section() -> None:
     survey = {"survey"}
     serving = {"serve", "users", "tokens"}
     privacy = {"forget", "forgotten"}
+    comments = {"comments", "themes"}
     everything = foundation | listening | early_warning | assets | accountability | reports
-    everything |= survey | serving | privacy
+    everything |= survey | serving | privacy | comments
     assert set(COMMANDS) == everything
     assert {"quarantine list", "quarantine clear"} < set(LEAVES)
     assert set(SECTIONS) == set(LEAVES)

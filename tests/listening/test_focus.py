@@ -21,7 +21,7 @@ from scipy.special import ndtr
 
 import earnright.listening.focus as focus
 import earnright.listening.focus.gaps as gaps
-from earnright.config import Config, Question
+from earnright.config import Config, Question, Theme
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
 from earnright.listening.focus import (
@@ -506,3 +506,32 @@ def test_null_gap_tests_hold_their_size_whatever_the_stores_spread(
         rejected = sum(len(f.items) for f in mine)
         low, high = _bounds(tests)
         assert low <= rejected / tests <= high, (spread, rejected / tests, (low, high))
+
+
+# -- comments by theme -----------------------------------------------------------------------
+SLOW = "It took ages before anyone served me."  # no keyword of q_wait: only its theme finds it
+
+
+def test_a_driver_with_a_theme_takes_the_comments_of_that_theme(tmp_path: Path) -> None:
+    """With a theme naming q_wait as its question, the evidence is the comments labelled with
+    it; the keyword path (no themes) cannot see these words."""
+    frame = _feedback()
+    frame["comment"] = frame.comment.replace({QUEUE: SLOW, BOTH: SLOW})
+    frame.to_parquet(tmp_path / "fb.parquet")
+    (tmp_path / "units.csv").write_text(UNITS)
+    themes = [
+        {"name": "waiting", "question": "q_wait", "description": "waiting to be served",
+         "examples": ["took ages to get served", "a long queue at the till"]},
+        {"name": "staff", "question": "q_staff", "description": "rude or helpful staff"},
+    ]  # fmt: skip
+    config = _config().model_copy(update={"themes": [Theme.model_validate(t) for t in themes]})
+    ws = init_workspace(tmp_path / "ws", config)
+    with ws.warehouse() as wh:
+        ingest_file(wh, config, "units", tmp_path / "units.csv")
+        ingest_file(wh, config, "feedback", tmp_path / "fb.parquet")
+        (themed,) = compute_focus(wh, config, unit="S1", period="2026-09")
+        (words,) = compute_focus(wh, _config(), unit="S1", period="2026-09")
+    wait = themed.items[0]
+    assert wait.driver == "q_wait" and len(wait.comments) == 3
+    assert all(c.text == SLOW and c.answer <= 2 for c in wait.comments)
+    assert words.items[0].driver == "q_wait" and words.items[0].comments == []

@@ -383,3 +383,29 @@ def test_a_unit_pushed_to_the_ceiling_does_not_set_the_typical_nps_change() -> N
     )
     assert typical == pytest.approx(0.0, abs=1e-9) and z[0] > 3
     assert np.all(np.abs(z[1:]) < 1)
+
+
+def test_comment_tone_is_the_sentiment_label_stored_on_ingest(
+    wh: Any, config: Config, tmp_path: Path
+) -> None:
+    """Praise the word lists miss ("superb") is positive by the model's label; a comment with
+    no label falls back on the word lists."""
+    from earnright.listening.hygiene.scans import labelled_tone, with_sentiment
+
+    texts = ["Superb, would shop here again.", "Absolutely brilliant service.", "Awful."]
+    frame = pd.DataFrame({
+        "response_id": ["a", "b", "c"], "unit_id": "S1", "channel": "survey",
+        "responded_at": pd.Timestamp("2026-09-03"), "ltr": 9.0, "comment": texts,
+    })  # fmt: skip
+    frame.to_parquet(tmp_path / "fb.parquet")
+    ingest_file(wh, config, "feedback", tmp_path / "fb.parquet")
+    fb = wh.table("feedback")
+
+    def positives(table: Any) -> int:
+        _, positive = labelled_tone(table, wh.dialect.word_edge)
+        return int(table.mutate(p=positive).p.sum().execute())
+
+    assert positives(with_sentiment(wh, fb)) == 2  # the model's labels
+    assert positives(fb) == 0  # the word lists know neither word
+    wh.execute_sql("DELETE FROM comment_labels")
+    assert positives(with_sentiment(wh, fb)) == 0  # no label: the word lists

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
         OutcomesResult,
         SyncResult,
     )
+    from earnright.api.comments import (
+        CommentsResult,
+        ThemeProposalsResult,
+        ThemesResult,
+        comments_of_file,
+    )
     from earnright.api.customers import AssetsResult, ClvResult
     from earnright.api.losses import LossCallResult, LossesResult, LossReviewResult
     from earnright.api.loyalty import LoyaltyResult, PointValuesResult
@@ -60,6 +66,7 @@ __all__ = [
     "AssetsResult",
     "ChangesResult",
     "ClvResult",
+    "CommentsResult",
     "CredibilityResult",
     "DecisionResult",
     "DetectResult",
@@ -91,9 +98,12 @@ __all__ = [
     "StatusResult",
     "SyncResult",
     "TableResult",
+    "ThemeProposalsResult",
+    "ThemesResult",
     "WarningsResult",
     "WatchResult",
     "Workspace",
+    "comments_of_file",
     "create_demo",
     "create_workspace",
     "open_workspace",
@@ -110,6 +120,10 @@ _HOMES |= dict.fromkeys(
 _HOMES |= dict.fromkeys(
     ["AgendaResult", "DecisionResult", "IssuesResult", "OutcomesResult", "SyncResult"],
     "earnright.api.accountability",
+)
+_HOMES |= dict.fromkeys(
+    ["CommentsResult", "ThemeProposalsResult", "ThemesResult", "comments_of_file"],
+    "earnright.api.comments",
 )
 _HOMES |= dict.fromkeys(["LoyaltyResult", "PointValuesResult"], "earnright.api.loyalty")
 _HOMES |= {"FollowupResult": "earnright.api.survey"}

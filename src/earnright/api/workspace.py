@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earnright.api.accountability import AccountabilityMethods
+from earnright.api.comments import CommentMethods
 from earnright.api.customers import CustomerMethods
 from earnright.api.loyalty import LoyaltyMethods
 from earnright.api.pack import PackMethods
@@ -119,6 +120,7 @@ class Workspace(
     SurveyMethods,
     PackMethods,
     PrivacyMethods,
+    CommentMethods,
 ):
     """Every capability of earnright on one workspace (module doc). Listening: ``scorecard``,
     ``credibility``, ``needed``, ``changes``, ``rank``, ``drivers``, ``focus``, ``hygiene``;
@@ -127,7 +129,8 @@ class Workspace(
     ``point_values``; accountability: ``issues``, ``add_issue``, ``sync_issues``, ``review``,
     ``decide``, ``commit``, ``commitments``, ``outcomes``; the survey: ``survey_links``,
     ``survey_remind``, ``survey_rates``, ``survey_cases``, ``survey_followup``; privacy:
-    ``forget``, ``forgotten``; data:
+    ``forget``, ``forgotten``; comments: ``comments``, ``themes``, ``discover_themes``,
+    ``label_comments``; data:
     ``ingest``, ``status``, ``quarantine``, ``clear_quarantine``; ``report`` writes the page,
     ``report_site`` the site of a page per unit, ``pack`` the monthly pack and ``email_packs``
     sends it."""
@@ -259,11 +262,13 @@ class Workspace(
         shrink: bool = True,
         source: str | Path | Any = None,
         cluster: str | None = None,
+        themes: bool = False,
     ) -> DriversResult:
         """Key drivers: how much of ``outcome`` each driver explains (LMG and relative weight
         with 95% intervals), per unit of ``level`` (or only ``unit``) over ``period`` (default:
         every period). With ``source`` (a CSV, Parquet or JSON Lines path, a pandas DataFrame or
-        an Ibis table) the whole table is one sample and the workspace is not read."""
+        an Ibis table) the whole table is one sample and the workspace is not read. With
+        ``themes`` the drivers are the config's themes: whether a comment mentions each."""
         from earnright.api.listening import drivers_result, table_drivers
 
         options: dict[str, Any] = {
@@ -273,9 +278,10 @@ class Workspace(
             "seed": seed,
         }
         if source is not None:
-            if level or unit or period or by_moment is not None:
+            if level or unit or period or by_moment is not None or themes:
                 raise QueryError(
-                    "level, unit, period and by_moment choose from the workspace's feedback; "
+                    "level, unit, period, by_moment and themes choose from the workspace's "
+                    "feedback; "
                     "with a source the whole table is one sample",
                     argument="source",
                 )
@@ -287,7 +293,7 @@ class Workspace(
             )
         grain, label = resolve_period(grain, period)
         options |= {"level": level, "unit": unit, "grain": grain, "period": label}
-        options |= {"by_moment": by_moment, "shrink": shrink}
+        options |= {"by_moment": by_moment, "shrink": shrink, "themes": themes}
         with self.warehouse() as wh:
             _, note = choose_periods(wh, grain, label)
             found = drivers_result(wh, self.config, options)

@@ -147,6 +147,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "privacy",
         "The record of every customer forgotten: when, who asked, why, rows per table.",
     ),
+    "comments": (
+        "comments",
+        "Sentiment and themes of every comment in a CSV file, one result per row, in order.",
+    ),
+    "themes": (
+        "comments",
+        "Each theme per unit: comments, share and sentiment, and changes beyond noise.",
+    ),
     "report": (
         "report",
         "Write the report site: a page and its JSON twin per unit, linked by drill-down.",

@@ -96,6 +96,13 @@ def drivers(
         str | None,
         typer.Option(help="With --from: resample the values of this column in the bootstrap."),
     ] = None,
+    themes: Annotated[
+        bool,
+        typer.Option(
+            "--themes",
+            help="The drivers are the config's themes: whether a comment mentions each.",
+        ),
+    ] = False,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
@@ -116,10 +123,10 @@ def drivers(
     if source is not None:
         if outcome is None:
             raise QueryError("--from needs --outcome COLUMN")
-        if level or unit or period or by_moment is not None or workspace:
+        if level or unit or period or by_moment is not None or workspace or themes:
             raise QueryError(
-                "--level, --unit, --period, --by-moment/--pooled and --workspace read a "
-                "workspace; with --from the whole file is one table"
+                "--level, --unit, --period, --by-moment/--pooled, --themes and --workspace read "
+                "a workspace; with --from the whole file is one table"
             )
         result = table_drivers(source, cluster=cluster, **options)
     else:
@@ -127,7 +134,7 @@ def drivers(
             raise QueryError("--cluster goes with --from; a workspace resamples its stores")
         result = open_workspace(workspace).drivers(
             level=level, unit=unit, grain=grain, period=period, by_moment=by_moment,
-            shrink=shrink, **options,
+            shrink=shrink, themes=themes, **options,
         )  # fmt: skip
     say_notes(result)
     if fmt is Format.json:

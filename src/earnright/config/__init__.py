@@ -28,6 +28,7 @@ from earnright.config.sections import (
     Right,
     Source,
     Survey,
+    Theme,
     Units,
     Warehouse,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "Source",
     "Stage",
     "Survey",
+    "Theme",
     "Units",
     "Warehouse",
     "format_duration",

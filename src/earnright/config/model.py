@@ -21,6 +21,7 @@ from earnright.config.sections import (
     Reliability,
     Source,
     Survey,
+    Theme,
     Units,
     Warehouse,
 )
@@ -50,6 +51,8 @@ class Config(_Model):
     """Column mappings for files in other layouts, one table per source."""
     listening: Listening = Field(default_factory=Listening)
     """Credibility rules of the listening results."""
+    themes: list[Theme] = Field(default_factory=list)
+    """The comment codeframe: the themes comments are tagged with, per journey moment."""
     reliability: Reliability = Field(default_factory=Reliability)
     """How indicators are bucketed, alerted on and rated, and who a segment affects."""
     assets: Assets = Field(default_factory=Assets)
@@ -77,6 +80,18 @@ class Config(_Model):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"questions declared twice: {dupes}")
+        return self
+
+    @model_validator(mode="after")
+    def _themes_distinct_and_placed(self) -> Config:
+        names = [t.name for t in self.themes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"themes declared twice: {dupes}")
+        moments = set(self.journey.moment_ids())
+        unknown = sorted({t.moment for t in self.themes if t.moment and t.moment not in moments})
+        if unknown:
+            raise ValueError(f"themes name moments the journey does not declare: {unknown}")
         return self
 
     @model_validator(mode="after")

@@ -26,6 +26,7 @@ __all__ = [
     "Right",
     "Source",
     "Survey",
+    "Theme",
     "Units",
     "Warehouse",
 ]
@@ -421,3 +422,31 @@ class Survey(_Model):
         if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", url):
             raise ValueError(f"base_url must be an http(s) URL without query, got {url!r}")
         return url.rstrip("/")
+
+
+class Theme(_Model):
+    """One theme of the comment codeframe: what customers talk about, in a line and examples.
+
+    A comment gets every theme whose description and examples it is close enough to in meaning
+    (docs/comments.md, "Themes"); ``moment`` ties the theme to a journey moment.
+    """
+
+    name: str = Field(min_length=1, max_length=80)
+    """The theme's name, as reports and the comments command print it (unique)."""
+    description: str = Field(min_length=1, max_length=500)
+    """One line in customers' words saying what the theme is about, e.g. "long queues and waiting
+    to pay at the till"."""
+    examples: list[str] = Field(default_factory=list, max_length=50)
+    """Example phrases customers use for it (optional; they sharpen the match)."""
+    moment: str = ""
+    """The journey moment the theme belongs to (a moment id of [journey]; empty: any moment)."""
+    question: str = ""
+    """The driver question the theme speaks to, e.g. "q_wait" (optional): focus shows the
+    theme's comments as the evidence behind that driver."""
+
+    @field_validator("name", "description")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()

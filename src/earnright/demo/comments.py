@@ -2,6 +2,11 @@
 
 A comment is a template sentence about its theme in its tone, sometimes followed by a short
 closing remark in the same tone. Themes follow QUESTIONS order.
+
+The planted truth of a comment's theme is the bank its sentence came from: ``planted_themes``
+reads it back from the text. ``DEMO_THEMES`` is the demo config's codeframe: each theme with a
+one-line description, a few example phrases (written apart from the bank, so that recovering
+the planted themes is a test of matching meaning, not of copying sentences) and its moment.
 """
 
 from __future__ import annotations
@@ -12,13 +17,96 @@ import pyarrow.compute as pc
 
 __all__ = [
     "CLOSERS",
+    "DEMO_THEMES",
     "NEGATIVE",
     "POSITIVE",
     "THEMES",
     "compose_comments",
+    "planted_themes",
 ]
 
 THEMES: tuple[str, ...] = ("staff", "wait", "stock", "prescription", "cleanliness", "app")
+
+# The codeframe of the demo config: theme, description, examples and the moment (THEME_MOMENT).
+DEMO_THEMES: list[dict[str, object]] = [
+    {
+        "name": "staff",
+        "question": "q_staff",
+        "description": "how the staff and pharmacists treated me: friendly, helpful or rude",
+        "examples": [
+            "the cashier was rude to me",
+            "a helpful pharmacist gave me advice",
+            "friendly team, warm welcome",
+            "the assistant ignored me",
+            "employees were dismissive and unhelpful",
+            "a colleague helped me find it",
+        ],
+        "moment": "checkout",
+    },
+    {
+        "name": "wait",
+        "question": "q_wait",
+        "description": "queues and waiting time at the till to pay",
+        "examples": [
+            "a long queue at the till",
+            "slow to pay at the checkout",
+            "quick and fast service at the counter",
+            "the line to pay barely moved",
+            "waiting to be served",
+        ],
+        "moment": "checkout",
+    },
+    {
+        "name": "stock",
+        "question": "q_stock",
+        "description": "whether the products I wanted were in stock on the shelves",
+        "examples": [
+            "the product was out of stock",
+            "empty shelves, my brand was missing",
+            "a good range, everything available",
+            "they had run out of it",
+        ],
+        "moment": "find_product",
+    },
+    {
+        "name": "prescription",
+        "question": "q_rx",
+        "description": "getting my prescription medicine filled and ready at the pharmacy",
+        "examples": [
+            "my prescription was not ready",
+            "waiting at the pharmacy for my medication",
+            "the repeat refill was dispensed on time",
+            "medicine ready to collect",
+        ],
+        "moment": "pickup_prescription",
+    },
+    {
+        "name": "cleanliness",
+        "question": "q_clean",
+        "description": "how clean, tidy and well kept the store was",
+        "examples": [
+            "a dirty floor and overflowing bins",
+            "the shop was clean and tidy",
+            "messy, cluttered aisles",
+            "filthy toilets",
+            "spotless and well kept",
+        ],
+        "moment": "find_product",
+    },
+    {
+        "name": "app",
+        "question": "q_app",
+        "description": "ordering in the mobile app and click and collect",
+        "examples": [
+            "the app crashed when I ordered",
+            "could not log in to the website",
+            "an error when paying online",
+            "click and collect order was easy",
+            "the app is buggy and froze",
+        ],
+        "moment": "order_in_app",
+    },
+]
 
 NEGATIVE: dict[str, tuple[str, ...]] = {
     "staff": (
@@ -167,3 +255,29 @@ def compose_comments(theme: np.ndarray, tone: np.ndarray, rng: np.random.Generat
     with_closer = rng.uniform(size=n) < _CLOSER_P
     closer = closers.take(pa.array(closer_pick, mask=~with_closer))
     return pc.binary_join_element_wise(sentence, closer, " ", null_handling="skip")
+
+
+def _sentence_themes() -> dict[str, str]:
+    return {
+        sentence: theme
+        for bank in (NEGATIVE, POSITIVE)
+        for theme, sentences in bank.items()
+        for sentence in sentences
+    }
+
+
+def planted_themes(comments: list[str | None]) -> list[str | None]:
+    """The theme each demo comment was composed about (None for no comment or another text)."""
+    by_sentence = _sentence_themes()
+    closers = [f" {c}" for tone in CLOSERS for c in tone]
+    out: list[str | None] = []
+    for text in comments:
+        if text is None:
+            out.append(None)
+            continue
+        for closer in closers:
+            if text.endswith(closer):
+                text = text[: -len(closer)]
+                break
+        out.append(by_sentence.get(text))
+    return out

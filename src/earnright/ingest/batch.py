@@ -100,7 +100,7 @@ def ingest_file(
     read = _Reading(path, mapping, progress)
     if kind != "units" and file_format(path)[0] != "jsonl":
         try:
-            return _ingest_direct(wh, spec, config, read, sha, started)
+            return _labelled(wh, config, _ingest_direct(wh, spec, config, read, sha, started))
         except _Restart:  # rolled back: the staging path below sorts out the file
             pass
     result = IngestResult(kind=kind, source=str(path))
@@ -117,6 +117,15 @@ def ingest_file(
     finally:
         staging.drop()
     result.seconds = time.monotonic() - started
+    return _labelled(wh, config, result)
+
+
+def _labelled(wh: Warehouse, config: Config, result: IngestResult) -> IngestResult:
+    """After feedback arrives, its comments get their sentiment and themes (comments/store)."""
+    if result.kind == "feedback" and result.accepted:
+        from earnright.comments.store import label_feedback
+
+        label_feedback(wh, config)
     return result
 
 

@@ -82,8 +82,9 @@ class DemoRun:
 
 
 def demo_config() -> Config:
-    """The config of the demo company: its journey, owners and driver questions."""
+    """The config of the demo company: its journey, owners, driver questions and themes."""
     from earnright.demo import DEMO_COMPANY_NAME, DEMO_JOURNEY, DEMO_QUESTIONS, DEMO_RELIABILITY
+    from earnright.demo.comments import DEMO_THEMES
 
     questions = [
         Question(id="ltr", label="Likelihood to recommend", kind="nps", min=0, max=10),
@@ -95,6 +96,7 @@ def demo_config() -> Config:
             "questions": [q.model_dump() for q in questions],
             "journey": Journey.model_validate({"stages": DEMO_JOURNEY}).model_dump(),
             "reliability": DEMO_RELIABILITY,
+            "themes": DEMO_THEMES,
         }
     )
 

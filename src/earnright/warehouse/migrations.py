@@ -74,6 +74,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         (("incidents", "value_basis"),),
     ),
     Migration(10, "customers forgotten: the record of each erasure", ("forgotten",)),
+    Migration(
+        11,
+        "comments: sentiment and themes of every comment, under a taxonomy version",
+        ("comment_labels", "comment_themes"),
+    ),
     Migration(12, "the monthly pack's maturity figures, for the next pack's trend", ("packs",)),
     Migration(
         13,

@@ -248,6 +248,26 @@ TABLES: dict[str, TableSpec] = {
             },
             ("customer_id", "called_at"),
         ),
+        # migration 11: each comment's sentiment and themes, computed on ingest from the
+        # feedback row (response_id, batch_id) under a taxonomy version; a new version (the
+        # config's themes or the model changed) recomputes them (earnright.comments.store)
+        TableSpec(
+            "comment_labels",
+            {
+                "response_id": S,
+                "batch_id": INT,
+                "sentiment": S,
+                "sentiment_score": F,
+                "version": S,
+                "labelled_at": _ts(),
+            },
+            ("response_id",),
+        ),
+        TableSpec(
+            "comment_themes",
+            {"response_id": S, "theme": S, "confidence": F, "rank": INT, "version": S},
+            ("response_id", "theme"),
+        ),
         # migration 6: the workspace's config (JSON, without the warehouse URL), so that a
         # warehouse URL opens the workspace (earnright.open_workspace)
         TableSpec("workspace_config", {"name": S, "config": S, "updated_at": _ts()}, ("name",)),

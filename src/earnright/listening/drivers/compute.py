@@ -34,6 +34,8 @@ from earnright.listening.drivers.scan import (
     hash_blocks,
     scan_clusters,
     survey_feedback,
+    theme_columns,
+    with_theme_mentions,
 )
 from earnright.periods import Grain
 from earnright.units import pick_level, read_units, unit_ancestors
@@ -153,21 +155,33 @@ def compute_drivers(
     bootstrap: int = DEFAULT_BOOTSTRAP,
     seed: int = 0,
     shrink: bool = True,
+    themes: bool = False,
 ) -> list[DriverResult]:
     """Key drivers of ``outcome`` (default: the nps question) for every unit at ``level``.
 
     ``level`` defaults to ``unit``'s level, else the top level. ``by_moment`` (default: when the
     journey says which moment asks which driver) fits one model per moment. Survey responses
-    only. Units below the top are shrunk toward their parent unless ``shrink`` is False.
+    only. Units below the top are shrunk toward their parent unless ``shrink`` is False. With
+    ``themes``, the drivers are the config's themes instead: whether a response's comment
+    mentions each (``theme:NAME``, 0/1), over the responses with a labelled comment, pooled.
     """
-    outcome, chosen = _pick_columns(config, wh.open_columns("feedback"), outcome, drivers)
+    columns = wh.open_columns("feedback")
+    if themes:
+        if not config.themes or "comment_themes" not in wh.list_tables():
+            raise QueryError("no [[themes]] in the config to use as drivers", argument="themes")
+        drivers, by_moment = theme_columns(config), False
+        columns = [*columns, *drivers]
+    outcome, chosen = _pick_columns(config, columns, outcome, drivers)
     frame, levels = read_units(wh), config.units.levels
     level = pick_level(frame, levels, level, unit, default=levels[0])
     specs, notes = _specs(config, outcome, chosen, by_moment)
-    stats = scan_clusters(survey_feedback(wh, specs, level == levels[-1], grain, period), specs)
+    table = survey_feedback(wh, specs, level == levels[-1], grain, period)
+    table = with_theme_mentions(wh, config, table) if themes else table
+    stats = scan_clusters(table, specs)
     tree = _hierarchy(frame, levels, level)
     shrinking = shrink and level != levels[0]
     labels = {q.id: q.label for q in config.questions}
+    labels |= {f"theme:{t.name}": f"mentions {t.name}" for t in config.themes}
     note = "correlations shrunk toward the parent unit's by empirical Bayes" if shrinking else ""
     hint = (
         "a response counts toward the model of the moment it names; "

@@ -16,6 +16,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from earnright.config import Config
 from earnright.listening.clusters import ClusterStats
 from earnright.periods import Grain, parse_period
 from earnright.warehouse import Warehouse
@@ -28,6 +29,8 @@ __all__ = [
     "hash_blocks",
     "scan_clusters",
     "survey_feedback",
+    "theme_columns",
+    "with_theme_mentions",
 ]
 
 STORE_BLOCKS = 20  # hash blocks of a store's responses: what is resampled within one store
@@ -115,3 +118,27 @@ def survey_feedback(
         _unit=fb.unit_id,
         _block=hash_blocks(fb.response_id, STORE_BLOCKS) if leaf else ibis.literal(0),
     )
+
+
+THEME_PREFIX = "theme:"
+
+
+def theme_columns(config: Config) -> list[str]:
+    """The driver columns of the config's themes: ``theme:NAME``, 1 when a comment mentions it."""
+    return [f"{THEME_PREFIX}{t.name}" for t in config.themes]
+
+
+def with_theme_mentions(wh: Warehouse, config: Config, t: ir.Table) -> ir.Table:
+    """``t`` with a 0/1 column per theme (``theme_columns``): whether the response's comment
+    was labelled with it; null for a response without a labelled comment, so that only
+    commented responses enter the model (complete cases)."""
+    labelled = wh.table("comment_labels").response_id
+    themes = wh.table("comment_themes")
+    known = t.response_id.isin(labelled)
+    columns = {}
+    for theme in config.themes:
+        said = themes.filter(themes.theme == theme.name).response_id
+        columns[f"{THEME_PREFIX}{theme.name}"] = known.ifelse(
+            t.response_id.isin(said).ifelse(1.0, 0.0), ibis.null("float64")
+        )
+    return t.mutate(**columns)

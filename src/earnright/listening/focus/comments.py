@@ -1,8 +1,13 @@
 """Focus evidence: the customers' comments behind each thing to fix.
 
 Up to ``comments`` comments per item from the unit's responses that scored the driver at or below
-the scale's midpoint and mention its theme (keywords from the question's label and a small
-synonym list, ``driver_keywords``) more than any other driver's; one filtered, limited query.
+the scale's midpoint and are about it. A driver that a theme of the config's ``[[themes]]``
+names as its ``question`` takes the comments whose most confident theme is that one (the labels
+stored on ingest, ``earnright.comments.store``), most confident first. A driver no theme speaks
+to falls back on keywords (so does every driver while the comments' labels are not current:
+an older warehouse, themes edited since): comments that mention its words (from the question's
+label and a small synonym list, ``driver_keywords``) more than any other driver's. One query
+per path.
 """
 
 from __future__ import annotations
@@ -13,11 +18,19 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from earnright.comments.store import labels_current
 from earnright.config import Config, Question
 from earnright.units import attach_ancestors
 from earnright.warehouse import Warehouse
 
-__all__ = ["STOPWORDS", "SUFFIXES", "SYNONYMS", "driver_keywords", "pick_comments"]
+__all__ = [
+    "STOPWORDS",
+    "SUFFIXES",
+    "SYNONYMS",
+    "driver_keywords",
+    "driver_themes",
+    "pick_comments",
+]
 
 # Themes customers use for common driver questions. A question's label selects every group one
 # of whose words shares its stem with a label word; the group's words then join the label's.
@@ -111,16 +124,69 @@ def _candidates(view: Warehouse, config: Config, wanted: pd.DataFrame, ancestors
     return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
 
+COLUMNS = ["unit_id", "driver", "response_id", "responded_at", "answer", "ltr", "comment"]
+
+
+def driver_themes(config: Config) -> dict[str, list[str]]:
+    """Driver question -> the names of the config's themes that speak to it."""
+    found: dict[str, list[str]] = {}
+    for theme in config.themes:
+        if theme.question:
+            found.setdefault(theme.question, []).append(theme.name)
+    return found
+
+
 def pick_comments(
     view: Warehouse, config: Config, wanted: pd.DataFrame, ancestors: pd.DataFrame, limit: int
 ) -> pd.DataFrame:
-    """Up to ``limit`` comments per (unit, driver) in ``wanted``: one filtered, limited query.
-
-    A comment qualifies when it mentions the driver's theme more often than any other driver's;
-    the clearest (most mentions beyond the runner-up), then lowest answer and ltr come first.
-    """
-    columns = ["unit_id", "driver", "response_id", "responded_at", "answer", "ltr", "comment"]
+    """Up to ``limit`` comments per (unit, driver) in ``wanted`` (module doc): by theme where a
+    theme speaks to the driver and comments are labelled, else by keywords."""
     if wanted.empty or limit <= 0:
+        return pd.DataFrame(columns=COLUMNS)
+    themes = driver_themes(config)
+    if themes and labels_current(view, config):
+        by_theme = wanted.driver.isin(list(themes))
+        parts = [
+            _by_theme(view, config, wanted[by_theme], ancestors, limit, themes),
+            _by_keywords(view, config, wanted[~by_theme], ancestors, limit),
+        ]
+        found = pd.concat([p for p in parts if not p.empty] or [parts[0]], ignore_index=True)
+        return found.sort_values(["unit_id", "driver"], kind="stable", ignore_index=True)
+    return _by_keywords(view, config, wanted, ancestors, limit)
+
+
+def _by_theme(
+    view: Warehouse,
+    config: Config,
+    wanted: pd.DataFrame,
+    ancestors: pd.DataFrame,
+    limit: int,
+    themes: dict[str, list[str]],
+) -> pd.DataFrame:
+    """Comments whose most confident theme speaks to the driver, most confident first, then
+    lowest answer and ltr."""
+    if wanted.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    t = _candidates(view, config, wanted, ancestors)
+    labels = view.table("comment_themes")
+    top = labels.filter(labels["rank"] == 1).select("response_id", "theme", "confidence")
+    t = t.inner_join(top, "response_id")
+    pairs = [(q, name) for q in wanted.driver.unique() for name in themes.get(str(q), [])]
+    about = [(t.driver == q) & (t.theme == name) for q, name in pairs]
+    t = t.filter(ibis.or_(*about))
+    order = [ibis.desc("confidence"), "answer", "ltr", ibis.desc("responded_at"), "response_id"]
+    t = t.mutate(_rank=ibis.row_number().over(group_by=["unit_id", "driver"], order_by=order))
+    picked = t.filter(t._rank < limit).order_by(["unit_id", "driver", "_rank"])
+    return picked.select(*COLUMNS).to_pyarrow().to_pandas()
+
+
+def _by_keywords(
+    view: Warehouse, config: Config, wanted: pd.DataFrame, ancestors: pd.DataFrame, limit: int
+) -> pd.DataFrame:
+    """A comment qualifies when it mentions the driver's theme more often than any other
+    driver's; the clearest (most mentions beyond the runner-up), then lowest answer and ltr."""
+    columns = COLUMNS
+    if wanted.empty:
         return pd.DataFrame(columns=columns)
     keywords = _keywords(config, view.open_columns("feedback"))
     t = _candidates(view, config, wanted, ancestors)

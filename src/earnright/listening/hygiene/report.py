@@ -15,8 +15,8 @@ HYGIENE_COLUMNS = [
     "unit_id", "name", "level", "period", "signal", "statistic", "p_value", "q_value",
     "n", "observed", "reference", "flagged", "evidence",
 ]  # fmt: skip
-# Comment tone, an offline proxy: a comment is positive when it holds more positive terms than
-# negative ones. Negated complaints ("no queue") count as positive.
+# Comment tone: the sentiment model's label stored with the comment; without one, an offline
+# proxy: positive when it holds more positive terms than negative ones ("no queue" is positive).
 NUMBERS = ("statistic", "p_value", "q_value", "observed", "reference")
 
 

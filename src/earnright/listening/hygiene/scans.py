@@ -1,6 +1,7 @@
 """Survey hygiene scans: the engine sums every signal needs, per unit and period.
 
-One scan of the survey answers by stratum (the respondent's mean driver answer × comment tone),
+One scan of the survey answers by stratum (the respondent's mean driver answer × comment tone:
+positive by the sentiment model's label stored with the comment, else by the word lists below),
 one of the invitations and one as-of join of responses to their latest contact; the 10s of each
 stratum are standardised on every unit's history (``expected``).
 """
@@ -26,8 +27,10 @@ __all__ = [
     "POSITIVE_WORDS",
     "comment_tone",
     "driver_questions",
+    "labelled_tone",
     "period_cells",
     "period_window",
+    "with_sentiment",
 ]
 
 POSITIVE_WORDS = (
@@ -77,6 +80,26 @@ def comment_tone(
     return commented, commented & (count(POSITIVE_WORDS) > count(NEGATIVE_WORDS))
 
 
+def labelled_tone(fb: ir.Table, edge: str = r"\b") -> tuple[ir.BooleanColumn, ir.BooleanColumn]:
+    """(commented, positive) of each row of ``fb``: positive by its ``sentiment`` label where
+    it has one (``with_sentiment``), else by the word lists (``comment_tone``)."""
+    commented, positive = comment_tone(fb.comment, edge)
+    if "sentiment" in fb.columns:
+        positive = commented & fb.sentiment.isnull().ifelse(positive, fb.sentiment == "positive")
+    return commented, positive
+
+
+def with_sentiment(wh: Warehouse, fb: ir.Table) -> ir.Table:
+    """``fb`` with each comment's ``sentiment`` label stored on ingest (null where none), when
+    the warehouse holds labels (``earnright.comments.store``)."""
+    if "comment_labels" not in wh.list_tables():
+        return fb
+    labels = wh.table("comment_labels")
+    labels = labels.select(_rid=labels.response_id, sentiment=labels.sentiment)
+    joined = fb.left_join(labels, fb.response_id == labels._rid)
+    return joined.select(*[joined[c] for c in fb.columns], joined.sentiment)
+
+
 def _driver_score(fb: ir.Table, drivers: list[Question]) -> ir.FloatingColumn:
     """Each response's mean driver answer rescaled to 0..1 (null without driver answers)."""
     if not drivers:
@@ -96,7 +119,7 @@ def _answer_scan(
     crossed with its comment (none, positive, other).
     """
     mean = _driver_score(fb, drivers)
-    commented, positive = comment_tone(fb.comment, edge)
+    commented, positive = labelled_tone(fb, edge)
     level = mean.isnull().ifelse(0, (mean * BUCKETS).round().cast("int64") + 1)
     tone = positive.ifelse(1, commented.ifelse(2, 0))
     fb = fb.mutate(
@@ -168,6 +191,7 @@ def period_cells(wh: Warehouse, config: Config, run: Run, quick_seconds: float) 
         & (feedback.responded_at < run.end)
     )
     fb = attach_ancestors(fb, run.ancestors, "responded_at")
+    fb = with_sentiment(wh, fb)
     buckets = _frame(
         _answer_scan(fb, score, driver_questions(wh, config), run.grain, wh.dialect.word_edge)
     )

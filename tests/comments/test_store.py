@@ -1,0 +1,116 @@
+"""Comments are labelled on ingest, relabelled when the themes change, and trended per unit:
+a planted rise in one theme's share is flagged, a steady theme is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from earnright.comments.store import current_version, label_feedback
+from earnright.comments.trend import theme_trends
+from earnright.config import Config, Theme
+from earnright.demo.comments import DEMO_THEMES, NEGATIVE, planted_themes
+from earnright.errors import ConfigError, QueryError
+from earnright.ingest import ingest_file
+from earnright.listening.drivers import compute_drivers
+from earnright.warehouse import Warehouse
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+THEMES = [Theme.model_validate(t | {"moment": ""}) for t in DEMO_THEMES]
+# store, month, comments, planted share of "wait" (the rest: "stock")
+PLAN = [("S1", "2026-08", 80, 0.1), ("S1", "2026-09", 120, 0.5), ("S2", "2026-08", 90, 0.3),
+        ("S2", "2026-09", 90, 0.3)]  # fmt: skip
+
+
+@pytest.fixture
+def themed(config: Config) -> Config:
+    return config.model_copy(update={"themes": THEMES})
+
+
+@pytest.fixture
+def planted(wh: Warehouse, themed: Config, tmp_path: Path) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    parts = []
+    for store, month, n, share in PLAN:
+        wait = rng.uniform(size=n) < share
+        pick = [rng.choice(NEGATIVE["wait" if w else "stock"]) for w in wait]
+        parts.append(pd.DataFrame({
+            "unit_id": store, "comment": pick, "channel": "survey",
+            "ltr": np.clip(np.where(wait, 4, 8) + rng.integers(-2, 3, n), 0, 10).astype(float),
+            "responded_at": pd.Timestamp(f"{month}-03") + pd.to_timedelta(np.arange(n), "h"),
+        }))  # fmt: skip
+    frame = pd.concat(parts, ignore_index=True)
+    frame.insert(0, "response_id", [f"r{i}" for i in range(len(frame))])
+    frame.loc[::25, "comment"] = None  # no comment: nothing to label
+    frame.to_parquet(tmp_path / "fb.parquet")
+    assert ingest_file(wh, themed, "feedback", tmp_path / "fb.parquet").accepted == len(frame)
+    return frame
+
+
+def test_ingest_labels_every_comment_with_sentiment_and_its_planted_theme(
+    wh: Warehouse, themed: Config, planted: pd.DataFrame
+) -> None:
+    labels = wh.table("comment_labels").to_pyarrow().to_pandas()
+    commented = planted[planted.comment.notna()]
+    assert sorted(labels.response_id) == sorted(commented.response_id)
+    assert set(labels.version) == {current_version(themed)}
+    assert labels.sentiment.isin(["negative", "neutral", "positive"]).all()
+    assert labels.sentiment_score.between(-1, 1).all()
+    top = wh.table("comment_themes").to_pyarrow().to_pandas().query("rank == 1")
+    truth = dict(zip(commented.response_id, planted_themes(list(commented.comment)), strict=True))
+    right = (top.theme == top.response_id.map(truth)).mean()
+    assert len(top) >= 0.8 * len(commented) and right >= 0.95
+    assert label_feedback(wh, themed) == 0  # nothing new: nothing relabelled
+
+
+def test_a_changed_codeframe_relabels_every_comment(
+    wh: Warehouse, themed: Config, planted: pd.DataFrame
+) -> None:
+    fewer = themed.model_copy(update={"themes": [t for t in THEMES if t.name != "stock"]})
+    assert label_feedback(wh, fewer) == planted.comment.notna().sum()
+    themes = wh.table("comment_themes").to_pyarrow().to_pandas()
+    assert "stock" not in set(themes.theme) and set(themes.version) == {current_version(fewer)}
+    assert label_feedback(wh, fewer) == 0
+
+
+def test_a_planted_rise_is_flagged_and_a_steady_share_is_not(
+    wh: Warehouse, themed: Config, planted: pd.DataFrame
+) -> None:
+    frame, period = theme_trends(wh, themed, level="store", period="2026-09")
+    assert period == "2026-09"
+    row = frame.set_index(["unit_id", "theme"])
+    rise, steady = row.loc[("S1", "wait")], row.loc[("S2", "wait")]
+    assert rise.flagged and rise.change_low <= 0.4 <= rise.change_high and rise.change > 0.2
+    assert not steady.flagged and abs(steady.change) < 0.15
+    assert rise.share_low <= 0.5 <= rise.share_high
+    assert rise.comments == planted.query("unit_id == 'S1' and responded_at >= '2026-09-01'"
+                                          ).comment.notna().sum()  # fmt: skip
+    assert -1 <= rise.sentiment <= 1 and set(frame.theme) == {t.name for t in THEMES}
+    company, _ = theme_trends(wh, themed, level="company", period="2026-09")
+    assert set(company.unit_id) == {"C"}
+    assert (
+        company.set_index("theme").loc["wait", "mentions"] == row.xs("wait", level=1).mentions.sum()
+    )
+
+
+def test_trends_need_a_codeframe_and_a_known_moment(wh: Warehouse, config: Config) -> None:
+    with pytest.raises(ConfigError, match=r"no \[\[themes\]\]"):
+        theme_trends(wh, config)
+
+
+def test_themes_as_drivers_find_the_mention_that_lowers_the_score(
+    wh: Warehouse, themed: Config, planted: pd.DataFrame
+) -> None:
+    """ltr is planted 4 points lower when the comment is about waiting."""
+    (result,) = compute_drivers(wh, themed, themes=True, bootstrap=40)
+    by = {d.driver: d for d in result.drivers}
+    wait = by["theme:wait"]
+    assert wait.rank == 1 and wait.direction == "negative" and wait.lmg_low > 0.3
+    assert result.n == planted.comment.notna().sum()  # commented responses only
+    assert by["theme:staff"].lmg < 0.01  # no comment is about staff
+    with pytest.raises(QueryError, match="themes"):
+        compute_drivers(wh, themed.model_copy(update={"themes": []}), themes=True)
