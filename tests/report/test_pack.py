@@ -91,7 +91,6 @@ def test_a_section_with_nothing_says_so_plainly(pack: dict[str, Any]) -> None:
     html = render_pack(pack)
     assert pack["decisions"]["rows"] == []  # the demo records no decision in the month
     assert "Not available: no decision was recorded in 2026-09" in html
-    assert "themes and sentiment per comment are not available yet" in html
 
 
 def test_every_table_is_in_the_workbook_with_numbers_as_numbers(
@@ -254,3 +253,34 @@ def test_the_html_pack_loads_offline_with_no_console_errors(
         assert page.locator("h1").count() == 1 and page.locator("figure svg").count() >= 2
         assert page.locator("section.room").count() == 4
     assert "error" not in errors and all(r.startswith("file://") for r in requests)
+
+
+def test_the_room_counts_the_labelled_sentiment_and_themes_of_the_month(
+    demo: Workspace, pack: dict[str, Any]
+) -> None:
+    """Each moment's sentiment split and theme mentions are the stored labels of its comments
+    of the month (recounted in SQL), and every comment shown carries its labels."""
+    with demo.warehouse() as wh:
+        fb = wh.table("feedback").select("response_id", "moment", "comment", "responded_at")
+        labels = wh.table("comment_labels").select("response_id", "sentiment").to_pandas()
+        themes = wh.table("comment_themes").select("response_id", "theme").to_pandas()
+        fb = fb.to_pandas()
+    month = fb[(fb.responded_at >= "2026-09-01") & (fb.responded_at < "2026-10-01")]
+    month = month[month.comment.fillna("") != ""].merge(labels, on="response_id")
+    recount = month.merge(themes, on="response_id", how="left")
+    moments = [m for stage in pack["room"]["stages"] for m in stage["moments"]]
+    checked = 0
+    for m in moments:
+        rows = recount[recount.moment == m["moment"]]
+        said = m["comments"]
+        tone = rows.drop_duplicates("response_id").sentiment.value_counts().to_dict()
+        assert said["sentiment"] == tone and said["total"] == sum(tone.values())
+        mentions = rows.dropna(subset=["theme"]).theme.value_counts()
+        for t in said["themes"]:
+            assert t["mentions"] == mentions[t["theme"]]
+            assert t["share"] == pytest.approx(t["mentions"] / said["total"])
+        assert all(c["sentiment"] in {"negative", "neutral", "positive"} for c in said["latest"])
+        checked += len(said["themes"])
+    assert checked > 0  # the demo's comments carry themes: the check had themes to check
+    html = render_pack(pack)
+    assert "Mean sentiment" in html and "not available yet" not in html

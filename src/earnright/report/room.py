@@ -1,6 +1,7 @@
 """The Customer Room: one page per journey stage, in customers' terms, drawn from the pack.
 
-Each moment of the stage puts side by side what customers said (comments as stored), the
+Each moment of the stage puts side by side what customers said (how many comments were negative,
+neutral and positive, the themes they mention most, the latest comments as stored), the
 operational indicators of the moment, and its survey results (NPS and the moment's driver
 questions with 95% intervals). Data: :func:`earnright.services.room.customer_room`.
 """
@@ -52,12 +53,32 @@ def _said(moment: dict[str, Any]) -> str:
     comments = moment["comments"]
     if not comments["total"]:
         return '<p class="missing">Not available: no comment named this moment.</p>'
-    quotes = "".join(
-        f"<blockquote>“{escape(c['comment'])}” <small>({escape(c['unit_id'])}, "
-        f"{escape(c['responded_at'])})</small></blockquote>"
-        for c in comments["latest"]
+    tone = comments["sentiment"]
+    split = ", ".join(
+        f"{number(tone[k])} {k}"
+        for k in ("negative", "neutral", "positive", "unlabelled")
+        if k in tone
     )
-    return f"<p>{number(comments['total'])} comments; the latest:</p>{quotes}"
+    parts = [f"<p>{number(comments['total'])} comments: {split}.</p>"]
+    if comments["themes"]:
+        parts.append(_table(comments["themes"], [
+            ("Theme", lambda t: escape(t["theme"])),
+            ("Mentions", lambda t: number(t["mentions"])),
+            ("Share", lambda t: f"{number(100 * t['share'])}%"),
+            ("Mean sentiment", lambda t: number(t["sentiment"], 2)),
+        ]))  # fmt: skip
+    parts.append("<p>The latest:</p>")
+    parts += [
+        f"<blockquote>“{escape(c['comment'])}” <small>({escape(c['unit_id'])}, "
+        f"{escape(c['responded_at'])}; {escape(_labels(c))})</small></blockquote>"
+        for c in comments["latest"]
+    ]
+    return "".join(parts)
+
+
+def _labels(comment: dict[str, Any]) -> str:
+    tone = comment["sentiment"] or "not labelled"
+    return ", ".join([tone, *comment["themes"]]) if comment["themes"] else f"{tone}, no theme"
 
 
 def _moment(moment: dict[str, Any]) -> str:
@@ -85,7 +106,8 @@ def render_room(pack: dict[str, Any]) -> str:
         pages.append(
             f'<section class="room" id="stage-{escape(stage["stage"])}">'
             f"<h2>Customer Room: {escape(stage['name'])}</h2>"
-            f'<p class="note">{escape(pack["period"])}. {escape(room["themes_missing"])}.</p>'
+            f'<p class="note">{escape(pack["period"])}. Comments as stored (masked where '
+            "masking is on), with the sentiment and themes labelled beside them.</p>"
             f"{moments}</section>"
         )
     return "".join(pages)

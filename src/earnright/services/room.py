@@ -1,7 +1,8 @@
 """The Customer Room: one page per journey stage, in customers' terms.
 
 For each stage and each of its moments, side by side: what customers said (the comments of
-answers tagged with that moment, as stored — masked where masking is on), the operational
+answers tagged with that moment, as stored — masked where masking is on — with the sentiment
+and themes labelled beside them, :mod:`earnright.comments.store`), the operational
 indicators of the moment (its reliability for the unit), and the survey results of the moment
 (NPS of the answers tagged with it and the means of the moment's driver questions, each with
 its 95% interval). The engine aggregates (one pass over the month's feedback of the subtree);
@@ -22,10 +23,10 @@ if TYPE_CHECKING:
 
     from earnright.api.workspace import Workspace
 
-__all__ = ["COMMENTS_PER_MOMENT", "customer_room", "moment_survey"]
+__all__ = ["COMMENTS_PER_MOMENT", "THEMES_PER_MOMENT", "customer_room", "moment_survey"]
 
 COMMENTS_PER_MOMENT = 6
-THEMES_NOTE = "Comments are shown as stored; themes and sentiment per comment are not available yet"
+THEMES_PER_MOMENT = 5
 
 
 def _feedback(wh: Any, below: list[str], period: str) -> ir.Table:
@@ -78,22 +79,41 @@ def _question(row: dict[str, Any], q: str, label: str) -> dict[str, Any]:
             "low": _num(low), "high": _num(high)}  # fmt: skip
 
 
-def _comments(fb: ir.Table, moments: list[str]) -> dict[str, dict[str, Any]]:
-    """Per moment: how many answers carry a comment, and the latest few as stored."""
+def _comments(fb: ir.Table, moments: list[str], wh: Any) -> dict[str, dict[str, Any]]:
+    """Per moment: how many answers carry a comment, how many of them are negative, neutral
+    and positive, the most mentioned themes (mentions, share of the comments, mean sentiment
+    score), and the latest few as stored with their sentiment and themes."""
     said = fb.filter(fb.moment.isin(moments) & fb.comment.notnull() & (fb.comment != ""))
-    counts = said.group_by("moment").aggregate(total=said.count()).to_pandas()
+    labels = wh.table("comment_labels").select("response_id", "sentiment", "sentiment_score")
+    said = said.left_join(labels, "response_id").select(
+        "moment", "unit_id", "responded_at", "comment", "response_id", "sentiment",
+        "sentiment_score",
+    )  # fmt: skip
+    counts = said.group_by(["moment", "sentiment"]).aggregate(n=said.count()).to_pandas()
     ranked = said.mutate(
         nth=ibis.row_number().over(group_by="moment", order_by=ibis.desc("responded_at"))
     )
-    latest = ranked.filter(ranked.nth < COMMENTS_PER_MOMENT)
-    rows = latest.select("moment", "unit_id", "responded_at", "comment").to_pandas()
-    totals = dict(zip(counts.moment.astype(str), counts.total, strict=True))
-    latest_of: dict[str, list[dict[str, str]]] = {m: [] for m in totals}
+    rows = ranked.filter(ranked.nth < COMMENTS_PER_MOMENT).to_pandas()
+    themes = wh.table("comment_themes")
+    mentioned = said.join(themes, "response_id").group_by(["moment", "theme"]).aggregate(
+        mentions=ibis._.count(), sentiment=ibis._.sentiment_score.mean()
+    ).to_pandas()  # fmt: skip
+    of_latest = themes.filter(themes.response_id.isin(list(rows.response_id)))
+    latest_themes = of_latest.order_by("rank").to_pandas().groupby("response_id").theme.agg(list)
+    out: dict[str, dict[str, Any]] = {}
+    for moment, group in counts.groupby("moment"):
+        by_label = dict(zip(group.sentiment.fillna("unlabelled"), group.n.astype(int), strict=True))
+        total = sum(by_label.values())
+        top = mentioned[mentioned.moment == moment].nlargest(THEMES_PER_MOMENT, "mentions")
+        out[str(moment)] = {"total": total, "sentiment": by_label, "themes": [
+            {"theme": str(t.theme), "mentions": int(t.mentions), "share": t.mentions / total,
+             "sentiment": _num(t.sentiment)} for t in top.itertuples()], "latest": []}  # fmt: skip
     for row in rows.sort_values("responded_at", ascending=False).to_dict(orient="records"):
-        latest_of[str(row["moment"])].append({
+        out[str(row["moment"])]["latest"].append({
             "unit_id": str(row["unit_id"]), "responded_at": f"{row['responded_at']:%Y-%m-%d}",
-            "comment": str(row["comment"])})  # fmt: skip
-    return {m: {"total": int(t), "latest": latest_of[m]} for m, t in totals.items()}
+            "comment": str(row["comment"]), "sentiment": row["sentiment"] or None,
+            "themes": list(latest_themes.get(row["response_id"], []))})  # fmt: skip
+    return out
 
 
 def customer_room(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, Any]:
@@ -102,21 +122,25 @@ def customer_room(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str
     stages = config.journey.stages
     if not stages:
         return {"missing": "the config names no journey stages ([[journey.stages]])",
-                "stages": [], "themes_missing": THEMES_NOTE}  # fmt: skip
+                "stages": []}  # fmt: skip
     questions = {m.id: list(m.questions) for s in stages for m in s.moments}
     nps = config.question_of_kind("nps")
+    ws.label_comments()  # sentiment and themes current (a no-op when ingest labelled them all)
     with ws.warehouse() as wh:
         fb = _feedback(wh, scope["below"], period)
         labels = {q.id: q.label or q.id for q in config.questions}
         survey = moment_survey(fb, nps.id if nps else None, questions, labels)
-        comments = _comments(fb, list(questions))
+        comments = _comments(fb, list(questions), wh)
     indicators: list[dict[str, Any]] = scope.get("indicators", [])  # the pack's reliability
     rooms = []
     for stage in stages:
         moments = [{
             "moment": m.id, "name": m.name, "owner": m.owner or None,
-            "survey": survey.get(m.id), "comments": comments.get(m.id, {"total": 0, "latest": []}),
+            "survey": survey.get(m.id), "comments": comments.get(m.id, _NO_COMMENTS),
             "indicators": [r for r in indicators if r["moment"] == m.id],
         } for m in stage.moments]  # fmt: skip
         rooms.append({"stage": stage.id, "name": stage.name, "moments": moments})
-    return {"missing": None, "stages": rooms, "themes_missing": THEMES_NOTE}
+    return {"missing": None, "stages": rooms}
+
+
+_NO_COMMENTS: dict[str, Any] = {"total": 0, "sentiment": {}, "themes": [], "latest": []}
