@@ -186,13 +186,20 @@ def test_hostile_unit_names_are_text(tmp_path: Path) -> None:
         "unit_id,name,level,parent_id\nC,Solo,company,\nR1,All,region,C\n"
         f"D1,One,district,R1\nS1,{quoted},store,D1\nS2,Two,store,D1\n"
     )
-    rows = "".join(f"r{i},S{1 + i % 2},2026-09-{i % 28 + 1:02d},{i % 11},4\n" for i in range(40))
-    (tmp_path / "fb.csv").write_text("response_id,unit_id,responded_at,ltr,q_staff\n" + rows)
+    rows = "".join(
+        f"r{i},S{1 + i % 2},2026-09-{i % 28 + 1:02d},{i % 11},4,<img src=x onerror=alert(1)>\n"
+        for i in range(40)
+    )
+    (tmp_path / "fb.csv").write_text(
+        "response_id,unit_id,responded_at,ltr,q_staff,comment\n" + rows
+    )
     ws.ingest("units", tmp_path / "units.csv")
     ws.ingest("feedback", tmp_path / "fb.csv")
     site = ws.report_site(tmp_path / "out", period="2026-09")
     for page in site.pages.values():
         assert "<script" not in page.read_text(encoding="utf-8")
+        assert "<img" not in page.read_text(encoding="utf-8")  # the comments are text too
+    assert "&lt;img src=x onerror=alert(1)&gt;" in site.pages["S1"].read_text(encoding="utf-8")
     district = json.loads(site.pages["D1"].with_name("page.json").read_text())
     assert hostile in [c["name"] for c in district["children"]]  # the twin keeps the real name
 
@@ -220,3 +227,35 @@ def test_unit_computes_only_what_its_subtrees_pages_show(
     assert {r["unit_id"] for r in inputs.scorecard} == {"S0002", district}
     assert set(inputs.focus) <= {"S0002"} and inputs.rankings == {}
     assert "S0001" not in {str(u["unit_id"]) for u in inputs.units}
+
+
+def test_each_page_feeds_the_months_comments_of_its_subtree_with_their_labels(
+    demo: Workspace, site: Site
+) -> None:
+    """A page's feed counts the stored labels of the comments given at the unit and below in
+    the month (recounted from the tables), a district's is its stores' together, and the page
+    shows each theme and the latest comments as text."""
+    with demo.warehouse() as wh:
+        fb = wh.table("feedback").select("response_id", "unit_id", "comment", "responded_at")
+        labels = wh.table("comment_labels").select("response_id", "sentiment").to_pandas()
+        themes = wh.table("comment_themes").select("response_id", "theme").to_pandas()
+        fb = fb.to_pandas()
+    twins = {u: json.loads(p.with_name("page.json").read_text()) for u, p in site.pages.items()}
+    period = twins["C"]["period"]
+    month = fb[fb.responded_at.dt.strftime("%Y-%m") == period]
+    month = month[month.comment.fillna("") != ""].merge(labels, on="response_id", how="left")
+    store = twins["S0001"]["comments"]
+    own = month[month.unit_id == "S0001"]
+    assert store["total"] == len(own) > 0
+    assert store["sentiment"] == own.sentiment.value_counts().to_dict()
+    mentions = own.merge(themes, on="response_id").theme.value_counts().to_dict()
+    assert {t["theme"]: t["mentions"] for t in store["themes"]} == mentions
+    district = twins[twins["S0001"]["ancestors"][-1]["unit_id"]]
+    stores = [c["unit_id"] for c in district["children"]]
+    assert district["comments"]["total"] == sum(twins[s]["comments"]["total"] for s in stores)
+    assert twins["C"]["comments"]["total"] == len(month)
+    page = site.pages["S0001"].read_text(encoding="utf-8")
+    assert "What customers said" in page and store["themes"][0]["theme"] in page
+    from html import escape
+
+    assert escape(store["latest"][0]["comment"]) in page

@@ -37,6 +37,7 @@ class SiteInputs:
     reliability: dict[str, Any] | None
     incidents: list[dict[str, Any]]
     drivers: dict[str, str]  # driver column -> its label
+    comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # month's, by unit
     currency: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -96,6 +97,7 @@ def gather_site(
     if keep is not None:
         incidents = _incidents_within(incidents, units, levels, str(unit))
     _stage(progress, "reliability and incidents", 1, 1)
+    comments = _month_comments(ws, choice.label, units, unit)
     columns = {str(c)[: -len("_mean")] for r in scorecard[:1] for c in r if c.endswith("_mean")}
     drivers = {c: _label(ws, c) for c in sorted(columns)}
     rows = [{str(k): v for k, v in u.items()} for u in units.to_dict(orient="records")]
@@ -103,8 +105,26 @@ def gather_site(
         company=config.company.name, levels=levels, period=choice.label,
         period_reason=choice.reason, units=rows,
         scorecard=scorecard, rankings=rankings, focus=focus, reliability=reliability,
-        incidents=incidents, drivers=drivers, currency=config.company.currency, notes=notes,
+        incidents=incidents, drivers=drivers, comments=comments,
+        currency=config.company.currency, notes=notes,
     )  # fmt: skip
+
+
+def _month_comments(
+    ws: Workspace, period: str, units: Any, unit: str | None
+) -> dict[str, list[dict[str, Any]]]:
+    """The month's comments with their labels (relabelled first when the themes changed), of
+    ``unit``'s subtree only when given."""
+    from earnright.comments.feed import month_comments
+    from earnright.services.pack import subtree_ids
+
+    ws._relabel()
+    below = None
+    if unit is not None:
+        rows = [{str(k): v for k, v in u.items()} for u in units.to_dict(orient="records")]
+        below = subtree_ids(rows, unit)
+    with ws.warehouse() as wh:
+        return month_comments(wh, period, below)
 
 
 def _incidents_within(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from earnright.comments.feed import comment_feed
 from earnright.errors import QueryError
 from earnright.report.site_page import render_page
 
@@ -124,6 +125,15 @@ class _Index:
             href = page_path(unit_id) if unit_id in self.built else None
         return {"unit_id": unit_id, "name": unit["name"], "level": unit["level"], "href": href}
 
+    def below(self, unit_id: str) -> list[str]:
+        """The unit and every unit under it."""
+        found, todo = [], [unit_id]
+        while todo:
+            here = todo.pop()
+            found.append(here)
+            todo += self.children.get(here, [])
+        return found
+
     def ancestors(self, unit_id: str) -> list[str]:
         found: list[str] = []
         parent = self.units[unit_id]["parent_id"]
@@ -162,6 +172,7 @@ def page_data(inputs: SiteInputs, index: _Index, unit_id: str) -> dict[str, Any]
         "focus": _focus_items(inputs.focus.get(unit_id)),
         "reliability": _reliability(inputs.reliability, unit, inputs.levels[0]),
         "incidents": _incidents(inputs, index, unit_id),
+        "comments": comment_feed(inputs.comments, index.below(unit_id)),
         "notes": list(inputs.notes),
     }
 

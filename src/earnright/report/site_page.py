@@ -183,6 +183,37 @@ def _incidents(data: dict[str, Any]) -> str:
     return f"<h2>Incidents</h2>{table}"
 
 
+def _quote(c: dict[str, Any]) -> str:
+    labels = ", ".join([c["sentiment"] or "not labelled", *c["themes"]])
+    where = ", ".join(str(x) for x in (c["unit_id"], c["moment"], c["responded_at"]) if x)
+    return (
+        f"<blockquote>{escape(c['comment'])} <small>({escape(where)}; {escape(labels)})"
+        "</small></blockquote>"
+    )
+
+
+def _said(data: dict[str, Any]) -> str:
+    feed = data.get("comments") or {"total": 0}
+    if not feed["total"]:
+        return "<h2>What customers said</h2><p>No comment this month.</p>"
+    split = ", ".join(f"{number(n)} {tone}" for tone, n in sorted(feed["sentiment"].items()))
+    parts = [f"<h2>What customers said</h2><p>{number(feed['total'])} comments: {split}.</p>"]
+    if feed["themes"]:
+        parts.append(_table(feed["themes"], [
+            ("Theme", lambda t: escape(t["theme"])),
+            ("Mentions", lambda t: number(t["mentions"])),
+            ("Share", lambda t: f"{number(100 * t['share'])}%"),
+            ("Mean sentiment (-1 to 1)", lambda t: number(t["sentiment"], 2)),
+        ]))  # fmt: skip
+        parts += [
+            f"<details><summary>{escape(t['theme'])}: the latest</summary>"
+            + "".join(_quote(c) for c in t["latest"]) + "</details>"
+            for t in feed["themes"]
+        ]  # fmt: skip
+    parts.append("<h3>The latest comments</h3>" + "".join(_quote(c) for c in feed["latest"]))
+    return "".join(parts)
+
+
 def _children(data: dict[str, Any]) -> str:
     if not data["children"]:
         return ""
@@ -195,7 +226,7 @@ def render_page(data: dict[str, Any]) -> str:
     notes = "".join(f"<li>{escape(n)}</li>" for n in data["notes"])
     body = "".join([
         _header(data), _trend(data), _race(data), _drivers(data), _focus(data),
-        _reliability(data), _incidents(data), _children(data),
+        _said(data), _reliability(data), _incidents(data), _children(data),
         f'<h2>Notes</h2><ul class="note">{notes}</ul>' if notes else "",
     ])  # fmt: skip
     title = f"{data['company']} customer report {data['period']}"
