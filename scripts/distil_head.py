@@ -1,6 +1,6 @@
 """Train the shipped sentiment head on the shipped static model's features (offline, numpy + scipy).
 
-    python scripts/distil_head.py [--data ../shared/data/sentiment] [--l2 0.01]
+    python scripts/distil_head.py [--data ../shared/data/sentiment] [--l2 0.1]
 
 Trains on every labelled text of the public sets (see :mod:`earnright.comments.labelled`): the
 three UCI sources (negative / positive) and the clothing reviews (ratings 1–2 / 3 / 4–5, the only
@@ -24,7 +24,7 @@ from earnright.comments.train import fit_head
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "sentiment"
 OUT = ROOT / "src" / "earnright" / "comments" / "model" / "head.npz"
-L2 = 0.01
+L2 = 0.1
 
 
 def labelled(data: Path) -> pd.DataFrame:

@@ -5,7 +5,9 @@ reads two blocks of features per comment, from the shipped static model
 (:mod:`earnright.comments.embed`): the sum of all its tokens' vectors and the sum of the vectors of
 tokens in a negated stretch (after "not", "no", "never", "n't" … up to the next punctuation or
 "but"), both divided by the norm of the first. A mean of static vectors cannot tell "good" from
-"not good"; the second block lets the head do so. It was
+"not good"; the second block lets the head do so. A third block, six lexicon features
+(:mod:`earnright.comments.lexicon`, VADER's valences with its negation, booster and "but" rules,
+scaled by ``LEXICON_SCALE``), carries what reviews taught the vectors less well. It was
 trained offline (``scripts/distil_head.py``) on public labelled reviews; see docs/comments.md for
 the data, the held-out figures and the limits. The score is P(positive) − P(negative): a
 positive label always has a positive score and a negative label a negative one. A text with no
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from earnright.comments.embed import MAX_TOKENS, StaticModel, load_model
+from earnright.comments.lexicon import LEXICON_FEATURES, lexicon_features
 
 __all__ = ["LABELS", "Head", "Sentiment", "features", "load_head", "score"]
 
@@ -32,6 +35,7 @@ BATCH = 4096  # texts embedded at once: bounds memory on a million comments
 NEGATORS = frozenset(["not", "no", "never", "nothing", "nobody", "none", "neither", "nor",
                       "without", "hardly", "barely", "cannot", "t", "nt"])  # fmt: skip
 SCOPE_ENDS = frozenset([*".,!?;:", "but", "however", "although", "though"])
+LEXICON_SCALE = 3.0  # the lexicon block against the unit-norm vector blocks
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,12 @@ def _token_ids(model: StaticModel, text: str | None) -> tuple[list[int], list[in
 
 
 def features(texts: Sequence[str | None]) -> np.ndarray:
-    """The head's input: (len(texts), 2 × dimension) float32; zero for a text with no token."""
+    """The head's input: (len(texts), 2 × dimension + LEXICON_FEATURES) float32; zero for a
+    text with no token."""
     model = load_model()
     d = model.vectors.shape[1]
-    out = np.zeros((len(texts), 2 * d), dtype=np.float32)
+    out = np.zeros((len(texts), 2 * d + LEXICON_FEATURES), dtype=np.float32)
+    out[:, 2 * d :] = LEXICON_SCALE * lexicon_features(texts)
     for i, text in enumerate(texts):
         ids, negated = _token_ids(model, text)
         if not ids:
@@ -98,7 +104,7 @@ def features(texts: Sequence[str | None]) -> np.ndarray:
         norm = float(np.linalg.norm(total)) or 1.0
         out[i, :d] = total / norm
         if negated:
-            out[i, d:] = model.vectors[negated].sum(axis=0) / norm
+            out[i, d : 2 * d] = model.vectors[negated].sum(axis=0) / norm
     return out
 
 
