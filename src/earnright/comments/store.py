@@ -39,12 +39,16 @@ BATCH = 50_000  # comments labelled and written at once
 
 @lru_cache(maxsize=1)
 def _model_tag() -> str:
-    """A digest of the shipped model's card: a new model relabels every comment."""
+    """A digest of the shipped model's card and sentiment head: a new model or head relabels
+    every comment."""
+    from importlib import resources
+
     from earnright.comments import embed
 
     card = getattr(embed.load_model(), "card", {}) if hasattr(embed, "load_model") else {}
-    text = json.dumps(card, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    text = json.dumps(card, sort_keys=True, default=str).encode("utf-8")
+    head = (resources.files("earnright.comments") / "model" / "head.npz").read_bytes()
+    return hashlib.sha256(text + head).hexdigest()[:12]
 
 
 def current_version(config: Config) -> str:
