@@ -180,6 +180,21 @@ def _refusal(exc: Exception) -> tuple[int, str]:
     return 404, "invalid"
 
 
+_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+# what a refused answer gets: {"detail": …} or, for answers that break a rule, the stored
+# outcome with its reasons (FastAPI's own 422 body, a list of validation errors, never comes)
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "the link is not valid", "content": _OBJECT},
+    409: {"description": "the invitation was answered already", "content": _OBJECT},
+    410: {"description": "the link has expired", "content": _OBJECT},
+    422: {
+        "description": "not a JSON object of answers, or answers that break a rule (kept in "
+        "quarantine with their reasons)",
+        "content": _OBJECT,
+    },
+}
+
+
 def survey_router(workspace: Workspace, *, pool_size: int = 4) -> APIRouter:
     """The survey's routes over ``workspace`` (module doc); ``router.service`` holds the
     connections and the workers (close it on the app's shutdown)."""
@@ -210,7 +225,7 @@ def survey_router(workspace: Workspace, *, pool_size: int = 4) -> APIRouter:
         answers = {k: v for k, v in form.items() if isinstance(v, str)}
         return await _form_answer(service, run, token, answers)
 
-    @router.post("/api/v1/responses/{token}", status_code=201)
+    @router.post("/api/v1/responses/{token}", status_code=201, responses=_REFUSALS)
     async def submit_json(token: str, request: Request) -> JSONResponse:
         """Answer the survey of the invitation ``token`` names: a JSON object of answers named
         by question id (``ltr``, ``osat``, ``q_…``, ``comment``)."""
