@@ -116,13 +116,13 @@ def _month_comments(
     """The month's comments with their labels (relabelled first when the themes changed), of
     ``unit``'s subtree only when given."""
     from earnright.comments.feed import month_comments
-    from earnright.services.pack import subtree_ids
+    from earnright.report.site import subtree
 
     ws._relabel()
     below = None
     if unit is not None:
         rows = [{str(k): v for k, v in u.items()} for u in units.to_dict(orient="records")]
-        below = subtree_ids(rows, unit)
+        below = subtree(rows, unit)
     with ws.warehouse() as wh:
         return month_comments(wh, period, below)
 
@@ -131,11 +131,12 @@ def _incidents_within(
     incidents: list[dict[str, Any]], units: Any, levels: list[str], unit: str
 ) -> list[dict[str, Any]]:
     """The incidents that concern ``unit``'s subtree, each cut to its part inside it."""
-    from earnright.services.pack import subtree_ids, within_subtree
+    from earnright.report.site import subtree
+    from earnright.services.pack import within_subtree
 
     rows = [{str(k): v for k, v in u.items()} for u in units.to_dict(orient="records")]
     level = next(str(u["level"]) for u in rows if str(u["unit_id"]) == unit)
-    scope = {"below": subtree_ids(rows, unit), "levels": levels, "level": level}
+    scope = {"below": subtree(rows, unit), "levels": levels, "level": level}
     return [row for ok, row in (within_subtree(i, scope) for i in incidents) if ok]
 
 
@@ -145,11 +146,11 @@ def _kept(units: Any, unit: str | None) -> set[str] | None:
         return None
     if unit not in set(units.unit_id.astype(str)):
         raise QueryError(f"no unit '{unit}' in the workspace's hierarchy", argument="unit")
-    from earnright.services.pack import subtree_ids
+    from earnright.report.site import subtree
 
     rows = [{str(k): v for k, v in u.items()} for u in units.to_dict(orient="records")]
     parents = {str(u["unit_id"]): u["parent_id"] for u in rows}
-    keep, parent = set(subtree_ids(rows, unit)), parents.get(unit)
+    keep, parent = set(subtree(rows, unit)), parents.get(unit)
     while parent is not None and str(parent) in parents and str(parent) not in keep:
         keep.add(str(parent))
         parent = parents[str(parent)]

@@ -114,12 +114,12 @@ def _early(wh: Warehouse, ws: Workspace, scope: dict[str, Any], incidents: list)
     if nps is None or nps.id not in fb.columns:
         return 0, 0
     levels = scope["levels"]
-    from earnright.services.pack import subtree_ids
+    from earnright.report.site import subtree
 
     for incident in incidents:
         parts = [p.strip().split("=", 1) for p in str(incident["segment"] or "").split(";")]
         named = [v for k, v in (p for p in parts if len(p) == 2) if k in levels]
-        units = {u for n in named for u in subtree_ids(scope["units"], n)} or set(scope["below"])
+        units = {u for n in named for u in subtree(scope["units"], n)} or set(scope["below"])
         f = fb.filter((fb.moment == incident["moment"]) & fb.unit_id.isin(sorted(units))
                       & (fb.responded_at >= datetime.fromisoformat(incident["started_at"]))
                       & (fb[nps.id] <= 6))  # fmt: skip

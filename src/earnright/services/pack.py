@@ -17,33 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from earnright.errors import EarnrightError, QueryError
 from earnright.periods import Grain, choose_period, parse_period
+from earnright.report.site import subtree
 from earnright.units import read_units
 
 if TYPE_CHECKING:
     from earnright.api.workspace import Workspace
     from earnright.progress import Progress
 
-__all__ = ["LEDGER_COUNTS", "LEDGER_VALUES", "gather_pack", "subtree_ids", "within_subtree"]
+__all__ = ["LEDGER_COUNTS", "LEDGER_VALUES", "gather_pack", "within_subtree"]
 
 LEDGER_COUNTS = ("start", "gained", "reactivated", "lost", "end", "grew", "declined")
 LEDGER_VALUES = ("gained_value", "reactivated_value", "lost_value", "gained_ltv", "lost_ltv")
 INCIDENT = ("id", "moment", "indicator", "segment", "started_at", "detected_at", "resolved_at",
             "status", "severity", "owner", "customers_affected", "revenue_at_risk",
             "revenue_at_risk_low", "revenue_at_risk_high")  # fmt: skip
-
-
-def subtree_ids(units: list[dict[str, Any]], root: str) -> list[str]:
-    """``root`` and every unit below it, parents before children."""
-    children: dict[str, list[str]] = {}
-    for u in units:
-        if u["parent_id"] is not None:
-            children.setdefault(str(u["parent_id"]), []).append(str(u["unit_id"]))
-    found, queue = [], [root]
-    while queue:
-        unit = queue.pop(0)
-        found.append(unit)
-        queue += sorted(children.get(unit, []))
-    return found
 
 
 def _stage(progress: Progress | None, done: int, total: int) -> None:
@@ -73,7 +60,7 @@ def gather_pack(
         what = f"no unit '{unit}'" if unit is not None else "no single top unit"
         raise QueryError(f"{what} in the workspace's hierarchy", argument="unit")
     here = by_id[root]
-    scope = {"root": root, "units": units, "below": subtree_ids(units, root),
+    scope = {"root": root, "units": units, "below": subtree(units, root),
              "level": str(here["level"]), "levels": list(config.units.levels)}  # fmt: skip
     label = choice.label
     steps = [
