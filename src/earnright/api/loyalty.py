@@ -74,14 +74,18 @@ class LoyaltyMethods(Operations):
         customers = active_customers(wh, respondents, homes)
         return point_values(respondents, self.config, homes, customers)
 
-    def _price_focus(self, wh: Warehouse, lists: list[FocusList]) -> list[FocusList]:
-        """Focus lists with every item's worth, ordered by it (customers/returns.py)."""
+    def _price_focus(
+        self, wh: Warehouse, lists: list[FocusList], respondents: Respondents | None = None
+    ) -> list[FocusList]:
+        """Focus lists with every item's worth, ordered by it (customers/returns.py); the
+        ``respondents`` already read, if given (the site prices every level with one pass)."""
         from earnright.customers.returns import price_focus, sort_by_worth
 
         if not lists:
             return lists
         nps = self.config.question_of_kind("nps")
-        points = self._points(wh, self._respondents(wh), lists[0].level)
+        found = respondents if respondents is not None else self._respondents(wh)
+        points = self._points(wh, found, lists[0].level)
         priced = price_focus(lists, points, nps.id) if nps is not None else lists
         return sort_by_worth(priced)
 

@@ -26,6 +26,7 @@ from earnright.progress import Progress
 if TYPE_CHECKING:
     import pandas as pd
 
+    from earnright.api.computed import Computed
     from earnright.config import Config
     from earnright.ingest import IngestResult
     from earnright.ingest.quarantine import ClearResult
@@ -289,14 +290,19 @@ class Operations:
         period: Period | str | None = None,
         unit: str | None = None,
         progress: Progress | None = None,
+        *,
+        computed: Computed | None = None,
     ) -> Site:
         """The report site written to ``out``: a page per unit (company, regions, districts,
         stores) with its JSON twin ``page.json``, linked by drill-down, for the month
         ``period`` (default: the latest complete one); only ``unit``'s subtree when given.
-        Every result is computed once for all units (:mod:`earnright.api.site`)."""
+        Every result is computed once for all units (:mod:`earnright.api.site`); ``computed``:
+        the results of this run so far (:class:`earnright.api.computed.Computed`, e.g. the
+        pack's), reused rather than computed again."""
         from earnright.api.site import gather_site
         from earnright.report.site import write_site
 
         label = None if period is None else Period.of(period, Grain.month).label
-        inputs = gather_site(self, label, progress, unit)  # type: ignore[arg-type]
+        source = computed if computed is not None else self
+        inputs = gather_site(source, label, progress, unit)  # type: ignore[arg-type]
         return write_site(inputs, Path(out), unit=unit, progress=progress)

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from earnright.api.computed import Computed
 from earnright.api.operations import Operations
 from earnright.api.records import jsonable
 from earnright.api.results import Result
@@ -73,15 +74,20 @@ class PackMethods(Operations):
         period: Period | str | None = None,
         unit: str | None = None,
         progress: Progress | None = None,
+        *,
+        computed: Computed | None = None,
     ) -> PackResult:
         """The monthly leadership pack of ``unit``'s subtree (default: the company) for the
         month ``period`` (default: the latest complete one), written to ``out`` as ``.pdf``,
-        ``.html``, ``.xlsx`` or ``.json``; its maturity figures are kept for the next pack."""
+        ``.html``, ``.xlsx`` or ``.json``; its maturity figures are kept for the next pack.
+        ``computed``: the results of this run so far (:class:`earnright.api.computed.Computed`,
+        e.g. the site's), reused rather than computed again."""
         from earnright.report.pack import write_pack
         from earnright.services.maturity import store_figures
         from earnright.services.pack import gather_pack
 
-        data = gather_pack(self, _month(period), unit, progress)  # type: ignore[arg-type]
+        source = computed if computed is not None else self
+        data = gather_pack(source, _month(period), unit, progress)  # type: ignore[arg-type]
         written = write_pack(data, Path(out))
         with self.warehouse(read_only=False) as wh:
             store_figures(wh, data)

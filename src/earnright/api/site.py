@@ -1,9 +1,10 @@
 """What the report site shows, gathered once per run from the workspace's own results.
 
-:func:`gather_site` calls the workspace's public methods once per level (never once per unit):
-the monthly scorecard, the fair ranking, the focus lists priced by worth, the reliability of
-every moment and the incidents. :mod:`earnright.report.site` then cuts one page per unit out
-of them; nothing is computed twice.
+:func:`gather_site` asks for each result once per level (never once per unit), through a
+:class:`~earnright.api.computed.Computed` that the pack of the same run shares: the monthly
+scorecard, the fair ranking, the focus lists priced by worth, the reliability of every moment
+and the incidents. :mod:`earnright.report.site` then cuts one page per unit out of them;
+nothing is computed twice.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from earnright.api.computed import Computed
 from earnright.errors import EarnrightError, QueryError
 from earnright.periods import Grain, choose_period
 from earnright.units import read_units
@@ -56,11 +58,17 @@ def _needed(levels: list[str], level: str | None) -> tuple[list[str], list[str],
 
 
 def gather_site(
-    ws: Workspace, period: str | None, progress: Progress | None, unit: str | None = None
+    source: Workspace | Computed,
+    period: str | None,
+    progress: Progress | None,
+    unit: str | None = None,
 ) -> SiteInputs:
     """Compute every result of the site (module doc) for the month ``period`` (default: the
     latest complete month); with ``unit``, only what the pages of its subtree show (its
-    parent's scorecard, the races below it) and nothing of units outside it."""
+    parent's scorecard, the races below it) and nothing of units outside it. ``source`` is
+    the workspace, or the results of a run that may already hold some (the pack's)."""
+    computed = source if isinstance(source, Computed) else Computed(source)
+    ws = computed.ws
     config, levels = ws.config, list(ws.config.units.levels)
     with ws.warehouse() as wh:
         choice = choose_period(wh, Grain.month, period)
@@ -76,13 +84,13 @@ def gather_site(
     total = 2 * len(cards)
     for done, level in enumerate(cards):
         _stage(progress, "scorecard, ranking, focus", 2 * done, total)
-        rows = ws.scorecard(level=level, grain=Grain.month).rows
+        rows = computed.scorecard(level)
         scorecard += [r for r in rows if str(r["period"]) <= choice.label]
         if level in races:
-            rankings[level] = _ranking(ws, level, choice.label, notes)
+            rankings[level] = _ranking(computed, level, choice.label, notes)
         _stage(progress, "scorecard, ranking, focus", 2 * done + 1, total)
         if level in lists:
-            focus |= {f["unit_id"]: f for f in _focus(ws, level, choice.label, notes)}
+            focus |= {f["unit_id"]: f for f in _focus(computed, level, choice.label, notes)}
     _stage(progress, "scorecard, ranking, focus", total, total)
     if keep is not None:
         scorecard = [r for r in scorecard if r["unit_id"] in keep]
@@ -92,8 +100,8 @@ def gather_site(
     _stage(progress, "reliability and incidents", 0, 1)
     reliability = None
     if config.journey.indicators():
-        reliability = ws.reliability(period=choice.label).to_dict()
-    incidents = ws.warnings(status="all").rows
+        reliability = computed.reliability(choice.label)
+    incidents = computed.incidents()
     if keep is not None:
         incidents = _incidents_within(incidents, units, levels, str(unit))
     _stage(progress, "reliability and incidents", 1, 1)
@@ -162,23 +170,23 @@ def _label(ws: Workspace, column: str) -> str:
     return question.label or column if question is not None else column
 
 
-def _ranking(ws: Workspace, level: str, period: str, notes: list[str]) -> list[dict[str, Any]]:
+def _ranking(computed: Computed, level: str, period: str, notes: list[str]) -> list[dict[str, Any]]:
     """The level's fair ranking in ``period``, or none (with the reason in ``notes``)."""
     try:
-        return ws.rank(level=level, period=period).rows
+        return computed.ranking(level, period)
     except EarnrightError as error:
         notes.append(f"no {level} ranking: {error}")
         return []
 
 
-def _focus(ws: Workspace, level: str, period: str, notes: list[str]) -> list[dict[str, Any]]:
+def _focus(computed: Computed, level: str, period: str, notes: list[str]) -> list[dict[str, Any]]:
     """Every unit's focus list at ``level``, priced by worth when the customers allow it."""
     try:
-        return ws.focus(every=True, level=level, period=period, sort="worth").to_dict()
+        return computed.focus(level, period, sort="worth")
     except EarnrightError as error:
         notes.append(f"focus items at {level} not priced: {error}")
     try:
-        return ws.focus(every=True, level=level, period=period).to_dict()
+        return computed.focus(level, period)
     except EarnrightError as error:
         notes.append(f"no focus items at {level}: {error}")
         return []

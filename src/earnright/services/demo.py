@@ -28,7 +28,7 @@ from earnright.errors import WorkspaceError
 from earnright.ingest import IngestResult, ingest_file
 from earnright.progress import Progress, StepProgress
 from earnright.reliability.incidents import run_detection
-from earnright.services.report import REPORT_FILES, build_report
+from earnright.services.report import REPORT_FILES, Report, build_report
 from earnright.workspace import init_workspace
 
 __all__ = [
@@ -211,19 +211,24 @@ def run_demo(
     if progress:
         progress("results", 1, 1)
     if documents:
-        run.outputs |= _site_and_pack(out, progress)
+        run.outputs |= _site_and_pack(out, progress, built)
     run.seconds = time.monotonic() - started
     return run
 
 
-def _site_and_pack(out: Path, progress: Progress | None) -> dict[str, Path]:
+def _site_and_pack(out: Path, progress: Progress | None, built: Report) -> dict[str, Path]:
     """The report site (every unit's page) and the monthly pack of the latest complete month,
-    as ``earnright report`` and ``earnright pack`` write them."""
+    as ``earnright report`` and ``earnright pack`` write them, from one set of results: what
+    ``build_report`` computed is adopted, and the site and the pack share the rest (one
+    reliability pass, one ranking per level …; :mod:`earnright.api.computed`)."""
     from earnright.api import open_workspace
+    from earnright.api.computed import Computed
 
     ws = open_workspace(out)
-    site = ws.report_site(out / SITE_DIR, progress=progress)
-    ws.pack(out / PACK_FILE, progress=progress)
+    computed = Computed(ws)
+    computed.adopt(built)
+    site = ws.report_site(out / SITE_DIR, progress=progress, computed=computed)
+    ws.pack(out / PACK_FILE, progress=progress, computed=computed)
     return {"site": site.index, "pack": out / PACK_FILE}
 
 

@@ -23,6 +23,7 @@ from earnright.periods import Grain, parse_period
 from earnright.stats.intervals import wilson_interval
 
 if TYPE_CHECKING:
+    from earnright.api.computed import Computed
     from earnright.api.workspace import Workspace
     from earnright.warehouse import Warehouse
 
@@ -86,12 +87,12 @@ def _alignment(wh: Warehouse, ws: Workspace, scope: dict[str, Any], period: str)
     ]  # fmt: skip
 
 
-def _listening(ws: Workspace, scope: dict[str, Any], period: str, pack: dict[str, Any]) -> list:
+def _listening(computed: Computed, scope: dict[str, Any], period: str, pack: dict) -> list:
     leaf = scope["levels"][-1]
     stores = [u for u in scope["units"] if u["level"] == leaf and str(u["unit_id"]) in
               set(scope["below"])]  # fmt: skip
     try:
-        rows = ws.scorecard(level=leaf, grain=Grain.month, period=period).rows
+        rows = computed.scorecard_in(leaf, period)
     except EarnrightError:
         rows = []  # no answers in the month: no store has a credible score
     mine = {str(u["unit_id"]) for u in stores}
@@ -143,15 +144,17 @@ def _reliability(wh: Warehouse, ws: Workspace, scope: dict[str, Any], pack: dict
     ]  # fmt: skip
 
 
-def _leadership(wh: Warehouse, ws: Workspace, scope: dict[str, Any], period: str) -> list:
+def _leadership(wh: Warehouse, computed: Computed, scope: dict[str, Any], period: str) -> list:
     end = parse_period(period, Grain.month)[1]
     d = wh.table("decisions")
     ids = d.filter((d.decided_at < end) & d.unit_id.isin(scope["below"])).decision_id
     decided = [str(x) for x in ids.to_pandas()]
     measured = 0
     if decided:
-        found = scope.get("outcomes")
-        rows = ws.outcomes().rows if found is None else found.to_dict(orient="records")
+        try:
+            rows = computed.outcomes().to_dict(orient="records")
+        except EarnrightError:
+            rows = []  # no outcome can be measured: none is counted
         measured = sum(1 for o in rows if o["action_id"] in set(decided)
                        and o.get("verdict") in MEASURED)  # fmt: skip
     c = wh.table("commitments")
@@ -167,16 +170,18 @@ def _leadership(wh: Warehouse, ws: Workspace, scope: dict[str, Any], period: str
 
 
 def maturity_map(
-    ws: Workspace, scope: dict[str, Any], period: str, pack: dict[str, Any]
+    computed: Computed, scope: dict[str, Any], period: str, pack: dict[str, Any]
 ) -> dict[str, Any]:
-    """Every competency's signs (module doc) and their change since the last pack."""
+    """Every competency's signs (module doc) and their change since the last pack; each
+    result is asked of the run's ``computed`` (the pack's own, shared with the site)."""
+    ws = computed.ws
     with ws.warehouse() as wh:
         signs = [
             *_assets(wh, scope, period, pack),
             *_alignment(wh, ws, scope, period),
-            *_listening(ws, scope, period, pack),
+            *_listening(computed, scope, period, pack),
             *_reliability(wh, ws, scope, pack),
-            *_leadership(wh, ws, scope, period),
+            *_leadership(wh, computed, scope, period),
         ]
         before = previous_figures(wh, scope["root"], period)
     earlier = {s["sign"]: s for s in (before or {}).get("signs", [])}

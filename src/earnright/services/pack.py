@@ -1,8 +1,10 @@
 """The monthly leadership pack: every figure it shows, gathered from the workspace's results.
 
-:func:`gather_pack` calls the workspace's public methods (the asset ledger, why customers left,
-the incidents, reliability, the scorecard and fair ranking, the accountability record) for one
-unit's subtree and one month, and returns a JSON-ready dict in the order a CCO presents it:
+:func:`gather_pack` asks for the workspace's results (the asset ledger, why customers left,
+the incidents, reliability, the scorecard and fair ranking, the accountability record) through
+a :class:`~earnright.api.computed.Computed` (each once per run, shared with the site of the
+same run and with every recipient's pack of ``pack --email``) for one unit's subtree and one
+month, and returns a JSON-ready dict in the order a CCO presents it:
 the ledger, revenue at risk and incidents, reliability per journey stage, the listening
 scorecard and horse race, the decisions of the month with their outcomes, the Customer Room
 (:mod:`earnright.services.room`) and the maturity map (:mod:`earnright.services.maturity`).
@@ -15,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from earnright.api.computed import Computed
 from earnright.errors import EarnrightError, QueryError
 from earnright.periods import Grain, choose_period, parse_period
 from earnright.report.site import subtree
@@ -39,14 +42,17 @@ def _stage(progress: Progress | None, done: int, total: int) -> None:
 
 
 def gather_pack(
-    ws: Workspace, period: str | None = None, unit: str | None = None,
+    source: Workspace | Computed, period: str | None = None, unit: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The pack of ``unit``'s subtree (default: the whole company) for the month ``period``
-    (default: the latest complete one), as a JSON-ready dict (module doc)."""
+    (default: the latest complete one), as a JSON-ready dict (module doc). ``source`` is the
+    workspace, or the results of a run that may already hold some (the site's)."""
     from earnright.services.maturity import maturity_map
     from earnright.services.room import customer_room
 
+    computed = source if isinstance(source, Computed) else Computed(source)
+    ws = computed.ws
     config = ws.config
     with ws.warehouse() as wh:
         choice = choose_period(wh, Grain.month, period)
@@ -64,11 +70,11 @@ def gather_pack(
              "level": str(here["level"]), "levels": list(config.units.levels)}  # fmt: skip
     label = choice.label
     steps = [
-        ("ledger", lambda: _ledger(ws, scope, label)),
-        ("risk", lambda: _risk(ws, scope, label)),
-        ("reliability", lambda: _reliability(ws, scope, label)),
-        ("listening", lambda: _listening(ws, scope, label)),
-        ("decisions", lambda: _decisions(ws, scope, label)),
+        ("ledger", lambda: _ledger(computed, scope, label)),
+        ("risk", lambda: _risk(computed, scope, label)),
+        ("reliability", lambda: _reliability(computed, scope, label)),
+        ("listening", lambda: _listening(computed, scope, label)),
+        ("decisions", lambda: _decisions(computed, scope, label)),
         ("room", lambda: customer_room(ws, scope, label)),
     ]
     pack: dict[str, Any] = {
@@ -79,7 +85,7 @@ def gather_pack(
     for done, (name, step) in enumerate(steps):
         _stage(progress, done, len(steps) + 1)
         pack[name] = step()
-    pack["maturity"] = maturity_map(ws, scope, label, pack)
+    pack["maturity"] = maturity_map(computed, scope, label, pack)
     _stage(progress, len(steps) + 1, len(steps) + 1)
     return pack
 
@@ -88,10 +94,10 @@ def _whole(value: Any) -> int | None:
     return None if value is None else round(float(value))
 
 
-def _ledger(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, Any]:
+def _ledger(computed: Computed, scope: dict[str, Any], period: str) -> dict[str, Any]:
     """The customer asset ledger of the root unit in whole numbers, and why customers left."""
     try:
-        rows = ws.assets(level=scope["level"], period=period).rows
+        rows = computed.assets(scope["level"], period)
     except EarnrightError as error:
         return {"missing": f"no customer asset ledger: {error}", "row": None, "reasons": []}
     row = next((r for r in rows if r["unit_id"] == scope["root"]), None)
@@ -100,7 +106,7 @@ def _ledger(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, Any]
                 "row": None, "reasons": []}  # fmt: skip
     ledger = {k: _whole(row.get(k)) for k in (*LEDGER_COUNTS, *LEDGER_VALUES)}
     try:
-        lost = [r for r in ws.losses(level=scope["level"], period=period).rows
+        lost = [r for r in computed.losses(scope["level"], period)
                 if r["unit_id"] == scope["root"]]  # fmt: skip
     except EarnrightError as error:
         return {"missing": None, "row": ledger, "reasons": [], "reasons_missing": str(error)}
@@ -140,10 +146,10 @@ def _in_month(incident: dict[str, Any], period: str) -> bool:
     return began < end.isoformat() and (ended is None or str(ended) >= start.isoformat())
 
 
-def _risk(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, Any]:
+def _risk(computed: Computed, scope: dict[str, Any], period: str) -> dict[str, Any]:
     """The incidents open in the month within the subtree and the revenue they put at risk."""
     try:
-        rows = ws.warnings(status="all").rows
+        rows = computed.incidents()
     except EarnrightError as error:
         return {"missing": f"no incidents: {error}", "incidents": [], "revenue_at_risk": None}
     mine = [row for ok, row in (within_subtree(r, scope) for r in rows if _in_month(r, period))
@@ -160,13 +166,14 @@ def _stage_of(ws: Workspace) -> dict[str, tuple[str, str]]:
     return {m.id: (s.id, s.name) for s in ws.config.journey.stages for m in s.moments}
 
 
-def _reliability(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, Any]:
+def _reliability(computed: Computed, scope: dict[str, Any], period: str) -> dict[str, Any]:
     """Each journey stage's indicators for the root unit (its own segment; overall at the top)."""
+    ws = computed.ws
     if not ws.config.journey.indicators():
         return {"missing": "the journey has no reliability indicators ([[journey.stages."
                 "moments.indicators]] in the config)", "stages": []}  # fmt: skip
     try:
-        report = ws.reliability(period=period).to_dict()
+        report = computed.reliability(period)
     except EarnrightError as error:
         return {"missing": f"no reliability: {error}", "stages": []}
     rows = indicator_rows(report, scope)
@@ -208,12 +215,12 @@ RACE = ("unit_id", "name", "n", "raw", "estimate", "estimate_low", "estimate_hig
         "rank_low", "rank_high", "tier")  # fmt: skip
 
 
-def _listening(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, Any]:
+def _listening(computed: Computed, scope: dict[str, Any], period: str) -> dict[str, Any]:
     """The root unit's scorecard in the month and the horse race among its children."""
     levels, level = scope["levels"], scope["level"]
     why = f"no survey answers in {period}"
     try:
-        rows = ws.scorecard(level=level, grain=Grain.month, period=period).rows
+        rows = computed.scorecard_in(level, period)
     except EarnrightError as error:
         rows, why = [], f"no scorecard: {error}"
     own = next((r for r in rows if r["unit_id"] == scope["root"]), None)
@@ -227,7 +234,7 @@ def _listening(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, A
         return out
     out["race_level"] = levels[below]
     try:
-        ranked = ws.rank(level=levels[below], period=period).rows
+        ranked = computed.ranking(levels[below], period)
     except EarnrightError as error:
         out["race_missing"] = f"no {levels[below]} ranking: {error}"
         return out
@@ -238,10 +245,11 @@ def _listening(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, A
     return out
 
 
-def _decisions(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, Any]:
+def _decisions(computed: Computed, scope: dict[str, Any], period: str) -> dict[str, Any]:
     """Decisions taken in the month within the subtree, each with its measured outcome."""
     import pandas as pd
 
+    ws = computed.ws
     start, end = parse_period(period, Grain.month)
     below = scope["below"]
     with ws.warehouse() as wh:
@@ -252,10 +260,9 @@ def _decisions(ws: Workspace, scope: dict[str, Any], period: str) -> dict[str, A
     if taken.empty:
         return {"missing": f"no decision was recorded in {period} (earnright decide)", "rows": []}
     try:
-        outcomes = ws.outcomes().to_frame()
+        outcomes = computed.outcomes()
     except EarnrightError:
         outcomes = pd.DataFrame(columns=["action_id"])
-    scope["outcomes"] = outcomes  # the maturity map counts the measured ones
     keep = [c for c in ("action_id", "effect", "effect_low", "effect_high", "verdict", "note")
             if c in outcomes.columns]  # fmt: skip
     merged = taken.merge(outcomes[keep], left_on="decision_id", right_on="action_id", how="left")
