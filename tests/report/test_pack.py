@@ -284,3 +284,19 @@ def test_the_room_counts_the_labelled_sentiment_and_themes_of_the_month(
     assert checked > 0  # the demo's comments carry themes: the check had themes to check
     html = render_pack(pack)
     assert "Mean sentiment" in html and "not available yet" not in html
+
+
+def test_the_room_draws_what_customers_said_as_a_site_page_does(pack: dict[str, Any]) -> None:
+    """One renderer (report/said.py) for a comment with its labels and for a theme table: the
+    Customer Room's HTML holds exactly what it draws (tests/report/test_site.py checks the
+    site page the same way)."""
+    from earnright.report.said import quote, split, theme_table
+
+    html = render_pack(pack)
+    moments = [m for stage in pack["room"]["stages"] for m in stage["moments"]]
+    said = [m["comments"] for m in moments if m["comments"]["latest"] and m["comments"]["themes"]]
+    assert said  # the demo's moments have comments with themes
+    for block in said:
+        assert theme_table(block["themes"]) in html
+        assert f"comments: {split(block['sentiment'])}." in html
+        assert all(quote(c) in html for c in block["latest"])

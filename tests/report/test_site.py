@@ -259,3 +259,40 @@ def test_each_page_feeds_the_months_comments_of_its_subtree_with_their_labels(
     from html import escape
 
     assert escape(store["latest"][0]["comment"]) in page
+
+
+def test_the_comment_feed_filters_by_sentiment_and_theme_without_a_server(
+    site: Site, offline_page: OfflinePage
+) -> None:
+    """Every sentiment and every theme has a link to a section of its latest comments (in the
+    JSON twin too); following it shows that section alone, with no script."""
+    from earnright.comments.feed import FEED_LENGTH
+    from earnright.report.said import anchor, quote, theme_table
+
+    company = site.pages["C"]
+    feed = json.loads(company.with_name("page.json").read_text())["comments"]
+    for tone, rows in feed["by_sentiment"].items():
+        assert len(rows) == min(feed["sentiment"][tone], FEED_LENGTH)
+        assert all((c["sentiment"] or "not labelled") == tone for c in rows)
+    for theme in feed["themes"]:
+        rows = feed["by_theme"][theme["theme"]]
+        assert len(rows) == min(theme["mentions"], FEED_LENGTH)
+        assert all(theme["theme"] in c["themes"] for c in rows)
+        assert sum(theme["by_sentiment"].values()) == theme["mentions"]
+        dates = [c["responded_at"] for c in rows]
+        assert dates == sorted(dates, reverse=True)
+    html = company.read_text(encoding="utf-8")
+    assert theme_table(feed["themes"]) in html  # the Customer Room's renderer, the same
+    assert all(quote(c) in html for c in feed["latest"])
+    theme, tone = feed["themes"][0]["theme"], "negative"
+    assert feed["by_sentiment"][tone]  # the demo has negative comments this month
+    with offline_page(company, []) as page:
+        page.context.set_offline(True)
+        assert page.is_visible("#said-all") and not page.is_visible(f"#{anchor('theme', theme)}")
+        for ident, rows in ((anchor("theme", theme), feed["by_theme"][theme]),
+                            (anchor("sentiment", tone), feed["by_sentiment"][tone])):  # fmt: skip
+            page.click(f'a[href="#{ident}"]')
+            assert page.is_visible(f"#{ident}") and not page.is_visible("#said-all")
+            assert page.locator(f"#{ident} blockquote").count() == len(rows)
+            visible = page.locator(".said-filter:visible")
+            assert visible.count() == 1

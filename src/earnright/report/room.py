@@ -3,7 +3,8 @@
 Each moment of the stage puts side by side what customers said (how many comments were negative,
 neutral and positive, the themes they mention most, the latest comments as stored), the
 operational indicators of the moment, and its survey results (NPS and the moment's driver
-questions with 95% intervals). Data: :func:`earnright.services.room.customer_room`.
+questions with 95% intervals). Data: :func:`earnright.services.room.customer_room`. What
+customers said is drawn as on a site page (:mod:`earnright.report.said`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from earnright.report.said import quote, split, theme_table
 from earnright.report.site_page import _table, number
 
 __all__ = ["render_room"]
@@ -53,32 +55,12 @@ def _said(moment: dict[str, Any]) -> str:
     comments = moment["comments"]
     if not comments["total"]:
         return '<p class="missing">Not available: no comment named this moment.</p>'
-    tone = comments["sentiment"]
-    split = ", ".join(
-        f"{number(tone[k])} {k}"
-        for k in ("negative", "neutral", "positive", "unlabelled")
-        if k in tone
-    )
-    parts = [f"<p>{number(comments['total'])} comments: {split}.</p>"]
+    parts = [f"<p>{number(comments['total'])} comments: {split(comments['sentiment'])}.</p>"]
     if comments["themes"]:
-        parts.append(_table(comments["themes"], [
-            ("Theme", lambda t: escape(t["theme"])),
-            ("Mentions", lambda t: number(t["mentions"])),
-            ("Share", lambda t: f"{number(100 * t['share'])}%"),
-            ("Mean sentiment", lambda t: number(t["sentiment"], 2)),
-        ]))  # fmt: skip
+        parts.append(theme_table(comments["themes"]))
     parts.append("<p>The latest:</p>")
-    parts += [
-        f"<blockquote>“{escape(c['comment'])}” <small>({escape(c['unit_id'])}, "
-        f"{escape(c['responded_at'])}; {escape(_labels(c))})</small></blockquote>"
-        for c in comments["latest"]
-    ]
+    parts += [quote(c) for c in comments["latest"]]
     return "".join(parts)
-
-
-def _labels(comment: dict[str, Any]) -> str:
-    tone = comment["sentiment"] or "not labelled"
-    return ", ".join([tone, *comment["themes"]]) if comment["themes"] else f"{tone}, no theme"
 
 
 def _moment(moment: dict[str, Any]) -> str:

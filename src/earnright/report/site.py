@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earnright.comments.feed import comment_feed
+from earnright.comments.feed import FEED_LENGTH, comment_feed
 from earnright.errors import QueryError
 from earnright.report.site_page import render_page
 
@@ -172,9 +173,30 @@ def page_data(inputs: SiteInputs, index: _Index, unit_id: str) -> dict[str, Any]
         "focus": _focus_items(inputs.focus.get(unit_id)),
         "reliability": _reliability(inputs.reliability, unit, inputs.levels[0]),
         "incidents": _incidents(inputs, index, unit_id),
-        "comments": comment_feed(inputs.comments, index.below(unit_id)),
+        "comments": _feed(inputs.comments, index.below(unit_id)),
         "notes": list(inputs.notes),
     }
+
+
+def _feed(by_unit: dict[str, list[dict[str, Any]]], below: list[str]) -> dict[str, Any]:
+    """The page's comment feed (:func:`~earnright.comments.feed.comment_feed`) with what its
+    filters show: per sentiment and per theme, its latest ``FEED_LENGTH`` comments, the newest
+    first (``by_sentiment``, ``by_theme``), and each theme's comments counted by sentiment."""
+    feed = comment_feed(by_unit, below)
+    said = sorted((c for u in below for c in by_unit.get(u, [])),
+                  key=lambda c: c["responded_at"], reverse=True)  # fmt: skip
+    by_tone: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_theme: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in said:
+        by_tone[c["sentiment"] or "not labelled"].append(c)
+        for theme in c["themes"]:
+            by_theme[theme].append(c)
+    for row in feed["themes"]:
+        tones = Counter(c["sentiment"] or "not labelled" for c in by_theme[row["theme"]])
+        row["by_sentiment"] = dict(tones)
+    feed["by_sentiment"] = {k: v[:FEED_LENGTH] for k, v in by_tone.items()}
+    feed["by_theme"] = {k: v[:FEED_LENGTH] for k, v in by_theme.items()}
+    return feed
 
 
 RACE = ("n", "raw", "estimate", "estimate_low", "estimate_high", "rank", "rank_low",

@@ -1,7 +1,8 @@
 """One page of the report site drawn from its JSON twin (:func:`earnright.report.site.page_data`).
 
 Self-contained HTML: inline CSS and inline SVG charts, no scripts, no network; links are
-relative, so the site works from the file system and from any web server.
+relative, so the site works from the file system and from any web server. The comment feed's
+filters by sentiment and theme are links to sections of the page (:mod:`earnright.report.said`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
+from earnright.report.said import FILTER_STYLE, filters, split, theme_table
 from earnright.report.site_charts import figure, race_chart, trend_chart
 
 __all__ = ["number", "render_page"]
@@ -22,7 +24,7 @@ STYLE = (
     "th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}"
     "th:first-child,td:first-child{text-align:left} figure{margin:.5em 0}"
     "figcaption{font-size:.8em;color:#555} .note{color:#555;font-size:.9em}"
-    ".headline{font-size:1.2em} ul.children{columns:3}"
+    ".headline{font-size:1.2em} ul.children{columns:3}" + FILTER_STYLE
 )
 
 
@@ -183,35 +185,18 @@ def _incidents(data: dict[str, Any]) -> str:
     return f"<h2>Incidents</h2>{table}"
 
 
-def _quote(c: dict[str, Any]) -> str:
-    labels = ", ".join([c["sentiment"] or "not labelled", *c["themes"]])
-    where = ", ".join(str(x) for x in (c["unit_id"], c["moment"], c["responded_at"]) if x)
-    return (
-        f"<blockquote>{escape(c['comment'])} <small>({escape(where)}; {escape(labels)})"
-        "</small></blockquote>"
-    )
-
-
 def _said(data: dict[str, Any]) -> str:
+    """The month's comments at the unit and below (:mod:`earnright.report.said`), filtered by
+    sentiment or theme with plain links (no script)."""
     feed = data.get("comments") or {"total": 0}
     if not feed["total"]:
         return "<h2>What customers said</h2><p>No comment this month.</p>"
-    split = ", ".join(f"{number(n)} {tone}" for tone, n in sorted(feed["sentiment"].items()))
-    parts = [f"<h2>What customers said</h2><p>{number(feed['total'])} comments: {split}.</p>"]
+    parts = [f"<h2>What customers said</h2><p>{number(feed['total'])} comments: "
+             f"{split(feed['sentiment'])}.</p>"]  # fmt: skip
     if feed["themes"]:
-        parts.append(_table(feed["themes"], [
-            ("Theme", lambda t: escape(t["theme"])),
-            ("Mentions", lambda t: number(t["mentions"])),
-            ("Share", lambda t: f"{number(100 * t['share'])}%"),
-            ("Mean sentiment (-1 to 1)", lambda t: number(t["sentiment"], 2)),
-        ]))  # fmt: skip
-        parts += [
-            f"<details><summary>{escape(t['theme'])}: the latest</summary>"
-            + "".join(_quote(c) for c in t["latest"]) + "</details>"
-            for t in feed["themes"]
-        ]  # fmt: skip
-    parts.append("<h3>The latest comments</h3>" + "".join(_quote(c) for c in feed["latest"]))
-    return "".join(parts)
+        parts.append(theme_table(feed["themes"]))
+    parts.append(filters(feed))
+    return '<div class="said">' + "".join(parts) + "</div>"
 
 
 def _children(data: dict[str, Any]) -> str:
