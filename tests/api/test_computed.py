@@ -103,3 +103,30 @@ def test_an_error_is_kept_and_raised_again(ws: earnright.Workspace) -> None:
         computed.ranking("nope", "2026-01")
     assert again.value is first.value
     assert computed.computed == [("ranking", "nope", "2026-01")]
+
+
+def test_every_recipients_pack_draws_one_set_of_results(copy: Path, calls: Counter[str]) -> None:
+    from earnright.delivery.packs import queue_packs
+
+    with (copy / "earnright.toml").open("a") as config:
+        config.write(
+            '\n[[pack.recipients]]\nname = "CCO"\nemail = "cco@example.com"\n'
+            '\n[[pack.recipients]]\nname = "Store manager"\nemail = "s1@example.com"\n'
+            'unit = "S0001"\n'
+        )
+    ws = earnright.open_workspace(copy)
+    queued = queue_packs(ws, None)
+    assert len(queued.queued) == 2
+    assert calls["reliability"] == calls["warnings"] == 1 and calls["outcomes"] <= 1
+
+
+def test_the_pack_alone_computes_the_scorecard_of_its_month_only(copy: Path) -> None:
+    ws = earnright.open_workspace(copy)
+    alone = Computed(ws)
+    data = gather_pack(alone)
+    cards = [key for key in alone.computed if key[0] == "scorecard"]
+    assert cards and all(key[2:] == (data["period"],) for key in cards)
+    levels = ws.config.units.levels
+    assert data["listening"]["score"]["n"] == next(
+        r["n"] for r in ws.scorecard(level=levels[0], grain="month", period=data["period"]).rows
+    )

@@ -68,8 +68,14 @@ class Computed:
         )
 
     def scorecard_in(self, level: str, period: str) -> list[dict[str, Any]]:
-        """The rows of ``period`` of :meth:`scorecard` (the same rows as asking for it alone)."""
-        return [r for r in self.scorecard(level) if str(r["period"]) == period]
+        """The monthly scorecard of ``level`` in ``period``: cut from :meth:`scorecard` when
+        this run has it (the same rows as asking for the month alone), else the month alone."""
+        if self._kept.get(("scorecard", level), (False, None))[0]:
+            return [r for r in self.scorecard(level) if str(r["period"]) == period]
+        return self._once(
+            ("scorecard", level, period),
+            lambda: self.ws.scorecard(level=level, grain=Grain.month, period=period).rows,
+        )
 
     def ranking(self, level: str, period: str) -> list[dict[str, Any]]:
         """The fair ranking of ``level`` in ``period`` (``ws.rank``)."""

@@ -63,6 +63,7 @@ def pack_email_text(pack: dict[str, Any]) -> tuple[str, str]:
 
 def queue_packs(ws: Workspace, period: str | None, *, now: datetime | None = None) -> QueuedPacks:
     """Write and queue the pack of every recipient without a message for the month yet."""
+    from earnright.api.computed import Computed
     from earnright.periods import Grain, choose_period
 
     with ws.warehouse() as wh:
@@ -74,6 +75,7 @@ def queue_packs(ws: Workspace, period: str | None, *, now: datetime | None = Non
         return result
     when = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     built: dict[str | None, tuple[Path, dict[str, Any]]] = {}
+    computed = Computed(ws)  # every recipient's pack draws the same results (api/computed.py)
     for person in recipients:
         key = f"{PACK_EVENT}:{label}:{person.unit or ''}"
         message_id = compose_message_id(key, PACK_EVENT, "email", person.email)
@@ -84,7 +86,8 @@ def queue_packs(ws: Workspace, period: str | None, *, now: datetime | None = Non
         if person.unit not in built:
             name = re.sub(r"[^A-Za-z0-9_.-]", "_", person.unit or "company")
             path = _folder(ws, label) / f"{name}.pdf"
-            built[person.unit] = (path, ws.pack(path, period=label, unit=person.unit).data)
+            made = ws.pack(path, period=label, unit=person.unit, computed=computed)
+            built[person.unit] = (path, made.data)
         path, pack = built[person.unit]
         subject, body = pack_email_text(pack)
         payload = {"kind": PACK_EVENT, "subject": subject, "body": f"{person.name},\n\n{body}",

@@ -100,7 +100,7 @@ def filters(feed: dict[str, Any]) -> str:
            if themes else "") + "</div>"
     )  # fmt: skip
     sections = [
-        _section(a, f"{name}: the latest {_number(shown)} of {_number(total)}",
+        _section(a, f"{_title(kind, name)}: the latest {_number(shown)} of {_number(total)}",
                  (by_tone if kind == "sentiment" else by_theme)[name])
         for kind, links in (("sentiment", tone_links), ("theme", theme_links))
         for a, name, shown, total in links
@@ -108,6 +108,12 @@ def filters(feed: dict[str, Any]) -> str:
     latest = _section("said-all", f"The latest {_number(len(feed['latest']))} comments",
                       feed["latest"])  # fmt: skip
     return nav + "".join(sections) + latest
+
+
+def _title(kind: str, name: str) -> str:
+    if kind == "sentiment":
+        return f"{name.capitalize()} comments"
+    return f"Comments that mention {name}"
 
 
 def _section(ident: str, title: str, comments: list[dict[str, Any]]) -> str:
