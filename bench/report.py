@@ -3,6 +3,7 @@
     python bench/report.py [--stores 60 300] [--months 12] [--seed 7]
     python bench/report.py --src /work/main/src --output /tmp/report-main   # the baseline
     python bench/report.py --baseline /tmp/report-main.json                 # against it
+    python bench/report.py --smoke          # CI: 6 stores, 3 months, results in a temporary folder
 
 Each size makes the demo company with ``earnright demo --out DIR --stores N`` (which writes
 the scorecard page, the report site and the pack of the latest complete month), then runs
@@ -15,8 +16,9 @@ the same commands; ``--baseline`` puts such a run's CPU seconds beside this one'
 ratio baseline / this run (above 1: this run is faster).
 
 Check: the site has a page per unit of the demo (units.csv) and each page its JSON twin; the
-pack is a PDF. Writes bench/results/report.json and report.md (or ``--output`` .json/.md);
-exits 1 if the check fails.
+pack is a PDF (the ``check:`` line on stderr). Writes bench/results/report.json and report.md
+(or ``--output`` .json/.md; ``--smoke`` writes nothing under bench/); exits 1 if the check
+fails.
 """
 
 from __future__ import annotations
@@ -127,8 +129,7 @@ def render(result: dict[str, Any]) -> str:
         for r in result["ratios"]:
             lines.append(f"| {r['stores']:,} | {r['command']} | {r['baseline_cpu_s']:.1f} | "
                          f"{r['cpu_s']:.1f} | {r['ratio']:.2f} |")  # fmt: skip
-    checks = ", ".join(f"{s['stores']} stores: {s['check']}" for s in result["sizes"])
-    lines += ["", f"Check (a page and its JSON twin per unit, a PDF pack): {checks}", ""]
+    lines += ["", f"Check (a page and its JSON twin per unit, a PDF pack): {checks(result)}", ""]
     return "\n".join(lines)
 
 
@@ -145,7 +146,17 @@ def main() -> int:
         default=RESULTS / "report",
         help="where to write .json and .md (default bench/results/report)",
     )
+    parser.add_argument("--smoke", action="store_true", help="6 stores, 3 months, temporary")
     args = parser.parse_args()
+    if args.smoke:
+        args.stores, args.months = [6], 3
+        with tempfile.TemporaryDirectory(prefix="bench-report-smoke-") as folder:
+            args.output = Path(folder) / "report"
+            return run(args)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, load "
@@ -164,7 +175,13 @@ def main() -> int:
     text = render(result)
     args.output.with_suffix(".md").write_text(text)
     print(text)
-    return 0 if all(s["check"]["ok"] for s in result["sizes"]) else 1
+    ok = all(s["check"]["ok"] for s in result["sizes"])
+    say(f"check: {'ok' if ok else 'FAILED'} ({checks(result)})")
+    return 0 if ok else 1
+
+
+def checks(result: dict[str, Any]) -> str:
+    return ", ".join(f"{s['stores']} stores: {s['check']}" for s in result["sizes"])
 
 
 if __name__ == "__main__":
