@@ -180,8 +180,9 @@ def run_demo(
     are removed first; WorkspaceError otherwise. Nothing the demo did not write is deleted.
     ``loyalty_lapse=False`` leaves out the planted faster lapse of detractors (tests of an
     incident's extra churn: docs/revenue-at-risk.md says why). ``documents`` also writes the
-    report site and the monthly pack (``earnright demo`` does; most tests need neither, and
-    they nearly double the run).
+    report site and the monthly pack (``earnright demo`` does; most tests need neither), from
+    the results already computed for ``results/`` and one set shared by both
+    (:mod:`earnright.api.computed`).
     """
     from earnright.demo import generate_company
 
