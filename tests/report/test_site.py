@@ -71,6 +71,9 @@ def test_every_link_resolves_and_drills_down_and_back_up(site: Site) -> None:
     for page in pages:
         for href in hrefs(page):
             assert not re.match(r"[a-z]+:", href), f"{page}: absolute link {href}"
+            if href.startswith("#"):  # a filter of the comment feed: a section of this page
+                assert f'id="{href[1:]}"' in page.read_text(), f"{page}: no {href} in the page"
+                continue
             assert (page.parent / href).resolve().is_file(), f"{page}: {href} does not resolve"
     store = json.loads(site.pages["S0001"].with_name("page.json").read_text())
     assert [a["level"] for a in store["ancestors"]] == ["company", "region", "district"]
