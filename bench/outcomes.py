@@ -24,6 +24,15 @@ with the default ``[outcomes]`` settings, and the results are scored against the
   coverage and zero effects called worked, beside the difference in differences' on the same
   actions (``did_low``, ``did_high``).
 
+- **driver-question actions**: each company also has 4 stores acting on the driver question
+  ``q_staff`` (1–5 answers; latent shifts 0, 0.2, 0.4): their coverage, zero effects called
+  worked and the share found per shift (both layouts together).
+
+Every share is printed with its Wilson 95% interval. The actions of one seed share their
+company, and a seed is run at every rate with the same plan and the same latent paths, so they
+are not independent: the Wilson interval is a lower bound on the figure's uncertainty; more
+seeds (``--seeds``) narrow it. ``--layouts main`` skips the ``few`` layout (half the time).
+
 No parameter is tuned: the defaults are measured. Seeds from 100 (``--first-seed 100``, written
 to outcomes.heldout.*) are a second sample the method was not developed on.
 Writes bench/results/outcomes.json and outcomes.md (outcomes.heldout.* when the first seed is
@@ -36,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import sys
 import tempfile
@@ -54,11 +64,24 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 LAYOUTS = {"main": {"stores": 8}, "few": {"regions": 4, "districts": 4, "stores": 3}}
 SYNTHETIC = "synthetic control"
+DRIVERS = 4  # stores a company that act on the driver question q_staff
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> list[float] | None:
+    """The Wilson score interval of a share ``hits`` / ``n`` (Wilson 1927)."""
+    if n == 0:
+        return None
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return [round(centre - half, 4), round(centre + half, 4)]
 
 
 def run_one(folder: Path, seed: int, rate: float, layout: str = "main") -> pd.DataFrame:
-    """One planted company, measured through the public API, merged with its truth."""
-    planted = plant_actions(folder / "data", seed=seed, rate=rate, **LAYOUTS[layout])
+    """One planted company (with :data:`DRIVERS` driver-question actions), measured through
+    the public API, merged with its truth."""
+    kw = LAYOUTS[layout]
+    planted = plant_actions(folder / "data", seed=seed, rate=rate, drivers=DRIVERS, **kw)
     ws = earnright.create_workspace(folder / "ws")
     for kind in ("units", "feedback", "actions"):
         ws.ingest(kind, folder / "data" / f"{kind}.csv")
@@ -93,13 +116,17 @@ def score(rows: pd.DataFrame) -> dict[str, Any]:
     """Coverage, false "worked", bias and too-early checks over every measured action."""
     m = rows[rows.effect.notna()]
     zero = m[m.truth == 0]
+    hits = (m.effect_low <= m.truth) & (m.truth <= m.effect_high)
     return {
         "actions": len(rows),
         "measured": len(m),
         "coverage": _share((m.effect_low <= m.truth) & (m.truth <= m.effect_high)),
         "naive_coverage": _share((m.naive_low <= m.truth) & (m.truth <= m.naive_high)),
+        "coverage_ci": wilson(int(hits.sum()), len(m)),
         "zero_effects": len(zero),
         "false_worked": _share(zero.verdict == "worked"),
+        "false_worked_ci": wilson(int((zero.verdict == "worked").sum()), len(zero)),
+        "false_worse": _share(zero.verdict == "made it worse"),
         "naive_false_worked": _share(zero.naive_low > 0),
         "bias": round(float((m.effect - m.truth).mean()), 3),
         "naive_bias": round(float((m.naive_effect - m.truth).mean()), 3),
@@ -107,6 +134,19 @@ def score(rows: pd.DataFrame) -> dict[str, Any]:
         "naive_rmse": round(float(((m.naive_effect - m.truth) ** 2).mean() ** 0.5), 3),
         "too_early_said": _share(rows[~rows.complete].verdict == "too early"),
     }
+
+
+def score_drivers(rows: pd.DataFrame) -> dict[str, Any]:
+    """The driver-question actions (answer points on the 1–5 scale): coverage, zero effects
+    called worked, and per planted latent shift the share found."""
+    m = rows[rows.effect.notna()]
+    zero = m[m.planted == 0]
+    found = {f"{p:g}": _share(g.verdict == "worked") for p, g in m.groupby("planted") if p != 0}
+    hits = (m.effect_low <= m.truth) & (m.truth <= m.effect_high)
+    return {"actions": len(rows), "measured": len(m), "coverage": _share(hits),
+            "coverage_ci": wilson(int(hits.sum()), len(m)), "zero_effects": len(zero),
+            "false_worked": _share(zero.verdict == "worked"),
+            "bias": round(float((m.effect - m.truth).mean()), 4), "found": found}  # fmt: skip
 
 
 def power(rows: pd.DataFrame) -> list[dict[str, Any]]:
@@ -133,8 +173,11 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "| | earnright (DiD; synthetic control where credible) | naive before/after |",
         "|---|---|---|",
-        f"| 95% interval coverage | {s['coverage']} | {s['naive_coverage']} |",
-        f"| zero effects called worked | {s['false_worked']} | {s['naive_false_worked']} |",
+        f"| 95% interval coverage (Wilson 95%) | {s['coverage']} {s['coverage_ci']} | "
+        f"{s['naive_coverage']} |",
+        f"| zero effects called worked (Wilson 95%) | {s['false_worked']} "
+        f"{s['false_worked_ci']} | {s['naive_false_worked']} |",
+        f"| zero effects called made it worse | {s['false_worse']} | |",
         f"| bias (NPS points) | {s['bias']} | {s['naive_bias']} |",
         f"| RMSE (NPS points) | {s['rmse']} | {s['naive_rmse']} |",
         "",
@@ -175,9 +218,17 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {layout} | " + " | ".join(str(c) for c in cells) + " |")
     few = result.get("few")
     if few:
-        lines += ["", f"Layout `few`, every measured action: coverage {few['coverage']}, "
-                  f"zero effects called worked {few['false_worked']} "
-                  f"({few['measured']} measured)."]  # fmt: skip
+        lines += ["", f"Layout `few`, every measured action: coverage {few['coverage']} "
+                  f"{few['coverage_ci']}, zero effects called worked {few['false_worked']} "
+                  f"{few['false_worked_ci']} ({few['measured']} measured)."]  # fmt: skip
+    d = result["drivers"]
+    lines += ["", f"Driver-question actions (`q_staff`, 1–5; {DRIVERS} a company, latent shifts "
+              f"{d['found']} found as worked): {d['measured']} of {d['actions']} measured, "
+              f"coverage {d['coverage']} {d['coverage_ci']}, zero effects called worked "
+              f"{d['false_worked']} of {d['zero_effects']}, bias {d['bias']} answer points.",
+              "", "Intervals in brackets: Wilson 95% for the share (actions of one seed share "
+              "their company, and the same seed is run at every rate, so the actions are not "
+              "independent: read them as a lower bound on the uncertainty)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -188,18 +239,20 @@ def main() -> int:
     parser.add_argument("--rates", type=float, nargs="+", default=[15.0, 30.0, 60.0, 120.0])
     parser.add_argument("--smoke", action="store_true", help="2 seeds, one rate, temp folder")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--layouts", nargs="+", choices=sorted(LAYOUTS), default=list(LAYOUTS))
     args = parser.parse_args()
     seeds, rates = (2, [30.0]) if args.smoke else (args.seeds, args.rates)
     start, frames = time.time(), []
     with tempfile.TemporaryDirectory() as tmp:
         for rate in rates:
             for seed in range(args.first_seed, args.first_seed + seeds):
-                for layout in LAYOUTS:
+                for layout in args.layouts:
                     folder = Path(tmp) / f"{layout}r{rate:g}s{seed}"
                     frames.append(run_one(folder, seed, rate, layout))
                     print(f"{layout} rate {rate:g} seed {seed}: {len(frames[-1])} actions",
                           file=sys.stderr)  # fmt: skip
-    both = pd.concat(frames, ignore_index=True)
+    every = pd.concat(frames, ignore_index=True)
+    both = every[every.metric == "nps"]
     rows = both[both.layout == "main"]
     result = {
         "command": " ".join(["python bench/outcomes.py", *sys.argv[1:]]),
@@ -209,7 +262,8 @@ def main() -> int:
         "overall": score(rows), "power": power(rows),
         "by_rate": {f"{r:g}": score(g) for r, g in rows.groupby("rate")},
         "synthetic": {lay: score_synthetic(g) for lay, g in both.groupby("layout")},
-        "few": score(both[both.layout == "few"]),
+        "few": score(both[both.layout == "few"]) if "few" in args.layouts else None,
+        "drivers": score_drivers(every[every.metric != "nps"]),
     }  # fmt: skip
     print(markdown(result))
     s = result["overall"]

@@ -174,3 +174,32 @@ def test_retention_and_spend_per_customer(tmp_path: Path) -> None:
     week0 = spend[spend.week == first].iloc[0]
     assert (week0.n, week0.s1, week0.s2) == (10, 195.0, 15.0**2 + 9 * 20.0**2)
     assert spend[spend.week == pd.Timestamp("2026-03-16")].n.item() == 6
+
+
+def test_driver_question_actions_are_measured_against_their_truth(tmp_path: Path) -> None:
+    """Stores that train staff move the driver question q_staff (1–5) by a planted latent
+    shift; ``earnright outcomes`` measures each on the question's answers, and its interval
+    holds the exact expected change of the store's mean answer."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from earnright.cli import app
+    from earnright.demo.actions import DRIVER, plant_actions
+
+    planted = plant_actions(tmp_path / "data", seed=0, stores=8, rate=40.0, drivers=6)
+    ws = earnright.create_workspace(tmp_path / "ws")
+    for kind in ("units", "feedback", "actions"):
+        ws.ingest(kind, tmp_path / "data" / f"{kind}.csv")
+    shown = CliRunner().invoke(app, ["outcomes", "--format", "json", "--workspace", str(ws.root)])
+    assert shown.exit_code == 0, shown.output
+    rows = pd.DataFrame(json.loads(shown.stdout))
+    got = rows[rows.metric == DRIVER].merge(planted.truth, on="action_id")
+    assert len(got) == 6 and got.effect_x.notna().all()
+    assert set(got.planted) >= {0.0, 0.4}  # zero and large effects are both planted
+    # 95% intervals: one miss in six is as likely as not (0.26); two would be 0.03
+    covered = (got.effect_low <= got.effect_y) & (got.effect_y <= got.effect_high)
+    assert covered.sum() >= 5, got[["action_id", "effect_x", "effect_low", "effect_high"]]
+    # a latent shift of 0.4 is about 0.37 answer points: mostly found at 40 answers a week
+    assert (got[got.planted == 0.4].verdict == "worked").mean() > 0.5
+    assert (got[got.planted == 0].verdict != "worked").all()

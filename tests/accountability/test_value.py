@@ -56,6 +56,9 @@ def test_nps_and_driver_effects_take_their_units_point_value() -> None:
     assert got.loc["A1", "value_low"] == pytest.approx(5000 - z * 1000 * 4 / z)
     assert got.loc["A2", "value"] == -1000.0
     assert got[["value", "value_low"]].loc[["A3", "A4"]].isna().all().all()
+    assert got.loc["A1", "value_note"] == ""
+    assert got.loc["A3", "value_note"].startswith("not valued: no customers")
+    assert got.loc["A4", "value_note"].startswith("not valued: no point value")
 
 
 def test_spend_and_retention_effects_are_priced_over_the_horizon() -> None:
@@ -90,7 +93,9 @@ def test_spend_and_retention_effects_are_priced_over_the_horizon() -> None:
     assert (got.loc["A2", "value_low"], got.loc["A2", "value_high"]) == pytest.approx(
         (low[0], high[0])
     )
-    assert np.isnan(got.loc["A3", "value"])  # no bridge from CSAT to revenue
+    assert np.isnan(got.loc["A3", "value"])  # no bridge from CSAT to revenue, said in words
+    assert got.loc["A3", "value_note"] == "not valued: CSAT has no bridge to revenue"
+    assert got.loc[["A1", "A2"], "value_note"].eq("").all()
     values = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "home_unit_id": ["S1", "S1", "S2"],
                            "ltv": [10.0, 30.0, 5.0]})  # fmt: skip
     homes = pd.DataFrame({"home_unit_id": ["S1", "S2"], "unit_id": ["D1", "D1"]})

@@ -31,6 +31,7 @@ DerSimonian–Laird random effects (:func:`pool_effects`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,7 +48,7 @@ from earnright.warehouse import Warehouse
 
 __all__ = [
     "OUTCOME_COLUMNS", "POOLED_COLUMNS", "OutcomeReport", "Spread", "did_quantile",
-    "measure_outcomes", "pool_effects", "unit_spread",
+    "measure_actions", "measure_outcomes", "pool_effects", "unit_spread",
 ]  # fmt: skip
 
 OUTCOME_COLUMNS = [
@@ -349,31 +350,44 @@ def measure_outcomes(
 ) -> OutcomeReport:  # fmt: skip
     """Every action's outcome (started since ``since``), and the pooled effect per kind."""
     actions = wh.table("actions").to_pandas()
-    actions["started_at"] = pd.to_datetime(actions.started_at)
-    actions["ended_at"] = pd.to_datetime(actions.ended_at)
+
+    def weekly(metric: str) -> pd.DataFrame:
+        return weekly_stats(wh, config, metric)
+
+    return measure_actions(actions, read_units(wh), weekly, config.outcomes, since)
+
+
+def measure_actions(
+    actions: pd.DataFrame, units: pd.DataFrame, weekly: Callable[[str], pd.DataFrame],
+    params: Outcomes, since: datetime | None = None,
+) -> OutcomeReport:  # fmt: skip
+    """The core of :func:`measure_outcomes` on frames: ``actions`` (the kind's columns),
+    ``units`` (``unit_id, parent_id, level``) and ``weekly(metric)``, the metric's weekly
+    sums per unit (:func:`~earnright.accountability.metrics.weekly_stats`; a
+    :class:`QueryError` when it has none)."""
+    actions = actions.assign(started_at=pd.to_datetime(actions.started_at),
+                             ended_at=pd.to_datetime(actions.ended_at))  # fmt: skip
     chosen = actions if since is None else actions[actions.started_at >= since]
-    units = read_units(wh)
     rows = []
     for metric, group in chosen.groupby("metric", sort=True):
         setting, why = None, f"no {metric} data"
         if metric not in UNMEASURED:
             try:
-                weekly = weekly_stats(wh, config, str(metric))
+                frame = weekly(str(metric))
             except QueryError as exc:  # e.g. no answers to the question at all yet
-                weekly, why = pd.DataFrame(), str(exc)
-            if not weekly.empty:
-                setting = _Setting(_Grid.of(weekly), units, config.outcomes)
+                frame, why = pd.DataFrame(), str(exc)
+            if not frame.empty:
+                setting = _Setting(_Grid.of(frame), units, params)
         for _, action in group.sort_values("started_at").iterrows():
             base = {c: action.get(c) for c in ("action_id", "unit_id", "metric", "kind")}
             base |= {"started_at": action.started_at, "expected_effect": action.expected_effect}
             if setting is None:
                 rows.append(base | {"verdict": "not measurable", "note": why})
                 continue
-            found = _measure(action, setting, _acting(actions, action, config.outcomes))
-            rows.append(base | found)
-    frame = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
-    frame["note"] = frame["note"].fillna("")
-    return OutcomeReport(frame, pool_effects(frame, config.outcomes.level))
+            rows.append(base | _measure(action, setting, _acting(actions, action, params)))
+    out = pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    out["note"] = out["note"].fillna("")
+    return OutcomeReport(out, pool_effects(out, params.level))
 
 
 def pool_effects(frame: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -7,9 +7,14 @@ Given the acting unit's weekly means y (T weeks) and the donors' D (J × T), the
 pre-period mean (the demeaned synthetic control of Doudchenko & Imbens 2016, so a donor's level
 does not matter, only its path). The effect is the mean post-period gap. Each donor in turn is
 treated as if it had acted and fitted from the others: its placebo effect is what the method
-finds where nothing happened. The interval is the effect minus the largest and smallest
-placebo effects; with J placebos it covers with probability about 1 − 2/(J + 1) (reported as
-``level``), exact when the acting unit is exchangeable with its donors.
+finds where nothing happened. The interval inverts a placebo test on the studentised effect,
+the effect divided by its own pre-period fit (the RMSPE below; Abadie et al. 2010 rank the
+ratio of post- to pre-period RMSPE for the same reason): δ is in the interval when
+(effect − δ) / fit lies within the placebos' effect_j / fit_j. With J placebos it covers with
+probability about 1 − 2/(J + 1) (reported as ``level``), exact when the units' studentised
+effects are exchangeable — units may differ in noise (how many answers they get a week), which
+the raw placebo effects (effect minus their largest and smallest) do not allow for: there a
+noisier acting unit than its donors is called "worked" too often.
 
 The fit of each series is its pre-period root mean squared gap (RMSPE); the acting unit's fit
 beside its placebos' says whether the synthetic control followed it before it acted (Abadie et
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import nnls
 
-__all__ = ["SyntheticResult", "fit_weights", "synthetic_control"]
+__all__ = ["SyntheticResult", "fit_weights", "placebo_interval", "synthetic_control"]
 
 SUM_PENALTY = 1e3  # the weight of the Σw = 1 row in the least squares
 FIT_QUANTILE = 0.9  # a unit fitted worse before than this share of its placebos: not credible
@@ -74,7 +79,7 @@ def _effect(
 
 def synthetic_control(y: np.ndarray, donors: np.ndarray, pre: np.ndarray) -> SyntheticResult:
     """The effect on ``y`` (T,) after the weeks ``pre`` (bool, T) against ``donors`` (J × T,
-    at least 2), with its placebo-in-space interval (module doc)."""
+    at least 2), with its studentised placebo-in-space interval (module doc)."""
     if donors.shape[0] < 2 or pre.sum() < 2 or (~pre).sum() < 1:
         raise ValueError("a synthetic control needs 2 donors, 2 weeks before and 1 after")
     effect, w, fit = _effect(y, donors, pre)
@@ -82,5 +87,18 @@ def synthetic_control(y: np.ndarray, donors: np.ndarray, pre: np.ndarray) -> Syn
     placebos = np.array([r[0] for r in runs])
     fits = np.array([r[2] for r in runs])
     level = 1 - 2 / (len(donors) + 1)
-    return SyntheticResult(effect, effect - placebos.max(), effect - placebos.min(), level, w,
-                           placebos, fit, fits)  # fmt: skip
+    low, high = placebo_interval(effect, fit, placebos, fits)
+    return SyntheticResult(effect, low, high, level, w, placebos, fit, fits)
+
+
+def placebo_interval(
+    effect: float, fit: float, placebos: np.ndarray, fits: np.ndarray
+) -> tuple[float, float]:  # fmt: skip
+    """The effects δ at which the unit's ratio (effect − δ) / fit lies within its placebos'
+    ratios effect_j / fit_j: [effect − fit × max ratio, effect − fit × min ratio]. Each ratio
+    is scaled by its own series' noise, so a unit noisier (or quieter) than its donors is
+    judged on its own scale; without a usable fit (0 or not finite), the raw placebo range."""
+    if not (np.isfinite(fit) and fit > 0 and np.isfinite(fits).all() and (fits > 0).all()):
+        return effect - float(placebos.max()), effect - float(placebos.min())
+    ratios = placebos / fits
+    return effect - fit * float(ratios.max()), effect - fit * float(ratios.min())

@@ -25,7 +25,8 @@ Spend and retention are priced over the same horizon (``HORIZON_DAYS``, the poin
   of value.
 
 A synthetic control's placebo interval is taken as normal for its standard error. CSAT and
-reliability indicators have no bridge to revenue yet: their values stay empty.
+reliability indicators have no bridge to revenue yet: their values stay empty, and
+``value_note`` says so in words (as it says why any other measured effect carries no value).
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ from earnright.config import Config
 from earnright.stats import Z95
 
 __all__ = [
-    "BASE_COLUMNS", "HORIZON_DAYS", "VALUE_COLUMNS", "point_question", "product_interval",
+    "BASE_COLUMNS", "HORIZON_DAYS", "NOTE", "VALUE_COLUMNS", "point_question", "product_interval",
     "retention_bases", "value_effects",
 ]  # fmt: skip
 
 VALUE_COLUMNS = ["value", "value_low", "value_high"]
+NOTE = "value_note"  # why a measured effect has no value, in words
 BASE_COLUMNS = ["unit_id", "customers", "ltv", "ltv_se"]  # per unit: the retention base
 HORIZON_DAYS = 180  # the horizon of every value: the point value's
 ALL = "all"
@@ -80,13 +82,37 @@ def value_effects(
     out = frame.copy()
     for col in VALUE_COLUMNS:
         out[col] = np.nan
+    out[NOTE] = ""
     if out.empty:
         return out
     _spend_values(out, config.outcomes.post_weeks)
     if bases is not None and not bases.empty:
         _retention_values(out, bases, level)
-    if points is None or points.empty:
-        return out
+    if points is not None and not points.empty:
+        _point_values(out, points, config, level)
+    _explain_missing(out, config)
+    return out
+
+
+def _explain_missing(out: pd.DataFrame, config: Config) -> None:
+    """``value_note`` of each measured effect left without a value (in place)."""
+    missing = out.effect.notna() & out.value.isna()
+    for i in out.index[missing]:
+        metric = str(out.at[i, "metric"])
+        if metric == "csat":
+            why = "not valued: CSAT has no bridge to revenue"
+        elif metric in ("spend", "retention"):
+            why = "not valued: no customers or transactions at the unit"
+        elif point_question(config, metric) is not None:
+            why = "not valued: no point value at the unit (customers, transactions and "
+            why += "respondents with 180 days of follow-up)"
+        else:
+            why = "not valued: a reliability indicator has no bridge to revenue"
+        out.at[i, NOTE] = why
+
+
+def _point_values(out: pd.DataFrame, points: pd.DataFrame, config: Config, level: float) -> None:
+    """NPS and driver effects × their question's point value at the unit (in place)."""
     z = stats.norm.ppf(0.5 + level / 2)
     unit_rows = points[points.moment == ALL].drop_duplicates(["question", "unit_id"])
     per_point = unit_rows.set_index(["question", "unit_id"])
@@ -101,7 +127,6 @@ def value_effects(
     priced = np.isfinite(est)
     out.loc[priced, "value"], out.loc[priced, "value_low"] = est[priced], low[priced]
     out.loc[priced, "value_high"] = high[priced]
-    return out
 
 
 def _spend_values(out: pd.DataFrame, post_weeks: int) -> None:

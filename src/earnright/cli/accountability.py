@@ -35,7 +35,7 @@ AGENDA_COLUMNS = ["issue_id", "unit_id", "title", "recommended", "action_kind", 
                   "decided_by"]  # fmt: skip
 OUTCOME_COLUMNS = [
     "action_id", "unit_id", "metric", "kind", "effect", "effect_low", "effect_high", "verdict",
-    "naive_effect", "pretrend_p", "detectable_at", "value",
+    "naive_effect", "pretrend_p", "detectable_at", "value", "value_note",
 ]  # fmt: skip
 
 
