@@ -70,3 +70,16 @@ def test_the_numbers_equal_the_duckdb_workspaces(pg_ws: Any, planted: Planted) -
     got = browser.get("/api/v1/scorecard", params=args).json()
     expected = planted.ws.scorecard(level="district", grain="month", period="2026-08").to_dict()
     assert same(got, expected) == []
+
+
+def test_the_sign_in_limit_holds_across_server_processes(pg_ws: Any) -> None:
+    """Failures through one process count in the other: workers do not multiply attempts."""
+    with pg_ws.warehouse(read_only=False) as wh:
+        add_user(wh, "gate", "analyst", PASSWORD, None, [])
+    first, second = (create_app(pg_ws, refresh=3600, login_attempts=3) for _ in range(2))
+    one, other = TestClient(first), TestClient(second)
+    for client in (one, other, one):
+        assert "problem" in sign_in(client, "gate", "wrong password").headers["location"]
+    for client in (other, one):  # the right password, in either process: too late
+        limited = sign_in(client, "gate")
+        assert limited.status_code == 429 and 0 < int(limited.headers["retry-after"]) <= 300

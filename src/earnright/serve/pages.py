@@ -84,17 +84,18 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Sign in: CSRF by double submit (the form's token equals the login cookie's), at most
-    ``login_attempts`` failures per address and name in five minutes, each attempt audited."""
+    ``login_attempts`` failures per address and name in five minutes (counted in the audit
+    log, so across every server process), each attempt audited."""
     address = client_address(request)
     limiter = request.app.state.limiter
     if not csrf or not secrets.compare_digest(csrf, request.cookies.get(LOGIN_COOKIE, "")):
         return _again(next, "The form expired; sign in again.")
-    if (wait := limiter.wait(address, name)) > 0:
-        svc.audit(name, "sign-in refused", "", "too many failed attempts", address)
-        page = document("Too many attempts", "<h1>Too many failed sign-ins</h1>"
-                        f"<p>Try again in {int(wait) + 1} seconds.</p>")  # fmt: skip
-        return HTMLResponse(page, 429, headers={"Retry-After": str(int(wait) + 1)})
     with svc.warehouse(read_only=False) as wh:
+        if (wait := limiter.wait(wh, address, name)) > 0:
+            users.audit(wh, name, "sign-in refused", "", "too many failed attempts", address)
+            page = document("Too many attempts", "<h1>Too many failed sign-ins</h1>"
+                            f"<p>Try again in {int(wait) + 1} seconds.</p>")  # fmt: skip
+            return HTMLResponse(page, 429, headers={"Retry-After": str(int(wait) + 1)})
         user = users.check_password(wh, name, password)
         if user is None:
             users.audit(wh, name, "sign-in failed", "", "", address)
@@ -102,7 +103,6 @@ def login(
             secret, _ = users.start_session(wh, name, SESSION_HOURS)
             users.audit(wh, name, "sign-in", "", "", address)
     if user is None:
-        limiter.failed(address, name)
         return _again(next, "Wrong name or password.")
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(COOKIE, secret, httponly=True, samesite="lax", secure=_secure(request),
