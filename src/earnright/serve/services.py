@@ -9,6 +9,7 @@ role lacks raises :class:`NotAllowed` (403).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,7 @@ class Services:
         self._lock = threading.RLock()
         self._local = threading.local()
         self.site = SiteCache(ws, self.guard, refresh)
+        self._subtrees: dict[str, tuple[float, list[str]]] = {}  # unit -> (read at, subtree)
 
     def guard(self) -> Any:
         return self._lock if self.single else nullcontext()
@@ -76,11 +78,17 @@ class Services:
 
     # -- people ------------------------------------------------------------------------------
     def scope(self, user: dict[str, Any]) -> Scope:
+        """The person's scope; a manager's subtree is read once per ``refresh`` seconds (the
+        hierarchy changes only with an ingest), not on every request."""
         below: list[str] = []
         if user.get("unit_id"):
-            with self.warehouse() as wh:
-                units = read_units(wh)
-            below = subtree(_rows(units), str(user["unit_id"]))
+            unit, now = str(user["unit_id"]), time.monotonic()
+            kept = self._subtrees.get(unit)
+            if kept is None or now - kept[0] >= self.site.refresh:
+                with self.warehouse() as wh:
+                    units = read_units(wh)
+                kept = self._subtrees[unit] = (now, subtree(_rows(units), unit))
+            below = kept[1]
         return scope_for(user, below)
 
     # -- pages ---------------------------------------------------------------------------------
@@ -113,6 +121,7 @@ class Services:
 
         self._check_moment(moment)
         part = segment_part(segment)
+        self.site.inputs(period)  # new data (checked every `refresh` s) empty the kept pages
         key = (unit_id, period, moment, part, scope.units, scope.moments,
                scope.role is Role.owner)  # fmt: skip
         found = self.site.pages.get(key)
