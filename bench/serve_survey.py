@@ -1,28 +1,34 @@
 """Benchmark: survey submissions through the server on PostgreSQL, per second and their latency.
 
     python bench/serve_survey.py                  # 2,000 closed-loop + 10 s at 200/s
-    python bench/serve_survey.py --rate 300 --seconds 5 --closed 1000
+    python bench/serve_survey.py --closed 1000 --rate 200 --seconds 5 --against ../main/src
     python bench/serve_survey.py --smoke          # CI: seconds, results in a temporary folder
 
 A throwaway PostgreSQL cluster (tests/postgres.py: initdb in a temporary folder, 127.0.0.1, a
 free port) holds a workspace of ``--stores`` stores with one invitation per submission. The
-survey's routes (``earnright.serve.survey_routes``, in a bare FastAPI app under uvicorn, one
-process, its connection pool of ``--pool`` connections) run in a child process; this process is
-the load generator, on 127.0.0.1, bounded:
+survey's routes (``earnright.serve.survey_routes``, in a bare FastAPI app under uvicorn,
+``--workers`` processes, each with its connection pool of ``--pool`` connections) run in a
+child process; this process is the load generator, on 127.0.0.1, bounded, with a bare
+keep-alive HTTP/1.1 client (a request costs it tens of microseconds; httpx's pool cost more
+CPU per request than the server on 2 shared cores):
 
 - *closed loop*: ``--clients`` clients each post their next answer as soon as the last one is
   answered, ``--closed`` answers in all: the most the server takes per second, and latency;
-- *open loop*: answers started at a fixed ``--rate`` per second for ``--seconds`` (at most
-  ``--clients`` × 8 in flight), whatever the server does: the latency at the goal's rate
-  (200/s, p99 under 100 ms).
+- *open loop*: answers due at a fixed ``--rate`` per second for ``--seconds`` over at most
+  ``--clients`` × 8 connections, whatever the server does; latency counts from when the answer
+  was due (waiting for a free connection is latency too): the goal's rate (200/s, p99 under
+  100 ms).
 
 Each answer is ``POST /api/v1/responses/{token}`` with a JSON object (ltr, osat, a driver and a
-comment; one in five a detractor, which opens a case and enqueues its alert). The baseline,
-named in the output, is the same answers written in process by ``earnright.survey.submit_answer``
-on one connection, one after another: what the server adds (HTTP, threads, the pool) shows as
-the ratio. Check: every answer accepted (201) and stored once (feedback and survey_answers
-rows = answers sent), and a second answer to an answered invitation refused (409). Writes
-bench/results/serve_survey.{json,md}; prints a ``check:`` line on stderr; exits 1 if it fails.
+comment; one in five a detractor, which opens a case and enqueues its alert). Baselines, named
+in the output: ``in_process``, the same answers written in process by
+``earnright.survey.submit_answer`` on one connection, one after another (what the server adds:
+HTTP, threads, the pool); and with ``--against SRC`` (another source tree's ``src``, e.g.
+main's) the same load on that code's server, on its own database, in the same run. Check:
+every answer accepted (201) and stored once (feedback and survey_answers rows = answers sent),
+and a second answer to an answered invitation refused (409). Writes
+bench/results/serve_survey.{json,md} with the machine's load average at start and end (the
+machine is shared); prints a ``check:`` line on stderr; exits 1 if it fails.
 """
 
 from __future__ import annotations

@@ -53,14 +53,14 @@ def random_items(rng: random.Random, n: int) -> dict[int, tuple[submission.Submi
     return items
 
 
-def reference(items: dict[int, tuple[submission.Submission, Any]]) -> submission._Checked:
+def reference(items: dict[int, tuple[submission.Submission, Any]]) -> submission.CheckedAnswers:
     """Every row through validate_chunk, as before the quick check existed."""
     rows, reasons, columns = [], {}, set()
     for k, (sub, inv) in items.items():
         asked = [q.id for q in form_questions(CONFIG, inv.moment)]
         columns |= set(asked)
-        rows.append(submission._row(inv, sub.answers, asked, k + 1, AT))
-        if found := submission._form_problems(sub.answers, asked):
+        rows.append(submission.answer_row(inv, sub.answers, asked, k + 1, AT))
+        if found := submission.form_problems(sub.answers, asked):
             reasons[k + 1] = [r for _, r in found]
     frame = pd.DataFrame(rows)
     frame = frame.astype({c: "string" for c in frame.columns if c != "_line"})
@@ -72,14 +72,14 @@ def reference(items: dict[int, tuple[submission.Submission, Any]]) -> submission
     for row in good.to_dict("records"):
         line = int(row.pop("_line"))
         if line not in reasons:
-            accepted[line - 1] = {c: submission._value(v) for c, v in row.items()}
-    return submission._Checked(accepted, reasons, None)
+            accepted[line - 1] = {c: submission.warehouse_value(v) for c, v in row.items()}
+    return submission.CheckedAnswers(accepted, reasons, None)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_quick_and_chunk_checks_accept_and_refuse_the_same_answers(seed: int) -> None:
     items = random_items(random.Random(seed), 60)
-    quick, slow = submission._checked(CONFIG, items, AT), reference(items)
+    quick, slow = submission.check_answers(CONFIG, items, AT), reference(items)
     assert quick.reasons == slow.reasons
     assert quick.accepted == slow.accepted
     assert 10 < len(quick.accepted) < 60  # both kinds were drawn

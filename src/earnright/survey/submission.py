@@ -8,10 +8,12 @@ gathers those that arrive together), and gives each its outcome:
    invitation (else :class:`~earnright.errors.SurveyLinkError`); an invitation answered already
    gets :class:`~earnright.errors.AlreadyAnswered`;
 2. the answers become feedback rows (response id ``survey-INVITATION``, the invitation's unit,
-   customer and moment, channel ``survey``, the time of the answer) checked together by
-   :func:`earnright.ingest.kinds.validate_chunk`, the check every feedback file's rows pass
-   (vectorised: checking many costs about what checking one does), plus the form's own: only
-   the moment's questions and a comment, at least one answer, no NUL character;
+   customer and moment, channel ``survey``, the time of the answer) checked by the rules every
+   feedback file's rows pass: a plain answer (whole numbers within their scales, any comment)
+   is typed directly (:mod:`earnright.survey.checks`, microseconds), any other goes with the
+   rest of its batch through :func:`earnright.ingest.kinds.validate_chunk` (which words the
+   reasons); plus the form's own rules: only the moment's questions and a comment, at least
+   one answer, no NUL character;
 3. in one transaction, as one ingest batch (source ``survey:CHANNEL``): the accepted rows (new
    question columns added as a file adds them), their invitations' rows in ``survey_answers``,
    a detractor's case and its alert (:mod:`earnright.survey.cases`), and the rejected rows in
@@ -44,7 +46,17 @@ from earnright.survey.invitations import Invitation, answered_among, find_invita
 from earnright.survey.tokens import link_secret, verify_token
 from earnright.warehouse import Warehouse
 
-__all__ = ["Submission", "SubmitResult", "submit_answer", "submit_answers"]
+__all__ = [
+    "CheckedAnswers",
+    "Submission",
+    "SubmitResult",
+    "answer_row",
+    "check_answers",
+    "form_problems",
+    "submit_answer",
+    "submit_answers",
+    "warehouse_value",
+]
 
 FEEDBACK = KINDS["feedback"]
 MAX_FIELD = 4000
@@ -156,7 +168,7 @@ def _write(
             outcomes[k] = submit_answers(wh, config, [sub], now=now)[0]
 
 
-def _row(invitation: Invitation, answers: Mapping[str, Any], asked: list[str], line: int,
+def answer_row(invitation: Invitation, answers: Mapping[str, Any], asked: list[str], line: int,
          at: datetime) -> dict[str, Any]:  # fmt: skip
     """The answer as a feedback file's row would give it (text, as read)."""
     row: dict[str, Any] = {
@@ -179,7 +191,7 @@ def _text(value: Any) -> str | None:
     return text[:MAX_FIELD]
 
 
-def _form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[str, str]]:
+def form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[str, str]]:
     """The form's own rules: only its questions and a comment; at least one answer."""
     allowed = {*asked, "comment"}
     problems = [(k, f"{k}: not a question of this survey") for k in answers if k not in allowed]
@@ -192,7 +204,7 @@ def _form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[s
 
 
 @dataclass
-class _Checked:
+class CheckedAnswers:
     """A batch's rows after the checks: the accepted ones typed (by submission), the reasons
     of the rejected ones (by line), and the rows read of those checked by the chunk checks
     (their quarantine's raw text)."""
@@ -202,24 +214,24 @@ class _Checked:
     read: pd.DataFrame | None
 
 
-def _checked(
+def check_answers(
     config: Config, items: dict[int, tuple[Submission, Invitation]], at: datetime
-) -> _Checked:
+) -> CheckedAnswers:
     """The rows checked: plain ones directly (:mod:`earnright.survey.checks`), the others
     together by :func:`earnright.ingest.kinds.validate_chunk`, plus the form's own rules."""
     rows, reasons, columns = {}, {}, set()
     for k, (sub, invitation) in items.items():
         asked = [q.id for q in form_questions(config, invitation.moment)]
         columns |= set(asked)
-        rows[k] = _row(invitation, sub.answers, asked, k + 1, at)
-        if found := _form_problems(sub.answers, asked):
+        rows[k] = answer_row(invitation, sub.answers, asked, k + 1, at)
+        if found := form_problems(sub.answers, asked):
             reasons[k + 1] = [r for _, r in found]
     questions = sorted(columns)
     candidates = {k: r for k, r in rows.items() if k + 1 not in reasons}
     accepted = plain_rows(config, candidates, questions, at)
     rest = {k: r for k, r in rows.items() if k not in accepted}
     if not rest:
-        return _Checked(accepted, reasons, None)
+        return CheckedAnswers(accepted, reasons, None)
     frame = pd.DataFrame(list(rest.values()))
     text = [c for c in frame.columns if c != "_line"]
     frame = frame.astype({c: "string" for c in text})
@@ -234,15 +246,15 @@ def _checked(
     for row in good.to_dict("records"):
         line = int(row.pop("_line"))
         if line not in reasons:
-            accepted[line - 1] = {str(c): _value(v) for c, v in row.items()}
-    return _Checked(accepted, reasons, frame)
+            accepted[line - 1] = {str(c): warehouse_value(v) for c, v in row.items()}
+    return CheckedAnswers(accepted, reasons, frame)
 
 
 def _store(
     wh: Warehouse, config: Config, items: dict[int, tuple[Submission, Invitation]],
     at: datetime,
 ) -> dict[int, Outcome]:  # fmt: skip
-    checked = _checked(config, items, at)
+    checked = check_answers(config, items, at)
     reasons = checked.reasons
     channel = next(iter(items.values()))[0].channel
     outcomes: dict[int, Outcome] = {}
@@ -290,7 +302,7 @@ def _insert_answers(
     return results
 
 
-def _value(value: Any) -> Any:
+def warehouse_value(value: Any) -> Any:
     """A cell as the warehouse takes it: missing (NaN, NA, NaT) as None."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
