@@ -75,7 +75,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(ws_root: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(ws_root: Path, port: int, src: Path) -> subprocess.Popen[bytes]:
     code = (
         "import earnright, uvicorn\n"
         "from earnright.serve.app import create_app\n"
@@ -83,7 +83,7 @@ def start_server(ws_root: Path, port: int) -> subprocess.Popen[bytes]:
         "app.state.services.site.inputs(None)\n"
         f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n"
     )
-    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    env = os.environ | {"PYTHONPATH": str(src)}
     return subprocess.Popen([sys.executable, "-c", code], env=env)
 
 
@@ -164,37 +164,55 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         with ws.warehouse() as wh:
             units = read_units(wh)
         stores = sorted(units[units.level == "store"].unit_id)
-        port = free_port()
-        server = start_server(ws.root, port)
-        try:
-            client = signed_in(f"http://127.0.0.1:{port}")
-            started = time.perf_counter()
-            client.get(f"/units/{stores[0]}")  # the site's inputs were computed at start
-            first = (time.perf_counter() - started) * 1000
-            for store in stores[1:]:  # each page is drawn once, at its first view
-                client.get(f"/units/{store}")
-            cookies = {"earnright_session": client.cookies["earnright_session"]}
-            say(f"load: {args.requests} store pages, {args.concurrency} at a time")
-            times, rate = load(f"http://127.0.0.1:{port}", cookies, stores, args.requests,
-                               args.concurrency)  # fmt: skip
-        finally:
-            server.terminate()
-            server.wait(30)
+        served = {"this": serve_load(args, ws.root, stores, ROOT / "src")}
+        if args.against:
+            served["against"] = serve_load(args, ws.root, stores, Path(args.against))
         say("baseline: one store page computed from scratch")
         scratch = baseline(ws, stores[0], args.repeats)
     finally:
         if cluster is not None:
             cluster.stop()
-    p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
-    return {
+    this = served["this"]
+    p50, p99 = this["p50_ms"], this["p99_ms"]
+    found = {
         "stores": args.stores, "months": args.months, "requests": args.requests,
-        "concurrency": args.concurrency, "p50_ms": p50, "p99_ms": p99,
-        "requests_per_s": rate, "first_view_ms": first, "baseline_ms": scratch * 1000,
+        "concurrency": args.concurrency, **this, "baseline_ms": scratch * 1000,
         "baseline_over_p50": scratch * 1000 / p50, "goal_p99_ms": GOAL_P99_MS,
         "meets_goal": p99 < GOAL_P99_MS, "cores": os.cpu_count(),
+        "load_average_1min_at_start": args.load_at_start,
         "load_average_1min_at_end": os.getloadavg()[0],
         "python": platform.python_version(), "at": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }  # fmt: skip
+    if "against" in served:
+        found["against"] = served["against"]
+        found["against_p99_over_this"] = served["against"]["p99_ms"] / p99
+    return found
+
+
+def serve_load(
+    args: argparse.Namespace, root: Path, stores: list[str], src: Path
+) -> dict[str, Any]:
+    """The server of the code under ``src`` over the workspace: first views, then the load."""
+    port = free_port()
+    server = start_server(root, port, src)
+    try:
+        client = signed_in(f"http://127.0.0.1:{port}")
+        started = time.perf_counter()
+        client.get(f"/units/{stores[0]}")  # the site's inputs were computed at start
+        first = (time.perf_counter() - started) * 1000
+        for store in stores[1:]:  # each page is drawn once, at its first view
+            client.get(f"/units/{store}")
+        cookies = {"earnright_session": client.cookies["earnright_session"]}
+        say(f"{src}: {args.requests} store pages, {args.concurrency} at a time")
+        times, rate = load(f"http://127.0.0.1:{port}", cookies, stores, args.requests,
+                           args.concurrency)  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(30)
+    p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+    say(f"{src}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    return {"src": str(src), "p50_ms": p50, "p99_ms": p99, "requests_per_s": rate,
+            "first_view_ms": first}  # fmt: skip
 
 
 def report(found: dict[str, Any]) -> str:
@@ -203,15 +221,32 @@ def report(found: dict[str, Any]) -> str:
         f"Demo company of {found['stores']} stores, {found['months']} months; "
         f"{found['requests']} random store pages, {found['concurrency']} at a time, from a "
         f"load generator on 127.0.0.1; {found['cores']} cores shared by server and generator "
-        f"(load average {found['load_average_1min_at_end']:.1f} at the end of the run).\n\n"
+        f"(load average {found['load_average_1min_at_start']:.1f} at the start, "
+        f"{found['load_average_1min_at_end']:.1f} at the end: other work).\n\n"
         "| measure | value |\n|---|---|\n"
         f"| p50 | {found['p50_ms']:.1f} ms |\n| p99 | {found['p99_ms']:.1f} ms "
         f"(goal < {found['goal_p99_ms']:.0f} ms: {'met' if found['meets_goal'] else 'NOT met'}) |\n"
         f"| pages/s | {found['requests_per_s']:.1f} |\n"
         f"| a page's first view (drawn, then kept) | {found['first_view_ms']:.0f} ms |\n"
         f"| baseline: the page computed from scratch | {found['baseline_ms']:.0f} ms |\n"
-        f"| baseline / p50 | {found['baseline_over_p50']:.0f}× |\n\n"
-        "Command: `python bench/serve.py` (PYTHONPATH=src).\n"
+        f"| baseline / p50 | {found['baseline_over_p50']:.0f}× |\n" + _against(found) + "\n"
+        f"Command: `python bench/serve.py --stores {found['stores']} --months {found['months']} "
+        f"--requests {found['requests']} --concurrency {found['concurrency']}"
+        + (f" --against {found['against']['src']}" if "against" in found else "")
+        + "` (PYTHONPATH=src).\n"
+    )
+
+
+def _against(found: dict[str, Any]) -> str:
+    if "against" not in found:
+        return ""
+    other = found["against"]
+    return (
+        f"| against `{other['src']}` (same run, same database): p50 | {other['p50_ms']:.1f} ms |\n"
+        f"| against: p99 | {other['p99_ms']:.1f} ms ({found['against_p99_over_this']:.1f}× "
+        "this p99) |\n"
+        f"| against: pages/s | {other['requests_per_s']:.1f} |\n"
+        f"| against: a page's first view | {other['first_view_ms']:.0f} ms |\n"
     )
 
 
@@ -224,7 +259,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--url", help="an empty PostgreSQL database (default: a throwaway one)")
     parser.add_argument("--smoke", action="store_true", help="a small run for CI")
+    parser.add_argument(
+        "--against",
+        help="another source tree's src folder (e.g. main's): its server gets the same load "
+        "on the same database, in the same run",
+    )
     args = parser.parse_args()
+    args.load_at_start = os.getloadavg()[0]
     if args.smoke:
         for key, value in SMOKE.items():
             setattr(args, key, value)

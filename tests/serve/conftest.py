@@ -69,14 +69,25 @@ def _comment(rid: str, unit: str, moment: str, text: str) -> dict[str, list[Any]
     return {k: [v] for k, v in row.items()}
 
 
+def _alert(aid: str, incident: str, segment: str) -> dict[str, list[Any]]:
+    at = datetime(2026, 9, 10)
+    row = {"alert_id": aid, "incident_id": incident, "indicator": "short_queue",
+           "segment": segment, "rule": "anomaly", "severity": "ticket", "fired_at": at,
+           "score": 0.9, "created_at": at}  # fmt: skip
+    return {k: [v] for k, v in row.items()}
+
+
 def _plant(ws: Any, p: Planted) -> None:
     with ws.warehouse(read_only=False) as wh:
         wh.insert("incidents", _incident("INC-own", p.own_moment, f"store={p.own_store}"))
         wh.insert("incidents", _incident("INC-other", p.other_moment, f"store={p.other_store}"))
+        wh.insert("alerts", _alert("ALERT-own", "INC-own", f"store={p.own_store}"))
+        wh.insert("alerts", _alert("ALERT-other", "INC-other", f"store={p.other_store}"))
         wh.insert("feedback", _comment("R-own", p.own_store, p.own_moment, XSS[0]))
         wh.insert("feedback", _comment("R-other", p.other_store, p.other_moment, XSS[1]))
     p.ids |= {"incident:own": "INC-own", "incident:other": "INC-other"}
     p.ids |= {"comment:own": "R-own", "comment:other": "R-other"}
+    p.ids |= {"alert:own": "ALERT-own", "alert:other": "ALERT-other"}
     where = {
         "store": ((p.own_store, None), (p.other_store, None)),
         "district": ((p.own_district, None), (p.other_district, None)),

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from tests.serve.conftest import ROLES, Planted
 
-KINDS = ("store", "district", "moment", "incident", "decision", "comment")
+KINDS = ("store", "district", "moment", "incident", "decision", "comment", "alert")
+UNWRITABLE = ("comment", "alert")  # no write verb: 405
 # What each person sees, written out (not derived from the code under test): kind -> sides.
 SEES = {
     "admin": {k: {"own", "other"} for k in KINDS},
@@ -23,6 +24,8 @@ SEES = {
     "owner": {"store": set(), "district": set(), "moment": {"own"}, "incident": {"own"},
               "decision": {"own"}, "comment": {"own"}},
 }  # fmt: skip
+for _person in SEES:  # an alert is seen with its incident
+    SEES[_person]["alert"] = SEES[_person]["incident"]
 DECIDES = {"admin", "executive", "store_manager", "district_manager", "owner"}
 PAGE = {
     "store": "/units/{}",
@@ -31,6 +34,7 @@ PAGE = {
     "incident": "/incidents/{}",
     "decision": "/decisions/{}",
     "comment": "/comments/{}",
+    "alert": "/alerts/{}",
 }
 API = {kind: "/api/v1" + path for kind, path in PAGE.items()}
 CASES = [(p, k, s) for p in ROLES for k in KINDS for s in ("own", "other")]
@@ -57,8 +61,8 @@ def test_api_read(app: Any, planted: Planted, person: str, kind: str, side: str)
 
 
 def _write_expected(person: str, kind: str, side: str) -> int:
-    if kind == "comment":
-        return 405  # customers write comments (the survey); nobody edits one
+    if kind in UNWRITABLE:
+        return 405  # customers write comments (the survey), early warning alerts; nobody edits
     if side not in SEES[person][kind]:
         return 404
     return 201 if person in DECIDES else 403
@@ -68,7 +72,7 @@ def _write_expected(person: str, kind: str, side: str) -> int:
 def test_api_write(app: Any, planted: Planted, person: str, kind: str, side: str) -> None:
     """API write: a decision on the issue about the object (a comment has no write)."""
     client = TestClient(app, headers={"Authorization": f"Bearer {planted.tokens[person]}"})
-    if kind == "comment":
+    if kind in UNWRITABLE:
         got = client.post(API[kind].format(planted.ids[f"{kind}:{side}"]), json={"x": 1})
     else:
         body = {"issue": planted.issues[f"{kind}:{side}"], "action": f"{person} acts"}
@@ -111,6 +115,24 @@ def test_lists_hold_only_the_scope(app: Any, planted: Planted) -> None:
     assert owner.get("/api/v1/scorecard").json() == []
     moments = {m["moment"] for m in owner.get("/api/v1/reliability").json()["moments"]}
     assert moments == {"checkout"}
+    alerts = {a["alert_id"] for a in client.get("/api/v1/alerts").json()}
+    assert "ALERT-own" in alerts and "ALERT-other" not in alerts
+    assert {a["alert_id"] for a in owner.get("/api/v1/alerts").json()} >= {"ALERT-own"}
+
+
+def test_the_asset_ledger_holds_only_the_scope(app: Any, planted: Planted) -> None:
+    def assets(person: str, **params: str) -> Any:
+        token = planted.tokens[person]
+        client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+        return client.get("/api/v1/assets", params={"level": "store", **params})
+
+    everyone = assets("executive").json()
+    assert {r["unit_id"] for r in everyone} >= {planted.own_store, planted.other_store}
+    own = assets("store_manager").json()
+    assert own and own == [r for r in everyone if r["unit_id"] == planted.own_store]
+    assert assets("store_manager", unit=planted.other_store).status_code == 404
+    assert assets("district_manager", unit=planted.own_store).json() == own
+    assert assets("owner").json() == []  # an owner sees no unit's figures
 
 
 def test_the_api_returns_the_command_lines_numbers(app: Any, planted: Planted) -> None:

@@ -3,12 +3,14 @@ honoured by another, requests run side by side, and the numbers equal the comman
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from earnright.serve import site_cache
 from earnright.serve.app import create_app
 from earnright.serve.users import add_user, create_token
 from tests.postgres import Cluster
@@ -70,3 +72,41 @@ def test_the_numbers_equal_the_duckdb_workspaces(pg_ws: Any, planted: Planted) -
     got = browser.get("/api/v1/scorecard", params=args).json()
     expected = planted.ws.scorecard(level="district", grain="month", period="2026-08").to_dict()
     assert same(got, expected) == []
+
+
+def test_the_sign_in_limit_holds_across_server_processes(pg_ws: Any) -> None:
+    """Failures through one process count in the other: workers do not multiply attempts."""
+    with pg_ws.warehouse(read_only=False) as wh:
+        add_user(wh, "gate", "analyst", PASSWORD, None, [])
+    first, second = (create_app(pg_ws, refresh=3600, login_attempts=3) for _ in range(2))
+    one, other = TestClient(first), TestClient(second)
+    for client in (one, other, one):
+        assert "problem" in sign_in(client, "gate", "wrong password").headers["location"]
+    for client in (other, one):  # the right password, in either process: too late
+        limited = sign_in(client, "gate")
+        assert limited.status_code == 429 and 0 < int(limited.headers["retry-after"]) <= 300
+
+
+def test_the_server_answers_while_the_pages_are_gathered(
+    pg_ws: Any, planted: Planted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL requests do not wait for the gathering (on DuckDB they do: one
+    connection)."""
+    release, real = threading.Event(), site_cache.gather_site
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(site_cache, "gather_site", slow)
+    app = create_app(pg_ws, refresh=3600)
+    gathering = app.state.services.site.warm()
+    with pg_ws.warehouse(read_only=False) as wh:
+        token = create_token(wh, "boss")
+    client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+    assert client.get("/api/v1/me").status_code == 200  # not waiting for the pages
+    assert client.get("/api/v1/incidents").status_code == 200
+    assert gathering.is_alive()
+    release.set()
+    gathering.join(120)
+    assert client.get(f"/api/v1/units/{planted.own_store}").status_code == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,25 +34,48 @@ def serve(
     refresh: Annotated[
         float, typer.Option(help="Seconds a page may lag new data before it is recomputed.")
     ] = 30.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes (PostgreSQL only; they share sessions, tokens and the "
+            "sign-in limit through the warehouse).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the report's pages and the REST API to signed-in people, each within their scope."""
+    import os
+
     import uvicorn
 
-    from earnright.serve.app import create_app
+    from earnright.serve.app import REFRESH_VARIABLE, WORKSPACE_VARIABLE, create_app
 
     ws = open_workspace(workspace)
     app = create_app(ws, refresh=refresh)
+    options: dict[str, Any] = {"host": host, "port": port, "proxy_headers": True}
+    options |= {"forwarded_allow_ips": "127.0.0.1", "log_level": "warning"}
     if app.state.services.single:
+        if workers > 1:
+            raise QueryError(
+                "--workers needs PostgreSQL: a DuckDB warehouse is served by one process "
+                "(docs/serve.md)",
+                argument="workers",
+            )
         say(
             "DuckDB warehouse: this one server process serves it (another earnright command "
             "on the same file may find it busy); for several users, use PostgreSQL "
             "(docs/serve.md)."
         )
-    say("Computing the pages (once; again when data change) …")
-    app.state.services.site.inputs(None)
-    say(f"Serving {ws.config.company.name} on http://{host}:{port}/ (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, workers=1, proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1", log_level="warning")  # fmt: skip
+    say(f"Serving {ws.config.company.name} on http://{host}:{port}/ with {workers} "
+        f"process(es); the pages are computed in the background (once; again when data "
+        "change), a page asked for before waits for them. Ctrl-C stops.")  # fmt: skip
+    if workers == 1:
+        app.state.services.site.warm()
+        uvicorn.run(app, workers=1, **options)
+        return
+    os.environ[WORKSPACE_VARIABLE], os.environ[REFRESH_VARIABLE] = str(ws.root), str(refresh)
+    uvicorn.run("earnright.serve.app:app_from_environment", factory=True, workers=workers,
+                **options)  # fmt: skip
 
 
 def _password(from_stdin: bool) -> str:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from earnright.api.workspace import Workspace
 
-__all__ = ["EXTRA_ROUTERS", "SECURITY_HEADERS", "create_app"]
+__all__ = ["EXTRA_ROUTERS", "SECURITY_HEADERS", "app_from_environment", "create_app"]
 
 # Routers every app includes after its own and the survey's.
 EXTRA_ROUTERS: list[APIRouter] = []
@@ -85,6 +85,24 @@ def create_app(
             response.headers.setdefault(name, value)
         return response
 
+    return app
+
+
+WORKSPACE_VARIABLE = "EARNRIGHT_SERVE_WORKSPACE"
+REFRESH_VARIABLE = "EARNRIGHT_SERVE_REFRESH"
+
+
+def app_from_environment() -> FastAPI:
+    """The app of the workspace ``$EARNRIGHT_SERVE_WORKSPACE`` (``refresh`` from
+    ``$EARNRIGHT_SERVE_REFRESH``), its pages gathered in the background: what each process of
+    ``earnright serve --workers N`` runs (uvicorn imports it by name)."""
+    import os
+
+    import earnright
+
+    ws = earnright.open_workspace(os.environ[WORKSPACE_VARIABLE])
+    app = create_app(ws, refresh=float(os.environ.get(REFRESH_VARIABLE, "30")))
+    app.state.services.site.warm()
     return app
 
 

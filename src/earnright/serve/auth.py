@@ -11,16 +11,15 @@ token; an API write signed in by cookie sends it as ``X-CSRF-Token``; a Bearer t
 from __future__ import annotations
 
 import hmac
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Request
 
 from earnright.serve import users
 from earnright.serve.scope import Scope
 from earnright.serve.services import NotAllowed, Services
+from earnright.warehouse import Warehouse, sql_value
 
 __all__ = [
     "COOKIE",
@@ -79,33 +78,25 @@ def check_csrf(caller: Caller, sent: str | None) -> None:
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed sign-ins per ``window`` seconds per address and per name
-    (in this process)."""
+    """At most ``attempts`` failed sign-ins per ``window`` seconds per address and per name.
+
+    The failures counted are the audit log's (``sign-in failed``, written by every sign-in
+    that fails), in the warehouse: every server process on one database shares the count, so
+    running several uvicorn workers does not multiply the attempts an attacker gets."""
 
     def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
         self.attempts, self.window = attempts, window
-        self.failures: dict[str, deque[float]] = {}
-        self.lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self.failures.setdefault(key, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
-
-    def wait(self, address: str, name: str) -> float:
+    def wait(self, wh: Warehouse, address: str, name: str) -> float:
         """Seconds until another attempt is allowed (0: now)."""
-        now = time.monotonic()
-        with self.lock:
-            waits = [
-                self.window - (now - times[0])
-                for key in (f"a:{address}", f"n:{name}")
-                if len(times := self._recent(key, now)) >= self.attempts
-            ]
+        now = users.now()
+        since = sql_value(now - timedelta(seconds=self.window))
+        waits = []
+        for column, value in (("address", address), ("user_name", name)):
+            ((count, first),) = wh.fetch(
+                "SELECT COUNT(*), MIN(\"at\") FROM audit_log WHERE event = 'sign-in failed' "
+                f'AND "{column}" = {sql_value(value)} AND "at" > {since}'
+            )
+            if count >= self.attempts and first is not None:
+                waits.append(self.window - (now - first).total_seconds())
         return max(waits, default=0.0)
-
-    def failed(self, address: str, name: str) -> None:
-        now = time.monotonic()
-        with self.lock:
-            for key in (f"a:{address}", f"n:{name}"):
-                self._recent(key, now).append(now)

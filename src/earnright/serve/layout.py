@@ -29,6 +29,7 @@ def bar(caller: Caller, filters: str = "") -> str:
     csrf = escape(caller.csrf or "")
     return (
         '<div class="bar"><a href="/">Home</a><a href="/incidents">Incidents</a>'
+        '<a href="/alerts">Alerts</a>'
         '<a href="/comments">Comments</a><a href="/decisions">Decisions</a>'
         f"<span>{escape(s.user)} ({escape(s.role.value)})</span>{filters}"
         f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}">'
@@ -36,16 +37,32 @@ def bar(caller: Caller, filters: str = "") -> str:
     )
 
 
-def filters_form(action: str, period: str | None, moment: str | None, moments: list[str]) -> str:
+def filters_form(
+    action: str, period: str | None, moment: str | None, moments: list[str],
+    fields: dict[str, str | None] | None = None,
+) -> str:  # fmt: skip
+    """A GET form of filters: ``period`` (when not None: a text box; pass "" for empty),
+    ``moment`` (a list of ``moments``), and ``fields`` (name -> value, text boxes)."""
     options = "".join(
         f'<option value="{escape(m)}"{" selected" if m == moment else ""}>{escape(m)}</option>'
         for m in ["", *moments]
     )
+    boxes = "" if period is None else _box("period", "Period", period, 8)
+    boxes += (
+        f'<label style="display:inline">Moment <select name="moment">{options}</select></label> '
+    )
+    for name, value in (fields or {}).items():
+        boxes += _box(name, name.capitalize(), value, 14)
     return (
-        f'<form method="get" action="{escape(action)}"><label style="display:inline">Period '
-        f'<input name="period" size="8" value="{escape(period or "")}"></label> '
-        f'<label style="display:inline">Moment <select name="moment">{options}</select></label>'
-        ' <button type="submit">Show</button></form>'
+        f'<form method="get" action="{escape(action)}">{boxes}'
+        '<button type="submit">Show</button></form>'
+    )
+
+
+def _box(name: str, label: str, value: str | None, size: int) -> str:
+    return (
+        f'<label style="display:inline">{escape(label)} <input name="{escape(name)}" '
+        f'size="{size}" value="{escape(value or "")}"></label> '
     )
 
 

@@ -11,6 +11,7 @@ import json
 import secrets
 from html import escape
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -84,17 +85,18 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Sign in: CSRF by double submit (the form's token equals the login cookie's), at most
-    ``login_attempts`` failures per address and name in five minutes, each attempt audited."""
+    ``login_attempts`` failures per address and name in five minutes (counted in the audit
+    log, so across every server process), each attempt audited."""
     address = client_address(request)
     limiter = request.app.state.limiter
     if not csrf or not secrets.compare_digest(csrf, request.cookies.get(LOGIN_COOKIE, "")):
         return _again(next, "The form expired; sign in again.")
-    if (wait := limiter.wait(address, name)) > 0:
-        svc.audit(name, "sign-in refused", "", "too many failed attempts", address)
-        page = document("Too many attempts", "<h1>Too many failed sign-ins</h1>"
-                        f"<p>Try again in {int(wait) + 1} seconds.</p>")  # fmt: skip
-        return HTMLResponse(page, 429, headers={"Retry-After": str(int(wait) + 1)})
     with svc.warehouse(read_only=False) as wh:
+        if (wait := limiter.wait(wh, address, name)) > 0:
+            users.audit(wh, name, "sign-in refused", "", "too many failed attempts", address)
+            page = document("Too many attempts", "<h1>Too many failed sign-ins</h1>"
+                            f"<p>Try again in {int(wait) + 1} seconds.</p>")  # fmt: skip
+            return HTMLResponse(page, 429, headers={"Retry-After": str(int(wait) + 1)})
         user = users.check_password(wh, name, password)
         if user is None:
             users.audit(wh, name, "sign-in failed", "", "", address)
@@ -102,7 +104,6 @@ def login(
             secret, _ = users.start_session(wh, name, SESSION_HOURS)
             users.audit(wh, name, "sign-in", "", "", address)
     if user is None:
-        limiter.failed(address, name)
         return _again(next, "Wrong name or password.")
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(COOKIE, secret, httponly=True, samesite="lax", secure=_secure(request),
@@ -150,14 +151,19 @@ def _units_top_down(svc: Services) -> list[str]:
 
 @router.get("/units/{unit_id}")
 def unit_page(
-    who: Who, svc: Svc, unit_id: str, period: str | None = None, moment: str | None = None
-) -> Response:
+    who: Who, svc: Svc, unit_id: str, period: str | None = None, moment: str | None = None,
+    segment: str | None = None, theme: str | None = None,
+) -> Response:  # fmt: skip
     """A unit's report page for the caller's scope; ``moment`` narrows its reliability and
-    incidents to one moment."""
-    html = svc.unit_html(who.scope, unit_id, period or None, moment or None)
+    incidents to one moment, ``segment`` (``KEY=VALUE``) its incidents to those naming it;
+    its link to the comments carries ``moment`` and ``theme``."""
+    html = svc.unit_html(who.scope, unit_id, period or None, moment or None, segment or None)
     moments = svc.ws.config.journey.moment_ids()
-    top = bar(who, filters_form(f"/units/{unit_id}", period, moment, moments))
-    comments = f'<p><a href="/comments?unit={escape(unit_id)}">Customer comments</a></p>'
+    fields = {"segment": segment, "theme": theme}
+    top = bar(who, filters_form(f"/units/{unit_id}", period or "", moment, moments, fields))
+    query = urlencode({k: v for k, v in [("unit", unit_id), ("moment", moment),
+                                         ("theme", theme)] if v})  # fmt: skip
+    comments = f'<p><a href="/comments?{escape(query)}">Customer comments</a></p>'
     page = with_bar(html, top + comments, f"/api/v1/units/{unit_id}")
     return HTMLResponse(page)
 
@@ -186,10 +192,33 @@ INCIDENT_COLUMNS = ["id", "moment", "segment", "status", "severity", "detected_a
 
 
 @router.get("/incidents")
-def incidents_page(who: Who, svc: Svc, status: str = "all") -> Response:
-    rows = svc.incidents(who.scope, status)
-    body = "<h1>Incidents</h1>" + table(rows, INCIDENT_COLUMNS, "incidents")
+def incidents_page(
+    who: Who, svc: Svc, status: str = "all", moment: str | None = None,
+    segment: str | None = None,
+) -> Response:  # fmt: skip
+    rows = svc.incidents(who.scope, status, moment or None, segment or None)
+    form = filters_form("/incidents", None, moment, svc.ws.config.journey.moment_ids(),
+                        {"segment": segment})  # fmt: skip
+    body = "<h1>Incidents</h1>" + form + table(rows, INCIDENT_COLUMNS, "incidents")
     return HTMLResponse(document("Incidents", bar(who) + body))
+
+
+ALERT_COLUMNS = ["alert_id", "incident_id", "indicator", "segment", "rule", "severity",
+                 "fired_at", "score"]  # fmt: skip
+
+
+@router.get("/alerts")
+def alerts_page(who: Who, svc: Svc, incident: str | None = None) -> Response:
+    rows = svc.alerts(who.scope, incident or None)
+    body = "<h1>Alerts</h1>" + table(rows, ALERT_COLUMNS, "alerts")
+    return HTMLResponse(document("Alerts", bar(who) + body))
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(who: Who, svc: Svc, alert_id: str) -> Response:
+    row = svc.alert(who.scope, alert_id)
+    body = f"<h1>Alert {escape(alert_id)}</h1>" + _fields(row)
+    return HTMLResponse(document(f"Alert {alert_id}", bar(who) + body))
 
 
 @router.get("/incidents/{incident_id}")
@@ -201,12 +230,18 @@ def incident_page(who: Who, svc: Svc, incident_id: str) -> Response:
 
 @router.get("/comments")
 def comments_page(
-    who: Who, svc: Svc, unit: str | None = None, moment: str | None = None
-) -> Response:
-    rows = svc.comments(who.scope, unit or None, moment or None)
+    who: Who, svc: Svc, unit: str | None = None, moment: str | None = None,
+    theme: str | None = None, segment: str | None = None,
+) -> Response:  # fmt: skip
+    rows = svc.comments(who.scope, unit or None, moment or None, theme=theme or None,
+                        segment=segment or None)  # fmt: skip
     title = f"Comments at {unit}" if unit else "Comments"
-    body = f"<h1>{escape(title)}</h1>" + table(
-        rows, ["responded_at", "unit_id", "moment", "comment", "response_id"], "comments"
+    fields = {"unit": unit, "theme": theme, "segment": segment}
+    form = filters_form("/comments", None, moment, svc.ws.config.journey.moment_ids(), fields)
+    body = (
+        f"<h1>{escape(title)}</h1>"
+        + form
+        + table(rows, ["responded_at", "unit_id", "moment", "comment", "response_id"], "comments")
     )
     return HTMLResponse(document(title, bar(who) + body))
 

@@ -38,6 +38,8 @@ router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
 
 Row = dict[str, Any]
 Period = Annotated[str | None, Query(pattern=r"^\d{4}(-\d{2}|-Q[1-4]|-W\d{2})?$")]
+# a filter's value: printable text (no control character reaches a query)
+Text = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 
 
 def _caller(request: Request) -> Caller:
@@ -114,9 +116,12 @@ def reliability(who: Who, svc: Svc, period: Period = None) -> Row:
 
 
 @router.get("/incidents")
-def incidents(who: Who, svc: Svc, status: str = "all") -> list[Row]:
-    """``earnright warnings --format json`` rows the caller sees."""
-    return svc.incidents(who.scope, status)
+def incidents(
+    who: Who, svc: Svc, status: str = "all", moment: Text = None, segment: Text = None
+) -> list[Row]:
+    """``earnright warnings --format json`` rows the caller sees; of ``moment``, and whose
+    segment names ``segment`` (``KEY=VALUE``, e.g. ``district=D001``), when given."""
+    return svc.incidents(who.scope, status, moment, segment)
 
 
 @router.get("/incidents/{incident_id}")
@@ -125,14 +130,41 @@ def incident(who: Who, svc: Svc, incident_id: str) -> Row:
 
 
 @router.get("/comments")
-def comments(who: Who, svc: Svc, unit: str | None = None, moment: str | None = None) -> list[Row]:
-    """The newest customer comments the caller sees (under ``unit`` when given)."""
-    return svc.comments(who.scope, unit, moment)
+def comments(
+    who: Who, svc: Svc, unit: Text = None, moment: Text = None, theme: Text = None,
+    segment: Text = None,
+) -> list[Row]:  # fmt: skip
+    """The newest customer comments the caller sees: under ``unit``, of ``moment``, tagged
+    with ``theme``, from customers of ``segment`` (``ATTRIBUTE=VALUE``, or a bare value of the
+    ``segment`` attribute) when given."""
+    return svc.comments(who.scope, unit, moment, theme=theme, segment=segment)
 
 
 @router.get("/comments/{response_id}")
 def comment(who: Who, svc: Svc, response_id: str) -> Row:
     return svc.comment(who.scope, response_id)
+
+
+@router.get("/alerts")
+def alerts(who: Who, svc: Svc, incident: Text = None) -> list[Row]:
+    """The alerts early warning fired, newest first: those of the incidents the caller sees
+    (of ``incident`` when given)."""
+    return svc.alerts(who.scope, incident)
+
+
+@router.get("/alerts/{alert_id}")
+def alert(who: Who, svc: Svc, alert_id: str) -> Row:
+    return svc.alert(who.scope, alert_id)
+
+
+@router.get("/assets")
+def assets(
+    who: Who, svc: Svc, level: str = "store", grain: Grain | None = None, period: Period = None,
+    unit: Text = None,
+) -> list[Row]:  # fmt: skip
+    """``earnright assets --format json``: the customer asset ledger's rows of the units the
+    caller sees (of ``unit`` when given)."""
+    return svc.assets(who.scope, level, grain, period, unit)
 
 
 @router.get("/issues")

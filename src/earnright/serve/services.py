@@ -9,14 +9,18 @@ role lacks raises :class:`NotAllowed` (403).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
+
+import ibis
 
 from earnright.errors import QueryError
 from earnright.periods import Grain
 from earnright.report.site import SiteIndex, page_data, subtree
 from earnright.serve import users
+from earnright.serve.filters import filter_segment, filter_theme, segment_part, segment_parts
 from earnright.serve.scope import Role, Scope, scope_for
 from earnright.serve.site_cache import SiteCache
 from earnright.units import read_units
@@ -49,6 +53,7 @@ class Services:
         self._lock = threading.RLock()
         self._local = threading.local()
         self.site = SiteCache(ws, self.guard, refresh)
+        self._subtrees: dict[str, tuple[float, list[str]]] = {}  # unit -> (read at, subtree)
 
     def guard(self) -> Any:
         return self._lock if self.single else nullcontext()
@@ -73,11 +78,17 @@ class Services:
 
     # -- people ------------------------------------------------------------------------------
     def scope(self, user: dict[str, Any]) -> Scope:
+        """The person's scope; a manager's subtree is read once per ``refresh`` seconds (the
+        hierarchy changes only with an ingest), not on every request."""
         below: list[str] = []
         if user.get("unit_id"):
-            with self.warehouse() as wh:
-                units = read_units(wh)
-            below = subtree(_rows(units), str(user["unit_id"]))
+            unit, now = str(user["unit_id"]), time.monotonic()
+            kept = self._subtrees.get(unit)
+            if kept is None or now - kept[0] >= self.site.refresh:
+                with self.warehouse() as wh:
+                    units = read_units(wh)
+                kept = self._subtrees[unit] = (now, subtree(_rows(units), unit))
+            below = kept[1]
         return scope_for(user, below)
 
     # -- pages ---------------------------------------------------------------------------------
@@ -99,18 +110,31 @@ class Services:
             link["href"] = f"/units/{link['unit_id']}" if link["unit_id"] in visible else None
         return data
 
-    def unit_html(self, scope: Scope, unit_id: str, period: str | None, moment: str | None) -> str:
+    def unit_html(
+        self, scope: Scope, unit_id: str, period: str | None, moment: str | None,
+        segment: str | None = None,
+    ) -> str:  # fmt: skip
         """The unit's page as HTML (:meth:`unit_page`, ``moment`` narrowing its reliability
-        and incidents), drawn once per scope and kept with the site's inputs."""
+        and incidents, ``segment`` its incidents), drawn once per scope and kept with the
+        site's inputs."""
         from earnright.report.site_page import render_page
 
-        key = (unit_id, period, moment, scope.units, scope.moments, scope.role is Role.owner)
+        self._check_moment(moment)
+        part = segment_part(segment)
+        self.site.inputs(period)  # new data (checked every `refresh` s) empty the kept pages
+        key = (unit_id, period, moment, part, scope.units, scope.moments,
+               scope.role is Role.owner)  # fmt: skip
         found = self.site.pages.get(key)
         if found is None:
             data = self.unit_page(scope, unit_id, period)
             if moment:
                 data["reliability"] = [r for r in data["reliability"] if r["moment"] == moment]
                 data["incidents"] = [i for i in data["incidents"] if i.get("moment") == moment]
+            if part:
+                named = [segment_parts(str(i.get("segment") or "")) for i in data["incidents"]]
+                data["incidents"] = [
+                    i for i, parts in zip(data["incidents"], named, strict=True) if part in parts
+                ]
             found = self.site.pages[key] = render_page(data)
         return found
 
@@ -150,16 +174,21 @@ class Services:
         return found
 
     def comments(
-        self, scope: Scope, unit: str | None, moment: str | None, limit: int = COMMENT_LIMIT
-    ) -> list[dict[str, Any]]:
-        """The newest comments under ``unit`` (default: every unit seen) in the scope."""
+        self, scope: Scope, unit: str | None, moment: str | None, limit: int = COMMENT_LIMIT,
+        theme: str | None = None, segment: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """The newest comments under ``unit`` (default: every unit seen) in the scope; of
+        ``moment``, tagged with ``theme``, from customers of ``segment`` when given."""
         if unit is not None and not scope.sees_unit(unit):
             raise OutOfScope(f"no unit '{unit}'", argument="unit")
         if scope.role.value == "owner" and unit is not None:
             raise OutOfScope(f"no unit '{unit}'", argument="unit")
+        self._check_moment(moment)
         with self.warehouse() as wh:
             t = wh.table("feedback")
             t = t.filter(t.comment.notnull() & (t.comment != ""))
+            t = filter_theme(t, wh, self.ws.config, theme)
+            t = filter_segment(t, wh, segment)
             if unit is not None:
                 below = subtree(_unit_rows(wh), unit)
                 t = t.filter(t.unit_id.isin(below))
@@ -170,7 +199,7 @@ class Services:
             if moment is not None:
                 t = t.filter(t.moment == moment)
             cols = ["response_id", "unit_id", "moment", "responded_at", "comment"]
-            t = t.select(*cols).order_by([t.responded_at.desc(), t.response_id]).limit(limit)
+            t = t.select(*cols).order_by([ibis.desc("responded_at"), "response_id"]).limit(limit)
             rows = t.to_pyarrow().to_pylist()
         return [r | {"responded_at": str(r["responded_at"])} for r in rows]
 
@@ -184,11 +213,55 @@ class Services:
         return rows[0] | {"responded_at": str(rows[0]["responded_at"])}
 
     # -- reliability ---------------------------------------------------------------------------
-    def incidents(self, scope: Scope, status: str = "all") -> list[dict[str, Any]]:
+    def incidents(
+        self, scope: Scope, status: str = "all", moment: str | None = None,
+        segment: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """The incidents seen; of ``moment``, and whose segment names ``segment`` (a
+        ``key=value`` part such as ``district=D001``), when given."""
+        self._check_moment(moment)
+        part = segment_part(segment)
         with self.guard():
             rows = self.ws.warnings(status=status).rows
         levels = list(self.ws.config.units.levels)
-        return [r for r in rows if scope.sees_incident(r, levels)]
+        return [
+            r for r in rows
+            if scope.sees_incident(r, levels) and (moment is None or r.get("moment") == moment)
+            and (part is None or part in segment_parts(str(r.get("segment") or "")))
+        ]  # fmt: skip
+
+    def _check_moment(self, moment: str | None) -> None:
+        if moment is not None and moment not in self.ws.config.journey.moment_ids():
+            known = ", ".join(self.ws.config.journey.moment_ids())
+            raise QueryError(f"no journey moment '{moment}': one of {known}", argument="moment")
+
+    def alerts(self, scope: Scope, incident: str | None = None) -> list[dict[str, Any]]:
+        """The alerts early warning fired (table ``alerts``), newest first: those of the
+        incidents seen (an alert without an incident: by its indicator's moment and its
+        segment, as an incident would be)."""
+        seen = {i["id"]: i for i in self.incidents(scope)}
+        moments = {i.id: m.id for m, i in self.ws.config.journey.indicators()}
+        levels = list(self.ws.config.units.levels)
+        with self.warehouse() as wh:
+            t = wh.table("alerts")
+            if incident is not None:
+                t = t.filter(t.incident_id == incident)
+            rows = t.order_by([t.fired_at.desc(), t.alert_id]).to_pyarrow().to_pylist()
+        found = []
+        for r in rows:
+            if r["incident_id"] is not None and r["incident_id"] not in seen:
+                continue
+            as_incident = {"moment": moments.get(r["indicator"]), "segment": r["segment"]}
+            if r["incident_id"] is None and not scope.sees_incident(as_incident, levels):
+                continue
+            found.append({k: str(v) if k.endswith("_at") else v for k, v in r.items()})
+        return found
+
+    def alert(self, scope: Scope, alert_id: str) -> dict[str, Any]:
+        found = [a for a in self.alerts(scope) if a["alert_id"] == alert_id]
+        if not found:
+            raise OutOfScope(f"no alert '{alert_id}'", argument="alert")
+        return found[0]
 
     def incident(self, scope: Scope, incident_id: str) -> dict[str, Any]:
         found = [i for i in self.incidents(scope) if i["id"] == incident_id]
@@ -209,6 +282,21 @@ class Services:
                         s for s in ind["segments"] if s["segment"].split("=", 1)[-1] in scope.units
                     ]
         return found
+
+    # -- customers as assets -------------------------------------------------------------------
+    def assets(
+        self, scope: Scope, level: str, grain: Grain | None, period: str | None,
+        unit: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """``earnright assets --format json``'s rows of the units seen (of ``unit`` only when
+        given: 404 outside the scope)."""
+        if unit is not None and not scope.sees_unit(unit):
+            raise OutOfScope(f"no unit '{unit}'", argument="unit")
+        with self.guard():
+            rows: list[dict[str, Any]] = self.ws.assets(level=level, grain=grain,
+                                                        period=period).to_dict()  # fmt: skip
+        return [r for r in rows if scope.sees_unit(r["unit_id"])
+                and (unit is None or r["unit_id"] == unit)]  # fmt: skip
 
     # -- accountability ------------------------------------------------------------------------
     def issues(self, scope: Scope) -> list[dict[str, Any]]:

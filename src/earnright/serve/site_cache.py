@@ -48,6 +48,13 @@ class SiteCache:
         # whenever the inputs are gathered again
         self.pages: dict[tuple[Any, ...], str] = {}
 
+    def warm(self) -> threading.Thread:
+        """Gather the default period's inputs in the background (the server answers at once;
+        a page asked for before they are ready waits for them)."""
+        thread = threading.Thread(target=self.inputs, args=(None,), daemon=True)
+        thread.start()
+        return thread
+
     def inputs(self, period: str | None) -> SiteInputs:
         entry = self.entries.get(period)
         if entry is not None and time.monotonic() - entry.checked < self.refresh:

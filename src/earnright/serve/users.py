@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from earnright.errors import QueryError
 from earnright.serve.scope import ROLES, Role
-from earnright.warehouse import Warehouse
+from earnright.warehouse import Warehouse, sql_value
 
 __all__ = [
     "add_user",
@@ -121,12 +121,22 @@ def create_token(wh: Warehouse, name: str) -> str:
     return token
 
 
+def _user_with(wh: Warehouse, table: str, where: str, extra: str = "") -> tuple[Any, ...] | None:
+    """The active user a row of ``table`` (alias ``x``) matching ``where`` names, with the
+    row's ``extra`` column: one query joining the two (a request's sign-in check)."""
+    columns = ", ".join(f'u."{c}"' for c in USER_COLUMNS[:4])
+    rows = wh.fetch(
+        f"SELECT {columns}{', x.' + extra if extra else ''} FROM {table} x JOIN users u "
+        f"ON u.user_name = x.user_name WHERE {where} AND u.disabled_at IS NULL LIMIT 1"
+    )
+    return rows[0] if rows else None
+
+
 def find_token_user(wh: Warehouse, token: str) -> dict[str, Any] | None:
-    t = wh.table("api_tokens")
-    found = t.filter((t.token_hash == digest(token)) & t.revoked_at.isnull()).to_pyarrow()
-    if found.num_rows == 0:
-        return None
-    return get_user(wh, str(found.column("user_name")[0]))
+    found = _user_with(
+        wh, "api_tokens", f"x.token_hash = {sql_value(digest(token))} AND x.revoked_at IS NULL"
+    )
+    return dict(zip(USER_COLUMNS[:4], found, strict=True)) if found else None
 
 
 def start_session(wh: Warehouse, name: str, hours: float) -> tuple[str, str]:
@@ -140,12 +150,11 @@ def start_session(wh: Warehouse, name: str, hours: float) -> tuple[str, str]:
 
 def find_session(wh: Warehouse, secret: str) -> tuple[dict[str, Any], str] | None:
     """(the user, the session's CSRF token) of a live session, else None."""
-    t = wh.table("sessions")
-    found = t.filter((t.session_hash == digest(secret)) & (t.expires_at > now())).to_pyarrow()
-    if found.num_rows == 0:
+    where = f"x.session_hash = {sql_value(digest(secret))} AND x.expires_at > {sql_value(now())}"
+    found = _user_with(wh, "sessions", where, "csrf")
+    if found is None:
         return None
-    user = get_user(wh, str(found.column("user_name")[0]))
-    return (user, str(found.column("csrf")[0])) if user else None
+    return dict(zip(USER_COLUMNS[:4], found[:4], strict=True)), str(found[4])
 
 
 def end_session(wh: Warehouse, secret: str) -> None:

@@ -8,10 +8,12 @@ gathers those that arrive together), and gives each its outcome:
    invitation (else :class:`~earnright.errors.SurveyLinkError`); an invitation answered already
    gets :class:`~earnright.errors.AlreadyAnswered`;
 2. the answers become feedback rows (response id ``survey-INVITATION``, the invitation's unit,
-   customer and moment, channel ``survey``, the time of the answer) checked together by
-   :func:`earnright.ingest.kinds.validate_chunk`, the check every feedback file's rows pass
-   (vectorised: checking many costs about what checking one does), plus the form's own: only
-   the moment's questions and a comment, at least one answer, no NUL character;
+   customer and moment, channel ``survey``, the time of the answer) checked by the rules every
+   feedback file's rows pass: a plain answer (whole numbers within their scales, any comment)
+   is typed directly (:mod:`earnright.survey.checks`, microseconds), any other goes with the
+   rest of its batch through :func:`earnright.ingest.kinds.validate_chunk` (which words the
+   reasons); plus the form's own rules: only the moment's questions and a comment, at least
+   one answer, no NUL character;
 3. in one transaction, as one ingest batch (source ``survey:CHANNEL``): the accepted rows (new
    question columns added as a file adds them), their invitations' rows in ``survey_answers``,
    a detractor's case and its alert (:mod:`earnright.survey.cases`), and the rejected rows in
@@ -38,12 +40,23 @@ from earnright.config import Config
 from earnright.errors import AlreadyAnswered, EarnrightError, SurveyLinkError
 from earnright.ingest.kinds import KINDS, raw_json, validate_chunk
 from earnright.survey.cases import open_case
+from earnright.survey.checks import TEXT_COLUMNS, plain_rows
 from earnright.survey.form import form_questions
 from earnright.survey.invitations import Invitation, answered_among, find_invitations
 from earnright.survey.tokens import link_secret, verify_token
 from earnright.warehouse import Warehouse
 
-__all__ = ["Submission", "SubmitResult", "submit_answer", "submit_answers"]
+__all__ = [
+    "CheckedAnswers",
+    "Submission",
+    "SubmitResult",
+    "answer_row",
+    "check_answers",
+    "form_problems",
+    "submit_answer",
+    "submit_answers",
+    "warehouse_value",
+]
 
 FEEDBACK = KINDS["feedback"]
 MAX_FIELD = 4000
@@ -155,7 +168,7 @@ def _write(
             outcomes[k] = submit_answers(wh, config, [sub], now=now)[0]
 
 
-def _row(invitation: Invitation, answers: Mapping[str, Any], asked: list[str], line: int,
+def answer_row(invitation: Invitation, answers: Mapping[str, Any], asked: list[str], line: int,
          at: datetime) -> dict[str, Any]:  # fmt: skip
     """The answer as a feedback file's row would give it (text, as read)."""
     row: dict[str, Any] = {
@@ -178,7 +191,7 @@ def _text(value: Any) -> str | None:
     return text[:MAX_FIELD]
 
 
-def _form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[str, str]]:
+def form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[str, str]]:
     """The form's own rules: only its questions and a comment; at least one answer."""
     allowed = {*asked, "comment"}
     problems = [(k, f"{k}: not a question of this survey") for k in answers if k not in allowed]
@@ -190,48 +203,70 @@ def _form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[s
     return problems
 
 
-def _checked(
+@dataclass
+class CheckedAnswers:
+    """A batch's rows after the checks: the accepted ones typed (by submission), the reasons
+    of the rejected ones (by line), and the rows read of those checked by the chunk checks
+    (their quarantine's raw text)."""
+
+    accepted: dict[int, dict[str, Any]]
+    reasons: dict[int, list[str]]
+    read: pd.DataFrame | None
+
+
+def check_answers(
     config: Config, items: dict[int, tuple[Submission, Invitation]], at: datetime
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[int, list[tuple[str, str]]]]:
-    """The rows checked together: (accepted, rejected, the form's problems by line)."""
-    rows, problems, columns = [], {}, set()
+) -> CheckedAnswers:
+    """The rows checked: plain ones directly (:mod:`earnright.survey.checks`), the others
+    together by :func:`earnright.ingest.kinds.validate_chunk`, plus the form's own rules."""
+    rows, reasons, columns = {}, {}, set()
     for k, (sub, invitation) in items.items():
         asked = [q.id for q in form_questions(config, invitation.moment)]
         columns |= set(asked)
-        rows.append(_row(invitation, sub.answers, asked, k + 1, at))
-        problems[k + 1] = _form_problems(sub.answers, asked)
-    frame = pd.DataFrame(rows)
+        rows[k] = answer_row(invitation, sub.answers, asked, k + 1, at)
+        if found := form_problems(sub.answers, asked):
+            reasons[k + 1] = [r for _, r in found]
+    questions = sorted(columns)
+    candidates = {k: r for k, r in rows.items() if k + 1 not in reasons}
+    accepted = plain_rows(config, candidates, questions, at)
+    rest = {k: r for k, r in rows.items() if k not in accepted}
+    if not rest:
+        return CheckedAnswers(accepted, reasons, None)
+    frame = pd.DataFrame(list(rest.values()))
     text = [c for c in frame.columns if c != "_line"]
     frame = frame.astype({c: "string" for c in text})
     units = {inv.unit_id for _, inv in items.values()}
-    good, bad = validate_chunk(FEEDBACK, frame, config, sorted(columns), units)
+    good, bad = validate_chunk(FEEDBACK, frame, config, questions, units)
     if config.privacy.mask_comments:  # as file ingestion does: raw identifiers never stored
         masker = Masker(config.privacy.identifiers)
         for rows_ in (frame, good):
             mask_columns(rows_, FREE_TEXT["feedback"], masker)
-    return frame, good, bad, problems
+    for line, reason in zip(bad.line, bad.reason, strict=True):
+        reasons[int(line)] = [reason, *reasons.get(int(line), [])]
+    for row in good.to_dict("records"):
+        line = int(row.pop("_line"))
+        if line not in reasons:
+            accepted[line - 1] = {str(c): warehouse_value(v) for c, v in row.items()}
+    return CheckedAnswers(accepted, reasons, frame)
 
 
 def _store(
     wh: Warehouse, config: Config, items: dict[int, tuple[Submission, Invitation]],
     at: datetime,
 ) -> dict[int, Outcome]:  # fmt: skip
-    frame, good, bad, problems = _checked(config, items, at)
-    reasons = {int(line): [r] for line, r in zip(bad.line, bad.reason, strict=True)}
-    for line, found in problems.items():
-        if found:
-            reasons.setdefault(line, []).extend(r for _, r in found)
-    accepted = good[~good._line.isin(list(reasons))]
+    checked = check_answers(config, items, at)
+    reasons = checked.reasons
     channel = next(iter(items.values()))[0].channel
     outcomes: dict[int, Outcome] = {}
+    questions = sorted({c for r in checked.accepted.values() for c in r} - set(TEXT_COLUMNS))
     with wh.transaction():
         wh.lock("ingest")  # batch ids and new question columns, in turn with file ingests
         batch_id = _next_batch(wh)
-        questions = [c for c in accepted.columns if config.question(c) is not None]
-        _ensure_questions(wh, questions, batch_id)
-        stored = _insert_answers(wh, config, items, accepted, batch_id, at)
-        _insert_rejects(wh, frame, reasons, problems, batch_id, channel)
-        _record_batch(wh, channel, batch_id, len(items), len(accepted), at)
+        _ensure_questions(wh, [q for q in questions if config.question(q)], batch_id)
+        stored = _insert_answers(wh, config, items, checked.accepted, batch_id, at)
+        if checked.read is not None:
+            _insert_rejects(wh, checked.read, reasons, batch_id, channel)
+        _record_batch(wh, channel, batch_id, len(items), len(checked.accepted), at)
     for k, (_, invitation) in items.items():
         if k + 1 in reasons:
             outcomes[k] = SubmitResult("quarantined", invitation.invitation_id,
@@ -243,30 +278,31 @@ def _store(
 
 def _insert_answers(
     wh: Warehouse, config: Config, items: dict[int, tuple[Submission, Invitation]],
-    accepted: pd.DataFrame, batch_id: int, at: datetime,
+    accepted: dict[int, dict[str, Any]], batch_id: int, at: datetime,
 ) -> dict[int, SubmitResult]:  # fmt: skip
     """The accepted rows, their survey_answers rows and the detractors' cases."""
-    rows = [{str(c): _value(v) for c, v in r.items() if c != "_line"} | {"batch_id": batch_id}
-            for r in accepted.to_dict("records")]  # fmt: skip
-    if not rows:
+    if not accepted:
         return {}
+    columns = list(dict.fromkeys(c for r in accepted.values() for c in r))
+    order = sorted(accepted)
+    rows = [{c: accepted[k].get(c) for c in columns} | {"batch_id": batch_id} for k in order]
     wh.insert_rows("feedback", rows)
     results: dict[int, SubmitResult] = {}
     answers: list[dict[str, Any]] = []
     managers: dict[str, str] = {}
-    for line, row in zip(accepted._line, rows, strict=True):
-        sub, invitation = items[int(line) - 1]
+    for k, row in zip(order, rows, strict=True):
+        sub, invitation = items[k]
         answers.append({"invitation_id": invitation.invitation_id,
                         "response_id": row["response_id"], "channel": sub.channel,
                         "answered_at": at, "batch_id": batch_id})  # fmt: skip
         case_id = open_case(wh, config, invitation, row, at, managers)
-        results[int(line) - 1] = SubmitResult("accepted", invitation.invitation_id,
-                                              row["response_id"], case_id)  # fmt: skip
+        results[k] = SubmitResult("accepted", invitation.invitation_id,
+                                  row["response_id"], case_id)  # fmt: skip
     wh.insert_rows("survey_answers", answers)
     return results
 
 
-def _value(value: Any) -> Any:
+def warehouse_value(value: Any) -> Any:
     """A cell as the warehouse takes it: missing (NaN, NA, NaT) as None."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
@@ -305,15 +341,16 @@ def _record_batch(
 
 
 def _insert_rejects(
-    wh: Warehouse, frame: pd.DataFrame, reasons: dict[int, list[str]],
-    problems: dict[int, list[tuple[str, str]]], batch_id: int, channel: str,
+    wh: Warehouse, frame: pd.DataFrame, reasons: dict[int, list[str]], batch_id: int,
+    channel: str,
 ) -> None:  # fmt: skip
     if not reasons:
         return
     rows = frame.set_index("_line", drop=False)
-    raws = raw_json(rows.loc[sorted(reasons)])
+    lines = sorted(reasons)
+    raws = raw_json(rows.loc[lines])
     out = []
-    for line, raw in zip(sorted(reasons), raws, strict=True):
+    for line, raw in zip(lines, raws, strict=True):
         fields = [r.split(":", 1)[0] for r in reasons[line]]
         out.append({"batch_id": batch_id, "kind": "feedback", "source": f"survey:{channel}",
                     "line": line, "field": "; ".join(dict.fromkeys(fields)),

@@ -1,0 +1,79 @@
+"""The server's filters of comments and incidents: a comment theme, a customer segment, an
+incident's segment. Each narrows an Ibis expression or a row; a value that cannot match
+anything the workspace knows is a bad argument (400, naming the filter), never an empty
+answer that looks like "nothing happened".
+
+- ``theme``: a theme of the config's ``[[themes]]``; the comments tagged with it
+  (``comment_themes``, earnright.comments).
+- ``segment`` of comments: ``ATTRIBUTE=VALUE`` over the customers' attributes (``tier=gold``),
+  or a bare ``VALUE`` for the attribute named ``segment``; the comments of those customers.
+- ``segment`` of incidents and alerts: a ``KEY=VALUE`` part of the incident's segment
+  (``district=D001``, ``daypart=evening``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from earnright.errors import QueryError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from earnright.config import Config
+    from earnright.warehouse import Warehouse
+
+__all__ = ["filter_segment", "filter_theme", "segment_part", "segment_parts"]
+
+SEGMENT_ATTRIBUTE = "segment"
+
+
+def filter_theme(t: ir.Table, wh: Warehouse, config: Config, theme: str | None) -> ir.Table:
+    """Feedback rows ``t`` tagged with ``theme`` (all of them when None)."""
+    if theme is None:
+        return t
+    names = [th.name for th in config.themes]
+    if theme not in names:
+        known = ", ".join(names) or "none: the config declares no [[themes]]"
+        raise QueryError(f"no comment theme '{theme}': one of {known}", argument="theme")
+    if "comment_themes" not in wh.list_tables():
+        return t.filter(t.response_id.isnull())  # nothing tagged yet
+    tagged = wh.table("comment_themes")
+    return t.semi_join(tagged.filter(tagged.theme == theme), "response_id")
+
+
+def filter_segment(t: ir.Table, wh: Warehouse, segment: str | None) -> ir.Table:
+    """Feedback rows ``t`` from customers of ``segment`` (module doc)."""
+    if segment is None:
+        return t
+    attribute, _, value = segment.rpartition("=")
+    attribute = attribute.strip() or SEGMENT_ATTRIBUTE
+    customers = wh.table("customers")
+    attributes = [c for c in wh.open_columns("customers")]
+    if attribute not in attributes:
+        known = ", ".join(attributes) or "none: ingest customers with attribute columns"
+        raise QueryError(
+            f"'{segment}' is not a customer segment: ATTRIBUTE=VALUE with an attribute of {known}",
+            argument="segment",
+        )
+    chosen = customers.filter(customers[attribute] == value.strip()).select("customer_id")
+    return t.semi_join(chosen, "customer_id")
+
+
+def segment_parts(segment: str) -> set[str]:
+    """The ``key=value`` parts of an incident's segment (``district=D1; daypart=evening``)."""
+    return {re.sub(r"\s*=\s*", "=", p.strip()) for p in re.split(r"[;&]", segment) if "=" in p}
+
+
+def segment_part(segment: str | None) -> str | None:
+    """A filter on incidents' segments, checked: ``KEY=VALUE``."""
+    if segment is None:
+        return None
+    parts = segment_parts(segment)
+    if len(parts) != 1 or not all(p.split("=", 1)[0] and p.split("=", 1)[1] for p in parts):
+        raise QueryError(
+            f"'{segment}' is not an incident segment: KEY=VALUE, e.g. district=D001",
+            argument="segment",
+        )
+    return parts.pop()

@@ -1,0 +1,120 @@
+"""The filters of pages and their API twins: theme, segment, moment, each inside the scope,
+recovering what was planted, and a bad value answered 400 naming the filter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.serve.conftest import Planted
+
+THEMED = {"R-theme-wait": "wait", "R-theme-staff": "staff"}  # response -> its one theme
+SEGMENT = "planted-segment"  # no demo customer has it
+
+
+@pytest.fixture(scope="module")
+def filtered(planted: Planted) -> Planted:
+    """Comments tagged with a theme, and one from a customer of a segment of their own, at
+    both stores; an own-store comment is at the own moment, so every role's matrix holds."""
+    with planted.ws.warehouse(read_only=False) as wh:
+        for k, (rid, theme) in enumerate(THEMED.items()):
+            store = planted.own_store if k == 0 else planted.other_store
+            wh.insert("feedback", _comment(rid, store, None, f"about {theme}"))
+            row = {"response_id": rid, "theme": theme, "confidence": 0.9, "rank": 1,
+                   "version": "planted"}  # fmt: skip
+            wh.insert("comment_themes", {k: [v] for k, v in row.items()})
+        customer = {"customer_id": "C-planted", "home_unit_id": planted.own_store,
+                    "joined_at": datetime(2026, 1, 1), "batch_id": 0, "segment": SEGMENT,
+                    "tier": "planted-tier", "platform": "web"}  # fmt: skip
+        wh.insert("customers", {k: [v] for k, v in customer.items()})
+        wh.insert("feedback", _comment("R-seg-own", planted.own_store, "C-planted", "seg own"))
+        wh.insert("feedback", _comment("R-seg-other", planted.other_store, "C-planted", "seg 2"))
+    return planted
+
+
+def _comment(rid: str, unit: str, customer: str | None, text: str) -> dict[str, list[Any]]:
+    row = {"response_id": rid, "unit_id": unit, "responded_at": datetime(2026, 9, 21),
+           "customer_id": customer, "channel": "web", "moment": "checkout", "comment": text,
+           "batch_id": 0}  # fmt: skip
+    return {k: [v] for k, v in row.items()}
+
+
+def _api(app: Any, planted: Planted, person: str) -> TestClient:
+    return TestClient(app, headers={"Authorization": f"Bearer {planted.tokens[person]}"})
+
+
+def _ids(got: Any) -> set[str]:
+    assert got.status_code == 200, got.text[:300]
+    return {r["response_id"] for r in got.json()}
+
+
+def test_theme_filter_keeps_the_tagged_comments(app: Any, filtered: Planted) -> None:
+    boss = _api(app, filtered, "executive")
+    wait = _ids(boss.get("/api/v1/comments", params={"theme": "wait"}))
+    staff = _ids(boss.get("/api/v1/comments", params={"theme": "staff"}))
+    assert "R-theme-wait" in wait and "R-theme-wait" not in staff
+    assert "R-theme-staff" in staff and "R-theme-staff" not in wait
+    with filtered.ws.warehouse() as wh:
+        t = wh.table("comment_themes")
+        tagged = set(t.filter(t.theme == "wait").response_id.execute())
+    assert wait <= tagged  # every comment shown is tagged with the theme
+    own = _ids(_api(app, filtered, "store_manager").get("/api/v1/comments?theme=staff"))
+    assert "R-theme-staff" not in own  # the other store's, outside the scope
+    bad = boss.get("/api/v1/comments", params={"theme": "no-such-theme"})
+    assert bad.status_code == 400 and bad.json()["argument"] == "theme"
+
+
+def test_segment_filter_keeps_the_segments_customers(app: Any, filtered: Planted) -> None:
+    boss = _api(app, filtered, "executive")
+    assert _ids(boss.get("/api/v1/comments", params={"segment": SEGMENT})) == {
+        "R-seg-own", "R-seg-other"
+    }  # fmt: skip
+    by_tier = boss.get("/api/v1/comments", params={"segment": "tier=planted-tier"})
+    assert _ids(by_tier) == {"R-seg-own", "R-seg-other"}
+    manager = _api(app, filtered, "store_manager")
+    assert _ids(manager.get("/api/v1/comments", params={"segment": SEGMENT})) == {"R-seg-own"}
+    bad = boss.get("/api/v1/comments", params={"segment": "no_attribute=1"})
+    assert bad.status_code == 400 and bad.json()["argument"] == "segment"
+
+
+def test_incident_filters(app: Any, filtered: Planted) -> None:
+    boss = _api(app, filtered, "executive")
+
+    def ids(**params: str) -> set[str]:
+        got = boss.get("/api/v1/incidents", params=params)
+        assert got.status_code == 200, got.text[:300]
+        return {r["id"] for r in got.json()}
+
+    assert ids(segment=f"store={filtered.own_store}") == {"INC-own"}
+    at_checkout = ids(moment="checkout")
+    assert "INC-own" in at_checkout and "INC-other" not in at_checkout
+    assert ids(moment="checkout", segment=f"store={filtered.other_store}") == set()
+    manager = _api(app, filtered, "store_manager")
+    mine = manager.get("/api/v1/incidents", params={"segment": f"store={filtered.other_store}"})
+    assert mine.json() == []  # outside the scope, even asked for by name
+    for params in ({"segment": "no-equals-sign"}, {"moment": "nowhere"}):
+        bad = boss.get("/api/v1/incidents", params=params)
+        assert bad.status_code == 400 and bad.json()["argument"] in params
+
+
+def test_pages_carry_the_filters(clients: dict[str, TestClient], filtered: Planted) -> None:
+    boss = clients["executive"]
+    page = boss.get("/comments", params={"theme": "wait", "moment": "checkout"})
+    assert page.status_code == 200 and "R-theme-wait" in page.text
+    assert "R-theme-staff" not in page.text and 'name="theme" size="14" value="wait"' in page.text
+    page = boss.get("/incidents", params={"segment": f"store={filtered.other_store}"})
+    assert "INC-other" in page.text and "INC-own" not in page.text
+    unit = boss.get(f"/units/{filtered.own_store}", params={"moment": "checkout", "theme": "wait"})
+    assert unit.status_code == 200
+    assert f"/comments?unit={filtered.own_store}&amp;moment=checkout&amp;theme=wait" in unit.text
+    row = f"<td>store={filtered.own_store}</td>"  # INC-own's row on the unit's page
+    assert row in boss.get(f"/units/{filtered.own_store}").text
+    narrowed = boss.get(f"/units/{filtered.own_store}",
+                        params={"segment": f"store={filtered.other_store}"})  # fmt: skip
+    assert narrowed.status_code == 200 and row not in narrowed.text
+    assert boss.get("/comments", params={"segment": "nope=1"}).status_code == 400
+    alerts = clients["store_manager"].get("/alerts")
+    assert "ALERT-own" in alerts.text and "ALERT-other" not in alerts.text
