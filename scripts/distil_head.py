@@ -3,10 +3,12 @@
     python scripts/distil_head.py [--data ../shared/data/sentiment] [--l2 0.1]
 
 Trains on every labelled text of the public sets (see :mod:`earnright.comments.labelled`): the
-three UCI sources (negative / positive) and the clothing reviews (ratings 1–2 / 3 / 4–5, the only
-neutral examples), and writes ``src/earnright/comments/model/head.npz``. Held-out figures (leave
-one source out) come from ``bench/comments.py``, which trains the same way without the measured
-source.
+three UCI sources (negative / positive) and the clothing reviews (ratings 1–2 / 3 / 4–5), plus
+the *tuning* half of our own service comments (``tests/comments/data/service_comments.csv``; its
+held-out half is never trained on) and, with weight ``NEGATION_WEIGHT``, the negation examples
+made from the lexicon (:func:`earnright.comments.train.training_extras`); writes
+``src/earnright/comments/model/head.npz``. Held-out figures (leave one source out) come from
+``bench/comments.py``, which trains the same way without the measured source.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import pandas as pd
 
 from earnright.comments.labelled import UCI_SOURCES, read_clothing, read_uci
 from earnright.comments.sentiment import features
-from earnright.comments.train import fit_head
+from earnright.comments.train import fit_head, training_extras
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "sentiment"
+SERVICE = ROOT / "tests" / "comments" / "data" / "service_comments.csv"
 OUT = ROOT / "src" / "earnright" / "comments" / "model" / "head.npz"
 L2 = 0.1
 
@@ -41,9 +44,14 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT, help="the head file written")
     args = ap.parse_args()
     frame = labelled(args.data)
-    head = fit_head(features(frame.text.tolist()), frame.label.tolist(), l2=args.l2)
+    ex, ey, ew = training_extras(SERVICE)
+    x = np.vstack([features(frame.text.tolist()), ex])
+    y = np.concatenate([frame.label.to_numpy(dtype=object), ey])
+    w = np.r_[np.ones(len(frame)), ew]
+    head = fit_head(x, y, l2=args.l2, sample_weight=w)
     np.savez(args.out, weights=head.weights, bias=head.bias)
-    print(f"wrote {args.out} from {len(frame)} texts: {frame.groupby('source').size().to_dict()}")
+    print(f"wrote {args.out} from {len(frame)} public texts "
+          f"{frame.groupby('source').size().to_dict()} and {len(ey)} more")  # fmt: skip
 
 
 if __name__ == "__main__":

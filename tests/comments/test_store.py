@@ -1,5 +1,6 @@
 """Comments are labelled on ingest, relabelled when the themes change, and trended per unit:
-a planted rise in one theme's share is flagged, a steady theme is not."""
+a planted rise in one theme's share is flagged, a steady theme is not; a planted turn in a
+theme's tone (its share of negative mentions) is flagged, a steady tone is not."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from earnright.comments.sentiment import score
 from earnright.comments.store import current_version, label_feedback
 from earnright.comments.trend import theme_trends
 from earnright.config import Config, Theme
-from earnright.demo.comments import DEMO_THEMES, NEGATIVE, planted_themes
+from earnright.demo.comments import DEMO_THEMES, NEGATIVE, POSITIVE, planted_themes
 from earnright.errors import ConfigError, QueryError
 from earnright.ingest import ingest_file
 from earnright.listening.drivers import compute_drivers
@@ -95,6 +97,51 @@ def test_a_planted_rise_is_flagged_and_a_steady_share_is_not(
     assert (
         company.set_index("theme").loc["wait", "mentions"] == row.xs("wait", level=1).mentions.sum()
     )
+
+
+# store, month, stock comments, planted share of them that are negative
+TONE = [("S1", "2026-08", 100, 0.2), ("S1", "2026-09", 100, 0.6), ("S2", "2026-08", 100, 0.4),
+        ("S2", "2026-09", 100, 0.4)]  # fmt: skip
+
+
+def _read_as(tone: str, sentences: tuple[str, ...]) -> list[str]:
+    """The sentences the model reads in their planted tone (the test plants labels, not text)."""
+    return [s for s, label in zip(sentences, score(sentences).labels, strict=True) if label == tone]
+
+
+def test_a_planted_turn_in_a_themes_tone_is_flagged_and_a_steady_tone_is_not(
+    wh: Warehouse, themed: Config, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(11)
+    bad, good = _read_as("negative", NEGATIVE["stock"]), _read_as("positive", POSITIVE["stock"])
+    assert len(bad) >= 4 and len(good) >= 4
+    parts = []
+    for store, month, n, negative in TONE:
+        pick = [rng.choice(bad if rng.uniform() < negative else good) for _ in range(n)]
+        parts.append(pd.DataFrame({
+            "unit_id": store, "comment": pick, "channel": "survey", "ltr": 7.0,
+            "responded_at": pd.Timestamp(f"{month}-03") + pd.to_timedelta(np.arange(n), "h"),
+        }))  # fmt: skip
+    frame = pd.concat(parts, ignore_index=True)
+    frame.insert(0, "response_id", [f"t{i}" for i in range(len(frame))])
+    frame.to_parquet(tmp_path / "tone.parquet")
+    ingest_file(wh, themed, "feedback", tmp_path / "tone.parquet")
+    trends, _ = theme_trends(wh, themed, level="store", period="2026-09")
+    row = trends.set_index(["unit_id", "theme"])
+    turn, steady = row.loc[("S1", "stock")], row.loc[("S2", "stock")]
+    stock = wh.table("comment_themes").to_pyarrow().to_pandas().query("theme == 'stock'")
+    now = frame.query("unit_id == 'S1' and responded_at >= '2026-09-01'")
+    now = now[now.response_id.isin(stock.response_id)]
+    assert turn.mentions == len(now) and turn.negative == pytest.approx(
+        now.comment.isin(bad).mean()
+    )
+    assert turn.negative_low <= 0.6 <= turn.negative_high
+    assert turn.negative_flagged and turn.negative_change_low <= 0.4 <= turn.negative_change_high
+    assert turn.previous_negative < 0.35 and turn.negative_q_value <= 0.05
+    assert not steady.negative_flagged and abs(steady.negative_change) < 0.2
+    assert not turn.flagged  # every comment is about stock in both months: the share is steady
+    other = row.loc[("S1", "wait")]  # no mention: nothing to test
+    assert np.isnan(other.negative_p_value) and not other.negative_flagged
 
 
 def test_trends_need_a_codeframe_and_a_known_moment(wh: Warehouse, config: Config) -> None:

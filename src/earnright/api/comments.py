@@ -66,8 +66,9 @@ class CommentsResult(Result):
 
 
 class ThemesResult(TableResult):
-    """Per unit and theme: comments, mentions, share and sentiment with 95% intervals, and the
-    change in share against the previous period, flagged only beyond noise (FDR)."""
+    """Per unit and theme: comments, mentions, share and sentiment with 95% intervals, the
+    change in share against the previous period, and the change in the share of its mentions
+    that are negative, each flagged only beyond noise (FDR)."""
 
     level: str = "store"
     grain: str = "month"
@@ -76,6 +77,8 @@ class ThemesResult(TableResult):
     fdr: float = 0.05
     tested: int = 0
     flagged: int = 0
+    negative_tested: int = 0
+    negative_flagged: int = 0
 
     def _what(self) -> str:
         return f"by {self.level}, {self.period}"
@@ -169,8 +172,10 @@ class CommentMethods(Operations):
     ) -> ThemesResult:
         """Each theme's comments, share and sentiment per unit at ``level`` in ``period``
         (default: the latest complete one), and the change in share against the previous
-        period, ``flagged`` beyond noise at false discovery rate ``fdr``; comments of
-        ``moment`` only if given. Relabels first if the config's themes changed."""
+        period, ``flagged`` beyond noise at false discovery rate ``fdr``, and the change in the
+        share of its mentions that are negative (``negative_flagged``); comments of ``moment``
+        only if given. ``flagged_only`` keeps the rows with either flag. Relabels first if the
+        config's themes changed."""
         from earnright.api.workspace import resolve_period
         from earnright.comments.trend import theme_trends
 
@@ -181,13 +186,17 @@ class CommentMethods(Operations):
                 wh, self.config, level=level, grain=grain, period=label, moment=moment,
                 fdr=fdr, min_n=min_n,
             )  # fmt: skip
-        tested, flagged = int(frame.p_value.notna().sum()), int(frame.flagged.sum())
+        counts = {
+            "tested": int(frame.p_value.notna().sum()),
+            "flagged": int(frame.flagged.sum()),
+            "negative_tested": int(frame.negative_p_value.notna().sum()),
+            "negative_flagged": int(frame.negative_flagged.sum()),
+        }
         if flagged_only:
-            frame = frame[frame.flagged].reset_index(drop=True)
+            frame = frame[frame.flagged | frame.negative_flagged].reset_index(drop=True)
         return ThemesResult.of(
-            frame, level=level, grain=str(grain), period=chosen, moment=moment, fdr=fdr,
-            tested=tested, flagged=flagged,
-        )  # fmt: skip
+            frame, level=level, grain=str(grain), period=chosen, moment=moment, fdr=fdr, **counts
+        )
 
     def discover_themes(
         self,

@@ -28,7 +28,8 @@ __all__ = ["comments", "register", "themes"]
 
 THEME_TABLE = [
     "unit_id", "name", "theme", "moment", "comments", "mentions", "share", "sentiment",
-    "previous", "change", "change_low", "change_high", "q_value", "flagged",
+    "previous", "change", "change_low", "change_high", "q_value", "flagged", "negative",
+    "previous_negative", "negative_change", "negative_q_value", "negative_flagged",
 ]  # fmt: skip
 SHOWN_CHARS = 60
 
@@ -116,7 +117,10 @@ def themes(
         int, typer.Option("--min-n", min=1, help="Fewest comments on each side to test a change.")
     ] = 5,
     flagged: Annotated[
-        bool, typer.Option("--flagged", help="Only the changes flagged beyond noise.")
+        bool,
+        typer.Option(
+            "--flagged", help="Only the changes (in share or in tone) flagged beyond noise."
+        ),
     ] = False,
     discover: Annotated[
         bool,
@@ -133,8 +137,9 @@ def themes(
 
     Per unit at --level and theme of the config's [[themes]] in --period (default: the latest
     complete one): the comments mentioning it, their share with its 95% interval, their mean
-    sentiment, and the change in share against the previous period, flagged only when it is
-    beyond sampling noise at --fdr across every unit and theme tested. With --discover: groups
+    sentiment, the change in share against the previous period, and the change in the share of
+    its mentions that are negative, each flagged only when it is beyond sampling noise at --fdr
+    across every unit and theme tested. With --discover: groups
     of the comments that fit no theme, each named by its typical words with representative
     comments, to add to [[themes]] if they are real themes.
     """
@@ -160,7 +165,8 @@ def themes(
                        min_n=min_n, flagged_only=flagged)  # fmt: skip
     say_notes(result)
     title = (
-        f"themes by {level} in {result.period}: {result.flagged} of {result.tested} changes "
-        f"flagged at FDR {fdr:g}"
+        f"themes by {level} in {result.period}: {result.flagged} of {result.tested} changes in "
+        f"share and {result.negative_flagged} of {result.negative_tested} in tone flagged at "
+        f"FDR {fdr:g}"
     )
     render(result, fmt, output, title=title, table_columns=THEME_TABLE)

@@ -4,6 +4,10 @@
   per line, 0 negative, 1 positive; one file per source (amazon, yelp, imdb).
 - "Women's E-Commerce Clothing Reviews" (a CSV with ``Review Text`` and ``Rating`` 1–5): ratings 1–2
   are negative, 3 neutral, 4–5 positive.
+- Our own service comments (``tests/comments/data/service_comments.csv``, ``text,label``): short
+  comments on service (queues, deliveries, calls, bookings, staff) written and labelled by this
+  project, not public data. Rows alternate between a *tuning* half (even rows, 0-based), which
+  training may use, and a *held-out* half (odd rows), which only measures.
 
 Each reader returns a frame with ``text``, ``label`` (negative / neutral / positive), ``stars``
 (the rating, or 1 / 5 for the two UCI labels) and ``source``.
@@ -18,7 +22,7 @@ import pandas as pd
 
 from earnright.errors import IngestError
 
-__all__ = ["UCI_SOURCES", "read_clothing", "read_uci", "stars_label"]
+__all__ = ["UCI_SOURCES", "read_clothing", "read_service", "read_uci", "stars_label"]
 
 UCI_SOURCES = ("amazon", "yelp", "imdb")
 UCI_FILES = {"amazon": "amazon_cells_labelled.txt", "yelp": "yelp_labelled.txt",
@@ -68,3 +72,16 @@ def read_clothing(path: Path) -> pd.DataFrame:
     return out.assign(label=out.stars.map(stars_label), source="clothing")[
         ["text", "label", "stars", "source"]
     ]
+
+
+def read_service(path: Path) -> pd.DataFrame:
+    """Our service comments, with ``held_out`` (odd rows) beside text, label, stars, source."""
+    path = Path(path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    bad = ~frame.label.isin(["negative", "neutral", "positive"])
+    if bad.any():
+        line = int(bad.to_numpy().argmax()) + 2
+        raise IngestError(f"{path}:{line}: field 'label' must be negative, neutral or positive")
+    stars = frame.label.map({"negative": 1, "neutral": 3, "positive": 5})
+    return pd.DataFrame({"text": frame.text, "label": frame.label, "stars": stars,
+                         "source": "service", "held_out": frame.index % 2 == 1})  # fmt: skip

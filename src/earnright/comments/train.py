@@ -7,14 +7,24 @@ inverse of its frequency (so a rare neutral class counts as much as the others),
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import optimize, stats
 
-from earnright.comments.sentiment import LABELS, Head
+from earnright.comments.labelled import read_service
+from earnright.comments.lexicon import word_valences
+from earnright.comments.sentiment import LABELS, Head, features
 
-__all__ = ["fit_head", "macro_f1", "predict", "spearman"]
+__all__ = [
+    "NEGATION_WEIGHT", "fit_head", "macro_f1", "negation_examples", "predict", "spearman",
+    "training_extras",
+]  # fmt: skip
+
+NEGATION_WEIGHT = 0.3  # a negation example's weight in training against a labelled text's
+STRONG = 1.5  # the least |valence| of a lexicon word made into negation examples
 
 
 def _loss(
@@ -31,17 +41,24 @@ def _loss(
     return float(loss), np.concatenate([grad_w.ravel(), residual.sum(axis=0)])
 
 
-def fit_head(x: np.ndarray, labels: Sequence[str], l2: float = 1.0) -> Head:
+def fit_head(
+    x: np.ndarray,
+    labels: Sequence[str],
+    l2: float = 1.0,
+    sample_weight: np.ndarray | None = None,
+) -> Head:
     """A head fitted on embeddings ``x`` and their labels (negative / neutral / positive).
 
-    Classes absent from ``labels`` get a bias that keeps them improbable."""
+    Classes absent from ``labels`` get a bias that keeps them improbable. ``sample_weight``
+    (default 1 each) scales a row's weight in the loss; classes are balanced over the weights."""
     y = np.asarray([LABELS.index(label) for label in labels])
     x = np.asarray(x, dtype=np.float64)
     onehot = np.eye(len(LABELS))[y]
-    counts = onehot.sum(axis=0)
+    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    counts = (onehot * sw[:, None]).sum(axis=0)
     present = counts > 0
-    per_class = np.where(present, len(y) / (present.sum() * np.maximum(counts, 1)), 0.0)
-    w = per_class[y]
+    per_class = np.where(present, sw.sum() / (present.sum() * np.maximum(counts, 1e-12)), 0.0)
+    w = per_class[y] * sw
     start = np.zeros(x.shape[1] * len(LABELS) + len(LABELS))
     fit = optimize.minimize(_loss, start, args=(x, onehot, w, l2), jac=True, method="L-BFGS-B",
                             options={"maxiter": 2000})  # fmt: skip
@@ -72,3 +89,36 @@ def macro_f1(truth: Sequence[str], predicted: Sequence[str], classes: Sequence[s
 def spearman(scores: Sequence[float], stars: Sequence[float]) -> float:
     """Spearman's rank correlation of scores with star ratings (ties get mean ranks)."""
     return float(stats.spearmanr(scores, stars).statistic)
+
+
+def negation_examples(strong: float = STRONG) -> tuple[list[str], list[str]]:
+    """Short training texts made from the shipped lexicon's words of |valence| ≥ ``strong``:
+    the word alone in its own tone, and negated in the other ("no problems", "no problems at
+    all" positive; "not helpful", "never helpful" negative).
+
+    Reviews negate mostly to complain, so a head trained on them alone learns that a negated
+    stretch is negative whatever it negates, and reads "no problems at all" as a complaint;
+    these examples teach it that negating a negative word is praise. Used with a small weight
+    (``NEGATION_WEIGHT``) beside the labelled texts."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for word, value in sorted(word_valences().items()):
+        if abs(value) < strong or not re.fullmatch(r"[a-z]+", word):
+            continue
+        tone, flipped = ("positive", "negative") if value > 0 else ("negative", "positive")
+        negated = ("not {w}", "never {w}") if value > 0 else ("no {w}", "no {w} at all")
+        texts += [word, *(t.format(w=word) for t in negated)]
+        labels += [tone, flipped, flipped]
+    return texts, labels
+
+
+def training_extras(service: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, labels and weights of what the head trains on beside the public sets: the
+    tuning half of our service comments at ``service`` (weight 1; the held-out half never) and
+    the lexicon's negation examples (weight ``NEGATION_WEIGHT``)."""
+    rows = read_service(service)
+    rows = rows[~rows.held_out]
+    texts, labels = negation_examples()
+    x = features([*rows.text, *texts])
+    weights = np.r_[np.ones(len(rows)), np.full(len(texts), NEGATION_WEIGHT)]
+    return x, np.asarray([*rows.label, *labels], dtype=object), weights

@@ -13,6 +13,12 @@ sentiment scores. numpy finishes:
   over every (unit, theme) tested by Benjamini–Hochberg, and a change is ``flagged`` only when
   its q-value is at most ``fdr``. A side with fewer than ``min_n`` comments is not tested
   (``reason`` says so).
+- the sentiment trend: ``negative`` = the share of the theme's mentions labelled negative, with
+  its 95% Wilson interval, ``previous_negative`` the period before, and ``negative_change`` with
+  the same interval and test as the share; its own Benjamini–Hochberg family over every (unit,
+  theme) whose mentions reach ``min_n`` on both sides gives ``negative_q_value`` and
+  ``negative_flagged``: the tone of what customers say on a theme turned beyond noise, even when
+  how often they say it did not.
 """
 
 from __future__ import annotations
@@ -37,8 +43,11 @@ THEME_COLUMNS = [
     "unit_id", "name", "level", "theme", "moment", "period", "comments", "mentions", "share",
     "share_low", "share_high", "sentiment", "sentiment_low", "sentiment_high", "previous",
     "previous_comments", "change", "change_low", "change_high", "p_value", "q_value",
-    "flagged", "reason",
+    "flagged", "reason", "negative", "negative_low", "negative_high", "previous_negative",
+    "negative_change", "negative_change_low", "negative_change_high", "negative_p_value",
+    "negative_q_value", "negative_flagged",
 ]  # fmt: skip
+COUNTS = ("mentions", "negatives", "s", "ss")
 
 
 def _scan(
@@ -59,11 +68,12 @@ def _scan(
     fb = attach_ancestors(fb, ancestors, "responded_at")
     fb = fb.mutate(current=(fb.responded_at >= middle).ifelse(1, 0))  # PostgreSQL: no bool->int8
     totals = fb.group_by(["ancestor_id", "current"]).aggregate(comments=fb.count())
-    labels = wh.table("comment_labels").select("response_id", "sentiment_score")
+    labels = wh.table("comment_labels").select("response_id", "sentiment", "sentiment_score")
     themes = wh.table("comment_themes").select("response_id", "theme")
     t = fb.inner_join(themes, "response_id").inner_join(labels, "response_id")
     per = t.group_by(["ancestor_id", "current", "theme"]).aggregate(
         mentions=t.count(),
+        negatives=(t.sentiment == "negative").ifelse(1, 0).sum(),
         s=t.sentiment_score.sum(),
         ss=(t.sentiment_score * t.sentiment_score).sum(),
     )
@@ -116,13 +126,41 @@ def _grid(totals: pd.DataFrame, per: pd.DataFrame, config: Config) -> pd.DataFra
     out["previous_comments"] = totals.loc[out.ancestor_id, 0].fillna(0).to_numpy()
     for side, suffix in ((1, ""), (0, "_before")):
         part = per[per.current == side].drop(columns="current")
-        part = part.rename(columns={c: c + suffix for c in ("mentions", "s", "ss")})
+        part = part.rename(columns={c: c + suffix for c in COUNTS})
         out = out.merge(part, on=["ancestor_id", "theme"], how="left")
     moments = {t.name: t.moment for t in config.themes}
     out["moment"] = out.theme.map(moments)
-    return out.rename(columns={"ancestor_id": "unit_id"}).fillna(
-        {c: 0 for c in ("mentions", "s", "ss", "mentions_before", "comments", "previous_comments")}
-    )
+    zero = [*COUNTS, *(c + "_before" for c in COUNTS), "comments", "previous_comments"]
+    return out.rename(columns={"ancestor_id": "unit_id"}).fillna(dict.fromkeys(zero, 0))
+
+
+def _two_proportions(
+    k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, min_n: int, fdr: float
+) -> dict[str, np.ndarray]:
+    """k2/n2 − k1/n1 with its Agresti–Caffo 95% interval, the pooled two-proportion z-test and
+    Benjamini–Hochberg over the pairs with at least ``min_n`` on both sides (NaN elsewhere)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        previous = np.where(n1 > 0, k1 / n1, np.nan)
+        change = k2 / n2 - k1 / n1
+        pooled = (k1 + k2) / (n1 + n2)
+        se0 = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        p = np.where(se0 > 0, 2 * special.ndtr(-np.abs(change / se0)), np.where(change == 0, 1, 0))
+        a1, a2 = (k1 + 1) / (n1 + 2), (k2 + 1) / (n2 + 2)
+        half = Z95 * np.sqrt(a1 * (1 - a1) / (n1 + 2) + a2 * (1 - a2) / (n2 + 2))
+    tested = (n1 >= min_n) & (n2 >= min_n)
+    q = np.full(len(k1), np.nan)
+    if tested.any():
+        q[tested] = benjamini_hochberg(p[tested])
+    return {
+        "previous": previous,
+        "change": np.where(tested, change, np.nan),
+        "change_low": np.where(tested, np.clip(a2 - a1 - half, -1, 1), np.nan),
+        "change_high": np.where(tested, np.clip(a2 - a1 + half, -1, 1), np.nan),
+        "p_value": np.where(tested, p, np.nan),
+        "q_value": q,
+        "flagged": tested & (q <= fdr),
+        "tested": tested,
+    }
 
 
 def _finish(frame: pd.DataFrame, fdr: float, min_n: int) -> pd.DataFrame:
@@ -132,25 +170,16 @@ def _finish(frame: pd.DataFrame, fdr: float, min_n: int) -> pd.DataFrame:
     mean, low, high = mean_interval(frame.s, frame.ss, frame.mentions)
     frame["sentiment"] = np.clip(mean, -1, 1)
     frame["sentiment_low"], frame["sentiment_high"] = np.clip(low, -1, 1), np.clip(high, -1, 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frame["previous"] = np.where(n1 > 0, k1 / n1, np.nan)
-        change = k2 / n2 - k1 / n1
-        pooled = (k1 + k2) / (n1 + n2)
-        se0 = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-        p = np.where(se0 > 0, 2 * special.ndtr(-np.abs(change / se0)), np.where(change == 0, 1, 0))
-        a1, a2 = (k1 + 1) / (n1 + 2), (k2 + 1) / (n2 + 2)
-        half = Z95 * np.sqrt(a1 * (1 - a1) / (n1 + 2) + a2 * (1 - a2) / (n2 + 2))
-    tested = (n1 >= min_n) & (n2 >= min_n)
-    frame["change"] = np.where(tested, change, np.nan)
-    frame["change_low"] = np.where(tested, np.clip(a2 - a1 - half, -1, 1), np.nan)
-    frame["change_high"] = np.where(tested, np.clip(a2 - a1 + half, -1, 1), np.nan)
-    frame["p_value"] = np.where(tested, p, np.nan)
-    q = np.full(len(frame), np.nan)
-    if tested.any():
-        q[tested] = benjamini_hochberg(frame.p_value.to_numpy()[tested])
-    frame["q_value"] = q
-    frame["flagged"] = tested & (q <= fdr)
-    frame["reason"] = np.where(tested, "", f"fewer than {min_n} comments on a side")
+    share = _two_proportions(k1, n1, k2, n2, min_n, fdr)
+    for col in ("previous", "change", "change_low", "change_high", "p_value", "q_value", "flagged"):
+        frame[col] = share[col]
+    frame["reason"] = np.where(share["tested"], "", f"fewer than {min_n} comments on a side")
+    neg1, neg2 = frame.negatives_before.to_numpy(float), frame.negatives.to_numpy(float)
+    frame["negative"], frame["negative_low"], frame["negative_high"] = wilson_interval(neg2, k2)
+    tone = _two_proportions(neg1, k1, neg2, k2, min_n, fdr)
+    frame["previous_negative"] = tone["previous"]
+    for col in ("change", "change_low", "change_high", "p_value", "q_value", "flagged"):
+        frame[f"negative_{col}"] = tone[col]
     for col in ("comments", "mentions", "previous_comments"):
         frame[col] = frame[col].astype("int64")
     frame = frame.sort_values(["unit_id", "mentions", "theme"], ascending=[True, False, True])
