@@ -134,9 +134,9 @@ def test_a_pass_reads_the_leaves_from_the_engine_once_per_indicator(
 def _reference_localisation(wh: Any, ws: Workspace, indicator: Indicator, window: Any) -> str:
     """``segment.localize_episode`` as it was: a pandas frame of the leaves per window, each
     search through ``localize`` on it (the code the coded arrays replaced)."""
-    from earnright.reliability.episode import in_segments
     from scipy import stats
 
+    from earnright.reliability.episode import in_segments
     from earnright.reliability.localize import localize, parse_cause
     from earnright.reliability.records import CAUSE_SEPARATOR
 

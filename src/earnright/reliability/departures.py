@@ -45,7 +45,16 @@ from earnright.reliability.segment import leaf_dims
 from earnright.reliability.windows import window_lengths
 from earnright.warehouse import Warehouse
 
-__all__ = ["FACTOR", "RULE", "confirm_windows", "departure_alerts", "last_scanned", "watched_kinds"]
+__all__ = [
+    "FACTOR",
+    "RULE",
+    "confirm_windows",
+    "departure_alerts",
+    "last_scanned",
+    "segment_codes",
+    "segment_sums",
+    "watched_kinds",
+]
 
 RULE = "departure"
 FACTOR = 2.0  # a failure at 3x the budget can realise 2.5x in a day: the departure decides
@@ -112,20 +121,20 @@ def departure_alerts(
         last = min(first + BLOCK - 1, span[1])
         window = (_time(first - base, step), _time(last + 1, step))
         per = leaf_buckets(wh, config, indicator, (ancestors, metric_dims), window)
-        codes = _codes(per, kinds)
+        codes = segment_codes(per, kinds)
         for kind in kinds:
             alerts += _kind_alerts((per, codes), kind, indicator, config, (first, last))
     return alerts
 
 
-def _codes(per: pd.DataFrame, kinds: list[tuple[str, ...]]) -> dict[str, tuple[Any, Any]]:
+def segment_codes(per: pd.DataFrame, kinds: list[tuple[str, ...]]) -> dict[str, tuple[Any, Any]]:
     """Each watched dimension's code per row (its values as strings, sorted; -1: missing) and
     its labels: factorised once per block, not once per dimension set."""
     dims = sorted({d for kind in kinds for d in kind})
     return {d: pd.factorize(per[d].astype("string"), sort=True) for d in dims}
 
 
-def _sums(
+def segment_sums(
     per: pd.DataFrame, kind: tuple[str, ...], cols: pd.Index, codes: dict[str, tuple[Any, Any]]
 ) -> dict[str, pd.DataFrame]:
     """Segment × bucket matrices of ``good``, ``total`` and ``vsum`` (one grouping; rows with
@@ -168,7 +177,7 @@ def _kind_alerts(
     if per.empty:
         return []
     cols = pd.RangeIndex(int(per["_bidx"].min()), span[1] + 1)
-    sums = _sums(per, kind, cols, codes)
+    sums = segment_sums(per, kind, cols, codes)
     alerts: dict[tuple[str, datetime], Alert] = {}
     for width in [1, *window_lengths(config.reliability.step)]:
         found = _burning(sums, indicator, config, (span[0], width))
