@@ -129,3 +129,72 @@ def test_a_pass_reads_the_leaves_from_the_engine_once_per_indicator(
     indicators = len(demo.config.journey.indicators())
     assert scans.count("cube") <= indicators
     assert scans.count("leaf_sums") + scans.count("buckets") == 0, scans
+
+
+def _reference_localisation(wh: Any, ws: Workspace, indicator: Indicator, window: Any) -> str:
+    """``segment.localize_episode`` as it was: a pandas frame of the leaves per window, each
+    search through ``localize`` on it (the code the coded arrays replaced)."""
+    from scipy import stats
+
+    from earnright.reliability.episode import in_segments
+    from earnright.reliability.localize import localize, parse_cause
+    from earnright.reliability.records import CAUSE_SEPARATOR
+
+    levels, metric_dims = leaf_dims(wh, ws.config, indicator)
+    ancestors = ancestors_by_level(wh, ws.config.units.levels)
+    leaves = leaf_sums(wh, ws.config, indicator, metric_dims, window)
+    leaves = leaves.merge(ancestors, on="unit_id", how="left")
+    for dim in metric_dims:
+        leaves = leaves[leaves[dim] != "all"]
+    dims = [*levels, *metric_dims]
+
+    def expected(frame: pd.DataFrame, real: str, base: str) -> tuple[pd.Series, pd.Series]:
+        overall = frame[base].sum() / max(frame.total_base.sum(), 1)
+        return frame[real], (frame[base] / frame.total_base).fillna(overall) * frame.total
+
+    def search(real: str, base: str) -> list[tuple[str, float]]:
+        frame = leaves.copy()
+        frame["real"], frame["predict"] = expected(frame, real, base)
+        frame = frame.replace([np.inf, -np.inf], np.nan).dropna(subset=["real", "predict"])
+        return [(c.cause, c.z) for c in localize(frame.fillna({d: "null" for d in dims}), dims)]
+
+    def significant(cause: str) -> bool:
+        hit = leaves[in_segments(leaves, [parse_cause(cause)])]
+        bad, predicted = expected(hit, "bad", "bad_base")
+        k, mu = float(bad.sum()), max(float(predicted.sum()), 1e-9)
+        return bool(stats.poisson.sf(k - 1, mu) < segment.COUNT_ALPHA / max(len(leaves), 1))
+
+    if indicator.measure == "threshold":
+        worse_is_up = indicator.good_when == "below"
+        causes = search("value", "value_base")
+        return CAUSE_SEPARATOR.join(c for c, z in causes if (z > 0) == worse_is_up)
+    leaves = leaves.assign(
+        bad=leaves.total - leaves.good, bad_base=leaves.total_base - leaves.good_base
+    )
+    found = [c for c, z in search("bad", "bad_base") if z > 0]
+    if not found:
+        found = [c for c, z in search("good", "good_base") if z < 0 and significant(c)]
+    return CAUSE_SEPARATOR.join(found)
+
+
+def test_localising_on_the_coded_cube_names_what_the_frame_search_named(demo: Workspace) -> None:
+    """Every day's window of every indicator, localised on the pass's coded leaves (the cube),
+    on a frame from the engine, and by the per-window pandas search it replaced: the same
+    causes, in the same order (the demo plants failures, so some days name causes)."""
+    step = demo.config.reliability.step
+    named = 0
+    with demo.warehouse(read_only=True) as wh:
+        ancestors = ancestors_by_level(wh, demo.config.units.levels)
+        for _, indicator in demo.config.journey.indicators():
+            split = leaf_dims(wh, demo.config, indicator)
+            first = pd.Timestamp(wh.table("metrics").observed_at.min().execute()).floor("D")
+            since = first.to_pydatetime()
+            cube = LeafCube.scan(wh, demo.config, indicator, (ancestors, split[1]), since)
+            for day in range(30, 180, 6):
+                window = (since + day * step, since + (day + 1) * step)
+                args = (wh, demo.config, indicator, window, ancestors)
+                held = segment.localize_episode(*args, cube, split)
+                assert held == segment.localize_episode(*args, None, split), (indicator.id, day)
+                assert held == _reference_localisation(wh, demo, indicator, window), day
+                named += bool(held)
+    assert named > 0

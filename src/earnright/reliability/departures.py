@@ -26,6 +26,7 @@ segment sums are array sums over the leaves (see docs/reliability.md for the cos
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,16 @@ from earnright.reliability.segment import leaf_dims
 from earnright.reliability.windows import window_lengths
 from earnright.warehouse import Warehouse
 
-__all__ = ["FACTOR", "RULE", "confirm_windows", "departure_alerts", "last_scanned", "watched_kinds"]
+__all__ = [
+    "FACTOR",
+    "RULE",
+    "confirm_windows",
+    "departure_alerts",
+    "last_scanned",
+    "segment_codes",
+    "segment_sums",
+    "watched_kinds",
+]
 
 RULE = "departure"
 FACTOR = 2.0  # a failure at 3x the budget can realise 2.5x in a day: the departure decides
@@ -111,23 +121,50 @@ def departure_alerts(
         last = min(first + BLOCK - 1, span[1])
         window = (_time(first - base, step), _time(last + 1, step))
         per = leaf_buckets(wh, config, indicator, (ancestors, metric_dims), window)
+        codes = segment_codes(per, kinds)
         for kind in kinds:
-            alerts += _kind_alerts(per, kind, indicator, config, (first, last))
+            alerts += _kind_alerts((per, codes), kind, indicator, config, (first, last))
     return alerts
 
 
-def _sums(per: pd.DataFrame, kind: tuple[str, ...], cols: pd.Index) -> dict[str, pd.DataFrame]:
-    """Segment × bucket matrices of ``good``, ``total`` and ``vsum`` (one grouping)."""
-    keys = [per[d].astype("string") for d in kind] or [pd.Series("", index=per.index)]
-    grouped = per.groupby([*keys, per["_bidx"]], dropna=True)[["good", "total", "vsum"]].sum()
-    return {
-        name: grouped[name].unstack("_bidx").reindex(columns=cols).fillna(0.0)
-        for name in ("good", "total", "vsum")
-    }
+def segment_codes(per: pd.DataFrame, kinds: list[tuple[str, ...]]) -> dict[str, tuple[Any, Any]]:
+    """Each watched dimension's code per row (its values as strings, sorted; -1: missing) and
+    its labels: factorised once per block, not once per dimension set."""
+    dims = sorted({d for kind in kinds for d in kind})
+    return {d: pd.factorize(per[d].astype("string"), sort=True) for d in dims}
+
+
+def segment_sums(
+    per: pd.DataFrame, kind: tuple[str, ...], cols: pd.Index, codes: dict[str, tuple[Any, Any]]
+) -> dict[str, pd.DataFrame]:
+    """Segment × bucket matrices of ``good``, ``total`` and ``vsum`` (one grouping; rows with
+    a missing value of ``kind`` left out; segments sorted by their values, as pandas' group-by
+    orders them), by ``bincount`` over integer codes."""
+    column = per["_bidx"].to_numpy(np.int64) - int(cols[0])
+    keep = np.ones(len(per), dtype=bool)
+    key = np.zeros(len(per), dtype=np.int64)
+    for dim in kind:
+        code, labels = codes[dim]
+        keep &= code >= 0
+        key = key * len(labels) + code
+    found, row = np.unique(key[keep], return_inverse=True)
+    slot = row.reshape(-1) * len(cols) + column[keep]
+    if kind:
+        parts = np.unravel_index(found, [len(codes[d][1]) for d in kind])
+        arrays = [np.asarray(codes[d][1])[part] for d, part in zip(kind, parts, strict=True)]
+        index = pd.MultiIndex.from_arrays(arrays) if len(kind) > 1 else pd.Index(arrays[0])
+    else:
+        index = pd.Index([""] * len(found))
+    out = {}
+    for name in SUMS:
+        values = np.nan_to_num(per[name].to_numpy(float, na_value=np.nan)[keep])
+        summed = np.bincount(slot, weights=values, minlength=len(found) * len(cols))
+        out[name] = pd.DataFrame(summed.reshape(len(found), len(cols)), index=index, columns=cols)
+    return out
 
 
 def _kind_alerts(
-    per: pd.DataFrame,
+    leaves: tuple[pd.DataFrame, dict[str, tuple[Any, Any]]],
     kind: tuple[str, ...],
     indicator: Indicator,
     config: Config,
@@ -136,10 +173,11 @@ def _kind_alerts(
     """The alerts of the segments of one dimension set at the bucket indices ``span``: of a
     bucket, or of a window of several buckets ending there (steps shorter than a day; see
     :mod:`earnright.reliability.windows`), one per segment and bucket."""
+    per, codes = leaves
     if per.empty:
         return []
     cols = pd.RangeIndex(int(per["_bidx"].min()), span[1] + 1)
-    sums = _sums(per, kind, cols)
+    sums = segment_sums(per, kind, cols, codes)
     alerts: dict[tuple[str, datetime], Alert] = {}
     for width in [1, *window_lengths(config.reliability.step)]:
         found = _burning(sums, indicator, config, (span[0], width))

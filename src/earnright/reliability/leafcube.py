@@ -17,7 +17,7 @@ sums may differ from the engine's in the last bits (the engine's own order is no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -26,12 +26,37 @@ import pandas as pd
 from earnright.config import Config, Indicator
 from earnright.reliability.episode import in_segments
 from earnright.reliability.indicators import indicator_events
+from earnright.reliability.localize import MISSING, dimension_codes
 from earnright.warehouse import Warehouse
 
-__all__ = ["LeafCube"]
+__all__ = ["Coding", "LeafCube"]
 
 NOT_APPLICABLE = "all"  # a metric dimension value that does not apply (left out of leaves)
 SUMS = ("good", "total", "vsum")
+
+
+@dataclass
+class Coding:
+    """Leaves coded for localisation: their row numbers, and per dimension each one's code
+    into that dimension's sorted labels."""
+
+    rows: np.ndarray
+    codes: list[np.ndarray]
+    labels: list[list[str]]
+
+    def subset(self, keep: np.ndarray) -> tuple[list[np.ndarray], list[list[str]]]:
+        """The codes and labels of the leaves ``keep`` (positions in ``rows``) as
+        :func:`earnright.reliability.localize.dimension_codes` would give them for those leaves
+        alone: only the labels they use, sorted, numbered from 0."""
+        codes, labels = [], []
+        for code, names in zip(self.codes, self.labels, strict=True):
+            part = code[keep]
+            used = np.unique(part)
+            small = len(used) < 1 << 8
+            dtype = np.uint8 if small else np.uint16 if len(used) < 1 << 16 else np.intp
+            codes.append(np.searchsorted(used, part).astype(dtype))
+            labels.append([names[int(u)] for u in used])
+        return codes, labels
 
 
 @dataclass
@@ -47,6 +72,7 @@ class LeafCube:
     leaves: pd.DataFrame
     sums: dict[str, np.ndarray]
     present: np.ndarray
+    coded: dict[tuple[str, ...], Coding] = field(default_factory=dict, repr=False)
 
     @classmethod
     def scan(
@@ -104,16 +130,41 @@ class LeafCube:
     ) -> pd.DataFrame | None:
         """What :func:`earnright.reliability.segment.leaf_sums` returns for ``window``
         (without the ancestors), or None when not covered."""
+        sums = self.window_sums(window, baseline)
+        if sums is None:
+            return None
+        out = self.leaves[["unit_id", *self.dims]].copy()
+        for name, values in sums.items():
+            out[name] = values
+        return out[out.total > 0]
+
+    def window_sums(
+        self, window: tuple[datetime, datetime], baseline: timedelta
+    ) -> dict[str, np.ndarray] | None:
+        """:meth:`leaf_sums` as arrays over every leaf (``value``, ``good``, ``total`` and
+        their ``*_base``), or None when not covered."""
         now = self._cols(*window)
         base = self._cols(window[0] - baseline, window[0])
         if now is None or base is None:
             return None
-        out = self.leaves[["unit_id", *self.dims]].copy()
+        out = {}
         for name, col in (("value", "vsum"), ("good", "good"), ("total", "total")):
             values = self.sums[col]
             out[name] = _sum_cols(values, self.present, now, base)
             out[f"{name}_base"] = _sum_cols(values, self.present, base, now)
-        return out[out.total > 0]
+        return out
+
+    def coding(self, dims: list[str]) -> Coding:
+        """The usable leaves (metric dimensions applying) coded on ``dims`` as
+        :func:`earnright.reliability.localize.localize` codes a frame's rows (missing values
+        named ``"null"``): computed once per pass, not once per localised window."""
+        key = tuple(dims)
+        if key not in self.coded:
+            rows = np.flatnonzero(self._usable())
+            picked = self.leaves.iloc[rows]
+            coded = [dimension_codes(picked[d].fillna(MISSING)) for d in dims]
+            self.coded[key] = Coding(rows, [c for c, _ in coded], [lab for _, lab in coded])
+        return self.coded[key]
 
     def segment_buckets(
         self, segments: list[dict[str, str]], span: tuple[datetime, datetime]

@@ -40,11 +40,14 @@ __all__ = [
     "ALPHA",
     "CAUSE_COLUMNS",
     "MAX_CAUSES",
+    "MISSING",
     "NegativeLeavesWarning",
     "RootCause",
     "aggregate_leaves",
+    "dimension_codes",
     "format_cause",
     "localize",
+    "localize_codes",
     "parse_cause",
 ]
 
@@ -209,7 +212,39 @@ def localize(
         raise QueryError(f"alpha must lie between 0 and 1, not {alpha}")
     if isinstance(frame, ir.Table):
         frame = aggregate_leaves(frame, dims, real=real, predict=predict)
-    space, labels = _code_frame(frame, dims, real, predict)
+    codes, labels, v, f = _code_frame(frame, dims, real, predict)
+    return localize_codes(
+        (codes, labels),
+        (v, f),
+        dims,
+        names=(real, predict),
+        max_layer=max_layer,
+        alpha=alpha,
+        max_causes=max_causes,
+    )
+
+
+def localize_codes(
+    coded: tuple[list[NDArray[np.integer]], list[list[str]]],
+    values: tuple[NDArray[np.float64], NDArray[np.float64]],
+    dims: list[str],
+    *,
+    names: tuple[str, str] = ("real", "predict"),
+    max_layer: int | None = None,
+    alpha: float = ALPHA,
+    max_causes: int = MAX_CAUSES,
+) -> list[RootCause]:
+    """:func:`localize` of rows already coded: ``coded`` holds each dimension's codes per row
+    (into its sorted ``labels``, as :func:`dimension_codes` gives them) and the labels; ``values``
+    the rows' ``real`` and ``predict`` (no NaN); ``names`` name them in messages. Detection
+    localises thousands of windows over the same leaves: it codes them once, not per window."""
+    real, predict = names
+    codes, labels = coded
+    space = code_leaves(codes, [len(lab) for lab in labels], *values)
+    for name, summed in ((real, space.real), (predict, space.predict)):
+        bad = int((~np.isfinite(summed)).sum())
+        if bad:
+            raise QueryError(f"column {name!r}: {bad} leaf total(s) are infinite")
     if not space.present.any():
         return []
     v, f = space.real, space.predict
@@ -229,9 +264,9 @@ def localize(
 
 def _code_frame(
     frame: pd.DataFrame, dims: list[str], real: str, predict: str
-) -> tuple[LeafSpace, list[list[str]]]:
-    """The leaves of a pandas frame, summed per combination of ``dims`` by numpy group-by on
-    integer codes, and each dimension's value labels (codes follow the labels' sorted order).
+) -> tuple[list[NDArray[np.integer]], list[list[str]], NDArray[np.float64], NDArray[np.float64]]:
+    """The rows of a pandas frame coded per dimension (:func:`dimension_codes`), each
+    dimension's value labels (codes follow the labels' sorted order), and the two values.
 
     Only the distinct values of a dimension become strings (missing ones ``"null"``), so a
     categorical column of millions of rows costs its codes, not millions of strings.
@@ -246,16 +281,11 @@ def _code_frame(
             f"{missing} row(s) have no {real!r} or {predict!r} value: fill them (0 where "
             "nothing happened) or drop them"
         )
-    coded = [_dimension_codes(frame[dim]) for dim in dims]
-    space = code_leaves([c for c, _ in coded], [len(lab) for _, lab in coded], v, f)
-    for name, values in ((real, space.real), (predict, space.predict)):
-        bad = int((~np.isfinite(values)).sum())
-        if bad:
-            raise QueryError(f"column {name!r}: {bad} leaf total(s) are infinite")
-    return space, [labels for _, labels in coded]
+    coded = [dimension_codes(frame[dim]) for dim in dims]
+    return [c for c, _ in coded], [labels for _, labels in coded], v, f
 
 
-def _dimension_codes(column: pd.Series) -> tuple[NDArray[np.integer], list[str]]:
+def dimension_codes(column: pd.Series) -> tuple[NDArray[np.integer], list[str]]:
     """Each row's code in the sorted distinct labels of ``column`` (missing: ``"null"``), or,
     for a categorical column without missing values, in its categories' order."""
     if isinstance(column.dtype, pd.CategoricalDtype):
