@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import ibis
 import pandas as pd
 import pytest
 
 import earnright
 from earnright.config import Assets, Config, validate_config
-from earnright.customers.assets import LEDGER_COLUMNS, compute_ledger
+from earnright.customers.assets import LEDGER_COLUMNS, compute_ledger, customer_spells
 from earnright.errors import ConfigError, QueryError
 from earnright.ingest import ingest_file
 from earnright.periods import Grain
@@ -245,3 +246,31 @@ def test_the_demo_ledger_is_the_lapse_rule_exactly(
     pd.testing.assert_frame_equal(compared, expected, check_dtype=False)
     assert got.lost.sum() > 20 and got.reactivated.sum() > 0 and got.grew.sum() > 0
     assert got.declined.sum() > 0 and got.gained.sum() > 0
+
+
+def test_spells_carry_the_years_around_them_across_spells(tmp_path: Path) -> None:
+    """A spell's year after its first day reaches into the next spell, the year before its last
+    day back into the one before; the history up to its end counts every spell so far. The
+    spells are found without a range window over every purchase day (those made the ledger a
+    minute of CPU at 1,000 stores)."""
+    visits = [
+        ("C1", "2026-01-10T10:00:00", 40.0),
+        ("C1", "2026-02-09T10:00:00", 60.0),  # lost 30 days later
+        ("C1", "2026-04-20T09:00:00", 10.0),  # reactivated: spell 2
+        ("C1", "2026-04-20T17:00:00", 5.0),  # the same day
+    ]
+    ws = build(tmp_path, [("C1", "S1", NEW, "a")], visits, lapse_after_days=30)
+    with ws.warehouse() as wh:
+        spells, _ = customer_spells(wh, ws.config.assets)
+        sql = ibis.to_sql(spells, dialect="duckdb")
+        got = spells.to_pandas().sort_values("spell").reset_index(drop=True)
+    assert "RANGE BETWEEN" not in sql.upper()
+    assert got.spell.tolist() == [1, 2]
+    assert got.value_in.tolist() == [115.0, 15.0]
+    assert got.value_out.tolist() == [100.0, 115.0]
+    assert got.upto_days.tolist() == [2, 3]
+    assert got.upto_spend.tolist() == [100.0, 115.0]
+    assert got.first_spend.tolist() == [40.0, 40.0]
+    assert [str(d.date()) for d in got.first_day] == ["2026-01-10", "2026-01-10"]
+    assert [str(d.date()) for d in got["last"]] == ["2026-02-09", "2026-04-20"]
+    assert got.lapse.tolist() == [30, 30]

@@ -30,12 +30,13 @@ CHILD = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from earnright.ingest import ingest_file, readers
+    from earnright.ingest import batch, ingest_file, readers
     from earnright.warehouse import Warehouse
     from earnright.workspace import find_workspace
 
     mode, root, path = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     readers.CHUNK_ROWS = int(sys.argv[4])
+    batch.WRITE_ROWS = int(sys.argv[4])  # each chunk written as it is read
     ws = find_workspace(root)
     if mode == "commit":  # die inside the commit transaction, after the rows went in
         original = Warehouse.insert

@@ -7,12 +7,13 @@ the promises stay: all or nothing, a row ingested twice is one row, rejected row
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from earnright.config import Config
-from earnright.ingest import ingest_file, readers
+from earnright.ingest import batch, ingest_file, readers
 from earnright.warehouse import Warehouse
 
 pytestmark = pytest.mark.usefixtures("backend")  # every test on every backend
@@ -101,6 +102,7 @@ def test_a_failure_half_way_leaves_nothing(
     bad_first = [_transactions(range(30, 32), "S404"), _transactions(range(30))]
     pd.concat(bad_first).to_parquet(tmp_path / "t.parquet")
     monkeypatch.setattr(readers, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(batch, "WRITE_ROWS", 10)  # each chunk written as it is read
     original = Warehouse.append_arrow
     calls: list[str] = []
 
@@ -116,3 +118,25 @@ def test_a_failure_half_way_leaves_nothing(
     assert wh.count("transactions") == 0
     assert wh.count("quarantine") == 0
     assert list(wh.table("batches").kind.execute()) == ["units"]
+
+
+def test_accepted_rows_are_written_in_a_few_large_appends(
+    wh: Warehouse, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are read small (progress, bounded memory) but written ``WRITE_ROWS`` at a time:
+    DuckDB stores one large append for much less CPU than many chunk-sized ones."""
+    _transactions(range(95)).to_parquet(tmp_path / "t.parquet")
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(batch, "WRITE_ROWS", 40)
+    original = Warehouse.append_arrow
+    sizes: list[int] = []
+
+    def append_arrow(self: Warehouse, table: str, data: Any) -> None:
+        if table == "transactions":
+            sizes.append(data.num_rows)
+        original(self, table, data)
+
+    monkeypatch.setattr(Warehouse, "append_arrow", append_arrow)
+    result = ingest_file(wh, config, "transactions", tmp_path / "t.parquet")
+    assert result.accepted == 95 and wh.count("transactions") == 95
+    assert sizes == [40, 40, 15]  # chunks of 10 read, written 40 at a time, the rest at the end

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +21,8 @@ from rich.progress import (
 
 from earnright.cli.common import FormatOpt, OutputOpt, WorkspaceOpt, open_workspace, render
 from earnright.cli.output import Format, choose_format, cli_words, err_console, visible
+from earnright.progress import Progress as ProgressCallback
+from earnright.progress import ProgressLines
 
 
 class Kind(StrEnum):
@@ -68,6 +73,22 @@ def ingest(
     """
     fmt = choose_format(fmt, output)
     ws = open_workspace(workspace)
+    shown: AbstractContextManager[ProgressCallback]
+    shown = _bars() if err_console.is_terminal else ProgressLines(sys.stderr)
+    with shown as progress:
+        each = fmt is Format.table and output is None  # a sentence per file, as it is done
+        result = ws.ingest(
+            kind.value, files, source=source, force=force, progress=progress,
+            say=(lambda text: typer.echo(visible(cli_words(text)))) if each else _quiet,
+        )  # fmt: skip
+    if not each:
+        render(result, fmt, output, title="Ingested")
+
+
+@contextmanager
+def _bars() -> Iterator[ProgressCallback]:
+    """A bar per file on a terminal (a log gets ``ProgressLines`` instead: bars draw nothing
+    there, and a long ingest would leave it silent)."""
     with progress_bar() as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -76,13 +97,7 @@ def ingest(
                 tasks[name] = bar.add_task(name, total=None)
             bar.update(tasks[name], completed=done, total=total)
 
-        each = fmt is Format.table and output is None  # a sentence per file, as it is done
-        result = ws.ingest(
-            kind.value, files, source=source, force=force, progress=progress,
-            say=(lambda text: typer.echo(visible(cli_words(text)))) if each else _quiet,
-        )  # fmt: skip
-    if not each:
-        render(result, fmt, output, title="Ingested")
+        yield progress
 
 
 def _quiet(_text: str) -> None:

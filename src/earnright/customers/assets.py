@@ -154,6 +154,11 @@ def customer_spells(
     ``value_in`` (spend in the 365 days from ``opened``), ``value_out`` (spend in the 365 days
     up to ``last``); the customer's history up to ``last``: ``upto_days`` (purchase days),
     ``upto_spend`` (their spend), ``first_day`` and ``first_spend`` (their first purchase ever).
+
+    Two ordered windows over the purchase days (the gap to the previous one opens a spell, a
+    running count numbers the spells); everything else is summed per spell and finished over
+    the spells, a few per customer, and the two years around a spell are summed by joining the
+    purchase days to their customer's spells: no range window over the purchase days.
     """
     if rule.lapse_by:
         _check_attribute(wh, rule.lapse_by, "lapse_by")
@@ -161,46 +166,63 @@ def customer_spells(
     c = wh.table("customers")
     customers = c.select(*keep, lapse=_lapse(c, rule))
     t = wh.table("transactions")
-    days = t.group_by("customer_id", day=t.occurred_at.truncate("D")).aggregate(
+    purchases = t.group_by("customer_id", day=t.occurred_at.truncate("D")).aggregate(
         spend=t.amount.sum()
     )
-    days = days.inner_join(customers, "customer_id")
-    order = ibis.window(group_by="customer_id", order_by="day")
+    days = purchases.inner_join(customers.select("customer_id", "lapse"), "customer_id")
     running = ibis.window(group_by="customer_id", order_by="day", preceding=None, following=0)
     if rule.lapse_rule == "p_alive":
         days = _alive_lapse(wh, days, running)
+    order = ibis.window(group_by="customer_id", order_by="day")
     prev, prev_lapse = days.day.lag().over(order), days.lapse.lag().over(order)
-    days = days.mutate(opens=prev.isnull() | (_days_between(days.day, prev) > prev_lapse))
-    year = ibis.interval(days=YEAR_DAYS - 1)
-    after = ibis.range_window(preceding=0, following=year, group_by="customer_id", order_by="day")
-    before = ibis.range_window(preceding=year, following=0, group_by="customer_id", order_by="day")
     days = days.mutate(
-        spell=days.opens.ifelse(1, 0).sum().over(running),
-        year_after=days.spend.sum().over(after),
-        year_before=days.spend.sum().over(before),
-        upto_days=days.spend.count().over(running),
-        upto_spend=days.spend.sum().over(running),
-        first_day=days.day.min().over(ibis.window(group_by="customer_id")),
+        opens=prev.isnull() | (_days_between(days.day, prev) > prev_lapse),
+        first=prev.isnull(),
     )
-    whole = ibis.window(group_by="customer_id")
-    days = days.mutate(
-        first_spend=(days.day == days.first_day).ifelse(days.spend, 0.0).sum().over(whole)
-    )
-    spells = days.group_by(["customer_id", "spell"]).aggregate(
-        home_unit_id=days.home_unit_id.min(),
-        joined_at=days.joined_at.min(),
-        **({by: days[by].min()} if by else {}),
+    days = days.mutate(spell=days.opens.ifelse(1, 0).sum().over(running))
+    per = days.group_by(["customer_id", "spell"]).aggregate(
         lapse=days.lapse.argmax(days.day),
         opened=days.day.min(),
         last=days.day.max(),
-        value_in=days.opens.ifelse(days.year_after, 0.0).sum(),
-        value_out=days.year_before.argmax(days.day),
-        upto_days=days.upto_days.max(),
-        upto_spend=days.upto_spend.argmax(days.day),
-        first_day=days.first_day.min(),
-        first_spend=days.first_spend.max(),
+        days=days.count(),
+        spend=days.spend.sum(),
+        first_spend=days.first.ifelse(days.spend, 0.0).sum(),
     )
-    return spells, customers
+    return _spell_totals(per, purchases, customers, by), customers
+
+
+def _spell_totals(
+    per: ir.Table, purchases: ir.Table, customers: ir.Table, by: str | None
+) -> ir.Table:
+    """The spells of :func:`customer_spells` from their per-spell sums: the history up to each
+    spell's end (running over the spells), the first purchase, the customer's columns, and the
+    spend in the year from the spell's first day and in the year to its last."""
+    whole = ibis.window(group_by="customer_id")
+    upto = ibis.window(group_by="customer_id", order_by="spell", preceding=None, following=0)
+    per = per.mutate(
+        upto_days=per.days.sum().over(upto),
+        upto_spend=per.spend.sum().over(upto),
+        first_day=per.opened.min().over(whole),
+        first_spend=per.first_spend.max().over(whole),
+    )
+    year = ibis.interval(days=YEAR_DAYS - 1)
+    p = purchases.rename(_cid="customer_id")
+    pairs = per.select("customer_id", "spell", "opened", "last").inner_join(
+        p, per.customer_id == p._cid
+    )
+    came = (pairs.day >= pairs.opened) & (pairs.day <= pairs.opened + year)
+    went = (pairs.day >= pairs["last"] - year) & (pairs.day <= pairs["last"])
+    years = pairs.group_by(["customer_id", "spell"]).aggregate(
+        value_in=came.ifelse(pairs.spend, 0.0).sum(),
+        value_out=went.ifelse(pairs.spend, 0.0).sum(),
+    )
+    extra = customers.select(*(["customer_id", "home_unit_id", "joined_at"] + ([by] if by else [])))
+    out = per.inner_join(years, ["customer_id", "spell"]).inner_join(extra, "customer_id")
+    return out.select(
+        "customer_id", "spell", "home_unit_id", "joined_at", *([by] if by else []), "lapse",
+        "opened", "last", "value_in", "value_out", "upto_days", "upto_spend", "first_day",
+        "first_spend",
+    )  # fmt: skip
 
 
 def _periods(first: datetime, last: datetime, grain: Grain) -> pd.DataFrame:
