@@ -10,15 +10,15 @@ Each size runs ``earnright demo --out DIR --stores N --months M --replace`` (the
 process, output piped: the plain progress lines of :mod:`earnright.progress` time the passes)
 and records, per pass, the wall time from the end of the previous pass to the end of this one:
 generation (``stores``, ``truth``), ingestion (each file), scorecard, ranking, focus,
-reliability, the customer asset ledger, detection (scanning, grouping, localising and
-pricing the incidents) and results and page; with the process's peak RSS (``ru_maxrss`` of
-the child). Each pass also gets its CPU seconds (user + system, every thread of the child, the
-engine's too, read from /proc as each progress line arrives): on a shared machine the wall time
-is set by the load, the CPU time by the code. Between sizes it reports the CPU time per store of
-each pass and the exponent ``log(t2/t1) / log(n2/n1)`` (1: linear in the number of stores), and
-extrapolates each pass's CPU seconds to 10,000 stores from the two largest sizes by that
-exponent (an extrapolation, not a run). ``--baseline`` puts an earlier run's CPU seconds per
-pass (its scale.json) beside this one's, with their ratio.
+reliability, the customer asset ledger, detection (scanning, grouping, localising and pricing
+the incidents), results and page, and the static site and pack; with the process's peak RSS
+(``ru_maxrss`` of the child). Each pass also gets its CPU seconds (user + system, every thread
+of the child, the engine's too, read from /proc as each progress line arrives): on a shared
+machine the wall time is set by the load, the CPU time by the code. Between sizes it reports the
+CPU time per store of each pass and the exponent ``log(t2/t1) / log(n2/n1)`` (1: linear in the
+number of stores), and extrapolates each pass's CPU seconds to 10,000 stores from the two
+largest sizes by that exponent (an extrapolation, not a run). ``--baseline`` puts an earlier
+run's CPU seconds per pass (its scale.json) beside this one's, with their ratio.
 
 Check: on the smallest size, detection is run again from scratch on a copy of the workspace
 with one detector object per series (the reference path), and must give the same alerts (ids
@@ -60,6 +60,7 @@ PASSES = {
     "asset ledger": ("asset ledger",),
     "detection": ("detection",),
     "results and page": ("page", "results"),
+    "site and pack": ("site", "pack"),  # the demo's static site and leadership pack
 }
 
 

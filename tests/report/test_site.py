@@ -46,7 +46,7 @@ def site(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Site:
     built = demo.report_site(
         tmp_path_factory.mktemp("out"), progress=lambda s, d, t: stages.append(s)
     )
-    assert "pages" in stages and "scorecard, ranking, focus" in stages  # progress lines
+    assert "site pages" in stages and "site: scorecard, ranking, focus" in stages  # progress lines
     return built
 
 

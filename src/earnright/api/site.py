@@ -83,15 +83,15 @@ def gather_site(
     focus: dict[str, dict[str, Any]] = {}
     total = 2 * len(cards)
     for done, level in enumerate(cards):
-        _stage(progress, "scorecard, ranking, focus", 2 * done, total)
+        _stage(progress, "site: scorecard, ranking, focus", 2 * done, total)
         rows = computed.scorecard(level)
         scorecard += [r for r in rows if str(r["period"]) <= choice.label]
         if level in races:
             rankings[level] = _ranking(computed, level, choice.label, notes)
-        _stage(progress, "scorecard, ranking, focus", 2 * done + 1, total)
+        _stage(progress, "site: scorecard, ranking, focus", 2 * done + 1, total)
         if level in lists:
             focus |= {f["unit_id"]: f for f in _focus(computed, level, choice.label, notes)}
-    _stage(progress, "scorecard, ranking, focus", total, total)
+    _stage(progress, "site: scorecard, ranking, focus", total, total)
     if keep is not None:
         scorecard = [r for r in scorecard if r["unit_id"] in keep]
         rankings = {lv: [r for r in rows if r["unit_id"] in keep] for lv, rows in rankings.items()}

@@ -89,7 +89,7 @@ def write_site(
     pages: dict[str, Path] = {}
     for done, unit_id in enumerate(built):
         if progress is not None and (done % 25 == 0):
-            progress("pages", done, len(built))
+            progress("site pages", done, len(built))
         data = page_data(inputs, index, unit_id)
         folder = out / Path(page_path(unit_id)).parent
         folder.mkdir(parents=True, exist_ok=True)
@@ -97,7 +97,7 @@ def write_site(
         (folder / "page.html").write_text(render_page(data), encoding="utf-8")
         pages[unit_id] = folder / "page.html"
     if progress is not None:
-        progress("pages", len(built), len(built))
+        progress("site pages", len(built), len(built))
     entry = out / "index.html"
     entry.write_text(_entry_page(inputs, index, roots), encoding="utf-8")
     return Site(out, entry, pages)
