@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import earnright
@@ -146,3 +148,82 @@ def test_complaints_and_call_reasons_of_lost_customers_become_issues() -> None:
     call = found.loc["loss:S1:call:price:2026-03"]
     assert call.owner == "unit:S1" and '"Cheaper elsewhere"' in call.evidence
     assert found.loc["loss:S1:complaint:service:2026-03"].owner == "unit:S1"
+
+
+def _trend(unit: str, theme: str, **values: object) -> dict[str, object]:
+    """A row of ``theme_trends`` with nothing flagged unless ``values`` say so."""
+    row: dict[str, object] = {
+        "unit_id": unit, "theme": theme, "moment": "checkout", "period": "2026-09",
+        "comments": 80, "mentions": 20, "share": 0.25, "share_low": 0.17, "share_high": 0.35,
+        "sentiment": -0.4, "previous": 0.1, "change": 0.15, "q_value": 0.01, "flagged": False,
+        "negative": 0.6, "negative_low": 0.39, "negative_high": 0.78, "previous_negative": 0.2,
+        "negative_change": 0.4, "negative_q_value": 0.02, "negative_flagged": False,
+    }  # fmt: skip
+    return row | values
+
+
+def test_themes_customers_complain_about_more_become_issues() -> None:
+    """A theme whose share rose beyond noise with a negative tone, or whose mentions turned
+    negative beyond noise, is an issue of its unit with the numbers and the latest negative
+    comment as evidence, owned by its moment's owner (else the fallback); a theme praised more
+    often, a fall in share and an unflagged change are not."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    from earnright.accountability.register import theme_issues
+
+    trends = pd.DataFrame([
+        _trend("S1", "wait", flagged=True),  # more complaints about waiting
+        _trend("S2", "stock", negative_flagged=True, moment=None),  # turned negative
+        _trend("S3", "staff", flagged=True, sentiment=0.5),  # praised more often
+        _trend("S4", "wait", flagged=True, change=-0.15),  # fewer mentions
+        _trend("S5", "wait", negative_flagged=True, negative_change=-0.3),  # turned positive
+        _trend("S6", "wait"),  # nothing beyond noise
+    ])  # fmt: skip
+    said = {("S1", "wait"): "Twenty minutes in the queue again."}
+    at = datetime(2026, 10, 2)
+    found = theme_issues(trends, {"checkout": "ops-lead"}, "unit:{unit}", at, said)
+    found = found.set_index("issue_id")
+    assert list(found.index) == ["theme:S1:wait:2026-09", "theme:S2:stock:2026-09"]
+    wait, stock = found.loc["theme:S1:wait:2026-09"], found.loc["theme:S2:stock:2026-09"]
+    assert (wait.unit_id, wait.owner, wait.moment, wait.origin) == ("S1", "ops-lead", "checkout",
+                                                                    "theme")  # fmt: skip
+    assert wait.title == "More customers complain about wait"
+    assert "25% of the 80 comments" in wait.evidence and "against 10%" in wait.evidence
+    assert wait.evidence.endswith('"Twenty minutes in the queue again."')
+    assert wait.customers_at_stake == 20.0 and pd.isna(wait.metric)
+    assert stock.title == "Comments on stock turned negative" and stock.owner == "unit:S2"
+    assert "60% of the 20 comments on stock" in stock.evidence and pd.isna(stock.moment)
+    assert "against 20%" in stock.evidence and not stock.evidence.endswith('"')
+
+
+def test_sync_adds_the_flagged_themes_of_the_lowest_level(
+    demo_ws: earnright.Workspace, tmp_path: Path
+) -> None:
+    """40 planted complaints about waiting at one store in the month make the theme rise there
+    beyond noise: sync adds exactly the flagged complaining themes, once."""
+    import pandas as pd
+
+    from earnright.demo.comments import NEGATIVE
+
+    level = demo_ws.config.units.levels[-1]
+    period = str(demo_ws.themes(level=level).to_frame().period.iloc[0])
+    moment = next(t.moment for t in demo_ws.config.themes if t.name == "wait")
+    waits = [NEGATIVE["wait"][i % len(NEGATIVE["wait"])] for i in range(40)]
+    pd.DataFrame({
+        "response_id": [f"planted-wait-{i}" for i in range(40)], "unit_id": "S0001",
+        "responded_at": pd.Timestamp(f"{period}-10") + pd.to_timedelta(range(40), "h"),
+        "channel": "survey", "moment": moment, "comment": waits, "ltr": 3.0,
+    }).to_parquet(tmp_path / "waits.parquet")  # fmt: skip
+    demo_ws.ingest("feedback", tmp_path / "waits.parquet")
+    added = demo_ws.sync_issues()
+    t = demo_ws.themes(level=level).to_frame()
+    complained = (t.flagged & (t.change > 0) & (t.sentiment < 0)) | (
+        t.negative_flagged & (t.negative_change > 0)
+    )
+    want = {f"theme:{r.unit_id}:{r.theme}:{r.period}" for r in t[complained].itertuples()}
+    assert f"theme:S0001:wait:{period}" in want and added.themes == len(want)
+    register = demo_ws.issues(status="all").to_frame()
+    assert set(register.issue_id[register.origin == "theme"]) == want
+    assert demo_ws.sync_issues().themes == 0

@@ -4,12 +4,14 @@ theme's tone (its share of negative mentions) is flagged, a steady tone is not."
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from earnright.accountability.register import theme_issues
 from earnright.comments.sentiment import score
 from earnright.comments.store import current_version, label_feedback
 from earnright.comments.trend import theme_trends
@@ -142,6 +144,8 @@ def test_a_planted_turn_in_a_themes_tone_is_flagged_and_a_steady_tone_is_not(
     assert not turn.flagged  # every comment is about stock in both months: the share is steady
     other = row.loc[("S1", "wait")]  # no mention: nothing to test
     assert np.isnan(other.negative_p_value) and not other.negative_flagged
+    issues = theme_issues(trends, {}, "unit:{unit}", datetime(2026, 10, 2))  # the register's
+    assert list(issues.issue_id) == ["theme:S1:stock:2026-09"]
 
 
 def test_trends_need_a_codeframe_and_a_known_moment(wh: Warehouse, config: Config) -> None:

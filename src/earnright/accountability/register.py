@@ -5,11 +5,12 @@ behind it) and what is at stake (customers and revenue, where known). Issues com
 
 - files of kind ``issues`` (``origin`` empty: a file),
 - people: :func:`add_issue` (``earnright issue add``, origin ``person``),
-- the product: :func:`focus_issues`, :func:`incident_issues`, :func:`loss_issues` and
-  :func:`reason_issues` turn focus items, early-warning incidents, the loss review's incident
-  reasons with a material excess, and the complaints and loss-call reasons lost customers gave
-  into issues that :func:`sync_issues` adds once (their ids are derived from what they are, so
-  syncing again adds nothing).
+- the product: :func:`focus_issues`, :func:`incident_issues`, :func:`loss_issues`,
+  :func:`reason_issues` and :func:`theme_issues` turn focus items, early-warning incidents, the
+  loss review's incident reasons with a material excess, the complaints and loss-call reasons
+  lost customers gave, and comment themes that rose or turned negative beyond noise into issues
+  that :func:`sync_issues` adds once (their ids are derived from what they are, so syncing again
+  adds nothing).
 
 An issue is open until a decision names it (decisions are append-only; see
 :mod:`earnright.accountability.decisions`).
@@ -41,6 +42,7 @@ __all__ = [
     "read_issues",
     "reason_issues",
     "sync_issues",
+    "theme_issues",
 ]
 
 ISSUE_COLUMNS = [c for c in TABLES["issues"].columns if c != "batch_id"]
@@ -236,6 +238,51 @@ def _latest_words(reasons: pd.DataFrame, row: Mapping[Any, Any]) -> str:
         mine = mine[mine.detail.fillna("").str.split(" \\(by").str[0] == (row["detail"] or "")]
     said = mine.dropna(subset=["comment"]).sort_values("at")
     return "" if said.empty else str(said.comment.iloc[-1])[:200]
+
+
+def theme_issues(
+    trends: pd.DataFrame, owners: Mapping[str, str], fallback: str, raised_at: datetime,
+    said: Mapping[tuple[str, str], str] | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """One issue per unit and theme of ``trends`` (comments/trend.py ``theme_trends``) whose
+    customers complain more: its share of comments rose beyond noise while what they say on it
+    is negative on average, or the share of its mentions that are negative rose beyond noise.
+    A theme customers praise more often is not an issue. ``owners``: a moment's owner;
+    ``fallback``: who reviews the rest (``{unit}`` is the unit); ``said``: a recent negative
+    comment per (unit, theme), quoted as evidence."""
+    rising = trends.flagged & (trends.change > 0) & (trends.sentiment < 0)
+    souring = trends.negative_flagged & (trends.negative_change > 0)
+    out = []
+    for r in trends[rising | souring].to_dict("records"):
+        moment = r["moment"] if isinstance(r["moment"], str) else ""
+        if r["negative_flagged"] and r["negative_change"] > 0:
+            title = f"Comments on {r['theme']} turned negative"
+            evidence = (f"{r['negative']:.0%} of the {r['mentions']} comments on {r['theme']} in "
+                        f"{r['period']} were negative (95% {r['negative_low']:.0%} to "
+                        f"{r['negative_high']:.0%}), against {r['previous_negative']:.0%} the "
+                        f"period before; q = {r['negative_q_value']:.3f}")  # fmt: skip
+        else:
+            title = f"More customers complain about {r['theme']}"
+            evidence = (f"{r['share']:.0%} of the {r['comments']} comments in {r['period']} "
+                        f"were on {r['theme']} (95% {r['share_low']:.0%} to "
+                        f"{r['share_high']:.0%}), against {r['previous']:.0%} the period "
+                        f"before; mean sentiment {r['sentiment']:+.2f}; "
+                        f"q = {r['q_value']:.3f}")  # fmt: skip
+        words = (said or {}).get((str(r["unit_id"]), str(r["theme"])))
+        out.append(
+            {
+                "issue_id": f"theme:{r['unit_id']}:{r['theme']}:{r['period']}",
+                "unit_id": r["unit_id"],
+                "title": title,
+                "owner": owners.get(moment) or fallback.format(unit=r["unit_id"]),
+                "moment": moment or None,
+                "evidence": evidence + (f': "{words}"' if words else ""),
+                "customers_at_stake": float(r["mentions"]),
+                "raised_at": raised_at,
+                "origin": "theme",
+            }
+        )
+    return _frame(out)
 
 
 def sync_issues(wh: Warehouse, found: pd.DataFrame) -> int:

@@ -50,16 +50,19 @@ class IssuesResult(TableResult):
 
 
 class SyncResult(Result):
-    """Issues added to the register from focus items (``focus``), incidents (``incidents``)
-    and the loss review (``losses``: incident reasons with a material excess, and the
-    complaints and loss-call reasons lost customers gave)."""
+    """Issues added to the register from focus items (``focus``), incidents (``incidents``),
+    the loss review (``losses``: incident reasons with a material excess, and the complaints
+    and loss-call reasons lost customers gave) and comment themes (``themes``: customers
+    complaining more on a theme, or more negatively, beyond noise)."""
 
     focus: int = 0
     incidents: int = 0
     losses: int = 0
+    themes: int = 0
 
     def to_dict(self) -> Any:
-        return {"focus": self.focus, "incidents": self.incidents, "losses": self.losses}
+        return {"focus": self.focus, "incidents": self.incidents, "losses": self.losses,
+                "themes": self.themes}  # fmt: skip
 
     def to_frame(self) -> Any:
         import pandas as pd
@@ -68,7 +71,7 @@ class SyncResult(Result):
 
     def _summary(self) -> str:
         return (f"{self.focus} from focus, {self.incidents} from incidents, {self.losses} from "
-                "losses")  # fmt: skip
+                f"losses, {self.themes} from comment themes")  # fmt: skip
 
 
 class AgendaResult(TableResult):
@@ -165,8 +168,10 @@ class AccountabilityMethods(Operations):
         self, period: str | None = None, grain: Grain | str = Grain.month
     ) -> SyncResult:
         """Add to the register every focus item of the lowest level's units in ``period``
-        (default: the latest complete one), every early-warning incident and every incident
-        reason of the loss review with a material excess; syncing again adds nothing new."""
+        (default: the latest complete one), every early-warning incident, every incident
+        reason of the loss review with a material excess and every comment theme customers
+        complain about more (or more negatively) beyond noise at a lowest-level unit in
+        ``period``; syncing again adds nothing new."""
         from earnright.accountability.register import (
             focus_issues,
             incident_issues,
@@ -179,15 +184,19 @@ class AccountabilityMethods(Operations):
         grain = Grain(grain)
         indicators = {ind.metric: ind.id for _, ind in self.config.journey.indicators()}
         with self.warehouse(read_only=False) as wh:
-            notes, lists = [], []
+            notes, lists, themes = [], [], 0
             if wh.count("feedback"):
                 choice = choose_period(wh, grain, period)
                 lists = compute_focus(wh, self.config, grain=grain, period=choice.label)
                 notes = [] if choice.given else [choice.note]
+                if self.config.themes:
+                    themes = sync_issues(wh, _theme_issues(wh, self.config, grain, choice.label))
             focus = sync_issues(wh, focus_issues(lists, now()))
             incidents = sync_issues(wh, incident_issues(wh, indicators))
             losses = sync_issues(wh, _loss_issues(wh, self.config))
-        return SyncResult(focus=focus, incidents=incidents, losses=losses, notes=notes)
+        return SyncResult(
+            focus=focus, incidents=incidents, losses=losses, themes=themes, notes=notes
+        )
 
     def review(self, owner: str, week: str | None = None) -> AgendaResult:
         """The weekly review agenda of ``owner``: their issues open at the end of ``week``
@@ -327,6 +336,36 @@ def _loss_issues(wh: Warehouse, config: Config) -> pd.DataFrame:
         [loss_issues(summary, losses.incidents, by_id, at),
          reason_issues(summary, told, by_moment, fallback, at)], ignore_index=True,
     )  # fmt: skip
+
+
+def _theme_issues(wh: Warehouse, config: Config, grain: Grain, period: str) -> pd.DataFrame:
+    """The comment themes customers complain about more, or more negatively, beyond noise at
+    each lowest-level unit in ``period``, as issues quoting the latest negative comment."""
+    from earnright.accountability.register import now, theme_issues
+    from earnright.comments.store import label_feedback, labels_current
+    from earnright.comments.trend import theme_trends
+
+    if not labels_current(wh, config):  # the codeframe or the model changed since ingest
+        label_feedback(wh, config)
+
+    level = config.units.levels[-1]
+    trends, label = theme_trends(wh, config, level=level, grain=grain, period=period)
+    owners = {m.id: m.owner for s in config.journey.stages for m in s.moments if m.owner}
+    start, end = parse_period(label, grain)
+    fb = wh.table("feedback")
+    fb = fb.filter((fb.responded_at >= start) & (fb.responded_at < end) & fb.comment.notnull())
+    labels = wh.table("comment_labels").filter(lambda t: t.sentiment == "negative")
+    said = (
+        fb.select("response_id", "unit_id", "responded_at", "comment")
+        .inner_join(labels.select("response_id"), "response_id")
+        .inner_join(wh.table("comment_themes").select("response_id", "theme"), "response_id")
+        .to_pyarrow().to_pandas()
+        .sort_values("responded_at")
+        .groupby(["unit_id", "theme"]).comment.last()
+    )  # fmt: skip
+    quotes = {(str(u), str(t)): str(c)[:200] for (u, t), c in said.items()}
+    fallback = config.assets.review_owner or "unit:{unit}"
+    return theme_issues(trends, owners, fallback, now(), quotes)
 
 
 def _retention_bases(wh: Warehouse, config: Config, rows: pd.DataFrame) -> pd.DataFrame | None:

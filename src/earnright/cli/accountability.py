@@ -103,13 +103,15 @@ def sync(
     ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Add focus items (of the lowest level's units), early-warning incidents and the loss
-    review's incident reasons with a material excess to the register as issues; syncing again
-    adds nothing new."""
+    """Add focus items (of the lowest level's units), early-warning incidents, the loss
+    review's incident reasons with a material excess and the comment themes customers complain
+    about more (or more negatively) beyond noise to the register as issues; syncing again adds
+    nothing new."""
     result = open_workspace(workspace).sync_issues(period=period)
     say_notes(result)
     typer.echo(f"Added {result.focus} issues from focus items, {result.incidents} from incidents, "
-               f"{result.losses} from lost customers.")  # fmt: skip
+               f"{result.losses} from lost customers, {result.themes} from comment "
+               "themes.")  # fmt: skip
 
 
 def review(

@@ -288,7 +288,7 @@ TABLES: dict[str, TableSpec] = {
                 "customers_at_stake": F,
                 "revenue_at_stake": F,
                 "raised_at": _ts(),
-                "origin": S,  # file | person | focus | incident
+                "origin": S,  # file | person | focus | incident | loss | theme
                 "batch_id": INT,
             },
             ("issue_id",),
