@@ -144,9 +144,11 @@ def test_status_offers_only_the_formats_it_writes(hostile: Path, tmp_path: Path)
 
 def test_ingest_writes_the_format_it_offers(hostile: Path, tmp_path: Path) -> None:
     units = str(hostile.parent / "units.csv")
-    code, out = invoke("ingest", "units", units, "-w", str(hostile), "--force", "-f", "csv")
-    assert code == 0, out
-    frame = pd.read_csv(pd.io.common.StringIO(out))
+    result = CliRunner().invoke(app, ["ingest", "units", units, "-w", str(hostile), "--force",
+                                      "-f", "csv"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(pd.io.common.StringIO(result.stdout))  # progress lines go to stderr
+    assert "units.csv: done" in result.stderr  # a log sees progress, the CSV stays clean
     assert frame.loc[0, "kind"] == "units" and frame.loc[0, "duplicates"] == len(NAMES) + 4
     target = tmp_path / "ingest.parquet"
     code, out = invoke("ingest", "units", units, "-w", str(hostile), "--force", "-o", str(target))
