@@ -225,5 +225,14 @@ def test_sync_adds_the_flagged_themes_of_the_lowest_level(
     want = {f"theme:{r.unit_id}:{r.theme}:{r.period}" for r in t[complained].itertuples()}
     assert f"theme:S0001:wait:{period}" in want and added.themes == len(want)
     register = demo_ws.issues(status="all").to_frame()
+    quoted = register.set_index("issue_id").loc[f"theme:S0001:wait:{period}", "evidence"]
+    with demo_ws.warehouse() as wh:  # the store's latest comment on waiting read negative
+        fb = wh.table("feedback").to_pandas()
+        neg = wh.table("comment_labels").to_pandas().query("sentiment == 'negative'")
+        wait = wh.table("comment_themes").to_pandas().query("theme == 'wait'")
+    mine = fb[(fb.unit_id == "S0001") & fb.response_id.isin(neg.response_id)
+              & fb.response_id.isin(wait.response_id)
+              & (fb.responded_at.astype(str).str[:7] == period)]  # fmt: skip
+    assert quoted.endswith(f'"{mine.sort_values("responded_at").comment.iloc[-1]}"')
     assert set(register.issue_id[register.origin == "theme"]) == want
     assert demo_ws.sync_issues().themes == 0

@@ -355,15 +355,18 @@ def _theme_issues(wh: Warehouse, config: Config, grain: Grain, period: str) -> p
     fb = wh.table("feedback")
     fb = fb.filter((fb.responded_at >= start) & (fb.responded_at < end) & fb.comment.notnull())
     labels = wh.table("comment_labels").filter(lambda t: t.sentiment == "negative")
-    said = (
+    t = (
         fb.select("response_id", "unit_id", "responded_at", "comment")
         .inner_join(labels.select("response_id"), "response_id")
         .inner_join(wh.table("comment_themes").select("response_id", "theme"), "response_id")
+    )
+    said = (  # the engine keeps the latest negative comment per unit and theme
+        t.group_by(["unit_id", "theme"])
+        .aggregate(comment=t.comment.argmax(t.responded_at))
         .to_pyarrow().to_pandas()
-        .sort_values("responded_at")
-        .groupby(["unit_id", "theme"]).comment.last()
     )  # fmt: skip
-    quotes = {(str(u), str(t)): str(c)[:200] for (u, t), c in said.items()}
+    quotes = {(str(u), str(th)): str(c)[:200]
+              for u, th, c in zip(said.unit_id, said.theme, said.comment, strict=True)}  # fmt: skip
     fallback = config.assets.review_owner or "unit:{unit}"
     return theme_issues(trends, owners, fallback, now(), quotes)
 
