@@ -14,7 +14,7 @@ answer that looks like "nothing happened".
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from earnright.errors import QueryError
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from earnright.config import Config
     from earnright.warehouse import Warehouse
 
-__all__ = ["filter_segment", "filter_theme", "segment_part", "segment_parts"]
+__all__ = ["filter_segment", "filter_theme", "names_part", "segment_part", "segment_parts"]
 
 SEGMENT_ATTRIBUTE = "segment"
 
@@ -77,3 +77,8 @@ def segment_part(segment: str | None) -> str | None:
             argument="segment",
         )
     return parts.pop()
+
+
+def names_part(incident: dict[str, Any], part: str | None) -> bool:
+    """Whether ``incident``'s segment names ``part`` (:func:`segment_part`; None: any)."""
+    return part is None or part in segment_parts(str(incident.get("segment") or ""))

@@ -20,7 +20,7 @@ from earnright.errors import QueryError
 from earnright.periods import Grain
 from earnright.report.site import SiteIndex, page_data, subtree
 from earnright.serve import users
-from earnright.serve.filters import filter_segment, filter_theme, segment_part, segment_parts
+from earnright.serve.filters import filter_segment, filter_theme, names_part, segment_part
 from earnright.serve.scope import Role, Scope, scope_for
 from earnright.serve.site_cache import SiteCache
 from earnright.units import read_units
@@ -130,11 +130,7 @@ class Services:
             if moment:
                 data["reliability"] = [r for r in data["reliability"] if r["moment"] == moment]
                 data["incidents"] = [i for i in data["incidents"] if i.get("moment") == moment]
-            if part:
-                named = [segment_parts(str(i.get("segment") or "")) for i in data["incidents"]]
-                data["incidents"] = [
-                    i for i, parts in zip(data["incidents"], named, strict=True) if part in parts
-                ]
+            data["incidents"] = [i for i in data["incidents"] if names_part(i, part)]
             found = self.site.pages[key] = render_page(data)
         return found
 
@@ -227,7 +223,7 @@ class Services:
         return [
             r for r in rows
             if scope.sees_incident(r, levels) and (moment is None or r.get("moment") == moment)
-            and (part is None or part in segment_parts(str(r.get("segment") or "")))
+            and names_part(r, part)
         ]  # fmt: skip
 
     def _check_moment(self, moment: str | None) -> None:
