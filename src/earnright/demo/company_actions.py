@@ -150,11 +150,16 @@ def plan_actions(units: Units, params: StoreParams, calendar: Calendar,
                  incidents: list[Incident], seed: int) -> list[PlannedAction]:  # fmt: skip
     """The actions of :data:`TEMPLATE` that fit the company, one per ``STORES_PER_ACTION``
     stores, at stores no incident touched (:func:`_acting_stores`); a queue improvement at the
-    one of them with the longest waits."""
+    one of them with the longest waits. Where incidents touch every store (a large company's
+    regional incidents reach them all), at stores no incident touches during the action's own
+    window (:func:`_plan_by_window`)."""
     rng = np.random.default_rng([seed, STREAM])
     hit = set().union(*(set(i.stores.tolist()) for i in incidents)) if incidents else set()
     stores = _acting_stores(units, hit, rng)
-    count = min(len(TEMPLATE), units.stores // STORES_PER_ACTION, len(stores))
+    wanted = min(len(TEMPLATE), units.stores // STORES_PER_ACTION)
+    if not stores:
+        return _plan_by_window(units, params, calendar, incidents, seed, wanted)
+    count = min(wanted, len(stores))
     queue = operations_factor(params)["queue"]
     for i, (metric, _, size, _, _) in enumerate(TEMPLATE[:count]):
         if metric == "short_queue" and size < 1:
@@ -165,9 +170,49 @@ def plan_actions(units: Units, params: StoreParams, calendar: Calendar,
         days = _start(metric, delay, recent, calendar, rng)
         if days is None:
             continue
-        complete = days[0] + 7 * POST_WEEKS <= calendar.days
-        planned.append(PlannedAction(f"DA{i + 1:02d}", stores[i], metric, kind, days[0],
-                                     days[1], size, complete))  # fmt: skip
+        planned.append(_action(i, stores[i], metric, kind, days, size, calendar))
+    return planned
+
+
+def _action(i: int, store: int, metric: str, kind: str, days: tuple[int, int], size: float,
+            calendar: Calendar) -> PlannedAction:  # fmt: skip
+    complete = days[0] + 7 * POST_WEEKS <= calendar.days
+    return PlannedAction(f"DA{i + 1:02d}", store, metric, kind, days[0], days[1], size, complete)
+
+
+def _plan_by_window(
+    units: Units,
+    params: StoreParams,
+    calendar: Calendar,
+    incidents: list[Incident],
+    seed: int,
+    count: int,
+) -> list[PlannedAction]:
+    """Each action's days first, then its store: the first in districts-in-turn order that no
+    incident touches from ``PRE_WEEKS`` before the action's start to the end of its window
+    (the retention tail included), survey damage included; for a queue improvement, the one of
+    the first ten such stores with the longest waits."""
+    rng = np.random.default_rng([seed, STREAM, 1])
+    order = _acting_stores(units, set(), rng)
+    queue = operations_factor(params)["queue"]
+    taken: set[int] = set()
+    planned = []
+    for i, (metric, kind, size, delay, recent) in enumerate(TEMPLATE[:count]):
+        days = _start(metric, delay, recent, calendar, rng)
+        if days is None:
+            continue
+        lo = days[0] - 7 * PRE_WEEKS
+        hi = days[0] + 7 * POST_WEEKS + RETENTION_DAYS + 14
+        busy = {int(s) for inc in incidents if inc.start < hi and inc.survey_end >= lo
+                for s in inc.stores}  # fmt: skip
+        free = [s for s in order if s not in busy and s not in taken]
+        if not free:
+            continue
+        store = free[0]
+        if metric == "short_queue" and size < 1:
+            store = max(free[:10], key=lambda s: queue[s])
+        taken.add(store)
+        planned.append(_action(i, store, metric, kind, days, size, calendar))
     return planned
 
 
