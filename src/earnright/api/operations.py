@@ -3,13 +3,13 @@ the report. :class:`Operations` is the base of :class:`~earnright.api.Workspace`
 
 from __future__ import annotations
 
-import warnings as python_warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from earnright.api.localize import localize_table
 from earnright.api.results import (
     DetectResult,
     IngestResults,
@@ -73,50 +73,6 @@ def detect_file(file: str | Path) -> DetectResult:
 
     frame, note = score_file(Path(file))
     return DetectResult.of(frame, notes=[f"warning: {note}"] if note else [])
-
-
-def localize_table(
-    file: str | Path | Any,
-    dims: Sequence[str] | str | None = None,
-    real: str = "real",
-    predict: str = "predict",
-    max_layer: int | None = None,
-    alpha: float | None = None,
-    max_causes: int | None = None,
-    details: bool = False,
-) -> LocalizeResult:
-    """The segments (combinations of up to ``max_layer`` dimension values) behind a
-    deviation of ``real`` from ``predict`` in a table (a path, DataFrame or Ibis table),
-    strongest first. It reads no warehouse."""
-    from earnright.api.tables import as_table
-    from earnright.reliability.localize import (
-        ALPHA,
-        MAX_CAUSES,
-        NegativeLeavesWarning,
-        localize,
-    )
-
-    table = as_table(file)
-    if isinstance(dims, str):
-        dims = [part.strip() for part in dims.split(",") if part.strip()]
-    names = list(dims) if dims else [c for c in table.columns if c not in (real, predict)]
-    with python_warnings.catch_warnings(record=True) as caught:
-        python_warnings.simplefilter("always", NegativeLeavesWarning)
-        causes = localize(
-            table, names, real=real, predict=predict, max_layer=max_layer,
-            alpha=ALPHA if alpha is None else alpha,
-            max_causes=MAX_CAUSES if max_causes is None else max_causes,
-        )  # fmt: skip
-    where = f"{Path(file).name}: " if isinstance(file, str | Path) else ""
-    notes = []
-    for warning in caught:
-        if issubclass(warning.category, NegativeLeavesWarning):
-            notes.append(f"{where}{warning.message}")
-        else:
-            python_warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-    return LocalizeResult(causes=causes, details=details, notes=notes)
 
 
 def _quiet(_text: str) -> None:

@@ -19,13 +19,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import Field, PrivateAttr
 
-from earnright.api.records import jsonable, records
+from earnright.api.localize import LocalizeResult
+from earnright.api.records import jsonable
+from earnright.api.result_base import Result, TableResult
 from earnright.listening.drivers import DriverResult
 from earnright.listening.focus import FocusList
 from earnright.reliability.budget import ReliabilityReport
-from earnright.reliability.localize import CAUSE_COLUMNS, RootCause
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,72 +51,6 @@ __all__ = [
     "WarningsResult",
     "WatchResult",
 ]
-
-
-class Result(BaseModel):
-    """Base of every result: ``to_dict``, ``to_frame``, ``notes`` and a short ``repr``."""
-
-    model_config = ConfigDict(frozen=False)
-
-    notes: list[str] = []
-
-    def to_dict(self) -> Any:
-        """JSON-ready data: what ``--format json`` prints."""
-        raise NotImplementedError
-
-    def to_frame(self) -> pd.DataFrame:
-        """The result as a pandas DataFrame."""
-        raise NotImplementedError
-
-    def _summary(self) -> str:
-        return ""
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._summary()}>".replace(" >", ">")
-
-    def __str__(self) -> str:
-        return repr(self)
-
-    def _repr_html_(self) -> str:
-        """A notebook shows the result as its table."""
-        from html import escape
-
-        html: str = self.to_frame().to_html(max_rows=20)
-        return f"<p>{escape(repr(self))}</p>" + html
-
-
-class TableResult(Result):
-    """A result that is one table: ``columns`` and JSON-ready ``rows``."""
-
-    columns: list[str] = []
-    rows: list[dict[str, Any]] = []
-    _frame: Any = PrivateAttr(default=None)
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame, **fields: Any) -> Any:
-        """The result of ``frame`` (kept for ``to_frame``) with its other fields."""
-        result = cls(columns=[str(c) for c in frame.columns], rows=records(frame), **fields)
-        result._frame = frame
-        return result
-
-    def to_dict(self) -> Any:
-        return jsonable(self.rows)
-
-    def to_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        if self._frame is not None:
-            return self._frame.copy()
-        return pd.DataFrame(self.rows, columns=self.columns)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def _summary(self) -> str:
-        return f"{self._what()}: {len(self.rows)} rows"
-
-    def _what(self) -> str:
-        return ""
 
 
 class _PerUnit(TableResult):
@@ -184,8 +119,8 @@ class HygieneResult(_PerUnit):
     """Survey hygiene: the flagged units and signals (every test when ``show_all``);
     ``caveats`` says what limits the tests (a signal not testable, inflation corrected …)."""
 
-    history: list[str] = []
-    caveats: list[str] = []
+    history: list[str] = Field(default_factory=list)
+    caveats: list[str] = Field(default_factory=list)
     fdr: float = 0.05
     flags: int = 0
     tested: int = 0
@@ -206,7 +141,7 @@ class WarningsResult(TableResult):
 class IngestResults(TableResult):
     """One row per file ingested; ``summaries`` says what each did in a sentence."""
 
-    summaries: list[str] = []
+    summaries: list[str] = Field(default_factory=list)
 
     def _what(self) -> str:
         return "files"
@@ -283,28 +218,6 @@ class ReliabilityResult(Result):
         return f"{span}: {ratings}"
 
 
-class LocalizeResult(Result):
-    """The segments behind a deviation from the forecast, strongest first."""
-
-    causes: list[RootCause]
-    details: bool = False
-
-    def to_dict(self) -> Any:
-        data: dict[str, Any] = {"root_causes": [c.cause for c in self.causes]}
-        if self.details:
-            data["details"] = [c.to_dict() for c in self.causes]
-        return jsonable(data)
-
-    def to_frame(self) -> pd.DataFrame:
-        import pandas as pd
-
-        rows = [c.model_dump(include=set(CAUSE_COLUMNS)) for c in self.causes]
-        return pd.DataFrame(rows, columns=CAUSE_COLUMNS)
-
-    def _summary(self) -> str:
-        return "root causes: " + (", ".join(c.cause for c in self.causes) or "none")
-
-
 class StatusResult(Result):
     """Rows per table, batches, the quarantine by reason and state, unknown customers."""
 
@@ -334,7 +247,7 @@ class WatchResult(Result):
     """What one early-warning cycle did: the inbox, detection and delivery."""
 
     detection: dict[str, Any]
-    delivery: dict[str, Any] = {}
+    delivery: dict[str, Any] = Field(default_factory=dict)
     inbox: dict[str, list[Any]] | None = None
 
     def to_dict(self) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from earnright.api.operations import localize_table
+from earnright.api.localize import localize_table
 from earnright.cli.common import FormatOpt, OutputOpt, render, say_notes
 from earnright.cli.output import Format, choose_format
 from earnright.reliability.localize import ALPHA, MAX_CAUSES
