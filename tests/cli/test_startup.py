@@ -77,3 +77,33 @@ def test_an_unknown_command_is_refused_with_a_suggestion() -> None:
 
     result = CliRunner().invoke(app, ["rnak"])
     assert result.exit_code == 2 and "rank" in result.output
+
+
+def _help_paragraphs(command: list[str]) -> list[list[str]]:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "80"})
+    text = result.output.split("Usage:", 1)[1].split("╭", 1)[0]
+    paragraphs: list[list[str]] = [[]]
+    for line in text.splitlines()[1:]:
+        if line.strip():
+            paragraphs[-1].append(line.strip())
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return [p for p in paragraphs if p]
+
+
+@pytest.mark.parametrize("command", [["rank"], ["localize"], ["survey", "links"]])
+def test_help_wraps_whole_paragraphs_and_shows_config_sections(command: list[str]) -> None:
+    # Before: the docstrings' own line breaks (at 100 columns) stayed in the help, so an
+    # 80-column terminal showed ragged short lines, and "[listening] min_n" lost its section
+    # (the terminal read the brackets as markup).
+    paragraphs = _help_paragraphs(command)
+    assert paragraphs
+    for lines in paragraphs:
+        assert all(len(line) >= 50 for line in lines[:-1]), lines
+    text = " ".join(" ".join(p) for p in paragraphs)
+    if command == ["rank"]:
+        assert "fewer than [listening] min_n answers" in text
+    if command == ["survey", "links"]:
+        assert "[survey] base_url" in text

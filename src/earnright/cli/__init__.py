@@ -198,19 +198,38 @@ def load_command(name: str, rich_markup_mode: Any = "rich") -> Any:
     module.register(sub)
     for info in sub.registered_commands:
         if info.name == name:
-            command = typer.main.get_command_from_info(
-                info, pretty_exceptions_short=True, rich_markup_mode=rich_markup_mode
+            return _reflowed(
+                typer.main.get_command_from_info(
+                    info, pretty_exceptions_short=True, rich_markup_mode=rich_markup_mode
+                )
             )
-            return command
     for group in sub.registered_groups:
         if group.name == name:
-            return typer.main.get_group_from_info(
-                group,
-                pretty_exceptions_short=True,
-                suggest_commands=True,
-                rich_markup_mode=rich_markup_mode,
+            return _reflowed(
+                typer.main.get_group_from_info(
+                    group,
+                    pretty_exceptions_short=True,
+                    suggest_commands=True,
+                    rich_markup_mode=rich_markup_mode,
+                )
             )
     raise LookupError(f"earnright.cli.{COMMANDS[name][0]} registers no command {name!r}")
+
+
+def _reflowed(command: Any) -> Any:
+    """``command`` (and a group's commands) with its help as plain text for the terminal:
+    each paragraph on one line (the docstrings' line breaks sit at 100 columns and left ragged
+    lines on a narrower terminal) and square brackets shown, not read as markup (the help
+    names config sections, ``[listening] min_n``, which the terminal used to drop)."""
+    if command.help:
+        paragraphs = command.help.split("\n\n")
+        command.help = escape("\n\n".join(" ".join(p.split()) for p in paragraphs))
+    for param in command.params:
+        if getattr(param, "help", None):
+            param.help = escape(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        _reflowed(sub)
+    return command
 
 
 class _LazyCommands(MutableMapping[str, Any]):
