@@ -143,9 +143,9 @@ def home(who: Who, svc: Svc) -> Response:
 
 
 def _units_top_down(svc: Services) -> list[str]:
-    inputs = svc.site.inputs(None)
-    order = {level: i for i, level in enumerate(inputs.levels)}
-    ranked = sorted(inputs.units, key=lambda u: (order.get(u["level"], 99), str(u["unit_id"])))
+    order = {level: i for i, level in enumerate(svc.ws.config.units.levels)}
+    units = svc.site.units()
+    ranked = sorted(units, key=lambda u: (order.get(u["level"], 99), str(u["unit_id"])))
     return [str(u["unit_id"]) for u in ranked]
 
 

@@ -94,12 +94,13 @@ class Services:
     # -- pages ---------------------------------------------------------------------------------
     def unit_page(self, scope: Scope, unit_id: str, period: str | None) -> dict[str, Any]:
         """The unit's page (the report site's JSON twin) cut to the scope; links are the
-        server's."""
-        inputs = self.site.inputs(period)
-        known = {str(u["unit_id"]) for u in inputs.units}
+        server's. Its inputs are gathered when first asked (:mod:`~earnright.serve.site_cache`):
+        a unit outside the scope or unknown costs no computation."""
+        known = {str(u["unit_id"]) for u in self.site.units()}
         if unit_id not in known or not scope.sees_unit(unit_id):
             raise OutOfScope(f"no unit '{unit_id}'", argument="unit")
-        visible = {u for u in known if scope.sees_unit(u)}
+        inputs = self.site.inputs(period, unit_id)
+        visible = {str(u["unit_id"]) for u in inputs.units if scope.sees_unit(str(u["unit_id"]))}
         data = page_data(inputs, SiteIndex(inputs, visible), unit_id)
         data["ancestors"] = [a for a in data["ancestors"] if a["unit_id"] in visible]
         data["incidents"] = [
@@ -121,7 +122,7 @@ class Services:
 
         self._check_moment(moment)
         part = segment_part(segment)
-        self.site.inputs(period)  # new data (checked every `refresh` s) empty the kept pages
+        self.site.current()  # new data (checked every `refresh` s) empty the kept pages
         key = (unit_id, period, moment, part, scope.units, scope.moments,
                scope.role is Role.owner)  # fmt: skip
         found = self.site.pages.get(key)
@@ -138,11 +139,11 @@ class Services:
         """A moment's indicators over every unit, and its incidents."""
         if moment not in self.ws.config.journey.moment_ids() or not scope.sees_moment_page(moment):
             raise OutOfScope(f"no moment '{moment}'", argument="moment")
-        inputs = self.site.inputs(period)
-        found = [m for m in (inputs.reliability or {"moments": []})["moments"]]
+        label, reliability = self.site.reliability(period)
+        found = [m for m in (reliability or {"moments": []})["moments"]]
         return {
             "moment": moment,
-            "period": inputs.period,
+            "period": label,
             "reliability": [m for m in found if m["moment"] == moment],
             "incidents": [i for i in self.incidents(scope) if i.get("moment") == moment],
         }
