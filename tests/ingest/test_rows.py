@@ -123,3 +123,19 @@ def test_a_reason_quotes_the_value_read_and_names_each_field() -> None:
 def test_kinds_whose_checks_compare_fields_are_left_to_validate_chunk() -> None:
     with pytest.raises(ValueError, match="validate_chunk only"):
         RowRules(KINDS["metrics"], CONFIG, [], None)
+
+
+def test_typed_times_are_read_as_a_parquet_files() -> None:
+    """A time given typed (a Parquet column; the survey's answer time) is taken as
+    validate_chunk takes a datetime column: aware ones in UTC, naive ones as they are."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    stamps = [datetime(2026, 9, 2, 10, 30, 15, 123456),
+              datetime(2026, 9, 2, 12, 30, tzinfo=timezone(timedelta(hours=2))),
+              datetime(2026, 9, 2, 10, 30, tzinfo=UTC)]  # fmt: skip
+    for stamp in stamps:
+        row = {"_line": 1, "response_id": "r1", "unit_id": "S1", "responded_at": stamp}
+        frame = pd.DataFrame([row]).astype({"response_id": "string", "unit_id": "string"})
+        good, _ = validate_chunk(KINDS["feedback"], frame, CONFIG, [], UNITS)
+        (typed,) = RowRules(KINDS["feedback"], CONFIG, [], UNITS).check([row]).accepted
+        assert typed["responded_at"] == good.responded_at.iloc[0].to_pydatetime()

@@ -35,7 +35,7 @@ from weakref import WeakKeyDictionary
 
 import pandas as pd
 
-from earnright.comments.privacy import FREE_TEXT, QUARANTINE_TEXT, Masker
+from earnright.comments.privacy import FREE_TEXT, QUARANTINE_TEXT, Masker, mask_text
 from earnright.config import Config
 from earnright.errors import AlreadyAnswered, EarnrightError, SurveyLinkError
 from earnright.ingest.kinds import KINDS
@@ -170,12 +170,13 @@ def _write(
 
 def answer_row(invitation: Invitation, answers: Mapping[str, Any], asked: list[str], line: int,
          at: datetime) -> dict[str, Any]:  # fmt: skip
-    """The answer as a feedback file's row would give it (text, as read)."""
+    """The answer as a feedback file's row would give it (text, as read; the time typed, as
+    a Parquet file's)."""
     row: dict[str, Any] = {
         "_line": line,
         "response_id": f"survey-{invitation.invitation_id}",
         "unit_id": invitation.unit_id,
-        "responded_at": at.isoformat(),
+        "responded_at": at,
         "customer_id": invitation.customer_id,
         "channel": "survey",  # a survey response, whichever way it came (form or API)
         "moment": invitation.moment,
@@ -249,22 +250,20 @@ def check_answers(
         "row_key": rows[line - 1]["response_id"],
     } for line, found in sorted(problems.items())]  # fmt: skip
     if config.privacy.mask_comments:  # as file ingestion does: raw identifiers never stored
-        masker = Masker(config.privacy.identifiers)
-        _mask(list(accepted.values()), FREE_TEXT["feedback"], masker)
-        _mask(quarantine, QUARANTINE_TEXT, masker)
+        kinds = Masker(config.privacy.identifiers).kinds
+        _mask(list(accepted.values()), FREE_TEXT["feedback"], kinds)
+        _mask(quarantine, QUARANTINE_TEXT, kinds)
     reasons = {line: [r for _, r in found] for line, found in problems.items()}
     return CheckedAnswers(accepted, reasons, quarantine)
 
 
-def _mask(rows: list[dict[str, Any]], columns: Sequence[str], masker: Masker) -> None:
-    """Mask ``columns`` of ``rows`` in place, one pass per column over the batch."""
-    for column in columns:
-        if not rows:
-            return
-        masked, changed = masker.mask(pd.Series([r[column] for r in rows], dtype="string"))
-        if changed:
-            for row, text in zip(rows, masked, strict=True):
-                row[column] = None if pd.isna(text) else str(text)
+def _mask(rows: list[dict[str, Any]], columns: Sequence[str], kinds: Sequence[str]) -> None:
+    """Mask ``columns`` of ``rows`` in place, text by text (the privacy rules' own scalar
+    form, :func:`~earnright.comments.privacy.mask_text`: no pandas per answer)."""
+    for row in rows:
+        for column in columns:
+            if row.get(column):
+                row[column] = mask_text(row[column], kinds)
 
 
 def _store(
