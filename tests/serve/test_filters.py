@@ -118,3 +118,47 @@ def test_pages_carry_the_filters(clients: dict[str, TestClient], filtered: Plant
     assert boss.get("/comments", params={"segment": "nope=1"}).status_code == 400
     alerts = clients["store_manager"].get("/alerts")
     assert "ALERT-own" in alerts.text and "ALERT-other" not in alerts.text
+
+
+def test_period_filter_of_comments_and_incidents(app: Any, filtered: Planted) -> None:
+    """Comments written in the period (R-own on 2026-09-20, the last day of ISO week 38; the
+    segment's on 09-21, week 39); incidents open at some time in it (both from 09-10)."""
+    boss = _api(app, filtered, "executive")
+
+    def comments(client: TestClient, period: str) -> set[str]:
+        got = client.get("/api/v1/comments", params={"period": period})
+        assert got.status_code == 200, got.text[:300]
+        start, end = ("2026-09-14", "2026-09-21") if period == "2026-W38" else ("", "~")
+        assert all(start <= r["responded_at"][:10] < end for r in got.json())
+        return {r["response_id"] for r in got.json()}
+
+    week38, week39 = comments(boss, "2026-W38"), comments(boss, "2026-W39")
+    assert {"R-own", "R-other"} <= week38 and not {"R-seg-own", "R-seg-other"} & week38
+    assert {"R-seg-own", "R-seg-other"} <= week39 and not {"R-own", "R-other"} & week39
+    manager = _api(app, filtered, "store_manager")
+    mine = comments(manager, "2026-W38")
+    assert "R-own" in mine and "R-other" not in mine  # the period never widens the scope
+
+    def incidents(client: TestClient, period: str) -> set[str]:
+        got = client.get("/api/v1/incidents", params={"period": period})
+        assert got.status_code == 200, got.text[:300]
+        return {r["id"] for r in got.json()}
+
+    assert {"INC-own", "INC-other"} <= incidents(boss, "2026-09")
+    assert not {"INC-own", "INC-other"} & incidents(boss, "2026-08")  # started 09-10
+    assert {"INC-own", "INC-other"} <= incidents(boss, "2026-Q4")  # still open
+    assert "INC-other" not in incidents(manager, "2026-09")
+    for path in ("/api/v1/comments", "/api/v1/incidents", "/comments", "/incidents"):
+        bad = boss.get(path, params={"period": "2026"})
+        assert bad.status_code == 400, path
+    page = _api(app, filtered, "executive").get("/api/v1/comments?period=2026-13")
+    assert page.status_code == 400 and page.json()["argument"] == "period"
+
+
+def test_pages_carry_the_period(clients: dict[str, TestClient], filtered: Planted) -> None:
+    boss = clients["executive"]
+    page = boss.get("/comments", params={"period": "2026-W38"})
+    assert page.status_code == 200 and "R-own" in page.text and "R-seg-own" not in page.text
+    assert 'name="period" size="8" value="2026-W38"' in page.text
+    page = boss.get("/incidents", params={"period": "2026-08"})
+    assert page.status_code == 200 and "INC-own" not in page.text

@@ -117,11 +117,13 @@ def reliability(who: Who, svc: Svc, period: Period = None) -> Row:
 
 @router.get("/incidents")
 def incidents(
-    who: Who, svc: Svc, status: str = "all", moment: Text = None, segment: Text = None
-) -> list[Row]:
-    """``earnright warnings --format json`` rows the caller sees; of ``moment``, and whose
-    segment names ``segment`` (``KEY=VALUE``, e.g. ``district=D001``), when given."""
-    return svc.incidents(who.scope, status, moment, segment)
+    who: Who, svc: Svc, status: str = "all", moment: Text = None, segment: Text = None,
+    period: Period = None,
+) -> list[Row]:  # fmt: skip
+    """``earnright warnings --format json`` rows the caller sees; of ``moment``, whose
+    segment names ``segment`` (``KEY=VALUE``, e.g. ``district=D001``), open at some time in
+    ``period`` (``2026-09``, ``2026-Q3``, ``2026-W37``), when given."""
+    return svc.incidents(who.scope, status, moment, segment, period)
 
 
 @router.get("/incidents/{incident_id}")
@@ -132,12 +134,13 @@ def incident(who: Who, svc: Svc, incident_id: str) -> Row:
 @router.get("/comments")
 def comments(
     who: Who, svc: Svc, unit: Text = None, moment: Text = None, theme: Text = None,
-    segment: Text = None,
+    segment: Text = None, period: Period = None,
 ) -> list[Row]:  # fmt: skip
     """The newest customer comments the caller sees: under ``unit``, of ``moment``, tagged
     with ``theme``, from customers of ``segment`` (``ATTRIBUTE=VALUE``, or a bare value of the
-    ``segment`` attribute) when given."""
-    return svc.comments(who.scope, unit, moment, theme=theme, segment=segment)
+    ``segment`` attribute), written in ``period`` (``2026-09``, ``2026-Q3``, ``2026-W37``)
+    when given."""
+    return svc.comments(who.scope, unit, moment, theme=theme, segment=segment, period=period)
 
 
 @router.get("/comments/{response_id}")

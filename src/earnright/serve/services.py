@@ -20,7 +20,15 @@ from earnright.errors import QueryError
 from earnright.periods import Grain
 from earnright.report.site import SiteIndex, page_data, subtree
 from earnright.serve import users
-from earnright.serve.filters import filter_segment, filter_theme, names_part, segment_part
+from earnright.serve.filters import (
+    filter_period,
+    filter_segment,
+    filter_theme,
+    names_part,
+    open_within,
+    period_window,
+    segment_part,
+)
 from earnright.serve.scope import Role, Scope, scope_for
 from earnright.serve.site_cache import SiteCache
 from earnright.units import read_units
@@ -172,18 +180,21 @@ class Services:
 
     def comments(
         self, scope: Scope, unit: str | None, moment: str | None, limit: int = COMMENT_LIMIT,
-        theme: str | None = None, segment: str | None = None,
+        theme: str | None = None, segment: str | None = None, period: str | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
         """The newest comments under ``unit`` (default: every unit seen) in the scope; of
-        ``moment``, tagged with ``theme``, from customers of ``segment`` when given."""
+        ``moment``, tagged with ``theme``, from customers of ``segment``, written in
+        ``period`` when given."""
         if unit is not None and not scope.sees_unit(unit):
             raise OutOfScope(f"no unit '{unit}'", argument="unit")
         if scope.role.value == "owner" and unit is not None:
             raise OutOfScope(f"no unit '{unit}'", argument="unit")
         self._check_moment(moment)
+        window = period_window(period)
         with self.warehouse() as wh:
             t = wh.table("feedback")
             t = t.filter(t.comment.notnull() & (t.comment != ""))
+            t = filter_period(t, "responded_at", window)
             t = filter_theme(t, wh, self.ws.config, theme)
             t = filter_segment(t, wh, segment)
             if unit is not None:
@@ -212,19 +223,21 @@ class Services:
     # -- reliability ---------------------------------------------------------------------------
     def incidents(
         self, scope: Scope, status: str = "all", moment: str | None = None,
-        segment: str | None = None,
+        segment: str | None = None, period: str | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """The incidents seen; of ``moment``, and whose segment names ``segment`` (a
-        ``key=value`` part such as ``district=D001``), when given."""
+        """The incidents seen; of ``moment``, whose segment names ``segment`` (a
+        ``key=value`` part such as ``district=D001``), open at some time in ``period``, when
+        given."""
         self._check_moment(moment)
         part = segment_part(segment)
+        window = period_window(period)
         with self.guard():
             rows = self.ws.warnings(status=status).rows
         levels = list(self.ws.config.units.levels)
         return [
             r for r in rows
             if scope.sees_incident(r, levels) and (moment is None or r.get("moment") == moment)
-            and names_part(r, part)
+            and names_part(r, part) and open_within(r, window)
         ]  # fmt: skip
 
     def _check_moment(self, moment: str | None) -> None:
