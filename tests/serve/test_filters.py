@@ -162,3 +162,50 @@ def test_pages_carry_the_period(clients: dict[str, TestClient], filtered: Plante
     assert 'name="period" size="8" value="2026-W38"' in page.text
     page = boss.get("/incidents", params={"period": "2026-08"})
     assert page.status_code == 200 and "INC-own" not in page.text
+
+
+def test_segment_filter_of_the_scorecard_and_the_race(app: Any, filtered: Planted) -> None:
+    """A segment's scorecard counts exactly its customers' survey answers and invitations per
+    store (recounted here from the raw rows); its race ranks those stores; a manager still
+    gets their own rows only; an unknown attribute answers 400."""
+    import pandas as pd
+
+    with filtered.ws.warehouse() as wh:
+        fb = wh.table("feedback").select("unit_id", "customer_id", "channel", "responded_at")
+        customers = wh.table("customers").select("customer_id", "platform").execute()
+        invitations = wh.table("invitations").select("unit_id", "customer_id", "sent_at")
+        fb, invitations = fb.execute(), invitations.execute()
+    web = set(customers.customer_id[customers.platform == "web"])
+    assert 0 < len(web) < len(customers)  # a real segment: some customers, not all
+    month = fb.responded_at.max().to_period("M") - 1
+    period = str(month)
+
+    def per_store(rows: pd.DataFrame, column: str) -> dict[str, int]:
+        inside = rows[rows[column].dt.to_period("M") == month]
+        inside = inside[inside.customer_id.isin(web)]
+        return {str(k): int(v) for k, v in inside.groupby("unit_id").size().items()}
+
+    want = per_store(fb[fb.channel == "survey"], "responded_at")
+    want_invited = per_store(invitations, "sent_at")
+    assert want and want_invited
+    boss = _api(app, filtered, "executive")
+    params = {"level": "store", "grain": "month", "period": period, "segment": "platform=web"}
+    got = boss.get("/api/v1/scorecard", params=params)
+    assert got.status_code == 200, got.text[:300]
+    rows = [r for r in got.json() if r["period"] == period]
+    assert {r["unit_id"]: r["responses"] for r in rows if r["responses"]} == want
+    assert {r["unit_id"]: r["invitations"] for r in rows if r["invitations"]} == want_invited
+    everyone = {k: v for k, v in params.items() if k != "segment"}
+    whole = boss.get("/api/v1/scorecard", params=everyone).json()
+    assert sum(r["responses"] or 0 for r in whole) > sum(want.values())  # it narrowed
+    manager = _api(app, filtered, "store_manager")
+    mine = manager.get("/api/v1/scorecard", params=params).json()
+    assert {r["unit_id"] for r in mine} <= {filtered.own_store}
+    race = boss.get("/api/v1/rank", params={"level": "store", "period": period,
+                                            "segment": "platform=web"})  # fmt: skip
+    assert race.status_code == 200 and {r["unit_id"] for r in race.json()} <= set(want)
+    own_race = manager.get("/api/v1/rank", params={"period": period, "segment": "platform=web"})
+    assert {r["unit_id"] for r in own_race.json()} <= {filtered.own_store}
+    for path in ("/api/v1/scorecard", "/api/v1/rank"):
+        bad = boss.get(path, params={"segment": "no_attribute=1"})
+        assert bad.status_code == 400 and bad.json()["argument"] == "segment"

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "filter_period", "filter_segment", "filter_theme", "names_part", "open_within",
-    "period_window", "segment_part", "segment_parts",
+    "period_window", "segment_customers", "segment_part", "segment_parts",
 ]  # fmt: skip
 
 SEGMENT_ATTRIBUTE = "segment"
@@ -56,6 +56,12 @@ def filter_segment(t: ir.Table, wh: Warehouse, segment: str | None) -> ir.Table:
     """Feedback rows ``t`` from customers of ``segment`` (module doc)."""
     if segment is None:
         return t
+    return t.semi_join(segment_customers(wh, segment), "customer_id")
+
+
+def segment_customers(wh: Warehouse, segment: str) -> ir.Table:
+    """The ``customer_id`` of ``segment``'s customers (``ATTRIBUTE=VALUE``, or a bare value
+    of the attribute named ``segment``); QueryError naming the attributes when it has none."""
     attribute, _, value = segment.rpartition("=")
     attribute = attribute.strip() or SEGMENT_ATTRIBUTE
     customers = wh.table("customers")
@@ -66,8 +72,7 @@ def filter_segment(t: ir.Table, wh: Warehouse, segment: str | None) -> ir.Table:
             f"'{segment}' is not a customer segment: ATTRIBUTE=VALUE with an attribute of {known}",
             argument="segment",
         )
-    chosen = customers.filter(customers[attribute] == value.strip()).select("customer_id")
-    return t.semi_join(chosen, "customer_id")
+    return customers.filter(customers[attribute] == value.strip()).select("customer_id")
 
 
 def segment_parts(segment: str) -> set[str]:

@@ -79,16 +79,23 @@ def me(who: Who) -> Row:
 
 @router.get("/scorecard")
 def scorecard(
-    who: Who, svc: Svc, level: str = "store", grain: Grain | None = None, period: Period = None
-) -> list[Row]:
-    """``earnright scorecard --format json``: the rows of the units the caller sees."""
-    return svc.scorecard(who.scope, level, grain, period)
+    who: Who, svc: Svc, level: str = "store", grain: Grain | None = None, period: Period = None,
+    segment: Text = None,
+) -> list[Row]:  # fmt: skip
+    """``earnright scorecard --format json``: the rows of the units the caller sees; with
+    ``segment`` (``ATTRIBUTE=VALUE`` of the customers, e.g. ``platform=web``, or a bare value
+    of the ``segment`` attribute) counting that segment's customers' answers and invitations
+    only."""
+    return svc.scorecard(who.scope, level, grain, period, segment)
 
 
 @router.get("/rank")
-def rank(who: Who, svc: Svc, level: str = "store", period: Period = None) -> list[Row]:
-    """``earnright rank --format json``: ranked among every peer, the caller's rows only."""
-    return svc.rank(who.scope, level, period)
+def rank(
+    who: Who, svc: Svc, level: str = "store", period: Period = None, segment: Text = None
+) -> list[Row]:
+    """``earnright rank --format json``: ranked among every peer, the caller's rows only;
+    with ``segment``, on that customer segment's answers (as the scorecard's)."""
+    return svc.rank(who.scope, level, period, segment)
 
 
 @router.get("/focus")

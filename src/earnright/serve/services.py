@@ -30,6 +30,7 @@ from earnright.serve.filters import (
     segment_part,
 )
 from earnright.serve.scope import Role, Scope, scope_for
+from earnright.serve.segments import segment_rank, segment_scorecard
 from earnright.serve.site_cache import SiteCache
 from earnright.units import read_units
 
@@ -158,17 +159,30 @@ class Services:
 
     # -- listening -----------------------------------------------------------------------------
     def scorecard(
-        self, scope: Scope, level: str, grain: Grain | None, period: str | None
-    ) -> list[dict[str, Any]]:
-        """``earnright scorecard --format json``'s rows of the units seen."""
-        with self.guard():
-            rows = self.ws.scorecard(level=level, grain=grain, period=period).to_dict()
+        self, scope: Scope, level: str, grain: Grain | None, period: str | None,
+        segment: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """``earnright scorecard --format json``'s rows of the units seen; counting the
+        customers of ``segment`` only when given (:mod:`earnright.serve.segments`)."""
+        if segment is not None:
+            with self.warehouse() as wh:
+                rows = segment_scorecard(wh, self.ws.config, segment, level, grain, period)
+        else:
+            with self.guard():
+                rows = self.ws.scorecard(level=level, grain=grain, period=period).to_dict()
         return [r for r in rows if scope.sees_unit(r["unit_id"])]
 
-    def rank(self, scope: Scope, level: str, period: str | None) -> list[dict[str, Any]]:
-        """Ranked among every peer (a rank means nothing otherwise); the rows seen."""
-        with self.guard():
-            rows = self.ws.rank(level=level, period=period).to_dict()
+    def rank(
+        self, scope: Scope, level: str, period: str | None, segment: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Ranked among every peer (a rank means nothing otherwise), on ``segment``'s
+        customers' answers when given; the rows seen."""
+        if segment is not None:
+            with self.warehouse() as wh:
+                rows = segment_rank(wh, self.ws.config, segment, level, period)
+        else:
+            with self.guard():
+                rows = self.ws.rank(level=level, period=period).to_dict()
         return [r for r in rows if scope.sees_unit(r["unit_id"])]
 
     def focus(self, scope: Scope, unit: str, period: str | None) -> list[dict[str, Any]]:
