@@ -209,3 +209,27 @@ def test_segment_filter_of_the_scorecard_and_the_race(app: Any, filtered: Plante
     for path in ("/api/v1/scorecard", "/api/v1/rank"):
         bad = boss.get(path, params={"segment": "no_attribute=1"})
         assert bad.status_code == 400 and bad.json()["argument"] == "segment"
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "params"),
+    [
+        ("/api/v1/comments", "response_id", {"period": "2026-W38"}),
+        ("/api/v1/comments", "response_id", {"segment": SEGMENT, "theme": "wait"}),
+        ("/api/v1/incidents", "id", {"period": "2026-09", "moment": "checkout"}),
+        ("/api/v1/scorecard", "unit_id", {"segment": "platform=web"}),
+        ("/api/v1/rank", "unit_id", {"segment": "platform=web"}),
+    ],
+)
+def test_a_filter_never_widens_what_a_role_sees(
+    app: Any, filtered: Planted, path: str, key: str, params: dict[str, str]
+) -> None:
+    """For every role: what a filter keeps is among what the same person sees unfiltered."""
+    from tests.serve.conftest import ROLES
+
+    for person in ROLES:
+        client = _api(app, filtered, person)
+        narrowed, whole = client.get(path, params=params), client.get(path)
+        assert narrowed.status_code == whole.status_code == 200, (person, narrowed.text[:200])
+        kept = {r[key] for r in narrowed.json()}
+        assert kept <= {r[key] for r in whole.json()}, (person, path, params)
