@@ -21,9 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server(app: Any) -> Iterator[str]:
-    """The app on a free port of 127.0.0.1, in a thread, for the module (pages computed
-    before the browser asks, as `earnright serve` does)."""
-    app.state.services.site.inputs(None)
+    """The app on a free port of 127.0.0.1, in a thread, for the module."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

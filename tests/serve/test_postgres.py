@@ -4,6 +4,7 @@ honoured by another, requests run side by side, and the numbers equal the comman
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -87,26 +88,34 @@ def test_the_sign_in_limit_holds_across_server_processes(pg_ws: Any) -> None:
         assert limited.status_code == 429 and 0 < int(limited.headers["retry-after"]) <= 300
 
 
-def test_the_server_answers_while_the_pages_are_gathered(
+def test_the_server_answers_while_a_page_is_gathered(
     pg_ws: Any, planted: Planted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On PostgreSQL requests do not wait for the gathering (on DuckDB they do: one
-    connection)."""
+    """Nothing is gathered at start; while one unit's page is gathered, other requests are
+    answered on PostgreSQL (on DuckDB they wait: one connection)."""
     release, real = threading.Event(), site_cache.gather_site
+    asked: list[str | None] = []
 
     def slow(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs.get("unit"))
         assert release.wait(60)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(site_cache, "gather_site", slow)
     app = create_app(pg_ws, refresh=3600)
-    gathering = app.state.services.site.warm()
     with pg_ws.warehouse(read_only=False) as wh:
         token = create_token(wh, "boss")
     client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
-    assert client.get("/api/v1/me").status_code == 200  # not waiting for the pages
-    assert client.get("/api/v1/incidents").status_code == 200
-    assert gathering.is_alive()
+    assert client.get("/api/v1/me").status_code == 200 and asked == []  # nothing at start
+    page = threading.Thread(target=client.get, args=(f"/api/v1/units/{planted.own_store}",))
+    page.start()
+    for _ in range(600):
+        if asked:
+            break
+        time.sleep(0.1)
+    assert asked == [planted.own_store]  # that unit's subtree only, not the whole site
+    assert client.get("/api/v1/incidents").status_code == 200  # not waiting for the page
+    assert page.is_alive()
     release.set()
-    gathering.join(120)
+    page.join(120)
     assert client.get(f"/api/v1/units/{planted.own_store}").status_code == 200

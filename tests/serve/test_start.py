@@ -3,10 +3,13 @@ processes only on PostgreSQL (where it answers while the pages are gathered: tes
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import datetime
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from earnright.serve.app import create_app
@@ -47,3 +50,39 @@ def test_several_workers_need_postgresql(planted: Planted) -> None:
     )  # fmt: skip
     assert done.returncode == 2, done.stderr[-500:]
     assert "--workers needs PostgreSQL" in done.stderr
+
+
+def test_a_page_gathered_on_demand_is_the_whole_sites_page(
+    planted: Planted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is gathered at start; a unit's first view gathers its subtree only, and its
+    page (JSON twin) equals the page cut from the whole site's inputs, for a store and a
+    district; a second unit of the same level asks the engine nothing new at that level."""
+    from earnright.api.site import gather_site
+    from earnright.report.site import SiteIndex, page_data
+    from earnright.serve import site_cache
+
+    asked: list[str | None] = []
+    real = site_cache.gather_site
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs.get("unit"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(site_cache, "gather_site", spy)
+    app = create_app(planted.ws, refresh=3600)
+    client = TestClient(app, headers={"Authorization": f"Bearer {planted.tokens['executive']}"})
+    assert client.get("/api/v1/me").status_code == 200 and asked == []
+    whole = gather_site(planted.ws, None, None)
+    everyone = {str(u["unit_id"]) for u in whole.units}
+    for unit in (planted.own_store, planted.own_district):
+        got = client.get(f"/api/v1/units/{unit}").json()
+        want = page_data(whole, SiteIndex(whole, everyone), unit)
+        for link in [*want["ancestors"], *want["children"], *want["race"]]:
+            link["href"] = f"/units/{link['unit_id']}"
+        assert got == json.loads(json.dumps(want, default=str)), unit
+    assert asked == [planted.own_store, planted.own_district]
+    computed = app.state.services.site.computed
+    before = list(computed.computed)
+    assert client.get(f"/api/v1/units/{planted.other_store}").status_code == 200
+    assert [k for k in computed.computed if k not in before] == []  # the store level's, kept

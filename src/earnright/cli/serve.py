@@ -67,10 +67,9 @@ def serve(
             "(docs/serve.md)."
         )
     say(f"Serving {ws.config.company.name} on http://{host}:{port}/ with {workers} "
-        f"process(es); the pages are computed in the background (once; again when data "
-        "change), a page asked for before waits for them. Ctrl-C stops.")  # fmt: skip
+        f"process(es); a unit's page is computed when first asked and kept until the data "
+        "change. Ctrl-C stops.")  # fmt: skip
     if workers == 1:
-        app.state.services.site.warm()
         uvicorn.run(app, workers=1, **options)
         return
     os.environ[WORKSPACE_VARIABLE], os.environ[REFRESH_VARIABLE] = str(ws.root), str(refresh)

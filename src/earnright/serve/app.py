@@ -94,16 +94,14 @@ REFRESH_VARIABLE = "EARNRIGHT_SERVE_REFRESH"
 
 def app_from_environment() -> FastAPI:
     """The app of the workspace ``$EARNRIGHT_SERVE_WORKSPACE`` (``refresh`` from
-    ``$EARNRIGHT_SERVE_REFRESH``), its pages gathered in the background: what each process of
-    ``earnright serve --workers N`` runs (uvicorn imports it by name)."""
+    ``$EARNRIGHT_SERVE_REFRESH``): what each process of ``earnright serve --workers N`` runs
+    (uvicorn imports it by name)."""
     import os
 
     import earnright
 
     ws = earnright.open_workspace(os.environ[WORKSPACE_VARIABLE])
-    app = create_app(ws, refresh=float(os.environ.get(REFRESH_VARIABLE, "30")))
-    app.state.services.site.warm()
-    return app
+    return create_app(ws, refresh=float(os.environ.get(REFRESH_VARIABLE, "30")))
 
 
 def _is_api(request: Request) -> bool:

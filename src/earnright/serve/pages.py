@@ -143,9 +143,9 @@ def home(who: Who, svc: Svc) -> Response:
 
 
 def _units_top_down(svc: Services) -> list[str]:
-    inputs = svc.site.inputs(None)
-    order = {level: i for i, level in enumerate(inputs.levels)}
-    ranked = sorted(inputs.units, key=lambda u: (order.get(u["level"], 99), str(u["unit_id"])))
+    order = {level: i for i, level in enumerate(svc.ws.config.units.levels)}
+    units = svc.site.units()
+    ranked = sorted(units, key=lambda u: (order.get(u["level"], 99), str(u["unit_id"])))
     return [str(u["unit_id"]) for u in ranked]
 
 
@@ -194,10 +194,10 @@ INCIDENT_COLUMNS = ["id", "moment", "segment", "status", "severity", "detected_a
 @router.get("/incidents")
 def incidents_page(
     who: Who, svc: Svc, status: str = "all", moment: str | None = None,
-    segment: str | None = None,
+    segment: str | None = None, period: str | None = None,
 ) -> Response:  # fmt: skip
-    rows = svc.incidents(who.scope, status, moment or None, segment or None)
-    form = filters_form("/incidents", None, moment, svc.ws.config.journey.moment_ids(),
+    rows = svc.incidents(who.scope, status, moment or None, segment or None, period or None)
+    form = filters_form("/incidents", period or "", moment, svc.ws.config.journey.moment_ids(),
                         {"segment": segment})  # fmt: skip
     body = "<h1>Incidents</h1>" + form + table(rows, INCIDENT_COLUMNS, "incidents")
     return HTMLResponse(document("Incidents", bar(who) + body))
@@ -231,13 +231,14 @@ def incident_page(who: Who, svc: Svc, incident_id: str) -> Response:
 @router.get("/comments")
 def comments_page(
     who: Who, svc: Svc, unit: str | None = None, moment: str | None = None,
-    theme: str | None = None, segment: str | None = None,
+    theme: str | None = None, segment: str | None = None, period: str | None = None,
 ) -> Response:  # fmt: skip
     rows = svc.comments(who.scope, unit or None, moment or None, theme=theme or None,
-                        segment=segment or None)  # fmt: skip
+                        segment=segment or None, period=period or None)  # fmt: skip
     title = f"Comments at {unit}" if unit else "Comments"
     fields = {"unit": unit, "theme": theme, "segment": segment}
-    form = filters_form("/comments", None, moment, svc.ws.config.journey.moment_ids(), fields)
+    moments = svc.ws.config.journey.moment_ids()
+    form = filters_form("/comments", period or "", moment, moments, fields)
     body = (
         f"<h1>{escape(title)}</h1>"
         + form

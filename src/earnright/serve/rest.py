@@ -79,16 +79,23 @@ def me(who: Who) -> Row:
 
 @router.get("/scorecard")
 def scorecard(
-    who: Who, svc: Svc, level: str = "store", grain: Grain | None = None, period: Period = None
-) -> list[Row]:
-    """``earnright scorecard --format json``: the rows of the units the caller sees."""
-    return svc.scorecard(who.scope, level, grain, period)
+    who: Who, svc: Svc, level: str = "store", grain: Grain | None = None, period: Period = None,
+    segment: Text = None,
+) -> list[Row]:  # fmt: skip
+    """``earnright scorecard --format json``: the rows of the units the caller sees; with
+    ``segment`` (``ATTRIBUTE=VALUE`` of the customers, e.g. ``platform=web``, or a bare value
+    of the ``segment`` attribute) counting that segment's customers' answers and invitations
+    only."""
+    return svc.scorecard(who.scope, level, grain, period, segment)
 
 
 @router.get("/rank")
-def rank(who: Who, svc: Svc, level: str = "store", period: Period = None) -> list[Row]:
-    """``earnright rank --format json``: ranked among every peer, the caller's rows only."""
-    return svc.rank(who.scope, level, period)
+def rank(
+    who: Who, svc: Svc, level: str = "store", period: Period = None, segment: Text = None
+) -> list[Row]:
+    """``earnright rank --format json``: ranked among every peer, the caller's rows only;
+    with ``segment``, on that customer segment's answers (as the scorecard's)."""
+    return svc.rank(who.scope, level, period, segment)
 
 
 @router.get("/focus")
@@ -117,11 +124,13 @@ def reliability(who: Who, svc: Svc, period: Period = None) -> Row:
 
 @router.get("/incidents")
 def incidents(
-    who: Who, svc: Svc, status: str = "all", moment: Text = None, segment: Text = None
-) -> list[Row]:
-    """``earnright warnings --format json`` rows the caller sees; of ``moment``, and whose
-    segment names ``segment`` (``KEY=VALUE``, e.g. ``district=D001``), when given."""
-    return svc.incidents(who.scope, status, moment, segment)
+    who: Who, svc: Svc, status: str = "all", moment: Text = None, segment: Text = None,
+    period: Period = None,
+) -> list[Row]:  # fmt: skip
+    """``earnright warnings --format json`` rows the caller sees; of ``moment``, whose
+    segment names ``segment`` (``KEY=VALUE``, e.g. ``district=D001``), open at some time in
+    ``period`` (``2026-09``, ``2026-Q3``, ``2026-W37``), when given."""
+    return svc.incidents(who.scope, status, moment, segment, period)
 
 
 @router.get("/incidents/{incident_id}")
@@ -132,12 +141,13 @@ def incident(who: Who, svc: Svc, incident_id: str) -> Row:
 @router.get("/comments")
 def comments(
     who: Who, svc: Svc, unit: Text = None, moment: Text = None, theme: Text = None,
-    segment: Text = None,
+    segment: Text = None, period: Period = None,
 ) -> list[Row]:  # fmt: skip
     """The newest customer comments the caller sees: under ``unit``, of ``moment``, tagged
     with ``theme``, from customers of ``segment`` (``ATTRIBUTE=VALUE``, or a bare value of the
-    ``segment`` attribute) when given."""
-    return svc.comments(who.scope, unit, moment, theme=theme, segment=segment)
+    ``segment`` attribute), written in ``period`` (``2026-09``, ``2026-Q3``, ``2026-W37``)
+    when given."""
+    return svc.comments(who.scope, unit, moment, theme=theme, segment=segment, period=period)
 
 
 @router.get("/comments/{response_id}")

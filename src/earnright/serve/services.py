@@ -20,8 +20,17 @@ from earnright.errors import QueryError
 from earnright.periods import Grain
 from earnright.report.site import SiteIndex, page_data, subtree
 from earnright.serve import users
-from earnright.serve.filters import filter_segment, filter_theme, names_part, segment_part
+from earnright.serve.filters import (
+    filter_period,
+    filter_segment,
+    filter_theme,
+    names_part,
+    open_within,
+    period_window,
+    segment_part,
+)
 from earnright.serve.scope import Role, Scope, scope_for
+from earnright.serve.segments import segment_rank, segment_scorecard
 from earnright.serve.site_cache import SiteCache
 from earnright.units import read_units
 
@@ -94,12 +103,13 @@ class Services:
     # -- pages ---------------------------------------------------------------------------------
     def unit_page(self, scope: Scope, unit_id: str, period: str | None) -> dict[str, Any]:
         """The unit's page (the report site's JSON twin) cut to the scope; links are the
-        server's."""
-        inputs = self.site.inputs(period)
-        known = {str(u["unit_id"]) for u in inputs.units}
+        server's. Its inputs are gathered when first asked (:mod:`~earnright.serve.site_cache`):
+        a unit outside the scope or unknown costs no computation."""
+        known = {str(u["unit_id"]) for u in self.site.units()}
         if unit_id not in known or not scope.sees_unit(unit_id):
             raise OutOfScope(f"no unit '{unit_id}'", argument="unit")
-        visible = {u for u in known if scope.sees_unit(u)}
+        inputs = self.site.inputs(period, unit_id)
+        visible = {str(u["unit_id"]) for u in inputs.units if scope.sees_unit(str(u["unit_id"]))}
         data = page_data(inputs, SiteIndex(inputs, visible), unit_id)
         data["ancestors"] = [a for a in data["ancestors"] if a["unit_id"] in visible]
         data["incidents"] = [
@@ -121,7 +131,7 @@ class Services:
 
         self._check_moment(moment)
         part = segment_part(segment)
-        self.site.inputs(period)  # new data (checked every `refresh` s) empty the kept pages
+        self.site.current()  # new data (checked every `refresh` s) empty the kept pages
         key = (unit_id, period, moment, part, scope.units, scope.moments,
                scope.role is Role.owner)  # fmt: skip
         found = self.site.pages.get(key)
@@ -138,28 +148,41 @@ class Services:
         """A moment's indicators over every unit, and its incidents."""
         if moment not in self.ws.config.journey.moment_ids() or not scope.sees_moment_page(moment):
             raise OutOfScope(f"no moment '{moment}'", argument="moment")
-        inputs = self.site.inputs(period)
-        found = [m for m in (inputs.reliability or {"moments": []})["moments"]]
+        label, reliability = self.site.reliability(period)
+        found = [m for m in (reliability or {"moments": []})["moments"]]
         return {
             "moment": moment,
-            "period": inputs.period,
+            "period": label,
             "reliability": [m for m in found if m["moment"] == moment],
             "incidents": [i for i in self.incidents(scope) if i.get("moment") == moment],
         }
 
     # -- listening -----------------------------------------------------------------------------
     def scorecard(
-        self, scope: Scope, level: str, grain: Grain | None, period: str | None
-    ) -> list[dict[str, Any]]:
-        """``earnright scorecard --format json``'s rows of the units seen."""
-        with self.guard():
-            rows = self.ws.scorecard(level=level, grain=grain, period=period).to_dict()
+        self, scope: Scope, level: str, grain: Grain | None, period: str | None,
+        segment: str | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """``earnright scorecard --format json``'s rows of the units seen; counting the
+        customers of ``segment`` only when given (:mod:`earnright.serve.segments`)."""
+        if segment is not None:
+            with self.warehouse() as wh:
+                rows = segment_scorecard(wh, self.ws.config, segment, level, grain, period)
+        else:
+            with self.guard():
+                rows = self.ws.scorecard(level=level, grain=grain, period=period).to_dict()
         return [r for r in rows if scope.sees_unit(r["unit_id"])]
 
-    def rank(self, scope: Scope, level: str, period: str | None) -> list[dict[str, Any]]:
-        """Ranked among every peer (a rank means nothing otherwise); the rows seen."""
-        with self.guard():
-            rows = self.ws.rank(level=level, period=period).to_dict()
+    def rank(
+        self, scope: Scope, level: str, period: str | None, segment: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Ranked among every peer (a rank means nothing otherwise), on ``segment``'s
+        customers' answers when given; the rows seen."""
+        if segment is not None:
+            with self.warehouse() as wh:
+                rows = segment_rank(wh, self.ws.config, segment, level, period)
+        else:
+            with self.guard():
+                rows = self.ws.rank(level=level, period=period).to_dict()
         return [r for r in rows if scope.sees_unit(r["unit_id"])]
 
     def focus(self, scope: Scope, unit: str, period: str | None) -> list[dict[str, Any]]:
@@ -171,18 +194,21 @@ class Services:
 
     def comments(
         self, scope: Scope, unit: str | None, moment: str | None, limit: int = COMMENT_LIMIT,
-        theme: str | None = None, segment: str | None = None,
+        theme: str | None = None, segment: str | None = None, period: str | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
         """The newest comments under ``unit`` (default: every unit seen) in the scope; of
-        ``moment``, tagged with ``theme``, from customers of ``segment`` when given."""
+        ``moment``, tagged with ``theme``, from customers of ``segment``, written in
+        ``period`` when given."""
         if unit is not None and not scope.sees_unit(unit):
             raise OutOfScope(f"no unit '{unit}'", argument="unit")
         if scope.role.value == "owner" and unit is not None:
             raise OutOfScope(f"no unit '{unit}'", argument="unit")
         self._check_moment(moment)
+        window = period_window(period)
         with self.warehouse() as wh:
             t = wh.table("feedback")
             t = t.filter(t.comment.notnull() & (t.comment != ""))
+            t = filter_period(t, "responded_at", window)
             t = filter_theme(t, wh, self.ws.config, theme)
             t = filter_segment(t, wh, segment)
             if unit is not None:
@@ -211,19 +237,21 @@ class Services:
     # -- reliability ---------------------------------------------------------------------------
     def incidents(
         self, scope: Scope, status: str = "all", moment: str | None = None,
-        segment: str | None = None,
+        segment: str | None = None, period: str | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """The incidents seen; of ``moment``, and whose segment names ``segment`` (a
-        ``key=value`` part such as ``district=D001``), when given."""
+        """The incidents seen; of ``moment``, whose segment names ``segment`` (a
+        ``key=value`` part such as ``district=D001``), open at some time in ``period``, when
+        given."""
         self._check_moment(moment)
         part = segment_part(segment)
+        window = period_window(period)
         with self.guard():
             rows = self.ws.warnings(status=status).rows
         levels = list(self.ws.config.units.levels)
         return [
             r for r in rows
             if scope.sees_incident(r, levels) and (moment is None or r.get("moment") == moment)
-            and names_part(r, part)
+            and names_part(r, part) and open_within(r, window)
         ]  # fmt: skip
 
     def _check_moment(self, moment: str | None) -> None:

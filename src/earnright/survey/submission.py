@@ -9,10 +9,10 @@ gathers those that arrive together), and gives each its outcome:
    gets :class:`~earnright.errors.AlreadyAnswered`;
 2. the answers become feedback rows (response id ``survey-INVITATION``, the invitation's unit,
    customer and moment, channel ``survey``, the time of the answer) checked by the rules every
-   feedback file's rows pass: a plain answer (whole numbers within their scales, any comment)
-   is typed directly (:mod:`earnright.survey.checks`, microseconds), any other goes with the
-   rest of its batch through :func:`earnright.ingest.kinds.validate_chunk` (which words the
-   reasons); plus the form's own rules: only the moment's questions and a comment, at least
+   feedback file's rows pass (:class:`earnright.ingest.rows.RowRules`: the checks of
+   :func:`~earnright.ingest.kinds.validate_chunk`, row by row, microseconds an answer, held to
+   the same output by ``tests/ingest/test_rows.py``), free text masked as file ingestion
+   masks it; plus the form's own rules: only the moment's questions and a comment, at least
    one answer, no NUL character;
 3. in one transaction, as one ingest batch (source ``survey:CHANNEL``): the accepted rows (new
    question columns added as a file adds them), their invitations' rows in ``survey_answers``,
@@ -35,12 +35,12 @@ from weakref import WeakKeyDictionary
 
 import pandas as pd
 
-from earnright.comments.privacy import FREE_TEXT, Masker, mask_columns
+from earnright.comments.privacy import FREE_TEXT, QUARANTINE_TEXT, Masker, mask_text
 from earnright.config import Config
 from earnright.errors import AlreadyAnswered, EarnrightError, SurveyLinkError
-from earnright.ingest.kinds import KINDS, raw_json, validate_chunk
+from earnright.ingest.kinds import KINDS
+from earnright.ingest.rows import RowRules, row_raw
 from earnright.survey.cases import open_case
-from earnright.survey.checks import TEXT_COLUMNS, plain_rows
 from earnright.survey.form import form_questions
 from earnright.survey.invitations import Invitation, answered_among, find_invitations
 from earnright.survey.tokens import link_secret, verify_token
@@ -52,6 +52,7 @@ __all__ = [
     "SubmitResult",
     "answer_row",
     "check_answers",
+    "feedback_rules",
     "form_problems",
     "submit_answer",
     "submit_answers",
@@ -59,7 +60,6 @@ __all__ = [
 ]
 
 FEEDBACK = KINDS["feedback"]
-MAX_FIELD = 4000
 Outcome = Union["SubmitResult", EarnrightError]
 
 
@@ -170,12 +170,13 @@ def _write(
 
 def answer_row(invitation: Invitation, answers: Mapping[str, Any], asked: list[str], line: int,
          at: datetime) -> dict[str, Any]:  # fmt: skip
-    """The answer as a feedback file's row would give it (text, as read)."""
+    """The answer as a feedback file's row would give it (text, as read; the time typed, as
+    a Parquet file's)."""
     row: dict[str, Any] = {
         "_line": line,
         "response_id": f"survey-{invitation.invitation_id}",
         "unit_id": invitation.unit_id,
-        "responded_at": at.isoformat(),
+        "responded_at": at,
         "customer_id": invitation.customer_id,
         "channel": "survey",  # a survey response, whichever way it came (form or API)
         "moment": invitation.moment,
@@ -185,10 +186,10 @@ def answer_row(invitation: Invitation, answers: Mapping[str, Any], asked: list[s
 
 
 def _text(value: Any) -> str | None:
+    """A JSON value as the text a file would hold (a number as written, no cut)."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
-    return text[:MAX_FIELD]
+    return value if isinstance(value, str) else str(value)
 
 
 def form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[str, str]]:
@@ -205,49 +206,64 @@ def form_problems(answers: Mapping[str, Any], asked: list[str]) -> list[tuple[st
 
 @dataclass
 class CheckedAnswers:
-    """A batch's rows after the checks: the accepted ones typed (by submission), the reasons
-    of the rejected ones (by line), and the rows read of those checked by the chunk checks
-    (their quarantine's raw text)."""
+    """A batch's rows after the checks: the accepted ones typed (by submission), the problems
+    of the rejected ones (field, reason; by line) and their quarantine rows."""
 
     accepted: dict[int, dict[str, Any]]
     reasons: dict[int, list[str]]
-    read: pd.DataFrame | None
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+
+
+_RULES: dict[tuple[int, tuple[str, ...]], tuple[Config, RowRules]] = {}
+
+
+def feedback_rules(config: Config, questions: Sequence[str]) -> RowRules:
+    """File ingestion's feedback checks for these question columns, compiled once per config
+    (the invitation's unit was checked when the invitation was ingested)."""
+    key = (id(config), tuple(questions))
+    found = _RULES.get(key)
+    if found is None or found[0] is not config:
+        if len(_RULES) > 64:
+            _RULES.clear()
+        found = _RULES[key] = (config, RowRules(FEEDBACK, config, list(questions), None))
+    return found[1]
 
 
 def check_answers(
     config: Config, items: dict[int, tuple[Submission, Invitation]], at: datetime
 ) -> CheckedAnswers:
-    """The rows checked: plain ones directly (:mod:`earnright.survey.checks`), the others
-    together by :func:`earnright.ingest.kinds.validate_chunk`, plus the form's own rules."""
-    rows, reasons, columns = {}, {}, set()
+    """Every row checked by file ingestion's feedback rules (:class:`RowRules`, the checks of
+    ``validate_chunk``), plus the form's own rules; free text masked as ingestion masks it."""
+    rows, form, columns = {}, {}, set()
     for k, (sub, invitation) in items.items():
         asked = [q.id for q in form_questions(config, invitation.moment)]
         columns |= set(asked)
         rows[k] = answer_row(invitation, sub.answers, asked, k + 1, at)
-        if found := form_problems(sub.answers, asked):
-            reasons[k + 1] = [r for _, r in found]
-    questions = sorted(columns)
-    candidates = {k: r for k, r in rows.items() if k + 1 not in reasons}
-    accepted = plain_rows(config, candidates, questions, at)
-    rest = {k: r for k, r in rows.items() if k not in accepted}
-    if not rest:
-        return CheckedAnswers(accepted, reasons, None)
-    frame = pd.DataFrame(list(rest.values()))
-    text = [c for c in frame.columns if c != "_line"]
-    frame = frame.astype({c: "string" for c in text})
-    units = {inv.unit_id for _, inv in items.values()}
-    good, bad = validate_chunk(FEEDBACK, frame, config, questions, units)
+        form[k + 1] = form_problems(sub.answers, asked)
+    checked = feedback_rules(config, sorted(columns)).check(rows.values())
+    problems = {line: [*found, *form.get(line, [])] for line, found in checked.problems.items()}
+    problems |= {line: found for line, found in form.items() if found and line not in problems}
+    accepted = {r.pop("_line") - 1: r for r in checked.accepted if r["_line"] not in problems}
+    quarantine = [{
+        "line": line, "field": "; ".join(f for f, _ in found),
+        "reason": "; ".join(r for _, r in found), "raw": row_raw(rows[line - 1]),
+        "row_key": rows[line - 1]["response_id"],
+    } for line, found in sorted(problems.items())]  # fmt: skip
     if config.privacy.mask_comments:  # as file ingestion does: raw identifiers never stored
-        masker = Masker(config.privacy.identifiers)
-        for rows_ in (frame, good):
-            mask_columns(rows_, FREE_TEXT["feedback"], masker)
-    for line, reason in zip(bad.line, bad.reason, strict=True):
-        reasons[int(line)] = [reason, *reasons.get(int(line), [])]
-    for row in good.to_dict("records"):
-        line = int(row.pop("_line"))
-        if line not in reasons:
-            accepted[line - 1] = {str(c): warehouse_value(v) for c, v in row.items()}
-    return CheckedAnswers(accepted, reasons, frame)
+        kinds = Masker(config.privacy.identifiers).kinds
+        _mask(list(accepted.values()), FREE_TEXT["feedback"], kinds)
+        _mask(quarantine, QUARANTINE_TEXT, kinds)
+    reasons = {line: [r for _, r in found] for line, found in problems.items()}
+    return CheckedAnswers(accepted, reasons, quarantine)
+
+
+def _mask(rows: list[dict[str, Any]], columns: Sequence[str], kinds: Sequence[str]) -> None:
+    """Mask ``columns`` of ``rows`` in place, text by text (the privacy rules' own scalar
+    form, :func:`~earnright.comments.privacy.mask_text`: no pandas per answer)."""
+    for row in rows:
+        for column in columns:
+            if row.get(column):
+                row[column] = mask_text(row[column], kinds)
 
 
 def _store(
@@ -258,14 +274,13 @@ def _store(
     reasons = checked.reasons
     channel = next(iter(items.values()))[0].channel
     outcomes: dict[int, Outcome] = {}
-    questions = sorted({c for r in checked.accepted.values() for c in r} - set(TEXT_COLUMNS))
+    questions = sorted({c for r in checked.accepted.values() for c in r} - set(FEEDBACK.fields))
     with wh.transaction():
         wh.lock("ingest")  # batch ids and new question columns, in turn with file ingests
         batch_id = _next_batch(wh)
         _ensure_questions(wh, [q for q in questions if config.question(q)], batch_id)
         stored = _insert_answers(wh, config, items, checked.accepted, batch_id, at)
-        if checked.read is not None:
-            _insert_rejects(wh, checked.read, reasons, batch_id, channel)
+        _insert_rejects(wh, checked.quarantine, batch_id, channel)
         _record_batch(wh, channel, batch_id, len(items), len(checked.accepted), at)
     for k, (_, invitation) in items.items():
         if k + 1 in reasons:
@@ -341,19 +356,10 @@ def _record_batch(
 
 
 def _insert_rejects(
-    wh: Warehouse, frame: pd.DataFrame, reasons: dict[int, list[str]], batch_id: int,
-    channel: str,
-) -> None:  # fmt: skip
-    if not reasons:
-        return
-    rows = frame.set_index("_line", drop=False)
-    lines = sorted(reasons)
-    raws = raw_json(rows.loc[lines])
-    out = []
-    for line, raw in zip(lines, raws, strict=True):
-        fields = [r.split(":", 1)[0] for r in reasons[line]]
-        out.append({"batch_id": batch_id, "kind": "feedback", "source": f"survey:{channel}",
-                    "line": line, "field": "; ".join(dict.fromkeys(fields)),
-                    "reason": "; ".join(reasons[line]), "raw": raw,
-                    "row_key": rows.loc[line, "response_id"]})  # fmt: skip
-    wh.insert_rows("quarantine", out)
+    wh: Warehouse, rejects: list[dict[str, Any]], batch_id: int, channel: str
+) -> None:
+    if rejects:
+        source = f"survey:{channel}"
+        wh.insert_rows("quarantine", [
+            r | {"batch_id": batch_id, "kind": "feedback", "source": source} for r in rejects
+        ])  # fmt: skip
