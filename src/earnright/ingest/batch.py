@@ -36,6 +36,7 @@ import pyarrow as pa
 from earnright.comments.privacy import FREE_TEXT, QUARANTINE_TEXT, Masker, mask_columns
 from earnright.config import Config, Source
 from earnright.errors import IngestError
+from earnright.ingest.engine import engine_ingest
 from earnright.ingest.hierarchy import UnitChanges, apply_unit_changes, check_parents
 from earnright.ingest.kinds import (
     ARROW_TYPES,
@@ -102,6 +103,9 @@ def ingest_file(
     mapping = config.source_for(kind, source)
     read = _Reading(path, mapping, progress)
     if kind != "units" and file_format(path)[0] != "jsonl":
+        engine = _ingest_engine(wh, spec, config, read, sha, started)
+        if engine is not None:
+            return engine
         try:
             return _labelled(wh, config, _ingest_direct(wh, spec, config, read, sha, started))
         except _Restart:  # rolled back: the staging path below sorts out the file
@@ -174,21 +178,58 @@ def _ingest_direct(
             direct.add(chunk, result)
             direct.tally.check_early(source, spec.kind, result.rows_read, result.quarantined)
         direct.flush()
-        target = wh.table(spec.table)
-        mine = target.filter(target.batch_id == batch_id)
-        key = spec.key[0]
-        if direct.staged_rows and mine[key].nunique().execute() < direct.staged_rows:
-            raise _Restart
-        if had_rows and direct.staged_rows:
-            wh.delete_repeated(spec.table, key, batch_id)
-        # into an empty table, with no key repeated, every staged row went in
-        result.accepted = int(mine.count().execute()) if had_rows else direct.staged_rows
-        result.duplicates = direct.staged_rows - result.accepted
-        result.unknown_customers = _unknown_customers(wh, spec, mine)
-        _record_batch(wh, spec, source, result, sha, started, batch_id)
+        _finish_direct(wh, spec, result, direct.staged_rows, had_rows, sha, started, batch_id)
+    return result
+
+
+def _ingest_engine(
+    wh: Warehouse, spec: KindSpec, config: Config, read: _Reading, sha: str, started: float
+) -> IngestResult | None:
+    """A clean Parquet file on DuckDB in one ``INSERT … SELECT`` (see ``engine``); None when
+    the file is not for that path or a row of it fails a check (then nothing was written)."""
+    if read.mapping is not None:
+        return None
+    try:
+        with wh.transaction():
+            wh.lock("ingest")
+            had_rows = wh.count(spec.table) > 0
+            done = engine_ingest(wh, spec, config, read.path, read.progress)
+            if done is None:
+                raise _Restart
+            result, batch_id = done
+            _finish_direct(wh, spec, result, result.rows_read, had_rows, sha, started, batch_id)
+    except _Restart:  # rolled back: the general path reads the file
+        return None
+    return result
+
+
+def _finish_direct(
+    wh: Warehouse,
+    spec: KindSpec,
+    result: IngestResult,
+    staged_rows: int,
+    had_rows: bool,
+    sha: str,
+    started: float,
+    batch_id: int,
+) -> None:
+    """The end of a batch whose rows went straight into the table: no key may repeat within
+    the batch (else ``_Restart``); rows an earlier batch brought are deleted; the batch is
+    recorded (inside the caller's transaction)."""
+    target = wh.table(spec.table)
+    mine = target.filter(target.batch_id == batch_id)
+    key = spec.key[0]
+    if staged_rows and mine[key].nunique().execute() < staged_rows:
+        raise _Restart
+    if had_rows and staged_rows:
+        wh.delete_repeated(spec.table, key, batch_id)
+    # into an empty table, with no key repeated, every staged row went in
+    result.accepted = int(mine.count().execute()) if had_rows else staged_rows
+    result.duplicates = staged_rows - result.accepted
+    result.unknown_customers = _unknown_customers(wh, spec, mine)
+    _record_batch(wh, spec, result.source, result, sha, started, batch_id)
     result.batch_id = batch_id
     result.seconds = time.monotonic() - started
-    return result
 
 
 def _previous_batch(wh: Warehouse, kind: str, sha: str) -> int | None:
