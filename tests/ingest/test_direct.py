@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from earnright.config import Config
-from earnright.ingest import batch, ingest_file, readers
+from earnright.ingest import batch, engine, ingest_file, readers
 from earnright.warehouse import Warehouse
 
 pytestmark = pytest.mark.usefixtures("backend")  # every test on every backend
@@ -128,6 +128,7 @@ def test_accepted_rows_are_written_in_a_few_large_appends(
     _transactions(range(95)).to_parquet(tmp_path / "t.parquet")
     monkeypatch.setattr(readers, "CHUNK_ROWS", 10)
     monkeypatch.setattr(batch, "WRITE_ROWS", 40)
+    monkeypatch.setattr(engine, "ENABLED", False)  # the general path (DuckDB reads it itself)
     original = Warehouse.append_arrow
     sizes: list[int] = []
 

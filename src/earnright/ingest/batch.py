@@ -3,13 +3,16 @@
 The life of a batch:
 
 1. If the same bytes were ingested before as the same kind, nothing happens (idempotent).
-2. Directly (CSV and Parquet, any kind but units), in one transaction: the file streams in
+2. Through the engine (a Parquet file of customers, invitations, transactions or metrics on
+   DuckDB, see ``engine``): one ``INSERT … SELECT`` reads and checks the file in SQL; if any row
+   fails a check, it rolls back and step 3 reads the file.
+3. Directly (CSV and Parquet, any kind but units), in one transaction: the file streams in
    chunks; each chunk is checked (see ``kinds``); accepted rows go straight into the table and
    rejected rows into quarantine, under the batch id — memory stays bounded and the rows are
    written once. The engine then checks that no key repeats within the batch (if one does, the
-   transaction rolls back and step 3 takes the file), deletes the batch's rows whose key an
+   transaction rolls back and step 4 takes the file), deletes the batch's rows whose key an
    earlier batch brought, and the batch is recorded.
-3. Staged (units, JSON Lines, a file that repeats a key): accepted rows go to a staging table
+4. Staged (units, JSON Lines, a file that repeats a key): accepted rows go to a staging table
    and rejected rows to a staging quarantine; the engine finds rows repeated within the file
    (same key; the first one wins); in one transaction, rows whose key is not yet in the
    warehouse are inserted, the quarantine rows are stored, and the batch is recorded.
@@ -36,6 +39,8 @@ import pyarrow as pa
 from earnright.comments.privacy import FREE_TEXT, QUARANTINE_TEXT, Masker, mask_columns
 from earnright.config import Config, Source
 from earnright.errors import IngestError
+from earnright.ingest.engine import engine_ingest
+from earnright.ingest.finish import Restart, finish_direct, record_batch, unknown_customers
 from earnright.ingest.hierarchy import UnitChanges, apply_unit_changes, check_parents
 from earnright.ingest.kinds import (
     ARROW_TYPES,
@@ -102,9 +107,12 @@ def ingest_file(
     mapping = config.source_for(kind, source)
     read = _Reading(path, mapping, progress)
     if kind != "units" and file_format(path)[0] != "jsonl":
+        engine = _ingest_engine(wh, spec, config, read, sha, started)
+        if engine is not None:
+            return engine
         try:
             return _labelled(wh, config, _ingest_direct(wh, spec, config, read, sha, started))
-        except _Restart:  # rolled back: the staging path below sorts out the file
+        except Restart:  # rolled back: the staging path below sorts out the file
             pass
     result = IngestResult(kind=kind, source=str(path))
     staging = _Staging(wh, spec, config, str(path))
@@ -150,17 +158,12 @@ class _Reading:
         return head_first(self.chunks())
 
 
-class _Restart(Exception):
-    """The direct path cannot finish this file (rows repeated within it, or an open column
-    first seen after rows went in): its transaction rolls back and the staging path reads it."""
-
-
 def _ingest_direct(
     wh: Warehouse, spec: KindSpec, config: Config, read: _Reading, sha: str, started: float
 ) -> IngestResult:
     """The usual case in one pass and one transaction: each chunk's accepted rows go straight
     into the table, its rejected rows into quarantine, under the batch's id. At the end the
-    engine checks, set-based, that no key repeats within the file (else ``_Restart``) and
+    engine checks, set-based, that no key repeats within the file (else ``Restart``) and
     deletes the rows whose key an earlier batch brought. Nothing is visible before the commit;
     an error or a crash rolls all of it back."""
     source = str(read.path)
@@ -174,20 +177,28 @@ def _ingest_direct(
             direct.add(chunk, result)
             direct.tally.check_early(source, spec.kind, result.rows_read, result.quarantined)
         direct.flush()
-        target = wh.table(spec.table)
-        mine = target.filter(target.batch_id == batch_id)
-        key = spec.key[0]
-        if direct.staged_rows and mine[key].nunique().execute() < direct.staged_rows:
-            raise _Restart
-        if had_rows and direct.staged_rows:
-            wh.delete_repeated(spec.table, key, batch_id)
-        # into an empty table, with no key repeated, every staged row went in
-        result.accepted = int(mine.count().execute()) if had_rows else direct.staged_rows
-        result.duplicates = direct.staged_rows - result.accepted
-        result.unknown_customers = _unknown_customers(wh, spec, mine)
-        _record_batch(wh, spec, source, result, sha, started, batch_id)
-    result.batch_id = batch_id
-    result.seconds = time.monotonic() - started
+        finish_direct(wh, spec, result, direct.staged_rows, had_rows, sha, started, batch_id)
+    return result
+
+
+def _ingest_engine(
+    wh: Warehouse, spec: KindSpec, config: Config, read: _Reading, sha: str, started: float
+) -> IngestResult | None:
+    """A clean Parquet file on DuckDB in one ``INSERT … SELECT`` (see ``engine``); None when
+    the file is not for that path or a row of it fails a check (then nothing was written)."""
+    if read.mapping is not None:
+        return None
+    try:
+        with wh.transaction():
+            wh.lock("ingest")
+            had_rows = wh.count(spec.table) > 0
+            done = engine_ingest(wh, spec, config, read.path, read.progress)
+            if done is None:
+                raise Restart
+            result, batch_id = done
+            finish_direct(wh, spec, result, result.rows_read, had_rows, sha, started, batch_id)
+    except Restart:  # rolled back: the general path reads the file
+        return None
     return result
 
 
@@ -354,7 +365,7 @@ class _Staging:
         self.arrow_schema = pa.schema(fields)
         if self.batch_id is not None:  # direct: the open columns before any row goes in
             if self.rows is not None:
-                raise _Restart
+                raise Restart
             self.rows = self.spec.table
             if self.spec.open_columns:
                 self.wh.add_open_columns(self.spec.table, self.open_cols, self.batch_id)
@@ -417,14 +428,6 @@ def _schema(schema: pa.Schema) -> ibis.Schema:
     return ibis.Schema.from_pyarrow(schema)
 
 
-def _unknown_customers(wh: Warehouse, spec: KindSpec, rows: ir.Table) -> int:
-    """Rows naming a customer the customers table does not hold (yet): kept, and counted."""
-    if "customer_id" not in spec.fields or spec.kind == "customers":
-        return 0
-    named = rows.filter(rows.customer_id.notnull())
-    return int(named.anti_join(wh.table("customers"), "customer_id").count().execute())
-
-
 def _commit(
     wh: Warehouse,
     spec: KindSpec,
@@ -445,7 +448,7 @@ def _commit(
             changes = apply_unit_changes(wh, unique, batch_id, staging.today)
         target = wh.table(spec.table)
         new_rows = unique.anti_join(target, list(spec.key))
-        result.unknown_customers = _unknown_customers(wh, spec, new_rows)
+        result.unknown_customers = unknown_customers(wh, spec, new_rows)
         before = wh.count(spec.table)
         wh.insert(spec.table, new_rows.mutate(batch_id=ibis.literal(batch_id, "int64")))
         result.accepted = wh.count(spec.table) - before
@@ -463,32 +466,5 @@ def _commit(
                 source=ibis.literal(staging.source),
             ),
         )
-        _record_batch(wh, spec, staging.source, result, sha, started, batch_id)
+        record_batch(wh, spec, staging.source, result, sha, started, batch_id)
     result.batch_id = batch_id
-
-
-def _record_batch(
-    wh: Warehouse,
-    spec: KindSpec,
-    source: str,
-    result: IngestResult,
-    sha: str,
-    started: float,
-    batch_id: int,
-) -> None:
-    now = datetime.now(UTC).replace(tzinfo=None)
-    wh.insert(
-        "batches",
-        {
-            "batch_id": [batch_id],
-            "kind": [spec.kind],
-            "source": [source],
-            "sha256": [sha],
-            "rows_read": [result.rows_read],
-            "rows_accepted": [result.accepted],
-            "rows_quarantined": [result.quarantined],
-            "rows_duplicate": [result.duplicates],
-            "started_at": [now - pd.Timedelta(seconds=time.monotonic() - started)],
-            "finished_at": [now],
-        },
-    )
