@@ -48,6 +48,16 @@ LEDGER_LINES = {"Customers at the start": ("start", None), "Gained": ("gained", 
                 "Declined their spend": ("declined", None)}  # fmt: skip
 
 
+def test_the_pack_reports_progress_up_to_the_written_file(demo: Workspace, tmp_path: Path) -> None:
+    seen: list[tuple[str, int, int]] = []
+    out = tmp_path / "pack.pdf"
+    demo.pack(out, period=PERIOD, progress=lambda *step: seen.append(step))
+    gathered = [s for s in seen if s[0] == "pack"]
+    assert gathered[0][1] == 0 and gathered[-1][1] == gathered[-1][2] > 1
+    assert seen[-2:] == [("pack: writing", 0, 1), ("pack: writing", 1, 1)]  # the PDF's layout
+    assert out.stat().st_size > 0
+
+
 def test_the_pdf_opens_with_the_ledger_earnright_assets_prints(
     demo: Workspace, tmp_path: Path
 ) -> None:

@@ -47,6 +47,7 @@ def site(demo: Workspace, tmp_path_factory: pytest.TempPathFactory) -> Site:
         tmp_path_factory.mktemp("out"), progress=lambda s, d, t: stages.append(s)
     )
     assert "site pages" in stages and "site: scorecard, ranking, focus" in stages  # progress lines
+    assert all(s.startswith("site") for s in stages)  # one pass in the logs (bench/scale.py)
     return built
 
 

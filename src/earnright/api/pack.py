@@ -88,7 +88,11 @@ class PackMethods(Operations):
 
         source = computed if computed is not None else self
         data = gather_pack(source, _month(period), unit, progress)  # type: ignore[arg-type]
+        if progress is not None:  # the PDF's layout is a pass of its own in the logs
+            progress("pack: writing", 0, 1)
         written = write_pack(data, Path(out))
+        if progress is not None:
+            progress("pack: writing", 1, 1)
         with self.warehouse(read_only=False) as wh:
             store_figures(wh, data)
         return PackResult(path=str(written), data=data, notes=[])

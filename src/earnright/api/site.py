@@ -97,15 +97,16 @@ def gather_site(
         rankings = {lv: [r for r in rows if r["unit_id"] in keep] for lv, rows in rankings.items()}
         focus = {u: f for u, f in focus.items() if u in keep}
         units = units[units.unit_id.isin(keep)]
-    _stage(progress, "reliability and incidents", 0, 1)
+    stage = "site: reliability, incidents, comments"  # "site" first: one pass in the logs
+    _stage(progress, stage, 0, 1)
     reliability = None
     if config.journey.indicators():
         reliability = computed.reliability(choice.label)
     incidents = computed.incidents()
     if keep is not None:
         incidents = _incidents_within(incidents, units, levels, str(unit))
-    _stage(progress, "reliability and incidents", 1, 1)
     comments = _month_comments(ws, choice.label, units, unit)
+    _stage(progress, stage, 1, 1)
     columns = {str(c)[: -len("_mean")] for r in scorecard[:1] for c in r if c.endswith("_mean")}
     drivers = {c: _label(ws, c) for c in sorted(columns)}
     rows = [{str(k): v for k, v in u.items()} for u in units.to_dict(orient="records")]

@@ -117,6 +117,13 @@ class _Index:
         for row in inputs.scorecard:
             self.cards.setdefault(str(row["unit_id"]), []).append(row)
         self.ranks = {str(r["unit_id"]): r for rows in inputs.rankings.values() for r in rows}
+        self.segments: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}  # by moment and
+        # indicator position: each segment's row by its name (a page looks its unit up)
+        for m, moment in enumerate((inputs.reliability or {}).get("moments", [])):
+            for i, ind in enumerate(moment["indicators"]):
+                named = self.segments.setdefault((m, i), {})
+                for seg in ind["segments"]:
+                    named.setdefault(seg["segment"], seg)  # the first, as a scan finds it
 
     def link(self, unit_id: str, here: str) -> dict[str, Any]:
         """A unit's id, name and level, with a relative href when its page is built."""
@@ -171,7 +178,7 @@ def page_data(inputs: SiteInputs, index: _Index, unit_id: str) -> dict[str, Any]
         "race": race,
         "drivers": _drivers(inputs, index, unit_id, parent),
         "focus": _focus_items(inputs.focus.get(unit_id)),
-        "reliability": _reliability(inputs.reliability, unit, inputs.levels[0]),
+        "reliability": _reliability(inputs.reliability, index, unit, inputs.levels[0]),
         "incidents": _incidents(inputs, index, unit_id),
         "comments": _feed(inputs.comments, index.below(unit_id)),
         "notes": list(inputs.notes),
@@ -244,18 +251,18 @@ def _focus_items(found: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def _reliability(
-    report: dict[str, Any] | None, unit: dict[str, Any], top: str
+    report: dict[str, Any] | None, index: _Index, unit: dict[str, Any], top: str
 ) -> list[dict[str, Any]]:
-    """Each moment's indicators for this unit: its own segment, or overall for the top unit."""
+    """Each moment's indicators for this unit: its own segment, or overall for the top unit
+    (looked up in the index: a scan of every segment per page grows with the square of the
+    number of units)."""
     if report is None:
         return []
     own = f"{unit['level']}={unit['unit_id']}"
     rows = []
-    for moment in report["moments"]:
-        for ind in moment["indicators"]:
-            seg = ind["overall"] if unit["level"] == top else next(
-                (s for s in ind["segments"] if s["segment"] == own), None
-            )  # fmt: skip
+    for m, moment in enumerate(report["moments"]):
+        for i, ind in enumerate(moment["indicators"]):
+            seg = ind["overall"] if unit["level"] == top else index.segments[(m, i)].get(own)
             if seg is None:
                 continue
             rows.append({
@@ -278,7 +285,7 @@ def _incidents(inputs: SiteInputs, index: _Index, unit_id: str) -> list[dict[str
     """Incidents whose segment names this unit or a unit below it (the top unit also gets
     those that name no unit). An incident naming units outside a page's subtree shows only
     the part of its segment inside it."""
-    below = set(subtree(inputs.units, unit_id))
+    below = set(index.below(unit_id))
     top = index.units[unit_id]["level"] == inputs.levels[0]
     rows = []
     for incident in inputs.incidents:

@@ -1,4 +1,5 @@
-"""The report site's charts: Vega-Lite specs (altair) rendered to SVG offline (vl-convert).
+"""The report's charts: a site page's as small inline SVG (:mod:`earnright.report.inline_charts`),
+the pack's as Vega-Lite specs (altair) rendered to SVG offline (vl-convert).
 
 Charts draw results; they never compute them. Every chart has a title, labelled axes, its
 values written beside the marks (no colour-only meaning; tiers are shapes and words) and an
@@ -13,7 +14,9 @@ from functools import cache
 from html import escape
 from typing import Any
 
-__all__ = ["figure", "race_chart", "trend_chart"]
+from earnright.report.inline_charts import race_svg, trend_svg
+
+__all__ = ["figure", "page_race_chart", "race_chart", "trend_chart"]
 
 WIDTH = 620
 INK = "#1f5fa8"
@@ -36,24 +39,9 @@ def figure(svg: str, alt: str) -> str:
 
 
 @cache
-def _trend_spec() -> dict[str, Any]:
-    """The trend chart's Vega-Lite spec, built once with altair; data, title, axis and domain
-    are filled in per page (building the spec is half the cost of drawing it)."""
-    import altair as alt
-
-    base = alt.Chart(alt.NamedData(name=DATA))
-    x = alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=0))
-    y = alt.Y("low:Q", title="", scale=alt.Scale(domain=[0, 1], nice=False))
-    bars = base.mark_errorbar(ticks=True, color=INK).encode(x=x, y=y, y2="high:Q")
-    line = base.mark_line(point=True, color=INK).encode(x=x, y="value:Q")
-    text = base.mark_text(align="left", dx=6, dy=-8, fontSize=11)
-    chart = bars + line + text.encode(x=x, y="value:Q", text="label:N")
-    return chart.properties(title="", width=WIDTH, height=200).to_dict(validate=False)
-
-
-@cache
 def _race_spec() -> dict[str, Any]:
-    """The horse race's Vega-Lite spec, built once (as :func:`_trend_spec`)."""
+    """The horse race's Vega-Lite spec, built once with altair; data, title, axis and domain
+    are filled in per chart (building the spec is half the cost of drawing it)."""
     import altair as alt
 
     base = alt.Chart(alt.NamedData(name=DATA))
@@ -82,26 +70,39 @@ def _fill(
 
 
 def trend_chart(rows: Sequence[dict[str, Any]], metric: str, title: str, axis: str) -> str:
-    """The metric by month with its 95% interval as an error bar and its value as a label."""
+    """The metric by month with its 95% interval as an error bar and its value as a label:
+    small inline SVG drawn from the rows (:mod:`earnright.report.inline_charts`), since every
+    page of the site has one."""
     points = [
         {"month": r["period"], "value": r[metric], "low": r[f"{metric}_low"],
          "high": r[f"{metric}_high"], "label": f"{r[metric]:.0f}"}
         for r in rows
         if r.get(metric) is not None
     ]  # fmt: skip
-    return _svg(_fill(_trend_spec(), points, title, ("y", axis)))
+    return trend_svg(points, title, axis)
 
 
-def race_chart(rows: Sequence[dict[str, Any]], title: str, axis: str) -> str:
-    """The horse race: each child's shrunk score with its interval, best first, its tier
-    written beside it and drawn as a shape."""
-    units = [
+def _race_units(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
         {"unit": r["name"] or r["unit_id"], "value": r["estimate"], "low": r["estimate_low"],
          "high": r["estimate_high"], "tier": str(r.get("tier") or ""),
          "label": f"{r['estimate']:.0f} ({r.get('tier') or 'unranked'})"}
         for r in rows
         if r.get("estimate") is not None
     ]  # fmt: skip
+
+
+def page_race_chart(rows: Sequence[dict[str, Any]], title: str, axis: str) -> str:
+    """The horse race of a site page (:func:`race_chart`'s chart) as small inline SVG drawn
+    from the rows (:mod:`earnright.report.inline_charts`): a site has a race on every page
+    above the stores."""
+    return race_svg(_race_units(rows), title, axis)
+
+
+def race_chart(rows: Sequence[dict[str, Any]], title: str, axis: str) -> str:
+    """The horse race: each child's shrunk score with its interval, best first, its tier
+    written beside it and drawn as a shape (rendered by vl-convert: the pack's one race)."""
+    units = _race_units(rows)
     spec = _fill(_race_spec(), units, title, ("x", axis))
     spec["height"] = max(60, 22 * len(units))
     return _svg(spec)

@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from earnright.report.said import FILTER_STYLE, filters, split, theme_table
-from earnright.report.site_charts import figure, race_chart, trend_chart
+from earnright.report.site_charts import figure, page_race_chart, trend_chart
 
 __all__ = ["number", "render_page"]
 
@@ -101,7 +101,7 @@ def _race(data: dict[str, Any]) -> str:
     title = f"Horse race among its {level} units"
     if not rows:
         return f"<h2>{escape(title)}</h2><p>No ranking this month (see the notes).</p>"
-    chart = race_chart(rows, f"{title}, {data['period']}", "NPS shrunk toward peers (95%)")
+    chart = page_race_chart(rows, f"{title}, {data['period']}", "NPS shrunk toward peers (95%)")
     alt = f"{title}: each unit's fair NPS with its interval and tier; the table below has them."
     table = _table(rows, [
         ("Unit", _link), ("Rank (interval)", lambda r: f"{number(r['rank'])} "
