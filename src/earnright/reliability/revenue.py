@@ -71,6 +71,7 @@ __all__ = [
     "extra_churn_interval",
     "follow_up_window",
     "measure_extra_churn",
+    "measure_extra_churns",
     "pool_extra_churn",
     "pool_history",
     "revenue_at_risk",
@@ -396,21 +397,29 @@ def follow_up_window(config: Config, exposure: Exposure) -> tuple[datetime, date
 def _measure(
     wh: Warehouse,
     config: Config,
-    exposure: Exposure,
+    exposures: Sequence[tuple[Exposure, list[_Term] | None]],
     data_end: datetime | None,
-    terms: list[_Term] | None = None,
-) -> ChurnEffect | None:
-    window = follow_up_window(config, exposure)
-    if data_end is None or data_end < window[1]:
-        return None
-    terms = terms or _resolve(wh, config, exposure)[0]
-    exposed = _union([_active(wh, t) for t in terms])
-    control = _union([_active(wh, t) for t in _control_terms(terms)])
-    counts = customer_value_of.churn_counts(wh, exposed, control, window)
-    (n_e, k_e), (n_c, k_c) = counts.get(1, (0, 0)), counts.get(0, (0, 0))
-    if n_e == 0 or n_c == 0:
-        return None
-    return ChurnEffect.from_counts((k_e, n_e, k_c, n_c), window, exposure.indicator)
+) -> list[ChurnEffect | None]:
+    """Each exposure's churn effect (with its terms, None: resolved here), the counts of all
+    whose follow-up is complete by ``data_end`` from one engine query."""
+    out: list[ChurnEffect | None] = [None] * len(exposures)
+    todo, groups = [], []
+    for k, (exposure, terms) in enumerate(exposures):
+        window = follow_up_window(config, exposure)
+        if data_end is None or data_end < window[1]:
+            continue
+        terms = terms or _resolve(wh, config, exposure)[0]
+        exposed = _union([_active(wh, t) for t in terms])
+        control = _union([_active(wh, t) for t in _control_terms(terms)])
+        todo.append((k, window))
+        groups.append((exposed, control, window))
+    for (k, window), counts in zip(todo, customer_value_of.churn_counts(wh, groups), strict=True):
+        (n_e, k_e), (n_c, k_c) = counts.get(1, (0, 0)), counts.get(0, (0, 0))
+        if n_e and n_c:
+            out[k] = ChurnEffect.from_counts(
+                (k_e, n_e, k_c, n_c), window, exposures[k][0].indicator
+            )
+    return out
 
 
 def measure_extra_churn(
@@ -429,10 +438,22 @@ def measure_extra_churn(
     is complete, so measure an episode once and keep them. ``context``: what a pass pricing
     many exposures shares (:class:`RiskPass`).
     """
+    return measure_extra_churns(wh, config, [exposure], as_of=as_of, context=context)[0]
+
+
+def measure_extra_churns(
+    wh: Warehouse,
+    config: Config,
+    exposures: Sequence[Exposure],
+    *,
+    as_of: datetime | None = None,
+    context: RiskPass | None = None,
+) -> list[ChurnEffect | None]:
+    """:func:`measure_extra_churn` of each exposure, all counted in one engine query."""
     if context is None:
-        return _measure(wh, config, exposure, churn_data_end(wh, as_of))
-    terms = _resolve(wh, config, exposure, context.units)[0]
-    return _measure(wh, config, exposure, context.data_end(as_of), terms)
+        return _measure(wh, config, [(e, None) for e in exposures], churn_data_end(wh, as_of))
+    items = [(e, _resolve(wh, config, e, context.units)[0]) for e in exposures]
+    return _measure(wh, config, items, context.data_end(as_of))
 
 
 def revenue_at_risk(
@@ -466,7 +487,7 @@ def revenue_at_risk(
     if value is None:
         notes = [*notes, "no transactions before the start to value the customers by"]
     if isinstance(effect, str):
-        own = _measure(wh, config, exposure, data_end, terms)
+        own = _measure(wh, config, [(exposure, terms)], data_end)[0]
     elif effect is not None and effect.follow_up_end != follow_up_window(config, exposure)[1]:
         raise ValueError(f"the effect given was measured for another exposure than {exposure}")
     else:
