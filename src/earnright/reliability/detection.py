@@ -21,6 +21,7 @@ incidents is :mod:`earnright.reliability.incidents`' job.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from dataclasses import dataclass, fields
@@ -104,7 +105,7 @@ def _load_states(
     known = {f.name for f in fields(DetectorParams)}
     states = {}
     for key, last, state in zip(rows.series_key, rows.last_bucket, rows.state, strict=True):
-        data = json.loads(state)
+        data = _unpacked(json.loads(state))
         batch = data.pop("batch", None)
         stored = DetectorParams(**{k: v for k, v in data["params"].items() if k in known})
         detector = data if stored == params else None  # settings changed: learn afresh
@@ -115,7 +116,39 @@ def _load_states(
 
 def _state_json(state: _SeriesState, params: DetectorParams) -> str:
     detector = state.detector or AnomalyDetector(params).to_dict()
-    return json.dumps(detector | {"batch": state.batch})
+    return json.dumps(_packed(detector) | {"batch": state.batch})
+
+
+def _packed(detector: dict[str, Any]) -> dict[str, Any]:
+    """The detector's state with its windows of floats (a year of points per signal) written
+    as little-endian float64 bytes in base64 (``{"f64": ...}``), not as JSON numbers: writing
+    thousands of series' windows as decimal text was 6% of detection at 1,000 stores. Exact:
+    the bytes are the floats."""
+    signals = {
+        name: {side: _pack(values) for side, values in windows.items()}
+        for name, windows in detector["signals"].items()
+    }
+    return detector | {"signals": signals, "surprises": _pack(detector["surprises"])}
+
+
+def _unpacked(data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_packed` undone (a state stored with plain lists is read as it is)."""
+    signals = {
+        name: {side: _unpack(values) for side, values in windows.items()}
+        for name, windows in data["signals"].items()
+    }
+    return data | {"signals": signals, "surprises": _unpack(data.get("surprises", []))}
+
+
+def _pack(values: list[float]) -> dict[str, str]:
+    raw = np.asarray(values, dtype="<f8").tobytes()
+    return {"f64": base64.b64encode(raw).decode("ascii")}
+
+
+def _unpack(values: list[float] | dict[str, str]) -> list[float]:
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["f64"]), dtype="<f8").tolist()
+    return values
 
 
 def _save_states(
