@@ -7,9 +7,10 @@ Issue 18's target is every failure whose segment burns its budget at 3× or more
 
 This watch checks, at every new bucket, every segment of depth ≤ 2 — the overall series, each
 dimension's values, and each metric dimension crossed with a unit level or another metric
-dimension (``district=D2&platform=android``; two unit levels are nested, no pair) — with one
-engine scan of the leaves (unit × metric dimensions) per block of buckets, summed with array
-operations. A segment alerts (rule ``departure``) at a bucket when
+dimension (``district=D2&platform=android``; two unit levels are nested, no pair) — from the
+pass's leaves (unit × metric dimensions per bucket, the judge's :class:`LeafCube`, read once),
+each dimension set's segments a sparse 0/1 matrix over the leaves, summed per block of buckets
+by one matrix product. A segment alerts (rule ``departure``) at a bucket when
 
 - it has ``min_events`` events there and its bad share is ``FACTOR`` (2) times the error budget
   or more, and
@@ -19,8 +20,9 @@ operations. A segment alerts (rule ``departure``) at a bucket when
   uses (:func:`earnright.reliability.episode.departure`).
 
 So a chronically weak segment (always over 2×) raises nothing, and noise must pass both the
-budget and a 6-spread departure. It is cheap: the leaves are read once per block, and the
-segment sums are array sums over the leaves (see docs/reliability.md for the cost measured).
+budget and a 6-spread departure. It is cheap: no engine scan of its own when the pass's cube
+reaches back to the first new bucket's baseline, and the segment sums are matrix products
+(see docs/reliability.md for the cost measured).
 """
 
 from __future__ import annotations
