@@ -105,7 +105,7 @@ def test_a_stored_detector_state_is_its_floats_exactly_and_old_states_still_load
     before (plain JSON lists) reads as it is; the stored text is smaller."""
     import json
 
-    from earnright.reliability.detection import _packed, _unpacked
+    from earnright.reliability.detection import pack_state, unpack_state
 
     rng = np.random.default_rng(11)
     days = pd.date_range("2025-01-01", periods=120, freq="D")
@@ -114,10 +114,10 @@ def test_a_stored_detector_state_is_its_floats_exactly_and_old_states_still_load
     for day in days[:100]:
         detector.update(day, float(rng.gamma(2.0, 1.0)) / 3.0)  # floats with long expansions
     state = detector.to_dict()
-    stored = json.dumps(_packed(state))
+    stored = json.dumps(pack_state(state))
     assert '"f64"' in stored and len(stored) < len(json.dumps(state))
-    back = _unpacked(json.loads(stored))
-    assert back == state and _unpacked(json.loads(json.dumps(state))) == state
+    back = unpack_state(json.loads(stored))
+    assert back == state and unpack_state(json.loads(json.dumps(state))) == state
     again, original = AnomalyDetector.from_dict(back), AnomalyDetector.from_dict(state)
     for day in days[100:]:
         value = float(rng.gamma(2.0, 1.0))

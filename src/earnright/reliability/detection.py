@@ -42,7 +42,14 @@ from earnright.reliability.indicators import (
 )
 from earnright.warehouse import Warehouse
 
-__all__ = ["Alert", "anomaly_alerts", "detector_params", "scan_indicator"]
+__all__ = [
+    "Alert",
+    "anomaly_alerts",
+    "detector_params",
+    "pack_state",
+    "scan_indicator",
+    "unpack_state",
+]
 
 SEVERITY_RANK = {"ticket": 1, "page": 2}
 # The score scale (surprise in decades at score 0.5) that ``[reliability] anomaly_threshold``
@@ -105,7 +112,7 @@ def _load_states(
     known = {f.name for f in fields(DetectorParams)}
     states = {}
     for key, last, state in zip(rows.series_key, rows.last_bucket, rows.state, strict=True):
-        data = _unpacked(json.loads(state))
+        data = unpack_state(json.loads(state))
         batch = data.pop("batch", None)
         stored = DetectorParams(**{k: v for k, v in data["params"].items() if k in known})
         detector = data if stored == params else None  # settings changed: learn afresh
@@ -116,10 +123,10 @@ def _load_states(
 
 def _state_json(state: _SeriesState, params: DetectorParams) -> str:
     detector = state.detector or AnomalyDetector(params).to_dict()
-    return json.dumps(_packed(detector) | {"batch": state.batch})
+    return json.dumps(pack_state(detector) | {"batch": state.batch})
 
 
-def _packed(detector: dict[str, Any]) -> dict[str, Any]:
+def pack_state(detector: dict[str, Any]) -> dict[str, Any]:
     """The detector's state with its windows of floats (a year of points per signal) written
     as little-endian float64 bytes in base64 (``{"f64": ...}``), not as JSON numbers: writing
     thousands of series' windows as decimal text was 6% of detection at 1,000 stores. Exact:
@@ -131,8 +138,8 @@ def _packed(detector: dict[str, Any]) -> dict[str, Any]:
     return detector | {"signals": signals, "surprises": _pack(detector["surprises"])}
 
 
-def _unpacked(data: dict[str, Any]) -> dict[str, Any]:
-    """:func:`_packed` undone (a state stored with plain lists is read as it is)."""
+def unpack_state(data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`pack_state` undone (a state stored with plain lists is read as it is)."""
     signals = {
         name: {side: _unpack(values) for side, values in windows.items()}
         for name, windows in data["signals"].items()

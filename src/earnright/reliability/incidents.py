@@ -322,23 +322,8 @@ def _scan_and_group(
     range, the lifetime-value fit and the customers' values, none of which detection changes)."""
     moment, indicator = pair
     settings = config.reliability
-    after = last_scanned(wh, indicator)  # before the scan moves it on
-    alerts, _ = scan_indicator(wh, config, indicator, late=run.late_rows)
     clock = run.data_until or utcnow()
-    ancestors = ancestors_by_level(wh, config.units.levels)
-    stored = load_incidents(wh, indicator=indicator.id)
-    grouping = _Grouping(
-        open=[i for i in stored if i.status == "open"],
-        recent=[i for i in stored if i.status == "resolved"],
-    )
-    # the departure watch's first bucket counts as an alert's: the leaves read once from the
-    # earliest of them serve the watch (depth-2 segments) and the judge alike
-    watched = departure_start(wh, config, indicator, after)
-    starts = [a.bucket for a in alerts] + ([watched] if watched else [])
-    judge = Judge(wh, config, indicator, ancestors, clock, _judged_since(config, starts, grouping))
-    cube = judge.cube() if watched else None
-    alerts += departure_alerts(wh, config, indicator, ancestors, after, cube)
-    alerts.sort(key=lambda a: (a.bucket, a.segment, a.rule))
+    alerts, grouping, judge = _alerts_and_judge(wh, config, indicator, run, clock)
     context = (moment, indicator, config.owner_of(moment, indicator))
     rules = (judge.confirm, judge.overlaps, judge.belongs)
     _group(alerts, grouping, context, settings.resolve_after, rules)
@@ -354,7 +339,7 @@ def _scan_and_group(
         failing = judge.span(incident)
         if incident.incident_id in grouping.opened:
             incident.started_at = (
-                failing[0] if failing else _onset(wh, config, indicator, incident, ancestors)
+                failing[0] if failing else _onset(wh, config, indicator, incident, judge.ancestors)
             )
         incident.ended_at = failing[1] if failing else None
     grouping.merge_same_failure(judge.overlaps)
@@ -371,6 +356,29 @@ def _scan_and_group(
         run.messages += enqueue_messages(wh, config, incident.record(), event, now=clock)
     run.chronic += grouping.chronic
     run.alerts += _save_alerts(wh, grouping.assigned)
+
+
+def _alerts_and_judge(
+    wh: Warehouse, config: Config, indicator: Indicator, run: DetectionRun, clock: datetime
+) -> tuple[list[Alert], _Grouping, Judge]:
+    """The pass's alerts (the series' and the departure watch's, sorted), the stored open and
+    recent incidents, and the judge. The departure watch's first bucket counts as an alert's:
+    the leaves read once from the earliest of them serve the watch and the judge alike."""
+    after = last_scanned(wh, indicator)  # before the scan moves it on
+    alerts, _ = scan_indicator(wh, config, indicator, late=run.late_rows)
+    ancestors = ancestors_by_level(wh, config.units.levels)
+    stored = load_incidents(wh, indicator=indicator.id)
+    grouping = _Grouping(
+        open=[i for i in stored if i.status == "open"],
+        recent=[i for i in stored if i.status == "resolved"],
+    )
+    watched = departure_start(wh, config, indicator, after)
+    starts = [a.bucket for a in alerts] + ([watched] if watched else [])
+    judge = Judge(wh, config, indicator, ancestors, clock, _judged_since(config, starts, grouping))
+    cube = judge.cube() if watched else None
+    alerts += departure_alerts(wh, config, indicator, ancestors, after, cube)  # depth 2 too
+    alerts.sort(key=lambda a: (a.bucket, a.segment, a.rule))
+    return alerts, grouping, judge
 
 
 def _judged_since(config: Config, buckets: list[datetime], grouping: _Grouping) -> datetime | None:
