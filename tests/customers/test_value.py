@@ -41,6 +41,27 @@ def test_churned_means_no_transaction_in_the_window(tmp_path: Path) -> None:
     with ws.warehouse() as wh:
         exposed = ibis.memtable({"customer_id": ["C1", "C2"]})
         control = ibis.memtable({"customer_id": ["C1", "C2", "C3"]})  # the exposed are left out
-        counts = churn_counts(wh, exposed, control, (D("2026-02-15"), D("2026-07-01")))
+        [counts] = churn_counts(wh, [(exposed, control, (D("2026-02-15"), D("2026-07-01")))])
     # exposed: C1 bought (Mar 1), C2 did not; control: C3 bought (Jun 15)
     assert counts == {1: (2, 1), 0: (1, 0)}
+
+
+def test_churn_counts_of_many_groups_in_one_query_are_each_group_alone(tmp_path: Path) -> None:
+    """Groups with their own windows, overlapping customers and an empty exposed group, counted
+    together, give what each gives alone (planted: who bought in which window is known)."""
+    ws = build_workspace(tmp_path, CUSTOMERS, VISITS)
+    ids = lambda *c: ibis.memtable({"customer_id": list(c)})  # noqa: E731
+    nobody = ids("C1").filter(ibis._.customer_id == "X")
+    groups = [
+        (ids("C1", "C2"), ids("C1", "C2", "C3"), (D("2026-02-15"), D("2026-07-01"))),
+        (ids("C3"), ids("C1", "C2"), (D("2026-06-01"), D("2026-07-01"))),  # only C3 bought
+        (ids("C1", "C3"), ids("C2"), (D("2026-01-01"), D("2026-02-01"))),
+        (nobody, ids("C1", "C2", "C3"), (D("2026-02-15"), D("2026-07-01"))),
+    ]
+    with ws.warehouse() as wh:
+        together = churn_counts(wh, groups)
+        alone = [churn_counts(wh, [g])[0] for g in groups]
+        assert churn_counts(wh, []) == []
+    assert together == alone
+    assert together[:2] == [{1: (2, 1), 0: (1, 0)}, {1: (1, 0), 0: (2, 2)}]
+    assert together[3] == {0: (3, 1)}  # C2 had no transaction from mid-February

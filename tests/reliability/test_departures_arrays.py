@@ -5,6 +5,8 @@ thousand stores the per-candidate frames were a fifth of detection)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -120,7 +122,13 @@ def _grouped_reference(per, kind, cols):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_segment_sums_match_the_group_by(seed: int) -> None:
-    from earnright.reliability.departures import segment_codes, segment_sums
+    """The segment sums over the pass's leaf cube (a sparse 0/1 matrix per dimension set times
+    the leaves' arrays) are pandas' group-by of the same rows, over a span reaching before and
+    after the rows (columns of zeros), with NULL value sums and missing ancestors."""
+    from datetime import timedelta
+
+    from earnright.reliability.departures import leaf_block, segment_groups
+    from earnright.reliability.leafcube import LeafCube
 
     rng = np.random.default_rng(seed)
     rows = 3000
@@ -129,20 +137,30 @@ def test_segment_sums_match_the_group_by(seed: int) -> None:
             "_bidx": rng.integers(500, 540, rows),
             "unit_id": rng.choice([f"S{i}" for i in range(40)], rows),
             "platform": pd.array(rng.choice(["ios", "android", "web", None], rows), "string"),
-            "district": rng.choice(["D10", "D2", "D1", None], rows),  # sorted as strings
             "good": rng.integers(0, 50, rows).astype(float),
             "total": rng.integers(0, 60, rows).astype(float),
             "vsum": np.where(rng.random(rows) < 0.1, np.nan, rng.gamma(2.0, 10.0, rows)),
         }
     )
-    cols = pd.RangeIndex(495, 545)  # buckets without rows at both ends
+    per = per.drop_duplicates(["_bidx", "unit_id", "platform"])  # the engine's rows: one a leaf
+    district = pd.Series(rng.choice(["D10", "D2", "D1", None], 40), dtype="string")
+    ancestors = pd.DataFrame({"unit_id": [f"S{i}" for i in range(40)], "district": district})
+    ancestors = ancestors.astype("string")
+    day = timedelta(days=1)
+    cube = LeafCube.from_frame(per, (ancestors, ["platform"]), day, datetime(1971, 5, 11))
+    assert cube.first == 495  # the cube starts before the first row
+    per = per.merge(ancestors, on="unit_id", how="left")
+    cols = pd.RangeIndex(497, 545)  # buckets without rows at both ends, past the cube's last
     kinds = [(), ("platform",), ("district",), ("platform", "district"), ("platform", "unit_id")]
-    codes = segment_codes(per, kinds)
-    for kind in kinds:
-        got, want = segment_sums(per, kind, cols, codes), _grouped_reference(per, kind, cols)
+    leaves = leaf_block(cube, cols)
+    for kind, group in segment_groups(cube, kinds).items():
+        got, want = group.sums(leaves, cols), _grouped_reference(per, kind, cols)
+        present = got["total"].index.isin(want["total"].index)
+        assert (got["total"][~present] == 0).all().all()  # segments without rows: zeros
         for name in ("good", "total"):
             pd.testing.assert_frame_equal(
-                got[name], want[name], check_names=False, check_index_type=False
+                got[name][present], want[name], check_names=False, check_index_type=False
             )
-        np.testing.assert_allclose(got["vsum"].to_numpy(), want["vsum"].to_numpy(), rtol=1e-12)
-        assert list(got["vsum"].index) == list(want["vsum"].index)
+        have = got["vsum"][present].to_numpy()
+        np.testing.assert_allclose(have, want["vsum"].to_numpy(), rtol=1e-12)
+        assert list(got["vsum"][present].index) == list(want["vsum"].index)

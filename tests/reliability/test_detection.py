@@ -97,3 +97,28 @@ def test_late_and_out_of_order_metrics_are_counted_not_lost(tmp_path: Path) -> N
 
     said = "\n".join(Cycle(run, {}, None).sentences())
     assert "short_wait: 3 metrics row(s) arrived late" in said
+
+
+def test_a_stored_detector_state_is_its_floats_exactly_and_old_states_still_load() -> None:
+    """The windows of floats are stored as float64 bytes (not decimal text): the state read
+    back scores the next points exactly as the detector it was taken from; a state stored
+    before (plain JSON lists) reads as it is; the stored text is smaller."""
+    import json
+
+    from earnright.reliability.detection import pack_state, unpack_state
+
+    rng = np.random.default_rng(11)
+    days = pd.date_range("2025-01-01", periods=120, freq="D")
+    params = detector_params(timedelta(days=1), 0.6)
+    detector = AnomalyDetector(params)
+    for day in days[:100]:
+        detector.update(day, float(rng.gamma(2.0, 1.0)) / 3.0)  # floats with long expansions
+    state = detector.to_dict()
+    stored = json.dumps(pack_state(state))
+    assert '"f64"' in stored and len(stored) < len(json.dumps(state))
+    back = unpack_state(json.loads(stored))
+    assert back == state and unpack_state(json.loads(json.dumps(state))) == state
+    again, original = AnomalyDetector.from_dict(back), AnomalyDetector.from_dict(state)
+    for day in days[100:]:
+        value = float(rng.gamma(2.0, 1.0))
+        assert again.update(day, value) == original.update(day, value)

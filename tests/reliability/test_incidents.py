@@ -254,9 +254,9 @@ def _count_churn_scans() -> Iterator[list[tuple[datetime, datetime]]]:
     calls: list[tuple[datetime, datetime]] = []
     count = value.churn_counts
 
-    def counted(wh: Any, exposed: Any, control: Any, window: Any) -> Any:
-        calls.append(window)
-        return count(wh, exposed, control, window)
+    def counted(wh: Any, groups: Any) -> Any:
+        calls.extend(window for *_, window in groups)
+        return count(wh, groups)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(value, "churn_counts", counted)

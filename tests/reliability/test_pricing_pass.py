@@ -86,3 +86,23 @@ def test_no_exposure_needs_no_query(churn_ws: Workspace) -> None:
     window = churn_ws.config.reliability.value_window
     with churn_ws.warehouse(read_only=True) as wh:
         assert valuation.customer_values(wh, [], window=window) == []
+
+
+def test_a_pass_counts_the_churn_of_every_exposure_in_one_query_with_the_same_effects(
+    churn_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The churn of several exposures (overlapping customers, different windows, nobody
+    exposed, a follow-up not complete) counted together is each one's counted alone."""
+    from earnright.customers import value
+
+    config = churn_ws.config
+    exposures = [*EXPOSURES, Exposure([{"store": "S1"}], D("2026-06-01"), D("2026-06-02"))]
+    with churn_ws.warehouse(read_only=True) as wh:
+        alone = [revenue.measure_extra_churn(wh, config, e) for e in exposures]
+        queries = _count(value, "churn_counts", monkeypatch)
+        context = RiskPass.read(wh, config)
+        together = revenue.measure_extra_churns(wh, config, exposures, context=context)
+    assert len(queries) == 1
+    assert together == alone
+    assert sum(e is not None for e in alone) >= 2  # measured ones: the comparison is not empty
+    assert alone[-1] is None  # its follow-up runs past the data

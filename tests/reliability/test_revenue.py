@@ -351,9 +351,9 @@ def churn_scans(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, datetim
     calls: list[tuple[datetime, datetime]] = []
     count = value.churn_counts
 
-    def counted(wh: Any, exposed: Any, control: Any, window: Any) -> Any:
-        calls.append(window)
-        return count(wh, exposed, control, window)
+    def counted(wh: Any, groups: Any) -> Any:
+        calls.extend(window for *_, window in groups)
+        return count(wh, groups)
 
     monkeypatch.setattr(value, "churn_counts", counted)
     return calls

@@ -7,8 +7,8 @@ incident with. Every pass over raw rows is one Ibis expression; Python gets coun
 - :func:`transaction_range` — the first and last transaction time;
 - :func:`customer_value` — how many customers and their mean annual value (spend per
   customer-year observed before a date);
-- :func:`churn_counts` — of an exposed group and a control group, how many had no transaction
-  in a follow-up window (churned);
+- :func:`churn_counts` — of each of many exposed groups and its control group, how many had no
+  transaction in its follow-up window (churned), in one engine query;
 - :func:`customer_lifetime_values` — every customer's lifetime value (BG/NBD and Gamma-Gamma,
   :mod:`earnright.customers.lifetime`) as of a day: what revenue at risk and the growth link
   price a customer with, where a year of spend is the shortcut.
@@ -16,6 +16,7 @@ incident with. Every pass over raw rows is one Ibis expression; Python gets coun
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,27 +97,43 @@ def customer_value(
 
 
 def churn_counts(
-    wh: Warehouse, exposed: ir.Table, control: ir.Table, window: tuple[datetime, datetime]
-) -> dict[int, tuple[int, int]]:
-    """{1: (exposed, churned), 0: (control, churned)}: churned = no transaction in ``window``."""
-    t = wh.table("transactions")
-    seen = (
-        t.filter(t.occurred_at >= window[0], t.occurred_at < window[1])
-        .select("customer_id")
-        .distinct()
-        .mutate(seen=ibis.literal(1))
-    )
-    groups = ibis.union(
-        exposed.mutate(exposed=ibis.literal(1)),
-        control.anti_join(exposed, "customer_id").mutate(exposed=ibis.literal(0)),
-    )
-    joined = groups.left_join(seen, "customer_id").select(groups.exposed, seen.seen)
+    wh: Warehouse, groups: Sequence[tuple[ir.Table, ir.Table, tuple[datetime, datetime]]]
+) -> list[dict[int, tuple[int, int]]]:
+    """Per group (exposed, control, follow-up window): {1: (exposed, churned), 0: (control,
+    churned)}, churned = no transaction in the window; a control customer also exposed counts
+    as exposed only. Every group in ONE engine query (tagged with its index, joined to the
+    transactions in its own window), so a pass measuring many incidents scans them once."""
+    if not groups:
+        return []
+    tagged = []
+    for k, (exposed, control, (lo, hi)) in enumerate(groups):
+        tag = {
+            "_k": ibis.literal(k, type="int64"),
+            "_lo": ibis.literal(lo),
+            "_hi": ibis.literal(hi),
+        }
+        hit = exposed.select("customer_id")
+        rest = control.select("customer_id").anti_join(hit, "customer_id")
+        tagged.append(hit.mutate(exposed=ibis.literal(1, type="int64"), **tag))
+        tagged.append(rest.mutate(exposed=ibis.literal(0, type="int64"), **tag))
+    g = ibis.union(*tagged, distinct=False)
+    t = wh.table("transactions").select("customer_id", "occurred_at")
+    lo, hi = min(w[0] for *_, w in groups), max(w[1] for *_, w in groups)
+    t = t.filter(t.occurred_at >= lo, t.occurred_at < hi)
+    keys = g.select("customer_id", "_k", "_lo", "_hi").distinct()
+    seen = t.inner_join(keys, "customer_id")
+    seen = seen.filter(seen.occurred_at >= seen._lo, seen.occurred_at < seen._hi)
+    seen = seen.select("_k", "customer_id").distinct().mutate(seen=ibis.literal(1))
+    joined = g.left_join(seen, ["_k", "customer_id"]).select(g._k, g.exposed, seen.seen)
     counts = (
-        joined.group_by("exposed")
+        joined.group_by(["_k", "exposed"])
         .aggregate(n=joined.count(), churned=joined.seen.isnull().sum())
         .to_pandas()
     )
-    return {int(r.exposed): (int(r.n), int(r.churned)) for r in counts.itertuples()}
+    out: list[dict[int, tuple[int, int]]] = [{} for _ in groups]
+    for k, exposed, n, churned in counts[["_k", "exposed", "n", "churned"]].to_numpy().tolist():
+        out[int(k)][int(exposed)] = (int(n), int(churned))
+    return out
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ Issue 18's target is every failure whose segment burns its budget at 3× or more
 
 This watch checks, at every new bucket, every segment of depth ≤ 2 — the overall series, each
 dimension's values, and each metric dimension crossed with a unit level or another metric
-dimension (``district=D2&platform=android``; two unit levels are nested, no pair) — with one
-engine scan of the leaves (unit × metric dimensions) per block of buckets, summed with array
-operations. A segment alerts (rule ``departure``) at a bucket when
+dimension (``district=D2&platform=android``; two unit levels are nested, no pair) — from the
+pass's leaves (unit × metric dimensions per bucket, the judge's :class:`LeafCube`, read once),
+each dimension set's segments a sparse 0/1 matrix over the leaves, summed per block of buckets
+by one matrix product. A segment alerts (rule ``departure``) at a bucket when
 
 - it has ``min_events`` events there and its bad share is ``FACTOR`` (2) times the error budget
   or more, and
@@ -19,27 +20,24 @@ operations. A segment alerts (rule ``departure``) at a bucket when
   uses (:func:`earnright.reliability.episode.departure`).
 
 So a chronically weak segment (always over 2×) raises nothing, and noise must pass both the
-budget and a 6-spread departure. It is cheap: the leaves are read once per block, and the
-segment sums are array sums over the leaves (see docs/reliability.md for the cost measured).
+budget and a 6-spread departure. It is cheap: no engine scan of its own when the pass's cube
+reaches back to the first new bucket's baseline, and the segment sums are matrix products
+(see docs/reliability.md for the cost measured).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from earnright.config import Config, Indicator
 from earnright.reliability.detection import Alert
-from earnright.reliability.episode import (
-    BASELINE,
-    CONFIRM_Z,
-    MIN_BASELINE_BUCKETS,
-    leaf_buckets,
-)
+from earnright.reliability.episode import BASELINE, CONFIRM_Z, MIN_BASELINE_BUCKETS
+from earnright.reliability.leafcube import LeafCube
 from earnright.reliability.localize import format_cause
 from earnright.reliability.segment import leaf_dims
 from earnright.reliability.windows import window_lengths
@@ -48,11 +46,13 @@ from earnright.warehouse import Warehouse
 __all__ = [
     "FACTOR",
     "RULE",
+    "SegmentGroup",
     "confirm_windows",
     "departure_alerts",
+    "departure_start",
     "last_scanned",
-    "segment_codes",
-    "segment_sums",
+    "leaf_block",
+    "segment_groups",
     "watched_kinds",
 ]
 
@@ -100,84 +100,125 @@ def _time(bidx: int, step: timedelta) -> datetime:
     return pd.Timestamp(bidx * step.total_seconds(), unit="s").to_pydatetime()
 
 
+def departure_start(
+    wh: Warehouse, config: Config, indicator: Indicator, after: datetime | None
+) -> datetime | None:
+    """The first bucket :func:`departure_alerts` checks (None: nothing new), so that the pass
+    can read the leaves from its baseline on once for the watch and the judge alike."""
+    span = _span(wh, indicator, config.reliability.step, after)
+    return None if span is None else _time(span[0], config.reliability.step)
+
+
 def departure_alerts(
     wh: Warehouse,
     config: Config,
     indicator: Indicator,
     ancestors: pd.DataFrame,
     after: datetime | None,
+    cube: LeafCube | None = None,
 ) -> list[Alert]:
     """``departure`` alerts of every depth-≤2 segment at the buckets after ``after`` (the
-    bucket the indicator's series had been scanned to; None: the whole history)."""
+    bucket the indicator's series had been scanned to; None: the whole history), summed from
+    ``cube`` (the pass's leaves, :class:`LeafCube`) when it reaches back to the first new
+    bucket's baseline, else from one engine scan of the leaves from there."""
     step = config.reliability.step
     span = _span(wh, indicator, step, after)
     if span is None:
         return []
     levels, metric_dims = leaf_dims(wh, config, indicator)
-    kinds = watched_kinds(levels, metric_dims)
     base = int(BASELINE / step)
+    if cube is None or cube.first > span[0] - base:
+        since = _time(span[0] - base, step)
+        cube = LeafCube.scan(wh, config, indicator, (ancestors, metric_dims), since)
+    groups = segment_groups(cube, watched_kinds(levels, metric_dims))
     alerts: list[Alert] = []
     for first in range(span[0], span[1] + 1, BLOCK):
         last = min(first + BLOCK - 1, span[1])
-        window = (_time(first - base, step), _time(last + 1, step))
-        per = leaf_buckets(wh, config, indicator, (ancestors, metric_dims), window)
-        codes = segment_codes(per, kinds)
-        for kind in kinds:
-            alerts += _kind_alerts((per, codes), kind, indicator, config, (first, last))
+        cols = pd.RangeIndex(first - base, last + 1)
+        leaves = leaf_block(cube, cols)
+        for kind, group in groups.items():
+            sums = group.sums(leaves, cols)
+            alerts += _kind_alerts(sums, kind, indicator, config, (first, last))
     return alerts
 
 
-def segment_codes(per: pd.DataFrame, kinds: list[tuple[str, ...]]) -> dict[str, tuple[Any, Any]]:
-    """Each watched dimension's code per row (its values as strings, sorted; -1: missing) and
-    its labels: factorised once per block, not once per dimension set."""
-    dims = sorted({d for kind in kinds for d in kind})
-    return {d: pd.factorize(per[d].astype("string"), sort=True) for d in dims}
+@dataclass(frozen=True)
+class SegmentGroup:
+    """The segments of one dimension set as rows of a 0/1 matrix over the cube's leaves
+    (``rows``: segments × leaves, sparse; a leaf missing a value of the set is in none),
+    labelled by their values (``index``, sorted as pandas' group-by orders them)."""
+
+    index: pd.Index
+    rows: sparse.csr_matrix
+
+    def sums(self, leaves: dict[str, np.ndarray], cols: pd.RangeIndex) -> dict[str, pd.DataFrame]:
+        """Segment × bucket matrices of ``good``, ``total`` and ``vsum`` over the bucket
+        indices ``cols`` from the leaves × ``cols`` arrays of :func:`leaf_block`."""
+        return {
+            name: pd.DataFrame(np.asarray(self.rows @ values), index=self.index, columns=cols)
+            for name, values in leaves.items()
+        }
 
 
-def segment_sums(
-    per: pd.DataFrame, kind: tuple[str, ...], cols: pd.Index, codes: dict[str, tuple[Any, Any]]
-) -> dict[str, pd.DataFrame]:
-    """Segment × bucket matrices of ``good``, ``total`` and ``vsum`` (one grouping; rows with
-    a missing value of ``kind`` left out; segments sorted by their values, as pandas' group-by
-    orders them), by ``bincount`` over integer codes."""
-    column = per["_bidx"].to_numpy(np.int64) - int(cols[0])
-    keep = np.ones(len(per), dtype=bool)
-    key = np.zeros(len(per), dtype=np.int64)
-    for dim in kind:
-        code, labels = codes[dim]
-        keep &= code >= 0
-        key = key * len(labels) + code
-    found, row = np.unique(key[keep], return_inverse=True)
-    slot = row.reshape(-1) * len(cols) + column[keep]
-    if kind:
-        parts = np.unravel_index(found, [len(codes[d][1]) for d in kind])
-        arrays = [np.asarray(codes[d][1])[part] for d, part in zip(kind, parts, strict=True)]
-        index = pd.MultiIndex.from_arrays(arrays) if len(kind) > 1 else pd.Index(arrays[0])
-    else:
-        index = pd.Index([""] * len(found))
+def leaf_block(cube: LeafCube, cols: pd.RangeIndex) -> dict[str, np.ndarray]:
+    """The cube's leaves × bucket indices ``cols`` arrays of ``SUMS``: zero where it holds no
+    row (or no bucket), and where a value sum is NULL (it adds nothing)."""
+    lo, hi = int(cols[0]) - cube.first, int(cols[-1]) + 1 - cube.first
+    a, b = max(lo, 0), min(hi, cube.present.shape[1])
     out = {}
     for name in SUMS:
-        values = np.nan_to_num(per[name].to_numpy(float, na_value=np.nan)[keep])
-        summed = np.bincount(slot, weights=values, minlength=len(found) * len(cols))
-        out[name] = pd.DataFrame(summed.reshape(len(found), len(cols)), index=index, columns=cols)
+        part = np.zeros((cube.present.shape[0], hi - lo))
+        if a < b:
+            held = np.nan_to_num(cube.sums[name][:, a:b])
+            part[:, a - lo : b - lo] = np.where(cube.present[:, a:b], held, 0.0)
+        out[name] = part
+    return out
+
+
+def segment_groups(
+    cube: LeafCube, kinds: list[tuple[str, ...]]
+) -> dict[tuple[str, ...], SegmentGroup]:
+    """Each watched dimension set's :class:`SegmentGroup` over the cube's usable leaves (the
+    metric dimensions applying): each dimension's values factorised once as strings, sorted."""
+    usable = cube.usable()
+    dims = sorted({d for kind in kinds for d in kind})
+    codes = {d: pd.factorize(cube.leaves[d].astype("string"), sort=True) for d in dims}
+    out = {}
+    for kind in kinds:
+        keep = usable.copy()
+        key = np.zeros(len(cube.leaves), dtype=np.int64)
+        for dim in kind:
+            code, labels = codes[dim]
+            keep &= code >= 0
+            key = key * len(labels) + code
+        found, row = np.unique(key[keep], return_inverse=True)
+        if kind:
+            parts = np.unravel_index(found, [len(codes[d][1]) for d in kind])
+            arrays = [np.asarray(codes[d][1])[p] for d, p in zip(kind, parts, strict=True)]
+            index = pd.MultiIndex.from_arrays(arrays) if len(kind) > 1 else pd.Index(arrays[0])
+        else:
+            index = pd.Index([""] * len(found))
+        leaves = np.flatnonzero(keep)
+        ones = np.ones(len(leaves))
+        shape = (len(found), len(cube.leaves))
+        rows = sparse.csr_matrix((ones, (row.reshape(-1), leaves)), shape=shape)
+        out[kind] = SegmentGroup(index, rows)
     return out
 
 
 def _kind_alerts(
-    leaves: tuple[pd.DataFrame, dict[str, tuple[Any, Any]]],
+    sums: dict[str, pd.DataFrame],
     kind: tuple[str, ...],
     indicator: Indicator,
     config: Config,
     span: tuple[int, int],
 ) -> list[Alert]:
-    """The alerts of the segments of one dimension set at the bucket indices ``span``: of a
-    bucket, or of a window of several buckets ending there (steps shorter than a day; see
-    :mod:`earnright.reliability.windows`), one per segment and bucket."""
-    per, codes = leaves
-    if per.empty:
+    """The alerts of the segments of one dimension set (their ``sums``, :class:`SegmentGroup`)
+    at the bucket indices ``span``: of a bucket, or of a window of several buckets ending there
+    (steps shorter than a day; see :mod:`earnright.reliability.windows`), one per segment and
+    bucket."""
+    if sums["total"].empty:
         return []
-    cols = pd.RangeIndex(int(per["_bidx"].min()), span[1] + 1)
-    sums = segment_sums(per, kind, cols, codes)
     alerts: dict[tuple[str, datetime], Alert] = {}
     for width in [1, *window_lengths(config.reliability.step)]:
         found = _burning(sums, indicator, config, (span[0], width))

@@ -21,6 +21,7 @@ incidents is :mod:`earnright.reliability.incidents`' job.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from dataclasses import dataclass, fields
@@ -41,7 +42,14 @@ from earnright.reliability.indicators import (
 )
 from earnright.warehouse import Warehouse
 
-__all__ = ["Alert", "anomaly_alerts", "detector_params", "scan_indicator"]
+__all__ = [
+    "Alert",
+    "anomaly_alerts",
+    "detector_params",
+    "pack_state",
+    "scan_indicator",
+    "unpack_state",
+]
 
 SEVERITY_RANK = {"ticket": 1, "page": 2}
 # The score scale (surprise in decades at score 0.5) that ``[reliability] anomaly_threshold``
@@ -104,7 +112,7 @@ def _load_states(
     known = {f.name for f in fields(DetectorParams)}
     states = {}
     for key, last, state in zip(rows.series_key, rows.last_bucket, rows.state, strict=True):
-        data = json.loads(state)
+        data = unpack_state(json.loads(state))
         batch = data.pop("batch", None)
         stored = DetectorParams(**{k: v for k, v in data["params"].items() if k in known})
         detector = data if stored == params else None  # settings changed: learn afresh
@@ -115,7 +123,39 @@ def _load_states(
 
 def _state_json(state: _SeriesState, params: DetectorParams) -> str:
     detector = state.detector or AnomalyDetector(params).to_dict()
-    return json.dumps(detector | {"batch": state.batch})
+    return json.dumps(pack_state(detector) | {"batch": state.batch})
+
+
+def pack_state(detector: dict[str, Any]) -> dict[str, Any]:
+    """The detector's state with its windows of floats (a year of points per signal) written
+    as little-endian float64 bytes in base64 (``{"f64": ...}``), not as JSON numbers: writing
+    thousands of series' windows as decimal text was 6% of detection at 1,000 stores. Exact:
+    the bytes are the floats."""
+    signals = {
+        name: {side: _pack(values) for side, values in windows.items()}
+        for name, windows in detector["signals"].items()
+    }
+    return detector | {"signals": signals, "surprises": _pack(detector["surprises"])}
+
+
+def unpack_state(data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`pack_state` undone (a state stored with plain lists is read as it is)."""
+    signals = {
+        name: {side: _unpack(values) for side, values in windows.items()}
+        for name, windows in data["signals"].items()
+    }
+    return data | {"signals": signals, "surprises": _unpack(data.get("surprises", []))}
+
+
+def _pack(values: list[float]) -> dict[str, str]:
+    raw = np.asarray(values, dtype="<f8").tobytes()
+    return {"f64": base64.b64encode(raw).decode("ascii")}
+
+
+def _unpack(values: list[float] | dict[str, str]) -> list[float]:
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["f64"]), dtype="<f8").tolist()
+    return values
 
 
 def _save_states(

@@ -33,7 +33,7 @@ import pandas as pd
 from earnright.config import Config, Indicator, Moment
 from earnright.delivery import enqueue_messages
 from earnright.progress import Progress
-from earnright.reliability.departures import departure_alerts, last_scanned
+from earnright.reliability.departures import departure_alerts, departure_start, last_scanned
 from earnright.reliability.detection import SEVERITY_RANK, Alert, scan_indicator
 from earnright.reliability.episode import BASELINE, in_segments
 from earnright.reliability.indicators import indicator_events
@@ -322,19 +322,8 @@ def _scan_and_group(
     range, the lifetime-value fit and the customers' values, none of which detection changes)."""
     moment, indicator = pair
     settings = config.reliability
-    after = last_scanned(wh, indicator)  # before the scan moves it on
-    alerts, _ = scan_indicator(wh, config, indicator, late=run.late_rows)
     clock = run.data_until or utcnow()
-    ancestors = ancestors_by_level(wh, config.units.levels)
-    alerts += departure_alerts(wh, config, indicator, ancestors, after)  # depth-2 segments too
-    alerts.sort(key=lambda a: (a.bucket, a.segment, a.rule))
-
-    stored = load_incidents(wh, indicator=indicator.id)
-    grouping = _Grouping(
-        open=[i for i in stored if i.status == "open"],
-        recent=[i for i in stored if i.status == "resolved"],
-    )
-    judge = Judge(wh, config, indicator, ancestors, clock, _judged_since(config, alerts, grouping))
+    alerts, grouping, judge = _alerts_and_judge(wh, config, indicator, run, clock)
     context = (moment, indicator, config.owner_of(moment, indicator))
     rules = (judge.confirm, judge.overlaps, judge.belongs)
     _group(alerts, grouping, context, settings.resolve_after, rules)
@@ -350,7 +339,7 @@ def _scan_and_group(
         failing = judge.span(incident)
         if incident.incident_id in grouping.opened:
             incident.started_at = (
-                failing[0] if failing else _onset(wh, config, indicator, incident, ancestors)
+                failing[0] if failing else _onset(wh, config, indicator, incident, judge.ancestors)
             )
         incident.ended_at = failing[1] if failing else None
     grouping.merge_same_failure(judge.overlaps)
@@ -369,11 +358,35 @@ def _scan_and_group(
     run.alerts += _save_alerts(wh, grouping.assigned)
 
 
-def _judged_since(config: Config, alerts: list[Alert], grouping: _Grouping) -> datetime | None:
-    """The earliest time judging this pass's alerts and open incidents reads (the bucket start
-    of their earliest start, less a failure span's reach back and its baseline), so that one
-    engine scan serves the whole pass; None when there is nothing to judge."""
-    starts = [a.bucket for a in alerts] + [i.started_at for i in grouping.open]
+def _alerts_and_judge(
+    wh: Warehouse, config: Config, indicator: Indicator, run: DetectionRun, clock: datetime
+) -> tuple[list[Alert], _Grouping, Judge]:
+    """The pass's alerts (the series' and the departure watch's, sorted), the stored open and
+    recent incidents, and the judge. The departure watch's first bucket counts as an alert's:
+    the leaves read once from the earliest of them serve the watch and the judge alike."""
+    after = last_scanned(wh, indicator)  # before the scan moves it on
+    alerts, _ = scan_indicator(wh, config, indicator, late=run.late_rows)
+    ancestors = ancestors_by_level(wh, config.units.levels)
+    stored = load_incidents(wh, indicator=indicator.id)
+    grouping = _Grouping(
+        open=[i for i in stored if i.status == "open"],
+        recent=[i for i in stored if i.status == "resolved"],
+    )
+    watched = departure_start(wh, config, indicator, after)
+    starts = [a.bucket for a in alerts] + ([watched] if watched else [])
+    judge = Judge(wh, config, indicator, ancestors, clock, _judged_since(config, starts, grouping))
+    cube = judge.cube() if watched else None
+    alerts += departure_alerts(wh, config, indicator, ancestors, after, cube)  # depth 2 too
+    alerts.sort(key=lambda a: (a.bucket, a.segment, a.rule))
+    return alerts, grouping, judge
+
+
+def _judged_since(config: Config, buckets: list[datetime], grouping: _Grouping) -> datetime | None:
+    """The earliest time judging this pass's alerts (their ``buckets``) and open incidents
+    reads (the bucket start of their earliest start, less a failure span's reach back and its
+    baseline), so that one engine scan serves the whole pass; None when there is nothing to
+    judge."""
+    starts = [*buckets, *(i.started_at for i in grouping.open)]
     if not starts:
         return None
     settings = config.reliability

@@ -85,7 +85,7 @@ class LeafCube:
     ) -> LeafCube:
         """One grouped engine scan of the indicator's metrics rows observed from ``since`` (a
         bucket start; None: all of them); ``where`` is (unit ancestors, metric dimensions)."""
-        ancestors, dims = where
+        dims = where[1]
         step = config.reliability.step
         ev = indicator_events(wh, indicator, step, (since, None))
         frame = (
@@ -93,6 +93,19 @@ class LeafCube:
             .aggregate(good=ev._good.sum(), total=ev._total.sum(), vsum=ev._vsum.sum())
             .execute()
         )
+        return cls.from_frame(frame, where, step, since)
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        where: tuple[pd.DataFrame, list[str]],
+        step: timedelta,
+        since: datetime | None,
+    ) -> LeafCube:
+        """The cube of the engine's rows ``frame`` (one per ``_bidx``, ``unit_id`` and metric
+        dimension values, with ``good``, ``total`` and ``vsum``)."""
+        ancestors, dims = where
         keys = ["unit_id", *dims]
         codes = frame.groupby(keys, dropna=False, sort=True).ngroup().to_numpy()
         leaves = frame[keys].assign(_leaf=codes).drop_duplicates("_leaf").sort_values("_leaf")
@@ -118,11 +131,11 @@ class LeafCube:
         a, b = _bidx(start, self.step) - self.first, _bidx(end, self.step) - self.first
         return None if a < 0 else (a, max(a, b))
 
-    def _usable(self) -> np.ndarray:
-        """Leaves whose metric dimensions apply (no value "all")."""
+    def usable(self) -> np.ndarray:
+        """Leaves whose metric dimensions apply (no value "all"; a missing value applies)."""
         keep = np.ones(len(self.leaves), dtype=bool)
         for dim in self.dims:
-            keep &= (self.leaves[dim] != NOT_APPLICABLE).to_numpy()
+            keep &= (self.leaves[dim] != NOT_APPLICABLE).fillna(True).to_numpy(bool)
         return keep
 
     def leaf_sums(
@@ -160,7 +173,7 @@ class LeafCube:
         named ``"null"``): computed once per pass, not once per localised window."""
         key = tuple(dims)
         if key not in self.coded:
-            rows = np.flatnonzero(self._usable())
+            rows = np.flatnonzero(self.usable())
             picked = self.leaves.iloc[rows]
             coded = [dimension_codes(picked[d].fillna(MISSING)) for d in dims]
             self.coded[key] = Coding(rows, [c for c, _ in coded], [lab for _, lab in coded])
@@ -174,7 +187,7 @@ class LeafCube:
         cols = self._cols(*span)
         if cols is None:
             return None
-        rows = np.flatnonzero(self._usable() & in_segments(self.leaves, segments).to_numpy())
+        rows = np.flatnonzero(self.usable() & in_segments(self.leaves, segments).to_numpy())
         a, b = cols
         present = self.present[rows, a:b]
         out = {}
@@ -192,7 +205,7 @@ class LeafCube:
         if cols is None:
             return None
         a, b = cols
-        rows = np.flatnonzero(self._usable())
+        rows = np.flatnonzero(self.usable())
         col, row = np.nonzero(self.present[rows, a:b].T)  # bucket-major: sorted by bucket
         leaf = rows[row]
         out = pd.DataFrame({"_bidx": (col + a + self.first).astype(np.int64)})

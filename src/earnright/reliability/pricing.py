@@ -19,7 +19,7 @@ from earnright.reliability.revenue import (
     Exposure,
     RiskPass,
     follow_up_window,
-    measure_extra_churn,
+    measure_extra_churns,
     revenue_at_risk,
 )
 from earnright.warehouse import Warehouse
@@ -52,22 +52,36 @@ def _stored_effect(config: Config, incident: Incident) -> ChurnEffect | None:
     return ChurnEffect.from_counts((k_e, n_e, k_c, n_c), window, incident.indicator)
 
 
-def _measure_churn(
-    wh: Warehouse, config: Config, incident: Incident, as_of: datetime, context: RiskPass
-) -> None:
-    """Measure the incident's churn counts if its follow-up is complete; clear them if not."""
-    ends = follow_up_window(config, _exposure(incident))[1]
-    data_end = context.data_end(as_of) if ends <= as_of else None
-    effect, measured_at = None, None
-    if data_end is not None and ends <= data_end:
-        exposure = _exposure(incident)
-        effect = measure_extra_churn(wh, config, exposure, as_of=data_end, context=context)
-        measured_at = utcnow()
+def _measure_churns(
+    wh: Warehouse,
+    config: Config,
+    incidents: Sequence[Incident],
+    as_of: datetime,
+    context: RiskPass,
+) -> dict[str, ChurnEffect | None]:
+    """The churn effect of each incident whose follow-up is complete (None: nobody exposed or
+    nobody to compare with), all counted in one engine query (:func:`measure_extra_churns`);
+    the others are left out."""
+    data_end = context.data_end(as_of)
+    ready = [
+        i
+        for i in incidents
+        if data_end is not None and follow_up_window(config, _exposure(i))[1] <= data_end
+    ]
+    exposures = [_exposure(i) for i in ready]
+    effects = measure_extra_churns(wh, config, exposures, as_of=data_end, context=context)
+    return {i.incident_id: e for i, e in zip(ready, effects, strict=True)}
+
+
+def _store_churn(incident: Incident, measured: dict[str, ChurnEffect | None]) -> None:
+    """Keep the incident's churn counts and when they were measured (clear them when its
+    follow-up is not complete)."""
+    effect = measured.get(incident.incident_id)
     incident.churn_exposed = effect.exposed if effect else None
     incident.churn_exposed_lost = effect.exposed_churned if effect else None
     incident.churn_control = effect.control if effect else None
     incident.churn_control_lost = effect.control_churned if effect else None
-    incident.churn_measured_at = measured_at
+    incident.churn_measured_at = utcnow() if incident.incident_id in measured else None
 
 
 def price_incident(
@@ -91,19 +105,28 @@ def price_incidents(
     context: RiskPass | None = None,
 ) -> None:
     """:func:`price_incident` for each of ``incidents``, as one pass: the units are read and
-    the transactions' range scanned once, and every incident's customers are valued in one
-    engine query (:meth:`RiskPass.value`); the figures are the same as one at a time."""
+    the transactions' range scanned once, every incident's customers are valued in one engine
+    query (:meth:`RiskPass.value`) and the churn of those due counted in another; the figures
+    are the same as one at a time."""
     context = context or RiskPass.read(wh, config)
     context.value(wh, config, [_exposure(i) for i in incidents], as_of)
+    stale = [i for i in incidents if _churn_stale(i, history)]
+    measured = _measure_churns(wh, config, stale, as_of, context)
     for incident in incidents:  # in turn: one's churn measured here joins the next's history
-        before = next((h for h in history if h.incident_id == incident.incident_id), None)
-        if (
-            before is None
-            or before.churn_measured_at is None
-            or _exposure(before) != _exposure(incident)
-        ):
-            _measure_churn(wh, config, incident, as_of, context)
+        if any(incident is i for i in stale):
+            _store_churn(incident, measured)
         _set_risk(wh, config, incident, history, (as_of, context))
+
+
+def _churn_stale(incident: Incident, history: list[Incident]) -> bool:
+    """Is the incident's churn to be measured (again): new, never measured, or its segment
+    or window changed since it was?"""
+    before = next((h for h in history if h.incident_id == incident.incident_id), None)
+    return (
+        before is None
+        or before.churn_measured_at is None
+        or _exposure(before) != _exposure(incident)
+    )
 
 
 def _set_risk(

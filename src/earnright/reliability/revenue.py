@@ -26,7 +26,7 @@ assumptions and the accuracy measured on the demo: docs/revenue-at-risk.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -45,6 +45,7 @@ from earnright.reliability.churn import (
     pool_extra_churn,
     pool_history,
 )
+from earnright.reliability.risk_figures import Basis, RevenueAtRisk
 from earnright.reliability.valuation import (
     LIFETIME_VALUE,
     YEAR_OF_SPEND,
@@ -71,6 +72,7 @@ __all__ = [
     "extra_churn_interval",
     "follow_up_window",
     "measure_extra_churn",
+    "measure_extra_churns",
     "pool_extra_churn",
     "pool_history",
     "revenue_at_risk",
@@ -79,7 +81,6 @@ __all__ = [
 FOLLOW_UP = timedelta(days=56)  # a customer without a transaction in it has churned
 NOT_APPLICABLE = "all"  # the metrics tables' value of a dimension that does not apply
 MISSING = "null"  # how a segment names a missing value (as earnright.reliability.localize does)
-Basis = Literal["observed", "history", "none"]
 MEASURE: Final = "measure"  # revenue_at_risk's default ``effect``: measure the exposure's own churn
 
 
@@ -95,48 +96,6 @@ class Exposure:
     start: datetime
     end: datetime
     indicator: str = ""
-
-
-@dataclass(frozen=True)
-class RevenueAtRisk:
-    """What an incident puts at risk, and on what evidence.
-
-    ``basis``: ``observed`` (this exposure's own follow-up is complete and measured), ``history``
-    (pooled from ``episodes`` earlier ones; the interval is for a new episode), ``none`` (no
-    estimate: the revenue figures are null). ``customer_value`` is what an affected customer is
-    worth on average, on ``value_basis``: ``lifetime value`` (expected discounted spend over 36
-    months) or ``a year of spend`` (annual revenue, where the lifetime value cannot be fitted).
-    ``extra_churn`` and its interval are clipped to [0, 1]; revenue = customers ×
-    value × extra churn. ``follow_up_end``: when this exposure's own measurement is (or was)
-    complete. ``notes`` name segment dimensions that were ignored and other caveats.
-    """
-
-    customers_affected: int
-    customer_value: float
-    extra_churn: float | None
-    extra_churn_low: float | None
-    extra_churn_high: float | None
-    basis: Basis
-    revenue_at_risk: float | None
-    revenue_at_risk_low: float | None
-    revenue_at_risk_high: float | None
-    episodes: int = 0
-    follow_up_end: datetime | None = None
-    notes: list[str] = field(default_factory=list)
-    value_basis: str = YEAR_OF_SPEND
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["follow_up_end"] = self.follow_up_end.isoformat() if self.follow_up_end else None
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RevenueAtRisk:
-        values = dict(data)
-        end = values.get("follow_up_end")
-        values["follow_up_end"] = datetime.fromisoformat(end) if end else None
-        values["notes"] = list(values.get("notes", []))
-        return cls(**values)
 
 
 # -- the segment in warehouse terms ------------------------------------------------------------
@@ -396,21 +355,29 @@ def follow_up_window(config: Config, exposure: Exposure) -> tuple[datetime, date
 def _measure(
     wh: Warehouse,
     config: Config,
-    exposure: Exposure,
+    exposures: Sequence[tuple[Exposure, list[_Term] | None]],
     data_end: datetime | None,
-    terms: list[_Term] | None = None,
-) -> ChurnEffect | None:
-    window = follow_up_window(config, exposure)
-    if data_end is None or data_end < window[1]:
-        return None
-    terms = terms or _resolve(wh, config, exposure)[0]
-    exposed = _union([_active(wh, t) for t in terms])
-    control = _union([_active(wh, t) for t in _control_terms(terms)])
-    counts = customer_value_of.churn_counts(wh, exposed, control, window)
-    (n_e, k_e), (n_c, k_c) = counts.get(1, (0, 0)), counts.get(0, (0, 0))
-    if n_e == 0 or n_c == 0:
-        return None
-    return ChurnEffect.from_counts((k_e, n_e, k_c, n_c), window, exposure.indicator)
+) -> list[ChurnEffect | None]:
+    """Each exposure's churn effect (with its terms, None: resolved here), the counts of all
+    whose follow-up is complete by ``data_end`` from one engine query."""
+    out: list[ChurnEffect | None] = [None] * len(exposures)
+    todo, groups = [], []
+    for k, (exposure, terms) in enumerate(exposures):
+        window = follow_up_window(config, exposure)
+        if data_end is None or data_end < window[1]:
+            continue
+        terms = terms or _resolve(wh, config, exposure)[0]
+        exposed = _union([_active(wh, t) for t in terms])
+        control = _union([_active(wh, t) for t in _control_terms(terms)])
+        todo.append((k, window))
+        groups.append((exposed, control, window))
+    for (k, window), counts in zip(todo, customer_value_of.churn_counts(wh, groups), strict=True):
+        (n_e, k_e), (n_c, k_c) = counts.get(1, (0, 0)), counts.get(0, (0, 0))
+        if n_e and n_c:
+            out[k] = ChurnEffect.from_counts(
+                (k_e, n_e, k_c, n_c), window, exposures[k][0].indicator
+            )
+    return out
 
 
 def measure_extra_churn(
@@ -429,10 +396,22 @@ def measure_extra_churn(
     is complete, so measure an episode once and keep them. ``context``: what a pass pricing
     many exposures shares (:class:`RiskPass`).
     """
+    return measure_extra_churns(wh, config, [exposure], as_of=as_of, context=context)[0]
+
+
+def measure_extra_churns(
+    wh: Warehouse,
+    config: Config,
+    exposures: Sequence[Exposure],
+    *,
+    as_of: datetime | None = None,
+    context: RiskPass | None = None,
+) -> list[ChurnEffect | None]:
+    """:func:`measure_extra_churn` of each exposure, all counted in one engine query."""
     if context is None:
-        return _measure(wh, config, exposure, churn_data_end(wh, as_of))
-    terms = _resolve(wh, config, exposure, context.units)[0]
-    return _measure(wh, config, exposure, context.data_end(as_of), terms)
+        return _measure(wh, config, [(e, None) for e in exposures], churn_data_end(wh, as_of))
+    items = [(e, _resolve(wh, config, e, context.units)[0]) for e in exposures]
+    return _measure(wh, config, items, context.data_end(as_of))
 
 
 def revenue_at_risk(
@@ -466,7 +445,7 @@ def revenue_at_risk(
     if value is None:
         notes = [*notes, "no transactions before the start to value the customers by"]
     if isinstance(effect, str):
-        own = _measure(wh, config, exposure, data_end, terms)
+        own = _measure(wh, config, [(exposure, terms)], data_end)[0]
     elif effect is not None and effect.follow_up_end != follow_up_window(config, exposure)[1]:
         raise ValueError(f"the effect given was measured for another exposure than {exposure}")
     else:

@@ -160,11 +160,10 @@ def lifetime_values(
         )
     g = tagged[0] if len(tagged) == 1 else ibis.union(*tagged, distinct=False)
     t = wh.table("transactions")
-    days = t.group_by("customer_id", day=t.occurred_at.truncate("D")).aggregate(
-        spend=t.amount.sum()
-    )
-    seen = days.inner_join(g, "customer_id")
-    seen = seen.filter(seen.day < seen._cut)
+    t = t.select("customer_id", "amount", day=t.occurred_at.truncate("D"))
+    bought = t.inner_join(g, "customer_id")  # the groups' customers' rows only, then per day
+    bought = bought.filter(bought.day < bought._cut)
+    seen = bought.group_by(["_k", "customer_id", "day"]).aggregate(spend=bought.amount.sum())
     per = seen.group_by(["_k", "customer_id"]).aggregate(
         first=seen.day.min(),
         last=seen.day.max(),
