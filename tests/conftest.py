@@ -43,6 +43,10 @@ BACKENDS = ("duckdb", "postgres", "spark")  # every warehouse backend; the first
 # fail, naming the extra (CI installs it)
 SPARK_URL = "spark:///spark-warehouse?master=local[2]"
 CAPABILITY_MARKS = ("notimpl", "never")
+try:  # what a Spark statement raises (pyspark is the spark extra's)
+    from pyspark.errors import PySparkException as SPARK_ERROR
+except ImportError:  # the Spark runs fail anyway, naming the extra
+    SPARK_ERROR = Exception  # type: ignore[assignment,misc]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

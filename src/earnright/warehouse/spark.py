@@ -52,6 +52,13 @@ _DEFAULTS = {
 _SPARK_TYPES = {"string": "STRING", "float64": "DOUBLE", "int64": "BIGINT"}
 
 
+def _type_name(dtype: dt.DataType) -> str:
+    """The manifest's name of a column type (nullable; timestamps naive, microseconds)."""
+    if dtype.is_timestamp():
+        return "timestamp"
+    return str(dtype.copy(nullable=True))
+
+
 def spark_location(url: str, base_dir: Path) -> tuple[str, Path, dict[str, str]]:
     """The master, warehouse directory and session settings a Spark URL names."""
     parts = urlsplit(url)
@@ -199,9 +206,10 @@ class Spark(Dialect):
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Writes inside go to new segments; the commit is one rename of the manifest. A nested
-        transaction joins the outer one (Spark has no savepoints)."""
+        transaction is a savepoint: failing, it restores the manifest it started from."""
         if self.store.in_transaction:
-            yield
+            with self._savepoint():
+                yield
             return
         with self.store.locks.held():
             self.store.begin()
@@ -214,6 +222,16 @@ class Spark(Dialect):
                 raise
             self.store.commit()
             self.seen = self.store.stamp()
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        saved = self.store.savepoint()
+        try:
+            yield
+        except BaseException:
+            self.store.restore(saved)
+            self.sync()
+            raise
 
     @contextmanager
     def session_lock(self, name: str) -> Iterator[None]:
@@ -229,11 +247,11 @@ class Spark(Dialect):
     # -- writes -------------------------------------------------------------------------
     def create_table(self, name: str, schema: ibis.Schema) -> None:
         with self._writing():
-            self.store.create(name, [[c, str(t)] for c, t in schema.items()])
+            self.store.create(name, [[c, _type_name(t)] for c, t in schema.items()])
             self.register(name)
 
     def create_stage(self, name: str, schema: ibis.Schema) -> None:
-        self.store.create(name, [[c, str(t)] for c, t in schema.items()], stage=True)
+        self.store.create(name, [[c, _type_name(t)] for c, t in schema.items()], stage=True)
         self.register(name)
 
     def drop_stage(self, name: str) -> None:
@@ -248,7 +266,7 @@ class Spark(Dialect):
             if column in (c for c, _ in entry["columns"]):
                 raise WarehouseError(f"{table} already has a column {column}")
             self.sql_type(dtype)  # a type Spark stores
-            entry["columns"] = [*entry["columns"], [column, str(dtype)]]
+            entry["columns"] = [*entry["columns"], [column, _type_name(dtype)]]
             self.store.set(table, entry)
             self.register(table)
 
@@ -319,13 +337,35 @@ class Spark(Dialect):
         elif isinstance(statement, exp.Update):
             self._update_sql(statement)
         elif isinstance(statement, exp.Delete):
-            table = statement.this.name
-            keep = f"({self._spark(statement.args['where'].this)}) IS NOT TRUE"
+            table, where = statement.this.name, statement.args.get("where")
+            self.store.entry(table)  # a missing table is named
+            keep = f"({self._spark(where.this)}) IS NOT TRUE" if where is not None else "FALSE"
             self._rewrite(table, self.session.sql(f"SELECT * FROM `{table}` WHERE {keep}"))
+        elif isinstance(statement, exp.Drop) and statement.args.get("kind") == "TABLE":
+            self.store.drop(statement.this.name, missing_ok=bool(statement.args.get("exists")))
+            self.sync()
+        elif isinstance(statement, exp.Alter) and all(
+            isinstance(a, exp.Drop) and a.args.get("kind") == "COLUMN"
+            for a in statement.args["actions"]
+        ):
+            self._drop_columns(
+                statement.this.name, [a.this.name for a in statement.args["actions"]]
+            )
         elif isinstance(statement, exp.Create) and statement.args.get("kind") == "INDEX":
             return  # no indexes (nor unique ones) on Parquet segments: see docs/spark.md
         else:
             raise WarehouseError(f"the Spark warehouse cannot run: {statement.sql()[:200]}")
+
+    def _drop_columns(self, table: str, columns: list[str]) -> None:
+        """The table rewritten without the columns (a column added again later starts empty)."""
+        entry = self.store.entry(table)
+        missing = set(columns) - {c for c, _ in entry["columns"]}
+        if missing:
+            raise WarehouseError(f"{table} has no column(s) {sorted(missing)}")
+        rows = self.session.table(table)  # the view as it was, read by the rewrite
+        entry["columns"] = [[c, t] for c, t in entry["columns"] if c not in columns]
+        self.store.set(table, entry)
+        self._rewrite(table, rows)
 
     @staticmethod
     def _spark(node: exp.Expression) -> str:

@@ -35,6 +35,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from earnright.errors import WarehouseError
+
 __all__ = ["MANIFEST", "RETIRE_SECONDS", "Store", "arrow_type"]
 
 MANIFEST = "manifest.json"
@@ -126,7 +128,9 @@ class Store:
 
     def entry(self, name: str) -> dict[str, Any]:
         if name in self.stages:
-            return self.stages[name]
+            return dict(self.stages[name])
+        if name not in self.current["tables"]:
+            raise WarehouseError(f"the Spark warehouse {self.root} has no table {name}")
         return dict(self.current["tables"][name])
 
     def names(self) -> list[str]:
@@ -141,6 +145,17 @@ class Store:
         self.state = self.read()  # another process may have committed
         self.pending = copy.deepcopy(self.state)
         self.written = []
+
+    def savepoint(self) -> tuple[dict[str, Any], int]:
+        assert self.pending is not None
+        return copy.deepcopy(self.pending), len(self.written)
+
+    def restore(self, saved: tuple[dict[str, Any], int]) -> None:
+        """Back to a savepoint: its manifest, and the segments written since deleted."""
+        self.pending, count = copy.deepcopy(saved[0]), saved[1]
+        for seg in self.written[count:]:
+            shutil.rmtree(self.root / seg, ignore_errors=True)
+        del self.written[count:]
 
     def rollback(self) -> None:
         self.pending = None
@@ -202,6 +217,14 @@ class Store:
             self.stages[name] = {"columns": columns, "segments": []}
         else:
             self.current["tables"][name] = {"columns": columns, "segments": []}
+
+    def drop(self, name: str, *, missing_ok: bool) -> None:
+        """Drop a table (its segments retire at the commit)."""
+        if name not in self.current["tables"]:
+            if missing_ok:
+                return
+            raise WarehouseError(f"the Spark warehouse {self.root} has no table {name}")
+        del self.current["tables"][name]
 
     def drop_stage(self, name: str) -> None:
         entry = self.stages.pop(name, None)
