@@ -94,6 +94,17 @@ def _locks(root: Path) -> _Locks:
         return _LOCKS.setdefault(root, _Locks(root / ".lock"))
 
 
+def _running(pid: str) -> bool:
+    """Whether the process ``pid`` (a staging directory's name) still runs."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Store:
     """The manifest and segment files of one warehouse directory."""
 
@@ -208,7 +219,9 @@ class Store:
                     gone.append(rel)
         for tmp in self.root.glob(f".{MANIFEST}.*"):
             tmp.unlink(missing_ok=True)
-        shutil.rmtree(self.root / "stage", ignore_errors=True)
+        for owner in (self.root / "stage").glob("*"):  # staging of processes no longer running
+            if not _running(owner.name):
+                shutil.rmtree(owner, ignore_errors=True)
         return gone
 
     # -- tables -------------------------------------------------------------------------
@@ -239,7 +252,7 @@ class Store:
 
     def new_segment(self, name: str) -> tuple[str, Path]:
         """A fresh directory for a segment of ``name`` (relative name, absolute path)."""
-        base = "stage" if name in self.stages else "data"
+        base = f"stage/{os.getpid()}" if name in self.stages else "data"
         rel = f"{base}/{name}/{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}"
         if name not in self.stages:
             self.written.append(rel)
