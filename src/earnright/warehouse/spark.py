@@ -132,7 +132,7 @@ class Spark(Dialect):
     def __init__(self, con: ibis.BaseBackend) -> None:
         super().__init__(con)
         self.store = self._stores.pop(id(con))
-        self.session: Any = con._session  # type: ignore[attr-defined]
+        self.session: Any = con._session
         self.seen = -1  # the manifest stamp the views were made from
         self.views: dict[str, str] = {}  # view -> the entry it was made from (as JSON)
         self.refresh()
@@ -276,7 +276,7 @@ class Spark(Dialect):
 
     def insert(self, table: str, data: ir.Table) -> None:
         with self._writing():
-            self.con._run_pre_execute_hooks(data)  # type: ignore[attr-defined]  # memtables
+            self.con._run_pre_execute_hooks(data)  # registers the memtables
             self._append_frame(table, self.session.sql(self.con.compile(data)))
 
     def _append(self, table: str, segment: str) -> None:
@@ -331,7 +331,7 @@ class Spark(Dialect):
         query = sqlglot.transpile(sql, read="postgres", write="spark")[0]
         return [tuple(row) for row in self.session.sql(query).collect()]
 
-    def _statement(self, statement: exp.Expression) -> None:
+    def _statement(self, statement: exp.Expr) -> None:
         if isinstance(statement, exp.Insert):
             self._insert_sql(statement)
         elif isinstance(statement, exp.Update):
