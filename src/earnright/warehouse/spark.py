@@ -49,7 +49,14 @@ _DEFAULTS = {
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
-_SPARK_TYPES = {"string": "STRING", "float64": "DOUBLE", "int64": "BIGINT"}
+_SPARK_TYPES = {
+    "string": "STRING",
+    "float64": "DOUBLE",
+    "int64": "BIGINT",
+    "boolean": "BOOLEAN",
+    "int32": "INT",
+    "int8": "TINYINT",
+}
 
 
 def _type_name(dtype: dt.DataType) -> str:
