@@ -49,11 +49,19 @@ except ImportError:  # the Spark runs fail anyway, naming the extra
     SPARK_ERROR = Exception  # type: ignore[assignment,misc]
 
 
+# Where the Spark runs have been checked test by test; elsewhere a Spark run is an expected
+# failure that may pass (reported as XPASS), until its directory is checked (docs/spark.md)
+SPARK_CHECKED = ("tests/warehouse/", "tests/ingest/")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """``notimpl`` / ``never`` markers become strict xfails on the backends they name."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec is not None else None
+        if backend == "spark" and not item.nodeid.startswith(SPARK_CHECKED):
+            why = "not yet checked on Spark (docs/spark.md, 'Not done yet')"
+            item.add_marker(pytest.mark.xfail(reason=why, strict=False))
         for mark in item.iter_markers():
             if mark.name not in CAPABILITY_MARKS:
                 continue
