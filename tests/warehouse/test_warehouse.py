@@ -332,8 +332,10 @@ def test_the_config_accepts_the_url_of_every_backend_and_no_other() -> None:
     from earnright.config import Warehouse as WarehouseSettings
     from earnright.warehouse.dialect import DIALECTS
 
-    for url in ("duckdb:///w.duckdb", "postgresql://u@h/db", "postgres://u@h/db"):
+    urls = ("duckdb:///w.duckdb", "postgresql://u@h/db", "postgres://u@h/db", "spark:///wh")
+    for url in (*urls, "sc://head:15002//shared/wh"):
         assert WarehouseSettings(url=url).url == url
-    assert {s for d in DIALECTS for s in d.schemes} == {"duckdb", "postgresql", "postgres"}
+    schemes = {s for d in DIALECTS for s in d.schemes}
+    assert schemes == {"duckdb", "postgresql", "postgres", "spark", "sc"}
     with pytest.raises(ValidationError, match="not a supported URL"):
         WarehouseSettings(url="sqlite:///w.db")
