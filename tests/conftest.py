@@ -15,12 +15,15 @@ is reported, so the marker goes when the capability comes)::
     @pytest.mark.never(["duckdb"], raises=..., reason="one writer per file")  # by design
 
 PostgreSQL runs on one throwaway server per session (tests/postgres.py); without the server
-binaries those tests fail, never skip (CI installs them with ``scripts/postgres.sh``).
+binaries those tests fail, never skip (CI installs them with ``scripts/postgres.sh``). Spark runs
+one local session per test session (``local[2]``), each warehouse a directory in its workspace;
+without pyspark those tests fail too (CI installs the ``spark`` extra).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,8 +37,21 @@ from tests.postgres import Cluster, start_cluster
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REQUIRE_DATA = "EARNRIGHT_REQUIRE_DATA"
-BACKENDS = ("duckdb", "postgres")  # every warehouse backend; the first is the reference
+BACKENDS = ("duckdb", "postgres", "spark")  # every warehouse backend; the first is the reference
+# Spark: a local session on two cores, its warehouse directory inside the workspace (one JVM per
+# test session: the dialect keeps one Spark context per process); without pyspark the Spark runs
+# fail, naming the extra (CI installs it)
+SPARK_URL = "spark:///spark-warehouse?master=local[2]"
 CAPABILITY_MARKS = ("notimpl", "never")
+try:  # what a Spark statement raises (pyspark is the spark extra's)
+    from pyspark.errors import PySparkException as SPARK_ERROR
+except ImportError:  # the Spark runs fail anyway, naming the extra
+    SPARK_ERROR = Exception  # type: ignore[assignment,misc]
+
+
+# Where the Spark runs have been checked test by test; elsewhere a Spark run is an expected
+# failure that may pass (reported as XPASS), until its directory is checked (docs/spark.md)
+SPARK_CHECKED = ("tests/warehouse/", "tests/ingest/")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,6 +59,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend") if callspec is not None else None
+        if backend == "spark" and not item.nodeid.startswith(SPARK_CHECKED):
+            why = "not yet checked on Spark (docs/spark.md, 'Not done yet')"
+            item.add_marker(pytest.mark.xfail(reason=why, strict=False))
         for mark in item.iter_markers():
             if mark.name not in CAPABILITY_MARKS:
                 continue
@@ -113,6 +132,15 @@ def pg_migrated(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -
     return url.rsplit("/", 1)[1]
 
 
+@pytest.fixture(scope="session")
+def spark_migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Spark warehouse directory holding the migrated, empty schema: a template for
+    workspaces (migrating costs a minute of small Spark jobs; a copy, milliseconds)."""
+    base = tmp_path_factory.mktemp("spark")
+    connect(SPARK_URL, base).close()
+    return base / "spark-warehouse"
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The warehouse backend of this run of the test (one run per backend)."""
@@ -124,6 +152,8 @@ def database_url(backend: str, request: pytest.FixtureRequest, prefix: str = "t"
     if backend == "postgres":
         cluster: Cluster = request.getfixturevalue("pg_cluster")
         return cluster.create_database(prefix)
+    if backend == "spark":
+        return SPARK_URL
     return "duckdb:///earnright.duckdb"
 
 
@@ -153,6 +183,11 @@ def workspace(tmp_path: Path, request: pytest.FixtureRequest) -> Workspace:
         if request.getfixturevalue("backend") == "postgres":  # a copy of the migrated schema
             cluster: Cluster = request.getfixturevalue("pg_cluster")
             url = cluster.create_database(template=request.getfixturevalue("pg_migrated"))
+        if request.getfixturevalue("backend") == "spark":  # a copy of the migrated directory
+            url = SPARK_URL
+            shutil.copytree(
+                request.getfixturevalue("spark_migrated"), tmp_path / "ws" / "spark-warehouse"
+            )
         config = with_url(Config(), url)
     ws = init_workspace(tmp_path / "ws", config)
     (tmp_path / "units.csv").write_text(UNITS_CSV)

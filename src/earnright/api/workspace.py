@@ -77,12 +77,21 @@ def open_workspace(path_or_url: str | Path | None = None) -> Workspace:
     return Workspace(find_workspace(Path(path_or_url) if path_or_url is not None else None))
 
 
-def create_workspace(path: str | Path) -> Workspace:
+def create_workspace(path: str | Path, *, warehouse: str = "duckdb") -> Workspace:
     """A new workspace at ``path``: a commented ``earnright.toml`` and an empty warehouse
-    (``earnright init``). WorkspaceError when one is already there."""
+    (``earnright init``); ``warehouse="spark"`` for a local Spark one (docs/spark.md).
+    WorkspaceError when one is already there."""
+    from earnright.config import Config
+    from earnright.config.sections import Warehouse as WarehouseSection
     from earnright.workspace import init_workspace
 
-    return Workspace(init_workspace(Path(path)))
+    urls = {"duckdb": WarehouseSection().url, "spark": "spark:///spark-warehouse"}
+    if warehouse not in urls:
+        raise QueryError(
+            f"warehouse: one of {sorted(urls)}, not {warehouse!r}", argument="warehouse"
+        )
+    config = Config(warehouse=WarehouseSection(url=urls[warehouse]))
+    return Workspace(init_workspace(Path(path), config))
 
 
 def create_demo(

@@ -26,11 +26,26 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
 
 
+class WarehouseKind(StrEnum):
+    """The engine of a new workspace's warehouse (docs/spark.md for Spark)."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 def init(
     directory: Annotated[Path, typer.Argument(help="Directory to create the workspace in.")],
+    warehouse: Annotated[
+        WarehouseKind,
+        typer.Option(
+            help="duckdb: DIR/earnright.duckdb; spark: a local Spark session (local[*]) with its "
+            "warehouse in DIR/spark-warehouse (pip install 'earnright[spark]'). A cluster or "
+            "PostgreSQL: edit [warehouse] url.",
+        ),
+    ] = WarehouseKind.duckdb,
 ) -> None:
     """Create a workspace: a commented earnright.toml and an empty warehouse."""
-    ws = create_workspace(directory)
+    ws = create_workspace(directory, warehouse=warehouse.value)
     typer.echo(f"Created workspace {ws.root}")
     typer.echo(f"  config:    {ws.config_path}  (edit units, journey, questions, sources)")
     typer.echo(f"  warehouse: {ws.config.warehouse.url}")

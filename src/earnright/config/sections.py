@@ -312,8 +312,8 @@ class Pack(_Model):
 
 class Warehouse(_Model):
     url: str = "duckdb:///earnright.duckdb"
-    """Where the warehouse lives: duckdb:///FILE (relative to the workspace), duckdb:////ABS/PATH
-    or postgresql://user@host:5432/db."""
+    """Where the warehouse lives: duckdb:///FILE (relative to the workspace), duckdb:////ABS/PATH,
+    postgresql://user@host:5432/db, or Spark: spark:///DIR?master=local[2] (docs/spark.md)."""
     memory_limit: str = "4GB"
     """DuckDB's memory cap, at least "64MB"; beyond it DuckDB spills to disk. An ingest peaks at
     about this plus 1 GB."""
@@ -334,7 +334,9 @@ class Warehouse(_Model):
         from earnright.warehouse.dialect import DIALECTS  # the backends, in one place
 
         if not url.startswith(tuple(f"{s}://" for d in DIALECTS for s in d.schemes)):
-            raise ValueError(f"'{url}' is not a supported URL; use duckdb:///FILE or postgresql://")
+            raise ValueError(
+                f"'{url}' is not a supported URL; use duckdb:///FILE, postgresql:// or spark:///DIR"
+            )
         return url
 
 

@@ -90,7 +90,7 @@ class Warehouse:
         self.dialect = dialect
         self.con = dialect.con
         self.url = url
-        self.backend = dialect.con.name
+        self.backend = dialect.backend_name
 
     def __enter__(self) -> Warehouse:
         return self
@@ -99,11 +99,11 @@ class Warehouse:
         self.close()
 
     def close(self) -> None:
-        self.con.disconnect()
+        self.dialect.close()
 
     # -- reading ---------------------------------------------------------------------------
     def table(self, name: str) -> ir.Table:
-        return self.con.table(name)
+        return self.dialect.table(name)
 
     def count(self, name: str) -> int:
         return int(self.table(name).count().execute())
@@ -134,7 +134,7 @@ class Warehouse:
         self.execute_sql(f"INSERT INTO {_quote(table)} ({cols}) VALUES {values}")
 
     def list_tables(self) -> list[str]:
-        return list(self.con.list_tables())
+        return self.dialect.list_tables()
 
     # -- writing ---------------------------------------------------------------------------
     def execute_sql(self, sql: str) -> None:
@@ -204,10 +204,19 @@ class Warehouse:
                 data = pa.Table.from_pandas(data, preserve_index=False)
             names = list(data.keys() if isinstance(data, dict) else data.column_names)
             kept = [c for c in names if c in target]
+            if self.dialect.arrow_inserts:
+                rows = (
+                    data.select(kept)
+                    if isinstance(data, pa.Table)
+                    else pa.table({c: data[c] for c in kept})
+                )
+                if rows.num_rows:
+                    self.append_arrow(table, rows)
+                return
             data = {c: data[c] for c in kept} if isinstance(data, dict) else data.select(kept)
             data = ibis.memtable(data, schema=ibis.schema({c: target[c] for c in kept}))
         cols = [c for c in target.names if c in data.columns]
-        self.con.insert(table, data.select(*[data[c].cast(target[c]).name(c) for c in cols]))
+        self.dialect.insert(table, data.select(*[data[c].cast(target[c]).name(c) for c in cols]))
 
     def add_column(self, table: str, column: str, dtype: dt.DataType) -> None:
         """``ALTER TABLE … ADD COLUMN`` (inside any transaction); staging tables too."""
@@ -246,7 +255,7 @@ class Warehouse:
 
     # -- schema ----------------------------------------------------------------------------
     def schema_version(self) -> int:
-        if "schema_migrations" not in self.con.list_tables():
+        if "schema_migrations" not in self.list_tables():
             return 0
         return int(self.table("schema_migrations").version.max().execute() or 0)
 
@@ -265,9 +274,9 @@ class Warehouse:
                 f"(knows up to {latest}); upgrade earnright"
             )
         if current == 0:
-            self.con.create_table(
+            self.dialect.create_table(
                 "schema_migrations",
-                schema=ibis.schema(
+                ibis.schema(
                     {"version": "int64", "description": "string", "applied_at": "timestamp"}
                 ),
             )
@@ -275,10 +284,10 @@ class Warehouse:
             if migration.version <= current:
                 continue
             with self.transaction():
-                existing = set(self.con.list_tables())  # re-applied: its tables are there
+                existing = set(self.list_tables())  # re-applied: its tables are there
                 for name in migration.tables:
                     if name not in existing:
-                        self.con.create_table(name, schema=ibis.schema(TABLES[name].columns))
+                        self.dialect.create_table(name, ibis.schema(TABLES[name].columns))
                 for table, column in migration.columns:
                     if column not in self.table(table).columns:
                         self.add_column(table, column, TABLES[table].columns[column])

@@ -28,7 +28,16 @@ import pyarrow.csv as pacsv
 
 from earnright.errors import WarehouseError
 
-__all__ = ["DIALECTS", "Dialect", "DuckDB", "Postgres", "dialect_for", "quote", "sql_literal"]
+__all__ = [
+    "DIALECTS",
+    "Dialect",
+    "DuckDB",
+    "Postgres",
+    "Spark",
+    "dialect_for",
+    "quote",
+    "sql_literal",
+]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LOCK = "earnright:"  # prefix of advisory lock names (PostgreSQL)
@@ -52,6 +61,8 @@ class Dialect:
     name: ClassVar[str] = "ibis"
     schemes: ClassVar[tuple[str, ...]] = ()  # the URL schemes this dialect opens
     word_edge: ClassVar[str] = r"\b"  # a word boundary in the engine's regular expressions
+    # rows a caller holds (dicts, Arrow) are inserted with append_arrow, not an Ibis memtable
+    arrow_inserts: ClassVar[bool] = False
 
     def __init__(self, con: ibis.BaseBackend) -> None:
         self.con = con
@@ -62,6 +73,28 @@ class Dialect:
     ) -> ibis.BaseBackend:
         """Open the engine at ``url`` (relative paths are under ``base_dir``)."""
         return ibis.connect(url)
+
+    @property
+    def backend_name(self) -> str:
+        """The engine's name (``wh.backend``): Ibis's name of the connection."""
+        return str(self.con.name)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    # -- tables as Ibis sees them ----------------------------------------------------------
+    def table(self, name: str) -> ir.Table:
+        return self.con.table(name)
+
+    def list_tables(self) -> list[str]:
+        return list(self.con.list_tables())
+
+    def create_table(self, name: str, schema: ibis.Schema) -> None:
+        self.con.create_table(name, schema=schema)
+
+    def insert(self, table: str, data: ir.Table) -> None:
+        """Insert the rows of ``data`` (columns named and typed as the table's)."""
+        self.con.insert(table, data)
 
     # -- statements and transactions -------------------------------------------------------
     def execute(self, sql: str) -> None:
@@ -302,7 +335,9 @@ class Postgres(Dialect):
                 copy.write(block.getvalue())
 
 
-DIALECTS: tuple[type[Dialect], ...] = (DuckDB, Postgres)
+from earnright.warehouse.spark import Spark  # noqa: E402 (it builds on Dialect)
+
+DIALECTS: tuple[type[Dialect], ...] = (DuckDB, Postgres, Spark)
 
 
 def dialect_for(url: str) -> type[Dialect]:
