@@ -264,6 +264,22 @@ def _to_float(text: pd.Series) -> pd.Series:
         return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
+def _to_times(text: pd.Series) -> pd.Series:
+    """Times from ISO 8601 text, in UTC, to the microsecond. pandas parses a chunk at the
+    finest precision any of its values has: one time to the nanosecond makes it nanoseconds,
+    whose range ends in 2262, and a far date beside it (``9999-12-31``: "open-ended") came out
+    missing, so a row's fate hung on its neighbours. The values that failed are read again on
+    their own."""
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    failed = text.notna() & parsed.isna()
+    if not failed.any() or parsed.dt.unit != "ns":
+        return parsed
+    parsed = parsed.astype("datetime64[us, UTC]")
+    again = pd.to_datetime(text[failed], format="ISO8601", utc=True, errors="coerce")
+    parsed[failed] = again.astype("datetime64[us, UTC]")
+    return parsed
+
+
 def _parse(series: pd.Series, ftype: FieldType, name: str, rej: Rejected) -> pd.Series:
     if ftype in ("id", "text"):
         return _text(series)
@@ -274,7 +290,7 @@ def _parse(series: pd.Series, ftype: FieldType, name: str, rej: Rejected) -> pd.
             )
             return out.astype("datetime64[us]")
         text = _text(series)
-        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        parsed = _to_times(text)
         rej.add(
             text.notna() & parsed.isna(),
             name,
