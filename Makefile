@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-workspace
 
-.PHONY: demo test lint typecheck unit bench bench-clv clean chromium poppler postgres lock
+.PHONY: demo test lint typecheck unit bench bench-clv clean chromium poppler postgres java lock
 
 # Exactly the locked tree (versions and hashes in requirements.lock), then earnright itself with
 # no further resolution. `make lock` re-locks after a change to pyproject.toml (docs/dependencies.md).
@@ -37,12 +37,17 @@ poppler:
 	@command -v pdftotext >/dev/null || { \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq poppler-utils; }
 
+# The Spark tests (the spark extra, in the lock) need a Java runtime: Debian's OpenJDK 17.
+java:
+	@command -v java >/dev/null || { \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
+
 # PostgreSQL tests start their own throwaway server from Debian's binaries (installed if missing).
 postgres:
 	@sh scripts/postgres.sh
 
 # EARNRIGHT_REQUIRE_DATA=1 (set by .ci/run): a test that needs ../shared/data fails, not skips.
-unit: $(STAMP) chromium poppler postgres
+unit: $(STAMP) chromium poppler postgres java
 	EARNRIGHT_REQUIRE_DATA=$(EARNRIGHT_REQUIRE_DATA) $(BIN)/pytest
 
 test: lint typecheck unit
