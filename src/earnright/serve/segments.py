@@ -5,46 +5,32 @@ attribute named ``segment``: :func:`earnright.serve.filters.segment_customers`) 
 answers and the invitations a scorecard or a ranking counts to those of its customers. The
 numbers are computed by the same functions as the whole company's
 (:func:`earnright.listening.scorecard.compute_scorecard`,
-:func:`earnright.api.listening.rank_result`) over :class:`SegmentWarehouse`: the warehouse
-seen through the segment, whose ``feedback`` and ``invitations`` hold that segment's
-customers' rows only (the engine joins; nothing is read into Python).
+:func:`earnright.api.listening.rank_result`) over the warehouse seen through the segment
+(:meth:`earnright.warehouse.Warehouse.view`), whose ``feedback`` and ``invitations`` hold
+that segment's customers' rows only (the engine joins; nothing is read into Python).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from earnright.api.workspace import resolve_period
 from earnright.periods import Grain, choose_period, choose_periods
 from earnright.serve.filters import segment_customers
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
-
     from earnright.config import Config
     from earnright.warehouse import Warehouse
 
-__all__ = ["SegmentWarehouse", "segment_rank", "segment_scorecard"]
+__all__ = ["segment_rank", "segment_scorecard"]
 
 BY_CUSTOMER = ("feedback", "invitations")
 
 
-class SegmentWarehouse:
-    """``wh`` seen through a segment: its customers' feedback and invitations only."""
-
-    def __init__(self, wh: Warehouse, customers: ir.Table) -> None:
-        self._wh, self._customers = wh, customers
-
-    def table(self, name: str) -> ir.Table:
-        t = self._wh.table(name)
-        return t.semi_join(self._customers, "customer_id") if name in BY_CUSTOMER else t
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._wh, name)
-
-
 def _seen(wh: Warehouse, segment: str) -> Warehouse:
-    return cast("Warehouse", SegmentWarehouse(wh, segment_customers(wh, segment)))
+    """``wh`` seen through ``segment``: its customers' feedback and invitations only."""
+    customers = segment_customers(wh, segment)
+    return wh.view({name: lambda t: t.semi_join(customers, "customer_id") for name in BY_CUSTOMER})
 
 
 def segment_scorecard(
