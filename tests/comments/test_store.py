@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 
 from earnright.accountability.register import theme_issues
+from earnright.comments import store as comment_store
+from earnright.comments.labels import label_comments
 from earnright.comments.sentiment import score
 from earnright.comments.store import current_version, label_feedback
+from earnright.comments.themes import Codeframe
 from earnright.comments.trend import theme_trends
 from earnright.config import Config, Theme
 from earnright.demo.comments import DEMO_THEMES, NEGATIVE, POSITIVE, planted_themes
@@ -69,6 +72,36 @@ def test_ingest_labels_every_comment_with_sentiment_and_its_planted_theme(
     right = (top.theme == top.response_id.map(truth)).mean()
     assert len(top) >= 0.8 * len(commented) and right >= 0.95
     assert label_feedback(wh, themed) == 0  # nothing new: nothing relabelled
+
+
+def test_each_comment_gets_the_labels_of_its_text_labelled_alone(
+    wh: Warehouse, themed: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Distinct texts are labelled once and their labels copied to each comment saying them:
+    every comment's sentiment, score and themes (rank, confidence) are what labelling its text
+    on its own gives, also across the batches of comments and of distinct texts."""
+    monkeypatch.setattr(comment_store, "BATCH", 7)
+    rng = np.random.default_rng(11)
+    bank = [*NEGATIVE["wait"][:4], *POSITIVE["staff"][:3], "ok", "not good, not bad at all!"]
+    said = [str(rng.choice(bank)) for _ in range(60)]
+    frame = pd.DataFrame({"response_id": [f"r{i}" for i in range(60)], "unit_id": "S1",
+                          "comment": said, "channel": "survey", "ltr": 5.0,
+                          "responded_at": pd.Timestamp("2026-09-01")})  # fmt: skip
+    frame.to_parquet(tmp_path / "fb.parquet")
+    assert ingest_file(wh, themed, "feedback", tmp_path / "fb.parquet").accepted == 60
+    labels = wh.table("comment_labels").to_pyarrow().to_pandas().set_index("response_id")
+    themes = wh.table("comment_themes").to_pyarrow().to_pandas()
+    assert len(labels) == 60 and len(set(said)) < 60
+    frame_of = Codeframe.of(THEMES)
+    for rid, text in zip(frame.response_id, said, strict=True):
+        alone = label_comments([text], frame_of)
+        assert labels.loc[rid, "sentiment"] == alone.sentiment[0]
+        assert labels.loc[rid, "sentiment_score"] == alone.sentiment_score[0]
+        mine = themes[themes.response_id == rid].sort_values("rank")
+        want = [(m.name, m.confidence) for m in alone.themes[0]]
+        assert list(zip(mine.theme, mine.confidence, strict=True)) == want
+        assert list(mine["rank"]) == list(range(1, len(want) + 1))
+    assert len(themes) > 0
 
 
 def test_a_changed_codeframe_relabels_every_comment(

@@ -36,6 +36,10 @@ NEGATORS = frozenset(["not", "no", "never", "nothing", "nobody", "none", "neithe
                       "without", "hardly", "barely", "cannot", "t", "nt"])  # fmt: skip
 SCOPE_ENDS = frozenset([*".,!?;:", "but", "however", "although", "though"])
 LEXICON_SCALE = 3.0  # the lexicon block against the unit-norm vector blocks
+# the head reads at least this many rows at once (zero rows pad a smaller batch): for a few rows
+# OpenBLAS takes other float32 kernels, whose sums differ in the last bit, so a text's score
+# would hang on how many texts came with it (labelling each distinct text once relies on this)
+MIN_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,11 @@ def score(texts: Sequence[str | None]) -> Sentiment:
     empty = np.zeros(len(texts), dtype=bool)
     for start in range(0, len(texts), BATCH):
         x = features(texts[start : start + BATCH])
-        probs[start : start + len(x)] = head.probabilities(x)
+        padded = x
+        if len(x) < MIN_ROWS:
+            padded = np.zeros((MIN_ROWS, x.shape[1]), dtype=x.dtype)
+            padded[: len(x)] = x
+        probs[start : start + len(x)] = head.probabilities(padded)[: len(x)]
         empty[start : start + len(x)] = ~x.any(axis=1)
     probs[empty] = (0.0, 1.0, 0.0)
     labels = np.asarray(LABELS, dtype=object)[probs.argmax(axis=1)]

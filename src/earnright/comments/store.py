@@ -14,13 +14,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from earnright.comments.labels import label_comments
-from earnright.comments.themes import THRESHOLD, Codeframe, taxonomy_version
+from earnright.comments.themes import THRESHOLD, Codeframe, ThemeMatch, taxonomy_version
 from earnright.config import Config
 from earnright.periods import Grain, parse_period
 from earnright.warehouse import Warehouse
@@ -86,7 +89,11 @@ def labels_current(wh: Warehouse, config: Config) -> bool:
 def label_feedback(
     wh: Warehouse, config: Config, progress: Callable[[int, int], None] | None = None
 ) -> int:
-    """Label every comment not yet labelled under the current version; return how many."""
+    """Label every comment not yet labelled under the current version; return how many.
+
+    Each distinct text is labelled once (a text's labels depend on it alone, and comments
+    repeat: short ones in real data, the templates of the demo), ``BATCH`` distinct texts at a
+    time, and its labels go to every comment that says it."""
     if "comment_labels" not in wh.list_tables():
         return 0
     version = current_version(config)
@@ -98,16 +105,58 @@ def label_feedback(
         todo = fb.anti_join(wh.table("comment_labels"), "response_id")
         rows = todo.select("response_id", "batch_id", "comment").to_pyarrow()
         total = rows.num_rows
+        if not total:
+            return 0
+        said = _Distinct.of(rows.column("comment"), frame)
         for start in range(0, total, BATCH):
-            _write(wh, rows.slice(start, BATCH), frame, version)
+            _write(wh, rows.slice(start, BATCH), said.codes[start : start + BATCH], said, version)
             if progress is not None:
                 progress(min(start + BATCH, total), total)
     return total
 
 
-def _write(wh: Warehouse, rows: pa.Table, frame: Codeframe | None, version: str) -> None:
-    texts = rows.column("comment").to_pylist()
-    labels = label_comments(texts, frame if frame is not None else ())
+@dataclass(frozen=True)
+class _Distinct:
+    """The labels of each distinct comment text, and which one each comment says (``codes``).
+    Themes are flat: distinct text ``d`` has ``count[d]`` of them from ``first[d]`` on, most
+    confident first."""
+
+    codes: np.ndarray  # (comments,) index into the distinct texts
+    sentiment: pa.Array  # (distinct,) string
+    score: pa.Array  # (distinct,) float64
+    first: np.ndarray  # (distinct,) int64
+    count: np.ndarray  # (distinct,) int64
+    theme: pa.Array  # (themes found,) string
+    confidence: pa.Array  # (themes found,) float64
+
+    @classmethod
+    def of(cls, comments: pa.ChunkedArray, frame: Codeframe | None) -> _Distinct:
+        encoded = pc.dictionary_encode(comments.cast(pa.large_string()).combine_chunks())
+        texts = encoded.dictionary.to_pylist()
+        sentiment: list[str] = []
+        score: list[float] = []
+        matches: list[list[ThemeMatch]] = []
+        for start in range(0, len(texts), BATCH):
+            themes = frame if frame is not None else ()
+            labels = label_comments(texts[start : start + BATCH], themes)
+            sentiment += labels.sentiment
+            score += labels.sentiment_score
+            matches += labels.themes
+        count = np.fromiter((len(m) for m in matches), dtype=np.int64, count=len(matches))
+        first = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
+        flat = [m for ms in matches for m in ms]
+        return cls(
+            codes=encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64),
+            sentiment=pa.array(sentiment, pa.string()),
+            score=pa.array(score, pa.float64()),
+            first=first,
+            count=count,
+            theme=pa.array([m.name for m in flat], pa.string()),
+            confidence=pa.array([m.confidence for m in flat], pa.float64()),
+        )
+
+
+def _write(wh: Warehouse, rows: pa.Table, codes: np.ndarray, said: _Distinct, version: str) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     n = rows.num_rows
     wh.append_arrow(
@@ -116,25 +165,30 @@ def _write(wh: Warehouse, rows: pa.Table, frame: Codeframe | None, version: str)
             {
                 "response_id": rows.column("response_id"),
                 "batch_id": rows.column("batch_id").cast(pa.int64()),
-                "sentiment": pa.array(labels.sentiment, pa.string()),
-                "sentiment_score": pa.array(labels.sentiment_score, pa.float64()),
+                "sentiment": said.sentiment.take(codes),
+                "sentiment_score": said.score.take(codes),
                 "version": pa.array([version] * n, pa.string()),
                 "labelled_at": pa.array([now] * n, pa.timestamp("us")),
             }
         ),
     )
-    ids = rows.column("response_id").to_pylist()
-    found = [(ids[i], m, r) for i, ms in enumerate(labels.themes) for r, m in enumerate(ms, 1)]
+    # each comment's themes in rank order, the comments in order
+    counts = said.count[codes]
+    found = int(counts.sum())
     if found:
+        owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+        offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        rank = np.arange(found, dtype=np.int64) - np.repeat(offsets, counts)
+        flat = np.repeat(said.first[codes], counts) + rank
         wh.append_arrow(
             "comment_themes",
             pa.table(
                 {
-                    "response_id": pa.array([f[0] for f in found], pa.string()),
-                    "theme": pa.array([f[1].name for f in found], pa.string()),
-                    "confidence": pa.array([f[1].confidence for f in found], pa.float64()),
-                    "rank": pa.array([f[2] for f in found], pa.int64()),
-                    "version": pa.array([version] * len(found), pa.string()),
+                    "response_id": rows.column("response_id").take(owner),
+                    "theme": said.theme.take(flat),
+                    "confidence": said.confidence.take(flat),
+                    "rank": pa.array(rank + 1, pa.int64()),
+                    "version": pa.array([version] * found, pa.string()),
                 }
             ),
         )
