@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
 from earnright.errors import QueryError
+from earnright.listening.blas import single_blas_thread
 
 __all__ = ["Components", "Posterior", "estimate_drift", "fit_components", "shrink_scores"]
 
@@ -87,19 +88,20 @@ def fit_components(y: ArrayLike, v: ArrayLike, groups: ArrayLike | None = None) 
         return float(_reml(y, v, g, k, x[0] * scale, (x[1] if nested else 0.0) * scale)[0])
 
     starts = [(0.5, 0.5), (0.05, 0.05), (1.0, 0.01), (0.01, 1.0)] if nested else [(0.5,), (0.02,)]
-    best = min(
-        (
-            optimize.minimize(
-                objective,
-                np.array(x0),
-                method="L-BFGS-B",
-                bounds=[(0.0, 1e3)] * len(x0),
-                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500},
-            )
-            for x0 in starts
-        ),
-        key=lambda res: float(res.fun),
-    )
+    with single_blas_thread():  # L-BFGS-B's 2 × 2 LAPACK calls: threads only spin (blas.py)
+        best = min(
+            (
+                optimize.minimize(
+                    objective,
+                    np.array(x0),
+                    method="L-BFGS-B",
+                    bounds=[(0.0, 1e3)] * len(x0),
+                    options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500},
+                )
+                for x0 in starts
+            ),
+            key=lambda res: float(res.fun),
+        )
     tau2, omega2 = best.x[0] * scale, (best.x[1] if nested else 0.0) * scale
     _, mu, mu_var = _reml(y, v, g, k, tau2, omega2)
     return Components(mu=float(mu), mu_var=float(mu_var), tau2=float(tau2), omega2=float(omega2))
