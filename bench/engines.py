@@ -464,9 +464,9 @@ def check(out: Path, data: Path, engines: list[str], passes: dict[str, list[str]
         truth = pd.read_parquet(data / "truth.parquet")
         truth["nps"] = 100 * (truth.promoters - truth.detractors) / truth.n
         card = card.assign(period=card.period.astype(str).str[:7])
-        both = truth.merge(card, on=["unit_id", "period"], how="outer", indicator=True)
-        if (both._merge != "both").any() or len(both) != len(truth):
-            failures.append(f"scorecard: {int((both._merge != 'both').sum())} store-months "
+        both = truth.merge(card, on=["unit_id", "period"], how="outer", indicator="found")
+        if (both["found"] != "both").any() or len(both) != len(truth):
+            failures.append(f"scorecard: {int((both['found'] != 'both').sum())} store-months "
                             "differ from the generator's tally")  # fmt: skip
         else:
             counts = ["n", "promoters", "detractors"]
