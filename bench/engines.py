@@ -394,6 +394,7 @@ def run_passes(engine: str, ws_dir: Path, passes: list[str], out: Path) -> dict[
             entry["jvm_cpu_s"] = _cpu(jvm[0]) - cpu0.get(jvm[0], 0.0)
             entry["jvm_peak_mb"] = _hwm(jvm[0])
         timings[name] = entry
+        (out / f"timings-{engine}.json").write_text(json.dumps(timings))  # each pass, as it ends
         say(f"  {engine} {name}: {wall:.1f} s wall, {entry['cpu_s']:.1f} s CPU (python)"
             + (f" + {entry['jvm_cpu_s']:.1f} s (JVM)" if jvm[0] else ""))  # fmt: skip
         return result
