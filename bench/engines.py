@@ -550,6 +550,7 @@ def crossover(sizes: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in PASSES:
         points = []
+        cpu: dict[str, float] = {}
         for size in sizes:
             e = size["engines"]
             if (
@@ -560,7 +561,12 @@ def crossover(sizes: list[dict[str, Any]]) -> dict[str, Any]:
             ):
                 ratio = e["spark"]["passes"][name]["wall_s"] / e["duckdb"]["passes"][name]["wall_s"]
                 points.append((size["responses"], ratio))
+                spark, duck = e["spark"]["passes"][name], e["duckdb"]["passes"][name]
+                cpu[str(size["responses"])] = (spark["cpu_s"] + spark.get("jvm_cpu_s", 0.0)) / (
+                    duck["cpu_s"] + duck.get("jvm_cpu_s", 0.0)
+                )
         entry: dict[str, Any] = {"spark_over_duckdb": {str(n): r for n, r in points}}
+        entry["spark_over_duckdb_cpu"] = cpu
         if len(points) >= 2 and points[-1][1] != points[-2][1]:
             (n1, r1), (n2, r2) = points[-2], points[-1]
             slope = math.log(r2 / r1) / math.log(n2 / n1)
@@ -609,9 +615,20 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {r['feedback']:,} | {r['stores']:,} | {r['invitations']:,} "
                      f"| {r['transactions']:,} | {r['metrics']:,} "
                      f"| {size['generation_s']:.0f} |")  # fmt: skip
-    lines += ["", "Spark's wall time over DuckDB's, per pass and size:", ""]
+    lines += [
+        "",
+        "Spark's wall time over DuckDB's (and CPU time over CPU time), per pass and size:",
+        "",
+    ]
     for name, entry in result["crossover"].items():
-        ratios = ", ".join(f"{int(n):,}: {r:.1f}x" for n, r in entry["spark_over_duckdb"].items())
+        cpus = entry.get("spark_over_duckdb_cpu", {})
+        ratios = ", ".join(
+            f"{int(n):,}: {r:.1f}x wall" + (f", {cpus[n]:.1f}x CPU" if n in cpus else "")
+            for n, r in entry["spark_over_duckdb"].items()
+        )
+        if len(entry["spark_over_duckdb"]) < 2:
+            lines.append(f"- {name}: {ratios or 'not run on both'} (one size: no trend)")
+            continue
         cross = entry.get("crossover_responses")
         tail = (f"; by the trend, equal at about {cross:,.0f} responses" if cross
                 else "; no crossover on one machine in these sizes" if ratios else "")  # fmt: skip

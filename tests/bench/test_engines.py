@@ -92,14 +92,15 @@ def test_crossover_follows_the_trend_of_the_ratio() -> None:
         return {
             "responses": n,
             "engines": {
-                "duckdb": {"passes": {"scorecard": {"wall_s": duck}}},
-                "spark": {"passes": {"scorecard": {"wall_s": spark}}},
+                "duckdb": {"passes": {"scorecard": {"wall_s": duck, "cpu_s": duck}}},
+                "spark": {"passes": {"scorecard": {"wall_s": spark, "cpu_s": 1, "jvm_cpu_s": 1}}},
             },
         }
 
     # the ratio falls from 8 to 4 over a tenfold size: it reaches 1 at 10x10x10 more
     found = engines.crossover([size(10, 1.0, 8.0), size(100, 10.0, 40.0)])["scorecard"]
     assert found["crossover_responses"] == pytest.approx(10_000)
+    assert found["spark_over_duckdb_cpu"] == {"10": 2.0, "100": 0.2}
     flat = engines.crossover([size(10, 1.0, 4.0), size(100, 10.0, 80.0)])["scorecard"]
     assert flat["crossover_responses"] is None  # Spark falls further behind: no crossover
 
