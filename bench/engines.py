@@ -544,9 +544,20 @@ def run_size(
     return result
 
 
+def _trend(points: list[tuple[int, float]]) -> dict[str, Any]:
+    """The slope of a ratio through its last two sizes in log-log, and the size at which that
+    line reaches 1 (None when the ratio does not fall toward 1)."""
+    if len(points) < 2 or points[-1][1] == points[-2][1]:
+        return {}
+    (n1, r1), (n2, r2) = points[-2], points[-1]
+    slope = math.log(r2 / r1) / math.log(n2 / n1)
+    cross = n2 * (1 / r2) ** (1 / slope) if slope < 0 and r2 > 1 else None
+    return {"slope": slope, "crossover_responses": cross}
+
+
 def crossover(sizes: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per pass: Spark's wall time over DuckDB's at each size, and where (by a straight line
-    through the last two sizes in log-log) the ratio would reach 1."""
+    """Per pass: Spark's wall and CPU time over DuckDB's at each size, and where (by a straight
+    line through the last two sizes in log-log) each ratio would reach 1."""
     out: dict[str, Any] = {}
     for name in PASSES:
         points = []
@@ -567,13 +578,9 @@ def crossover(sizes: list[dict[str, Any]]) -> dict[str, Any]:
                 )
         entry: dict[str, Any] = {"spark_over_duckdb": {str(n): r for n, r in points}}
         entry["spark_over_duckdb_cpu"] = cpu
-        if len(points) >= 2 and points[-1][1] != points[-2][1]:
-            (n1, r1), (n2, r2) = points[-2], points[-1]
-            slope = math.log(r2 / r1) / math.log(n2 / n1)
-            entry["slope"] = slope
-            entry["crossover_responses"] = (
-                n2 * (1 / r2) ** (1 / slope) if slope < 0 and r2 > 1 else None
-            )
+        entry |= _trend(points)
+        cpu_trend = _trend([(int(n), r) for n, r in cpu.items()])
+        entry |= {f"{k}_cpu": v for k, v in cpu_trend.items()}
         out[name] = entry
     return out
 
@@ -630,8 +637,11 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"- {name}: {ratios or 'not run on both'} (one size: no trend)")
             continue
         cross = entry.get("crossover_responses")
-        tail = (f"; by the trend, equal at about {cross:,.0f} responses" if cross
-                else "; no crossover on one machine in these sizes" if ratios else "")  # fmt: skip
+        cross_cpu = entry.get("crossover_responses_cpu")
+        if cross_cpu:
+            ratios += f"; in CPU time, by the trend, equal at about {cross_cpu:,.0f} responses"
+        tail = (f"; in wall time, by the trend, equal at about {cross:,.0f} responses" if cross
+                else "; in wall time, no crossover by the trend" if ratios else "")  # fmt: skip
         lines.append(f"- {name}: {ratios or 'not run on both'}{tail}")
     lines += ["", "Checks: " + "; ".join(f"{s['responses']:,}: {', '.join(s['checks'])}"
                                         for s in result["sizes"]), ""]  # fmt: skip

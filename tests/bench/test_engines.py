@@ -101,6 +101,7 @@ def test_crossover_follows_the_trend_of_the_ratio() -> None:
     found = engines.crossover([size(10, 1.0, 8.0), size(100, 10.0, 40.0)])["scorecard"]
     assert found["crossover_responses"] == pytest.approx(10_000)
     assert found["spark_over_duckdb_cpu"] == {"10": 2.0, "100": 0.2}
+    assert found["crossover_responses_cpu"] is None  # already below 1: nothing to reach
     flat = engines.crossover([size(10, 1.0, 4.0), size(100, 10.0, 80.0)])["scorecard"]
     assert flat["crossover_responses"] is None  # Spark falls further behind: no crossover
 
