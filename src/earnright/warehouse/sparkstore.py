@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from earnright.errors import WarehouseError
 
-__all__ = ["MANIFEST", "RETIRE_SECONDS", "Store", "arrow_type"]
+__all__ = ["MANIFEST", "RETIRE_SECONDS", "Store", "arrow_type", "attach_segments"]
 
 MANIFEST = "manifest.json"
 RETIRE_SECONDS = 600.0  # retired segments outlive the manifest that named them this long
@@ -274,3 +274,24 @@ class Store:
 
     def paths(self, name: str) -> list[str]:
         return [str(self.root / s) for s in self.entry(name)["segments"]]
+
+
+# -- attaching Parquet files written elsewhere (bench/engines.py) ------------------------------
+def attach_segments(root: Path, table: str, segments: list[Path]) -> None:
+    """Make ``table`` of the warehouse at ``root`` exactly the Parquet files of ``segments``
+    (directories anywhere, named in the manifest by absolute path), in one commit under the
+    writer lock. The files must hold the table's columns with its types (any missing column
+    reads as null). They then belong to the warehouse: a later rewrite of the table (an UPDATE,
+    DELETE or compaction) retires them, and a later commit deletes them. The engine benchmark
+    uses this to run DuckDB and Spark on the same files without copying them."""
+    store = Store(root)
+    with store.locks.held():
+        store.begin()
+        try:
+            entry = store.entry(table)
+            entry["segments"] = [str(Path(p).resolve()) for p in segments]
+            store.set(table, entry)
+            store.commit()
+        except BaseException:
+            store.rollback()
+            raise
