@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from earnright.config import Config, validate_config
 from earnright.ingest import ingest_file
 from earnright.warehouse import Warehouse
 from earnright.workspace import Workspace, init_workspace, store_config
-from tests.conftest import UNITS_CSV, with_url
+from tests.conftest import SPARK_URL, UNITS_CSV, with_url
 
 SENT = datetime(2026, 9, 1, 9, 0)
 NOW = SENT + timedelta(days=1)
@@ -76,10 +77,16 @@ def make_survey_workspace(tmp_path: Path, config: Config | None = None) -> Works
 @pytest.fixture
 def survey_ws(tmp_path: Path, request: pytest.FixtureRequest) -> Workspace:
     config = survey_config()
-    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgres":
+    backend = request.getfixturevalue("backend") if "backend" in request.fixturenames else None
+    if backend == "postgres":
         cluster = request.getfixturevalue("pg_cluster")
         config = with_url(
             config, cluster.create_database(template=request.getfixturevalue("pg_migrated"))
+        )
+    if backend == "spark":  # a copy of the migrated directory, as tests/conftest.py's workspace
+        config = with_url(config, SPARK_URL)
+        shutil.copytree(
+            request.getfixturevalue("spark_migrated"), tmp_path / "ws" / "spark-warehouse"
         )
     return make_survey_workspace(tmp_path, config)
 

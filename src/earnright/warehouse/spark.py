@@ -38,7 +38,7 @@ from earnright.errors import WarehouseError
 from earnright.warehouse.dialect import Dialect
 from earnright.warehouse.sparkstore import COMPACT_SEGMENTS, Store
 
-__all__ = ["Spark", "spark_location"]
+__all__ = ["Spark", "UniqueViolation", "spark_location"]
 
 _SESSION_LOCK = threading.Lock()
 _SESSIONS: dict[str, Any] = {}  # master -> the process's one root session (a JVM each)
@@ -57,6 +57,10 @@ _SPARK_TYPES = {
     "int32": "INT",
     "int8": "TINYINT",
 }
+
+
+class UniqueViolation(WarehouseError):
+    """A write would repeat the key of a unique index (as DuckDB and PostgreSQL refuse it)."""
 
 
 def _type_name(dtype: dt.DataType) -> str:
@@ -177,21 +181,30 @@ class Spark(Dialect):
 
     def register(self, name: str) -> None:
         """(Re)define the view ``name`` over its segments, typed by the manifest's columns."""
-        from pyspark.sql.types import StructType
-
         entry = self.store.entry(name)
         key = json.dumps(entry, sort_keys=True)
         if self.views.get(name) == key:
             return
-        ddl = ", ".join(f"`{c}` {self.sql_type(dt.dtype(t))}" for c, t in entry["columns"])
-        schema = StructType.fromDDL(ddl)
         paths = self.store.paths(name)
         if paths:
-            df = self.session.read.schema(schema).parquet(*paths)
+            df = self._read(name, paths)
         else:
-            df = self.session.createDataFrame([], schema)
+            df = self.session.createDataFrame([], self._schema(name))
         df.createOrReplaceTempView(name)
         self.views[name] = key
+
+    def _schema(self, name: str) -> Any:
+        """The Spark schema of the table ``name``, from the manifest's columns."""
+        from pyspark.sql.types import StructType
+
+        columns = self.store.entry(name)["columns"]
+        return StructType.fromDDL(
+            ", ".join(f"`{c}` {self.sql_type(dt.dtype(t))}" for c, t in columns)
+        )
+
+    def _read(self, name: str, paths: list[str]) -> Any:
+        """The rows of these segments of ``name``, typed by the manifest's columns."""
+        return self.session.read.schema(self._schema(name)).parquet(*paths)
 
     def table(self, name: str) -> ir.Table:
         self.refresh()
@@ -288,12 +301,66 @@ class Spark(Dialect):
 
     def _append(self, table: str, segment: str) -> None:
         entry = self.store.entry(table)
+        if entry.get("unique"):  # the writer lock is held: no other writer can slip in
+            self._check_unique(table, self._read(table, [str(self.store.root / segment)]))
         if len(entry["segments"]) >= COMPACT_SEGMENTS and table not in self.store.stages:
             self._rewrite(table, self.session.table(table))
             entry = self.store.entry(table)
         entry["segments"] = [*entry["segments"], segment]
         self.store.set(table, entry)
         self.register(table)
+
+    # -- unique indexes -----------------------------------------------------------------
+    def _create_index(self, statement: exp.Create) -> None:
+        """``CREATE UNIQUE INDEX name ON table (columns)``: the manifest records the key, and
+        every later append to the table is checked against it (:meth:`_check_unique`). Other
+        indexes are nothing on Parquet segments."""
+        if not statement.args.get("unique"):
+            return
+        index = statement.this
+        name, table = index.name, index.args["table"].name
+        columns = [c.name for c in index.args["params"].args["columns"]]
+        entry = self.store.entry(table)
+        unique = dict(entry.get("unique", {}))
+        if name in unique:
+            if statement.args.get("exists"):
+                return
+            raise WarehouseError(f"{table} already has an index {name}")
+        missing = set(columns) - {c for c, _ in entry["columns"]}
+        if missing:
+            raise WarehouseError(f"{table} has no column(s) {sorted(missing)} for {name}")
+        self._check_unique(table, None, {name: columns})  # the rows there already
+        entry["unique"] = {**unique, name: columns}
+        self.store.set(table, entry)
+        self.register(table)
+
+    def _check_unique(
+        self, table: str, new: Any, indexes: dict[str, list[str]] | None = None
+    ) -> None:
+        """Refuse ``new`` rows (a DataFrame; None: check the table alone) that repeat a key of
+        one of the table's unique indexes, among themselves or against the table's rows.
+
+        Called inside the writer's transaction (the writer lock held, the table as the
+        transaction sees it), so two writers cannot both pass: the later one sees the earlier
+        one's committed row and raises :class:`UniqueViolation`, and its transaction rolls back
+        whole. Keys with a null part never clash (as in SQL's unique indexes)."""
+        indexes = self.store.entry(table).get("unique", {}) if indexes is None else indexes
+        for name, columns in indexes.items():
+            keyed = " AND ".join(f"`{c}` IS NOT NULL" for c in columns)
+            cols = [f"`{c}`" for c in columns]
+            old = self.session.table(table).select(*cols).where(keyed)
+            if new is None:
+                clash = old.groupBy(*cols).count().where("count > 1").select(*cols)
+            else:
+                rows = new.select(*cols).where(keyed)
+                twice = rows.groupBy(*cols).count().where("count > 1").select(*cols)
+                clash = twice.unionByName(rows.join(old, on=list(columns), how="left_semi"))
+            hit = clash.limit(1).collect()
+            if hit:
+                key = ", ".join(f"{c}={v!r}" for c, v in zip(columns, hit[0], strict=True))
+                raise UniqueViolation(
+                    f"duplicate key ({key}) violates the unique index {name} on {table}"
+                )
 
     def _typed(self, table: str, df: Any, *, every: bool) -> Any:
         """``df``'s columns cast to the table's types (all of them, nulls for missing, when
@@ -359,7 +426,7 @@ class Spark(Dialect):
                 statement.this.name, [a.this.name for a in statement.args["actions"]]
             )
         elif isinstance(statement, exp.Create) and statement.args.get("kind") == "INDEX":
-            return  # no indexes (nor unique ones) on Parquet segments: see docs/spark.md
+            self._create_index(statement)  # unique ones checked on append: see docs/spark.md
         else:
             raise WarehouseError(f"the Spark warehouse cannot run: {statement.sql()[:200]}")
 
