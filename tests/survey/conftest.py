@@ -12,7 +12,7 @@ import pytest
 from earnright.config import Config, validate_config
 from earnright.ingest import ingest_file
 from earnright.warehouse import Warehouse
-from earnright.workspace import Workspace, init_workspace, store_config
+from earnright.workspace import Workspace, find_workspace, init_workspace, store_config
 from tests.conftest import SPARK_URL, UNITS_CSV, with_url
 
 SENT = datetime(2026, 9, 1, 9, 0)
@@ -83,12 +83,20 @@ def survey_ws(tmp_path: Path, request: pytest.FixtureRequest) -> Workspace:
         config = with_url(
             config, cluster.create_database(template=request.getfixturevalue("pg_migrated"))
         )
-    if backend == "spark":  # a copy of the migrated directory, as tests/conftest.py's workspace
-        config = with_url(config, SPARK_URL)
-        shutil.copytree(
-            request.getfixturevalue("spark_migrated"), tmp_path / "ws" / "spark-warehouse"
-        )
+    if backend == "spark":  # a copy of the workspace made once (a Spark ingest is slow)
+        shutil.copytree(request.getfixturevalue("spark_survey"), tmp_path, dirs_exist_ok=True)
+        return find_workspace(tmp_path / "ws")
     return make_survey_workspace(tmp_path, config)
+
+
+@pytest.fixture(scope="session")
+def spark_survey(tmp_path_factory: pytest.TempPathFactory, spark_migrated: Path) -> Path:
+    """The survey workspace on Spark, made once per session from the migrated directory (its
+    ingests cost 30-40 s of Spark jobs on a loaded machine); each test takes a copy."""
+    base = tmp_path_factory.mktemp("spark-survey")
+    shutil.copytree(spark_migrated, base / "ws" / "spark-warehouse")
+    make_survey_workspace(base, with_url(survey_config(), SPARK_URL))
+    return base
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +95,9 @@ def _root_session(master: str, settings: dict[str, str]) -> Any:
     with _SESSION_LOCK:
         if master not in _SESSIONS:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            # Python workers (applyInPandas: reliability/partitioned.py) run this interpreter,
+            # whose packages they import, not whatever `python3` is first on the PATH
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = SparkSession.builder
             builder = builder.remote(master) if master.startswith("sc://") else builder
             if not master.startswith("sc://"):
