@@ -120,7 +120,17 @@ def _backend(master: str, settings: dict[str, str]) -> Any:
     for key, value in {**_DEFAULTS, **settings}.items():
         if key.startswith("spark.sql."):
             session.conf.set(key, value)
-    return ibis.pyspark.connect(session)
+    con = ibis.pyspark.connect(session)
+    cache = con._create_cached_table
+
+    def cached(name: str, expr: ir.Table) -> Any:
+        # Ibis 12's PySpark backend compiles ``.cache()`` without registering the expression's
+        # memtables (a TABLE_OR_VIEW_NOT_FOUND); execute does, so do it here as well
+        con._run_pre_execute_hooks(expr)
+        return cache(name, expr)
+
+    con._create_cached_table = cached
+    return con
 
 
 class Spark(Dialect):
