@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from earnright.ingest import ingest_file
-from earnright.reliability.detection import _SeriesState, anomaly_alerts, pack_state
+from earnright.reliability.detection import anomaly_alerts, pack_state
 from earnright.reliability.indicators import indicator_series
 from earnright.reliability.partitioned import partitioned_anomaly_alerts
 from earnright.services.demo import FILES, demo_config
@@ -40,7 +41,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return ws
 
 
-def _states(states: dict[str, _SeriesState]) -> dict[str, tuple[object, str]]:
+def _states(states: dict[str, Any]) -> dict[str, tuple[object, str]]:
     return {
         seg: (s.last_bucket, json.dumps(pack_state(s.detector or {}), sort_keys=True))
         for seg, s in states.items()
@@ -57,8 +58,8 @@ def test_the_partitioned_pass_gives_the_driver_pass_alerts_and_states(
         for _, indicator in config.journey.indicators():
             series = indicator_series(duck, config, indicator)
             cut = series.bucket.sort_values().iloc[2 * len(series) // 3]
-            driver: dict[str, _SeriesState] = {}
-            parts: dict[str, _SeriesState] = {}
+            driver: dict[str, Any] = {}  # segment -> its detector's state, as each pass keeps it
+            parts: dict[str, Any] = {}
             for run in (series[series.bucket < cut], series):  # a first run, then the rest
                 one = anomaly_alerts(indicator, run, driver, config)
                 other = partitioned_anomaly_alerts(spark, indicator, run, parts, config)

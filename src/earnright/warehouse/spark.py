@@ -38,6 +38,7 @@ from sqlglot import exp
 from earnright.errors import WarehouseError
 from earnright.warehouse.dialect import Dialect
 from earnright.warehouse.sparkstore import COMPACT_SEGMENTS, Store
+from earnright.warehouse.sparkunique import UniqueViolation, first_clash
 
 __all__ = ["Spark", "UniqueViolation", "spark_location"]
 
@@ -58,10 +59,6 @@ _SPARK_TYPES = {
     "int32": "INT",
     "int8": "TINYINT",
 }
-
-
-class UniqueViolation(WarehouseError):
-    """A write would repeat the key of a unique index (as DuckDB and PostgreSQL refuse it)."""
 
 
 def _type_name(dtype: dt.DataType) -> str:
@@ -316,7 +313,8 @@ class Spark(Dialect):
     def _append(self, table: str, segment: str) -> None:
         entry = self.store.entry(table)
         if entry.get("unique"):  # the writer lock is held: no other writer can slip in
-            self._check_unique(table, self._read(table, [str(self.store.root / segment)]))
+            new = self._read(table, [str(self.store.root / segment)])
+            first_clash(self.session.table(table), new, table, entry["unique"])
         if len(entry["segments"]) >= COMPACT_SEGMENTS and table not in self.store.stages:
             self._rewrite(table, self.session.table(table))
             entry = self.store.entry(table)
@@ -327,7 +325,7 @@ class Spark(Dialect):
     # -- unique indexes -----------------------------------------------------------------
     def _create_index(self, statement: exp.Create) -> None:
         """``CREATE UNIQUE INDEX name ON table (columns)``: the manifest records the key, and
-        every later append to the table is checked against it (:meth:`_check_unique`). Other
+        every later append to the table is checked against it (:mod:`.sparkunique`). Other
         indexes are nothing on Parquet segments."""
         if not statement.args.get("unique"):
             return
@@ -343,38 +341,10 @@ class Spark(Dialect):
         missing = set(columns) - {c for c, _ in entry["columns"]}
         if missing:
             raise WarehouseError(f"{table} has no column(s) {sorted(missing)} for {name}")
-        self._check_unique(table, None, {name: columns})  # the rows there already
+        first_clash(self.session.table(table), None, table, {name: columns})  # rows there
         entry["unique"] = {**unique, name: columns}
         self.store.set(table, entry)
         self.register(table)
-
-    def _check_unique(
-        self, table: str, new: Any, indexes: dict[str, list[str]] | None = None
-    ) -> None:
-        """Refuse ``new`` rows (a DataFrame; None: check the table alone) that repeat a key of
-        one of the table's unique indexes, among themselves or against the table's rows.
-
-        Called inside the writer's transaction (the writer lock held, the table as the
-        transaction sees it), so two writers cannot both pass: the later one sees the earlier
-        one's committed row and raises :class:`UniqueViolation`, and its transaction rolls back
-        whole. Keys with a null part never clash (as in SQL's unique indexes)."""
-        indexes = self.store.entry(table).get("unique", {}) if indexes is None else indexes
-        for name, columns in indexes.items():
-            keyed = " AND ".join(f"`{c}` IS NOT NULL" for c in columns)
-            cols = [f"`{c}`" for c in columns]
-            old = self.session.table(table).select(*cols).where(keyed)
-            if new is None:
-                clash = old.groupBy(*cols).count().where("count > 1").select(*cols)
-            else:
-                rows = new.select(*cols).where(keyed)
-                twice = rows.groupBy(*cols).count().where("count > 1").select(*cols)
-                clash = twice.unionByName(rows.join(old, on=list(columns), how="left_semi"))
-            hit = clash.limit(1).collect()
-            if hit:
-                key = ", ".join(f"{c}={v!r}" for c, v in zip(columns, hit[0], strict=True))
-                raise UniqueViolation(
-                    f"duplicate key ({key}) violates the unique index {name} on {table}"
-                )
 
     def _typed(self, table: str, df: Any, *, every: bool) -> Any:
         """``df``'s columns cast to the table's types (all of them, nulls for missing, when
