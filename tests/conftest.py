@@ -49,19 +49,8 @@ except ImportError:  # the Spark runs fail anyway, naming the extra
     SPARK_ERROR = Exception  # type: ignore[assignment,misc]
 
 
-# The suites that run on Spark (docs/spark.md); elsewhere the Spark run of a backend test is
-# deselected (pytest counts it in its summary) until its suite has been checked on Spark
-SPARK_SUITES = ("tests/warehouse/", "tests/ingest/")
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``notimpl`` / ``never`` markers become strict xfails on the backends they name; Spark
-    runs outside :data:`SPARK_SUITES` are deselected."""
-    unchecked = [item for item in items if _backend_of(item) == "spark"
-                 and not item.nodeid.startswith(SPARK_SUITES)]  # fmt: skip
-    if unchecked:
-        config.hook.pytest_deselected(items=unchecked)
-        items[:] = [item for item in items if item not in set(unchecked)]
+    """``notimpl`` / ``never`` markers become strict xfails on the backends they name."""
     for item in items:
         backend = _backend_of(item)
         for mark in item.iter_markers():

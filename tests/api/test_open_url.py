@@ -4,6 +4,7 @@ lacks what opening it needs."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -30,15 +31,24 @@ def _company(url: str, name: str = "Acme Pharmacy") -> Config:
 @pytest.fixture
 def made(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
     """A workspace folder with a config of its own and 8 units, and the URL of its warehouse
-    (an absolute one for DuckDB)."""
+    (an absolute one for DuckDB and Spark)."""
     url = database_url(backend, request)
+    _spark_copy(backend, request, tmp_path / "dir")
     ws = init_workspace(tmp_path / "dir", _company(url))
     units = tmp_path / "units.csv"
     units.write_text(UNITS_CSV)
     earnright.open_workspace(ws.root).ingest("units", units)
     if url.startswith("duckdb"):
         url = f"duckdb:///{ws.root / 'earnright.duckdb'}"  # duckdb:////abs/path
+    if url.startswith("spark"):
+        url = f"spark:///{ws.root / 'spark-warehouse'}?master=local[2]"  # spark:////abs/path
     return ws.root, url
+
+
+def _spark_copy(backend: str, request: pytest.FixtureRequest, root: Path) -> None:
+    """On Spark, the workspace's warehouse starts from a copy of the migrated directory."""
+    if backend == "spark":
+        shutil.copytree(request.getfixturevalue("spark_migrated"), root / "spark-warehouse")
 
 
 def test_a_url_opens_the_workspace_with_its_stored_config(
@@ -49,7 +59,7 @@ def test_a_url_opens_the_workspace_with_its_stored_config(
     assert by_url.config.company.name == "Acme Pharmacy" and by_url.config.listening.min_n == 7
     expected = by_folder.config.model_copy(update={"warehouse": by_url.config.warehouse})
     assert by_url.config == expected and by_url.config.warehouse.url == url
-    assert repr(by_url).startswith("<Workspace duckdb:///" if "duckdb" in url else "<Workspace p")
+    assert repr(by_url).startswith(f"<Workspace {url[:6]}")  # duckdb, postgr(esql), spark:
     assert by_url.status().to_dict()["tables"] == by_folder.status().to_dict()["tables"]
     assert by_url.status().to_dict()["tables"]["units"] == 8
 
@@ -80,6 +90,7 @@ def test_the_stored_config_holds_no_warehouse_url(
 ) -> None:
     url = database_url(backend, request)
     secret = url.replace("postgres@", "postgres:s3cret@") if backend == "postgres" else url
+    _spark_copy(backend, request, tmp_path / "ws")
     ws = init_workspace(tmp_path / "ws", with_url(Config(), secret))
     with ws.warehouse(read_only=True) as wh:
         stored = wh.table(CONFIG_TABLE).config.execute()
@@ -91,6 +102,8 @@ def test_an_empty_database_is_no_workspace(
 ) -> None:
     if backend == "postgres":
         url = database_url(backend, request)
+    elif backend == "spark":  # a directory holding no manifest
+        url = f"spark:///{tmp_path / 'empty'}?master=local[2]"
     else:
         duckdb.connect(str(tmp_path / "empty.duckdb")).close()
         url = f"duckdb:///{tmp_path / 'empty.duckdb'}"

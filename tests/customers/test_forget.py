@@ -5,6 +5,7 @@ says so, an unknown id is refused, and a failure half-way leaves everything as i
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,20 @@ def _company(workspace: Workspace) -> Path:
     data = workspace.root.parent
     files = [("customers", CUSTOMERS), ("transactions", TRANSACTIONS), ("feedback", FEEDBACK),
              ("invitations", INVITATIONS), ("loss_calls", LOSS_CALLS)]  # fmt: skip
+    spark = workspace.root / "spark-warehouse"
+    made = data.parent / "forget-company-spark"  # Spark: ingested once, then copied
+    if spark.is_dir() and made.is_dir():
+        shutil.rmtree(spark)
+        shutil.copytree(made, spark)
+        return workspace.root
     with workspace.warehouse() as wh:
         ingest_file(wh, workspace.config, "units", data / "units.csv")
         for kind, text in [*files, ("transactions", BAD_TRANSACTIONS)]:
             path = data / f"{kind}{len(text)}.csv"
             path.write_text(text)
             ingest_file(wh, workspace.config, kind, path)
+    if spark.is_dir():
+        shutil.copytree(spark, made)
     return workspace.root
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,8 @@ import pytest
 from earnright.config import Config, validate_config
 from earnright.ingest import ingest_file
 from earnright.warehouse import Warehouse
-from earnright.workspace import Workspace, init_workspace, store_config
-from tests.conftest import UNITS_CSV, with_url
+from earnright.workspace import Workspace, find_workspace, init_workspace, store_config
+from tests.conftest import SPARK_URL, UNITS_CSV, with_url
 
 SENT = datetime(2026, 9, 1, 9, 0)
 NOW = SENT + timedelta(days=1)
@@ -76,12 +77,26 @@ def make_survey_workspace(tmp_path: Path, config: Config | None = None) -> Works
 @pytest.fixture
 def survey_ws(tmp_path: Path, request: pytest.FixtureRequest) -> Workspace:
     config = survey_config()
-    if "backend" in request.fixturenames and request.getfixturevalue("backend") == "postgres":
+    backend = request.getfixturevalue("backend") if "backend" in request.fixturenames else None
+    if backend == "postgres":
         cluster = request.getfixturevalue("pg_cluster")
         config = with_url(
             config, cluster.create_database(template=request.getfixturevalue("pg_migrated"))
         )
+    if backend == "spark":  # a copy of the workspace made once (a Spark ingest is slow)
+        shutil.copytree(request.getfixturevalue("spark_survey"), tmp_path, dirs_exist_ok=True)
+        return find_workspace(tmp_path / "ws")
     return make_survey_workspace(tmp_path, config)
+
+
+@pytest.fixture(scope="session")
+def spark_survey(tmp_path_factory: pytest.TempPathFactory, spark_migrated: Path) -> Path:
+    """The survey workspace on Spark, made once per session from the migrated directory (its
+    ingests cost 30-40 s of Spark jobs on a loaded machine); each test takes a copy."""
+    base = tmp_path_factory.mktemp("spark-survey")
+    shutil.copytree(spark_migrated, base / "ws" / "spark-warehouse")
+    make_survey_workspace(base, with_url(survey_config(), SPARK_URL))
+    return base
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Answers in through the feedback ingestion rules: bad ones quarantined, one per invitation,
-and at once in the store's scorecard. Every test runs on DuckDB and PostgreSQL."""
+and at once in the store's scorecard. Every test runs on DuckDB, PostgreSQL and Spark."""
 
 from __future__ import annotations
 
@@ -140,12 +140,15 @@ def test_an_answer_is_in_the_stores_scorecard_at_once(swh: Warehouse, survey_ws:
 def test_concurrent_answers_to_one_invitation_make_one_row(
     survey_ws: Workspace, backend: str
 ) -> None:
-    """Eight connections answer the same invitation at once: exactly one is accepted."""
+    """Connections answer the same invitation at once: exactly one is accepted. Eight on
+    PostgreSQL (its unique index); two on Spark (the writer checks the key under its lock;
+    each Spark answer is a few seconds of jobs, taken in turn)."""
     with survey_ws.warehouse() as wh:
         token = token_of(wh, survey_ws, "inv-1")
-    assert backend == "postgres"
+    assert backend != "duckdb"
+    n = 2 if backend == "spark" else 8
     outcomes: list[str] = []
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(n)
 
     def answer(score: int) -> None:
         with survey_ws.warehouse() as wh:
@@ -156,12 +159,12 @@ def test_concurrent_answers_to_one_invitation_make_one_row(
             except AlreadyAnswered:
                 outcomes.append("already")
 
-    threads = [threading.Thread(target=answer, args=(s,)) for s in range(8)]
+    threads = [threading.Thread(target=answer, args=(s,)) for s in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == ["accepted"] + ["already"] * 7
+    assert sorted(outcomes) == ["accepted"] + ["already"] * (n - 1)
     with survey_ws.warehouse() as wh:
         assert wh.count("feedback") == 1 and wh.count("survey_answers") == 1
 

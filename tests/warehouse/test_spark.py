@@ -5,20 +5,23 @@ writer sweeps the segments), writers take turns, and the URL says where everythi
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from earnright.config import Config
 from earnright.ingest import ingest_file
 from earnright.warehouse import connect
-from earnright.warehouse.spark import spark_location
+from earnright.warehouse.spark import UniqueViolation, spark_location
 from earnright.warehouse.sparkstore import MANIFEST
 from earnright.workspace import find_workspace, init_workspace
 from tests.conftest import SPARK_URL, UNITS_CSV, with_url
@@ -122,3 +125,36 @@ def test_spark_writers_take_turns(tmp_path: Path) -> None:
         waiter.join(timeout=120)
         assert done == [1]
         assert sorted(one.table("units").unit_id.execute()) == ["A", "B"]
+
+
+def test_a_unique_index_refuses_a_repeated_key_and_the_transaction_rolls_back(
+    tmp_path: Path, spark_migrated: Path
+) -> None:
+    """Migration 14's unique indexes are kept in the manifest and checked by every append, as
+    DuckDB and PostgreSQL refuse a second row with the key: against the table, within one
+    insert, and through every insert path; a key with a null part never clashes."""
+    shutil.copytree(spark_migrated, tmp_path / "spark-warehouse")
+    at = datetime(2026, 9, 1, 9, 0)
+
+    def answer(invitation: str | None, response: str) -> dict[str, object]:
+        return {"invitation_id": invitation, "response_id": response, "channel": "form",
+                "answered_at": at, "batch_id": 1}  # fmt: skip
+
+    with connect(SPARK_URL, tmp_path) as wh:
+        manifest = json.loads((tmp_path / "spark-warehouse" / MANIFEST).read_text())
+        assert manifest["tables"]["survey_answers"]["unique"] == {
+            "survey_answers_once": ["invitation_id"]
+        }
+        wh.insert_rows("survey_answers", [answer("inv-1", "r1"), answer(None, "n1")])
+        clash = r"invitation_id='inv-1'\) violates the unique index survey_answers_once"
+        with pytest.raises(UniqueViolation, match=clash), wh.transaction():
+            wh.insert_rows("units", [{"unit_id": "X", "level": "store"}])
+            wh.insert_rows("survey_answers", [answer("inv-1", "r2")])
+        with pytest.raises(UniqueViolation, match="inv-2"):  # twice in one insert
+            wh.insert("survey_answers", pd.DataFrame([answer("inv-2", "a"), answer("inv-2", "b")]))
+        with pytest.raises(UniqueViolation, match="inv-1"):  # INSERT … SELECT
+            wh.execute_sql("INSERT INTO survey_answers SELECT * FROM survey_answers LIMIT 1")
+        wh.insert_rows("survey_answers", [answer("inv-2", "r3"), answer(None, "n2")])
+        rows = wh.table("survey_answers").execute().sort_values("response_id")
+        assert rows.response_id.tolist() == ["n1", "n2", "r1", "r3"]
+        assert wh.count("units") == 0  # the failed transaction's other write rolled back too

@@ -361,9 +361,13 @@ def scan_indicator(
     series = indicator_series(wh, config, indicator, start=start)
     if series.empty:
         return [], done
-    alerts = _burn_alerts(indicator, series, config, done) + anomaly_alerts(
-        indicator, series, states, config
-    )
+    if wh.backend == "spark":  # the per-series pass per partition (reliability/partitioned.py)
+        from earnright.reliability.partitioned import partitioned_anomaly_alerts
+
+        anomalies = partitioned_anomaly_alerts(wh, indicator, series, states, config)
+    else:
+        anomalies = anomaly_alerts(indicator, series, states, config)
+    alerts = _burn_alerts(indicator, series, config, done) + anomalies
     for state in states.values():
         state.batch = batch
     _save_states(wh, indicator, states, params)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,8 +38,9 @@ from sqlglot import exp
 from earnright.errors import WarehouseError
 from earnright.warehouse.dialect import Dialect
 from earnright.warehouse.sparkstore import COMPACT_SEGMENTS, Store
+from earnright.warehouse.sparkunique import UniqueViolation, first_clash
 
-__all__ = ["Spark", "spark_location"]
+__all__ = ["Spark", "UniqueViolation", "spark_location"]
 
 _SESSION_LOCK = threading.Lock()
 _SESSIONS: dict[str, Any] = {}  # master -> the process's one root session (a JVM each)
@@ -90,6 +92,9 @@ def _root_session(master: str, settings: dict[str, str]) -> Any:
     with _SESSION_LOCK:
         if master not in _SESSIONS:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            # Python workers (applyInPandas: reliability/partitioned.py) run this interpreter,
+            # whose packages they import, not whatever `python3` is first on the PATH
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             builder = SparkSession.builder
             builder = builder.remote(master) if master.startswith("sc://") else builder
             if not master.startswith("sc://"):
@@ -112,7 +117,17 @@ def _backend(master: str, settings: dict[str, str]) -> Any:
     for key, value in {**_DEFAULTS, **settings}.items():
         if key.startswith("spark.sql."):
             session.conf.set(key, value)
-    return ibis.pyspark.connect(session)
+    con = ibis.pyspark.connect(session)
+    cache = con._create_cached_table
+
+    def cached(name: str, expr: ir.Table) -> Any:
+        # Ibis 12's PySpark backend compiles ``.cache()`` without registering the expression's
+        # memtables (a TABLE_OR_VIEW_NOT_FOUND); execute does, so do it here as well
+        con._run_pre_execute_hooks(expr)
+        return cache(name, expr)
+
+    con._create_cached_table = cached
+    return con
 
 
 class Spark(Dialect):
@@ -177,21 +192,30 @@ class Spark(Dialect):
 
     def register(self, name: str) -> None:
         """(Re)define the view ``name`` over its segments, typed by the manifest's columns."""
-        from pyspark.sql.types import StructType
-
         entry = self.store.entry(name)
         key = json.dumps(entry, sort_keys=True)
         if self.views.get(name) == key:
             return
-        ddl = ", ".join(f"`{c}` {self.sql_type(dt.dtype(t))}" for c, t in entry["columns"])
-        schema = StructType.fromDDL(ddl)
         paths = self.store.paths(name)
         if paths:
-            df = self.session.read.schema(schema).parquet(*paths)
+            df = self._read(name, paths)
         else:
-            df = self.session.createDataFrame([], schema)
+            df = self.session.createDataFrame([], self._schema(name))
         df.createOrReplaceTempView(name)
         self.views[name] = key
+
+    def _schema(self, name: str) -> Any:
+        """The Spark schema of the table ``name``, from the manifest's columns."""
+        from pyspark.sql.types import StructType
+
+        columns = self.store.entry(name)["columns"]
+        return StructType.fromDDL(
+            ", ".join(f"`{c}` {self.sql_type(dt.dtype(t))}" for c, t in columns)
+        )
+
+    def _read(self, name: str, paths: list[str]) -> Any:
+        """The rows of these segments of ``name``, typed by the manifest's columns."""
+        return self.session.read.schema(self._schema(name)).parquet(*paths)
 
     def table(self, name: str) -> ir.Table:
         self.refresh()
@@ -288,10 +312,37 @@ class Spark(Dialect):
 
     def _append(self, table: str, segment: str) -> None:
         entry = self.store.entry(table)
+        if entry.get("unique"):  # the writer lock is held: no other writer can slip in
+            new = self._read(table, [str(self.store.root / segment)])
+            first_clash(self.session.table(table), new, table, entry["unique"])
         if len(entry["segments"]) >= COMPACT_SEGMENTS and table not in self.store.stages:
             self._rewrite(table, self.session.table(table))
             entry = self.store.entry(table)
         entry["segments"] = [*entry["segments"], segment]
+        self.store.set(table, entry)
+        self.register(table)
+
+    # -- unique indexes -----------------------------------------------------------------
+    def _create_index(self, statement: exp.Create) -> None:
+        """``CREATE UNIQUE INDEX name ON table (columns)``: the manifest records the key, and
+        every later append to the table is checked against it (:mod:`.sparkunique`). Other
+        indexes are nothing on Parquet segments."""
+        if not statement.args.get("unique"):
+            return
+        index = statement.this
+        name, table = index.name, index.args["table"].name
+        columns = [c.name for c in index.args["params"].args["columns"]]
+        entry = self.store.entry(table)
+        unique = dict(entry.get("unique", {}))
+        if name in unique:
+            if statement.args.get("exists"):
+                return
+            raise WarehouseError(f"{table} already has an index {name}")
+        missing = set(columns) - {c for c, _ in entry["columns"]}
+        if missing:
+            raise WarehouseError(f"{table} has no column(s) {sorted(missing)} for {name}")
+        first_clash(self.session.table(table), None, table, {name: columns})  # rows there
+        entry["unique"] = {**unique, name: columns}
         self.store.set(table, entry)
         self.register(table)
 
@@ -359,7 +410,7 @@ class Spark(Dialect):
                 statement.this.name, [a.this.name for a in statement.args["actions"]]
             )
         elif isinstance(statement, exp.Create) and statement.args.get("kind") == "INDEX":
-            return  # no indexes (nor unique ones) on Parquet segments: see docs/spark.md
+            self._create_index(statement)  # unique ones checked on append: see docs/spark.md
         else:
             raise WarehouseError(f"the Spark warehouse cannot run: {statement.sql()[:200]}")
 
