@@ -35,7 +35,6 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from earnright.config import Config
-from earnright.customers import value as customer_value_of
 from earnright.customers.value import transaction_range
 from earnright.errors import QueryError
 from earnright.reliability.churn import (
@@ -50,9 +49,9 @@ from earnright.reliability.valuation import (
     LIFETIME_VALUE,
     YEAR_OF_SPEND,
     LifetimeFit,
-    customer_values,
     fit_lifetime,
-    lifetime_values,
+    tagged_customer_values,
+    tagged_lifetime_values,
     value_note,
 )
 from earnright.units import read_units, unit_ancestors
@@ -266,6 +265,85 @@ def _control_terms(terms: list[_Term]) -> list[_Term]:
     return controls
 
 
+# -- many terms in one scan ------------------------------------------------------------------
+
+
+def tagged_active(wh: Warehouse, tagged: Sequence[tuple[int, _Term]]) -> ir.Table:
+    """Distinct (``_k``, ``customer_id``): for each (k, term), the customers with a
+    transaction matching the term (:func:`_active`), all terms from one scan of the
+    transactions instead of one filtered scan per term.
+
+    A term with units reaches the transactions through an equi-join on its units (each
+    term's window then filters them); the others (every unit, or every unit but some) through
+    one range join on their windows, the excluded units removed by an anti-join. Hours and
+    customer attributes are the terms' own conditions, as columns of the terms' table."""
+    t = wh.table("transactions").select("customer_id", "unit_id", "occurred_at")
+    spans = max((len(term.hours) for _, term in tagged), default=0)
+    conds: dict[tuple[tuple[str, str], ...], int] = {}
+    rows: dict[str, list[Any]] = {"_tid": [], "_k": [], "_since": [], "_until": [], "_cc": []}
+    for j in range(spans):
+        rows[f"_h{j}lo"], rows[f"_h{j}hi"] = [], []
+    inside: dict[str, list[Any]] = {"_tid": [], "unit_id": []}
+    outside: dict[str, list[Any]] = {"_tid": [], "unit_id": []}
+    reach: list[int] = []  # the terms without units of their own (every unit, or all but some)
+    for tid, (k, term) in enumerate(tagged):
+        rows["_tid"].append(tid)
+        rows["_k"].append(k)
+        rows["_since"].append(term.since)
+        rows["_until"].append(term.until)
+        rows["_cc"].append(conds.setdefault(term.customer, len(conds)) if term.customer else -1)
+        hours = [*term.hours, *[(0, 24)] * (spans - len(term.hours))]  # (0, 24): every hour
+        for j, (lo, hi) in enumerate(hours):
+            rows[f"_h{j}lo"].append(lo)
+            rows[f"_h{j}hi"].append(hi)
+        if term.units is None or term.outside:
+            reach.append(tid)
+        members = outside if term.outside else inside
+        for unit in term.units or ():
+            members["_tid"].append(tid)
+            members["unit_id"].append(unit)
+    schema = {"_tid": "int64", "_k": "int64", "_since": "timestamp", "_until": "timestamp"}
+    schema |= {"_cc": "int64"} | {c: "int64" for c in rows if c.startswith("_h")}
+    terms = ibis.memtable(pd.DataFrame(rows), schema=ibis.schema(schema))
+    unit_schema = ibis.schema({"_tid": "int64", "unit_id": "string"})
+    parts = []
+    if inside["_tid"]:
+        units = ibis.memtable(pd.DataFrame(inside)[["_tid", "unit_id"]], schema=unit_schema)
+        near = t.inner_join(units, "unit_id").inner_join(terms, "_tid")
+        near = near.filter(near.occurred_at >= near._since, near.occurred_at < near._until)
+        parts.append(near)
+    if reach:
+        chosen = terms.filter(terms._tid.isin(reach))
+        wide = t.inner_join(chosen, [t.occurred_at >= chosen._since, t.occurred_at < chosen._until])
+        if outside["_tid"]:
+            units = ibis.memtable(pd.DataFrame(outside)[["_tid", "unit_id"]], schema=unit_schema)
+            wide = wide.anti_join(units, ["_tid", "unit_id"])
+        parts.append(wide)
+    found = []
+    for rows_of in parts:
+        hour = rows_of.occurred_at.hour()
+        for j in range(spans):
+            lo, hi = rows_of[f"_h{j}lo"], rows_of[f"_h{j}hi"]
+            rows_of = rows_of.filter(
+                ibis.ifelse(lo < hi, (hour >= lo) & (hour < hi), (hour >= lo) | (hour < hi))
+            )
+        found.append(rows_of.select("_k", "customer_id", "_cc"))
+    hit = found[0] if len(found) == 1 else ibis.union(*found, distinct=False)
+    if conds:
+        c = wh.table("customers")
+        fits = []
+        for values, cc in conds.items():
+            where = [c[k].isnull() if v == MISSING else c[k] == v for k, v in values]
+            fits.append(c.filter(*where).select("customer_id", _cc=ibis.literal(cc, "int64")))
+        fit = fits[0] if len(fits) == 1 else ibis.union(*fits, distinct=False)
+        fit = fit.mutate(_fits=ibis.literal(1, "int64"))
+        hit = hit.left_join(fit, ["customer_id", "_cc"]).select(
+            hit._k, hit.customer_id, hit._cc, fit._fits
+        )
+        hit = hit.filter((hit._cc < 0) | hit._fits.notnull())
+    return hit.select("_k", "customer_id").distinct()
+
+
 # -- a pass over many exposures -----------------------------------------------------------------
 
 
@@ -321,16 +399,22 @@ class RiskPass:
         for exposure in exposures:
             if _value_key(exposure, end) not in self.values:
                 todo.setdefault(_value_key(exposure, end), exposure)
-        groups = []
-        for exposure in todo.values():
-            terms = _resolve(wh, config, exposure, self.units)[0]
-            groups.append((_union([_active(wh, t) for t in terms]), exposure.start))
-        fit = self.lifetime(wh, as_of)[0] if groups else None
-        if fit is not None:
-            found = [(n, v, LIFETIME_VALUE) for n, v in lifetime_values(wh, groups, fit)]
+        tagged = [
+            (k, term)
+            for k, exposure in enumerate(todo.values())
+            for term in _resolve(wh, config, exposure, self.units)[0]
+        ]
+        starts = [exposure.start for exposure in todo.values()]
+        customers = tagged_active(wh, tagged) if starts else None
+        fit = self.lifetime(wh, as_of)[0] if starts else None
+        if customers is None:
+            found = []
+        elif fit is not None:
+            values = tagged_lifetime_values(wh, customers, starts, fit)
+            found = [(n, v, LIFETIME_VALUE) for n, v in values]
         else:
             window = config.reliability.value_window
-            spend = customer_values(wh, groups, window=window, first=self.first) if groups else []
+            spend = tagged_customer_values(wh, customers, starts, window=window, first=self.first)
             found = [(n, v, YEAR_OF_SPEND) for n, v in spend]
         self.values.update(zip(todo, found, strict=True))
         return [self.values[_value_key(e, end)] for e in exposures]
@@ -361,22 +445,68 @@ def _measure(
     """Each exposure's churn effect (with its terms, None: resolved here), the counts of all
     whose follow-up is complete by ``data_end`` from one engine query."""
     out: list[ChurnEffect | None] = [None] * len(exposures)
-    todo, groups = [], []
+    todo: list[tuple[int, tuple[datetime, datetime]]] = []
+    exposed: list[tuple[int, _Term]] = []
+    control: list[tuple[int, _Term]] = []
     for k, (exposure, terms) in enumerate(exposures):
         window = follow_up_window(config, exposure)
         if data_end is None or data_end < window[1]:
             continue
         terms = terms or _resolve(wh, config, exposure)[0]
-        exposed = _union([_active(wh, t) for t in terms])
-        control = _union([_active(wh, t) for t in _control_terms(terms)])
+        exposed += [(len(todo), t) for t in terms]
+        control += [(len(todo), t) for t in _control_terms(terms)]
         todo.append((k, window))
-        groups.append((exposed, control, window))
-    for (k, window), counts in zip(todo, customer_value_of.churn_counts(wh, groups), strict=True):
+    found = _churn_counts(wh, exposed, control, [w for _, w in todo])
+    for (k, window), counts in zip(todo, found, strict=True):
         (n_e, k_e), (n_c, k_c) = counts.get(1, (0, 0)), counts.get(0, (0, 0))
         if n_e and n_c:
             out[k] = ChurnEffect.from_counts(
                 (k_e, n_e, k_c, n_c), window, exposures[k][0].indicator
             )
+    return out
+
+
+def _churn_counts(
+    wh: Warehouse,
+    exposed: Sequence[tuple[int, _Term]],
+    control: Sequence[tuple[int, _Term]],
+    windows: Sequence[tuple[datetime, datetime]],
+) -> list[dict[int, tuple[int, int]]]:
+    """:func:`earnright.customers.churn_counts` of the groups ``k`` whose exposed and control
+    customers are those of the terms tagged ``k`` (a group per follow-up window), each side's
+    customers of every group from one scan of the transactions (:func:`tagged_active`)
+    instead of two filtered scans per group: {1: (exposed, churned), 0: (control, churned)}."""
+    if not windows:
+        return []
+    hit = tagged_active(wh, exposed)
+    rest = tagged_active(wh, control).anti_join(hit, ["_k", "customer_id"])
+    one = ibis.literal(1, type="int64")
+    g = ibis.union(
+        hit.mutate(exposed=one), rest.mutate(exposed=ibis.literal(0, type="int64")), distinct=False
+    )
+    spans = pd.DataFrame(
+        {"_k": range(len(windows)), "_lo": [w[0] for w in windows], "_hi": [w[1] for w in windows]}
+    )
+    schema = ibis.schema({"_k": "int64", "_lo": "timestamp", "_hi": "timestamp"})
+    g = g.inner_join(ibis.memtable(spans, schema=schema), "_k")
+    g = g.select("_k", "customer_id", "exposed", "_lo", "_hi")
+    t = wh.table("transactions").select("customer_id", "occurred_at")
+    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
+    t = t.filter(t.occurred_at >= lo, t.occurred_at < hi)
+    keys = g.select("customer_id", "_k", "_lo", "_hi").distinct()
+    seen = t.inner_join(keys, "customer_id")
+    seen = seen.filter(seen.occurred_at >= seen._lo, seen.occurred_at < seen._hi)
+    seen = seen.select("_k", "customer_id").distinct().mutate(seen=ibis.literal(1))
+    joined = g.left_join(seen, ["_k", "customer_id"]).select("_k", "exposed", "seen")  # by
+    # name: the join of g to a table built from g names g's columns ambiguously
+    counts = (
+        joined.group_by(["_k", "exposed"])
+        .aggregate(n=joined.count(), churned=joined.seen.isnull().sum())
+        .to_pandas()
+    )
+    out: list[dict[int, tuple[int, int]]] = [{} for _ in windows]
+    for k, side, n, churned in counts[["_k", "exposed", "n", "churned"]].to_numpy().tolist():
+        out[int(k)][int(side)] = (int(n), int(churned))
     return out
 
 
