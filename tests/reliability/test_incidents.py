@@ -252,14 +252,14 @@ def _fresh_effect(wh: Any, config: Config, incident: Incident) -> ChurnEffect | 
 def _count_churn_scans() -> Iterator[list[tuple[datetime, datetime]]]:
     """The follow-up windows of the churn measurements made inside the block."""
     calls: list[tuple[datetime, datetime]] = []
-    count = revenue._churn_counts
+    count = revenue.churn_counts_of
 
     def counted(wh: Any, exposed: Any, control: Any, windows: Any) -> Any:
         calls.extend(windows)
         return count(wh, exposed, control, windows)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(revenue, "_churn_counts", counted)
+        patch.setattr(revenue, "churn_counts_of", counted)
         yield calls
 
 

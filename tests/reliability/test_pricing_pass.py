@@ -97,7 +97,7 @@ def test_a_pass_counts_the_churn_of_every_exposure_in_one_query_with_the_same_ef
     exposures = [*EXPOSURES, Exposure([{"store": "S1"}], D("2026-06-01"), D("2026-06-02"))]
     with churn_ws.warehouse(read_only=True) as wh:
         alone = [revenue.measure_extra_churn(wh, config, e) for e in exposures]
-        queries = _count(revenue, "_churn_counts", monkeypatch)
+        queries = _count(revenue, "churn_counts_of", monkeypatch)
         context = RiskPass.read(wh, config)
         together = revenue.measure_extra_churns(wh, config, exposures, context=context)
     assert len(queries) == 1

@@ -350,13 +350,13 @@ def test_no_measured_history_gives_basis_none_and_null_revenue(churn_ws: Workspa
 def churn_scans(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, datetime]]:
     """The follow-up window of every churn measurement (the grouped count over transactions)."""
     calls: list[tuple[datetime, datetime]] = []
-    count = revenue._churn_counts
+    count = revenue.churn_counts_of
 
     def counted(wh: Any, exposed: Any, control: Any, windows: Any) -> Any:
         calls.extend(windows)
         return count(wh, exposed, control, windows)
 
-    monkeypatch.setattr(revenue, "_churn_counts", counted)
+    monkeypatch.setattr(revenue, "churn_counts_of", counted)
     return calls
 
 
@@ -667,7 +667,7 @@ def test_larger_demo_covers_most_planted_effects_and_the_pooled_mean(
 def test_tagged_terms_find_each_terms_customers_from_one_scan(dims_ws: Workspace) -> None:
     """Every term of the segments above, their control terms and a few built by hand (hours
     across midnight, every unit but some, no unit at all), tagged and found together, are each
-    term's own customers (:func:`revenue._active`, one filtered scan per term)."""
+    term's own customers (:func:`revenue.term_customers`, one filtered scan per term)."""
     segments = [
         [{"store": "S1"}],
         [{"district": "D1"}],
@@ -683,22 +683,22 @@ def test_tagged_terms_find_each_terms_customers_from_one_scan(dims_ws: Workspace
     ]
     start, end = WINDOW
     terms: list[Any] = [
-        revenue._Term(start, end, hours=((18, 9),)),  # across midnight: 18:00 to 09:00
-        revenue._Term(start, end, ("S1",), True, hours=((9, 19),)),
-        revenue._Term(D("2026-01-01"), end, ("S2", "S3"), True, (("platform", "android"),)),
-        revenue._Term(start, end, ()),  # no unit: nobody
-        revenue._Term(start, end, (), True),  # every unit but none: everyone
+        revenue.Term(start, end, hours=((18, 9),)),  # across midnight: 18:00 to 09:00
+        revenue.Term(start, end, ("S1",), True, hours=((9, 19),)),
+        revenue.Term(D("2026-01-01"), end, ("S2", "S3"), True, (("platform", "android"),)),
+        revenue.Term(start, end, ()),  # no unit: nobody
+        revenue.Term(start, end, (), True),  # every unit but none: everyone
     ]
     with dims_ws.warehouse(read_only=True) as wh:
         for segment in segments:
-            found = revenue._resolve(wh, dims_ws.config, Exposure(segment, *WINDOW))[0]
-            terms += [*found, *revenue._control_terms(found)]
+            found = revenue.resolve_terms(wh, dims_ws.config, Exposure(segment, *WINDOW))[0]
+            terms += [*found, *revenue.control_terms(found)]
         tagged = revenue.tagged_active(wh, list(enumerate(terms))).to_pandas()
         for k, term in enumerate(terms):
-            alone = sorted(revenue._active(wh, term).to_pandas().customer_id)
-            assert sorted(tagged[tagged._k == k].customer_id) == alone, term
+            alone = sorted(revenue.term_customers(wh, term).to_pandas().customer_id)
+            assert sorted(tagged[tagged["_k"] == k].customer_id) == alone, term
     assert len(tagged) == len(tagged.drop_duplicates())
-    assert tagged._k.nunique() >= 20  # most terms found someone: the comparison is not empty
+    assert tagged["_k"].nunique() >= 20  # most terms found someone: the comparison is not empty
 
 
 def test_churn_counts_of_tagged_terms_are_the_groups_counts(churn_ws: Workspace) -> None:
@@ -710,14 +710,16 @@ def test_churn_counts_of_tagged_terms_are_the_groups_counts(churn_ws: Workspace)
     with churn_ws.warehouse(read_only=True) as wh:
         groups, exposed, control, windows = [], [], [], []
         for k, exposure in enumerate(exposures):
-            terms = revenue._resolve(wh, config, exposure)[0]
-            hit = revenue._union([revenue._active(wh, t) for t in terms])
-            rest = revenue._control_terms(terms)
+            terms = revenue.resolve_terms(wh, config, exposure)[0]
+            hit = revenue.union_distinct([revenue.term_customers(wh, t) for t in terms])
+            rest = revenue.control_terms(terms)
             window = follow_up_window(config, exposure)
-            groups.append((hit, revenue._union([revenue._active(wh, t) for t in rest]), window))
+            groups.append(
+                (hit, revenue.union_distinct([revenue.term_customers(wh, t) for t in rest]), window)
+            )
             exposed += [(k, t) for t in terms]
             control += [(k, t) for t in rest]
             windows.append(window)
-        assert revenue._churn_counts(wh, exposed, control, windows) == value.churn_counts(
+        assert revenue.churn_counts_of(wh, exposed, control, windows) == value.churn_counts(
             wh, groups
         )

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -45,6 +44,15 @@ from earnright.reliability.churn import (
     pool_history,
 )
 from earnright.reliability.risk_figures import Basis, RevenueAtRisk
+from earnright.reliability.terms import (
+    MISSING,
+    Term,
+    churn_counts_of,
+    control_terms,
+    tagged_active,
+    term_customers,
+    union_distinct,
+)
 from earnright.reliability.valuation import (
     LIFETIME_VALUE,
     YEAR_OF_SPEND,
@@ -64,22 +72,28 @@ __all__ = [
     "PooledChurn",
     "RevenueAtRisk",
     "RiskPass",
+    "Term",
     "UnitIndex",
     "affected_customers",
+    "churn_counts_of",
     "churn_data_end",
     "comparable_customers",
+    "control_terms",
     "extra_churn_interval",
     "follow_up_window",
     "measure_extra_churn",
     "measure_extra_churns",
     "pool_extra_churn",
     "pool_history",
+    "resolve_terms",
     "revenue_at_risk",
+    "tagged_active",
+    "term_customers",
+    "union_distinct",
 ]
 
 FOLLOW_UP = timedelta(days=56)  # a customer without a transaction in it has churned
 NOT_APPLICABLE = "all"  # the metrics tables' value of a dimension that does not apply
-MISSING = "null"  # how a segment names a missing value (as earnright.reliability.localize does)
 MEASURE: Final = "measure"  # revenue_at_risk's default ``effect``: measure the exposure's own churn
 
 
@@ -98,22 +112,6 @@ class Exposure:
 
 
 # -- the segment in warehouse terms ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Term:
-    """One AND-condition on transactions in ``[since, until)``.
-
-    ``units``: unit ids whose transactions count (None: every unit; ``outside``: every unit but
-    these); ``customer``: customer attribute values; ``hours``: hour-of-day ranges [from, to).
-    """
-
-    since: datetime
-    until: datetime
-    units: tuple[str, ...] | None = None
-    outside: bool = False
-    customer: tuple[tuple[str, str], ...] = ()
-    hours: tuple[tuple[int, int], ...] = ()
 
 
 class UnitIndex:
@@ -163,7 +161,7 @@ class _Resolver:
         if text not in self.notes:
             self.notes.append(text)
 
-    def term(self, segment: dict[str, str], exposure: Exposure) -> _Term:
+    def term(self, segment: dict[str, str], exposure: Exposure) -> Term:
         units: set[str] | None = None
         customer, hours = [], []
         declared = self.config.reliability.hours
@@ -185,7 +183,7 @@ class _Resolver:
                     "of day in [reliability.hours]: ignored"
                 )
         reach = self.config.reliability.active_window if customer else timedelta(0)
-        return _Term(
+        return Term(
             since=exposure.start - reach,
             until=exposure.end,
             units=None if units is None else tuple(sorted(units)),
@@ -194,9 +192,9 @@ class _Resolver:
         )
 
 
-def _resolve(
+def resolve_terms(
     wh: Warehouse, config: Config, exposure: Exposure, units: UnitIndex | None = None
-) -> tuple[list[_Term], list[str]]:
+) -> tuple[list[Term], list[str]]:
     if exposure.end <= exposure.start:
         raise QueryError(
             f"exposure ends ({exposure.end}) at or before it starts ({exposure.start}); "
@@ -207,141 +205,18 @@ def _resolve(
     return terms, resolver.notes
 
 
-def _within(hour: ir.IntegerValue, span: tuple[int, int]) -> ir.BooleanValue:
-    lo, hi = span
-    return (hour >= lo) & (hour < hi) if lo < hi else (hour >= lo) | (hour < hi)
-
-
-def _active(wh: Warehouse, term: _Term) -> ir.Table:
-    """Distinct customer_id of customers with a transaction matching ``term``."""
-    t = wh.table("transactions")
-    conds = [t.occurred_at >= term.since, t.occurred_at < term.until]
-    if term.units is not None:
-        inside = t.unit_id.isin(list(term.units))
-        conds.append(~inside if term.outside else inside)
-    conds += [_within(t.occurred_at.hour(), span) for span in term.hours]
-    rows = t.filter(*conds)
-    if term.customer:
-        c = wh.table("customers")
-        conds = [c[k].isnull() if v == MISSING else c[k] == v for k, v in term.customer]
-        rows = rows.semi_join(c.filter(*conds), "customer_id")
-    return rows.select("customer_id").distinct()
-
-
-def _union(tables: list[ir.Table]) -> ir.Table:
-    return tables[0] if len(tables) == 1 else ibis.union(*tables, distinct=True)
-
-
 def affected_customers(wh: Warehouse, config: Config, exposure: Exposure) -> ir.Table:
     """The customers the exposure reached: one column ``customer_id``, distinct (an Ibis table)."""
-    terms, _ = _resolve(wh, config, exposure)
-    return _union([_active(wh, t) for t in terms])
+    terms, _ = resolve_terms(wh, config, exposure)
+    return union_distinct([term_customers(wh, t) for t in terms])
 
 
 def comparable_customers(wh: Warehouse, config: Config, exposure: Exposure) -> ir.Table:
     """The comparable unexposed customers of an exposure (the control group churn is measured
     against): ``customer_id``, distinct, the exposed removed (an Ibis table)."""
-    terms, _ = _resolve(wh, config, exposure)
-    control = _union([_active(wh, t) for t in _control_terms(terms)])
-    return control.anti_join(_union([_active(wh, t) for t in terms]), "customer_id")
-
-
-def _control_terms(terms: list[_Term]) -> list[_Term]:
-    """Comparable conditions that the exposure did not meet.
-
-    A term with units: the same customer attributes and hours in the same window at every unit
-    outside the exposure's units. A term without: everyone active in its window (the exposed are
-    removed afterwards, so this is the customers of other attributes or other hours).
-    """
-    exposed_units = sorted({u for t in terms if t.units is not None for u in t.units})
-    controls = []
-    for t in terms:
-        if t.units is None:
-            controls.append(_Term(since=t.since, until=t.until))
-        else:
-            controls.append(
-                _Term(t.since, t.until, tuple(exposed_units), True, t.customer, t.hours)
-            )
-    return controls
-
-
-# -- many terms in one scan ------------------------------------------------------------------
-
-
-def tagged_active(wh: Warehouse, tagged: Sequence[tuple[int, _Term]]) -> ir.Table:
-    """Distinct (``_k``, ``customer_id``): for each (k, term), the customers with a
-    transaction matching the term (:func:`_active`), all terms from one scan of the
-    transactions instead of one filtered scan per term.
-
-    A term with units reaches the transactions through an equi-join on its units (each
-    term's window then filters them); the others (every unit, or every unit but some) through
-    one range join on their windows, the excluded units removed by an anti-join. Hours and
-    customer attributes are the terms' own conditions, as columns of the terms' table."""
-    t = wh.table("transactions").select("customer_id", "unit_id", "occurred_at")
-    spans = max((len(term.hours) for _, term in tagged), default=0)
-    conds: dict[tuple[tuple[str, str], ...], int] = {}
-    rows: dict[str, list[Any]] = {"_tid": [], "_k": [], "_since": [], "_until": [], "_cc": []}
-    for j in range(spans):
-        rows[f"_h{j}lo"], rows[f"_h{j}hi"] = [], []
-    inside: dict[str, list[Any]] = {"_tid": [], "unit_id": []}
-    outside: dict[str, list[Any]] = {"_tid": [], "unit_id": []}
-    reach: list[int] = []  # the terms without units of their own (every unit, or all but some)
-    for tid, (k, term) in enumerate(tagged):
-        rows["_tid"].append(tid)
-        rows["_k"].append(k)
-        rows["_since"].append(term.since)
-        rows["_until"].append(term.until)
-        rows["_cc"].append(conds.setdefault(term.customer, len(conds)) if term.customer else -1)
-        hours = [*term.hours, *[(0, 24)] * (spans - len(term.hours))]  # (0, 24): every hour
-        for j, (lo, hi) in enumerate(hours):
-            rows[f"_h{j}lo"].append(lo)
-            rows[f"_h{j}hi"].append(hi)
-        if term.units is None or term.outside:
-            reach.append(tid)
-        members = outside if term.outside else inside
-        for unit in term.units or ():
-            members["_tid"].append(tid)
-            members["unit_id"].append(unit)
-    schema = {"_tid": "int64", "_k": "int64", "_since": "timestamp", "_until": "timestamp"}
-    schema |= {"_cc": "int64"} | {c: "int64" for c in rows if c.startswith("_h")}
-    terms = ibis.memtable(pd.DataFrame(rows), schema=ibis.schema(schema))
-    unit_schema = ibis.schema({"_tid": "int64", "unit_id": "string"})
-    parts = []
-    if inside["_tid"]:
-        units = ibis.memtable(pd.DataFrame(inside)[["_tid", "unit_id"]], schema=unit_schema)
-        near = t.inner_join(units, "unit_id").inner_join(terms, "_tid")
-        near = near.filter(near.occurred_at >= near._since, near.occurred_at < near._until)
-        parts.append(near)
-    if reach:
-        chosen = terms.filter(terms._tid.isin(reach))
-        wide = t.inner_join(chosen, [t.occurred_at >= chosen._since, t.occurred_at < chosen._until])
-        if outside["_tid"]:
-            units = ibis.memtable(pd.DataFrame(outside)[["_tid", "unit_id"]], schema=unit_schema)
-            wide = wide.anti_join(units, ["_tid", "unit_id"])
-        parts.append(wide)
-    found = []
-    for rows_of in parts:
-        hour = rows_of.occurred_at.hour()
-        for j in range(spans):
-            lo, hi = rows_of[f"_h{j}lo"], rows_of[f"_h{j}hi"]
-            rows_of = rows_of.filter(
-                ibis.ifelse(lo < hi, (hour >= lo) & (hour < hi), (hour >= lo) | (hour < hi))
-            )
-        found.append(rows_of.select("_k", "customer_id", "_cc"))
-    hit = found[0] if len(found) == 1 else ibis.union(*found, distinct=False)
-    if conds:
-        c = wh.table("customers")
-        fits = []
-        for values, cc in conds.items():
-            where = [c[k].isnull() if v == MISSING else c[k] == v for k, v in values]
-            fits.append(c.filter(*where).select("customer_id", _cc=ibis.literal(cc, "int64")))
-        fit = fits[0] if len(fits) == 1 else ibis.union(*fits, distinct=False)
-        fit = fit.mutate(_fits=ibis.literal(1, "int64"))
-        hit = hit.left_join(fit, ["customer_id", "_cc"]).select(
-            hit._k, hit.customer_id, hit._cc, fit._fits
-        )
-        hit = hit.filter((hit._cc < 0) | hit._fits.notnull())
-    return hit.select("_k", "customer_id").distinct()
+    terms, _ = resolve_terms(wh, config, exposure)
+    control = union_distinct([term_customers(wh, t) for t in control_terms(terms)])
+    return control.anti_join(union_distinct([term_customers(wh, t) for t in terms]), "customer_id")
 
 
 # -- a pass over many exposures -----------------------------------------------------------------
@@ -402,7 +277,7 @@ class RiskPass:
         tagged = [
             (k, term)
             for k, exposure in enumerate(todo.values())
-            for term in _resolve(wh, config, exposure, self.units)[0]
+            for term in resolve_terms(wh, config, exposure, self.units)[0]
         ]
         starts = [exposure.start for exposure in todo.values()]
         customers = tagged_active(wh, tagged) if starts else None
@@ -439,74 +314,30 @@ def follow_up_window(config: Config, exposure: Exposure) -> tuple[datetime, date
 def _measure(
     wh: Warehouse,
     config: Config,
-    exposures: Sequence[tuple[Exposure, list[_Term] | None]],
+    exposures: Sequence[tuple[Exposure, list[Term] | None]],
     data_end: datetime | None,
 ) -> list[ChurnEffect | None]:
     """Each exposure's churn effect (with its terms, None: resolved here), the counts of all
     whose follow-up is complete by ``data_end`` from one engine query."""
     out: list[ChurnEffect | None] = [None] * len(exposures)
     todo: list[tuple[int, tuple[datetime, datetime]]] = []
-    exposed: list[tuple[int, _Term]] = []
-    control: list[tuple[int, _Term]] = []
+    exposed: list[tuple[int, Term]] = []
+    control: list[tuple[int, Term]] = []
     for k, (exposure, terms) in enumerate(exposures):
         window = follow_up_window(config, exposure)
         if data_end is None or data_end < window[1]:
             continue
-        terms = terms or _resolve(wh, config, exposure)[0]
+        terms = terms or resolve_terms(wh, config, exposure)[0]
         exposed += [(len(todo), t) for t in terms]
-        control += [(len(todo), t) for t in _control_terms(terms)]
+        control += [(len(todo), t) for t in control_terms(terms)]
         todo.append((k, window))
-    found = _churn_counts(wh, exposed, control, [w for _, w in todo])
+    found = churn_counts_of(wh, exposed, control, [w for _, w in todo])
     for (k, window), counts in zip(todo, found, strict=True):
         (n_e, k_e), (n_c, k_c) = counts.get(1, (0, 0)), counts.get(0, (0, 0))
         if n_e and n_c:
             out[k] = ChurnEffect.from_counts(
                 (k_e, n_e, k_c, n_c), window, exposures[k][0].indicator
             )
-    return out
-
-
-def _churn_counts(
-    wh: Warehouse,
-    exposed: Sequence[tuple[int, _Term]],
-    control: Sequence[tuple[int, _Term]],
-    windows: Sequence[tuple[datetime, datetime]],
-) -> list[dict[int, tuple[int, int]]]:
-    """:func:`earnright.customers.churn_counts` of the groups ``k`` whose exposed and control
-    customers are those of the terms tagged ``k`` (a group per follow-up window), each side's
-    customers of every group from one scan of the transactions (:func:`tagged_active`)
-    instead of two filtered scans per group: {1: (exposed, churned), 0: (control, churned)}."""
-    if not windows:
-        return []
-    hit = tagged_active(wh, exposed)
-    rest = tagged_active(wh, control).anti_join(hit, ["_k", "customer_id"])
-    one = ibis.literal(1, type="int64")
-    g = ibis.union(
-        hit.mutate(exposed=one), rest.mutate(exposed=ibis.literal(0, type="int64")), distinct=False
-    )
-    spans = pd.DataFrame(
-        {"_k": range(len(windows)), "_lo": [w[0] for w in windows], "_hi": [w[1] for w in windows]}
-    )
-    schema = ibis.schema({"_k": "int64", "_lo": "timestamp", "_hi": "timestamp"})
-    g = g.inner_join(ibis.memtable(spans, schema=schema), "_k")
-    g = g.select("_k", "customer_id", "exposed", "_lo", "_hi")
-    t = wh.table("transactions").select("customer_id", "occurred_at")
-    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
-    t = t.filter(t.occurred_at >= lo, t.occurred_at < hi)
-    keys = g.select("customer_id", "_k", "_lo", "_hi").distinct()
-    seen = t.inner_join(keys, "customer_id")
-    seen = seen.filter(seen.occurred_at >= seen._lo, seen.occurred_at < seen._hi)
-    seen = seen.select("_k", "customer_id").distinct().mutate(seen=ibis.literal(1))
-    joined = g.left_join(seen, ["_k", "customer_id"]).select("_k", "exposed", "seen")  # by
-    # name: the join of g to a table built from g names g's columns ambiguously
-    counts = (
-        joined.group_by(["_k", "exposed"])
-        .aggregate(n=joined.count(), churned=joined.seen.isnull().sum())
-        .to_pandas()
-    )
-    out: list[dict[int, tuple[int, int]]] = [{} for _ in windows]
-    for k, side, n, churned in counts[["_k", "exposed", "n", "churned"]].to_numpy().tolist():
-        out[int(k)][int(side)] = (int(n), int(churned))
     return out
 
 
@@ -540,7 +371,7 @@ def measure_extra_churns(
     """:func:`measure_extra_churn` of each exposure, all counted in one engine query."""
     if context is None:
         return _measure(wh, config, [(e, None) for e in exposures], churn_data_end(wh, as_of))
-    items = [(e, _resolve(wh, config, e, context.units)[0]) for e in exposures]
+    items = [(e, resolve_terms(wh, config, e, context.units)[0]) for e in exposures]
     return _measure(wh, config, items, context.data_end(as_of))
 
 
@@ -567,7 +398,7 @@ def revenue_at_risk(
     transactions' range, the customers' values when :meth:`RiskPass.value` computed them).
     """
     context = context or RiskPass.read(wh, config)
-    terms, notes = _resolve(wh, config, exposure, context.units)
+    terms, notes = resolve_terms(wh, config, exposure, context.units)
     data_end = context.data_end(as_of)
     valued = context.values.get(_value_key(exposure, data_end))
     n, value, value_basis = valued or context.value(wh, config, [exposure], as_of)[0]

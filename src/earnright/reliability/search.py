@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from earnright.reliability.cube import Cuboid, Lattice, build_cuboids
+from earnright.reliability.quantiles import quarter_and_median
 
 __all__ = [
     "ALPHA",
@@ -172,7 +173,7 @@ def fit_scales(x: Floats, centre: float) -> tuple[float, float, float]:
     """
     d = x - centre
     size = np.abs(d)
-    quarter, median = _quarter_and_median(size)
+    quarter, median = quarter_and_median(size)
     least = median / CLIP
     scale = max(max(quarter / _Q25_ABS, NOISE_FLOOR), least)  # _initial_scale(d, 0.0)
     for _ in range(3):
@@ -182,26 +183,6 @@ def fit_scales(x: Floats, centre: float) -> tuple[float, float, float]:
         scale = max(_rms(inside, scale), least)
     inside = d[size <= CLIP * scale]
     return scale, _rms(inside[inside < 0], scale), _rms(inside[inside > 0], scale)
-
-
-def _quarter_and_median(a: Floats) -> tuple[float, float]:
-    """``np.quantile(a, 0.25)`` and ``np.median(a)``, bit for bit, from one partition of
-    ``a`` (numpy's own arithmetic: the linear method's index (n − 1)/4 and interpolation, the
-    mean of the two middle values), instead of two calls of numpy's general machinery: the
-    noise fit asks for both of every size class of every round of a search."""
-    n = len(a)
-    if n < 2 or not np.isfinite(a).all():
-        return float(np.quantile(a, 0.25)), float(np.median(a))
-    at = (n - 1) * 0.25
-    lo = int(np.floor(at))
-    hi = min(lo + 1, n - 1)
-    part = np.partition(a, sorted({lo, hi, (n - 1) // 2, n // 2}))
-    below, above = part[lo], part[hi]
-    gamma = at - lo
-    diff = above - below
-    quarter = above - diff * (1 - gamma) if gamma >= 0.5 else below + diff * gamma
-    median = part[n // 2] if n % 2 else (part[n // 2 - 1] + part[n // 2]) / 2.0
-    return float(quarter), float(median)
 
 
 def _rms(d: Floats, fallback: float) -> float:

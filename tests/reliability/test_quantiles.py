@@ -1,11 +1,11 @@
-"""The search's numeric helpers against numpy's own functions."""
+"""The search's order statistics against numpy's own functions."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from earnright.reliability.search import _quarter_and_median
+from earnright.reliability.quantiles import quarter_and_median
 
 
 @pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "rounded", "tiny"])
@@ -22,4 +22,4 @@ def test_quarter_and_median_are_numpys_bit_for_bit(kind: str) -> None:
             "tiny": lambda n: rng.normal(size=n) * 1e-300,
         }[kind](n)
         a = np.abs(a)
-        assert _quarter_and_median(a.copy()) == (np.quantile(a, 0.25), np.median(a)), n
+        assert quarter_and_median(a.copy()) == (np.quantile(a, 0.25), np.median(a)), n
