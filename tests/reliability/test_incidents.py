@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from earnright.cli import app
 from earnright.config import Config, render_config
-from earnright.customers import value
 from earnright.ingest import ingest_file
+from earnright.reliability import revenue
 from earnright.reliability.incidents import Incident, list_incidents, run_detection
 from earnright.reliability.judge import compatible
 from earnright.reliability.localize import format_cause
@@ -252,14 +252,14 @@ def _fresh_effect(wh: Any, config: Config, incident: Incident) -> ChurnEffect | 
 def _count_churn_scans() -> Iterator[list[tuple[datetime, datetime]]]:
     """The follow-up windows of the churn measurements made inside the block."""
     calls: list[tuple[datetime, datetime]] = []
-    count = value.churn_counts
+    count = revenue.churn_counts_of
 
-    def counted(wh: Any, groups: Any) -> Any:
-        calls.extend(window for *_, window in groups)
-        return count(wh, groups)
+    def counted(wh: Any, exposed: Any, control: Any, windows: Any) -> Any:
+        calls.extend(windows)
+        return count(wh, exposed, control, windows)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(value, "churn_counts", counted)
+        patch.setattr(revenue, "churn_counts_of", counted)
         yield calls
 
 

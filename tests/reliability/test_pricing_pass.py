@@ -50,7 +50,7 @@ def test_a_pass_values_every_exposure_in_one_query_with_the_same_figures(
     with churn_ws.warehouse(read_only=True) as wh:
         alone = [revenue_at_risk(wh, config, e) for e in EXPOSURES]
         reads = _count(revenue, "read_units", monkeypatch)
-        queries = _count(revenue, "customer_values", monkeypatch)
+        queries = _count(revenue, "tagged_customer_values", monkeypatch)
         context = RiskPass.read(wh, config)
         together = context.value(wh, config, EXPOSURES)
         priced = [revenue_at_risk(wh, config, e, context=context) for e in EXPOSURES]
@@ -93,13 +93,11 @@ def test_a_pass_counts_the_churn_of_every_exposure_in_one_query_with_the_same_ef
 ) -> None:
     """The churn of several exposures (overlapping customers, different windows, nobody
     exposed, a follow-up not complete) counted together is each one's counted alone."""
-    from earnright.customers import value
-
     config = churn_ws.config
     exposures = [*EXPOSURES, Exposure([{"store": "S1"}], D("2026-06-01"), D("2026-06-02"))]
     with churn_ws.warehouse(read_only=True) as wh:
         alone = [revenue.measure_extra_churn(wh, config, e) for e in exposures]
-        queries = _count(value, "churn_counts", monkeypatch)
+        queries = _count(revenue, "churn_counts_of", monkeypatch)
         context = RiskPass.read(wh, config)
         together = revenue.measure_extra_churns(wh, config, exposures, context=context)
     assert len(queries) == 1

@@ -19,6 +19,7 @@ from earnright.config import Config
 from earnright.customers import value
 from earnright.errors import QueryError
 from earnright.ingest import ingest_file
+from earnright.reliability import revenue
 from earnright.reliability.revenue import (
     FOLLOW_UP,
     ChurnEffect,
@@ -349,13 +350,13 @@ def test_no_measured_history_gives_basis_none_and_null_revenue(churn_ws: Workspa
 def churn_scans(monkeypatch: pytest.MonkeyPatch) -> list[tuple[datetime, datetime]]:
     """The follow-up window of every churn measurement (the grouped count over transactions)."""
     calls: list[tuple[datetime, datetime]] = []
-    count = value.churn_counts
+    count = revenue.churn_counts_of
 
-    def counted(wh: Any, groups: Any) -> Any:
-        calls.extend(window for *_, window in groups)
-        return count(wh, groups)
+    def counted(wh: Any, exposed: Any, control: Any, windows: Any) -> Any:
+        calls.extend(windows)
+        return count(wh, exposed, control, windows)
 
-    monkeypatch.setattr(value, "churn_counts", counted)
+    monkeypatch.setattr(revenue, "churn_counts_of", counted)
     return calls
 
 
@@ -658,3 +659,67 @@ def test_larger_demo_covers_most_planted_effects_and_the_pooled_mean(
     assert pooled is not None
     mean = float(np.mean([r["churn_effect"] for r in measured]))
     assert pooled.extra_churn_low <= mean <= pooled.extra_churn_high
+
+
+# -- many terms in one scan ----------------------------------------------------------------
+
+
+def test_tagged_terms_find_each_terms_customers_from_one_scan(dims_ws: Workspace) -> None:
+    """Every term of the segments above, their control terms and a few built by hand (hours
+    across midnight, every unit but some, no unit at all), tagged and found together, are each
+    term's own customers (:func:`revenue.term_customers`, one filtered scan per term)."""
+    segments = [
+        [{"store": "S1"}],
+        [{"district": "D1"}],
+        [{"region": "R2"}],
+        [{"store": "S1"}, {"store": "S2"}],
+        [{"daypart": "evening", "district": "D1"}],
+        [{"daypart": "morning"}],
+        [{"platform": "android", "region": "R1"}],
+        [{"platform": "android"}],
+        [{"platform": "null"}],
+        [{}],
+        [{"store": "S1", "region": "R2"}],
+    ]
+    start, end = WINDOW
+    terms: list[Any] = [
+        revenue.Term(start, end, hours=((18, 9),)),  # across midnight: 18:00 to 09:00
+        revenue.Term(start, end, ("S1",), True, hours=((9, 19),)),
+        revenue.Term(D("2026-01-01"), end, ("S2", "S3"), True, (("platform", "android"),)),
+        revenue.Term(start, end, ()),  # no unit: nobody
+        revenue.Term(start, end, (), True),  # every unit but none: everyone
+    ]
+    with dims_ws.warehouse(read_only=True) as wh:
+        for segment in segments:
+            found = revenue.resolve_terms(wh, dims_ws.config, Exposure(segment, *WINDOW))[0]
+            terms += [*found, *revenue.control_terms(found)]
+        tagged = revenue.tagged_active(wh, list(enumerate(terms))).to_pandas()
+        for k, term in enumerate(terms):
+            alone = sorted(revenue.term_customers(wh, term).to_pandas().customer_id)
+            assert sorted(tagged[tagged["_k"] == k].customer_id) == alone, term
+    assert len(tagged) == len(tagged.drop_duplicates())
+    assert tagged["_k"].nunique() >= 20  # most terms found someone: the comparison is not empty
+
+
+def test_churn_counts_of_tagged_terms_are_the_groups_counts(churn_ws: Workspace) -> None:
+    """The churn counts of many exposures from their tagged terms are those of
+    :func:`earnright.customers.churn_counts` over each exposure's own exposed and control
+    tables (the per-exposure queries they replace)."""
+    config = churn_ws.config
+    exposures = [OLD, OTHER, NOW, Exposure([{"store": "S1"}, {"district": "D1"}], *WINDOW)]
+    with churn_ws.warehouse(read_only=True) as wh:
+        groups, exposed, control, windows = [], [], [], []
+        for k, exposure in enumerate(exposures):
+            terms = revenue.resolve_terms(wh, config, exposure)[0]
+            hit = revenue.union_distinct([revenue.term_customers(wh, t) for t in terms])
+            rest = revenue.control_terms(terms)
+            window = follow_up_window(config, exposure)
+            groups.append(
+                (hit, revenue.union_distinct([revenue.term_customers(wh, t) for t in rest]), window)
+            )
+            exposed += [(k, t) for t in terms]
+            control += [(k, t) for t in rest]
+            windows.append(window)
+        assert revenue.churn_counts_of(wh, exposed, control, windows) == value.churn_counts(
+            wh, groups
+        )

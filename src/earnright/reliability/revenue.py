@@ -30,12 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from earnright.config import Config
-from earnright.customers import value as customer_value_of
 from earnright.customers.value import transaction_range
 from earnright.errors import QueryError
 from earnright.reliability.churn import (
@@ -46,13 +44,22 @@ from earnright.reliability.churn import (
     pool_history,
 )
 from earnright.reliability.risk_figures import Basis, RevenueAtRisk
+from earnright.reliability.terms import (
+    MISSING,
+    Term,
+    churn_counts_of,
+    control_terms,
+    tagged_active,
+    term_customers,
+    union_distinct,
+)
 from earnright.reliability.valuation import (
     LIFETIME_VALUE,
     YEAR_OF_SPEND,
     LifetimeFit,
-    customer_values,
     fit_lifetime,
-    lifetime_values,
+    tagged_customer_values,
+    tagged_lifetime_values,
     value_note,
 )
 from earnright.units import read_units, unit_ancestors
@@ -65,22 +72,28 @@ __all__ = [
     "PooledChurn",
     "RevenueAtRisk",
     "RiskPass",
+    "Term",
     "UnitIndex",
     "affected_customers",
+    "churn_counts_of",
     "churn_data_end",
     "comparable_customers",
+    "control_terms",
     "extra_churn_interval",
     "follow_up_window",
     "measure_extra_churn",
     "measure_extra_churns",
     "pool_extra_churn",
     "pool_history",
+    "resolve_terms",
     "revenue_at_risk",
+    "tagged_active",
+    "term_customers",
+    "union_distinct",
 ]
 
 FOLLOW_UP = timedelta(days=56)  # a customer without a transaction in it has churned
 NOT_APPLICABLE = "all"  # the metrics tables' value of a dimension that does not apply
-MISSING = "null"  # how a segment names a missing value (as earnright.reliability.localize does)
 MEASURE: Final = "measure"  # revenue_at_risk's default ``effect``: measure the exposure's own churn
 
 
@@ -99,22 +112,6 @@ class Exposure:
 
 
 # -- the segment in warehouse terms ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Term:
-    """One AND-condition on transactions in ``[since, until)``.
-
-    ``units``: unit ids whose transactions count (None: every unit; ``outside``: every unit but
-    these); ``customer``: customer attribute values; ``hours``: hour-of-day ranges [from, to).
-    """
-
-    since: datetime
-    until: datetime
-    units: tuple[str, ...] | None = None
-    outside: bool = False
-    customer: tuple[tuple[str, str], ...] = ()
-    hours: tuple[tuple[int, int], ...] = ()
 
 
 class UnitIndex:
@@ -164,7 +161,7 @@ class _Resolver:
         if text not in self.notes:
             self.notes.append(text)
 
-    def term(self, segment: dict[str, str], exposure: Exposure) -> _Term:
+    def term(self, segment: dict[str, str], exposure: Exposure) -> Term:
         units: set[str] | None = None
         customer, hours = [], []
         declared = self.config.reliability.hours
@@ -186,7 +183,7 @@ class _Resolver:
                     "of day in [reliability.hours]: ignored"
                 )
         reach = self.config.reliability.active_window if customer else timedelta(0)
-        return _Term(
+        return Term(
             since=exposure.start - reach,
             until=exposure.end,
             units=None if units is None else tuple(sorted(units)),
@@ -195,9 +192,9 @@ class _Resolver:
         )
 
 
-def _resolve(
+def resolve_terms(
     wh: Warehouse, config: Config, exposure: Exposure, units: UnitIndex | None = None
-) -> tuple[list[_Term], list[str]]:
+) -> tuple[list[Term], list[str]]:
     if exposure.end <= exposure.start:
         raise QueryError(
             f"exposure ends ({exposure.end}) at or before it starts ({exposure.start}); "
@@ -208,62 +205,18 @@ def _resolve(
     return terms, resolver.notes
 
 
-def _within(hour: ir.IntegerValue, span: tuple[int, int]) -> ir.BooleanValue:
-    lo, hi = span
-    return (hour >= lo) & (hour < hi) if lo < hi else (hour >= lo) | (hour < hi)
-
-
-def _active(wh: Warehouse, term: _Term) -> ir.Table:
-    """Distinct customer_id of customers with a transaction matching ``term``."""
-    t = wh.table("transactions")
-    conds = [t.occurred_at >= term.since, t.occurred_at < term.until]
-    if term.units is not None:
-        inside = t.unit_id.isin(list(term.units))
-        conds.append(~inside if term.outside else inside)
-    conds += [_within(t.occurred_at.hour(), span) for span in term.hours]
-    rows = t.filter(*conds)
-    if term.customer:
-        c = wh.table("customers")
-        conds = [c[k].isnull() if v == MISSING else c[k] == v for k, v in term.customer]
-        rows = rows.semi_join(c.filter(*conds), "customer_id")
-    return rows.select("customer_id").distinct()
-
-
-def _union(tables: list[ir.Table]) -> ir.Table:
-    return tables[0] if len(tables) == 1 else ibis.union(*tables, distinct=True)
-
-
 def affected_customers(wh: Warehouse, config: Config, exposure: Exposure) -> ir.Table:
     """The customers the exposure reached: one column ``customer_id``, distinct (an Ibis table)."""
-    terms, _ = _resolve(wh, config, exposure)
-    return _union([_active(wh, t) for t in terms])
+    terms, _ = resolve_terms(wh, config, exposure)
+    return union_distinct([term_customers(wh, t) for t in terms])
 
 
 def comparable_customers(wh: Warehouse, config: Config, exposure: Exposure) -> ir.Table:
     """The comparable unexposed customers of an exposure (the control group churn is measured
     against): ``customer_id``, distinct, the exposed removed (an Ibis table)."""
-    terms, _ = _resolve(wh, config, exposure)
-    control = _union([_active(wh, t) for t in _control_terms(terms)])
-    return control.anti_join(_union([_active(wh, t) for t in terms]), "customer_id")
-
-
-def _control_terms(terms: list[_Term]) -> list[_Term]:
-    """Comparable conditions that the exposure did not meet.
-
-    A term with units: the same customer attributes and hours in the same window at every unit
-    outside the exposure's units. A term without: everyone active in its window (the exposed are
-    removed afterwards, so this is the customers of other attributes or other hours).
-    """
-    exposed_units = sorted({u for t in terms if t.units is not None for u in t.units})
-    controls = []
-    for t in terms:
-        if t.units is None:
-            controls.append(_Term(since=t.since, until=t.until))
-        else:
-            controls.append(
-                _Term(t.since, t.until, tuple(exposed_units), True, t.customer, t.hours)
-            )
-    return controls
+    terms, _ = resolve_terms(wh, config, exposure)
+    control = union_distinct([term_customers(wh, t) for t in control_terms(terms)])
+    return control.anti_join(union_distinct([term_customers(wh, t) for t in terms]), "customer_id")
 
 
 # -- a pass over many exposures -----------------------------------------------------------------
@@ -321,16 +274,22 @@ class RiskPass:
         for exposure in exposures:
             if _value_key(exposure, end) not in self.values:
                 todo.setdefault(_value_key(exposure, end), exposure)
-        groups = []
-        for exposure in todo.values():
-            terms = _resolve(wh, config, exposure, self.units)[0]
-            groups.append((_union([_active(wh, t) for t in terms]), exposure.start))
-        fit = self.lifetime(wh, as_of)[0] if groups else None
-        if fit is not None:
-            found = [(n, v, LIFETIME_VALUE) for n, v in lifetime_values(wh, groups, fit)]
+        tagged = [
+            (k, term)
+            for k, exposure in enumerate(todo.values())
+            for term in resolve_terms(wh, config, exposure, self.units)[0]
+        ]
+        starts = [exposure.start for exposure in todo.values()]
+        customers = tagged_active(wh, tagged) if starts else None
+        fit = self.lifetime(wh, as_of)[0] if starts else None
+        if customers is None:
+            found = []
+        elif fit is not None:
+            values = tagged_lifetime_values(wh, customers, starts, fit)
+            found = [(n, v, LIFETIME_VALUE) for n, v in values]
         else:
             window = config.reliability.value_window
-            spend = customer_values(wh, groups, window=window, first=self.first) if groups else []
+            spend = tagged_customer_values(wh, customers, starts, window=window, first=self.first)
             found = [(n, v, YEAR_OF_SPEND) for n, v in spend]
         self.values.update(zip(todo, found, strict=True))
         return [self.values[_value_key(e, end)] for e in exposures]
@@ -355,23 +314,25 @@ def follow_up_window(config: Config, exposure: Exposure) -> tuple[datetime, date
 def _measure(
     wh: Warehouse,
     config: Config,
-    exposures: Sequence[tuple[Exposure, list[_Term] | None]],
+    exposures: Sequence[tuple[Exposure, list[Term] | None]],
     data_end: datetime | None,
 ) -> list[ChurnEffect | None]:
     """Each exposure's churn effect (with its terms, None: resolved here), the counts of all
     whose follow-up is complete by ``data_end`` from one engine query."""
     out: list[ChurnEffect | None] = [None] * len(exposures)
-    todo, groups = [], []
+    todo: list[tuple[int, tuple[datetime, datetime]]] = []
+    exposed: list[tuple[int, Term]] = []
+    control: list[tuple[int, Term]] = []
     for k, (exposure, terms) in enumerate(exposures):
         window = follow_up_window(config, exposure)
         if data_end is None or data_end < window[1]:
             continue
-        terms = terms or _resolve(wh, config, exposure)[0]
-        exposed = _union([_active(wh, t) for t in terms])
-        control = _union([_active(wh, t) for t in _control_terms(terms)])
+        terms = terms or resolve_terms(wh, config, exposure)[0]
+        exposed += [(len(todo), t) for t in terms]
+        control += [(len(todo), t) for t in control_terms(terms)]
         todo.append((k, window))
-        groups.append((exposed, control, window))
-    for (k, window), counts in zip(todo, customer_value_of.churn_counts(wh, groups), strict=True):
+    found = churn_counts_of(wh, exposed, control, [w for _, w in todo])
+    for (k, window), counts in zip(todo, found, strict=True):
         (n_e, k_e), (n_c, k_c) = counts.get(1, (0, 0)), counts.get(0, (0, 0))
         if n_e and n_c:
             out[k] = ChurnEffect.from_counts(
@@ -410,7 +371,7 @@ def measure_extra_churns(
     """:func:`measure_extra_churn` of each exposure, all counted in one engine query."""
     if context is None:
         return _measure(wh, config, [(e, None) for e in exposures], churn_data_end(wh, as_of))
-    items = [(e, _resolve(wh, config, e, context.units)[0]) for e in exposures]
+    items = [(e, resolve_terms(wh, config, e, context.units)[0]) for e in exposures]
     return _measure(wh, config, items, context.data_end(as_of))
 
 
@@ -437,7 +398,7 @@ def revenue_at_risk(
     transactions' range, the customers' values when :meth:`RiskPass.value` computed them).
     """
     context = context or RiskPass.read(wh, config)
-    terms, notes = _resolve(wh, config, exposure, context.units)
+    terms, notes = resolve_terms(wh, config, exposure, context.units)
     data_end = context.data_end(as_of)
     valued = context.values.get(_value_key(exposure, data_end))
     n, value, value_basis = valued or context.value(wh, config, [exposure], as_of)[0]

@@ -30,6 +30,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from earnright.reliability.cube import Cuboid, Lattice, build_cuboids
+from earnright.reliability.quantiles import quarter_and_median
 
 __all__ = [
     "ALPHA",
@@ -171,14 +172,16 @@ def fit_scales(x: Floats, centre: float) -> tuple[float, float, float]:
     are ordinary) cannot shrink the scale to the ties at the centre.
     """
     d = x - centre
-    least = float(np.median(np.abs(d))) / CLIP
-    scale = max(_initial_scale(d, 0.0), least)
+    size = np.abs(d)
+    quarter, median = quarter_and_median(size)
+    least = median / CLIP
+    scale = max(max(quarter / _Q25_ABS, NOISE_FLOOR), least)  # _initial_scale(d, 0.0)
     for _ in range(3):
-        inside = d[np.abs(d) < CLIP * scale]
+        inside = d[size < CLIP * scale]
         if len(inside) < 3:
             break
         scale = max(_rms(inside, scale), least)
-    inside = d[np.abs(d) <= CLIP * scale]
+    inside = d[size <= CLIP * scale]
     return scale, _rms(inside[inside < 0], scale), _rms(inside[inside > 0], scale)
 
 

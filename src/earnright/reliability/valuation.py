@@ -42,6 +42,8 @@ __all__ = [
     "customer_values",
     "fit_lifetime",
     "lifetime_values",
+    "tagged_customer_values",
+    "tagged_lifetime_values",
     "value_note",
 ]
 
@@ -64,15 +66,36 @@ def customer_values(
     :func:`earnright.customers.customer_value` defines them, from one engine query."""
     if not groups:
         return []
-    tagged = []
-    for k, (customers, start) in enumerate(groups):
-        lo = max(start - window, first or start)
-        tagged.append(
-            customers.select("customer_id").mutate(
-                _k=ibis.literal(k, type="int64"), _lo=ibis.literal(lo), _start=ibis.literal(start)
-            )
-        )
+    tagged = [
+        customers.select("customer_id").mutate(_k=ibis.literal(k, type="int64"))
+        for k, (customers, _) in enumerate(groups)
+    ]
     g = tagged[0] if len(tagged) == 1 else ibis.union(*tagged, distinct=False)
+    return tagged_customer_values(wh, g, [s for _, s in groups], window=window, first=first)
+
+
+def tagged_customer_values(
+    wh: Warehouse,
+    customers: ir.Table,
+    starts: Sequence[datetime],
+    *,
+    window: timedelta,
+    first: datetime | None = None,
+) -> list[tuple[int, float | None]]:
+    """:func:`customer_values` of the groups ``k`` (``starts[k]``) of ``customers``, a table of
+    distinct (``_k``, ``customer_id``): every group's customers in one table."""
+    if not starts:
+        return []
+    bounds = pd.DataFrame(
+        {
+            "_k": range(len(starts)),
+            "_lo": [max(start - window, first or start) for start in starts],
+            "_start": list(starts),
+        }
+    )
+    schema = ibis.schema({"_k": "int64", "_lo": "timestamp", "_start": "timestamp"})
+    g = customers.select("_k", "customer_id").inner_join(ibis.memtable(bounds, schema=schema), "_k")
+    g = g.select("_k", "customer_id", "_lo", "_start")  # a table, not a join to extend
     t = wh.table("transactions").select("customer_id", "occurred_at", "amount")
     seen = t.inner_join(g, "customer_id")
     seen = seen.filter(seen.occurred_at >= seen._lo, seen.occurred_at < seen._start)
@@ -81,8 +104,8 @@ def customer_values(
     )
     c = wh.table("customers").select(cid="customer_id", joined_at="joined_at")
     rows = g.left_join(spend, ["_k", "customer_id"]).select(
-        g._k, g.customer_id, g._lo, g._start, spend.spend, spend.first_seen
-    )
+        "_k", "customer_id", "_lo", "_start", "spend", "first_seen"
+    )  # by name: the join of g to a table built from g names g's columns ambiguously
     rows = rows.left_join(c, rows.customer_id == c.cid).drop("cid")
     joined = ibis.least(rows.joined_at, rows.first_seen).fill_null(rows._lo)
     since = ibis.greatest(joined, rows._lo)
@@ -94,7 +117,7 @@ def customer_values(
         .set_index("_k")
     )
     out: list[tuple[int, float | None]] = []
-    for k in range(len(groups)):
+    for k in range(len(starts)):
         if k not in agg.index or int(agg.at[k, "n"]) == 0:
             out.append((0, 0.0))
             continue
@@ -146,19 +169,30 @@ def lifetime_values(
     """Per group (customers, a table with distinct ``customer_id``, and the ``start`` they are
     valued at): how many customers and their mean lifetime value on their history up to the day
     before ``start`` (module doc), from one engine query; numpy scores them."""
-    from earnright.customers.lifetime import score_customers
-
     if not groups:
         return []
-    tagged = []
-    for k, (customers, start) in enumerate(groups):
-        cut = pd.Timestamp(start).normalize().to_pydatetime()
-        tagged.append(
-            customers.select("customer_id").mutate(
-                _k=ibis.literal(k, type="int64"), _cut=ibis.literal(cut)
-            )
-        )
+    tagged = [
+        customers.select("customer_id").mutate(_k=ibis.literal(k, type="int64"))
+        for k, (customers, _) in enumerate(groups)
+    ]
     g = tagged[0] if len(tagged) == 1 else ibis.union(*tagged, distinct=False)
+    return tagged_lifetime_values(wh, g, [s for _, s in groups], fit)
+
+
+def tagged_lifetime_values(
+    wh: Warehouse, customers: ir.Table, starts: Sequence[datetime], fit: LifetimeFit
+) -> list[tuple[int, float | None]]:
+    """:func:`lifetime_values` of the groups ``k`` (``starts[k]``) of ``customers``, a table of
+    distinct (``_k``, ``customer_id``): every group's customers in one table."""
+    from earnright.customers.lifetime import score_customers
+
+    if not starts:
+        return []
+    cuts = [pd.Timestamp(start).normalize().to_pydatetime() for start in starts]
+    bounds = pd.DataFrame({"_k": range(len(starts)), "_cut": cuts})
+    schema = ibis.schema({"_k": "int64", "_cut": "timestamp"})
+    g = customers.select("_k", "customer_id").inner_join(ibis.memtable(bounds, schema=schema), "_k")
+    g = g.select("_k", "customer_id", "_cut")  # a table, not a join the next one extends
     t = wh.table("transactions")
     t = t.select("customer_id", "amount", day=t.occurred_at.truncate("D"))
     bought = t.inner_join(g, "customer_id")  # the groups' customers' rows only, then per day
@@ -172,14 +206,14 @@ def lifetime_values(
         first_spend=seen.spend.argmin(seen.day),
     )
     rows = g.left_join(per, ["_k", "customer_id"]).select(
-        g._k, g._cut, per["first"], per["last"], per.n, per.total, per.first_spend
-    )
+        "_k", "_cut", "first", "last", "n", "total", "first_spend"
+    )  # by name: the join of g to a table built from g names g's columns ambiguously
     frame = _summaries(rows.to_pandas())
     ltv = score_customers(frame, fit.bg, fit.gg, months=MONTHS, discount=DISCOUNT).ltv
     grouped = ltv.groupby(frame._k.to_numpy())
     sizes, means = grouped.size().to_dict(), grouped.mean().to_dict()
     return [
-        (int(sizes[k]), float(means[k])) if k in sizes else (0, 0.0) for k in range(len(groups))
+        (int(sizes[k]), float(means[k])) if k in sizes else (0, 0.0) for k in range(len(starts))
     ]
 
 

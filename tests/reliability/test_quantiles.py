@@ -1,0 +1,25 @@
+"""The search's order statistics against numpy's own functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from earnright.reliability.quantiles import quarter_and_median
+
+
+@pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "rounded", "tiny"])
+def test_quarter_and_median_are_numpys_bit_for_bit(kind: str) -> None:
+    """The noise fit's lower quartile and median from one partition equal ``np.quantile(a,
+    0.25)`` and ``np.median(a)`` exactly (every length, odd and even, ties, heavy tails)."""
+    rng = np.random.default_rng(["normal", "ties", "heavy", "rounded", "tiny"].index(kind))
+    for n in [*range(1, 40), *rng.integers(40, 3000, 60).tolist()]:
+        a = {
+            "normal": lambda n: rng.normal(size=n),
+            "ties": lambda n: rng.integers(0, 4, n) / 3.0,
+            "heavy": lambda n: rng.standard_cauchy(n),
+            "rounded": lambda n: np.round(rng.normal(size=n), 1),
+            "tiny": lambda n: rng.normal(size=n) * 1e-300,
+        }[kind](n)
+        a = np.abs(a)
+        assert quarter_and_median(a.copy()) == (np.quantile(a, 0.25), np.median(a)), n
