@@ -116,21 +116,31 @@ def churn_counts(
         rest = control.select("customer_id").anti_join(hit, "customer_id")
         tagged.append(hit.mutate(exposed=ibis.literal(1, type="int64"), **tag))
         tagged.append(rest.mutate(exposed=ibis.literal(0, type="int64"), **tag))
-    g = ibis.union(*tagged, distinct=False)
+    windows = [w for *_, w in groups]
+    return churn_of_tagged(wh, ibis.union(*tagged, distinct=False), windows)
+
+
+def churn_of_tagged(
+    wh: Warehouse, g: ir.Table, windows: Sequence[tuple[datetime, datetime]]
+) -> list[dict[int, tuple[int, int]]]:
+    """:func:`churn_counts` of customers already tagged with their group ``_k`` (an index into
+    ``windows``), side ``exposed`` (1/0) and follow-up window ``_lo``-``_hi``: one scan of the
+    transactions over the windows' span."""
     t = wh.table("transactions").select("customer_id", "occurred_at")
-    lo, hi = min(w[0] for *_, w in groups), max(w[1] for *_, w in groups)
+    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
     t = t.filter(t.occurred_at >= lo, t.occurred_at < hi)
     keys = g.select("customer_id", "_k", "_lo", "_hi").distinct()
     seen = t.inner_join(keys, "customer_id")
     seen = seen.filter(seen.occurred_at >= seen._lo, seen.occurred_at < seen._hi)
     seen = seen.select("_k", "customer_id").distinct().mutate(seen=ibis.literal(1))
-    joined = g.left_join(seen, ["_k", "customer_id"]).select(g._k, g.exposed, seen.seen)
+    # columns by name: a join of g to a table built from g names g's columns ambiguously
+    joined = g.left_join(seen, ["_k", "customer_id"]).select("_k", "exposed", "seen")
     counts = (
         joined.group_by(["_k", "exposed"])
         .aggregate(n=joined.count(), churned=joined.seen.isnull().sum())
         .to_pandas()
     )
-    out: list[dict[int, tuple[int, int]]] = [{} for _ in groups]
+    out: list[dict[int, tuple[int, int]]] = [{} for _ in windows]
     for k, exposed, n, churned in counts[["_k", "exposed", "n", "churned"]].to_numpy().tolist():
         out[int(k)][int(exposed)] = (int(n), int(churned))
     return out

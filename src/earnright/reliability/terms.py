@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from earnright.customers.value import churn_of_tagged
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -213,21 +214,4 @@ def churn_counts_of(
     schema = ibis.schema({"_k": "int64", "_lo": "timestamp", "_hi": "timestamp"})
     g = g.inner_join(ibis.memtable(spans, schema=schema), "_k")
     g = g.select("_k", "customer_id", "exposed", "_lo", "_hi")
-    t = wh.table("transactions").select("customer_id", "occurred_at")
-    lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
-    t = t.filter(t.occurred_at >= lo, t.occurred_at < hi)
-    keys = g.select("customer_id", "_k", "_lo", "_hi").distinct()
-    seen = t.inner_join(keys, "customer_id")
-    seen = seen.filter(seen.occurred_at >= seen._lo, seen.occurred_at < seen._hi)
-    seen = seen.select("_k", "customer_id").distinct().mutate(seen=ibis.literal(1))
-    joined = g.left_join(seen, ["_k", "customer_id"]).select("_k", "exposed", "seen")  # by
-    # name: the join of g to a table built from g names g's columns ambiguously
-    counts = (
-        joined.group_by(["_k", "exposed"])
-        .aggregate(n=joined.count(), churned=joined.seen.isnull().sum())
-        .to_pandas()
-    )
-    out: list[dict[int, tuple[int, int]]] = [{} for _ in windows]
-    for k, side, n, churned in counts[["_k", "exposed", "n", "churned"]].to_numpy().tolist():
-        out[int(k)][int(side)] = (int(n), int(churned))
-    return out
+    return churn_of_tagged(wh, g, windows)
