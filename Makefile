@@ -47,8 +47,11 @@ postgres:
 	@sh scripts/postgres.sh
 
 # EARNRIGHT_REQUIRE_DATA=1 (set by .ci/run): a test that needs ../shared/data fails, not skips.
+# Two workers (pytest-xdist), each taking a whole test file at a time, so that a module's
+# fixtures are built once; PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 unit: $(STAMP) chromium poppler postgres java
-	EARNRIGHT_REQUIRE_DATA=$(EARNRIGHT_REQUIRE_DATA) $(BIN)/pytest
+	EARNRIGHT_REQUIRE_DATA=$(EARNRIGHT_REQUIRE_DATA) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck unit
 

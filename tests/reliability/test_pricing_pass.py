@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from earnright.reliability import revenue, valuation
+from earnright.reliability import revenue, terms, valuation
 from earnright.reliability.revenue import Exposure, RiskPass, revenue_at_risk
 from earnright.reliability.valuation import YEAR_OF_SPEND
 from earnright.workspace import Workspace
@@ -88,11 +88,14 @@ def test_no_exposure_needs_no_query(churn_ws: Workspace) -> None:
         assert valuation.customer_values(wh, [], window=window) == []
 
 
+@pytest.mark.parametrize("groups", [terms.GROUPS_A_QUERY, 2, 1])
 def test_a_pass_counts_the_churn_of_every_exposure_in_one_query_with_the_same_effects(
-    churn_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+    churn_ws: Workspace, monkeypatch: pytest.MonkeyPatch, groups: int
 ) -> None:
     """The churn of several exposures (overlapping customers, different windows, nobody
-    exposed, a follow-up not complete) counted together is each one's counted alone."""
+    exposed, a follow-up not complete) counted together is each one's counted alone, however
+    many of them one engine query holds (``GROUPS_A_QUERY`` bounds its memory)."""
+    monkeypatch.setattr(terms, "GROUPS_A_QUERY", groups)
     config = churn_ws.config
     exposures = [*EXPOSURES, Exposure([{"store": "S1"}], D("2026-06-01"), D("2026-06-02"))]
     with churn_ws.warehouse(read_only=True) as wh:

@@ -190,6 +190,9 @@ def _of_customers(wh: Warehouse, hit: ir.Table, conds: Conditions) -> ir.Table:
     return hit.filter((hit._cc < 0) | hit._fits.notnull())
 
 
+GROUPS_A_QUERY = 8  # the range join holds every group's active customers at once: its memory
+
+
 def churn_counts_of(
     wh: Warehouse,
     exposed: Sequence[tuple[int, Term]],
@@ -198,10 +201,25 @@ def churn_counts_of(
 ) -> list[dict[int, tuple[int, int]]]:
     """:func:`earnright.customers.churn_counts` of the groups ``k`` whose exposed and control
     customers are those of the terms tagged ``k`` (a group per follow-up window), each side's
-    customers of every group from one scan of the transactions (:func:`tagged_active`)
-    instead of two filtered scans per group: {1: (exposed, churned), 0: (control, churned)}."""
-    if not windows:
-        return []
+    customers of up to ``GROUPS_A_QUERY`` groups from one scan of the transactions
+    (:func:`tagged_active`) instead of two filtered scans per group: {1: (exposed, churned),
+    0: (control, churned)}."""
+    out: list[dict[int, tuple[int, int]]] = []
+    for first in range(0, len(windows), GROUPS_A_QUERY):
+        last = first + GROUPS_A_QUERY
+        ex = [(k - first, term) for k, term in exposed if first <= k < last]
+        co = [(k - first, term) for k, term in control if first <= k < last]
+        part = windows[first:last]
+        out += _churn_counts(wh, ex, co, part) if ex else [{} for _ in part]
+    return out
+
+
+def _churn_counts(
+    wh: Warehouse,
+    exposed: Sequence[tuple[int, Term]],
+    control: Sequence[tuple[int, Term]],
+    windows: Sequence[tuple[datetime, datetime]],
+) -> list[dict[int, tuple[int, int]]]:
     hit = tagged_active(wh, exposed)
     rest = tagged_active(wh, control).anti_join(hit, ["_k", "customer_id"])
     one = ibis.literal(1, type="int64")
