@@ -544,15 +544,21 @@ def run_size(
     return result
 
 
+REACH = 100  # how far beyond the largest size run a trend's crossover is reported
+
+
 def _trend(points: list[tuple[int, float]]) -> dict[str, Any]:
     """The slope of a ratio through its last two sizes in log-log, and the size at which that
-    line reaches 1 (None when the ratio does not fall toward 1)."""
+    line reaches 1 (None when the ratio does not fall toward 1, or only beyond ``REACH`` times
+    the largest size: ``beyond``)."""
     if len(points) < 2 or points[-1][1] == points[-2][1]:
         return {}
     (n1, r1), (n2, r2) = points[-2], points[-1]
     slope = math.log(r2 / r1) / math.log(n2 / n1)
     cross = n2 * (1 / r2) ** (1 / slope) if slope < 0 and r2 > 1 else None
-    return {"slope": slope, "crossover_responses": cross}
+    # a line through two sizes says nothing a hundredfold beyond them
+    beyond = cross is not None and cross > REACH * n2
+    return {"slope": slope, "crossover_responses": None if beyond else cross, "beyond": beyond}
 
 
 def crossover(sizes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -583,6 +589,28 @@ def crossover(sizes: list[dict[str, Any]]) -> dict[str, Any]:
         entry |= {f"{k}_cpu": v for k, v in cpu_trend.items()}
         out[name] = entry
     return out
+
+
+def ratio_line(name: str, entry: dict[str, Any]) -> str:
+    """One pass's line of Spark's time over DuckDB's per size, and where the trend meets 1."""
+    cpus = entry.get("spark_over_duckdb_cpu", {})
+    ratios = ", ".join(
+        f"{int(n):,}: {r:.1f}x wall" + (f", {cpus[n]:.1f}x CPU" if n in cpus else "")
+        for n, r in entry["spark_over_duckdb"].items()
+    )
+    if len(entry["spark_over_duckdb"]) < 2:
+        return f"- {name}: {ratios or 'not run on both'} (one size: no trend)"
+    cross = entry.get("crossover_responses")
+    cross_cpu = entry.get("crossover_responses_cpu")
+    far = f"only beyond {REACH}x the largest size run"
+    if cross_cpu:
+        ratios += f"; in CPU time, by the trend, equal at about {cross_cpu:,.0f} responses"
+    elif entry.get("beyond_cpu"):
+        ratios += f"; in CPU time, by the trend, equal {far}"
+    tail = (f"; in wall time, by the trend, equal at about {cross:,.0f} responses" if cross
+            else f"; in wall time, by the trend, equal {far}" if entry.get("beyond")
+            else "; in wall time, no crossover by the trend" if ratios else "")  # fmt: skip
+    return f"- {name}: {ratios or 'not run on both'}{tail}"
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -627,22 +655,7 @@ def markdown(result: dict[str, Any]) -> str:
         "Spark's wall time over DuckDB's (and CPU time over CPU time), per pass and size:",
         "",
     ]
-    for name, entry in result["crossover"].items():
-        cpus = entry.get("spark_over_duckdb_cpu", {})
-        ratios = ", ".join(
-            f"{int(n):,}: {r:.1f}x wall" + (f", {cpus[n]:.1f}x CPU" if n in cpus else "")
-            for n, r in entry["spark_over_duckdb"].items()
-        )
-        if len(entry["spark_over_duckdb"]) < 2:
-            lines.append(f"- {name}: {ratios or 'not run on both'} (one size: no trend)")
-            continue
-        cross = entry.get("crossover_responses")
-        cross_cpu = entry.get("crossover_responses_cpu")
-        if cross_cpu:
-            ratios += f"; in CPU time, by the trend, equal at about {cross_cpu:,.0f} responses"
-        tail = (f"; in wall time, by the trend, equal at about {cross:,.0f} responses" if cross
-                else "; in wall time, no crossover by the trend" if ratios else "")  # fmt: skip
-        lines.append(f"- {name}: {ratios or 'not run on both'}{tail}")
+    lines += [ratio_line(name, entry) for name, entry in result["crossover"].items()]
     lines += ["", "Checks: " + "; ".join(f"{s['responses']:,}: {', '.join(s['checks'])}"
                                         for s in result["sizes"]), ""]  # fmt: skip
     return "\n".join(lines)
