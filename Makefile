@@ -48,10 +48,10 @@ postgres:
 
 # EARNRIGHT_REQUIRE_DATA=1 (set by .ci/run): a test that needs ../shared/data fails, not skips.
 # Two workers (pytest-xdist), each taking a whole test file at a time, so that a module's
-# fixtures are built once; PYTEST_WORKERS=0 runs in one process.
+# fixtures are built once; PYTEST_WORKERS=0 runs in one process. The 25 slowest are listed.
 PYTEST_WORKERS ?= 2
 unit: $(STAMP) chromium poppler postgres java
-	EARNRIGHT_REQUIRE_DATA=$(EARNRIGHT_REQUIRE_DATA) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
+	EARNRIGHT_REQUIRE_DATA=$(EARNRIGHT_REQUIRE_DATA) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 
 test: lint typecheck unit
 

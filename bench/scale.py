@@ -5,6 +5,7 @@
     python bench/scale.py --smoke                 # CI: seconds, results in a temporary folder
     python bench/scale.py --baseline OLD.json     # CPU per pass against an earlier run's
 
+(DuckDB against Spark on the same files, 10M and 100M responses: bench/engines.py.)
 
 Each size runs ``earnright demo --out DIR --stores N --months M --replace`` (the CLI, in its own
 process, output piped: the plain progress lines of :mod:`earnright.progress` time the passes)
