@@ -2,11 +2,12 @@
 the customers of many conditions found together.
 
 :func:`term_customers` is one condition's customers (one filtered scan of the transactions);
-:func:`tagged_active` finds those of every (group, condition) of a pricing pass in one query:
+:func:`tagged_active` finds those of many (group, condition) pairs in one query:
 conditions with units reach the transactions by an equi-join on their units, the others (every
 unit, or every unit but some: the control groups) by one range join on their windows, the
-excluded units removed by an anti-join. :func:`churn_counts_of` counts the churn of many
-groups of exposed and control conditions from them (:mod:`earnright.reliability.revenue`).
+excluded units removed by an anti-join. :func:`churn_counts_of` counts the churn of a pricing
+pass's groups of exposed and control conditions from them, ``GROUPS_A_QUERY`` groups a query
+(:mod:`earnright.reliability.revenue`).
 """
 
 from __future__ import annotations
@@ -209,8 +210,7 @@ def churn_counts_of(
         last = first + GROUPS_A_QUERY
         ex = [(k - first, term) for k, term in exposed if first <= k < last]
         co = [(k - first, term) for k, term in control if first <= k < last]
-        part = windows[first:last]
-        out += _churn_counts(wh, ex, co, part) if ex else [{} for _ in part]
+        out += _churn_counts(wh, ex, co, windows[first:last])
     return out
 
 
