@@ -56,7 +56,9 @@ class TableResult(Result):
     stores over two years is 2.4 million rows, ~5 KB each as Python dicts, but ~50 MB as a
     frame. A result read back from JSON holds its rows."""
 
-    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
 
     columns: list[str] = []
     kept_rows: list[dict[str, Any]] | None = Field(default=None, alias="rows")

@@ -9,9 +9,10 @@ Every result is a pydantic model with
   driver …);
 - a short ``repr`` saying what it holds.
 
-Table-like results keep their rows as JSON-ready records (``rows``), so they round-trip through
-``model_dump_json``; ``to_frame()`` returns the analytics' own frame (with its dtypes) when the
-result was computed in this process, else a frame of the rows.
+Table-like results give their rows as JSON-ready records (``rows``, made from the frame when first
+asked for), so they round-trip through ``model_dump_json``; ``to_frame()`` returns the analytics'
+own frame (with its dtypes) when the result was computed in this process, else a frame of the
+rows.
 """
 
 from __future__ import annotations

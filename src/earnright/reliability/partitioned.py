@@ -137,7 +137,6 @@ def partitioned_anomaly_alerts(
         },
         columns=["indicator", "segment", "last_ns", "detector"],
     )
-    session.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")  # frames by Arrow
     left = session.createDataFrame(points, _SERIES).groupBy("indicator", "segment")
     right = session.createDataFrame(stored, _STATES).groupBy("indicator", "segment")
     out = left.cogroup(right).applyInPandas(_group_pass(indicator, config), _OUT).toPandas()

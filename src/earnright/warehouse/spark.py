@@ -50,6 +50,8 @@ _DEFAULTS = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # results reach pandas through Arrow, not row by row through pickled Python objects
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 _SPARK_TYPES = {
     "string": "STRING",
