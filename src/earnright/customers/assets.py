@@ -203,7 +203,7 @@ def _spell_totals(
         upto_days=per.days.sum().over(upto),
         upto_spend=per.spend.sum().over(upto),
         first_day=per.opened.min().over(whole),
-        first_spend=per.first_spend.max().over(whole),
+        first_spend=per.first_spend.sum().over(whole),  # the first spell's (the others: 0)
     )
     year = ibis.interval(days=YEAR_DAYS - 1)
     p = purchases.rename(_cid="customer_id")
@@ -379,17 +379,18 @@ def compute_ledger(
     keys = ["unit_id", *([by] if by else [])]
     if span is None:
         return Ledger(pd.DataFrame(columns=keys + LEDGER_COLUMNS[1:]), None, 0)
-    spells, _ = customer_spells(wh, config.assets, by)
+    everyone, _ = customer_spells(wh, config.assets, by)
+    # materialised once: the flows, the changes and the lifetime values each read it (every
+    # customer's: the lifetime-value models are fitted on them all)
+    everyone = everyone.mutate(opening=_opening(everyone, span[0])).cache()
     mapping = ibis.memtable(ancestors[["unit_id", "ancestor_id"]].astype(str))
-    spells = spells.inner_join(mapping, spells.home_unit_id == mapping.unit_id)
+    spells = everyone.inner_join(mapping, everyone.home_unit_id == mapping.unit_id)
     spells = spells.drop("home_unit_id", "unit_id").rename(unit_id="ancestor_id")
-    # materialised once: the flows, the changes and the lifetime values each read it
-    spells = spells.mutate(opening=_opening(spells, span[0])).cache()
     periods = _periods(*span, grain)
     flows, opening = _flows(spells, keys, grain, span)
     changes = _changes(wh, spells, keys, grain, periods, span[1])
     merged = _merge(flows, changes, [*keys, "ps"])
-    ltv, why = lifetime_flows(wh, spells, keys, grain, span)
+    ltv, why = lifetime_flows(wh, spells, keys, grain, span, everyone)
     if ltv is not None:
         merged = _merge(merged, ltv, [*keys, "ps"])
     frame = _finish(merged, opening, keys, unit_ids, (periods, grain))
