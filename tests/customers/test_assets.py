@@ -274,3 +274,35 @@ def test_spells_carry_the_years_around_them_across_spells(tmp_path: Path) -> Non
     assert [str(d.date()) for d in got.first_day] == ["2026-01-10", "2026-01-10"]
     assert [str(d.date()) for d in got["last"]] == ["2026-02-09", "2026-04-20"]
     assert got.lapse.tolist() == [30, 30]
+
+
+def test_lifetime_summaries_from_the_spells_are_those_from_the_transactions(
+    tmp_path: Path,
+) -> None:
+    """The ledger fits its lifetime values on summaries read from the spells: the same rows as
+    from the transactions (several spells, purchases of a customer with no row in customers,
+    whose home is no unit, a refund on the first day)."""
+    from earnright.customers.flow_values import spell_summaries
+    from earnright.customers.value import lifetime_summaries
+
+    visits = [
+        ("C1", "2026-01-10T10:00:00", 40.0),
+        ("C1", "2026-02-09T10:00:00", 60.25),
+        ("C1", "2026-04-20T09:00:00", 10.0),  # a new spell
+        ("C1", "2026-04-20T17:00:00", 5.5),  # the same day
+        ("C2", "2026-01-12T10:00:00", -3.0),  # a refund first
+        ("C2", "2026-03-01T10:00:00", 7.0),
+        ("C3", "2026-02-01T10:00:00", 9.99),  # one purchase
+        ("C4", "2026-05-31T10:00:00", 1.0),  # ends the data
+    ]
+    people = [
+        ("C1", "S1", NEW, "a"), ("C2", "S2", "2020-01-01", "b"), ("C3", "S9", NEW, "a"),
+        ("C4", "S3", NEW, "b"),
+    ]  # fmt: skip
+    ws = build(tmp_path, people, visits, lapse_after_days=30)
+    with ws.warehouse() as wh:
+        as_of, expected = lifetime_summaries(wh)
+        spells, _ = customer_spells(wh, ws.config.assets)
+        got = spell_summaries(spells, as_of)
+    assert expected.customer_id.tolist() == ["C1", "C2", "C4"]
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)

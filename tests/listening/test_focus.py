@@ -268,6 +268,21 @@ def test_one_unit_equals_its_entry_of_all(
     assert not _close(s1.to_dict(), lists["S5"].to_dict())
 
 
+def test_importance_of_some_units_is_their_rows_of_every_units(
+    small: tuple[Warehouse, Config, Any],
+) -> None:
+    """Focus fits the key drivers only of the units with a gap to value: each unit is fitted
+    apart, so their rows are those of the fit of every unit."""
+    from earnright.listening.focus.worth import driver_importance
+
+    wh, config, _ = small
+    every = driver_importance(wh, config, "store", None, 0)
+    some = driver_importance(wh, config, "store", None, 0, units={"S1", "S5"})
+    assert set(every.unit_id) > {"S1", "S5"} and set(some.unit_id) == {"S1", "S5"}
+    mine = every[every.unit_id.isin(["S1", "S5"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(some.reset_index(drop=True), mine, rtol=1e-12)
+
+
 def test_results_round_trip_through_json(lists: dict[str, FocusList]) -> None:
     for found in lists.values():
         text = json.dumps(found.to_dict())

@@ -155,10 +155,11 @@ def customer_spells(
     up to ``last``); the customer's history up to ``last``: ``upto_days`` (purchase days),
     ``upto_spend`` (their spend), ``first_day`` and ``first_spend`` (their first purchase ever).
 
-    Two ordered windows over the purchase days (the gap to the previous one opens a spell, a
-    running count numbers the spells); everything else is summed per spell and finished over
-    the spells, a few per customer, and the two years around a spell are summed by joining the
-    purchase days to their customer's spells: no range window over the purchase days.
+    One ordered window over the purchase days (the gap to the previous one opens a spell, the
+    gap to the next closes it; running counts and sums give the history up to each day); only
+    the days that open or close a spell are numbered and grouped into spells, a few per
+    customer, and the two years around a spell are summed by joining the purchase days to their
+    customer's spells: no range window over the purchase days.
     """
     if rule.lapse_by:
         _check_attribute(wh, rule.lapse_by, "lapse_by")
@@ -175,18 +176,25 @@ def customer_spells(
         days = _alive_lapse(wh, days, running)
     order = ibis.window(group_by="customer_id", order_by="day")
     prev, prev_lapse = days.day.lag().over(order), days.lapse.lag().over(order)
+    after = days.day.lead().over(order)
     days = days.mutate(
         opens=prev.isnull() | (_days_between(days.day, prev) > prev_lapse),
+        closes=after.isnull() | (_days_between(after, days.day) > days.lapse),
         first=prev.isnull(),
+        upto_days=days.spend.count().over(running),
+        upto_spend=days.spend.sum().over(running),
     )
-    days = days.mutate(spell=days.opens.ifelse(1, 0).sum().over(running))
-    per = days.group_by(["customer_id", "spell"]).aggregate(
-        lapse=days.lapse.argmax(days.day),
-        opened=days.day.min(),
-        last=days.day.max(),
-        days=days.count(),
-        spend=days.spend.sum(),
-        first_spend=days.first.ifelse(days.spend, 0.0).sum(),
+    # a spell is the purchase day that opens it and the one that closes it (the same day for a
+    # spell of one purchase): only those days are numbered and grouped, a few per customer
+    ends = days.filter(days.opens | days.closes)
+    ends = ends.mutate(spell=ends.opens.ifelse(1, 0).sum().over(running))
+    per = ends.group_by(["customer_id", "spell"]).aggregate(
+        lapse=ends.lapse.argmax(ends.day),
+        opened=ends.day.min(),
+        last=ends.day.max(),
+        upto_days=ends.upto_days.max(),
+        upto_spend=ends.upto_spend.argmax(ends.day),
+        first_spend=ends.first.ifelse(ends.spend, 0.0).sum(),
     )
     return _spell_totals(per, purchases, customers, by), customers
 
@@ -194,16 +202,13 @@ def customer_spells(
 def _spell_totals(
     per: ir.Table, purchases: ir.Table, customers: ir.Table, by: str | None
 ) -> ir.Table:
-    """The spells of :func:`customer_spells` from their per-spell sums: the history up to each
-    spell's end (running over the spells), the first purchase, the customer's columns, and the
-    spend in the year from the spell's first day and in the year to its last."""
+    """The spells of :func:`customer_spells` from their ends: the first purchase (over the
+    spells), the customer's columns, and the spend in the year from the spell's first day and
+    in the year to its last."""
     whole = ibis.window(group_by="customer_id")
-    upto = ibis.window(group_by="customer_id", order_by="spell", preceding=None, following=0)
     per = per.mutate(
-        upto_days=per.days.sum().over(upto),
-        upto_spend=per.spend.sum().over(upto),
         first_day=per.opened.min().over(whole),
-        first_spend=per.first_spend.max().over(whole),
+        first_spend=per.first_spend.sum().over(whole),  # the first spell's (the others: 0)
     )
     year = ibis.interval(days=YEAR_DAYS - 1)
     p = purchases.rename(_cid="customer_id")
@@ -379,17 +384,18 @@ def compute_ledger(
     keys = ["unit_id", *([by] if by else [])]
     if span is None:
         return Ledger(pd.DataFrame(columns=keys + LEDGER_COLUMNS[1:]), None, 0)
-    spells, _ = customer_spells(wh, config.assets, by)
+    everyone, _ = customer_spells(wh, config.assets, by)
+    # materialised once: the flows, the changes and the lifetime values each read it (every
+    # customer's: the lifetime-value models are fitted on them all)
+    everyone = everyone.mutate(opening=_opening(everyone, span[0])).cache()
     mapping = ibis.memtable(ancestors[["unit_id", "ancestor_id"]].astype(str))
-    spells = spells.inner_join(mapping, spells.home_unit_id == mapping.unit_id)
+    spells = everyone.inner_join(mapping, everyone.home_unit_id == mapping.unit_id)
     spells = spells.drop("home_unit_id", "unit_id").rename(unit_id="ancestor_id")
-    # materialised once: the flows, the changes and the lifetime values each read it
-    spells = spells.mutate(opening=_opening(spells, span[0])).cache()
     periods = _periods(*span, grain)
     flows, opening = _flows(spells, keys, grain, span)
     changes = _changes(wh, spells, keys, grain, periods, span[1])
     merged = _merge(flows, changes, [*keys, "ps"])
-    ltv, why = lifetime_flows(wh, spells, keys, grain, span)
+    ltv, why = lifetime_flows(wh, spells, keys, grain, span, everyone)
     if ltv is not None:
         merged = _merge(merged, ltv, [*keys, "ps"])
     frame = _finish(merged, opening, keys, unit_ids, (periods, grain))

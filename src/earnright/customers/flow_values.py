@@ -19,17 +19,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from earnright.customers.assets import came_spells, went_spells
-from earnright.customers.value import CustomerValues, customer_lifetime_values
+from earnright.customers.histories import finish_summaries, summary_weeks
+from earnright.customers.value import (
+    CustomerValues,
+    customer_lifetime_values,
+    values_of_summaries,
+)
 from earnright.errors import QueryError
 from earnright.periods import Grain
 from earnright.warehouse import Warehouse
 
-__all__ = ["LOST_COLUMNS", "LTV_COLUMNS", "lifetime_flows", "lost_lifetime_values"]
+__all__ = [
+    "LOST_COLUMNS",
+    "LTV_COLUMNS",
+    "lifetime_flows",
+    "lost_lifetime_values",
+    "spell_summaries",
+]
 
 LTV_COLUMNS = ["gained_ltv", "reactivated_ltv", "lost_ltv"]
 # what a lost spell carries to value it by (:func:`lost_lifetime_values`)
@@ -43,12 +55,19 @@ def lifetime_flows(
     keys: list[str],
     grain: Grain,
     span: tuple[datetime, datetime],
+    everyone: ir.Table | None = None,
 ) -> tuple[pd.DataFrame | None, str | None]:
     """(gained_ltv, reactivated_ltv and lost_ltv per unit key and period start ``ps``, None),
-    or (None, why) when the lifetime-value models cannot be fitted."""
+    or (None, why) when the lifetime-value models cannot be fitted. ``everyone``: the spells of
+    every customer with a row in ``customers`` (:func:`~earnright.customers.assets.customer_spells`
+    before any unit filter), to fit the models on without another pass over the transactions
+    (:func:`spell_summaries`); without it the models are fitted on the transactions."""
     first, as_of = span
     try:
-        values = customer_lifetime_values(wh, as_of)
+        if everyone is None:
+            values = customer_lifetime_values(wh, as_of)
+        else:
+            values = values_of_summaries(spell_summaries(everyone, as_of), as_of)
     except QueryError as exc:
         return None, f"no lifetime values in the ledger: {exc}"
     came = came_spells(spells, grain, first)
@@ -64,6 +83,37 @@ def lifetime_flows(
     out = came.merge(went, on=[*keys, "ps"], how="outer")
     out["ps"] = pd.to_datetime(out["ps"]).astype("datetime64[us]")
     return out, None
+
+
+def spell_summaries(spells: ir.Table, as_of: datetime) -> pd.DataFrame:
+    """The purchase summaries up to ``as_of`` (the data's end) of
+    :func:`~earnright.customers.value.lifetime_summaries`, from every customer's spells
+    (:func:`~earnright.customers.assets.customer_spells`): the last spell holds the customer's
+    whole history (purchase days, spend, first day and first spend). The same numbers: the
+    weeks by the same expression, the repeat spend rounded to a millionth as there."""
+    per = spells.group_by("customer_id").aggregate(
+        home_unit_id=spells.home_unit_id.min(),
+        days=spells.upto_days.argmax(spells.spell),
+        total=spells.upto_spend.argmax(spells.spell),
+        first_spend=spells.first_spend.argmax(spells.spell),
+        first=spells.first_day.min(),
+        last=spells["last"].max(),
+    )
+    end = pd.Timestamp(as_of).normalize().to_pydatetime()
+    out = per.select(
+        "customer_id",
+        "home_unit_id",
+        x=per.days - 1,
+        t_x=summary_weeks(per["last"], per["first"]),
+        T=summary_weeks(ibis.literal(end), per["first"]),
+        repeat_spend=per.total - per.first_spend,
+        holdout=ibis.literal(0, "int64"),
+    )
+    summaries = finish_summaries(out.to_pandas(), ("home_unit_id",))
+    if summaries.empty:
+        raise QueryError(f"no purchases by {end:%Y-%m-%d} to value customers from",
+                         argument="as_of")  # fmt: skip
+    return summaries
 
 
 def lost_lifetime_values(went: pd.DataFrame, values: CustomerValues) -> np.ndarray:

@@ -25,7 +25,13 @@ import pandas as pd
 
 from earnright.errors import QueryError
 
-__all__ = ["REQUIRED", "check_transactions", "purchase_summaries"]
+__all__ = [
+    "REQUIRED",
+    "check_transactions",
+    "finish_summaries",
+    "purchase_summaries",
+    "summary_weeks",
+]
 
 REQUIRED = ("customer_id", "occurred_at", "amount")
 _WEEK = 7 * 86_400
@@ -85,8 +91,7 @@ def purchase_summaries(
     after = days.filter(days.day >= cut)
     later = after.group_by("customer_id").aggregate(holdout=after.count())
     joined = per.left_join(later, "customer_id").select(per, later.holdout)
-    x = joined.n - 1
-    weeks = lambda a, b: (a.epoch_seconds() - b.epoch_seconds()) / _WEEK  # noqa: E731
+    x, weeks = joined.n - 1, summary_weeks
     out = joined.select(
         "customer_id",
         *keys,
@@ -96,7 +101,18 @@ def purchase_summaries(
         repeat_spend=joined.total - joined.first_spend,
         holdout=joined.holdout.fill_null(0),
     )
-    frame = out.to_pandas().sort_values("customer_id", kind="stable").reset_index(drop=True)
+    return finish_summaries(out.to_pandas(), keys)
+
+
+def summary_weeks(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    """Weeks from ``earlier`` to ``later``, as :func:`purchase_summaries` counts them."""
+    return (later.epoch_seconds() - earlier.epoch_seconds()) / _WEEK
+
+
+def finish_summaries(frame: pd.DataFrame, keys: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The summaries of :func:`purchase_summaries` from the engine's rows (customer_id, ``keys``,
+    x, t_x, T, repeat_spend, holdout): sorted by customer, typed, ``m`` from the repeat spend."""
+    frame = frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
     frame = frame.astype({"x": "int64", "holdout": "int64", "t_x": float, "T": float})
     # the engine sums in no fixed order: the spend rounded to a millionth (money has cents) is
     # the same in every run, so two runs fit the same numbers to the last digit

@@ -37,6 +37,7 @@ __all__ = [
     "customer_value",
     "lifetime_summaries",
     "transaction_range",
+    "values_of_summaries",
 ]
 
 YEAR_SECONDS = 365.25 * 86_400
@@ -179,9 +180,18 @@ def customer_lifetime_values(
     """Fit BG/NBD and Gamma-Gamma on every purchase up to ``as_of`` (default: the latest
     transaction's day) of the customers with a home (``customers``), and score each of them
     (:class:`CustomerValues`). One engine pass builds the summaries; numpy finishes."""
+    as_of, summaries = lifetime_summaries(wh, as_of)
+    return values_of_summaries(summaries, as_of, months=months, discount=discount)
+
+
+def values_of_summaries(
+    summaries: pd.DataFrame, as_of: datetime, *, months: int = 36, discount: float = 0.01
+) -> CustomerValues:
+    """:func:`customer_lifetime_values` from summaries already made (those of
+    :func:`lifetime_summaries` up to ``as_of``, or the same numbers from elsewhere): both fits,
+    every customer scored."""
     from earnright.customers.lifetime import fit_models, score_customers
 
-    as_of, summaries = lifetime_summaries(wh, as_of)
     bg, gg = fit_models(summaries)
     frame = score_customers(summaries, bg.values, gg.values, months=months, discount=discount)
     day = pd.Timestamp(as_of).normalize().to_pydatetime()

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -156,6 +156,7 @@ def compute_drivers(
     seed: int = 0,
     shrink: bool = True,
     themes: bool = False,
+    units: Collection[str] | None = None,
 ) -> list[DriverResult]:
     """Key drivers of ``outcome`` (default: the nps question) for every unit at ``level``.
 
@@ -164,6 +165,7 @@ def compute_drivers(
     only. Units below the top are shrunk toward their parent unless ``shrink`` is False. With
     ``themes``, the drivers are the config's themes instead: whether a response's comment
     mentions each (``theme:NAME``, 0/1), over the responses with a labelled comment, pooled.
+    ``units``: fit only these units of the level (a unit's fit is the same either way).
     """
     columns = wh.open_columns("feedback")
     if themes:
@@ -197,6 +199,7 @@ def compute_drivers(
         targets[key] = shrinkage_targets(s, of, tree.parent, tree.top) if shrinking else {}
     at_level = set(frame.unit_id[frame.level == level].astype(str))
     wanted = [unit] if unit else sorted(set(tree.members.values()) & at_level)
+    wanted = wanted if units is None else [u for u in wanted if u in set(units)]
     results = []
     for u in wanted:
         mine = {k: p[u] for k, p in parts.items() if u in p}

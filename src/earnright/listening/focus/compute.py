@@ -98,7 +98,8 @@ def _worth(
         return worth
     long = _span(wh, ask.grain, span.period, ask.importance_window)
     within = _window(wh, long.start, long.end)
-    importance = driver_importance(within, config, ask.level, ask.unit, ask.seed)
+    units = set(found.unit_id.astype(str))  # only the units with a credible gap are valued
+    importance = driver_importance(within, config, ask.level, ask.unit, ask.seed, units)
     return gap_worth(found, importance, ltr_counts(view, config, frame, ask.level))
 
 
@@ -163,10 +164,9 @@ def compute_focus(
     found = gaps[gaps.credible & ((gaps.unit_id == unit) if unit else True)]
     picked = _rank(_worth(wh, view, config, frame, found, span, ask), top)
     said = _evidence(wh, view, config, picked, ask)
-    by_unit = Found(
-        span.period, span.first, measured.totals, measured.peers,
-        {str(u): f for u, f in picked.groupby("unit_id")},
-        {str(u): f for u, f in said.groupby("unit_id")}, found.unit_id.value_counts(),
+    by_unit = Found.of(
+        (span.period, span.first), measured.totals, measured.peers, picked, said,
+        found.unit_id.value_counts(),
     )  # fmt: skip
     ctx = _context(config, frame, span, measured, ask)
     wanted = [unit] if unit else sorted(frame.unit_id[frame.level == level])

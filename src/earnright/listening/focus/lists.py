@@ -169,14 +169,20 @@ def _comment(c: dict[Any, Any]) -> FocusComment:
     )
 
 
-def _items(rows: pd.DataFrame, said: pd.DataFrame, config: Config, where: str) -> list[FocusItem]:
+def _items(
+    rows: list[dict[Any, Any]],
+    said: dict[tuple[str, str], list[dict[Any, Any]]],
+    unit: str,
+    config: Config,
+    where: str,
+) -> list[FocusItem]:
     items = []
-    for row in rows.to_dict("records"):
+    for row in rows:
         driver = str(row["driver"])
         question = config.question(driver)
         label = question.label if question is not None and question.label else driver
         moments, owner = _moments(config, driver)
-        notes = said[said.driver == driver].to_dict("records")
+        notes = said.get((unit, driver), [])
         items.append(
             FocusItem(
                 driver=driver, label=label, moments=moments, owner=owner, gap=row["gap"],
@@ -196,32 +202,62 @@ def _num(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class Found:
-    """What one call measured, by unit."""
+    """What one call measured, by unit: plain dictionaries, so that each unit's list is a few
+    look-ups (:meth:`of` makes them from the frames of one call)."""
 
     period: str
     first: str
-    totals: pd.DataFrame  # n, promoters, detractors, responses per unit in the window
-    peers: pd.Series  # unit -> peer group id
-    picked: dict[str, pd.DataFrame]  # unit -> its items' rows, most valuable first
-    said: dict[str, pd.DataFrame]  # unit -> its items' comments
-    credible: pd.Series  # unit -> credible gaps before the top
+    totals: dict[str, dict[Any, Any]]  # unit -> n, promoters, detractors in the window
+    peers: dict[str, Any]  # unit -> peer group id
+    picked: dict[str, list[dict[Any, Any]]]  # unit -> its items' rows, most valuable first
+    said: dict[tuple[str, str], list[dict[Any, Any]]]  # (unit, driver) -> its comments, in order
+    credible: dict[str, int]  # unit -> credible gaps before the top
+
+    @classmethod
+    def of(
+        cls,
+        span: tuple[str, str],
+        totals: pd.DataFrame,
+        peers: pd.Series,
+        picked: pd.DataFrame,
+        said: pd.DataFrame,
+        credible: pd.Series,
+    ) -> Found:
+        """From the window's totals per unit, the peer group of each unit, the picked rows (by
+        unit, most valuable first), their comments (by unit and driver, in order) and the
+        credible gaps per unit."""
+        rows: dict[str, list[dict[Any, Any]]] = {}
+        for row in picked.to_dict("records"):
+            rows.setdefault(str(row["unit_id"]), []).append(row)
+        notes: dict[tuple[str, str], list[dict[Any, Any]]] = {}
+        for note in said.to_dict("records"):
+            notes.setdefault((str(note["unit_id"]), str(note["driver"])), []).append(note)
+        counts = totals[["n", "promoters", "detractors"]].to_dict("index")
+        return cls(
+            span[0], span[1], {str(u): c for u, c in counts.items()},
+            {str(u): p for u, p in peers.to_dict().items()}, rows, notes,
+            {str(u): int(c) for u, c in credible.to_dict().items()},
+        )  # fmt: skip
 
 
 def focus_list(ctx: ListContext, unit: str, found: Found, config: Config) -> FocusList:
     """One unit's list."""
-    totals, peer = found.totals, found.peers.get(unit)
+    totals, peer = found.totals.get(unit), found.peers.get(unit)
     peer = peer if isinstance(peer, str) else None
-    n = float(totals.n.get(unit, 0))
+    n = float(totals["n"]) if totals is not None else 0.0
     where = f"similar {ctx.level}s in {ctx.names.get(peer, peer)}" if peer else ""
-    rows = found.picked.get(unit, pd.DataFrame(columns=["driver"]))
-    said = found.said.get(unit, pd.DataFrame(columns=["driver"]))
-    nps = 100.0 * (totals.promoters[unit] - totals.detractors[unit]) / n if n > 0 else None
+    rows = found.picked.get(unit, [])
+    nps = (
+        100.0 * (totals["promoters"] - totals["detractors"]) / n
+        if totals is not None and n > 0
+        else None
+    )
     return FocusList(
         unit_id=unit, name=ctx.names.get(unit), level=ctx.level, period=found.period,
         window_start=found.first, window_end=found.period, peer_id=peer,
         peer_name=ctx.names.get(peer) if peer else None, n=int(n), nps=nps,
-        items=_items(rows, said, config, where),
-        message=_message(ctx, len(rows), int(found.credible.get(unit, 0)), n, where),
+        items=_items(rows, found.said, unit, config, where),
+        message=_message(ctx, len(rows), found.credible.get(unit, 0), n, where),
         method=ctx.method,
     )  # fmt: skip
 

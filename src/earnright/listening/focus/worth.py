@@ -10,6 +10,7 @@ distribution (a smooth monotone reading of its answers) turns that shift into NP
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -116,13 +117,21 @@ def gap_worth(gaps: pd.DataFrame, imp: pd.DataFrame, counts: pd.DataFrame) -> pd
 
 
 def driver_importance(
-    view: Warehouse, config: Config, level: str, unit: str | None, seed: int
+    view: Warehouse,
+    config: Config,
+    level: str,
+    unit: str | None,
+    seed: int,
+    units: Collection[str] | None = None,
 ) -> Any:
-    """Each unit's drivers of the nps question: LMG share and standardized beta (shrunk fit)."""
+    """Each unit's drivers of the nps question: LMG share and standardized beta (shrunk fit);
+    only of ``units`` when given (the units with a gap to value: each unit is fitted apart)."""
     columns = ["unit_id", "driver", "importance", "beta"]
     nps = config.question_of_kind("nps")
     if nps is None or nps.id not in view.open_columns("feedback"):
         return pd.DataFrame(columns=columns)
-    fits = compute_drivers(view, config, level=level, unit=unit, bootstrap=0, seed=seed)
+    fits = compute_drivers(
+        view, config, level=level, unit=unit, bootstrap=0, seed=seed, units=units
+    )
     rows = [(r.unit_id, d.driver, d.share, d.beta) for r in fits for d in r.drivers]
     return pd.DataFrame(rows, columns=columns)
