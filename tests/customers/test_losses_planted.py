@@ -69,3 +69,44 @@ def test_the_demo_losses_are_the_ledgers_and_the_excess_adds_up(demo: DemoRun) -
     whole = losses.incidents.set_index("detail").excess
     for detail, (value, n) in rows.iterrows():
         assert value == pytest.approx(whole[detail], abs=0.05 * n + 1e-9)  # rows round to 0.1
+
+
+def test_the_pass_over_every_incident_equals_each_incident_on_its_own(
+    demo: DemoRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """incident_excesses (a few incidents a query) and incident_reasons (every incident at
+    once) count exactly what incident_excess and affected_customers give one at a time."""
+    from earnright.customers import loss_incidents
+    from earnright.customers.loss_incidents import (
+        incident_excesses,
+        incident_exposures,
+        incident_reasons,
+    )
+    from earnright.reliability.revenue import affected_customers
+
+    ws = earnright.open_workspace(demo.workspace)
+    with ws.warehouse() as wh:
+        lost, _ = lost_customers(wh, ws.config, level="company")
+        assert lost is not None
+        hits = incident_exposures(wh)
+        assert len(hits) >= 3, len(hits)
+        # two queries, the second with fewer incidents
+        monkeypatch.setattr(loss_incidents, "GROUPS_A_QUERY", len(hits) // 2 + 1)
+        batched = incident_excesses(wh, ws.config, lost, hits)
+        for h, row in zip(hits, batched.to_dict(orient="records"), strict=True):
+            alone = incident_excess(wh, ws.config, h.exposure, lost)
+            assert row == pytest.approx({"detail": h.detail, **alone}, nan_ok=True)
+        assert batched.exposed.sum() > 0 and batched.control_lost.sum() > 0
+        reasons = incident_reasons(wh, ws.config, lost, hits)
+        assert reasons is not None
+        got = reasons.to_pandas()
+        keys = lost.select("customer_id", "lost_at", "since").to_pandas()
+        expected = set()
+        for h in hits:
+            ids = set(affected_customers(wh, ws.config, h.exposure).to_pandas().customer_id)
+            mine = keys[keys.customer_id.isin(ids)]
+            mine = mine[(h.exposure.start < mine.lost_at) & (h.exposure.end > mine.since)]
+            pairs = zip(mine.customer_id, mine.lost_at, strict=True)
+            expected |= {(c, t, h.detail) for c, t in pairs}
+        found = set(zip(got.customer_id, got.lost_at, got.detail, strict=True))
+        assert found == expected and len(found) == len(got) and len(found) > 0

@@ -17,11 +17,20 @@ in the segment's window, so for a segment of units the last purchase is after th
 anyway; an attribute's customers may have bought last up to ``active_window`` before it).
 excess = k_e − n_e · k_c / n_c, with a 95% interval from the binomial variance of both shares:
 n_e p_e (1 − p_e) + n_e² p_c (1 − p_c) / n_c.
+
+A pass over every incident resolves their segments on one :class:`~earnright.reliability.revenue.
+UnitIndex` (the units read once, each level's ancestors walked once) and finds their customers
+together (:func:`earnright.reliability.revenue.tagged_active`): the hit losses of every incident
+in one query, the excesses ``GROUPS_A_QUERY`` incidents a query (each side's customers of those
+incidents from one scan of the transactions; the comparable customers of every incident at once
+would be held in memory together). :func:`incident_excess` prices one incident on its own (the
+reference the pass is tested against).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
@@ -30,7 +39,17 @@ import pandas as pd
 
 from earnright.config import Config
 from earnright.reliability.records import load_incidents
-from earnright.reliability.revenue import Exposure, affected_customers, comparable_customers
+from earnright.reliability.revenue import (
+    Exposure,
+    Term,
+    UnitIndex,
+    affected_customers,
+    comparable_customers,
+    control_terms,
+    resolve_terms,
+    tagged_active,
+)
+from earnright.reliability.terms import GROUPS_A_QUERY
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -40,6 +59,7 @@ __all__ = [
     "incident_excesses",
     "incident_exposures",
     "incident_reasons",
+    "incident_terms",
     "loss_keys",
 ]
 
@@ -79,22 +99,43 @@ def incident_exposures(wh: Warehouse) -> list[HitBy]:
     return out
 
 
+def incident_terms(wh: Warehouse, config: Config, hits: list[HitBy]) -> list[list[Term]]:
+    """Every incident's terms (:func:`~earnright.reliability.revenue.resolve_terms`), resolved
+    on one :class:`~earnright.reliability.revenue.UnitIndex`."""
+    units = UnitIndex(wh, config.units.levels)
+    return [resolve_terms(wh, config, h.exposure, units)[0] for h in hits]
+
+
 def incident_reasons(
-    wh: Warehouse, config: Config, lost: ir.Table, hits: list[HitBy]
+    wh: Warehouse,
+    config: Config,
+    lost: ir.Table,
+    hits: list[HitBy],
+    terms: list[list[Term]] | None = None,
 ) -> ir.Table | None:
-    """Losses hit by an incident: one query over the union of every incident's exposed."""
+    """Losses hit by an incident: one query over every incident's exposed customers (the
+    customers of :func:`~earnright.reliability.revenue.affected_customers`, all incidents'
+    from one scan of the transactions). ``terms``: each incident's, when already resolved."""
     if not hits:
         return None
-    parts = [
-        affected_customers(wh, config, h.exposure).mutate(
-            detail=ibis.literal(h.detail),
-            moment=ibis.literal(h.moment),
-            i_start=ibis.literal(h.exposure.start),
-            i_end=ibis.literal(h.exposure.end),
-        )
-        for h in hits
-    ]
-    exposed = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    terms = terms if terms is not None else incident_terms(wh, config, hits)
+    exposed = tagged_active(wh, [(k, t) for k, each in enumerate(terms) for t in each])
+    about = ibis.memtable(
+        pd.DataFrame(
+            {
+                "_k": range(len(hits)),
+                "detail": [h.detail for h in hits],
+                "moment": [h.moment for h in hits],
+                "i_start": [h.exposure.start for h in hits],
+                "i_end": [h.exposure.end for h in hits],
+            }
+        ),
+        schema=ibis.schema(
+            {"_k": "int64", "detail": "string", "moment": "string", "i_start": "timestamp",
+             "i_end": "timestamp"}
+        ),
+    )  # fmt: skip
+    exposed = exposed.inner_join(about, "_k")
     keys = loss_keys(lost)
     joined = keys.inner_join(
         exposed,
@@ -121,9 +162,7 @@ def incident_excess(
     """Exposed and comparable customers, how many of each were lost with their last purchase
     in ``[start − active_window, end + churn_window)``, and the excess with its 95% interval
     (module doc)."""
-    day = exposure.start.replace(hour=0, minute=0, second=0, microsecond=0)
-    day -= config.reliability.active_window
-    until = exposure.end + config.reliability.churn_window
+    day, until = _gone_since(config, exposure)
     gone = lost.filter(lost["last"] >= ibis.literal(day), lost["last"] < ibis.literal(until))
     gone = gone.select("customer_id").distinct().mutate(gone=ibis.literal(1))
     groups = ibis.union(
@@ -152,9 +191,58 @@ def excess_of(k_e: int, n_e: int, k_c: int, n_c: int) -> dict[str, float]:
     return out
 
 
+def _gone_since(config: Config, exposure: Exposure) -> tuple[datetime, datetime]:
+    """``[start − active_window, end + churn_window)``: the last purchases whose losses count."""
+    day = exposure.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - config.reliability.active_window, exposure.end + config.reliability.churn_window
+
+
 def incident_excesses(
-    wh: Warehouse, config: Config, lost: ir.Table, hits: list[HitBy]
+    wh: Warehouse,
+    config: Config,
+    lost: ir.Table,
+    hits: list[HitBy],
+    terms: list[list[Term]] | None = None,
 ) -> pd.DataFrame:
-    """:func:`incident_excess` of every incident (:data:`EXCESS_COLUMNS`)."""
-    rows = [{"detail": h.detail, **incident_excess(wh, config, h.exposure, lost)} for h in hits]
+    """:func:`incident_excess` of every incident (:data:`EXCESS_COLUMNS`), ``GROUPS_A_QUERY``
+    incidents a query (module doc). ``terms``: each incident's, when already resolved."""
+    terms = terms if terms is not None else incident_terms(wh, config, hits)
+    rows = []
+    for first in range(0, len(hits), GROUPS_A_QUERY):
+        chunk = list(range(first, min(first + GROUPS_A_QUERY, len(hits))))
+        counts = _excess_counts(wh, config, lost, [hits[k] for k in chunk],
+                                [terms[k] for k in chunk])  # fmt: skip
+        for j, k in enumerate(chunk):
+            (n_e, k_e), (n_c, k_c) = counts.get((j, 1), (0, 0)), counts.get((j, 0), (0, 0))
+            rows.append({"detail": hits[k].detail, **excess_of(k_e, n_e, k_c, n_c)})
     return pd.DataFrame(rows, columns=EXCESS_COLUMNS)
+
+
+def _excess_counts(
+    wh: Warehouse, config: Config, lost: ir.Table, hits: list[HitBy], terms: list[list[Term]]
+) -> dict[tuple[int, int], tuple[int, int]]:
+    """{(k, 1): (exposed, of them lost), (k, 0): (comparable, of them lost)} of the incidents
+    ``k`` of ``hits`` (:func:`incident_excess`'s counts), from one query."""
+    exposed = tagged_active(wh, [(k, t) for k, each in enumerate(terms) for t in each])
+    control = [(k, t) for k, each in enumerate(terms) for t in control_terms(each)]
+    rest = tagged_active(wh, control).anti_join(exposed, ["_k", "customer_id"])
+    one = ibis.literal(1, type="int64")
+    groups = ibis.union(
+        exposed.mutate(g=one), rest.mutate(g=ibis.literal(0, type="int64")), distinct=False
+    )
+    spans = [_gone_since(config, h.exposure) for h in hits]
+    windows = ibis.memtable(
+        pd.DataFrame({"_k": range(len(hits)), "_lo": [w[0] for w in spans],
+                      "_hi": [w[1] for w in spans]}),
+        schema=ibis.schema({"_k": "int64", "_lo": "timestamp", "_hi": "timestamp"}),
+    )  # fmt: skip
+    last = lost.select("customer_id", "last")
+    gone = last.inner_join(windows, [last["last"] >= windows._lo, last["last"] < windows._hi])
+    gone = gone.select("_k", "customer_id").distinct().mutate(gone=one)
+    joined = groups.left_join(gone, ["_k", "customer_id"]).select(groups._k, groups.g, gone.gone)
+    counts = joined.group_by(["_k", "g"]).aggregate(n=joined.count(), k=joined.gone.notnull().sum())
+    found = counts.to_pandas()
+    return {
+        (int(k), int(g)): (int(n), int(lost))
+        for k, g, n, lost in zip(found._k, found.g, found.n, found.k, strict=True)
+    }

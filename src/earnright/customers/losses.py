@@ -48,6 +48,7 @@ from earnright.customers.loss_incidents import (
     incident_excesses,
     incident_exposures,
     incident_reasons,
+    incident_terms,
     loss_keys,
 )
 from earnright.customers.value import customer_lifetime_values
@@ -287,15 +288,16 @@ def explain_losses(
     if lost.empty:
         return Losses(lost, pd.DataFrame(columns=REASON_COLUMNS), as_of)
     hits = incident_exposures(wh)
+    terms = incident_terms(wh, config, hits)  # resolved once for the reasons and the excesses
     queries = [
         _call_reasons(wh, table),
-        incident_reasons(wh, config, table, hits),
+        incident_reasons(wh, config, table, hits, terms),
         *_feedback_reasons(wh, config, table),
     ]
     frames = [q.to_pandas() for q in queries if q is not None] + [_fewer_visits(wh, table)]
     reasons = pd.concat([f for f in frames if len(f)] or [frames[-1]], ignore_index=True)
     reasons = _with_no_signal(lost, _normalise(reasons))
-    return Losses(lost, reasons, as_of, incident_excesses(wh, config, table, hits))
+    return Losses(lost, reasons, as_of, incident_excesses(wh, config, table, hits, terms))
 
 
 def check_loss_period(wh: Warehouse, period: str, grain: Grain) -> None:
