@@ -89,6 +89,14 @@ def timestamps(calendar: Calendar, seconds: np.ndarray) -> pa.Array:
     return pa.array(micros, type=pa.int64()).cast(TIMESTAMP)
 
 
+# Columns of a distinct value (or nearly) a row: no dictionary (it overflows and is thrown away
+# in every row group, after the work of building it)
+DISTINCT = frozenset({"customer_id", "transaction_id", "invitation_id", "response_id"})
+# LZ4: 27% less CPU than zstd to write the five files (the largest part of writing them), as
+# fast for DuckDB to read, 1.7x larger (300 stores: 2.1 -> 1.5 CPU s, 56 -> 96 MB)
+COMPRESSION = "lz4"
+
+
 class ParquetFiles:
     """One ParquetWriter per file; ``write`` adds one row group and counts the rows."""
 
@@ -96,7 +104,14 @@ class ParquetFiles:
         self.paths = {name: out_dir / f"{name}.parquet" for name in SCHEMAS}
         self.rows = dict.fromkeys(SCHEMAS, 0)
         self._writers = {
-            name: pq.ParquetWriter(path, SCHEMAS[name], compression="zstd")
+            name: pq.ParquetWriter(
+                path,
+                SCHEMAS[name],
+                compression=COMPRESSION,
+                use_dictionary=[
+                    f.name for f in SCHEMAS[name] if f.type == _S and f.name not in DISTINCT
+                ],
+            )
             for name, path in self.paths.items()
         }
 
