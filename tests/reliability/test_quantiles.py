@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from earnright.reliability.quantiles import quarter_and_median
+from earnright.reliability.search import NOISE_FLOOR, _rms
 
 
 @pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "rounded", "tiny"])
@@ -23,3 +24,15 @@ def test_quarter_and_median_are_numpys_bit_for_bit(kind: str) -> None:
         }[kind](n)
         a = np.abs(a)
         assert quarter_and_median(a.copy()) == (np.quantile(a, 0.25), np.median(a)), n
+
+
+def test_the_noise_fits_root_mean_square_is_numpys_bit_for_bit() -> None:
+    """``search._rms`` (numpy's sum over the count, called directly) equals the formula it
+    replaced, ``np.sqrt(np.mean(d**2))`` over the truncated sd, exactly."""
+    rng = np.random.default_rng(3)
+    for n in [3, 4, 5, 50, 51, 999, 4096, 4097, 70_000]:
+        for _ in range(20):
+            d = rng.standard_t(3, size=n) * rng.uniform(1e-7, 10.0)
+            old = max(float(np.sqrt(np.mean(d**2))) / 0.986577, NOISE_FLOOR)
+            assert _rms(d, 0.0) == old, n
+    assert _rms(np.array([1.0, 2.0]), 7.0) == 7.0
