@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from earnright.reliability.quantiles import quarter_and_median
-from earnright.reliability.search import NOISE_FLOOR, _rms
+from earnright.reliability.quantiles import quarter_and_median, root_mean_square
 
 
 @pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "rounded", "tiny"])
@@ -26,13 +25,11 @@ def test_quarter_and_median_are_numpys_bit_for_bit(kind: str) -> None:
         assert quarter_and_median(a.copy()) == (np.quantile(a, 0.25), np.median(a)), n
 
 
-def test_the_noise_fits_root_mean_square_is_numpys_bit_for_bit() -> None:
-    """``search._rms`` (numpy's sum over the count, called directly) equals the formula it
-    replaced, ``np.sqrt(np.mean(d**2))`` over the truncated sd, exactly."""
+def test_the_root_mean_square_is_numpys_bit_for_bit() -> None:
+    """``root_mean_square`` (numpy's sum over the count, called directly) equals the formula
+    the noise fit used, ``np.sqrt(np.mean(d**2))``, exactly."""
     rng = np.random.default_rng(3)
-    for n in [3, 4, 5, 50, 51, 999, 4096, 4097, 70_000]:
+    for n in [1, 2, 3, 4, 5, 50, 51, 999, 4096, 4097, 70_000]:
         for _ in range(20):
             d = rng.standard_t(3, size=n) * rng.uniform(1e-7, 10.0)
-            old = max(float(np.sqrt(np.mean(d**2))) / 0.986577, NOISE_FLOOR)
-            assert _rms(d, 0.0) == old, n
-    assert _rms(np.array([1.0, 2.0]), 7.0) == 7.0
+            assert root_mean_square(d) == float(np.sqrt(np.mean(d**2))), n
