@@ -20,7 +20,7 @@ from earnright.config import Config, render_config
 from earnright.ingest import ingest_file
 from earnright.reliability import revenue
 from earnright.reliability.incidents import Incident, list_incidents, run_detection
-from earnright.reliability.judge import compatible
+from earnright.reliability.judge import Hierarchy, compatible
 from earnright.reliability.localize import format_cause
 from earnright.reliability.revenue import (
     ChurnEffect,
@@ -58,6 +58,25 @@ def test_segments_overlap_through_the_unit_hierarchy(
 ) -> None:
     assert compatible(a, b, ANCESTORS) is expected
     assert compatible(b, a, ANCESTORS) is expected
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_the_indexed_hierarchy_answers_as_filtering_the_frame(dtype: object) -> None:
+    """``Hierarchy``'s lookups equal filtering the ancestors frame (object and pyarrow string
+    columns, missing values, values no row holds), for every pair of columns and values."""
+    frame = ANCESTORS.astype(dtype)
+    tree = Hierarchy(frame)
+    values = sorted({str(v) for v in ANCESTORS.to_numpy().ravel() if v is not None} | {"X"})
+    for where, column in itertools.product(frame.columns, frame.columns):
+        for key, value in itertools.product(values, values):
+            rows = frame[frame[where] == key]
+            assert tree.meets((where, key), column, value) is bool((rows[column] == value).any())
+        for key in values:
+            rows = frame[frame[where] == key]
+            first = None if rows.empty or pd.isna(rows[column].iloc[0]) else rows[column].iloc[0]
+            assert tree.first((where, key), column) == first
+    for a, b in itertools.product([{}, *({c: v} for c in frame.columns for v in values)], repeat=2):
+        assert compatible(a, b, tree) is compatible(a, b, frame)
 
 
 def expected_segment(planted: dict[str, Any]) -> set[str]:

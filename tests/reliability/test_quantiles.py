@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from earnright.reliability.quantiles import quarter_and_median
+from earnright.reliability.quantiles import quarter_and_median, root_mean_square
 
 
 @pytest.mark.parametrize("kind", ["normal", "ties", "heavy", "rounded", "tiny"])
@@ -23,3 +23,13 @@ def test_quarter_and_median_are_numpys_bit_for_bit(kind: str) -> None:
         }[kind](n)
         a = np.abs(a)
         assert quarter_and_median(a.copy()) == (np.quantile(a, 0.25), np.median(a)), n
+
+
+def test_the_root_mean_square_is_numpys_bit_for_bit() -> None:
+    """``root_mean_square`` (numpy's sum over the count, called directly) equals the formula
+    the noise fit used, ``np.sqrt(np.mean(d**2))``, exactly."""
+    rng = np.random.default_rng(3)
+    for n in [1, 2, 3, 4, 5, 50, 51, 999, 4096, 4097, 70_000]:
+        for _ in range(20):
+            d = rng.standard_t(3, size=n) * rng.uniform(1e-7, 10.0)
+            assert root_mean_square(d) == float(np.sqrt(np.mean(d**2))), n

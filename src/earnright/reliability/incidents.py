@@ -43,7 +43,7 @@ from earnright.reliability.records import (
     CAUSE_SEPARATOR,
     Incident,
     load_incidents,
-    save_incident,
+    save_incidents,
     utcnow,
 )
 from earnright.reliability.revenue import RiskPass
@@ -348,7 +348,8 @@ def _scan_and_group(
     price_incidents(wh, config, list(grouping.touched.values()), history, clock, risk)
     for incident in grouping.touched.values():
         incident.updated_at = utcnow()
-        save_incident(wh, incident)
+    save_incidents(wh, list(grouping.touched.values()))
+    for incident in grouping.touched.values():
         event = _event(incident, grouping.opened)
         {"opened": run.opened, "updated": run.updated, "resolved": run.resolved}[event].append(
             incident.incident_id

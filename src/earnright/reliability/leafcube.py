@@ -55,7 +55,7 @@ class Coding:
             small = len(used) < 1 << 8
             dtype = np.uint8 if small else np.uint16 if len(used) < 1 << 16 else np.intp
             codes.append(np.searchsorted(used, part).astype(dtype))
-            labels.append([names[int(u)] for u in used])
+            labels.append([names[u] for u in used.tolist()])
         return codes, labels
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 import pandas as pd
 
 from earnright.config import Config
-from earnright.reliability.records import Incident, load_incidents, save_incident, utcnow
+from earnright.reliability.records import Incident, load_incidents, save_incidents, utcnow
 from earnright.reliability.revenue import (
     ChurnEffect,
     Exposure,
@@ -188,5 +188,5 @@ def settle_churn(
     price_incidents(wh, config, ready, incidents, as_of, context)
     for incident in ready:
         incident.updated_at = utcnow()
-        save_incident(wh, incident)
+    save_incidents(wh, ready)
     return incidents

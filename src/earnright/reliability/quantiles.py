@@ -3,10 +3,12 @@ machinery (:mod:`earnright.reliability.search`)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["quarter_and_median"]
+__all__ = ["quarter_and_median", "root_mean_square"]
 
 
 def quarter_and_median(a: NDArray[np.float64]) -> tuple[float, float]:
@@ -27,3 +29,10 @@ def quarter_and_median(a: NDArray[np.float64]) -> tuple[float, float]:
     quarter = above - diff * (1 - gamma) if gamma >= 0.5 else below + diff * gamma
     median = part[n // 2] if n % 2 else (part[n // 2 - 1] + part[n // 2]) / 2.0
     return float(quarter), float(median)
+
+
+def root_mean_square(d: NDArray[np.float64]) -> float:
+    """``float(np.sqrt(np.mean(d**2)))``, bit for bit: ``np.mean`` is numpy's sum (the same
+    pairwise ``add.reduce``) over the count, called here without its machinery (the noise fit
+    asks five times per size class per round of every search: 190,000 calls at 1,000 stores)."""
+    return math.sqrt(float(np.add.reduce(d * d)) / len(d))

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from earnright.reliability.cube import Cuboid, Lattice, build_cuboids
-from earnright.reliability.quantiles import quarter_and_median
+from earnright.reliability.quantiles import quarter_and_median, root_mean_square
 
 __all__ = [
     "ALPHA",
@@ -188,7 +188,7 @@ def fit_scales(x: Floats, centre: float) -> tuple[float, float, float]:
 def _rms(d: Floats, fallback: float) -> float:
     if len(d) < 3:
         return fallback
-    return max(float(np.sqrt(np.mean(d**2))) / _TRUNCATED_SD, NOISE_FLOOR)
+    return max(root_mean_square(d) / _TRUNCATED_SD, NOISE_FLOOR)
 
 
 def score_leaves(
