@@ -702,7 +702,8 @@ def main() -> int:
         if args.append and earlier.exists():
             old = json.loads(earlier.read_text())
             result["sizes"] = [s for s in old["sizes"] if s["responses"] not in args.responses]
-            result["command"] = old["command"] + "; then " + result["command"]
+            runs = [c for c in old["command"].split("; then ") if c != result["command"]]
+            result["command"] = "; then ".join([*runs, result["command"]])  # each command once
             result["load"]["start"] = old["load"]["start"]
         for responses in args.responses:
             result["sizes"].append(run_size(responses, args, data_root, Path(tmp) / "out"))
