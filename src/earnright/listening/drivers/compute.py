@@ -199,7 +199,9 @@ def compute_drivers(
         targets[key] = shrinkage_targets(s, of, tree.parent, tree.top) if shrinking else {}
     at_level = set(frame.unit_id[frame.level == level].astype(str))
     wanted = [unit] if unit else sorted(set(tree.members.values()) & at_level)
-    wanted = wanted if units is None else [u for u in wanted if u in set(units)]
+    if units is not None:
+        only = set(units)
+        wanted = [u for u in wanted if u in only]
     results = []
     for u in wanted:
         mine = {k: p[u] for k, p in parts.items() if u in p}
