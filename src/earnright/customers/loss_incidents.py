@@ -49,7 +49,7 @@ from earnright.reliability.revenue import (
     resolve_terms,
     tagged_active,
 )
-from earnright.reliability.terms import GROUPS_A_QUERY
+from earnright.reliability.terms import GROUPS_A_QUERY, exposed_and_control
 from earnright.warehouse import Warehouse
 
 __all__ = [
@@ -223,13 +223,10 @@ def _excess_counts(
 ) -> dict[tuple[int, int], tuple[int, int]]:
     """{(k, 1): (exposed, of them lost), (k, 0): (comparable, of them lost)} of the incidents
     ``k`` of ``hits`` (:func:`incident_excess`'s counts), from one query."""
-    exposed = tagged_active(wh, [(k, t) for k, each in enumerate(terms) for t in each])
+    exposed = [(k, t) for k, each in enumerate(terms) for t in each]
     control = [(k, t) for k, each in enumerate(terms) for t in control_terms(each)]
-    rest = tagged_active(wh, control).anti_join(exposed, ["_k", "customer_id"])
+    groups = exposed_and_control(wh, exposed, control)
     one = ibis.literal(1, type="int64")
-    groups = ibis.union(
-        exposed.mutate(g=one), rest.mutate(g=ibis.literal(0, type="int64")), distinct=False
-    )
     spans = [_gone_since(config, h.exposure) for h in hits]
     windows = ibis.memtable(
         pd.DataFrame({"_k": range(len(hits)), "_lo": [w[0] for w in spans],
@@ -239,7 +236,8 @@ def _excess_counts(
     last = lost.select("customer_id", "last")
     gone = last.inner_join(windows, [last["last"] >= windows._lo, last["last"] < windows._hi])
     gone = gone.select("_k", "customer_id").distinct().mutate(gone=one)
-    joined = groups.left_join(gone, ["_k", "customer_id"]).select(groups._k, groups.g, gone.gone)
+    joined = groups.left_join(gone, ["_k", "customer_id"])
+    joined = joined.select(groups._k, g=groups.exposed, gone=gone.gone)
     counts = joined.group_by(["_k", "g"]).aggregate(n=joined.count(), k=joined.gone.notnull().sum())
     found = counts.to_pandas()
     return {

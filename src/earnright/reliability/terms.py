@@ -29,6 +29,7 @@ __all__ = [
     "Term",
     "churn_counts_of",
     "control_terms",
+    "exposed_and_control",
     "tagged_active",
     "term_customers",
     "union_distinct",
@@ -194,6 +195,18 @@ def _of_customers(wh: Warehouse, hit: ir.Table, conds: Conditions) -> ir.Table:
 GROUPS_A_QUERY = 8  # the range join holds every group's active customers at once: its memory
 
 
+def exposed_and_control(
+    wh: Warehouse, exposed: Sequence[tuple[int, Term]], control: Sequence[tuple[int, Term]]
+) -> ir.Table:
+    """Each group ``k``'s customers (``_k``, ``customer_id``, ``exposed``): those of its exposed
+    terms (``exposed`` 1) and those of its control terms not among them (0), each side from one
+    scan of the transactions (:func:`tagged_active`)."""
+    hit = tagged_active(wh, exposed)
+    rest = tagged_active(wh, control).anti_join(hit, ["_k", "customer_id"])
+    one, zero = ibis.literal(1, type="int64"), ibis.literal(0, type="int64")
+    return ibis.union(hit.mutate(exposed=one), rest.mutate(exposed=zero), distinct=False)
+
+
 def churn_counts_of(
     wh: Warehouse,
     exposed: Sequence[tuple[int, Term]],
@@ -220,12 +233,7 @@ def _churn_counts(
     control: Sequence[tuple[int, Term]],
     windows: Sequence[tuple[datetime, datetime]],
 ) -> list[dict[int, tuple[int, int]]]:
-    hit = tagged_active(wh, exposed)
-    rest = tagged_active(wh, control).anti_join(hit, ["_k", "customer_id"])
-    one = ibis.literal(1, type="int64")
-    g = ibis.union(
-        hit.mutate(exposed=one), rest.mutate(exposed=ibis.literal(0, type="int64")), distinct=False
-    )
+    g = exposed_and_control(wh, exposed, control)
     spans = pd.DataFrame(
         {"_k": range(len(windows)), "_lo": [w[0] for w in windows], "_hi": [w[1] for w in windows]}
     )
