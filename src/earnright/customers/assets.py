@@ -395,7 +395,7 @@ def compute_ledger(
     flows, opening = _flows(spells, keys, grain, span)
     changes = _changes(wh, spells, keys, grain, periods, span[1])
     merged = _merge(flows, changes, [*keys, "ps"])
-    ltv, why = lifetime_flows(wh, spells, keys, grain, span, everyone)
+    ltv, why = lifetime_flows(spells, keys, grain, span, everyone)
     if ltv is not None:
         merged = _merge(merged, ltv, [*keys, "ps"])
     frame = _finish(merged, opening, keys, unit_ids, (periods, grain))

@@ -28,12 +28,10 @@ from earnright.customers.assets import came_spells, went_spells
 from earnright.customers.histories import finish_summaries, summary_weeks
 from earnright.customers.value import (
     CustomerValues,
-    customer_lifetime_values,
     values_of_summaries,
 )
 from earnright.errors import QueryError
 from earnright.periods import Grain
-from earnright.warehouse import Warehouse
 
 __all__ = [
     "LOST_COLUMNS",
@@ -50,24 +48,20 @@ _WEEK_DAYS = 7
 
 
 def lifetime_flows(
-    wh: Warehouse,
     spells: ir.Table,
     keys: list[str],
     grain: Grain,
     span: tuple[datetime, datetime],
-    everyone: ir.Table | None = None,
+    everyone: ir.Table,
 ) -> tuple[pd.DataFrame | None, str | None]:
     """(gained_ltv, reactivated_ltv and lost_ltv per unit key and period start ``ps``, None),
     or (None, why) when the lifetime-value models cannot be fitted. ``everyone``: the spells of
     every customer with a row in ``customers`` (:func:`~earnright.customers.assets.customer_spells`
-    before any unit filter), to fit the models on without another pass over the transactions
-    (:func:`spell_summaries`); without it the models are fitted on the transactions."""
+    before any unit filter): the models are fitted on their summaries (:func:`spell_summaries`),
+    without another pass over the transactions."""
     first, as_of = span
     try:
-        if everyone is None:
-            values = customer_lifetime_values(wh, as_of)
-        else:
-            values = values_of_summaries(spell_summaries(everyone, as_of), as_of)
+        values = values_of_summaries(spell_summaries(everyone, as_of), as_of)
     except QueryError as exc:
         return None, f"no lifetime values in the ledger: {exc}"
     came = came_spells(spells, grain, first)
