@@ -98,3 +98,17 @@ def test_a_baseline_is_set_beside_the_run_with_the_ratio_of_cpu_seconds() -> Non
     assert "| detection | 60 | 10.0 | 5.0 | 0.50 |" in text
     assert "| detection | 1,000 | 150.0 |  |  |" in text  # a size only the baseline ran
     assert "(not a run): 1,500 CPU s, detection 1,500." in text
+
+
+def test_each_pass_keeps_the_largest_memory_read_at_its_lines() -> None:
+    lines = [
+        "[    1.0 s] stores: 5 of 10, 50%",
+        "[    2.0 s] truth: done (1 of 1, 100%) in 0.2 s",
+        "a line that is no progress line",
+        "[    9.0 s] ingestion: done (6 of 6, 100%) in 8.0 s",
+        "[   20.0 s] detection: running for 10 s (0 of 4, 0%)",
+        "[   30.0 s] detection: done (4 of 4, 100%) in 21.0 s",
+    ]
+    rss = [0.4, 0.3, 9.0, 1.5, 3.25, 2.0]  # GB when each line came
+    peaks = _scale().pass_peaks(lines, rss)
+    assert peaks == {"generation": 0.4, "ingestion": 1.5, "detection": 3.25}
