@@ -42,6 +42,7 @@ __all__ = ["SIBLINGS_Z", "Hierarchy", "Judge", "compatible"]
 # the rest of a parent whose other leaves fail departs at a lower bar than a failure on its own:
 # its siblings' failure is the prior (and "everyone" narrows only when the rest stays below it)
 SIBLINGS_Z = 2.0
+LEAF_FRAMES = 2  # leaf frames a pass keeps (Judge._leaf_frame)
 Cond = dict[str, str]
 
 
@@ -238,19 +239,29 @@ class Judge:
         failing = self.span(incident)
         if failing is None:
             return incident.segment
-        if failing not in self.leaves:
-            lookback = max((a.long for a in self.config.reliability.burn_alerts), default=BASELINE)
-            span = (failing.start - lookback - BASELINE, failing.end)
-            where = (self.ancestors, self.dims()[1])
-            held = self.cube().leaf_buckets(span)
-            if held is None:
-                held = leaf_buckets(self.wh, self.config, self.indicator, where, span)
-            self.leaves[failing] = held
-        per = self.leaves[failing]
+        per = self._leaf_frame(failing)
         step = self.config.reliability.step.total_seconds()
         bidx = (int(failing.start.timestamp() // step), int(failing.end.timestamp() // step))
         segment = incident.segment or self._narrow(per, bidx)
         return self._widen(per, bidx, segment) if segment else segment
+
+    def _leaf_frame(self, failing: Span) -> pd.DataFrame:
+        """Every leaf per bucket over the failure and the baseline before it. Only the
+        ``LEAF_FRAMES`` latest are kept: each holds every leaf of the indicator for weeks of
+        buckets (at 10,000 stores, hundreds of MB), and a pass judges hundreds of failures."""
+        if failing in self.leaves:
+            self.leaves[failing] = self.leaves.pop(failing)  # now the latest
+            return self.leaves[failing]
+        lookback = max((a.long for a in self.config.reliability.burn_alerts), default=BASELINE)
+        span = (failing.start - lookback - BASELINE, failing.end)
+        held = self.cube().leaf_buckets(span)
+        if held is None:
+            where = (self.ancestors, self.dims()[1])
+            held = leaf_buckets(self.wh, self.config, self.indicator, where, span)
+        self.leaves[failing] = held
+        while len(self.leaves) > LEAF_FRAMES:
+            del self.leaves[next(iter(self.leaves))]  # the one used longest ago
+        return held
 
     def _departs(
         self, per: pd.DataFrame, bidx: tuple[int, int], where: tuple[Cond, list[Cond]], z: float
