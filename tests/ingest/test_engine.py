@@ -72,6 +72,14 @@ def _hostile_transactions() -> pd.DataFrame:
     return frame
 
 
+def _repeated_transactions() -> pd.DataFrame:
+    """Rows every engine check keeps, keys in order but one repeated: the count of distinct
+    keys finds it (the keys do not strictly ascend), the general path quarantines it."""
+    frame = _transactions(6, first=300)
+    frame.loc[3, "transaction_id"] = "t302"
+    return frame
+
+
 def _hostile_metrics() -> pd.DataFrame:
     frame = _metrics(8)
     frame.loc[0, "good"] = 3  # a value and counts
@@ -129,6 +137,7 @@ FILES: list[tuple[str, str, pd.DataFrame, bool]] = [  # kind, file, rows, clean
         True,
     ),  # index stored
     ("transactions", "again.parquet", _transactions(20, first=20), True),  # 10 already in
+    ("transactions", "repeated.parquet", _repeated_transactions(), True),  # then restarts
     ("transactions", "hostile.parquet", _hostile_transactions(), False),
     ("metrics", "metrics.parquet", _metrics(40), True),
     ("metrics", "hostile_metrics.parquet", _hostile_metrics(), False),
@@ -196,3 +205,24 @@ def test_a_postgres_warehouse_is_not_for_the_engine_path(tmp_path: Path) -> None
     _transactions(3).to_parquet(path)
     spec = engine.KINDS["transactions"]
     assert engine.engine_ingest(Pg(), spec, Config(), path, None) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("ids", "ascend"),
+    [
+        (["a", "b", "c", "d", "e"], True),
+        (["a", "b", "b", "c", "d"], False),  # a repeat inside a batch of 2 rows
+        (["a", "b", "c", "c", "d"], False),  # a repeat across two batches
+        (["a", "c", "b", "d", "e"], False),  # distinct, out of order: the count decides
+        (["a", "b", None, "d", "e"], False),
+        (["b", "b10", "b2", "c", "d"], True),  # byte order, not the numbers in them
+        ([], True),
+    ],
+)
+def test_keys_ascend_only_when_each_key_is_above_the_one_before(
+    tmp_path: Path, ids: list[str | None], ascend: bool
+) -> None:
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"transaction_id": pa.array(ids, type=pa.string())}), path)
+    assert engine.keys_ascend(path, engine.KINDS["transactions"], batch_rows=2) is ascend
+    assert not engine.keys_ascend(path, engine.KINDS["metrics"], batch_rows=2)  # a computed key

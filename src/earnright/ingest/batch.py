@@ -195,8 +195,11 @@ def _ingest_engine(
             done = engine_ingest(wh, spec, config, read.path, read.progress)
             if done is None:
                 raise Restart
-            result, batch_id = done
-            finish_direct(wh, spec, result, result.rows_read, had_rows, sha, started, batch_id)
+            result, batch_id, distinct = done
+            finish_direct(
+                wh, spec, result, result.rows_read, had_rows, sha, started, batch_id,
+                keys_distinct=distinct,
+            )  # fmt: skip
     except Restart:  # rolled back: the general path reads the file
         return None
     return result

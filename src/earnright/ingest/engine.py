@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from earnright.config import Config
@@ -31,7 +33,7 @@ from earnright.ingest.result import IngestResult
 from earnright.progress import StepProgress
 from earnright.warehouse import Warehouse, sql_value
 
-__all__ = ["ENGINE_KINDS", "KINDS", "engine_ingest"]
+__all__ = ["ENGINE_KINDS", "KINDS", "engine_ingest", "keys_ascend"]
 
 # kinds whose every check this path makes in SQL (no free text to mask, no questions)
 ENGINE_KINDS = frozenset({"customers", "invitations", "transactions", "metrics"})
@@ -58,10 +60,11 @@ def engine_ingest(
     config: Config,
     path: Path,
     progress: StepProgress | None,
-) -> tuple[IngestResult, int] | None:
+) -> tuple[IngestResult, int, bool] | None:
     """Insert a clean Parquet file in one statement, inside the caller's transaction, under a
-    new batch id. Returns the result (rows read, accepted) and the batch id, or None when the
-    file is not for this path (then nothing was written: the caller rolls back)."""
+    new batch id. Returns the result (rows read, accepted), the batch id and whether its keys
+    are known to be distinct (``keys_ascend``), or None when the file is not for this path
+    (then nothing was written: the caller rolls back)."""
     if not _eligible(wh, spec, config, path):
         return None
     try:
@@ -80,7 +83,33 @@ def engine_ingest(
     if progress:
         progress(total, total)
     result = IngestResult(kind=spec.kind, source=str(path), rows_read=total)
-    return result, batch_id
+    return result, batch_id, keys_ascend(path, spec)
+
+
+def keys_ascend(path: Path, spec: KindSpec, batch_rows: int = 1 << 20) -> bool:
+    """Whether the file's key column strictly ascends, row after row (byte order): then no
+    key repeats in the batch, and the count of its distinct keys (``finish_direct``; 2-4 CPU s
+    on 8.7M transactions) is not needed. Exported files are often in key order, the demo's
+    always. The rows this path keeps are every row of the file with its key as written (an
+    empty key is refused, one with an edge space left to the general path), so distinct keys
+    in the file are distinct keys in the table. False for a computed key (metrics) or a
+    missing one: the count decides. Reads the one column, ``batch_rows`` at a time."""
+    if spec.kind == "metrics" or len(spec.key) != 1:
+        return False
+    last = None
+    batches = pq.ParquetFile(path).iter_batches(columns=[spec.key[0]], batch_size=batch_rows)
+    for batch in batches:
+        keys = batch.column(0)
+        if not pa.types.is_string(keys.type) or keys.null_count:
+            return False
+        if not len(keys):
+            continue
+        if last is not None and not pc.less(last, keys[0]).as_py():
+            return False
+        if len(keys) > 1 and not pc.all(pc.less(keys[:-1], keys[1:])).as_py():
+            return False
+        last = keys[-1]
+    return True
 
 
 def _eligible(wh: Warehouse, spec: KindSpec, config: Config, path: Path) -> bool:

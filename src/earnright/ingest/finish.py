@@ -31,14 +31,17 @@ def finish_direct(
     sha: str,
     started: float,
     batch_id: int,
+    *,
+    keys_distinct: bool = False,
 ) -> None:
     """The end of a batch whose rows went straight into the table: no key may repeat within
-    the batch (else ``Restart``); rows an earlier batch brought are deleted; the batch is
-    recorded (inside the caller's transaction)."""
+    the batch (else ``Restart``), which the engine counts unless the caller has shown it
+    (``keys_distinct``: the engine path's ``keys_ascend``); rows an earlier batch brought are
+    deleted; the batch is recorded (inside the caller's transaction)."""
     target = wh.table(spec.table)
     mine = target.filter(target.batch_id == batch_id)
     key = spec.key[0]
-    if staged_rows and mine[key].nunique().execute() < staged_rows:
+    if staged_rows and not keys_distinct and mine[key].nunique().execute() < staged_rows:
         raise Restart
     if had_rows and staged_rows:
         wh.delete_repeated(spec.table, key, batch_id)
