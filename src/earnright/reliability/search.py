@@ -166,11 +166,11 @@ def fit_scales(x: Floats, centre: float) -> tuple[float, float, float]:
     quarter, median = quarter_and_median(size)
     least = median / CLIP
     scale = max(max(quarter / _Q25_ABS, NOISE_FLOOR), least)  # _initial_scale(d, 0.0)
-    for _ in range(3):
+    for _ in range(3):  # a round that leaves the scale as it was would leave it so again
         inside = d[size < CLIP * scale]
-        if len(inside) < 3:
+        if len(inside) < 3 or (same := max(_rms(inside, scale), least)) == scale:
             break
-        scale = max(_rms(inside, scale), least)
+        scale = same
     inside = d[size <= CLIP * scale]
     return scale, _rms(inside[inside < 0], scale), _rms(inside[inside > 0], scale)
 
