@@ -198,3 +198,32 @@ def test_localising_on_the_coded_cube_names_what_the_frame_search_named(demo: Wo
                 assert held == _reference_localisation(wh, demo, indicator, window), day
                 named += bool(held)
     assert named > 0
+
+
+def test_running_totals_give_the_window_sums_of_adding_the_window() -> None:
+    """Prefix: a window's sums per leaf from running totals equal the sums over the window
+    (``sum(if(in window, value, 0.0))``: NULL only when no row adds a number) bit for bit,
+    windows reaching past the last bucket too; a cube of other numbers keeps adding."""
+    from earnright.reliability.leafcube import Prefix
+
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        n, w = int(rng.integers(1, 30)), int(rng.integers(0, 40))
+        values = rng.integers(0, 50, (n, w)).astype(float)
+        if trial % 3 == 0:
+            values[rng.random((n, w)) < 0.2] = np.nan
+        present = rng.random((n, w)) < 0.6
+        held = Prefix.of(values, present)
+        assert held is not None
+        for _ in range(20):
+            a = int(rng.integers(0, w + 3))
+            c = int(rng.integers(0, w + 3))
+            cols = (a, int(max(a, rng.integers(0, w + 5))))
+            other = (c, int(max(c, rng.integers(0, w + 5))))
+            part, seen = values[:, cols[0] : cols[1]], present[:, cols[0] : cols[1]]
+            counted = seen & ~np.isnan(part)
+            added = np.where(counted, part, 0.0).sum(axis=1)
+            rows = counted.any(axis=1) | present[:, other[0] : other[1]].any(axis=1)
+            expected = np.where(rows, added, np.nan)
+            assert np.array_equal(held.sum_cols(cols, other), expected, equal_nan=True)
+    assert Prefix.of(np.array([[0.5, 1.0]]), np.ones((1, 2), dtype=bool)) is None

@@ -315,15 +315,19 @@ def _scan_and_group(
     config: Config,
     pair: tuple[Moment, Indicator],
     run: DetectionRun,
-    risk: RiskPass | None = None,
+    shared: tuple[RiskPass | None, pd.DataFrame | None] = (None, None),
 ) -> None:
     """Everything one indicator's pass writes (call inside a transaction); updates ``run``.
-    ``risk``: what pricing shares across the run's indicators (the units, the transactions'
-    range, the lifetime-value fit and the customers' values, none of which detection changes)."""
+    ``shared``: what the run's indicators share, none of which detection changes: what pricing
+    does (the units, the transactions' range, the lifetime-value fit and the customers' values)
+    and the units' ancestors (``ancestors_by_level``)."""
     moment, indicator = pair
     settings = config.reliability
     clock = run.data_until or utcnow()
-    alerts, grouping, judge = _alerts_and_judge(wh, config, indicator, run, clock)
+    risk, ancestors = shared
+    if ancestors is None:
+        ancestors = ancestors_by_level(wh, config.units.levels)
+    alerts, grouping, judge = _alerts_and_judge(wh, config, (indicator, ancestors), run, clock)
     context = (moment, indicator, config.owner_of(moment, indicator))
     rules = (judge.confirm, judge.overlaps, judge.belongs)
     _group(alerts, grouping, context, settings.resolve_after, rules)
@@ -360,14 +364,19 @@ def _scan_and_group(
 
 
 def _alerts_and_judge(
-    wh: Warehouse, config: Config, indicator: Indicator, run: DetectionRun, clock: datetime
+    wh: Warehouse,
+    config: Config,
+    which: tuple[Indicator, pd.DataFrame],
+    run: DetectionRun,
+    clock: datetime,
 ) -> tuple[list[Alert], _Grouping, Judge]:
     """The pass's alerts (the series' and the departure watch's, sorted), the stored open and
-    recent incidents, and the judge. The departure watch's first bucket counts as an alert's:
-    the leaves read once from the earliest of them serve the watch and the judge alike."""
+    recent incidents, and the judge of the indicator (and the units' ancestors) ``which``. The
+    departure watch's first bucket counts as an alert's: the leaves read once from the earliest
+    of them serve the watch and the judge alike."""
+    indicator, ancestors = which
     after = last_scanned(wh, indicator)  # before the scan moves it on
     alerts, _ = scan_indicator(wh, config, indicator, late=run.late_rows)
-    ancestors = ancestors_by_level(wh, config.units.levels)
     stored = load_incidents(wh, indicator=indicator.id)
     grouping = _Grouping(
         open=[i for i in stored if i.status == "open"],
@@ -419,12 +428,13 @@ def run_detection(
     run = DetectionRun(data_until=now or _data_until(wh, config))
     pairs = config.journey.indicators()
     risk = RiskPass.read(wh, config) if pairs else None  # one lifetime-value fit per run
+    ancestors = ancestors_by_level(wh, config.units.levels) if pairs else None
     for done, pair in enumerate(pairs):
         if progress:
             progress("detection", done, len(pairs))
         with wh.transaction():
             wh.lock("detection")  # two watchers on one PostgreSQL database take turns
-            _scan_and_group(wh, config, pair, run, risk)
+            _scan_and_group(wh, config, pair, run, (risk, ancestors))
     if progress:
         progress("detection", len(pairs), len(pairs))
     return run

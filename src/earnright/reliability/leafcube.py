@@ -29,7 +29,7 @@ from earnright.reliability.indicators import indicator_events
 from earnright.reliability.localize import MISSING, dimension_codes
 from earnright.warehouse import Warehouse
 
-__all__ = ["Coding", "LeafCube"]
+__all__ = ["Coding", "LeafCube", "Prefix"]
 
 NOT_APPLICABLE = "all"  # a metric dimension value that does not apply (left out of leaves)
 SUMS = ("good", "total", "vsum")
@@ -73,6 +73,7 @@ class LeafCube:
     sums: dict[str, np.ndarray]
     present: np.ndarray
     coded: dict[tuple[str, ...], Coding] = field(default_factory=dict, repr=False)
+    prefix: dict[str, Prefix | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def scan(
@@ -162,9 +163,14 @@ class LeafCube:
             return None
         out = {}
         for name, col in (("value", "vsum"), ("good", "good"), ("total", "total")):
-            values = self.sums[col]
-            out[name] = _sum_cols(values, self.present, now, base)
-            out[f"{name}_base"] = _sum_cols(values, self.present, base, now)
+            if col not in self.prefix:
+                self.prefix[col] = Prefix.of(self.sums[col], self.present)
+            held = self.prefix[col]
+            for part, cols, other in ((name, now, base), (f"{name}_base", base, now)):
+                if held is not None:
+                    out[part] = held.sum_cols(cols, other)
+                else:
+                    out[part] = _sum_cols(self.sums[col], self.present, cols, other)
         return out
 
     def coding(self, dims: list[str]) -> Coding:
@@ -217,6 +223,46 @@ class LeafCube:
         for name in self.leaves.columns[1 + len(self.dims) :]:
             out[name] = picked[name]
         return out
+
+
+@dataclass
+class Prefix:
+    """One of a cube's sums of whole numbers as running totals along the buckets (a leading
+    0 per leaf): a window's sum per leaf is a difference of two columns, not a sum over the
+    window's, and exactly the same (whole numbers below 2**53 add exactly in any order).
+    ``counted`` and ``seen`` run over the buckets with a number and with a row."""
+
+    total: np.ndarray
+    counted: np.ndarray
+    seen: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray, present: np.ndarray) -> Prefix | None:
+        """The running totals, or None when a value is not a whole number (or their sum
+        could be inexact): such sums are added over the window (:func:`_sum_cols`)."""
+        counted = present & ~np.isnan(values)
+        filled = np.where(counted, values, 0.0)
+        if not (np.array_equal(filled, np.round(filled)) and np.abs(filled).sum() < 2.0**52):
+            return None
+        return cls(_running(filled), _running(counted), _running(present))
+
+    def sum_cols(self, cols: tuple[int, int], other: tuple[int, int]) -> np.ndarray:
+        """:func:`_sum_cols` of the values these running totals were made of."""
+        last = self.seen.shape[1] - 1  # a window may reach past the last bucket
+        a, b, c, d = (min(k, last) for k in (*cols, *other))
+        total = self.total[:, b] - self.total[:, a]
+        numbers = self.counted[:, b] > self.counted[:, a]
+        return np.where(numbers | (self.seen[:, d] > self.seen[:, c]), total, np.nan)
+
+
+def _running(values: np.ndarray) -> np.ndarray:
+    """Running totals of ``values`` along axis 1 with a leading column of zeros (whole
+    numbers and flags: a count of flags in 32-bit integers), each column contiguous (a
+    window reads two columns of every leaf: five times faster than across rows)."""
+    dtype = np.float64 if values.dtype.kind == "f" else np.int32
+    out = np.zeros((values.shape[0], values.shape[1] + 1), dtype=dtype, order="F")
+    np.cumsum(values, axis=1, dtype=dtype, out=out[:, 1:])
+    return out
 
 
 def _sum_cols(

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from earnright.reliability.cube import Cuboid, Lattice, build_cuboids
-from earnright.reliability.quantiles import quarter_and_median, root_mean_square
+from earnright.reliability.quantiles import half_sample_mode, quarter_and_median, root_mean_square
 
 __all__ = [
     "ALPHA",
@@ -46,6 +46,7 @@ __all__ = [
     "half_sample_mode",
     "leaf_deviation",
     "nested_dims",
+    "noise_level",
     "score_leaves",
     "search_causes",
 ]
@@ -96,17 +97,6 @@ def leaf_deviation(real: Floats, predict: Floats) -> Floats:
     out = np.zeros_like(total)
     np.divide(2 * (real - predict), total, out=out, where=total > 0)
     return out
-
-
-def half_sample_mode(x: Floats) -> float:
-    """Bickel's half-sample mode: the densest point, robust when most values are anomalous."""
-    x = np.sort(x)
-    while len(x) > 3:
-        half = (len(x) + 1) // 2
-        widths = x[half - 1 :] - x[: len(x) - half + 1]
-        start = int(np.argmin(widths))
-        x = x[start : start + half]
-    return float(np.median(x))
 
 
 def densest_point(x: Floats, coverage: float = COVERAGE) -> float:
@@ -176,11 +166,11 @@ def fit_scales(x: Floats, centre: float) -> tuple[float, float, float]:
     quarter, median = quarter_and_median(size)
     least = median / CLIP
     scale = max(max(quarter / _Q25_ABS, NOISE_FLOOR), least)  # _initial_scale(d, 0.0)
-    for _ in range(3):
+    for _ in range(3):  # a round that leaves the scale as it was would leave it so again
         inside = d[size < CLIP * scale]
-        if len(inside) < 3:
+        if len(inside) < 3 or (same := max(_rms(inside, scale), least)) == scale:
             break
-        scale = max(_rms(inside, scale), least)
+        scale = same
     inside = d[size <= CLIP * scale]
     return scale, _rms(inside[inside < 0], scale), _rms(inside[inside > 0], scale)
 
@@ -198,6 +188,7 @@ def score_leaves(
     *,
     compress: bool = False,
     classes: NDArray[np.uint8] | None = None,
+    level: tuple[float, Ints] | None = None,
 ) -> tuple[Floats, Floats]:
     """Residual (in deviation units) and weight (1/σ²) per leaf; 0 and 0 where inactive.
 
@@ -209,6 +200,7 @@ def score_leaves(
     in (the score of a single leaf; see ``search_causes``). Beyond ``FIT_LEAVES`` active leaves
     the level and scales are fitted on a fixed random sample of that many, with the size
     classes ``classes`` (default: ``size_classes``) kept from round to round (``_score_many``).
+    ``level``: :func:`noise_level` of the active leaves, when the caller holds it already.
     """
     index = np.flatnonzero(active)
     residual = np.zeros_like(deviation)
@@ -219,22 +211,28 @@ def score_leaves(
         if classes is None:
             classes = size_classes(size, active)
         return _score_many(deviation, active, index, compress, classes)
-    centre = fit_location(deviation[index])
+    centre, members = level or noise_level(deviation, size, index)
     values = deviation
     if compress:
         centre, values = float(_compress(np.array([centre]))[0]), _compress(deviation)
-    groups = max(1, min(SIZE_CLASSES, len(index) // MIN_CLASS_LEAVES))
-    order = np.argsort(size[index], kind="stable")
-    rank = np.empty(len(index), dtype=np.intp)
-    rank[order] = np.arange(len(index))
-    members = rank * groups // len(index)
-    for k in range(groups):
+    for k in range(max(1, min(SIZE_CLASSES, len(index) // MIN_CLASS_LEAVES))):
         leaves = index[members == k]
         scale, lower, upper = fit_scales(values[leaves], centre)
         d = values[leaves] - centre
         residual[leaves] = np.where(d < 0, d / lower, d / upper) * scale
         weight[leaves] = 1.0 / scale**2
     return residual, weight
+
+
+def noise_level(deviation: Floats, size: Floats, index: Ints) -> tuple[float, Ints]:
+    """The normal level of the leaves ``index`` (at most ``FIT_LEAVES``) and each one's
+    forecast-size class (by rank, ``score_leaves``'s classes): the same for both variants of a
+    round's scores, so a round finds them once."""
+    groups = max(1, min(SIZE_CLASSES, len(index) // MIN_CLASS_LEAVES))
+    order = np.argsort(size[index], kind="stable")
+    rank = np.empty(len(index), dtype=np.intp)
+    rank[order] = np.arange(len(index))
+    return fit_location(deviation[index]), rank * groups // len(index)
 
 
 def size_classes(size: Floats, active: Mask) -> NDArray[np.uint8]:
@@ -378,8 +376,12 @@ def search_causes(
     classes = size_classes(predict, active) if active.sum() > FIT_LEAVES else None
     few = FEW_LEAVES if active.sum() >= FEW_LEAVES_FROM else 1
     while len(found) < max_causes and active.sum() >= 3:
-        residual, weight = score_leaves(deviation, predict, active, classes=classes)
-        lone_r, lone_w = score_leaves(deviation, predict, active, compress=True, classes=classes)
+        index = np.flatnonzero(active)
+        level = noise_level(deviation, predict, index) if len(index) <= FIT_LEAVES else None
+        residual, weight = score_leaves(deviation, predict, active, classes=classes, level=level)
+        lone_r, lone_w = score_leaves(
+            deviation, predict, active, compress=True, classes=classes, level=level
+        )
         single = lone_r * np.sqrt(lone_w)
         del lone_r, lone_w
         z, cuboid, element, live = best_element(lattice, residual, weight, single, few)

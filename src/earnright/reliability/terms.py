@@ -106,6 +106,9 @@ def tagged_active(wh: Warehouse, tagged: Sequence[tuple[int, Term]]) -> ir.Table
     one range join on their windows, the excluded units removed by an anti-join. Hours and
     customer attributes are the terms' own conditions, as columns of the terms' table."""
     t = wh.table("transactions").select("customer_id", "unit_id", "occurred_at")
+    if tagged:  # only the rows some window holds: a join on a window range scans the rest too
+        since, until = min(term.since for _, term in tagged), max(term.until for _, term in tagged)
+        t = t.filter(t.occurred_at >= since, t.occurred_at < until)
     terms, inside, outside, conds = _terms_table(tagged)
     spans = sum(c.endswith("lo") for c in terms.columns)
     unit_schema = ibis.schema({"_tid": "int64", "unit_id": "string"})
