@@ -21,8 +21,9 @@ drivers) adjusted for prior behaviour by least squares with the home store's fix
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -82,6 +83,9 @@ class Respondents:
     left_out: int
     as_of: datetime | None
     questions: dict[str, str]  # question id -> kind (nps, csat, driver)
+    # what is worked out once from these respondents and reused by every later ask (the point
+    # values of each level: :mod:`earnright.customers.pointvalue`)
+    kept: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _first_responses(wh: Warehouse, answers: list[str]) -> ir.Table:
