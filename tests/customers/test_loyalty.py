@@ -243,3 +243,25 @@ def test_every_level_priced_from_one_respondents_pass_gives_its_own_values(
             )
     assert ("active customers",) in shared.kept
     assert any(key[0] == "point chain" for key in shared.kept)
+
+
+def test_respondents_are_the_same_whatever_order_the_engine_sums_in() -> None:
+    """The engine sums a respondent's purchases in no fixed order; sums that differ only in
+    their last bits (0.1 + 0.2 against 0.3) give the same respondents, so every run prices the
+    same point values (they differed by ~2e-7 between runs)."""
+    import pandas as pd
+
+    from earnright.customers.loyalty import _finish
+
+    def rows(spend: float, prior: float) -> pd.DataFrame:
+        return pd.DataFrame({
+            "response_id": ["r1"], "customer_id": ["c1"], "home_unit_id": ["S1"],
+            "responded_at": [pd.Timestamp("2026-01-05")], "spend": [spend], "late": [1],
+            "prior_visits": [2], "prior_spend": [prior],
+            "last_before": [pd.Timestamp("2026-01-01")],
+        })  # fmt: skip
+
+    one, other = _finish(rows(0.1 + 0.2, 0.7 + 0.1)), _finish(rows(0.3, 0.8))
+    assert 0.1 + 0.2 != 0.3 and 0.7 + 0.1 != 0.8  # the sums differ in their last bits ...
+    pd.testing.assert_frame_equal(one, other, check_exact=True)  # ... the respondents do not
+    assert one.spend.iloc[0] == 0.3 and one.prior_spend.iloc[0] == 0.8

@@ -156,6 +156,11 @@ def _finish(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.sort_values("response_id", ignore_index=True)  # the same sums every run
     for col in ("spend", "late", "prior_visits", "prior_spend"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").fillna(0.0).astype(float)
+    # the engine sums in no fixed order: spend rounded to a millionth (money has cents) is the
+    # same in every run, so the point values and the worth they price are too (unrounded, the
+    # last bits moved the shrinkage fit and a focus item's worth by ~2e-7 between runs)
+    for col in ("spend", "prior_spend"):
+        frame[col] = frame[col].round(6)
     frame["retained"] = (frame["late"] > 0).astype(float)
     gap = pd.to_datetime(frame["responded_at"]) - pd.to_datetime(frame["last_before"])
     days = gap.dt.total_seconds() / 86_400
