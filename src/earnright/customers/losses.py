@@ -232,6 +232,7 @@ def _visit_counts(wh: Warehouse, lost: ir.Table) -> pd.DataFrame:
     """Per loss: purchase days in the recent 90 days up to the last purchase (k), before them
     within a year (n), and the earlier days observed (days)."""
     t = wh.table("transactions")
+    t = t.semi_join(lost.select("customer_id").distinct(), "customer_id")  # only the lost's days
     days = t.select("customer_id", day=t.occurred_at.truncate("D")).distinct()
     keys = lost.select(lid="customer_id", l_last="last", l_lost="lost_at", opened="opened")
     recent_from = keys.l_last - ibis.interval(days=RECENT_DAYS - 1)
