@@ -251,7 +251,7 @@ def test_respondents_are_the_same_whatever_order_the_engine_sums_in() -> None:
     same point values (they differed by ~2e-7 between runs)."""
     import pandas as pd
 
-    from earnright.customers.loyalty import _finish
+    from earnright.customers.loyalty import finish_respondents
 
     def rows(spend: float, prior: float) -> pd.DataFrame:
         return pd.DataFrame({
@@ -261,7 +261,7 @@ def test_respondents_are_the_same_whatever_order_the_engine_sums_in() -> None:
             "last_before": [pd.Timestamp("2026-01-01")],
         })  # fmt: skip
 
-    one, other = _finish(rows(0.1 + 0.2, 0.7 + 0.1)), _finish(rows(0.3, 0.8))
+    one, other = finish_respondents(rows(0.1 + 0.2, 0.7 + 0.1)), finish_respondents(rows(0.3, 0.8))
     assert 0.1 + 0.2 != 0.3 and 0.7 + 0.1 != 0.8  # the sums differ in their last bits ...
     pd.testing.assert_frame_equal(one, other, check_exact=True)  # ... the respondents do not
     assert one.spend.iloc[0] == 0.3 and one.prior_spend.iloc[0] == 0.8

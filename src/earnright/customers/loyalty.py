@@ -45,6 +45,7 @@ __all__ = [
     "adjusted_differences",
     "answer_groups",
     "covariates",
+    "finish_respondents",
     "group_table",
     "left_out_note",
     "respondent_summaries",
@@ -148,11 +149,12 @@ def respondent_summaries(wh: Warehouse, config: Config) -> Respondents:
         .drop("customer_id_right")
     )
     frame = rows.to_pandas()
-    return Respondents(_finish(frame), left_out, as_of, questions)
+    return Respondents(finish_respondents(frame), left_out, as_of, questions)
 
 
-def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    """Outcomes and covariates as numbers (no transactions: zeros)."""
+def finish_respondents(frame: pd.DataFrame) -> pd.DataFrame:
+    """The engine's respondent rows finished: outcomes and covariates as numbers (no
+    transactions: zeros), spend to a millionth, sorted by response."""
     frame = frame.sort_values("response_id", ignore_index=True)  # the same sums every run
     for col in ("spend", "late", "prior_visits", "prior_spend"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").fillna(0.0).astype(float)
