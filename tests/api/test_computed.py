@@ -99,6 +99,7 @@ def test_adopting_build_report_gives_what_the_workspace_computes(
         ("ranking", lambda c: c.ranking(levels[-1], period)),
         ("focus", lambda c: c.focus(levels[-1], period)),
         ("assets", lambda c: c.assets(levels[0], period)),
+        ("losses", lambda c: [c.losses(level, period) for level in levels]),  # the spells kept
     ]
     for name, ask in asked:
         before = Counter(calls)
@@ -106,6 +107,7 @@ def test_adopting_build_report_gives_what_the_workspace_computes(
         assert calls == before, f"{name} was computed again"
         assert got == _plain(ask(Computed(ws))), name
     assert [r["period"] for r in adopted.assets(levels[0], period)] == [period]
+    assert report.spells is not None and report.spells.values is not None  # handed over
 
 
 def test_an_error_is_kept_and_raised_again(ws: earnright.Workspace) -> None:

@@ -350,3 +350,64 @@ def test_without_repeat_buyers_the_losses_lifetime_value_is_null(tmp_path: Path)
     assert int(frame.lost.iloc[0]) == 2  # C1 and C2, in February
     assert frame.value_ltv.isna().all() and frame.lost_ltv.isna().all()
     assert frame.lost_value.iloc[0] == pytest.approx(45.0)  # the year of spend is still there
+
+
+def _same_losses(handed: Any, alone: Any) -> None:
+    """The same losses: every column exact but the spend sums (``lost_value``: the engine sums
+    a spell's purchases in no fixed order, so two passes can differ in the last bits)."""
+    for part in ("lost", "reasons", "incidents"):
+        got, want = getattr(handed, part), getattr(alone, part)
+        got, want = got.reset_index(drop=True), want.reset_index(drop=True)
+        sums = [c for c in ("lost_value",) if c in got]
+        pd.testing.assert_frame_equal(got.drop(columns=sums), want.drop(columns=sums),
+                                      check_exact=True)  # fmt: skip
+        for col in sums:
+            assert got[col].to_numpy() == pytest.approx(want[col].to_numpy(), rel=1e-12, abs=0)
+    assert handed.as_of == alone.as_of
+
+
+def test_a_ledgers_spells_and_fit_give_the_same_losses(tmp_path: Path) -> None:
+    """The hand-over of ``build_report`` to the pack: the losses on a ledger's spells and
+    lifetime-value fit are the losses computed alone, to the last digit, at every level."""
+    from earnright.customers.assets import compute_ledger
+    from earnright.customers.losses import explain_losses
+    from tests.customers.test_clv_backends import shop as many_buyers
+
+    people, visits = many_buyers(seed=3)
+    ws = build(tmp_path, [(c, home, NEW, seg) for c, home, _, seg in people], visits,
+               lapse_after_days=30)  # fmt: skip
+    with ws.warehouse() as wh:
+        ledger = compute_ledger(wh, ws.config, level="company", keep_spells=True)
+        basis = ledger.basis
+        assert basis is not None and basis.values is not None
+        assert compute_ledger(wh, ws.config, level="company").basis is None  # only when asked
+        assert ledger.frame.equals(compute_ledger(wh, ws.config, level="company").frame)
+        asked = [("store", "month", None), ("company", "quarter", None), ("region", "month",
+                 str(ledger.frame.period[ledger.frame.lost > 0].iloc[-1]))]  # fmt: skip
+        for level, grain, period in asked:
+            kw: dict[str, Any] = {"level": level, "grain": grain, "period": period}
+            alone = explain_losses(wh, ws.config, **kw)
+            assert alone.lost.lost_ltv.notna().all() and len(alone.lost) > 3
+            _same_losses(explain_losses(wh, ws.config, basis=basis, **kw), alone)
+
+
+def test_a_ledgers_spells_are_not_reused_once_the_warehouse_changed(tmp_path: Path) -> None:
+    """A basis holds only for the warehouse state it was computed on: after a customer is
+    forgotten (ids rewritten in place) or under another lapse rule it is computed again."""
+    from earnright.customers.assets import compute_ledger
+    from earnright.customers.losses import explain_losses
+
+    ws = build(tmp_path, CUSTOMERS, VISITS, lapse_after_days=LAPSE)
+    with ws.warehouse() as wh:
+        basis = compute_ledger(wh, ws.config, level="company", keep_spells=True).basis
+        assert basis is not None and basis.holds(wh, ws.config.assets)
+        other = ws.config.assets.model_copy(update={"lapse_after_days": LAPSE + 1})
+        assert not basis.holds(wh, other)
+        assert "E" in set(explain_losses(wh, ws.config, basis=basis).lost.customer_id)
+    earnright.open_workspace(ws.root).forget("E", reason="asked", by="dpo")
+    with ws.warehouse() as wh:
+        assert not basis.holds(wh, ws.config.assets)
+        handed = explain_losses(wh, ws.config, basis=basis)
+        alone = explain_losses(wh, ws.config)
+    assert "E" not in set(handed.lost.customer_id) and len(handed.lost) == len(alone.lost)
+    _same_losses(handed, alone)

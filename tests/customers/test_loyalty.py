@@ -203,3 +203,65 @@ def test_small_messy_data_by_hand(tmp_path: Path) -> None:
     got = {g: (r["n"], r["retained"], r["spend"]) for g, r in rows.items()}
     assert got == {"promoter": (1, 0.0, 20.0), "passive": (1, 1.0, 8.0), "detractor": (1, 0.0, 0.0)}
     assert data["point_values"] == []  # too few respondents to compare
+
+
+def test_every_level_priced_from_one_respondents_pass_gives_its_own_values(
+    company: tuple[Path, dict[str, Any]],
+) -> None:
+    """A respondents pass shared by the levels (the site prices every level with one) keeps
+    each question's chain and the active customers per home unit: every level's point values
+    and customers are those of the same respondents asked afresh, to the last digit, and a
+    level whose units leave respondents out fits a chain of its own."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from earnright.customers.loyalty import respondent_summaries
+    from earnright.customers.pointvalue import active_customers, point_values
+    from earnright.units import read_units, unit_ancestors
+
+    ws = open_workspace(company[0])
+    levels = ws.config.units.levels
+    with ws.warehouse() as wh:
+        units, shared = read_units(wh), respondent_summaries(wh, ws.config)
+        mappings = []
+        for level in reversed(levels):
+            anc = unit_ancestors(units, levels, level)
+            mappings.append(anc[["unit_id", "ancestor_id"]].rename(
+                columns={"unit_id": "home_unit_id", "ancestor_id": "unit_id"}))  # fmt: skip
+        stores = mappings[0]  # one store left out: its respondents are not in the chain
+        mappings.append(stores[stores.home_unit_id != stores.home_unit_id.iloc[0]])
+        for homes in [*mappings, mappings[0]]:
+            fresh = replace(shared, kept={})  # the same respondents, nothing kept
+            want = active_customers(wh, fresh, homes)
+            got = active_customers(wh, shared, homes)
+            pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), check_names=False)
+            found = point_values(shared, ws.config, homes, got)
+            assert len(found) > 3
+            pd.testing.assert_frame_equal(
+                found, point_values(fresh, ws.config, homes, want), check_exact=True
+            )
+    assert ("active customers",) in shared.kept
+    assert any(key[0] == "point chain" for key in shared.kept)
+
+
+def test_respondents_are_the_same_whatever_order_the_engine_sums_in() -> None:
+    """The engine sums a respondent's purchases in no fixed order; sums that differ only in
+    their last bits (0.1 + 0.2 against 0.3) give the same respondents, so every run prices the
+    same point values (they differed by ~2e-7 between runs)."""
+    import pandas as pd
+
+    from earnright.customers.loyalty import finish_respondents
+
+    def rows(spend: float, prior: float) -> pd.DataFrame:
+        return pd.DataFrame({
+            "response_id": ["r1"], "customer_id": ["c1"], "home_unit_id": ["S1"],
+            "responded_at": [pd.Timestamp("2026-01-05")], "spend": [spend], "late": [1],
+            "prior_visits": [2], "prior_spend": [prior],
+            "last_before": [pd.Timestamp("2026-01-01")],
+        })  # fmt: skip
+
+    one, other = finish_respondents(rows(0.1 + 0.2, 0.7 + 0.1)), finish_respondents(rows(0.3, 0.8))
+    assert 0.1 + 0.2 != 0.3 and 0.7 + 0.1 != 0.8  # the sums differ in their last bits ...
+    pd.testing.assert_frame_equal(one, other, check_exact=True)  # ... the respondents do not
+    assert one.spend.iloc[0] == 0.3 and one.prior_spend.iloc[0] == 0.8

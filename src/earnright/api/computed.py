@@ -12,7 +12,10 @@ computed says why wherever it is drawn, without asking again.
 :meth:`Computed.adopt` takes what :func:`earnright.services.report.build_report` has already
 computed (``earnright demo`` runs it first): its scorecard of every level, its ranking and
 focus lists of the lowest level, and its asset ledger of the top level, each equal to what
-the workspace's method returns for the same question (tests/api/test_computed.py).
+the workspace's method returns for the same question (tests/api/test_computed.py); and the
+ledger's customer spells and lifetime-value fit, which every loss summary of the run reuses
+(while the warehouse still gives them: :class:`earnright.customers.assets.SpellBasis`) rather
+than reading the purchases and fitting again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 
     from earnright.api.workspace import Workspace
     from earnright.config import Config
+    from earnright.customers.assets import SpellBasis
     from earnright.customers.loyalty import Respondents
     from earnright.listening.focus import FocusList
     from earnright.services.report import Report
@@ -44,6 +48,7 @@ class Computed:
         self.ws = ws
         self._kept: dict[tuple[Any, ...], tuple[bool, Any]] = {}
         self.computed: list[tuple[Any, ...]] = []  # what was asked of the workspace, in order
+        self._spells: SpellBasis | None = None  # adopted from build_report's ledger
 
     @property
     def config(self) -> Config:
@@ -131,9 +136,16 @@ class Computed:
         )
 
     def losses(self, level: str, period: str) -> list[dict[str, Any]]:
-        """Why customers left, per unit of ``level`` in ``period`` (``ws.losses``)."""
+        """Why customers left, per unit of ``level`` in ``period`` (``ws.losses``; on the
+        adopted ledger's spells and fit, when there are)."""
+        if self._spells is None:
+            return self._once(
+                ("losses", level, period), lambda: self.ws.losses(level=level, period=period).rows
+            )
+        basis = self._spells
         return self._once(
-            ("losses", level, period), lambda: self.ws.losses(level=level, period=period).rows
+            ("losses", level, period),
+            lambda: self.ws._losses_result(level, None, period, basis).rows,
         )
 
     def outcomes(self) -> pd.DataFrame:
@@ -162,3 +174,4 @@ class Computed:
             if not month.empty:
                 rows = AssetsResult.of(month.reset_index(drop=True)).rows
                 self._kept[("assets", levels[0], period)] = (True, rows)
+        self._spells = report.spells

@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earnright.api.operations import Operations
 from earnright.api.results import TableResult
 from earnright.errors import QueryError
 from earnright.periods import Grain, Period
+
+if TYPE_CHECKING:
+    from earnright.customers.assets import SpellBasis
 
 __all__ = ["LossCallResult", "LossMethods", "LossReviewResult", "LossesResult"]
 
@@ -50,13 +53,17 @@ class LossCallResult(TableResult):
 class LossMethods(Operations):
     """The loss capabilities of a workspace."""
 
-    def _losses(self, level: str, grain: Grain, label: str | None) -> Any:
+    def _losses(
+        self, level: str, grain: Grain, label: str | None, basis: SpellBasis | None = None
+    ) -> Any:
         from earnright.customers.losses import check_loss_period, explain_losses
 
         with self.warehouse() as wh:
             if label is not None:
                 check_loss_period(wh, label, grain)
-            return explain_losses(wh, self.config, level=level, grain=grain, period=label)
+            return explain_losses(
+                wh, self.config, level=level, grain=grain, period=label, basis=basis
+            )
 
     def losses(
         self,
@@ -68,12 +75,23 @@ class LossMethods(Operations):
         loss of the ledger, recorded calls, incidents they were exposed to, complaints,
         detractor answers and fewer visits in their lapse before the last purchase; reasons
         with customers, share and value (docs/assets.md "Why they left")."""
+        return self._losses_result(level, grain, period)
+
+    def _losses_result(
+        self,
+        level: str,
+        grain: Grain | str | None,
+        period: Period | str | None,
+        basis: SpellBasis | None = None,
+    ) -> LossesResult:
+        """:meth:`losses`, reusing the spells and the lifetime-value fit of a ledger already
+        computed (``basis``: :class:`earnright.customers.assets.SpellBasis`) while they hold."""
         from earnright.customers.losses import headline, summarise_losses
 
         chosen = Period.of(period, grain) if period is not None else None
         grain = chosen.grain if chosen else Grain(grain or Grain.month)
         label = chosen.label if chosen else None
-        losses = self._losses(level, grain, label)
+        losses = self._losses(level, grain, label, basis)
         line = headline(losses, label)
         notes = [line] if line else ["no customers were lost" + (f" in {label}" if label else "")]
         meta: dict[str, Any] = {"level": level, "grain": str(grain), "period": label}

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -44,14 +44,21 @@ from earnright.periods import Grain, period_label, truncate
 from earnright.units import read_units, unit_ancestors
 from earnright.warehouse import Warehouse
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from earnright.customers.value import CustomerValues
+
 __all__ = [
     "GROWTH_Z",
     "LEDGER_COLUMNS",
     "Ledger",
+    "SpellBasis",
     "came_spells",
     "compute_ledger",
     "customer_attributes",
     "customer_spells",
+    "spell_state",
     "went_spells",
 ]
 
@@ -82,15 +89,52 @@ _DAY = 86_400
 
 
 @dataclass(frozen=True)
+class SpellBasis:
+    """What a ledger computed that the loss reasons reuse (:mod:`earnright.customers.losses`):
+    every customer's spells (:func:`customer_spells`, no ``by``), the lifetime-value fit on them
+    (:func:`earnright.customers.flow_values.ledger_values`; None where it cannot be fitted), and
+    the warehouse state they were computed on (:func:`spell_state`): a reader uses them only
+    while the state is the same, and computes again otherwise."""
+
+    spells: pa.Table
+    values: CustomerValues | None
+    state: tuple[Any, ...]
+
+    def holds(self, wh: Warehouse, rule: Assets) -> bool:
+        """Are these the spells and the fit ``wh`` gives under ``rule`` now?"""
+        return self.state == spell_state(wh, rule)
+
+
+def spell_state(wh: Warehouse, rule: Assets) -> tuple[Any, ...]:
+    """What the spells and their fit depend on: the lapse rule; of ``customers`` and
+    ``transactions`` the rows, the batches that wrote them and the span of their times (rows
+    are added and removed in batches: a batch or a row more or less changes it); and the
+    customers forgotten (``earnright forget`` rewrites ids in place: one more changes it)."""
+    out: list[Any] = [rule.model_dump_json()]
+    for name, at in (("customers", "joined_at"), ("transactions", "occurred_at")):
+        t = wh.table(name)
+        row = t.aggregate(
+            n=t.count(), batches=t.batch_id.nunique(), batch=t.batch_id.max(),
+            first=t[at].min(), last=t[at].max(),
+        ).to_pandas()  # fmt: skip
+        out.append(tuple(str(v) for v in row.iloc[0].tolist()))
+    if "forgotten" in wh.list_tables():
+        out.append(int(wh.table("forgotten").count().execute()))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class Ledger:
     """The ledger rows (:data:`LEDGER_COLUMNS`, plus the ``by`` attribute after unit_id), the
     data's end, how many customers with transactions had no row in ``customers``, and why the
-    lifetime-value columns are empty, if they are."""
+    lifetime-value columns are empty, if they are; ``basis``: the spells and the lifetime-value
+    fit, when asked to keep them (:func:`compute_ledger`)."""
 
     frame: pd.DataFrame
     as_of: datetime | None
     unlisted: int
     note: str | None = None
+    basis: SpellBasis | None = None
 
 
 def customer_attributes(wh: Warehouse) -> list[str]:
@@ -367,12 +411,14 @@ def compute_ledger(
     grain: Grain = Grain.month,
     period: str | None = None,
     by: str | None = None,
+    keep_spells: bool = False,
 ) -> Ledger:
     """The ledger per unit of ``level`` (and value of the ``by`` attribute) and period of
     ``grain``: every period from the first transaction to the data's end, or only ``period``.
     Units of the level with no customers have rows of zeros; the lifetime-value columns are
-    :mod:`earnright.customers.flow_values`."""
-    from earnright.customers.flow_values import lifetime_flows
+    :mod:`earnright.customers.flow_values`. ``keep_spells`` (without ``by``): the ledger also
+    hands over its spells and lifetime-value fit (``basis``), for the loss reasons to reuse."""
+    from earnright.customers.flow_values import ledger_values, lifetime_flows
 
     grain = Grain(grain)
     if by is not None:
@@ -395,15 +441,19 @@ def compute_ledger(
     flows, opening = _flows(spells, keys, grain, span)
     changes = _changes(wh, spells, keys, grain, periods, span[1])
     merged = _merge(flows, changes, [*keys, "ps"])
-    ltv, why = lifetime_flows(spells, keys, grain, span, everyone)
-    if ltv is not None:
-        merged = _merge(merged, ltv, [*keys, "ps"])
+    values, why = ledger_values(everyone, span[1])
+    if values is not None:
+        merged = _merge(merged, lifetime_flows(spells, keys, grain, span, values), [*keys, "ps"])
     frame = _finish(merged, opening, keys, unit_ids, (periods, grain))
-    if ltv is None:
+    if values is None:
         frame[_LTV] = np.nan
     if period is not None:
         frame = frame[frame.period == period].reset_index(drop=True)
-    return Ledger(frame, span[1], _unlisted(wh), why)
+    basis = None
+    if keep_spells and by is None:
+        state = spell_state(wh, config.assets)
+        basis = SpellBasis(everyone.drop("opening").to_pyarrow(), values, state)
+    return Ledger(frame, span[1], _unlisted(wh), why, basis)
 
 
 def _finish(

@@ -36,6 +36,7 @@ from earnright.periods import Grain
 __all__ = [
     "LOST_COLUMNS",
     "LTV_COLUMNS",
+    "ledger_values",
     "lifetime_flows",
     "lost_lifetime_values",
     "spell_summaries",
@@ -47,23 +48,28 @@ LOST_COLUMNS = ["upto_days", "upto_spend", "first_day", "first_spend", "last"]
 _WEEK_DAYS = 7
 
 
+def ledger_values(everyone: ir.Table, as_of: datetime) -> tuple[CustomerValues | None, str | None]:
+    """(the lifetime-value fit and every customer's value, None), or (None, why) when the
+    models cannot be fitted. ``everyone``: the spells of every customer with a row in
+    ``customers`` (:func:`~earnright.customers.assets.customer_spells` before any unit filter):
+    the models are fitted on their summaries (:func:`spell_summaries`), without another pass
+    over the transactions."""
+    try:
+        return values_of_summaries(spell_summaries(everyone, as_of), as_of), None
+    except QueryError as exc:
+        return None, f"no lifetime values in the ledger: {exc}"
+
+
 def lifetime_flows(
     spells: ir.Table,
     keys: list[str],
     grain: Grain,
     span: tuple[datetime, datetime],
-    everyone: ir.Table,
-) -> tuple[pd.DataFrame | None, str | None]:
-    """(gained_ltv, reactivated_ltv and lost_ltv per unit key and period start ``ps``, None),
-    or (None, why) when the lifetime-value models cannot be fitted. ``everyone``: the spells of
-    every customer with a row in ``customers`` (:func:`~earnright.customers.assets.customer_spells`
-    before any unit filter): the models are fitted on their summaries (:func:`spell_summaries`),
-    without another pass over the transactions."""
+    values: CustomerValues,
+) -> pd.DataFrame:
+    """gained_ltv, reactivated_ltv and lost_ltv per unit key and period start ``ps``, on the
+    fit of :func:`ledger_values` (``values``)."""
     first, as_of = span
-    try:
-        values = values_of_summaries(spell_summaries(everyone, as_of), as_of)
-    except QueryError as exc:
-        return None, f"no lifetime values in the ledger: {exc}"
     came = came_spells(spells, grain, first)
     came = came.select(*keys, "ps", "customer_id", "new").to_pandas()
     came = came.merge(values.frame[["customer_id", "ltv"]], on="customer_id", how="left")
@@ -76,7 +82,7 @@ def lifetime_flows(
     went = went.groupby([*keys, "ps"], as_index=False)["lost_ltv"].sum()
     out = came.merge(went, on=[*keys, "ps"], how="outer")
     out["ps"] = pd.to_datetime(out["ps"]).astype("datetime64[us]")
-    return out, None
+    return out
 
 
 def spell_summaries(spells: ir.Table, as_of: datetime) -> pd.DataFrame:

@@ -41,7 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from earnright.config import Config
-from earnright.customers.assets import _data_span, customer_spells
+from earnright.customers.assets import SpellBasis, _data_span, customer_spells
 from earnright.customers.flow_values import LOST_COLUMNS, lost_lifetime_values
 from earnright.customers.loss_incidents import (
     EXCESS_COLUMNS,
@@ -125,20 +125,24 @@ def lost_customers(
     level: str = "store",
     grain: Grain = Grain.month,
     period: str | None = None,
+    basis: SpellBasis | None = None,
 ) -> tuple[ir.Table | None, datetime | None]:
     """(the ledger's lost customers as an engine table, the data's end).
 
     Columns: customer_id, home_unit_id, unit_id (at ``level``), ps (start of the period of
     ``grain`` they were lost in), last (day of the last purchase), lost_at, since (the look-back's
     start), lost_value, and what :func:`lost_lifetime_values` values them by (``LOST_COLUMNS``).
-    Only ``period`` when given. (None, None) without transactions."""
+    Only ``period`` when given. (None, None) without transactions. ``basis``: the ledger's
+    spells, already computed on this warehouse (:func:`explain_losses` checks)."""
     span = _data_span(wh)
     if span is None:
         return None, None
     units = read_units(wh)
     ancestors = unit_ancestors(units, config.units.levels, level)
     mapping = ibis.memtable(ancestors[["unit_id", "ancestor_id"]].astype(str))
-    spells, _ = customer_spells(wh, config.assets)
+    spells = _registered(wh, basis)
+    if spells is None:
+        spells, _ = customer_spells(wh, config.assets)
     spells = spells.inner_join(mapping, spells.home_unit_id == mapping.unit_id)
     spells = spells.drop("unit_id").rename(unit_id="ancestor_id")
     lapse = spells.lapse.as_interval("D")
@@ -152,6 +156,17 @@ def lost_customers(
         "customer_id", "home_unit_id", "unit_id", "ps", "opened", "last", "lost_at", "since",
         *(c for c in LOST_COLUMNS if c != "last"), lost_value=lost.value_out,
     ), span[1]  # fmt: skip
+
+
+def _registered(wh: Warehouse, basis: SpellBasis | None) -> ir.Table | None:
+    """The spells of ``basis`` as a temporary table of the warehouse (the reason queries join
+    them to its tables), or None without a basis or where the backend cannot hold one."""
+    if basis is None:
+        return None
+    try:
+        return wh.con.create_table(ibis.util.gen_name("spells"), obj=basis.spells, temp=True)
+    except (NotImplementedError, AttributeError):  # pragma: no cover - no temporary tables
+        return None
 
 
 def _feedback_reasons(wh: Warehouse, config: Config, lost: ir.Table) -> list[ir.Table]:
@@ -217,6 +232,7 @@ def _visit_counts(wh: Warehouse, lost: ir.Table) -> pd.DataFrame:
     """Per loss: purchase days in the recent 90 days up to the last purchase (k), before them
     within a year (n), and the earlier days observed (days)."""
     t = wh.table("transactions")
+    t = t.semi_join(lost.select("customer_id").distinct(), "customer_id")  # only the lost's days
     days = t.select("customer_id", day=t.occurred_at.truncate("D")).distinct()
     keys = lost.select(lid="customer_id", l_last="last", l_lost="lost_at", opened="opened")
     recent_from = keys.l_last - ibis.interval(days=RECENT_DAYS - 1)
@@ -276,15 +292,21 @@ def explain_losses(
     level: str = "store",
     grain: Grain = Grain.month,
     period: str | None = None,
+    basis: SpellBasis | None = None,
 ) -> Losses:
     """Every loss (of ``period``, else all) with its reasons (module doc), and the excess of
-    every incident (:mod:`earnright.customers.loss_incidents`)."""
+    every incident (:mod:`earnright.customers.loss_incidents`). ``basis``: the spells and the
+    lifetime-value fit a ledger computed (:func:`~earnright.customers.assets.compute_ledger`,
+    ``keep_spells``), reused while the warehouse still gives them (else computed again): the
+    same losses, without a second pass over the purchases or a second fit."""
     grain = Grain(grain)
-    table, as_of = lost_customers(wh, config, level=level, grain=grain, period=period)
+    if basis is not None and not basis.holds(wh, config.assets):
+        basis = None
+    table, as_of = lost_customers(wh, config, level=level, grain=grain, period=period, basis=basis)
     if table is None:
         return Losses(_empty_lost(), pd.DataFrame(columns=REASON_COLUMNS), None)
     table = _cached(table)
-    lost = _finish_lost(_with_ltv(wh, table.to_pandas(), as_of), grain)
+    lost = _finish_lost(_with_ltv(wh, table.to_pandas(), as_of, basis), grain)
     if lost.empty:
         return Losses(lost, pd.DataFrame(columns=REASON_COLUMNS), as_of)
     hits = incident_exposures(wh)
@@ -323,12 +345,21 @@ def _cached(table: ir.Table) -> ir.Table:
         return table
 
 
-def _with_ltv(wh: Warehouse, lost: pd.DataFrame, as_of: datetime | None) -> pd.DataFrame:
-    """``lost`` with ``lost_ltv``: the ledger's lifetime value of each loss (null without a fit)."""
-    try:
-        values = customer_lifetime_values(wh, as_of)
-    except QueryError:  # too few repeat buyers: the ledger's lost_ltv is empty too
-        return lost.assign(lost_ltv=np.nan)
+def _with_ltv(
+    wh: Warehouse, lost: pd.DataFrame, as_of: datetime | None, basis: SpellBasis | None = None
+) -> pd.DataFrame:
+    """``lost`` with ``lost_ltv``: the ledger's lifetime value of each loss (null without a
+    fit), on the fit of ``basis`` when given (the same numbers: :func:`~earnright.customers.
+    flow_values.spell_summaries` are the summaries of :func:`customer_lifetime_values`)."""
+    if basis is not None:
+        values = basis.values
+        if values is None:  # the ledger could not fit the models either
+            return lost.assign(lost_ltv=np.nan)
+    else:
+        try:
+            values = customer_lifetime_values(wh, as_of)
+        except QueryError:  # too few repeat buyers: the ledger's lost_ltv is empty too
+            return lost.assign(lost_ltv=np.nan)
     return lost.assign(lost_ltv=lost_lifetime_values(lost, values) if len(lost) else [])
 
 

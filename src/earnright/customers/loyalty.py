@@ -21,8 +21,9 @@ drivers) adjusted for prior behaviour by least squares with the home store's fix
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -44,6 +45,7 @@ __all__ = [
     "adjusted_differences",
     "answer_groups",
     "covariates",
+    "finish_respondents",
     "group_table",
     "left_out_note",
     "respondent_summaries",
@@ -82,6 +84,9 @@ class Respondents:
     left_out: int
     as_of: datetime | None
     questions: dict[str, str]  # question id -> kind (nps, csat, driver)
+    # what is worked out once from these respondents and reused by every later ask (the point
+    # values of each level: :mod:`earnright.customers.pointvalue`)
+    kept: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _first_responses(wh: Warehouse, answers: list[str]) -> ir.Table:
@@ -144,14 +149,20 @@ def respondent_summaries(wh: Warehouse, config: Config) -> Respondents:
         .drop("customer_id_right")
     )
     frame = rows.to_pandas()
-    return Respondents(_finish(frame), left_out, as_of, questions)
+    return Respondents(finish_respondents(frame), left_out, as_of, questions)
 
 
-def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    """Outcomes and covariates as numbers (no transactions: zeros)."""
+def finish_respondents(frame: pd.DataFrame) -> pd.DataFrame:
+    """The engine's respondent rows finished: outcomes and covariates as numbers (no
+    transactions: zeros), spend to a millionth, sorted by response."""
     frame = frame.sort_values("response_id", ignore_index=True)  # the same sums every run
     for col in ("spend", "late", "prior_visits", "prior_spend"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").fillna(0.0).astype(float)
+    # the engine sums in no fixed order: spend rounded to a millionth (money has cents) is the
+    # same in every run, so the point values and the worth they price are too (unrounded, the
+    # last bits moved the shrinkage fit and a focus item's worth by ~2e-7 between runs)
+    for col in ("spend", "prior_spend"):
+        frame[col] = frame[col].round(6)
     frame["retained"] = (frame["late"] > 0).astype(float)
     gap = pd.to_datetime(frame["responded_at"]) - pd.to_datetime(frame["last_before"])
     days = gap.dt.total_seconds() / 86_400

@@ -59,19 +59,23 @@ ALL = "all"
 
 def active_customers(wh: Warehouse, respondents: Respondents, homes: pd.DataFrame) -> pd.Series:
     """Customers per unit (``homes``: home_unit_id → unit_id) with a purchase in the 180 days
-    before the data's end."""
-    import ibis
-
+    before the data's end. The count per home unit is read once per ``respondents`` (every
+    level of a run sums the same counts)."""
     if respondents.as_of is None:
         return pd.Series(dtype=float)
-    t = wh.table("transactions")
-    since = respondents.as_of - timedelta(days=FOLLOW_UP_DAYS)
-    buyers = t.filter(t.occurred_at > since).select("customer_id").distinct()
-    c = wh.table("customers").select("customer_id", "home_unit_id")
-    m = ibis.memtable(homes[["home_unit_id", "unit_id"]].astype(str))
-    rows = buyers.inner_join(c, "customer_id").inner_join(m, "home_unit_id")
-    counts = rows.group_by("unit_id").aggregate(n=rows.count()).to_pandas()
-    return counts.set_index("unit_id")["n"].astype(float)
+    per_home = respondents.kept.get(("active customers",))
+    if per_home is None:
+        t = wh.table("transactions")
+        since = respondents.as_of - timedelta(days=FOLLOW_UP_DAYS)
+        buyers = t.filter(t.occurred_at > since).select("customer_id").distinct()
+        c = wh.table("customers").select("customer_id", "home_unit_id")
+        c = c.filter(c.home_unit_id.notnull()).mutate(home_unit_id=c.home_unit_id.cast("string"))
+        rows = buyers.inner_join(c, "customer_id")
+        per_home = rows.group_by("home_unit_id").aggregate(n=rows.count()).to_pandas()
+        respondents.kept[("active customers",)] = per_home
+    m = homes[["home_unit_id", "unit_id"]].astype(str)
+    counts = per_home.merge(m, on="home_unit_id").groupby("unit_id").n.sum()
+    return counts.astype(float)
 
 
 def _pairs(kind: str) -> tuple[str, str]:
@@ -118,22 +122,48 @@ def _shrink(cells: pd.DataFrame, groups: str | None) -> pd.DataFrame:
     return cells.assign(per_customer=mean / 100.0, sd=sd / 100.0)
 
 
-def _question_rows(
-    frame: pd.DataFrame, question: str, kind: str, scale: tuple[float, float]
-) -> list[pd.DataFrame]:
+def _chain_of(
+    respondents: Respondents,
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    question: str,
+    kind: str,
+    scale: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray] | None:
+    """(the respondents in the two groups, low-group indicator, the chain's difference, its
+    SE, the adjusted spend) of ``question`` among ``frame`` (the ``rows`` of the respondents
+    with a unit at the level); None with fewer than two in a group. The same for every level
+    whose units hold the same respondents: worked out once per ``respondents``."""
+    key = ("point chain", question, kind, scale)
+    found = respondents.kept.get(key)
+    if found is not None and np.array_equal(found[0], rows):
+        return found[1]
     groups = answer_groups(frame[question], kind, scale)
     ref, low_name = _pairs(kind)
     keep = groups.isin([ref, low_name]).to_numpy()
-    sub = frame[keep]
     low = (groups[keep] == low_name).to_numpy(dtype=float)
-    if low.sum() < 2 or (1 - low).sum() < 2:
+    chain = None
+    if not (low.sum() < 2 or (1 - low).sum() < 2):
+        diff, se, adjusted = _chain(frame[keep], low)
+        chain = (keep, low, diff, se, adjusted)
+    respondents.kept[key] = (rows, chain)
+    return chain
+
+
+def _question_rows(
+    frame: pd.DataFrame,
+    question: str,
+    chain: tuple[np.ndarray, np.ndarray, float, float, np.ndarray] | None,
+) -> list[pd.DataFrame]:
+    if chain is None:
         return []
-    diff, se, adjusted = _chain(sub, low)
-    chain = pd.DataFrame(
+    keep, low, diff, se, adjusted = chain
+    sub = frame[keep]
+    chain_row = pd.DataFrame(
         {"unit_id": [ALL], "moment": [ALL], "n": [len(sub)], "raw": [diff / 100]}
     ).assign(per_customer=diff / 100, sd=se / 100)
     stores = _shrink(_cells(sub, adjusted, low, ["unit_id"]), None).assign(moment=ALL)
-    out = [chain, stores.assign(raw=stores.raw / 100)]
+    out = [chain_row, stores.assign(raw=stores.raw / 100)]
     if "moment" in sub.columns and sub["moment"].notna().any():
         cells = _cells(sub.assign(moment=sub["moment"].fillna("(none)")), adjusted, low,
                        ["unit_id", "moment"])  # fmt: skip
@@ -152,12 +182,15 @@ def point_values(
         return pd.DataFrame(columns=POINT_COLUMNS)
     mapping = homes.astype(str).drop_duplicates("home_unit_id").set_index("home_unit_id")
     frame = frame.assign(unit_id=frame["home_unit_id"].astype(str).map(mapping["unit_id"]))
-    frame = frame[frame["unit_id"].notna()]
+    placed = frame["unit_id"].notna().to_numpy()
+    frame = frame[placed]
     scales = {q.id: (float(q.min), float(q.max)) for q in config.questions}
     parts = []
     for question, kind in respondents.questions.items():
         if kind != "csat":
-            parts += _question_rows(frame, question, kind, scales.get(question, (1.0, 5.0)))
+            scale = scales.get(question, (1.0, 5.0))
+            chain = _chain_of(respondents, frame, placed, question, kind, scale)
+            parts += _question_rows(frame, question, chain)
     if not parts:
         return pd.DataFrame(columns=POINT_COLUMNS)
     rows = pd.concat(parts, ignore_index=True)

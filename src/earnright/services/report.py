@@ -29,6 +29,7 @@ from earnright.report import render_scorecard_page
 
 if TYPE_CHECKING:
     from earnright.config import Config
+    from earnright.customers.assets import SpellBasis
     from earnright.warehouse import Warehouse
 
 __all__ = ["REPORT_FILES", "Report", "build_report"]
@@ -58,6 +59,8 @@ class Report:
     reliability: ReliabilityReport | None = None
     incidents: list[dict[str, Any]] = field(default_factory=list)
     ledger: pd.DataFrame | None = None  # the company's monthly customer asset ledger
+    # the ledger's spells and lifetime-value fit, for the loss reasons (not written)
+    spells: SpellBasis | None = None
 
     def write(self, folder: Path) -> dict[str, Path]:
         """Write every file of ``REPORT_FILES`` (reliability only with indicators) to
@@ -105,10 +108,11 @@ def build_report(wh: Warehouse, config: Config, *, progress: Progress | None = N
     reliability = compute_reliability(wh, config) if config.journey.indicators() else None
     _stage(progress, "reliability", 1, 1)
     currency = config.company.currency  # the page prints money in it
-    ledger = None
+    ledger, spells = None, None
     if _has_customers(wh):  # a pass of its own in the progress lines (minutes at 1,000 stores)
         _stage(progress, "asset ledger", 0, 1)
-        ledger = compute_ledger(wh, config, level=levels[0]).frame
+        kept = compute_ledger(wh, config, level=levels[0], keep_spells=True)
+        ledger, spells = kept.frame, kept.basis
         _stage(progress, "asset ledger", 1, 1)
     incidents = [i.record() | {"currency": currency} for i in list_incidents(wh)]
     _stage(progress, "page", 0, 1)
@@ -128,7 +132,7 @@ def build_report(wh: Warehouse, config: Config, *, progress: Progress | None = N
         currency=currency,
     )
     _stage(progress, "page", 1, 1)
-    return Report(scorecard, ranking, focus, month, page, reliability, incidents, ledger)
+    return Report(scorecard, ranking, focus, month, page, reliability, incidents, ledger, spells)
 
 
 def _has_customers(wh: Warehouse) -> bool:
