@@ -48,6 +48,7 @@ from earnright.reliability.terms import (
     MISSING,
     Term,
     churn_counts_of,
+    control_sample,
     control_terms,
     tagged_active,
     term_customers,
@@ -213,9 +214,12 @@ def affected_customers(wh: Warehouse, config: Config, exposure: Exposure) -> ir.
 
 def comparable_customers(wh: Warehouse, config: Config, exposure: Exposure) -> ir.Table:
     """The comparable unexposed customers of an exposure (the control group churn is measured
-    against): ``customer_id``, distinct, the exposed removed (an Ibis table)."""
+    against): ``customer_id``, distinct, the exposed removed (an Ibis table); drawn from
+    :func:`earnright.reliability.terms.control_sample` (a share of them beyond
+    ``CONTROL_CUSTOMERS`` customers)."""
     terms, _ = resolve_terms(wh, config, exposure)
-    control = union_distinct([term_customers(wh, t) for t in control_terms(terms)])
+    among = control_sample(wh)
+    control = union_distinct([term_customers(wh, t, among) for t in control_terms(terms)])
     return control.anti_join(union_distinct([term_customers(wh, t) for t in terms]), "customer_id")
 
 
