@@ -33,6 +33,7 @@ from earnright.reliability.windows import likeliest_interval, rolled, window_len
 from earnright.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from earnright.config.sections import Reliability
     from earnright.reliability.leafcube import LeafCube
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
 BASELINE = timedelta(days=28)  # the segment's normal level is measured over this span before
 DEPARTURE_Z = 3.0
 CONFIRM_Z = 6.0
+PEEK = timedelta(days=14)  # a failure's span is looked for this far past its first alert first
 MIN_BASELINE_BUCKETS = 5
 
 
@@ -243,22 +245,48 @@ def failure_span(
     segments' series shows no departing bucket (or too little history to tell). ``peak``: the
     largest departure (z) in the span. ``cube``: the pass's leaves in memory, if any. On a
     series of steps shorter than a day, windows of several buckets depart too, and the span is
-    the likeliest interval of raised bad share inside the departing run (to the bucket)."""
+    the likeliest interval of raised bad share inside the departing run (to the bucket).
+
+    The series is read to ``PEEK`` after the anchor first, and to ``until`` only when the
+    failure may run on past that: a bucket's departure is measured against the baseline
+    before the anchor, so what lies further on cannot change a span that ends well inside
+    (the same span either way; read to ``until`` every time, a pass's spans cost the length
+    of the history each, hundreds of seconds at 10,000 stores)."""
     settings = config.reliability
     step = settings.step
     lookback = max((a.long for a in settings.burn_alerts), default=step)
     earliest = anchor - lookback
-    span = (earliest - BASELINE, max(until, anchor))
-    frame = segment_buckets(wh, config, indicator, where, span, cube)
+    horizon = max(until, anchor)
+    peek = anchor + max(1, int(PEEK / step)) * step  # whole buckets: none cut at the end
+    if peek < horizon:
+        frame = segment_buckets(wh, config, indicator, where, (earliest - BASELINE, peek), cube)
+        found, reach = _span_in(frame, indicator, (earliest, anchor), settings)
+        widest = max(window_lengths(step), default=1)
+        if reach <= _bidx(peek, step) - widest:  # every bucket it rests on is read in full
+            return found
+    frame = segment_buckets(wh, config, indicator, where, (earliest - BASELINE, horizon), cube)
+    return _span_in(frame, indicator, (earliest, anchor), settings)[0]
+
+
+def _span_in(
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    around: tuple[datetime, datetime],
+    settings: Reliability,
+) -> tuple[Span | None, int]:
+    """:func:`failure_span` on a segment's buckets (from ``earliest - BASELINE``), with the
+    last bucket index its answer rests on (the departing buckets up to it decide it)."""
+    earliest, anchor = around
+    step = settings.step
     first = _bidx(earliest, step)
     hits, z = _departing(frame, indicator, first, step)
-    if not hits:
-        return None
     at = _bidx(anchor, step)
-    before = [b for b in hits if b <= at]
     gap = max(1, int(settings.resolve_after / step))  # a run bridges fewer missing buckets
+    if not hits:
+        return None, at + gap
+    before = [b for b in hits if b <= at]
     if not before and hits[0] > at + gap:
-        return None  # the segment departs, but long after this alert: another failure
+        return None, at + gap  # the segment departs, but long after this alert: another failure
     seed = before[-1] if before else hits[0]
     start = seed
     while start - 1 in hits:
@@ -267,13 +295,14 @@ def failure_span(
     for b in hits:
         if end < b <= end + gap:
             end = b
+    reach = end + gap
     windows = bool(window_lengths(step))
     if windows:
         base = frame[frame.index < first]
         rate = 1.0 - float(base.good.sum()) / max(float(base.total.sum()), 1.0)
         start, end = likeliest_interval(frame, rate, (start, end))
     peak = _peak(frame, indicator, z, (first, (start, end), windows))
-    return Span(_time(start, step), _time(end + 1, step), peak)
+    return Span(_time(start, step), _time(end + 1, step), peak), reach
 
 
 def _bidx(when: datetime, step: timedelta) -> int:
