@@ -250,8 +250,8 @@ def failure_span(
     The series is read to ``PEEK`` after the anchor first, and to ``until`` only when the
     failure may run on past that: a bucket's departure is measured against the baseline
     before the anchor, so what lies further on cannot change a span that ends well inside
-    (the same span either way; read to ``until`` every time, a pass's spans cost the length
-    of the history each, hundreds of seconds at 10,000 stores)."""
+    (the same span either way; read to ``until`` every time, each span cost the rest of the
+    history: over a hundred seconds of a pass at 10,000 stores)."""
     settings = config.reliability
     step = settings.step
     lookback = max((a.long for a in settings.burn_alerts), default=step)

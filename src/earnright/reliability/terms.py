@@ -12,8 +12,8 @@ pass's groups of exposed and control conditions from them, ``GROUPS_A_QUERY`` gr
 A control group is drawn from :func:`control_sample`: every customer up to ``CONTROL_CUSTOMERS``
 customers, a fixed random share of them beyond. The exposed are always counted in full. Without
 the sample, each incident's control group (the customers active anywhere else in its window)
-grows with the company, and so does the number of incidents: their product made pricing at
-10,000 stores take 25 times as long as at 1,000.
+grows with the company, and so does the number of incidents: at 10,000 stores their product
+was the largest part of detection, which took 25 times as long as at 1,000.
 """
 
 from __future__ import annotations
