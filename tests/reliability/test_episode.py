@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from earnright.reliability import episode
-from earnright.reliability.incidents import run_detection
 from earnright.workspace import Workspace, find_workspace
+from tests.reliability.test_judge import detect_from_scratch
 
 
 @pytest.fixture(scope="module")
@@ -21,19 +21,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
     run = run_demo(tmp_path_factory.mktemp("episode") / "ws", stores=60, months=12, seed=7)
     return find_workspace(run.workspace)
-
-
-def _detect(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame]:
-    with ws.warehouse() as wh:
-        for table in ("incidents", "alerts", "outbox", "detector_state"):
-            wh.execute_sql(f"DELETE FROM {table}")
-        run_detection(wh, ws.config)
-        alerts = wh.table("alerts").select("alert_id", "incident_id", "score").execute()
-        columns = ["incident_id", "segment", "started_at", "ended_at", "customers_affected"]
-        incidents = wh.table("incidents").select(*columns).execute()
-    return alerts.sort_values("alert_id", ignore_index=True), incidents.sort_values(
-        "incident_id", ignore_index=True
-    )
 
 
 @pytest.mark.slow
@@ -49,13 +36,13 @@ def test_spans_read_near_their_alert_are_those_read_to_the_end(
 
     monkeypatch.setattr(episode, "segment_buckets", counted)
     monkeypatch.setattr(episode, "PEEK", timedelta(days=10**5))  # to the end: the reference
-    whole = _detect(demo)
+    whole = detect_from_scratch(demo)
     spans = len(calls)
     assert spans > 0 and len(whole[1]) > 0, "the pass measured no span: nothing was compared"
     for peek in (default, timedelta(hours=1)):
         calls.clear()
         monkeypatch.setattr(episode, "PEEK", peek)
-        near = _detect(demo)
+        near = detect_from_scratch(demo)
         pd.testing.assert_frame_equal(whole[0], near[0])
         pd.testing.assert_frame_equal(whole[1], near[1])
         if peek == default:  # most spans end well inside two weeks: read once

@@ -20,7 +20,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return find_workspace(run.workspace)
 
 
-def _detect(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame]:
+def detect_from_scratch(ws: Workspace) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Detection on the workspace from nothing: its alerts and incidents, sorted."""
     with ws.warehouse() as wh:
         for table in ("incidents", "alerts", "outbox", "detector_state"):
             wh.execute_sql(f"DELETE FROM {table}")
@@ -49,11 +50,11 @@ def test_a_pass_keeps_at_most_a_few_leaf_frames_and_judges_the_same(
 
     monkeypatch.setattr(judge.Judge, "_leaf_frame", counted)
     monkeypatch.setattr(judge, "LEAF_FRAMES", 10**6)  # every frame kept: the reference
-    every = _detect(demo)
+    every = detect_from_scratch(demo)
     assert held and max(held) > 1, "the pass refined no incident: nothing was compared"
     held.clear()
     monkeypatch.setattr(judge, "LEAF_FRAMES", 1)
-    few = _detect(demo)
+    few = detect_from_scratch(demo)
     assert max(held) == 1
     assert len(every[1]) > 0
     pd.testing.assert_frame_equal(every[0], few[0])
